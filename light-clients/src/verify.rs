@@ -41,7 +41,7 @@ pub struct HeaderSummary {
 }
 
 /// A ledger family's formats and signature rules.
-pub trait Family {
+pub trait Family: Copy + core::fmt::Debug + Send + Sync + 'static {
     /// `cmport`, `cosco` or `gba`.
     const NAME: &'static str;
     /// The hash of the family's events and state trees.
