@@ -1,1 +1,136 @@
-fn main(){}
+//! The `portrelay` binary: parses the command line and runs the command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use light_clients::{Fraction, Timestamp, TrustOptions};
+use relayer::light_client::{self, FamilyName, HumanDuration};
+
+/// Cross-chain relay between port-network ledgers.
+#[derive(Debug, Parser)]
+#[command(name = "portrelay", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Light-client tools for chain operators.
+    #[command(subcommand)]
+    LightClient(LightClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LightClientCommand {
+    /// Write a valid trusted/untrusted header pair of a family, to show its format.
+    Sample {
+        #[arg(long)]
+        family: FamilyName,
+        /// Validators (orderers for cmport, grouped into organisations).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        validators: u16,
+        /// Directory to write trusted.json and untrusted.json into.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "port-devnet-1")]
+        chain_id: String,
+        /// Seed of the sample's keys.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Time of the untrusted header (RFC 3339); default now.
+        #[arg(long)]
+        time: Option<String>,
+    },
+    /// Verify an untrusted header against a trusted one.
+    ///
+    /// Prints SUCCESS, NOT_ENOUGH_TRUST or INVALID: <check> and exits 0, 10
+    /// or 11; exits 2 when the input cannot be read.
+    Verify {
+        #[arg(long)]
+        family: FamilyName,
+        #[arg(long)]
+        trusted: PathBuf,
+        #[arg(long)]
+        untrusted: PathBuf,
+        /// The verifier's current time (RFC 3339); default the system clock.
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long, default_value = "14d")]
+        trusting_period: HumanDuration,
+        #[arg(long, default_value = "10s")]
+        clock_drift: HumanDuration,
+        #[arg(long, default_value = "1/3")]
+        trust_threshold: Fraction,
+    },
+}
+
+/// Exit code for input that cannot be read or arguments that make no sense.
+const UNREADABLE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::LightClient(cmd) => light_client_command(cmd),
+    }
+}
+
+fn time_arg(name: &str, value: Option<String>) -> Result<Timestamp, String> {
+    match value {
+        Some(s) => Timestamp::parse_rfc3339(&s).map_err(|e| format!("--{name}: {e}")),
+        None => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| format!("system clock before 1970: {e}"))?
+                .as_nanos();
+            u64::try_from(nanos).map(Timestamp::from_unix_nanos).map_err(|_| "system clock past 2554".to_string())
+        }
+    }
+}
+
+fn light_client_command(cmd: LightClientCommand) -> ExitCode {
+    match cmd {
+        LightClientCommand::Sample { family, validators, out, chain_id, seed, time } => {
+            let time = match time_arg("time", time) {
+                // Whole seconds keep the sample readable.
+                Ok(t) => Timestamp::from_unix_nanos(t.unix_nanos() / 1_000_000_000 * 1_000_000_000),
+                Err(e) => return fail(&e),
+            };
+            if let Err(e) = light_clients::ChainId::new(chain_id.as_str()) {
+                return fail(&format!("--chain-id: {e}"));
+            }
+            match light_client::sample(family, &chain_id, validators.into(), seed, time, &out) {
+                Ok(files) => {
+                    println!("wrote {} and {}", files.trusted.display(), files.untrusted.display());
+                    println!(
+                        "verify with: portrelay light-client verify --family {family} --trusted {} --untrusted {}",
+                        files.trusted.display(),
+                        files.untrusted.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        LightClientCommand::Verify { family, trusted, untrusted, now, trusting_period, clock_drift, trust_threshold } => {
+            let now = match time_arg("now", now) {
+                Ok(t) => t,
+                Err(e) => return fail(&e),
+            };
+            let options = TrustOptions { trusting_period: trusting_period.0, clock_drift: clock_drift.0, trust_threshold };
+            match light_client::verify(family, &trusted, &untrusted, &options, now) {
+                Ok(outcome) => {
+                    println!("{outcome}");
+                    ExitCode::from(outcome.exit_code())
+                }
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+    }
+}
+
+fn fail(reason: &str) -> ExitCode {
+    eprintln!("error: {reason}");
+    ExitCode::from(UNREADABLE)
+}

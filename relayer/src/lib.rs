@@ -1,0 +1,11 @@
+//! portrelay: the relayer daemon and the command-line tools for operators.
+//!
+//! Layout:
+//! - [`light_client`]: `portrelay light-client sample|verify`, the chain
+//!   operators' tools over the `light-clients` crate;
+//! - `main.rs`: the thin binary (argument parsing, exit codes).
+//!
+//! The relay daemon itself (followers, scanners, submitters, clearer) comes
+//! with the devnet ledgers and adapters it drives.
+
+pub mod light_client;
