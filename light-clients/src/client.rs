@@ -31,15 +31,18 @@ impl<F: Family> TrustRoot<F> {
     /// Checks the root is consistent with itself and returns its trusted state.
     pub fn check(&self) -> Result<(HeaderSummary, TrustedState<F>), VerifyError> {
         let inconsistent = |e: VerifyError| VerifyError::TrustedStateInconsistent { reason: e.to_string() };
-        let header = match &self.validators {
-            Some(validators) => verify::verify_self_consistent::<F>(&UntrustedBlock {
-                signed_header: self.signed_header.clone(),
-                validators: validators.clone(),
-                next_validators: self.next_validators.clone(),
-            })
-            .map_err(inconsistent)?,
+        // Unreadable or unknown-version headers are reported as such, not as inconsistency.
+        let header = F::summary(&self.signed_header)?;
+        match &self.validators {
+            Some(validators) => {
+                verify::verify_self_consistent::<F>(&UntrustedBlock {
+                    signed_header: self.signed_header.clone(),
+                    validators: validators.clone(),
+                    next_validators: self.next_validators.clone(),
+                })
+                .map_err(inconsistent)?;
+            }
             None => {
-                let header = F::summary(&self.signed_header)?;
                 let next = F::validators_hash(&self.next_validators).map_err(inconsistent)?;
                 if next != header.next_validators_hash {
                     return Err(inconsistent(VerifyError::NextValidatorsHashMismatch {
@@ -47,9 +50,8 @@ impl<F: Family> TrustRoot<F> {
                         computed: next,
                     }));
                 }
-                header
             }
-        };
+        }
         let trusted = TrustedState {
             chain_id: header.chain_id.clone(),
             height: header.height,
@@ -173,6 +175,9 @@ pub enum ClientError {
     /// The recovery root is not newer than what the client had verified.
     #[error("recovery root at height {root} is not above the latest verified height {latest}")]
     StaleRecoveryRoot { latest: u64, root: u64 },
+    /// The recovery root is itself already past the trusting period.
+    #[error("recovery root from {root_time} expired at {expired_at}, now {now}")]
+    ExpiredRecoveryRoot { root_time: Timestamp, expired_at: Timestamp, now: Timestamp },
     /// The header commits its roots through `app_hash`; the roots must be given.
     #[error("header at height {height} commits roots through app_hash: the opening is required")]
     MissingOpening { height: u64 },
@@ -197,6 +202,7 @@ impl ClientError {
             ClientError::ChainIdMismatch { .. } => "chain_id",
             ClientError::NotRecoverable => "recovery",
             ClientError::StaleRecoveryRoot { .. } => "recovery_height",
+            ClientError::ExpiredRecoveryRoot { .. } => "recovery_expired",
             ClientError::MissingOpening { .. } => "app_hash_opening",
             ClientError::AppHashMismatch { .. } => "app_hash",
             ClientError::Proof(_) => "merkle_proof",
@@ -299,18 +305,20 @@ impl<F: Family> ClientState<F> {
             return Err(ClientError::Frozen(evidence.clone()));
         }
         let header = F::summary(&block.signed_header)?;
+        let known = self.consensus.get(&header.height).map(|cs| cs.hash);
+        if known == Some(header.hash) {
+            return Ok(UpdateOutcome::AlreadyKnown { height: header.height });
+        }
         let trusted = self.trusted_below(header.height)?;
-        if let Some(known) = self.consensus.get(&header.height) {
-            if known.hash == header.hash {
-                return Ok(UpdateOutcome::AlreadyKnown { height: header.height });
-            }
+        if let Some(known) = known {
             // Only a header that is itself valid is evidence; judge it as evidence (no clock).
             verify::verify_against_trusted(&trusted, block, &header, &self.options, None)?;
-            let evidence = Evidence::ConflictingHeaders { height: header.height, first: known.hash, second: header.hash };
+            let evidence = Evidence::ConflictingHeaders { height: header.height, first: known, second: header.hash };
             return Ok(UpdateOutcome::Frozen(self.freeze(evidence)));
         }
         verify::verify_against_trusted(&trusted, block, &header, &self.options, Some(now))?;
-        if let Some((&higher_height, higher)) = self.consensus.range(header.height + 1..).next() {
+        let above = (core::ops::Bound::Excluded(header.height), core::ops::Bound::Unbounded);
+        if let Some((&higher_height, higher)) = self.consensus.range(above).next() {
             if header.time >= higher.time {
                 let evidence = Evidence::TimeNotIncreasing {
                     lower_height: header.height,
@@ -383,6 +391,10 @@ impl<F: Family> ClientState<F> {
         let latest = self.latest_height();
         if header.height <= latest {
             return Err(ClientError::StaleRecoveryRoot { latest, root: header.height });
+        }
+        let expires_at = header.time.saturating_add(self.options.trusting_period);
+        if recovery.at >= expires_at {
+            return Err(ClientError::ExpiredRecoveryRoot { root_time: header.time, expired_at: expires_at, now: recovery.at });
         }
         self.consensus.clear();
         self.consensus.insert(header.height, consensus_state(&header, trusted.next_validators));

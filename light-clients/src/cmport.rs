@@ -19,6 +19,8 @@ use crate::verify::{Family, HeaderSummary, RootCommitment, VerifyError};
 
 /// The header format version this build reads and writes.
 pub const HEADER_VERSION: u8 = 1;
+/// The org set format version this build reads and writes.
+pub const SET_VERSION: u8 = 1;
 /// Most organisations in a set.
 pub const MAX_ORGS: usize = 64;
 /// Most orderers per organisation.
@@ -103,6 +105,8 @@ pub struct OrgPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrgSet {
+    /// The set format version, [`SET_VERSION`].
+    pub version: u8,
     /// Sorted by `msp_id`, which is unique.
     pub orgs: Vec<Org>,
     pub policy: OrgPolicy,
@@ -110,8 +114,9 @@ pub struct OrgSet {
 
 impl OrgSet {
     /// Checks the set's rules: 1 to 64 orgs sorted by unique MSP id, 1 to 64
-    /// distinct valid orderer keys each, a key in one org only, and a policy
-    /// threshold that is a majority of the orgs and at most their number.
+    /// valid orderer keys each in ascending byte order, a key in one org only,
+    /// and a policy threshold that is a majority of the orgs and at most their
+    /// number. Sorting makes the hash of a set unique.
     pub fn validate(&self) -> Result<(), String> {
         let n = self.orgs.len();
         if n == 0 || n > MAX_ORGS {
@@ -127,6 +132,9 @@ impl OrgSet {
             }
             if org.orderers.is_empty() || org.orderers.len() > MAX_ORDERERS_PER_ORG {
                 return Err(format!("org {} has {} orderers, expected 1 to {MAX_ORDERERS_PER_ORG}", org.msp_id, org.orderers.len()));
+            }
+            if !org.orderers.windows(2).all(|w| w[0] < w[1]) {
+                return Err(format!("org {}: orderer keys must be in ascending byte order, each once", org.msp_id));
             }
             for key in &org.orderers {
                 parse_key(key).map_err(|e| format!("org {}: {e}", org.msp_id))?;
@@ -178,6 +186,8 @@ impl Family for Cmport {
         if header.version != HEADER_VERSION {
             return Err(VerifyError::UnsupportedVersion { found: header.version.into(), supported: HEADER_VERSION.into() });
         }
+        crate::packet::ChainId::new(header.chain_id.as_str())
+            .map_err(|reason| VerifyError::Malformed { what: "header", reason })?;
         Ok(HeaderSummary {
             chain_id: header.chain_id.clone(),
             height: header.height,
@@ -190,6 +200,9 @@ impl Family for Cmport {
     }
 
     fn validators_hash(set: &OrgSet) -> Result<Hash32, VerifyError> {
+        if set.version != SET_VERSION {
+            return Err(VerifyError::UnsupportedVersion { found: set.version.into(), supported: SET_VERSION.into() });
+        }
         set.validate().map_err(|reason| VerifyError::InvalidValidatorSet { reason })?;
         Ok(set.hash())
     }
@@ -208,19 +221,12 @@ impl Family for Cmport {
 
     fn tally(h: &SignedHeader, set: &OrgSet) -> Result<Tally, VerifyError> {
         let digest = h.header.hash();
-        let votes = h
+        let votes: Vec<Vote<'_>> = h
             .signatures
             .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let signature = EcdsaSignature::from_der(&s.signature).map_err(|_| VerifyError::Malformed {
-                    what: "signature",
-                    reason: format!("signature at position {i} is not DER-encoded ECDSA P-256"),
-                })?;
-                Ok(Vote::<P256> { signer: s.orderer.clone(), message: Cow::Borrowed(&digest.0[..]), signature })
-            })
-            .collect::<Result<Vec<_>, VerifyError>>()?;
-        quorum::tally(&set.roster(), &votes)
+            .map(|s| Vote { signer: &s.orderer, message: Cow::Borrowed(&digest.0[..]), signature: &s.signature })
+            .collect();
+        quorum::tally::<P256>(&set.roster(), &votes)
             .map_err(|bad| VerifyError::InvalidSignature { position: bad.position, signer: bad.signer })
     }
 
@@ -269,7 +275,11 @@ pub fn org_set(keys: &[OrdererKey], orgs: usize) -> OrgSet {
     for (i, key) in keys.iter().enumerate() {
         list[i % orgs].orderers.push(key.public_key());
     }
-    OrgSet { orgs: list, policy: OrgPolicy { threshold: (orgs / 2 + 1) as u32 } }
+    for org in &mut list {
+        org.orderers.sort();
+        org.orderers.dedup();
+    }
+    OrgSet { version: SET_VERSION, orgs: list, policy: OrgPolicy { threshold: (orgs / 2 + 1) as u32 } }
 }
 
 mod hex_list {

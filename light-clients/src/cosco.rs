@@ -20,6 +20,8 @@ use crate::verify::{Family, HeaderSummary, RootCommitment, VerifyError};
 
 /// The header format version this build reads and writes.
 pub const HEADER_VERSION: u8 = 1;
+/// The validator set format version this build reads and writes.
+pub const SET_VERSION: u8 = 1;
 /// Most validators in a set.
 pub const MAX_VALIDATORS: usize = 1024;
 
@@ -95,6 +97,8 @@ pub struct Validator {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidatorSet {
+    /// The set format version, [`SET_VERSION`].
+    pub version: u8,
     pub validators: Vec<Validator>,
 }
 
@@ -160,6 +164,8 @@ impl Family for Cosco {
         if header.version != HEADER_VERSION {
             return Err(VerifyError::UnsupportedVersion { found: header.version.into(), supported: HEADER_VERSION.into() });
         }
+        crate::packet::ChainId::new(header.chain_id.as_str())
+            .map_err(|reason| VerifyError::Malformed { what: "header", reason })?;
         Ok(HeaderSummary {
             chain_id: header.chain_id.clone(),
             height: header.height,
@@ -172,6 +178,9 @@ impl Family for Cosco {
     }
 
     fn validators_hash(set: &ValidatorSet) -> Result<Hash32, VerifyError> {
+        if set.version != SET_VERSION {
+            return Err(VerifyError::UnsupportedVersion { found: set.version.into(), supported: SET_VERSION.into() });
+        }
         set.validate().map_err(|reason| VerifyError::InvalidValidatorSet { reason })?;
         Ok(set.hash())
     }
@@ -190,19 +199,12 @@ impl Family for Cosco {
 
     fn tally(h: &SignedHeader, set: &ValidatorSet) -> Result<Tally, VerifyError> {
         let digest = h.header.hash();
-        let votes = h
+        let votes: Vec<Vote<'_>> = h
             .seals
             .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let signature = EcdsaSignature::from_slice(&s.signature).map_err(|_| VerifyError::Malformed {
-                    what: "seal",
-                    reason: format!("seal at position {i} is not a 64-byte r||s secp256k1 signature"),
-                })?;
-                Ok(Vote::<K256> { signer: s.validator.to_vec(), message: Cow::Borrowed(&digest.0[..]), signature })
-            })
-            .collect::<Result<Vec<_>, VerifyError>>()?;
-        quorum::tally(&set.roster(), &votes)
+            .map(|s| Vote { signer: &s.validator, message: Cow::Borrowed(&digest.0[..]), signature: &s.signature })
+            .collect();
+        quorum::tally::<K256>(&set.roster(), &votes)
             .map_err(|bad| VerifyError::InvalidSignature { position: bad.position, signer: bad.signer })
     }
 
@@ -252,7 +254,7 @@ pub fn validator_set(keys: &[ValidatorKey]) -> ValidatorSet {
     let mut validators: Vec<Validator> = keys.iter().map(ValidatorKey::validator).collect();
     validators.sort_by(|a, b| a.address.cmp(&b.address));
     validators.dedup_by(|a, b| a.address == b.address);
-    ValidatorSet { validators }
+    ValidatorSet { version: SET_VERSION, validators }
 }
 
 mod hex_addr {

@@ -18,6 +18,8 @@ use crate::verify::{Family, HeaderSummary, RootCommitment, VerifyError};
 
 /// Most validators in a set.
 pub const MAX_VALIDATORS: usize = 10_000;
+/// The CometBFT block protocol version this build reads (CometBFT 0.34 to 0.38 and 1.x).
+pub const BLOCK_VERSION: u64 = 11;
 
 /// The family marker.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +44,9 @@ impl Family for Gba {
 
     fn summary(h: &SignedHeader) -> Result<HeaderSummary, VerifyError> {
         let header = &h.header;
+        if header.version.block != BLOCK_VERSION {
+            return Err(VerifyError::UnsupportedVersion { found: header.version.block, supported: BLOCK_VERSION });
+        }
         let time = Timestamp::try_from(header.time)
             .map_err(|e| VerifyError::Malformed { what: "header", reason: format!("time: {e}") })?;
         Ok(HeaderSummary {
@@ -105,15 +110,12 @@ impl Family for Gba {
             let Some(signature) = signature else {
                 return Err(VerifyError::CommitMismatch { reason: format!("commit vote at slot {i} has no signature") });
             };
-            let signature = ed25519_consensus::Signature::try_from(signature.as_bytes()).map_err(|_| {
-                VerifyError::Malformed { what: "signature", reason: format!("slot {i} is not a 64-byte Ed25519 signature") }
-            })?;
             let index = vote::ValidatorIndex::try_from(i)
                 .map_err(|_| VerifyError::CommitMismatch { reason: format!("slot {i} is past the largest validator index") })?;
             let message = precommit_sign_bytes(h, *validator_address, *timestamp, index);
-            votes.push(Vote::<Ed25519> { signer: validator_address.as_bytes().to_vec(), message: Cow::Owned(message), signature });
+            votes.push(Vote { signer: validator_address.as_bytes(), message: Cow::Owned(message), signature: signature.as_bytes() });
         }
-        quorum::tally(&roster(set), &votes)
+        quorum::tally::<Ed25519>(&roster(set), &votes)
             .map_err(|bad| VerifyError::InvalidSignature { position: bad.position, signer: bad.signer })
     }
 
@@ -124,7 +126,7 @@ impl Family for Gba {
 
 /// The canonical precommit bytes a validator signed (CometBFT `CanonicalVote`,
 /// length-prefixed protobuf), for the vote at `index` of this header's commit.
-fn precommit_sign_bytes(h: &SignedHeader, validator_address: tendermint::account::Id, timestamp: tendermint::Time, index: vote::ValidatorIndex) -> Vec<u8> {
+pub fn precommit_sign_bytes(h: &SignedHeader, validator_address: tendermint::account::Id, timestamp: tendermint::Time, index: vote::ValidatorIndex) -> Vec<u8> {
     let vote = vote::Vote {
         vote_type: vote::Type::Precommit,
         height: h.commit.height,
@@ -209,7 +211,7 @@ pub fn build_signed_header(fields: &HeaderFields<'_>, signers: &[ValidatorKey]) 
     let hash = |b: &[u8]| tendermint::Hash::Sha256(crate::hash::sha256(&[b]).0);
     let proposer = fields.validators.validators().first().map(|v| v.address).ok_or_else(|| BuildError::Invalid("empty validator set".into()))?;
     let header = block::Header {
-        version: tendermint::block::header::Version { block: 11, app: 1 },
+        version: tendermint::block::header::Version { block: BLOCK_VERSION, app: 1 },
         chain_id: chain_id.clone(),
         height,
         time,

@@ -156,6 +156,25 @@ pub struct PacketId {
     pub sequence: u64,
 }
 
+impl ChannelId {
+    fn validate(&self) -> Result<(), String> {
+        if self.source == self.destination {
+            return Err(format!("source and destination are both {}", self.source));
+        }
+        Ok(())
+    }
+}
+
+impl PacketId {
+    fn validate(&self) -> Result<(), String> {
+        self.channel.validate()?;
+        if self.sequence == 0 {
+            return Err("sequence starts at 1".into());
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for PacketId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}#{}", self.channel, self.sequence)
@@ -191,12 +210,7 @@ impl Canonical for Packet {
     const MAX_BYTES: usize = MAX_PAYLOAD_BYTES + 1024;
 
     fn validate(&self) -> Result<(), String> {
-        if self.id.sequence == 0 {
-            return Err("sequence starts at 1".into());
-        }
-        if self.id.channel.source == self.id.channel.destination {
-            return Err(format!("source and destination are both {}", self.id.channel.source));
-        }
+        self.id.validate()?;
         if self.payload.len() > MAX_PAYLOAD_BYTES {
             return Err(format!("payload of {} bytes is over {MAX_PAYLOAD_BYTES}", self.payload.len()));
         }
@@ -238,9 +252,7 @@ impl Canonical for Ack {
     const MAX_BYTES: usize = 4096;
 
     fn validate(&self) -> Result<(), String> {
-        if self.packet.sequence == 0 {
-            return Err("sequence starts at 1".into());
-        }
+        self.packet.validate()?;
         match &self.result {
             AckResult::Error(reason) if reason.is_empty() || reason.len() > MAX_ACK_REASON_BYTES => {
                 Err(format!("error reason must be 1 to {MAX_ACK_REASON_BYTES} bytes"))
@@ -308,6 +320,18 @@ impl Canonical for ChannelState {
     const WHAT: &'static str = "channel state";
     const VERSION: u8 = 1;
     const MAX_BYTES: usize = 512;
+
+    /// Sequences start at 1 and an ack never runs ahead of what was sent.
+    fn validate(&self) -> Result<(), String> {
+        self.channel.validate()?;
+        if self.next_send == 0 || self.next_recv == 0 || self.next_ack == 0 {
+            return Err("sequences start at 1".into());
+        }
+        if self.next_ack > self.next_send {
+            return Err(format!("next_ack {} is past next_send {}", self.next_ack, self.next_send));
+        }
+        Ok(())
+    }
 }
 
 /// The interop roots every header commits (directly, or through `app_hash` for gba).
@@ -328,6 +352,13 @@ impl Canonical for Roots {
 }
 
 impl Roots {
+    /// The roots of a block that emits nothing and holds no channel state:
+    /// both trees empty (`H("")`, count 0), `zk_root` zero.
+    pub fn empty(alg: crate::hash::HashAlgorithm) -> Self {
+        let empty = MerkleCommitment { root: crate::merkle::empty_root(alg), count: 0 };
+        Roots { events: empty, state: empty, zk_root: Hash32::ZERO }
+    }
+
     /// The `app_hash` a gba ledger commits for these roots: SHA-256 of the encoding.
     pub fn app_hash(&self) -> Hash32 {
         sha256(&[&self.encode()])
@@ -495,6 +526,7 @@ mod tests {
             let p = packet(seq, vec![]);
             let ack = Ack { packet: p.id.clone(), packet_commitment: p.commitment(), result: AckResult::Error(reason) };
             prop_assert_eq!(Ack::decode(&ack.encode()).unwrap(), ack);
+            let (a, b) = (a.max(seq).max(1), b.max(1));
             let st = ChannelState { channel: p.id.channel.clone(), next_send: a, next_recv: b, next_ack: seq };
             prop_assert_eq!(ChannelState::decode(&st.encode()).unwrap(), st);
         }

@@ -4,9 +4,10 @@
 //! A *member* of a signer set belongs to a *group* that carries voting power:
 //! for cosco and gba the group is the validator itself; for cmport it is the
 //! orderer's organisation, which counts once however many of its orderers sign.
-//! Votes from signers outside the set add nothing and are not verified; a
-//! signer appearing twice is counted once (its later votes are ignored); a
-//! signature from a member that does not verify fails the whole header.
+//! Votes from signers outside the set add nothing and are not even parsed (a
+//! relayer passing a header along cannot spoil it by adding junk); every vote
+//! from a member is verified, and a member's signature that does not parse or
+//! verify fails the whole header; a member voting twice is counted once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,17 +19,19 @@ use crate::hash::sha256;
 pub trait SignatureScheme {
     type Key;
     type Signature;
+    /// Reads a signature's wire bytes, or `None` if they are not one.
+    fn parse_signature(bytes: &[u8]) -> Option<Self::Signature>;
     /// Verifies every item; on failure returns the position of an item that
     /// fails on its own (the first one).
     fn verify_all(items: &[(&Self::Key, &[u8], &Self::Signature)]) -> Result<(), usize>;
 }
 
-/// A signature over `message` by the signer named `signer`.
-#[derive(Debug)]
-pub struct Vote<'a, S: SignatureScheme> {
-    pub signer: Vec<u8>,
+/// A signature (wire bytes) over `message` by the signer named `signer`.
+#[derive(Debug, Clone)]
+pub struct Vote<'a> {
+    pub signer: &'a [u8],
     pub message: std::borrow::Cow<'a, [u8]>,
-    pub signature: S::Signature,
+    pub signature: &'a [u8],
 }
 
 /// One signer of a set: its key and the group its vote credits.
@@ -68,24 +71,21 @@ pub struct BadSignature {
 }
 
 /// Verifies the votes of `roster`'s members and tallies their groups' power.
-pub fn tally<S: SignatureScheme>(roster: &Roster<S::Key>, votes: &[Vote<'_, S>]) -> Result<Tally, BadSignature> {
-    let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
-    let mut items = Vec::new();
+pub fn tally<S: SignatureScheme>(roster: &Roster<S::Key>, votes: &[Vote<'_>]) -> Result<Tally, BadSignature> {
+    let bad = |position: usize| BadSignature { position, signer: votes.get(position).map(|v| hex::encode(v.signer)).unwrap_or_default() };
+    let mut parsed = Vec::new();
     let mut positions = Vec::new();
     let mut groups = BTreeSet::new();
     for (position, vote) in votes.iter().enumerate() {
-        let Some(member) = roster.members.get(&vote.signer) else { continue };
-        if !seen.insert(&vote.signer) {
-            continue;
-        }
-        items.push((&member.key, vote.message.as_ref(), &vote.signature));
+        let Some(member) = roster.members.get(vote.signer) else { continue };
+        let signature = S::parse_signature(vote.signature).ok_or_else(|| bad(position))?;
+        parsed.push((&member.key, vote.message.as_ref(), signature));
         positions.push(position);
         groups.insert(member.group);
     }
-    if let Err(bad) = S::verify_all(&items) {
-        let position = positions.get(bad).copied().unwrap_or(0);
-        let signer = votes.get(position).map(|v| hex::encode(&v.signer)).unwrap_or_default();
-        return Err(BadSignature { position, signer });
+    let items: Vec<_> = parsed.iter().map(|(k, m, s)| (*k, *m, s)).collect();
+    if let Err(failed) = S::verify_all(&items) {
+        return Err(bad(positions.get(failed).copied().unwrap_or(0)));
     }
     let signed = groups
         .iter()
@@ -177,6 +177,10 @@ impl SignatureScheme for Ed25519 {
     type Key = ed25519_consensus::VerificationKeyBytes;
     type Signature = ed25519_consensus::Signature;
 
+    fn parse_signature(bytes: &[u8]) -> Option<Self::Signature> {
+        ed25519_consensus::Signature::try_from(bytes).ok()
+    }
+
     fn verify_all(items: &[(&Self::Key, &[u8], &Self::Signature)]) -> Result<(), usize> {
         if items.len() >= ED25519_BATCH_MIN {
             let mut batch = ed25519_consensus::batch::Verifier::new();
@@ -231,6 +235,11 @@ impl SignatureScheme for P256 {
     type Key = p256::ecdsa::VerifyingKey;
     type Signature = p256::ecdsa::Signature;
 
+    /// ASN.1 DER, as Fabric writes it.
+    fn parse_signature(bytes: &[u8]) -> Option<Self::Signature> {
+        p256::ecdsa::Signature::from_der(bytes).ok()
+    }
+
     fn verify_all(items: &[(&Self::Key, &[u8], &Self::Signature)]) -> Result<(), usize> {
         use p256::ecdsa::signature::hazmat::PrehashVerifier;
         for (position, (key, digest, sig)) in items.iter().enumerate() {
@@ -250,6 +259,11 @@ pub enum K256 {}
 impl SignatureScheme for K256 {
     type Key = k256::ecdsa::VerifyingKey;
     type Signature = k256::ecdsa::Signature;
+
+    /// 64 bytes `r || s`.
+    fn parse_signature(bytes: &[u8]) -> Option<Self::Signature> {
+        k256::ecdsa::Signature::from_slice(bytes).ok()
+    }
 
     fn verify_all(items: &[(&Self::Key, &[u8], &Self::Signature)]) -> Result<(), usize> {
         use k256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -291,6 +305,8 @@ mod tests {
         }
     }
 
+    type Signed = (Vec<u8>, Vec<u8>, Vec<u8>);
+
     fn ed_member(seed: u8) -> (ed25519_consensus::SigningKey, Vec<u8>) {
         let sk = ed25519_consensus::SigningKey::from([seed; 32]);
         let id = sk.verification_key().to_bytes().to_vec();
@@ -308,9 +324,15 @@ mod tests {
         }
     }
 
-    fn votes<'a>(keys: &[(ed25519_consensus::SigningKey, Vec<u8>)], msg: &'a [u8]) -> Vec<Vote<'a, Ed25519>> {
-        keys.iter()
-            .map(|(sk, id)| Vote { signer: id.clone(), message: Cow::Borrowed(msg), signature: sk.sign(msg) })
+    /// (signer, message, signature) of each key over `msg`.
+    fn signed(keys: &[(ed25519_consensus::SigningKey, Vec<u8>)], msg: &[u8]) -> Vec<Signed> {
+        keys.iter().map(|(sk, id)| (id.clone(), msg.to_vec(), sk.sign(msg).to_bytes().to_vec())).collect()
+    }
+
+    fn votes(signed: &[Signed]) -> Vec<Vote<'_>> {
+        signed
+            .iter()
+            .map(|(id, m, s)| Vote { signer: id, message: Cow::Borrowed(m), signature: s })
             .collect()
     }
 
@@ -320,12 +342,13 @@ mod tests {
             // Both below and above the batch threshold.
             let keys: Vec<_> = (1..=n as u8).map(ed_member).collect();
             let r = roster(&keys, &vec![10; n]);
-            let mut vs = votes(&keys[..1], b"m");
-            vs.extend(votes(&keys[..1], b"m"));
-            vs.extend(votes(&[ed_member(99)], b"m"));
-            assert_eq!(tally(&r, &vs).unwrap(), Tally { signed: 10, total: 10 * n as u64 });
-            let all = votes(&keys, b"m");
-            assert_eq!(tally(&r, &all).unwrap().signed, 10 * n as u64);
+            let mut s = signed(&keys[..1], b"m");
+            s.extend(signed(&keys[..1], b"m"));
+            s.extend(signed(&[ed_member(99)], b"m"));
+            // A stranger's junk is not even parsed.
+            s.push((vec![7; 32], b"m".to_vec(), vec![1, 2, 3]));
+            assert_eq!(tally::<Ed25519>(&r, &votes(&s)).unwrap(), Tally { signed: 10, total: 10 * n as u64 });
+            assert_eq!(tally::<Ed25519>(&r, &votes(&signed(&keys, b"m"))).unwrap().signed, 10 * n as u64);
         }
     }
 
@@ -334,10 +357,19 @@ mod tests {
         for n in [3usize, 8] {
             let keys: Vec<_> = (1..=n as u8).map(ed_member).collect();
             let r = roster(&keys, &vec![1; n]);
-            let mut vs = votes(&keys, b"m");
-            vs[2].message = Cow::Borrowed(b"other");
-            let err = tally(&r, &vs).unwrap_err();
-            assert_eq!(err.position, 2, "n={n}");
+            let mut s = signed(&keys, b"m");
+            s[2].1 = b"other".to_vec();
+            assert_eq!(tally::<Ed25519>(&r, &votes(&s)).unwrap_err().position, 2, "n={n}");
+            // A member's signature that is not 64 bytes.
+            let mut s = signed(&keys, b"m");
+            s[1].2.pop();
+            assert_eq!(tally::<Ed25519>(&r, &votes(&s)).unwrap_err().position, 1, "n={n}");
+            // A member's second, invalid vote is still checked.
+            let mut s = signed(&keys, b"m");
+            let mut again = s[0].clone();
+            again.2[5] ^= 1;
+            s.push(again);
+            assert_eq!(tally::<Ed25519>(&r, &votes(&s)).unwrap_err().position, n, "n={n}");
         }
     }
 
@@ -345,10 +377,12 @@ mod tests {
     fn batch_and_single_checks_agree() {
         let keys: Vec<_> = (1..=8u8).map(ed_member).collect();
         let r = roster(&keys, &[1; 8]);
-        let vs = votes(&keys, b"block");
-        let items: Vec<_> = vs
+        let s = signed(&keys, b"block");
+        let sigs: Vec<_> = s.iter().map(|(_, _, sig)| Ed25519::parse_signature(sig).unwrap()).collect();
+        let items: Vec<_> = s
             .iter()
-            .map(|v| (&r.members[&v.signer].key, v.message.as_ref(), &v.signature))
+            .zip(&sigs)
+            .map(|((id, m, _), sig)| (&r.members[id].key, m.as_slice(), sig))
             .collect();
         assert_eq!(Ed25519::verify_all(&items), Ok(()));
         assert_eq!(Ed25519::verify_all(&items[..2]), Ok(()));
@@ -362,7 +396,7 @@ mod tests {
         let mut r = roster(&keys, &[1, 1]);
         r.members.get_mut(&keys[1].1).unwrap().group = 0;
         r.members.get_mut(&keys[2].1).unwrap().group = 1;
-        assert_eq!(tally(&r, &votes(&keys[..2], b"m")).unwrap(), Tally { signed: 1, total: 2 });
-        assert_eq!(tally(&r, &votes(&keys, b"m")).unwrap(), Tally { signed: 2, total: 2 });
+        assert_eq!(tally::<Ed25519>(&r, &votes(&signed(&keys[..2], b"m"))).unwrap(), Tally { signed: 1, total: 2 });
+        assert_eq!(tally::<Ed25519>(&r, &votes(&signed(&keys, b"m"))).unwrap(), Tally { signed: 2, total: 2 });
     }
 }

@@ -159,7 +159,7 @@ pub fn pair<F: Signing>(chain_id: &str, n: usize, seed: u64, untrusted_time: Tim
         height: 1,
         time: untrusted_time.saturating_sub(five_min),
         previous: Hash32::ZERO,
-        roots: Roots::default(),
+        roots: Roots::empty(F::TREE_HASH),
         validators: &set,
         next_validators: &set,
     };

@@ -235,7 +235,7 @@ pub(crate) fn verify_against_trusted<F: Family>(
     // Rotation and quorum.
     let trusted_next_hash = F::validators_hash(&trusted.next_validators)
         .map_err(|e| VerifyError::TrustedStateInconsistent { reason: e.to_string() })?;
-    if header.height == trusted.height + 1 {
+    if trusted.height.checked_add(1) == Some(header.height) {
         if header.validators_hash != trusted_next_hash {
             return Err(VerifyError::UnannouncedValidators { trusted_next: trusted_next_hash, untrusted: header.validators_hash });
         }

@@ -23,6 +23,13 @@ fn updates_and_duplicates<F: Signing>() {
     let mut c = client(&fx);
     assert_eq!(c.latest_height(), 1);
     let b2 = block(&fx, 2, at(10));
+    // The trust root itself, resubmitted, is already known.
+    let b1 = light_clients::UntrustedBlock::<F> {
+        signed_header: fx.root.signed_header.clone(),
+        validators: fx.set.clone(),
+        next_validators: fx.set.clone(),
+    };
+    assert_eq!(c.update(&b1, now()), Ok(UpdateOutcome::AlreadyKnown { height: 1 }));
     assert_eq!(c.update(&b2, now()), Ok(UpdateOutcome::Updated { height: 2 }));
     assert_eq!(c.update(&b2, now()), Ok(UpdateOutcome::AlreadyKnown { height: 2 }));
     assert_eq!(c.update(&block(&fx, 9, at(90)), now()), Ok(UpdateOutcome::Updated { height: 9 }));
@@ -101,6 +108,8 @@ fn recovery_is_authorised_and_recorded<F: Signing>() {
     c.update(&block_with::<F>(20, at(200), other_roots(), &fx.keys, &fx.keys, &fx.keys), now()).unwrap();
     assert_eq!(c.status(now()), Status::Frozen);
     assert_eq!(c.recover(&new_root(10, at(100)), recovery.clone()), Err(ClientError::StaleRecoveryRoot { latest: 20, root: 10 }));
+    let much_later = Recovery { at: at(15 * 24 * 3600), ..recovery.clone() };
+    assert!(matches!(c.recover(&new_root(30, at(300)), much_later), Err(ClientError::ExpiredRecoveryRoot { .. })));
     c.recover(&new_root(30, at(300)), recovery.clone()).unwrap();
     assert_eq!(c.status(now()), Status::Active);
     assert_eq!(c.latest_height(), 30);

@@ -47,7 +47,8 @@ fn cmport_each_header_field() {
         ("org_set_hash", "validators_hash", Box::new(|h| h.header.org_set_hash = Hash32([9; 32]))),
         ("next_org_set_hash", "next_validators_hash", Box::new(|h| h.header.next_org_set_hash = Hash32([9; 32]))),
         ("no signatures", "commit", Box::new(|h| h.signatures.clear())),
-        ("signature not DER", "malformed", Box::new(|h| h.signatures[1].signature = vec![0x30, 0x01])),
+        ("signature not DER", "signature", Box::new(|h| h.signatures[1].signature = vec![0x30, 0x01])),
+        ("chain_id not a chain id", "malformed", Box::new(|h| h.header.chain_id = "CMPORT 1!".into())),
     ];
     for (what, expected, f) in cases {
         expect(check(&fx, &mutate(&fx, f)), expected, what);
@@ -77,6 +78,32 @@ fn cmport_each_signature() {
     let stranger = sample::keys::<Cmport>(777, 1);
     let b = mutate(&fx, |h| h.signatures[0] = stranger[0].sign(&h.header));
     assert_eq!(check(&fx, &b), Ok(()));
+    // Junk from a stranger, added by whoever passed the header along, spoils nothing.
+    let b = mutate(&fx, |h| {
+        h.signatures.push(light_clients::cmport::OrdererSignature { orderer: stranger[0].public_key(), signature: vec![0x30, 0x01] })
+    });
+    assert_eq!(check(&fx, &b), Ok(()));
+    // A member signing twice, the second time badly, is refused.
+    let b = mutate(&fx, |h| {
+        let mut again = h.signatures[0].clone();
+        let last = again.signature.len() - 1;
+        again.signature[last] ^= 1;
+        h.signatures.push(again);
+    });
+    assert!(matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position: 4, .. })));
+}
+
+#[test]
+fn cmport_set_rules() {
+    let fx = fixture::<Cmport>(4);
+    let mut b = block(&fx, 2, at(10));
+    b.validators.version = 2;
+    expect(check(&fx, &b), "version", "set version");
+    // Orderers out of order would give one set two hashes.
+    let keys = sample::keys::<Cmport>(3, 4);
+    let mut set = light_clients::cmport::org_set(&keys, 1);
+    set.orgs[0].orderers.reverse();
+    assert!(set.validate().unwrap_err().contains("ascending"));
 }
 
 #[test]
@@ -150,7 +177,8 @@ fn cosco_each_header_field_and_seal() {
         ("validators_hash", "validators_hash", Box::new(|h| h.header.validators_hash = Hash32([9; 32]))),
         ("next_validators_hash", "next_validators_hash", Box::new(|h| h.header.next_validators_hash = Hash32([9; 32]))),
         ("no seals", "commit", Box::new(|h| h.seals.clear())),
-        ("seal too short", "malformed", Box::new(|h| h.seals[2].signature.truncate(63))),
+        ("seal too short", "signature", Box::new(|h| h.seals[2].signature.truncate(63))),
+        ("chain_id not a chain id", "malformed", Box::new(|h| h.header.chain_id = "COSCO 1!".into())),
     ];
     for (what, expected, f) in cases {
         expect(check(&fx, &mutate(&fx, f)), expected, what);
@@ -159,6 +187,12 @@ fn cosco_each_header_field_and_seal() {
         let b = mutate(&fx, |h| h.seals[i].signature[10] ^= 0x01);
         assert!(matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == i), "seal {i}");
     }
+    // Junk from a stranger spoils nothing.
+    let b = mutate(&fx, |h| h.seals.push(light_clients::cosco::Seal { validator: [0xee; 20], signature: vec![1, 2, 3] }));
+    assert_eq!(check(&fx, &b), Ok(()));
+    let mut b = block(&fx, 2, at(10));
+    b.validators.version = 0;
+    expect(check(&fx, &b), "version", "set version");
     // A seal naming one validator but made by another does not verify.
     let b = mutate(&fx, |h| h.seals[0].validator = h.seals[1].validator);
     // Now two seals name validator 1; the first (made by validator 0) is checked and fails.
@@ -264,8 +298,19 @@ fn gba_a_validator_voting_twice_counts_once() {
     let signed = sigs.iter().position(|s| !s.is_absent()).unwrap();
     let absent = sigs.iter().position(CommitSig::is_absent).unwrap();
     sigs[absent] = sigs[signed].clone();
+    // CometBFT's CanonicalVote does not sign the slot, so the copy verifies
+    // in any slot: it is counted once (tendermint-rs refuses it outright as a
+    // duplicate; both leave the header without quorum).
     let err = check(&fx, &b).unwrap_err();
     assert!(matches!(err, VerifyError::QuorumNotReached { signed: 20, total: 40, .. }), "{err}");
+}
+
+#[test]
+fn gba_unknown_block_version_is_named() {
+    let fx = fixture::<Gba>(4);
+    let b = mutate(&fx, |h| h.header.version.block = 12);
+    let err = check(&fx, &b).unwrap_err();
+    assert_eq!(err, VerifyError::UnsupportedVersion { found: 12, supported: 11 });
 }
 
 #[test]

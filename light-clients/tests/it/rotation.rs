@@ -107,3 +107,28 @@ for_each_family! {
     bisection => bisection_recovers_what_skipping_lacks,
     quorum => quorum_counts_members_once_and_strangers_not_at_all,
 }
+
+#[test]
+fn heights_at_the_top_of_u64_do_not_overflow() {
+    use light_clients::cosco::Cosco;
+    let keys = sample::keys::<Cosco>(7, 4);
+    let set = Cosco::validator_set(&keys);
+    let fields = |height, time| light_clients::sample::BlockFields::<Cosco> {
+        chain_id: crate::CHAIN,
+        height,
+        time,
+        previous: light_clients::Hash32::ZERO,
+        roots: Roots::default(),
+        validators: &set,
+        next_validators: &set,
+    };
+    let top = sample::block(&fields(u64::MAX - 1, at(0)), &keys);
+    let root = light_clients::TrustRoot { signed_header: top.signed_header, next_validators: set.clone(), validators: None };
+    let mut client = light_clients::ClientState::create(&root, options()).unwrap();
+    let last = sample::block(&fields(u64::MAX, at(10)), &keys);
+    assert_eq!(client.update(&last, now()), Ok(light_clients::UpdateOutcome::Updated { height: u64::MAX }));
+    let (_, trusted) = root.check().unwrap();
+    let t_max = last.to_trusted(&<Cosco as light_clients::Family>::summary(&last.signed_header).unwrap());
+    assert_eq!(verdict(&trusted, &last), Ok(()));
+    assert_eq!(verdict(&t_max, &last).unwrap_err().check(), "height");
+}
