@@ -2,6 +2,8 @@
 //! cost of the same signature checks alone, and Merkle proof verification
 //! for trees of 2^10 and 2^16 leaves. Figures: `docs/benchmarks.md`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benchmarks fail loudly on purpose
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use light_clients::cmport::Cmport;
 use light_clients::cosco::Cosco;
 use light_clients::gba::{self, Gba};
 use light_clients::merkle::{self, Keccak256Tree, MerkleTree, Sha256Tree, TreeHasher};
-use light_clients::quorum::{SignatureScheme, Ed25519, K256, P256};
+use light_clients::quorum::{Ed25519, SignatureScheme, K256, P256};
 use light_clients::sample::{self, Signing};
 use light_clients::{Fraction, Timestamp, TrustOptions, UntrustedBlock};
 
@@ -28,7 +30,10 @@ fn t0() -> Timestamp {
     Timestamp::from_unix_secs(1_800_000_000)
 }
 
-fn bench_family<F: Signing>(c: &mut Criterion, raw: impl Fn(&UntrustedBlock<F>) -> Box<dyn Fn() -> bool>) {
+fn bench_family<F: Signing>(
+    c: &mut Criterion,
+    raw: impl Fn(&UntrustedBlock<F>) -> Box<dyn Fn() -> bool>,
+) {
     let mut group = c.benchmark_group(format!("header/{}", F::NAME));
     for n in SIZES {
         let (root, block) = sample::pair::<F>("bench-1", n, 1, t0());
@@ -36,11 +41,20 @@ fn bench_family<F: Signing>(c: &mut Criterion, raw: impl Fn(&UntrustedBlock<F>) 
         let now = t0().saturating_add(Duration::from_secs(60));
         assert!(light_clients::verify_update(&trusted, &block, &options(), now).is_ok());
         group.bench_with_input(BenchmarkId::new("verify_update", n), &n, |b, _| {
-            b.iter(|| light_clients::verify_update(black_box(&trusted), black_box(&block), &options(), now))
+            b.iter(|| {
+                light_clients::verify_update(
+                    black_box(&trusted),
+                    black_box(&block),
+                    &options(),
+                    now,
+                )
+            })
         });
         let check = raw(&block);
         assert!(check());
-        group.bench_with_input(BenchmarkId::new("signatures_only", n), &n, |b, _| b.iter(&check));
+        group.bench_with_input(BenchmarkId::new("signatures_only", n), &n, |b, _| {
+            b.iter(&check)
+        });
     }
     group.finish();
 }
@@ -70,13 +84,23 @@ fn cosco_raw(block: &UntrustedBlock<Cosco>) -> Box<dyn Fn() -> bool> {
         .validators
         .validators
         .iter()
-        .map(|v| (v.address, k256::ecdsa::VerifyingKey::from_sec1_bytes(&v.public_key).expect("key")))
+        .map(|v| {
+            (
+                v.address,
+                k256::ecdsa::VerifyingKey::from_sec1_bytes(&v.public_key).expect("key"),
+            )
+        })
         .collect();
     let items: Vec<_> = block
         .signed_header
         .seals
         .iter()
-        .map(|s| (keys[&s.validator], k256::ecdsa::Signature::from_slice(&s.signature).expect("sig")))
+        .map(|s| {
+            (
+                keys[&s.validator],
+                k256::ecdsa::Signature::from_slice(&s.signature).expect("sig"),
+            )
+        })
         .collect();
     Box::new(move || {
         let refs: Vec<_> = items.iter().map(|(k, s)| (k, &digest.0[..], s)).collect();
@@ -85,18 +109,40 @@ fn cosco_raw(block: &UntrustedBlock<Cosco>) -> Box<dyn Fn() -> bool> {
 }
 
 /// The Ed25519 (key, sign bytes, signature) triples of a gba commit.
-fn gba_items(block: &UntrustedBlock<Gba>) -> Vec<(ed25519_consensus::VerificationKeyBytes, Vec<u8>, ed25519_consensus::Signature)> {
+fn gba_items(
+    block: &UntrustedBlock<Gba>,
+) -> Vec<(
+    ed25519_consensus::VerificationKeyBytes,
+    Vec<u8>,
+    ed25519_consensus::Signature,
+)> {
     let h = &block.signed_header;
     h.commit
         .signatures
         .iter()
         .enumerate()
         .filter_map(|(i, cs)| match cs {
-            tendermint::block::CommitSig::BlockIdFlagCommit { validator_address, timestamp, signature: Some(sig) } => {
+            tendermint::block::CommitSig::BlockIdFlagCommit {
+                validator_address,
+                timestamp,
+                signature: Some(sig),
+            } => {
                 let v = block.validators.validator(*validator_address)?;
-                let key = ed25519_consensus::VerificationKeyBytes::try_from(v.pub_key.to_bytes().as_slice()).ok()?;
-                let msg = gba::precommit_sign_bytes(h, *validator_address, *timestamp, i.try_into().ok()?);
-                Some((key, msg, ed25519_consensus::Signature::try_from(sig.as_bytes()).ok()?))
+                let key = ed25519_consensus::VerificationKeyBytes::try_from(
+                    v.pub_key.to_bytes().as_slice(),
+                )
+                .ok()?;
+                let msg = gba::precommit_sign_bytes(
+                    h,
+                    *validator_address,
+                    *timestamp,
+                    i.try_into().ok()?,
+                );
+                Some((
+                    key,
+                    msg,
+                    ed25519_consensus::Signature::try_from(sig.as_bytes()).ok()?,
+                ))
             }
             _ => None,
         })
@@ -119,7 +165,9 @@ fn gba_single(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("signatures_only_single", n), &n, |b, _| {
             b.iter(|| {
                 items.iter().all(|(k, m, s)| {
-                    ed25519_consensus::VerificationKey::try_from(*k).and_then(|vk| vk.verify(s, m)).is_ok()
+                    ed25519_consensus::VerificationKey::try_from(*k)
+                        .and_then(|vk| vk.verify(s, m))
+                        .is_ok()
                 })
             })
         });
@@ -143,9 +191,20 @@ fn bench_tree<H: TreeHasher>(c: &mut Criterion, name: &str) {
         let index = (1u64 << log) / 3;
         let proof = tree.prove(index).expect("proof");
         let leaf = leaves[index as usize].clone();
-        group.bench_with_input(BenchmarkId::new("verify_inclusion", format!("2^{log}")), &log, |b, _| {
-            b.iter(|| merkle::verify_inclusion(H::ALGORITHM, black_box(&commitment), black_box(&leaf), black_box(&proof)))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("verify_inclusion", format!("2^{log}")),
+            &log,
+            |b, _| {
+                b.iter(|| {
+                    merkle::verify_inclusion(
+                        H::ALGORITHM,
+                        black_box(&commitment),
+                        black_box(&leaf),
+                        black_box(&proof),
+                    )
+                })
+            },
+        );
     }
     group.finish();
 }

@@ -13,7 +13,10 @@ use crate::hash::Hash32;
 use crate::merkle::{self, MerkleProof, ProofError};
 use crate::packet::{ChannelState, EventLeaf, Roots};
 use crate::time::Timestamp;
-use crate::verify::{self, Family, HeaderSummary, RootCommitment, TrustOptions, TrustedState, UntrustedBlock, VerifyError};
+use crate::verify::{
+    self, Family, HeaderSummary, RootCommitment, TrustOptions, TrustedState, UntrustedBlock,
+    VerifyError,
+};
 
 /// A trust root as an operator approves it: a header with its sets (the
 /// `trusted.json` shape of `portrelay light-client verify`).
@@ -30,7 +33,9 @@ pub struct TrustRoot<F: Family> {
 impl<F: Family> TrustRoot<F> {
     /// Checks the root is consistent with itself and returns its trusted state.
     pub fn check(&self) -> Result<(HeaderSummary, TrustedState<F>), VerifyError> {
-        let inconsistent = |e: VerifyError| VerifyError::TrustedStateInconsistent { reason: e.to_string() };
+        let inconsistent = |e: VerifyError| VerifyError::TrustedStateInconsistent {
+            reason: e.to_string(),
+        };
         // Unreadable or unknown-version headers are reported as such, not as inconsistency.
         let header = F::summary(&self.signed_header)?;
         match &self.validators {
@@ -77,9 +82,18 @@ pub struct ConsensusState<F: Family> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Evidence {
     /// Two valid headers for one height with different hashes.
-    ConflictingHeaders { height: u64, first: Hash32, second: Hash32 },
+    ConflictingHeaders {
+        height: u64,
+        first: Hash32,
+        second: Hash32,
+    },
     /// Two valid headers whose times go backwards as heights go up.
-    TimeNotIncreasing { lower_height: u64, lower_time: Timestamp, higher_height: u64, higher_time: Timestamp },
+    TimeNotIncreasing {
+        lower_height: u64,
+        lower_time: Timestamp,
+        higher_height: u64,
+        higher_time: Timestamp,
+    },
 }
 
 impl core::fmt::Display for Evidence {
@@ -119,9 +133,18 @@ pub struct Recovery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum HistoryEntry {
-    Created { height: u64, hash: Hash32 },
-    Frozen { evidence: Evidence },
-    Recovered { recovery: Recovery, height: u64, hash: Hash32 },
+    Created {
+        height: u64,
+        hash: Hash32,
+    },
+    Frozen {
+        evidence: Evidence,
+    },
+    Recovered {
+        recovery: Recovery,
+        height: u64,
+        hash: Hash32,
+    },
 }
 
 /// Whether a client may be used.
@@ -153,7 +176,11 @@ pub enum ClientError {
     Frozen(Evidence),
     /// The latest verified header is older than the trusting period.
     #[error("client expired: latest header at {latest_time}, expired at {expired_at}, now {now}")]
-    Expired { latest_time: Timestamp, expired_at: Timestamp, now: Timestamp },
+    Expired {
+        latest_time: Timestamp,
+        expired_at: Timestamp,
+        now: Timestamp,
+    },
     /// No verified header at this height.
     #[error("no consensus state at height {height}")]
     ConsensusStateNotFound { height: u64 },
@@ -177,7 +204,11 @@ pub enum ClientError {
     StaleRecoveryRoot { latest: u64, root: u64 },
     /// The recovery root is itself already past the trusting period.
     #[error("recovery root from {root_time} expired at {expired_at}, now {now}")]
-    ExpiredRecoveryRoot { root_time: Timestamp, expired_at: Timestamp, now: Timestamp },
+    ExpiredRecoveryRoot {
+        root_time: Timestamp,
+        expired_at: Timestamp,
+        now: Timestamp,
+    },
     /// The header commits its roots through `app_hash`; the roots must be given.
     #[error("header at height {height} commits roots through app_hash: the opening is required")]
     MissingOpening { height: u64 },
@@ -226,13 +257,19 @@ impl<F: Family> ClientState<F> {
     pub fn create(root: &TrustRoot<F>, options: TrustOptions) -> Result<Self, ClientError> {
         let (header, trusted) = root.check()?;
         let mut consensus = BTreeMap::new();
-        consensus.insert(header.height, consensus_state(&header, trusted.next_validators));
+        consensus.insert(
+            header.height,
+            consensus_state(&header, trusted.next_validators),
+        );
         Ok(ClientState {
             chain_id: header.chain_id,
             options,
             consensus,
             frozen: None,
-            history: vec![HistoryEntry::Created { height: header.height, hash: header.hash }],
+            history: vec![HistoryEntry::Created {
+                height: header.height,
+                hash: header.hash,
+            }],
         })
     }
 
@@ -262,7 +299,12 @@ impl<F: Family> ClientState<F> {
 
     /// When the latest verified header stops being trusted.
     pub fn expires_at(&self) -> Timestamp {
-        let latest = self.consensus.values().next_back().map(|c| c.time).unwrap_or_default();
+        let latest = self
+            .consensus
+            .values()
+            .next_back()
+            .map(|c| c.time)
+            .unwrap_or_default();
         latest.saturating_add(self.options.trusting_period)
     }
 
@@ -282,42 +324,81 @@ impl<F: Family> ClientState<F> {
         }
         let expired_at = self.expires_at();
         if now >= expired_at {
-            let latest_time = self.consensus.values().next_back().map(|c| c.time).unwrap_or_default();
-            return Err(ClientError::Expired { latest_time, expired_at, now });
+            let latest_time = self
+                .consensus
+                .values()
+                .next_back()
+                .map(|c| c.time)
+                .unwrap_or_default();
+            return Err(ClientError::Expired {
+                latest_time,
+                expired_at,
+                now,
+            });
         }
         Ok(())
     }
 
     fn trusted_below(&self, height: u64) -> Result<TrustedState<F>, ClientError> {
-        let (&h, cs) = self.consensus.range(..height).next_back().ok_or(ClientError::NoTrustedStateBelow { height })?;
-        Ok(TrustedState { chain_id: self.chain_id.clone(), height: h, time: cs.time, next_validators: cs.next_validators.clone() })
+        let (&h, cs) = self
+            .consensus
+            .range(..height)
+            .next_back()
+            .ok_or(ClientError::NoTrustedStateBelow { height })?;
+        Ok(TrustedState {
+            chain_id: self.chain_id.clone(),
+            height: h,
+            time: cs.time,
+            next_validators: cs.next_validators.clone(),
+        })
     }
 
     fn trusted_at(&self, height: u64) -> Result<TrustedState<F>, ClientError> {
-        let cs = self.consensus.get(&height).ok_or(ClientError::ConsensusStateNotFound { height })?;
-        Ok(TrustedState { chain_id: self.chain_id.clone(), height, time: cs.time, next_validators: cs.next_validators.clone() })
+        let cs = self
+            .consensus
+            .get(&height)
+            .ok_or(ClientError::ConsensusStateNotFound { height })?;
+        Ok(TrustedState {
+            chain_id: self.chain_id.clone(),
+            height,
+            time: cs.time,
+            next_validators: cs.next_validators.clone(),
+        })
     }
 
     /// Verifies `block` from the nearest verified header below it and keeps it.
     /// A valid header that contradicts a verified one freezes the client.
-    pub fn update(&mut self, block: &UntrustedBlock<F>, now: Timestamp) -> Result<UpdateOutcome, ClientError> {
+    pub fn update(
+        &mut self,
+        block: &UntrustedBlock<F>,
+        now: Timestamp,
+    ) -> Result<UpdateOutcome, ClientError> {
         if let Some(evidence) = &self.frozen {
             return Err(ClientError::Frozen(evidence.clone()));
         }
         let header = F::summary(&block.signed_header)?;
         let known = self.consensus.get(&header.height).map(|cs| cs.hash);
         if known == Some(header.hash) {
-            return Ok(UpdateOutcome::AlreadyKnown { height: header.height });
+            return Ok(UpdateOutcome::AlreadyKnown {
+                height: header.height,
+            });
         }
         let trusted = self.trusted_below(header.height)?;
         if let Some(known) = known {
             // Only a header that is itself valid is evidence; judge it as evidence (no clock).
             verify::verify_against_trusted(&trusted, block, &header, &self.options, None)?;
-            let evidence = Evidence::ConflictingHeaders { height: header.height, first: known, second: header.hash };
+            let evidence = Evidence::ConflictingHeaders {
+                height: header.height,
+                first: known,
+                second: header.hash,
+            };
             return Ok(UpdateOutcome::Frozen(self.freeze(evidence)));
         }
         verify::verify_against_trusted(&trusted, block, &header, &self.options, Some(now))?;
-        let above = (core::ops::Bound::Excluded(header.height), core::ops::Bound::Unbounded);
+        let above = (
+            core::ops::Bound::Excluded(header.height),
+            core::ops::Bound::Unbounded,
+        );
         if let Some((&higher_height, higher)) = self.consensus.range(above).next() {
             if header.time >= higher.time {
                 let evidence = Evidence::TimeNotIncreasing {
@@ -330,7 +411,10 @@ impl<F: Family> ClientState<F> {
             }
         }
         let height = header.height;
-        self.consensus.insert(height, consensus_state(&header, block.next_validators.clone()));
+        self.consensus.insert(
+            height,
+            consensus_state(&header, block.next_validators.clone()),
+        );
         self.prune(now);
         Ok(UpdateOutcome::Updated { height })
     }
@@ -344,14 +428,27 @@ impl<F: Family> ClientState<F> {
         let second = self.check_evidence_header(&m.second, m.second_trusted_height)?;
         let evidence = if first.height == second.height {
             if first.hash == second.hash {
-                return Err(ClientError::NotMisbehaviour { reason: format!("both headers are the same block at height {}", first.height) });
+                return Err(ClientError::NotMisbehaviour {
+                    reason: format!("both headers are the same block at height {}", first.height),
+                });
             }
-            Evidence::ConflictingHeaders { height: first.height, first: first.hash, second: second.hash }
+            Evidence::ConflictingHeaders {
+                height: first.height,
+                first: first.hash,
+                second: second.hash,
+            }
         } else {
-            let (lower, higher) = if first.height < second.height { (&first, &second) } else { (&second, &first) };
+            let (lower, higher) = if first.height < second.height {
+                (&first, &second)
+            } else {
+                (&second, &first)
+            };
             if lower.time < higher.time {
                 return Err(ClientError::NotMisbehaviour {
-                    reason: format!("heights {} and {} have increasing times", lower.height, higher.height),
+                    reason: format!(
+                        "heights {} and {} have increasing times",
+                        lower.height, higher.height
+                    ),
                 });
             }
             Evidence::TimeNotIncreasing {
@@ -364,7 +461,11 @@ impl<F: Family> ClientState<F> {
         Ok(self.freeze(evidence))
     }
 
-    fn check_evidence_header(&self, block: &UntrustedBlock<F>, trusted_height: u64) -> Result<HeaderSummary, ClientError> {
+    fn check_evidence_header(
+        &self,
+        block: &UntrustedBlock<F>,
+        trusted_height: u64,
+    ) -> Result<HeaderSummary, ClientError> {
         let header = F::summary(&block.signed_header)?;
         let trusted = self.trusted_at(trusted_height)?;
         verify::verify_against_trusted(&trusted, block, &header, &self.options, None)?;
@@ -373,7 +474,9 @@ impl<F: Family> ClientState<F> {
 
     fn freeze(&mut self, evidence: Evidence) -> Evidence {
         self.frozen = Some(evidence.clone());
-        self.history.push(HistoryEntry::Frozen { evidence: evidence.clone() });
+        self.history.push(HistoryEntry::Frozen {
+            evidence: evidence.clone(),
+        });
         evidence
     }
 
@@ -386,20 +489,37 @@ impl<F: Family> ClientState<F> {
         }
         let (header, trusted) = root.check()?;
         if header.chain_id != self.chain_id {
-            return Err(ClientError::ChainIdMismatch { client: self.chain_id.clone(), root: header.chain_id });
+            return Err(ClientError::ChainIdMismatch {
+                client: self.chain_id.clone(),
+                root: header.chain_id,
+            });
         }
         let latest = self.latest_height();
         if header.height <= latest {
-            return Err(ClientError::StaleRecoveryRoot { latest, root: header.height });
+            return Err(ClientError::StaleRecoveryRoot {
+                latest,
+                root: header.height,
+            });
         }
         let expires_at = header.time.saturating_add(self.options.trusting_period);
         if recovery.at >= expires_at {
-            return Err(ClientError::ExpiredRecoveryRoot { root_time: header.time, expired_at: expires_at, now: recovery.at });
+            return Err(ClientError::ExpiredRecoveryRoot {
+                root_time: header.time,
+                expired_at: expires_at,
+                now: recovery.at,
+            });
         }
         self.consensus.clear();
-        self.consensus.insert(header.height, consensus_state(&header, trusted.next_validators));
+        self.consensus.insert(
+            header.height,
+            consensus_state(&header, trusted.next_validators),
+        );
         self.frozen = None;
-        self.history.push(HistoryEntry::Recovered { recovery, height: header.height, hash: header.hash });
+        self.history.push(HistoryEntry::Recovered {
+            recovery,
+            height: header.height,
+            hash: header.hash,
+        });
         Ok(())
     }
 
@@ -407,21 +527,33 @@ impl<F: Family> ClientState<F> {
     fn prune(&mut self, now: Timestamp) {
         let latest = self.latest_height();
         let period = self.options.trusting_period;
-        self.consensus.retain(|h, cs| *h == latest || cs.time.saturating_add(period) > now);
+        self.consensus
+            .retain(|h, cs| *h == latest || cs.time.saturating_add(period) > now);
     }
 
     /// The roots committed by the verified header at `height`; for a header
     /// that commits through `app_hash`, `opening` must hash to it.
-    pub fn roots_at(&self, height: u64, now: Timestamp, opening: Option<&Roots>) -> Result<Roots, ClientError> {
+    pub fn roots_at(
+        &self,
+        height: u64,
+        now: Timestamp,
+        opening: Option<&Roots>,
+    ) -> Result<Roots, ClientError> {
         self.ensure_active(now)?;
-        let cs = self.consensus.get(&height).ok_or(ClientError::ConsensusStateNotFound { height })?;
+        let cs = self
+            .consensus
+            .get(&height)
+            .ok_or(ClientError::ConsensusStateNotFound { height })?;
         match &cs.roots {
             RootCommitment::Roots(roots) => Ok(*roots),
             RootCommitment::AppHash(committed) => {
                 let roots = opening.ok_or(ClientError::MissingOpening { height })?;
                 let opened = roots.app_hash();
                 if committed.as_slice() != opened.as_bytes() {
-                    return Err(ClientError::AppHashMismatch { committed: hex::encode(committed), opened });
+                    return Err(ClientError::AppHashMismatch {
+                        committed: hex::encode(committed),
+                        opened,
+                    });
                 }
                 Ok(*roots)
             }
@@ -429,20 +561,42 @@ impl<F: Family> ClientState<F> {
     }
 
     /// Checks that a packet or ack commitment is in the events tree of the verified header at `height`.
-    pub fn verify_event(&self, height: u64, now: Timestamp, opening: Option<&Roots>, leaf: &EventLeaf, proof: &MerkleProof) -> Result<(), ClientError> {
+    pub fn verify_event(
+        &self,
+        height: u64,
+        now: Timestamp,
+        opening: Option<&Roots>,
+        leaf: &EventLeaf,
+        proof: &MerkleProof,
+    ) -> Result<(), ClientError> {
         let roots = self.roots_at(height, now, opening)?;
         merkle::verify_inclusion(F::TREE_HASH, &roots.events, &leaf.encode(), proof)?;
         Ok(())
     }
 
     /// Checks a channel's sequences against the state tree of the verified header at `height`.
-    pub fn verify_channel_state(&self, height: u64, now: Timestamp, opening: Option<&Roots>, state: &ChannelState, proof: &MerkleProof) -> Result<(), ClientError> {
+    pub fn verify_channel_state(
+        &self,
+        height: u64,
+        now: Timestamp,
+        opening: Option<&Roots>,
+        state: &ChannelState,
+        proof: &MerkleProof,
+    ) -> Result<(), ClientError> {
         let roots = self.roots_at(height, now, opening)?;
         merkle::verify_inclusion(F::TREE_HASH, &roots.state, &state.encode(), proof)?;
         Ok(())
     }
 }
 
-fn consensus_state<F: Family>(header: &HeaderSummary, next_validators: F::ValidatorSet) -> ConsensusState<F> {
-    ConsensusState { time: header.time, hash: header.hash, roots: header.roots.clone(), next_validators }
+fn consensus_state<F: Family>(
+    header: &HeaderSummary,
+    next_validators: F::ValidatorSet,
+) -> ConsensusState<F> {
+    ConsensusState {
+        time: header.time,
+        hash: header.hash,
+        roots: header.roots.clone(),
+        next_validators,
+    }
 }

@@ -60,7 +60,11 @@ impl Header {
     }
 
     pub fn roots(&self) -> Roots {
-        Roots { events: self.events, state: self.state, zk_root: self.zk_root }
+        Roots {
+            events: self.events,
+            state: self.state,
+            zk_root: self.zk_root,
+        }
     }
 }
 
@@ -95,7 +99,9 @@ pub struct Org {
 }
 
 /// The block policy: orderers of at least `threshold` orgs must sign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
 #[serde(deny_unknown_fields)]
 pub struct OrgPolicy {
     pub threshold: u32,
@@ -131,10 +137,17 @@ impl OrgSet {
                 return Err(format!("msp_id {:?} must be 1 to 64 bytes", org.msp_id));
             }
             if org.orderers.is_empty() || org.orderers.len() > MAX_ORDERERS_PER_ORG {
-                return Err(format!("org {} has {} orderers, expected 1 to {MAX_ORDERERS_PER_ORG}", org.msp_id, org.orderers.len()));
+                return Err(format!(
+                    "org {} has {} orderers, expected 1 to {MAX_ORDERERS_PER_ORG}",
+                    org.msp_id,
+                    org.orderers.len()
+                ));
             }
             if !org.orderers.windows(2).all(|w| w[0] < w[1]) {
-                return Err(format!("org {}: orderer keys must be in ascending byte order, each once", org.msp_id));
+                return Err(format!(
+                    "org {}: orderer keys must be in ascending byte order, each once",
+                    org.msp_id
+                ));
             }
             for key in &org.orderers {
                 parse_key(key).map_err(|e| format!("org {}: {e}", org.msp_id))?;
@@ -145,7 +158,9 @@ impl OrgSet {
         }
         let k = self.policy.threshold as usize;
         if k == 0 || k > n || k * 2 <= n {
-            return Err(format!("policy threshold {k} of {n} orgs is not a majority"));
+            return Err(format!(
+                "policy threshold {k} of {n} orgs is not a majority"
+            ));
         }
         Ok(())
     }
@@ -164,15 +179,22 @@ impl OrgSet {
                 }
             }
         }
-        Roster { members, group_power: vec![1; self.orgs.len()] }
+        Roster {
+            members,
+            group_power: vec![1; self.orgs.len()],
+        }
     }
 }
 
 fn parse_key(bytes: &[u8]) -> Result<VerifyingKey, String> {
     if bytes.len() != 33 {
-        return Err(format!("orderer key must be 33 bytes (SEC1 compressed), got {}", bytes.len()));
+        return Err(format!(
+            "orderer key must be 33 bytes (SEC1 compressed), got {}",
+            bytes.len()
+        ));
     }
-    VerifyingKey::from_sec1_bytes(bytes).map_err(|_| format!("orderer key {} is not a P-256 point", hex::encode(bytes)))
+    VerifyingKey::from_sec1_bytes(bytes)
+        .map_err(|_| format!("orderer key {} is not a P-256 point", hex::encode(bytes)))
 }
 
 impl Family for Cmport {
@@ -184,10 +206,17 @@ impl Family for Cmport {
     fn summary(h: &SignedHeader) -> Result<HeaderSummary, VerifyError> {
         let header = &h.header;
         if header.version != HEADER_VERSION {
-            return Err(VerifyError::UnsupportedVersion { found: header.version.into(), supported: HEADER_VERSION.into() });
+            return Err(VerifyError::UnsupportedVersion {
+                found: header.version.into(),
+                supported: HEADER_VERSION.into(),
+            });
         }
-        crate::packet::ChainId::new(header.chain_id.as_str())
-            .map_err(|reason| VerifyError::Malformed { what: "header", reason })?;
+        crate::packet::ChainId::new(header.chain_id.as_str()).map_err(|reason| {
+            VerifyError::Malformed {
+                what: "header",
+                reason,
+            }
+        })?;
         Ok(HeaderSummary {
             chain_id: header.chain_id.clone(),
             height: header.height,
@@ -201,19 +230,28 @@ impl Family for Cmport {
 
     fn validators_hash(set: &OrgSet) -> Result<Hash32, VerifyError> {
         if set.version != SET_VERSION {
-            return Err(VerifyError::UnsupportedVersion { found: set.version.into(), supported: SET_VERSION.into() });
+            return Err(VerifyError::UnsupportedVersion {
+                found: set.version.into(),
+                supported: SET_VERSION.into(),
+            });
         }
-        set.validate().map_err(|reason| VerifyError::InvalidValidatorSet { reason })?;
+        set.validate()
+            .map_err(|reason| VerifyError::InvalidValidatorSet { reason })?;
         Ok(set.hash())
     }
 
     fn check_commit(h: &SignedHeader, _orgs: &OrgSet) -> Result<(), VerifyError> {
         if h.signatures.is_empty() {
-            return Err(VerifyError::CommitMismatch { reason: "no signatures".into() });
+            return Err(VerifyError::CommitMismatch {
+                reason: "no signatures".into(),
+            });
         }
         if h.signatures.len() > MAX_SIGNATURES {
             return Err(VerifyError::CommitMismatch {
-                reason: format!("{} signatures, at most {MAX_SIGNATURES}", h.signatures.len()),
+                reason: format!(
+                    "{} signatures, at most {MAX_SIGNATURES}",
+                    h.signatures.len()
+                ),
             });
         }
         Ok(())
@@ -224,10 +262,16 @@ impl Family for Cmport {
         let votes: Vec<Vote<'_>> = h
             .signatures
             .iter()
-            .map(|s| Vote { signer: &s.orderer, message: Cow::Borrowed(&digest.0[..]), signature: &s.signature })
+            .map(|s| Vote {
+                signer: &s.orderer,
+                message: Cow::Borrowed(&digest.0[..]),
+                signature: &s.signature,
+            })
             .collect();
-        quorum::tally::<P256>(&set.roster(), &votes)
-            .map_err(|bad| VerifyError::InvalidSignature { position: bad.position, signer: bad.signer })
+        quorum::tally::<P256>(&set.roster(), &votes).map_err(|bad| VerifyError::InvalidSignature {
+            position: bad.position,
+            signer: bad.signer,
+        })
     }
 
     fn quorum(set: &OrgSet) -> Quorum {
@@ -252,7 +296,11 @@ impl OrdererKey {
 
     /// SEC1 compressed public key.
     pub fn public_key(&self) -> Vec<u8> {
-        self.0.verifying_key().to_encoded_point(true).as_bytes().to_vec()
+        self.0
+            .verifying_key()
+            .to_encoded_point(true)
+            .as_bytes()
+            .to_vec()
     }
 
     /// Signs the header: ECDSA P-256 over SHA-256 of the sign bytes, which is
@@ -261,7 +309,10 @@ impl OrdererKey {
         use p256::ecdsa::signature::Signer;
         let signature: EcdsaSignature = self.0.sign(&header.sign_bytes());
         let signature = signature.normalize_s().unwrap_or(signature);
-        OrdererSignature { orderer: self.public_key(), signature: signature.to_der().as_bytes().to_vec() }
+        OrdererSignature {
+            orderer: self.public_key(),
+            signature: signature.to_der().as_bytes().to_vec(),
+        }
     }
 }
 
@@ -270,7 +321,10 @@ impl OrdererKey {
 pub fn org_set(keys: &[OrdererKey], orgs: usize) -> OrgSet {
     let orgs = orgs.clamp(1, keys.len().max(1));
     let mut list: Vec<Org> = (0..orgs)
-        .map(|i| Org { msp_id: format!("Org{:02}MSP", i + 1), orderers: Vec::new() })
+        .map(|i| Org {
+            msp_id: format!("Org{:02}MSP", i + 1),
+            orderers: Vec::new(),
+        })
         .collect();
     for (i, key) in keys.iter().enumerate() {
         list[i % orgs].orderers.push(key.public_key());
@@ -279,7 +333,13 @@ pub fn org_set(keys: &[OrdererKey], orgs: usize) -> OrgSet {
         org.orderers.sort();
         org.orderers.dedup();
     }
-    OrgSet { version: SET_VERSION, orgs: list, policy: OrgPolicy { threshold: (orgs / 2 + 1) as u32 } }
+    OrgSet {
+        version: SET_VERSION,
+        orgs: list,
+        policy: OrgPolicy {
+            threshold: (orgs / 2 + 1) as u32,
+        },
+    }
 }
 
 mod hex_list {
@@ -292,7 +352,9 @@ mod hex_list {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
         Vec::<String>::deserialize(d)?
             .iter()
-            .map(|s| hex::decode(s).map_err(|e| serde::de::Error::custom(format!("expected hex: {e}"))))
+            .map(|s| {
+                hex::decode(s).map_err(|e| serde::de::Error::custom(format!("expected hex: {e}")))
+            })
             .collect()
     }
 }

@@ -22,10 +22,18 @@ pub enum DecodeError {
     Empty { what: &'static str },
     /// The input is larger than any message of this kind may be.
     #[error("{what}: {len} bytes is over the limit of {max}")]
-    TooLarge { what: &'static str, len: usize, max: usize },
+    TooLarge {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
     /// The version byte names a format this build does not know.
     #[error("{what}: unsupported format version {found} (supported: {supported})")]
-    UnsupportedVersion { what: &'static str, found: u8, supported: u8 },
+    UnsupportedVersion {
+        what: &'static str,
+        found: u8,
+        supported: u8,
+    },
     /// The bytes are truncated, carry trailing data or an out-of-range tag.
     #[error("{what}: malformed encoding: {reason}")]
     Malformed { what: &'static str, reason: String },
@@ -58,15 +66,27 @@ pub trait Canonical: BorshSerialize + BorshDeserialize + Sized {
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let what = Self::WHAT;
         if bytes.len() > Self::MAX_BYTES {
-            return Err(DecodeError::TooLarge { what, len: bytes.len(), max: Self::MAX_BYTES });
+            return Err(DecodeError::TooLarge {
+                what,
+                len: bytes.len(),
+                max: Self::MAX_BYTES,
+            });
         }
         let (&version, body) = bytes.split_first().ok_or(DecodeError::Empty { what })?;
         if version != Self::VERSION {
-            return Err(DecodeError::UnsupportedVersion { what, found: version, supported: Self::VERSION });
+            return Err(DecodeError::UnsupportedVersion {
+                what,
+                found: version,
+                supported: Self::VERSION,
+            });
         }
-        let value = borsh::from_slice::<Self>(body)
-            .map_err(|e| DecodeError::Malformed { what, reason: e.to_string() })?;
-        value.validate().map_err(|reason| DecodeError::Invalid { what, reason })?;
+        let value = borsh::from_slice::<Self>(body).map_err(|e| DecodeError::Malformed {
+            what,
+            reason: e.to_string(),
+        })?;
+        value
+            .validate()
+            .map_err(|reason| DecodeError::Invalid { what, reason })?;
         Ok(value)
     }
 }

@@ -57,7 +57,11 @@ impl Header {
     }
 
     pub fn roots(&self) -> Roots {
-        Roots { events: self.events, state: self.state, zk_root: self.zk_root }
+        Roots {
+            events: self.events,
+            state: self.state,
+            zk_root: self.zk_root,
+        }
     }
 }
 
@@ -109,13 +113,20 @@ impl ValidatorSet {
         if n == 0 || n > MAX_VALIDATORS {
             return Err(format!("{n} validators, expected 1 to {MAX_VALIDATORS}"));
         }
-        if !self.validators.windows(2).all(|w| w[0].address < w[1].address) {
+        if !self
+            .validators
+            .windows(2)
+            .all(|w| w[0].address < w[1].address)
+        {
             return Err("validators must be sorted by address, each address once".into());
         }
         for v in &self.validators {
             let key = parse_key(&v.public_key)?;
             if address_of(&key) != v.address {
-                return Err(format!("address {} is not derived from its public key", hex::encode(v.address)));
+                return Err(format!(
+                    "address {} is not derived from its public key",
+                    hex::encode(v.address)
+                ));
             }
         }
         Ok(())
@@ -131,17 +142,36 @@ impl ValidatorSet {
             .validators
             .iter()
             .enumerate()
-            .filter_map(|(group, v)| Some((v.address.to_vec(), Member { key: parse_key(&v.public_key).ok()?, group })))
+            .filter_map(|(group, v)| {
+                Some((
+                    v.address.to_vec(),
+                    Member {
+                        key: parse_key(&v.public_key).ok()?,
+                        group,
+                    },
+                ))
+            })
             .collect();
-        Roster { members, group_power: vec![1; self.validators.len()] }
+        Roster {
+            members,
+            group_power: vec![1; self.validators.len()],
+        }
     }
 }
 
 fn parse_key(bytes: &[u8]) -> Result<VerifyingKey, String> {
     if bytes.len() != 33 {
-        return Err(format!("validator key must be 33 bytes (SEC1 compressed), got {}", bytes.len()));
+        return Err(format!(
+            "validator key must be 33 bytes (SEC1 compressed), got {}",
+            bytes.len()
+        ));
     }
-    VerifyingKey::from_sec1_bytes(bytes).map_err(|_| format!("validator key {} is not a secp256k1 point", hex::encode(bytes)))
+    VerifyingKey::from_sec1_bytes(bytes).map_err(|_| {
+        format!(
+            "validator key {} is not a secp256k1 point",
+            hex::encode(bytes)
+        )
+    })
 }
 
 /// The address of a key: the last 20 bytes of Keccak-256 of the uncompressed point without its tag.
@@ -162,10 +192,17 @@ impl Family for Cosco {
     fn summary(h: &SignedHeader) -> Result<HeaderSummary, VerifyError> {
         let header = &h.header;
         if header.version != HEADER_VERSION {
-            return Err(VerifyError::UnsupportedVersion { found: header.version.into(), supported: HEADER_VERSION.into() });
+            return Err(VerifyError::UnsupportedVersion {
+                found: header.version.into(),
+                supported: HEADER_VERSION.into(),
+            });
         }
-        crate::packet::ChainId::new(header.chain_id.as_str())
-            .map_err(|reason| VerifyError::Malformed { what: "header", reason })?;
+        crate::packet::ChainId::new(header.chain_id.as_str()).map_err(|reason| {
+            VerifyError::Malformed {
+                what: "header",
+                reason,
+            }
+        })?;
         Ok(HeaderSummary {
             chain_id: header.chain_id.clone(),
             height: header.height,
@@ -179,20 +216,32 @@ impl Family for Cosco {
 
     fn validators_hash(set: &ValidatorSet) -> Result<Hash32, VerifyError> {
         if set.version != SET_VERSION {
-            return Err(VerifyError::UnsupportedVersion { found: set.version.into(), supported: SET_VERSION.into() });
+            return Err(VerifyError::UnsupportedVersion {
+                found: set.version.into(),
+                supported: SET_VERSION.into(),
+            });
         }
-        set.validate().map_err(|reason| VerifyError::InvalidValidatorSet { reason })?;
+        set.validate()
+            .map_err(|reason| VerifyError::InvalidValidatorSet { reason })?;
         Ok(set.hash())
     }
 
     fn check_commit(h: &SignedHeader, validators: &ValidatorSet) -> Result<(), VerifyError> {
         if h.seals.is_empty() {
-            return Err(VerifyError::CommitMismatch { reason: "no seals".into() });
+            return Err(VerifyError::CommitMismatch {
+                reason: "no seals".into(),
+            });
         }
         // A seal per validator at most, plus as many again from strangers.
         let max = 2 * validators.validators.len();
         if h.seals.len() > max {
-            return Err(VerifyError::CommitMismatch { reason: format!("{} seals for {} validators", h.seals.len(), validators.validators.len()) });
+            return Err(VerifyError::CommitMismatch {
+                reason: format!(
+                    "{} seals for {} validators",
+                    h.seals.len(),
+                    validators.validators.len()
+                ),
+            });
         }
         Ok(())
     }
@@ -202,10 +251,16 @@ impl Family for Cosco {
         let votes: Vec<Vote<'_>> = h
             .seals
             .iter()
-            .map(|s| Vote { signer: &s.validator, message: Cow::Borrowed(&digest.0[..]), signature: &s.signature })
+            .map(|s| Vote {
+                signer: &s.validator,
+                message: Cow::Borrowed(&digest.0[..]),
+                signature: &s.signature,
+            })
             .collect();
-        quorum::tally::<K256>(&set.roster(), &votes)
-            .map_err(|bad| VerifyError::InvalidSignature { position: bad.position, signer: bad.signer })
+        quorum::tally::<K256>(&set.roster(), &votes).map_err(|bad| VerifyError::InvalidSignature {
+            position: bad.position,
+            signer: bad.signer,
+        })
     }
 
     fn quorum(_set: &ValidatorSet) -> Quorum {
@@ -235,7 +290,12 @@ impl ValidatorKey {
     pub fn validator(&self) -> Validator {
         Validator {
             address: self.address(),
-            public_key: self.0.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
+            public_key: self
+                .0
+                .verifying_key()
+                .to_encoded_point(true)
+                .as_bytes()
+                .to_vec(),
         }
     }
 
@@ -245,16 +305,22 @@ impl ValidatorKey {
         let digest = <sha3::Keccak256 as sha3::Digest>::new_with_prefix(header.sign_bytes());
         let signature: EcdsaSignature = self.0.sign_digest(digest);
         let signature = signature.normalize_s().unwrap_or(signature);
-        Seal { validator: self.address(), signature: signature.to_bytes().to_vec() }
+        Seal {
+            validator: self.address(),
+            signature: signature.to_bytes().to_vec(),
+        }
     }
 }
 
 /// The set of these keys, sorted by address.
 pub fn validator_set(keys: &[ValidatorKey]) -> ValidatorSet {
     let mut validators: Vec<Validator> = keys.iter().map(ValidatorKey::validator).collect();
-    validators.sort_by(|a, b| a.address.cmp(&b.address));
+    validators.sort_by_key(|v| v.address);
     validators.dedup_by(|a, b| a.address == b.address);
-    ValidatorSet { version: SET_VERSION, validators }
+    ValidatorSet {
+        version: SET_VERSION,
+        validators,
+    }
 }
 
 mod hex_addr {
@@ -267,8 +333,9 @@ mod hex_addr {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 20], D::Error> {
         let s = String::deserialize(d)?;
         let mut out = [0u8; 20];
-        hex::decode_to_slice(&s, &mut out)
-            .map_err(|e| serde::de::Error::custom(format!("expected a 40-hex-digit address: {e}")))?;
+        hex::decode_to_slice(&s, &mut out).map_err(|e| {
+            serde::de::Error::custom(format!("expected a 40-hex-digit address: {e}"))
+        })?;
         Ok(out)
     }
 }

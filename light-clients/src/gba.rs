@@ -45,10 +45,15 @@ impl Family for Gba {
     fn summary(h: &SignedHeader) -> Result<HeaderSummary, VerifyError> {
         let header = &h.header;
         if header.version.block != BLOCK_VERSION {
-            return Err(VerifyError::UnsupportedVersion { found: header.version.block, supported: BLOCK_VERSION });
+            return Err(VerifyError::UnsupportedVersion {
+                found: header.version.block,
+                supported: BLOCK_VERSION,
+            });
         }
-        let time = Timestamp::try_from(header.time)
-            .map_err(|e| VerifyError::Malformed { what: "header", reason: format!("time: {e}") })?;
+        let time = Timestamp::try_from(header.time).map_err(|e| VerifyError::Malformed {
+            what: "header",
+            reason: format!("time: {e}"),
+        })?;
         Ok(HeaderSummary {
             chain_id: header.chain_id.to_string(),
             height: header.height.value(),
@@ -63,10 +68,18 @@ impl Family for Gba {
     fn validators_hash(set: &ValidatorSet) -> Result<Hash32, VerifyError> {
         let n = set.validators().len();
         if n == 0 || n > MAX_VALIDATORS {
-            return Err(VerifyError::InvalidValidatorSet { reason: format!("{n} validators, expected 1 to {MAX_VALIDATORS}") });
+            return Err(VerifyError::InvalidValidatorSet {
+                reason: format!("{n} validators, expected 1 to {MAX_VALIDATORS}"),
+            });
         }
-        if let Some(v) = set.validators().iter().find(|v| !matches!(v.pub_key, PublicKey::Ed25519(_))) {
-            return Err(VerifyError::InvalidValidatorSet { reason: format!("validator {} has a non-Ed25519 key", v.address) });
+        if let Some(v) = set
+            .validators()
+            .iter()
+            .find(|v| !matches!(v.pub_key, PublicKey::Ed25519(_)))
+        {
+            return Err(VerifyError::InvalidValidatorSet {
+                reason: format!("validator {} has a non-Ed25519 key", v.address),
+            });
         }
         Ok(hash32(set.hash()))
     }
@@ -75,11 +88,17 @@ impl Family for Gba {
         let mismatch = |reason: String| Err(VerifyError::CommitMismatch { reason });
         let (header, commit) = (&h.header, &h.commit);
         if commit.height != header.height {
-            return mismatch(format!("commit height {} but header height {}", commit.height, header.height));
+            return mismatch(format!(
+                "commit height {} but header height {}",
+                commit.height, header.height
+            ));
         }
         let hash = header.hash();
         if commit.block_id.hash != hash {
-            return mismatch(format!("commit is for block {} but the header hashes to {}", commit.block_id.hash, hash));
+            return mismatch(format!(
+                "commit is for block {} but the header hashes to {}",
+                commit.block_id.hash, hash
+            ));
         }
         if commit.signatures.iter().all(CommitSig::is_absent) {
             return mismatch("commit has no signatures".into());
@@ -94,7 +113,9 @@ impl Family for Gba {
         for (i, sig) in commit.signatures.iter().enumerate() {
             if let Some(addr) = sig.validator_address() {
                 if validators.validator(addr).is_none() {
-                    return mismatch(format!("signature slot {i} is from {addr}, not in the header's validator set"));
+                    return mismatch(format!(
+                        "signature slot {i} is from {addr}, not in the header's validator set"
+                    ));
                 }
             }
         }
@@ -106,17 +127,36 @@ impl Family for Gba {
         let mut votes = Vec::with_capacity(commit.signatures.len());
         for (i, sig) in commit.signatures.iter().enumerate() {
             // Nil votes are not for this block; absent ones carry nothing.
-            let CommitSig::BlockIdFlagCommit { validator_address, timestamp, signature } = sig else { continue };
-            let Some(signature) = signature else {
-                return Err(VerifyError::CommitMismatch { reason: format!("commit vote at slot {i} has no signature") });
+            let CommitSig::BlockIdFlagCommit {
+                validator_address,
+                timestamp,
+                signature,
+            } = sig
+            else {
+                continue;
             };
-            let index = vote::ValidatorIndex::try_from(i)
-                .map_err(|_| VerifyError::CommitMismatch { reason: format!("slot {i} is past the largest validator index") })?;
+            let Some(signature) = signature else {
+                return Err(VerifyError::CommitMismatch {
+                    reason: format!("commit vote at slot {i} has no signature"),
+                });
+            };
+            let index =
+                vote::ValidatorIndex::try_from(i).map_err(|_| VerifyError::CommitMismatch {
+                    reason: format!("slot {i} is past the largest validator index"),
+                })?;
             let message = precommit_sign_bytes(h, *validator_address, *timestamp, index);
-            votes.push(Vote { signer: validator_address.as_bytes(), message: Cow::Owned(message), signature: signature.as_bytes() });
+            votes.push(Vote {
+                signer: validator_address.as_bytes(),
+                message: Cow::Owned(message),
+                signature: signature.as_bytes(),
+            });
         }
-        quorum::tally::<Ed25519>(&roster(set), &votes)
-            .map_err(|bad| VerifyError::InvalidSignature { position: bad.position, signer: bad.signer })
+        quorum::tally::<Ed25519>(&roster(set), &votes).map_err(|bad| {
+            VerifyError::InvalidSignature {
+                position: bad.position,
+                signer: bad.signer,
+            }
+        })
     }
 
     fn quorum(_set: &ValidatorSet) -> Quorum {
@@ -126,7 +166,12 @@ impl Family for Gba {
 
 /// The canonical precommit bytes a validator signed (CometBFT `CanonicalVote`,
 /// length-prefixed protobuf), for the vote at `index` of this header's commit.
-pub fn precommit_sign_bytes(h: &SignedHeader, validator_address: tendermint::account::Id, timestamp: tendermint::Time, index: vote::ValidatorIndex) -> Vec<u8> {
+pub fn precommit_sign_bytes(
+    h: &SignedHeader,
+    validator_address: tendermint::account::Id,
+    timestamp: tendermint::Time,
+    index: vote::ValidatorIndex,
+) -> Vec<u8> {
     let vote = vote::Vote {
         vote_type: vote::Type::Precommit,
         height: h.commit.height,
@@ -149,11 +194,20 @@ fn roster(set: &ValidatorSet) -> Roster<ed25519_consensus::VerificationKeyBytes>
         group_power.push(v.power());
         if let PublicKey::Ed25519(pk) = v.pub_key {
             if let Ok(bytes) = <[u8; 32]>::try_from(pk.as_bytes()) {
-                members.insert(v.address.as_bytes().to_vec(), Member { key: bytes.into(), group });
+                members.insert(
+                    v.address.as_bytes().to_vec(),
+                    Member {
+                        key: bytes.into(),
+                        group,
+                    },
+                );
             }
         }
     }
-    Roster { members, group_power }
+    Roster {
+        members,
+        group_power,
+    }
 }
 
 /// A validator's Ed25519 key, for devnet nodes and samples.
@@ -203,15 +257,27 @@ pub struct HeaderFields<'a> {
 
 /// Builds a header and its commit, signed by the members of
 /// `fields.validators` whose keys are in `signers` (others are absent).
-pub fn build_signed_header(fields: &HeaderFields<'_>, signers: &[ValidatorKey]) -> Result<SignedHeader, BuildError> {
+pub fn build_signed_header(
+    fields: &HeaderFields<'_>,
+    signers: &[ValidatorKey],
+) -> Result<SignedHeader, BuildError> {
     let bad = |e: &dyn core::fmt::Display| BuildError::Invalid(e.to_string());
     let time = tendermint::Time::try_from(fields.time).map_err(|e| bad(&e))?;
     let height = block::Height::try_from(fields.height).map_err(|e| bad(&e))?;
-    let chain_id = tendermint::chain::Id::try_from(fields.chain_id.to_string()).map_err(|e| bad(&e))?;
+    let chain_id =
+        tendermint::chain::Id::try_from(fields.chain_id.to_string()).map_err(|e| bad(&e))?;
     let hash = |b: &[u8]| tendermint::Hash::Sha256(crate::hash::sha256(&[b]).0);
-    let proposer = fields.validators.validators().first().map(|v| v.address).ok_or_else(|| BuildError::Invalid("empty validator set".into()))?;
+    let proposer = fields
+        .validators
+        .validators()
+        .first()
+        .map(|v| v.address)
+        .ok_or_else(|| BuildError::Invalid("empty validator set".into()))?;
     let header = block::Header {
-        version: tendermint::block::header::Version { block: BLOCK_VERSION, app: 1 },
+        version: tendermint::block::header::Version {
+            block: BLOCK_VERSION,
+            app: 1,
+        },
         chain_id: chain_id.clone(),
         height,
         time,
@@ -226,8 +292,12 @@ pub fn build_signed_header(fields: &HeaderFields<'_>, signers: &[ValidatorKey]) 
         evidence_hash: Some(hash(b"")),
         proposer_address: proposer,
     };
-    let parts = block::parts::Header::new(1, hash(header.hash().as_bytes())).map_err(|e| bad(&e))?;
-    let block_id = block::Id { hash: header.hash(), part_set_header: parts };
+    let parts =
+        block::parts::Header::new(1, hash(header.hash().as_bytes())).map_err(|e| bad(&e))?;
+    let block_id = block::Id {
+        hash: header.hash(),
+        part_set_header: parts,
+    };
     let keys: BTreeMap<_, _> = signers.iter().map(|k| (k.info(1).address, k)).collect();
     let mut signatures = Vec::with_capacity(fields.validators.validators().len());
     let round = block::Round::default();
@@ -251,14 +321,27 @@ pub fn build_signed_header(fields: &HeaderFields<'_>, signers: &[ValidatorKey]) 
         };
         let sig = key.0.sign(&vote.into_signable_vec(chain_id.clone()));
         let signature = tendermint::Signature::new(sig.to_bytes()).map_err(|e| bad(&e))?;
-        signatures.push(CommitSig::BlockIdFlagCommit { validator_address: v.address, timestamp: time, signature });
+        signatures.push(CommitSig::BlockIdFlagCommit {
+            validator_address: v.address,
+            timestamp: time,
+            signature,
+        });
     }
-    let commit = block::Commit { height, round, block_id, signatures };
+    let commit = block::Commit {
+        height,
+        round,
+        block_id,
+        signatures,
+    };
     SignedHeader::new(header, commit).map_err(|e| bad(&e))
 }
 
 /// The set of these keys with the given powers (missing powers are 10).
 pub fn validator_set(keys: &[ValidatorKey], powers: &[u64]) -> ValidatorSet {
-    let infos = keys.iter().enumerate().map(|(i, k)| k.info(powers.get(i).copied().unwrap_or(10))).collect();
+    let infos = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| k.info(powers.get(i).copied().unwrap_or(10)))
+        .collect();
     ValidatorSet::without_proposer(infos)
 }

@@ -32,11 +32,18 @@ pub mod sample;
 pub mod time;
 pub mod verify;
 
-pub use client::{ClientError, ClientState, Evidence, Misbehaviour, Recovery, Status, TrustRoot, UpdateOutcome};
+pub use client::{
+    ClientError, ClientState, Evidence, Misbehaviour, Recovery, Status, TrustRoot, UpdateOutcome,
+};
 pub use codec::{Canonical, DecodeError};
 pub use hash::{Hash32, HashAlgorithm};
 pub use merkle::{MerkleCommitment, MerkleProof, ProofError};
-pub use packet::{Ack, AckResult, App, ChainId, ChannelId, ChannelState, EventLeaf, Packet, PacketId, Roots, Timeout};
+pub use packet::{
+    Ack, AckResult, App, ChainId, ChannelId, ChannelState, EventLeaf, Packet, PacketId, Roots,
+    Timeout,
+};
 pub use quorum::{Fraction, Quorum, Tally};
 pub use time::Timestamp;
-pub use verify::{verify_update, Family, HeaderSummary, TrustOptions, TrustedState, UntrustedBlock, VerifyError};
+pub use verify::{
+    verify_update, Family, HeaderSummary, TrustOptions, TrustedState, UntrustedBlock, VerifyError,
+};

@@ -20,14 +20,27 @@ const LEAF_PREFIX: u8 = 0x00;
 const NODE_PREFIX: u8 = 0x01;
 
 /// A Merkle root together with the number of leaves under it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
 pub struct MerkleCommitment {
     pub root: Hash32,
     pub count: u64,
 }
 
 /// An inclusion proof: the leaf's index and its audit path, bottom-up.
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
 pub struct MerkleProof {
     pub leaf_index: u64,
     pub siblings: Vec<Hash32>,
@@ -107,15 +120,22 @@ pub struct MerkleTree<H: TreeHasher> {
 
 impl<H: TreeHasher> core::fmt::Debug for MerkleTree<H> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("MerkleTree").field("commitment", &self.commitment()).finish()
+        f.debug_struct("MerkleTree")
+            .field("commitment", &self.commitment())
+            .finish()
     }
 }
 
 impl<H: TreeHasher> MerkleTree<H> {
     pub fn from_leaves<L: AsRef<[u8]>>(leaves: &[L]) -> Self {
-        let hashes: Vec<[u8; 32]> =
-            leaves.iter().map(|leaf| leaf_hash(H::ALGORITHM, leaf.as_ref()).0).collect();
-        MerkleTree { tree: rs_merkle::MerkleTree::from_leaves(&hashes), count: hashes.len() as u64 }
+        let hashes: Vec<[u8; 32]> = leaves
+            .iter()
+            .map(|leaf| leaf_hash(H::ALGORITHM, leaf.as_ref()).0)
+            .collect();
+        MerkleTree {
+            tree: rs_merkle::MerkleTree::from_leaves(&hashes),
+            count: hashes.len() as u64,
+        }
     }
 
     pub fn commitment(&self) -> MerkleCommitment {
@@ -123,7 +143,10 @@ impl<H: TreeHasher> MerkleTree<H> {
             Some(root) => Hash32(root),
             None => empty_root(H::ALGORITHM),
         };
-        MerkleCommitment { root, count: self.count }
+        MerkleCommitment {
+            root,
+            count: self.count,
+        }
     }
 
     /// The inclusion proof of the leaf at `index`, or `None` past the end.
@@ -169,7 +192,10 @@ pub fn verify_inclusion(
         return Err(ProofError::EmptyTree);
     }
     if count > MAX_LEAVES {
-        return Err(ProofError::TooManyLeaves { count, max: MAX_LEAVES });
+        return Err(ProofError::TooManyLeaves {
+            count,
+            max: MAX_LEAVES,
+        });
     }
     let index = proof.leaf_index;
     if index >= count {
@@ -177,14 +203,20 @@ pub fn verify_inclusion(
     }
     let expected = path_length(index, count);
     if proof.siblings.len() != expected {
-        return Err(ProofError::PathLength { expected, found: proof.siblings.len() });
+        return Err(ProofError::PathLength {
+            expected,
+            found: proof.siblings.len(),
+        });
     }
     let computed = match alg {
         HashAlgorithm::Sha256 => root_from_path::<Sha256Tree>(leaf, proof, count),
         HashAlgorithm::Keccak256 => root_from_path::<Keccak256Tree>(leaf, proof, count),
     };
     if computed != root {
-        return Err(ProofError::RootMismatch { committed: root, computed });
+        return Err(ProofError::RootMismatch {
+            committed: root,
+            computed,
+        });
     }
     Ok(())
 }
@@ -211,7 +243,13 @@ mod tests {
     use proptest::prelude::*;
 
     /// RFC 9162 section 2.1.3.2, written independently of rs_merkle.
-    fn rfc9162_root(alg: HashAlgorithm, leaf: &[u8], index: u64, count: u64, path: &[Hash32]) -> Option<Hash32> {
+    fn rfc9162_root(
+        alg: HashAlgorithm,
+        leaf: &[u8],
+        index: u64,
+        count: u64,
+        path: &[Hash32],
+    ) -> Option<Hash32> {
         if index >= count {
             return None;
         }
@@ -262,7 +300,11 @@ mod tests {
             assert_eq!(sha.root, rfc6962_mth(HashAlgorithm::Sha256, &ls), "n={n}");
             assert_eq!(sha.count, n as u64);
             let kec = MerkleTree::<Keccak256Tree>::from_leaves(&ls).commitment();
-            assert_eq!(kec.root, rfc6962_mth(HashAlgorithm::Keccak256, &ls), "n={n}");
+            assert_eq!(
+                kec.root,
+                rfc6962_mth(HashAlgorithm::Keccak256, &ls),
+                "n={n}"
+            );
         }
     }
 
@@ -276,7 +318,13 @@ mod tests {
                 let proof = tree.prove(i).unwrap();
                 assert_eq!(proof.siblings.len(), path_length(i, n), "n={n} i={i}");
                 verify_inclusion(HashAlgorithm::Sha256, &c, &ls[i as usize], &proof).unwrap();
-                let r = rfc9162_root(HashAlgorithm::Sha256, &ls[i as usize], i, n, &proof.siblings);
+                let r = rfc9162_root(
+                    HashAlgorithm::Sha256,
+                    &ls[i as usize],
+                    i,
+                    n,
+                    &proof.siblings,
+                );
                 assert_eq!(r, Some(c.root), "n={n} i={i}");
             }
             assert!(tree.prove(n).is_none());
@@ -290,19 +338,52 @@ mod tests {
         let c = tree.commitment();
         let alg = HashAlgorithm::Keccak256;
         let p = tree.prove(2).unwrap();
-        let empty = MerkleCommitment { root: c.root, count: 0 };
-        assert_eq!(verify_inclusion(alg, &empty, &ls[2], &p), Err(ProofError::EmptyTree));
-        let huge = MerkleCommitment { root: c.root, count: MAX_LEAVES + 1 };
-        assert!(matches!(verify_inclusion(alg, &huge, &ls[2], &p), Err(ProofError::TooManyLeaves { .. })));
-        let far = MerkleProof { leaf_index: 5, ..p.clone() };
-        assert_eq!(verify_inclusion(alg, &c, &ls[2], &far), Err(ProofError::IndexOutOfRange { index: 5, count: 5 }));
+        let empty = MerkleCommitment {
+            root: c.root,
+            count: 0,
+        };
+        assert_eq!(
+            verify_inclusion(alg, &empty, &ls[2], &p),
+            Err(ProofError::EmptyTree)
+        );
+        let huge = MerkleCommitment {
+            root: c.root,
+            count: MAX_LEAVES + 1,
+        };
+        assert!(matches!(
+            verify_inclusion(alg, &huge, &ls[2], &p),
+            Err(ProofError::TooManyLeaves { .. })
+        ));
+        let far = MerkleProof {
+            leaf_index: 5,
+            ..p.clone()
+        };
+        assert_eq!(
+            verify_inclusion(alg, &c, &ls[2], &far),
+            Err(ProofError::IndexOutOfRange { index: 5, count: 5 })
+        );
         let mut short = p.clone();
         short.siblings.pop();
-        assert_eq!(verify_inclusion(alg, &c, &ls[2], &short), Err(ProofError::PathLength { expected: 3, found: 2 }));
+        assert_eq!(
+            verify_inclusion(alg, &c, &ls[2], &short),
+            Err(ProofError::PathLength {
+                expected: 3,
+                found: 2
+            })
+        );
         let mut long = p.clone();
         long.siblings.push(Hash32::ZERO);
-        assert_eq!(verify_inclusion(alg, &c, &ls[2], &long), Err(ProofError::PathLength { expected: 3, found: 4 }));
-        assert!(matches!(verify_inclusion(alg, &c, b"other", &p), Err(ProofError::RootMismatch { .. })));
+        assert_eq!(
+            verify_inclusion(alg, &c, &ls[2], &long),
+            Err(ProofError::PathLength {
+                expected: 3,
+                found: 4
+            })
+        );
+        assert!(matches!(
+            verify_inclusion(alg, &c, b"other", &p),
+            Err(ProofError::RootMismatch { .. })
+        ));
         // The same proof under the other hash function fails too.
         assert!(matches!(
             verify_inclusion(HashAlgorithm::Sha256, &c, &ls[2], &p),
@@ -320,8 +401,14 @@ mod tests {
         let l1 = leaf_hash(HashAlgorithm::Sha256, &ls[1]);
         let fake_leaf = [l0.0, l1.0].concat();
         let n23 = tree.prove(0).unwrap().siblings[1];
-        let p = MerkleProof { leaf_index: 0, siblings: vec![n23] };
-        let two = MerkleCommitment { root: c.root, count: 2 };
+        let p = MerkleProof {
+            leaf_index: 0,
+            siblings: vec![n23],
+        };
+        let two = MerkleCommitment {
+            root: c.root,
+            count: 2,
+        };
         assert!(matches!(
             verify_inclusion(HashAlgorithm::Sha256, &two, &fake_leaf, &p),
             Err(ProofError::RootMismatch { .. })

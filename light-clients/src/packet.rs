@@ -43,7 +43,9 @@ impl ChainId {
 
 fn check_chain_id(s: &str) -> Result<(), String> {
     let ok_len = !s.is_empty() && s.len() <= MAX_CHAIN_ID_LEN;
-    let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    let ok_chars = s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     let ok_first = s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
     if ok_len && ok_chars && ok_first {
         Ok(())
@@ -57,7 +59,8 @@ fn check_chain_id(s: &str) -> Result<(), String> {
 impl BorshDeserialize for ChainId {
     fn deserialize_reader<R: borsh::io::Read>(reader: &mut R) -> borsh::io::Result<Self> {
         let s = String::deserialize_reader(reader)?;
-        check_chain_id(&s).map_err(|e| borsh::io::Error::new(borsh::io::ErrorKind::InvalidData, e))?;
+        check_chain_id(&s)
+            .map_err(|e| borsh::io::Error::new(borsh::io::ErrorKind::InvalidData, e))?;
         Ok(ChainId(s))
     }
 }
@@ -94,7 +97,20 @@ impl<'de> Deserialize<'de> for ChainId {
 }
 
 /// The application a channel carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
 #[serde(rename_all = "lowercase")]
 #[borsh(use_discriminant = true)]
 #[repr(u8)]
@@ -136,7 +152,19 @@ impl FromStr for App {
 }
 
 /// An ordered channel: one (source, destination, app).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
 pub struct ChannelId {
     pub source: ChainId,
     pub destination: ChainId,
@@ -150,7 +178,19 @@ impl fmt::Display for ChannelId {
 }
 
 /// Where a packet belongs: its channel and its sequence on it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
 pub struct PacketId {
     pub channel: ChannelId,
     pub sequence: u64,
@@ -183,7 +223,9 @@ impl fmt::Display for PacketId {
 
 /// When a packet stops being deliverable, judged by the destination against
 /// the block it is building: at or after `time`, or at or after `height` if set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
 pub struct Timeout {
     pub time: Timestamp,
     pub height: Option<u64>,
@@ -212,7 +254,10 @@ impl Canonical for Packet {
     fn validate(&self) -> Result<(), String> {
         self.id.validate()?;
         if self.payload.len() > MAX_PAYLOAD_BYTES {
-            return Err(format!("payload of {} bytes is over {MAX_PAYLOAD_BYTES}", self.payload.len()));
+            return Err(format!(
+                "payload of {} bytes is over {MAX_PAYLOAD_BYTES}",
+                self.payload.len()
+            ));
         }
         Ok(())
     }
@@ -254,8 +299,12 @@ impl Canonical for Ack {
     fn validate(&self) -> Result<(), String> {
         self.packet.validate()?;
         match &self.result {
-            AckResult::Error(reason) if reason.is_empty() || reason.len() > MAX_ACK_REASON_BYTES => {
-                Err(format!("error reason must be 1 to {MAX_ACK_REASON_BYTES} bytes"))
+            AckResult::Error(reason)
+                if reason.is_empty() || reason.len() > MAX_ACK_REASON_BYTES =>
+            {
+                Err(format!(
+                    "error reason must be 1 to {MAX_ACK_REASON_BYTES} bytes"
+                ))
             }
             _ => Ok(()),
         }
@@ -270,7 +319,9 @@ impl Ack {
 }
 
 /// The kind of an events-tree leaf.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
 #[serde(rename_all = "lowercase")]
 #[borsh(use_discriminant = true)]
 #[repr(u8)]
@@ -280,7 +331,9 @@ pub enum EventKind {
 }
 
 /// One leaf of a block's events tree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
 pub struct EventLeaf {
     pub kind: EventKind,
     pub commitment: Hash32,
@@ -294,13 +347,19 @@ impl Canonical for EventLeaf {
 
 impl From<&Packet> for EventLeaf {
     fn from(p: &Packet) -> Self {
-        EventLeaf { kind: EventKind::Packet, commitment: p.commitment() }
+        EventLeaf {
+            kind: EventKind::Packet,
+            commitment: p.commitment(),
+        }
     }
 }
 
 impl From<&Ack> for EventLeaf {
     fn from(a: &Ack) -> Self {
-        EventLeaf { kind: EventKind::Ack, commitment: a.commitment() }
+        EventLeaf {
+            kind: EventKind::Ack,
+            commitment: a.commitment(),
+        }
     }
 }
 
@@ -328,14 +387,28 @@ impl Canonical for ChannelState {
             return Err("sequences start at 1".into());
         }
         if self.next_ack > self.next_send {
-            return Err(format!("next_ack {} is past next_send {}", self.next_ack, self.next_send));
+            return Err(format!(
+                "next_ack {} is past next_send {}",
+                self.next_ack, self.next_send
+            ));
         }
         Ok(())
     }
 }
 
 /// The interop roots every header commits (directly, or through `app_hash` for gba).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
 pub struct Roots {
     /// Packets and acks the block emits.
     pub events: MerkleCommitment,
@@ -355,8 +428,15 @@ impl Roots {
     /// The roots of a block that emits nothing and holds no channel state:
     /// both trees empty (`H("")`, count 0), `zk_root` zero.
     pub fn empty(alg: crate::hash::HashAlgorithm) -> Self {
-        let empty = MerkleCommitment { root: crate::merkle::empty_root(alg), count: 0 };
-        Roots { events: empty, state: empty, zk_root: Hash32::ZERO }
+        let empty = MerkleCommitment {
+            root: crate::merkle::empty_root(alg),
+            count: 0,
+        };
+        Roots {
+            events: empty,
+            state: empty,
+            zk_root: Hash32::ZERO,
+        }
     }
 
     /// The `app_hash` a gba ledger commits for these roots: SHA-256 of the encoding.
@@ -391,10 +471,17 @@ mod tests {
     fn packet(seq: u64, payload: Vec<u8>) -> Packet {
         Packet {
             id: PacketId {
-                channel: ChannelId { source: chain("cosco-1"), destination: chain("cmport-1"), app: App::Cargo },
+                channel: ChannelId {
+                    source: chain("cosco-1"),
+                    destination: chain("cmport-1"),
+                    app: App::Cargo,
+                },
                 sequence: seq,
             },
-            timeout: Timeout { time: Timestamp::from_unix_secs(1_800_000_000), height: Some(90) },
+            timeout: Timeout {
+                time: Timestamp::from_unix_secs(1_800_000_000),
+                height: Some(90),
+            },
             payload,
         }
     }
@@ -423,38 +510,70 @@ mod tests {
         let bytes = packet(1, vec![1, 2, 3]).encode();
         let mut trailing = bytes.clone();
         trailing.push(0);
-        assert!(matches!(Packet::decode(&trailing), Err(DecodeError::Malformed { .. })));
-        assert!(matches!(Packet::decode(&bytes[..bytes.len() - 1]), Err(DecodeError::Malformed { .. })));
-        assert!(matches!(Packet::decode(&[]), Err(DecodeError::Empty { .. })));
+        assert!(matches!(
+            Packet::decode(&trailing),
+            Err(DecodeError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Packet::decode(&bytes[..bytes.len() - 1]),
+            Err(DecodeError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Packet::decode(&[]),
+            Err(DecodeError::Empty { .. })
+        ));
         let mut v2 = bytes.clone();
         v2[0] = 2;
         assert_eq!(
             Packet::decode(&v2),
-            Err(DecodeError::UnsupportedVersion { what: "packet", found: 2, supported: 1 })
+            Err(DecodeError::UnsupportedVersion {
+                what: "packet",
+                found: 2,
+                supported: 1
+            })
         );
         // Option tag 2 is not a bool.
         let mut bad_tag = bytes.clone();
         let tag_at = 1 + 4 + 7 + 4 + 8 + 1 + 8 + 8;
         assert_eq!(bad_tag[tag_at], 1);
         bad_tag[tag_at] = 2;
-        assert!(matches!(Packet::decode(&bad_tag), Err(DecodeError::Malformed { .. })));
+        assert!(matches!(
+            Packet::decode(&bad_tag),
+            Err(DecodeError::Malformed { .. })
+        ));
         // An upper-case chain id is not a chain id.
         let mut upper = bytes.clone();
         upper[5] = b'C';
-        assert!(matches!(Packet::decode(&upper), Err(DecodeError::Malformed { .. })));
-        assert!(matches!(Packet::decode(&packet(0, vec![]).encode()), Err(DecodeError::Invalid { .. })));
+        assert!(matches!(
+            Packet::decode(&upper),
+            Err(DecodeError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Packet::decode(&packet(0, vec![]).encode()),
+            Err(DecodeError::Invalid { .. })
+        ));
         let huge = vec![0u8; Packet::MAX_BYTES + 1];
-        assert!(matches!(Packet::decode(&huge), Err(DecodeError::TooLarge { .. })));
+        assert!(matches!(
+            Packet::decode(&huge),
+            Err(DecodeError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn ack_reasons_are_bounded() {
         let p = packet(3, vec![]);
-        let ack = |result| Ack { packet: p.id.clone(), packet_commitment: p.commitment(), result };
+        let ack = |result| Ack {
+            packet: p.id.clone(),
+            packet_commitment: p.commitment(),
+            result,
+        };
         assert!(Ack::decode(&ack(AckResult::Ok).encode()).is_ok());
         assert!(Ack::decode(&ack(AckResult::Error(String::new())).encode()).is_err());
         assert!(Ack::decode(&ack(AckResult::Error("x".repeat(513))).encode()).is_err());
-        assert_ne!(ack(AckResult::Ok).commitment(), ack(AckResult::Timeout).commitment());
+        assert_ne!(
+            ack(AckResult::Ok).commitment(),
+            ack(AckResult::Timeout).commitment()
+        );
     }
 
     #[test]
@@ -469,7 +588,10 @@ mod tests {
 
     #[test]
     fn timeouts_use_time_or_height() {
-        let t = Timeout { time: Timestamp::from_unix_secs(100), height: Some(10) };
+        let t = Timeout {
+            time: Timestamp::from_unix_secs(100),
+            height: Some(10),
+        };
         assert!(!t.has_passed(Timestamp::from_unix_secs(99), 9));
         assert!(t.has_passed(Timestamp::from_unix_secs(100), 9));
         assert!(t.has_passed(Timestamp::from_unix_secs(99), 10));
@@ -490,10 +612,17 @@ mod tests {
             .prop_filter("distinct chains", |(s, d, ..)| s != d)
             .prop_map(|(s, d, app, seq, time, height, payload)| Packet {
                 id: PacketId {
-                    channel: ChannelId { source: chain(&s), destination: chain(&d), app: App::ALL[app] },
+                    channel: ChannelId {
+                        source: chain(&s),
+                        destination: chain(&d),
+                        app: App::ALL[app],
+                    },
                     sequence: seq,
                 },
-                timeout: Timeout { time: Timestamp::from_unix_nanos(time), height },
+                timeout: Timeout {
+                    time: Timestamp::from_unix_nanos(time),
+                    height,
+                },
                 payload,
             })
     }

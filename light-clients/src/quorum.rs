@@ -50,7 +50,9 @@ pub struct Roster<K> {
 
 impl<K> Roster<K> {
     pub fn total_power(&self) -> u64 {
-        self.group_power.iter().fold(0u64, |acc, p| acc.saturating_add(*p))
+        self.group_power
+            .iter()
+            .fold(0u64, |acc, p| acc.saturating_add(*p))
     }
 }
 
@@ -71,13 +73,24 @@ pub struct BadSignature {
 }
 
 /// Verifies the votes of `roster`'s members and tallies their groups' power.
-pub fn tally<S: SignatureScheme>(roster: &Roster<S::Key>, votes: &[Vote<'_>]) -> Result<Tally, BadSignature> {
-    let bad = |position: usize| BadSignature { position, signer: votes.get(position).map(|v| hex::encode(v.signer)).unwrap_or_default() };
+pub fn tally<S: SignatureScheme>(
+    roster: &Roster<S::Key>,
+    votes: &[Vote<'_>],
+) -> Result<Tally, BadSignature> {
+    let bad = |position: usize| BadSignature {
+        position,
+        signer: votes
+            .get(position)
+            .map(|v| hex::encode(v.signer))
+            .unwrap_or_default(),
+    };
     let mut parsed = Vec::new();
     let mut positions = Vec::new();
     let mut groups = BTreeSet::new();
     for (position, vote) in votes.iter().enumerate() {
-        let Some(member) = roster.members.get(vote.signer) else { continue };
+        let Some(member) = roster.members.get(vote.signer) else {
+            continue;
+        };
         let signature = S::parse_signature(vote.signature).ok_or_else(|| bad(position))?;
         parsed.push((&member.key, vote.message.as_ref(), signature));
         positions.push(position);
@@ -91,7 +104,10 @@ pub fn tally<S: SignatureScheme>(roster: &Roster<S::Key>, votes: &[Vote<'_>]) ->
         .iter()
         .map(|g| roster.group_power.get(*g).copied().unwrap_or(0))
         .fold(0u64, |acc, p| acc.saturating_add(p));
-    Ok(Tally { signed, total: roster.total_power() })
+    Ok(Tally {
+        signed,
+        total: roster.total_power(),
+    })
 }
 
 /// A fraction of voting power, `numerator / denominator`.
@@ -102,8 +118,14 @@ pub struct Fraction {
 }
 
 impl Fraction {
-    pub const ONE_THIRD: Fraction = Fraction { numerator: 1, denominator: 3 };
-    pub const TWO_THIRDS: Fraction = Fraction { numerator: 2, denominator: 3 };
+    pub const ONE_THIRD: Fraction = Fraction {
+        numerator: 1,
+        denominator: 3,
+    };
+    pub const TWO_THIRDS: Fraction = Fraction {
+        numerator: 2,
+        denominator: 3,
+    };
 
     /// A trust threshold: between 1/3 and 1 inclusive (as CometBFT requires).
     pub fn trust_threshold(numerator: u64, denominator: u64) -> Result<Self, String> {
@@ -111,14 +133,20 @@ impl Fraction {
             || numerator > denominator
             || u128::from(numerator) * 3 < u128::from(denominator)
         {
-            return Err(format!("trust threshold {numerator}/{denominator} must be between 1/3 and 1"));
+            return Err(format!(
+                "trust threshold {numerator}/{denominator} must be between 1/3 and 1"
+            ));
         }
-        Ok(Fraction { numerator, denominator })
+        Ok(Fraction {
+            numerator,
+            denominator,
+        })
     }
 
     /// Whether `signed` is strictly more than this fraction of `total`.
     pub fn exceeded_by(self, signed: u64, total: u64) -> bool {
-        u128::from(signed) * u128::from(self.denominator) > u128::from(total) * u128::from(self.numerator)
+        u128::from(signed) * u128::from(self.denominator)
+            > u128::from(total) * u128::from(self.numerator)
     }
 }
 
@@ -131,9 +159,17 @@ impl core::fmt::Display for Fraction {
 impl core::str::FromStr for Fraction {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (n, d) = s.split_once('/').ok_or_else(|| format!("expected N/D, got {s:?}"))?;
-        let n = n.trim().parse().map_err(|_| format!("bad numerator in {s:?}"))?;
-        let d = d.trim().parse().map_err(|_| format!("bad denominator in {s:?}"))?;
+        let (n, d) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected N/D, got {s:?}"))?;
+        let n = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad numerator in {s:?}"))?;
+        let d = d
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad denominator in {s:?}"))?;
         Fraction::trust_threshold(n, d)
     }
 }
@@ -213,7 +249,11 @@ impl SignatureScheme for Ed25519 {
 /// host stays deterministic; since they depend on every key, message and
 /// signature, a forger cannot pick inputs after seeing the coefficients.
 fn batch_rng(
-    items: &[(&ed25519_consensus::VerificationKeyBytes, &[u8], &ed25519_consensus::Signature)],
+    items: &[(
+        &ed25519_consensus::VerificationKeyBytes,
+        &[u8],
+        &ed25519_consensus::Signature,
+    )],
 ) -> rand_chacha::ChaCha20Rng {
     use rand_core::SeedableRng;
     let mut transcript = Vec::with_capacity(items.len() * 200);
@@ -291,8 +331,14 @@ mod tests {
         assert!(t.exceeded_by(5, 6));
         assert!(Fraction::ONE_THIRD.exceeded_by(2, 4));
         assert!(!Fraction::ONE_THIRD.exceeded_by(1, 3));
-        assert!(Quorum::AtLeast(2).is_met(Tally { signed: 2, total: 3 }));
-        assert!(!Quorum::AtLeast(2).is_met(Tally { signed: 1, total: 3 }));
+        assert!(Quorum::AtLeast(2).is_met(Tally {
+            signed: 2,
+            total: 3
+        }));
+        assert!(!Quorum::AtLeast(2).is_met(Tally {
+            signed: 1,
+            total: 3
+        }));
     }
 
     #[test]
@@ -313,12 +359,23 @@ mod tests {
         (sk, id)
     }
 
-    fn roster(keys: &[(ed25519_consensus::SigningKey, Vec<u8>)], powers: &[u64]) -> Roster<ed25519_consensus::VerificationKeyBytes> {
+    fn roster(
+        keys: &[(ed25519_consensus::SigningKey, Vec<u8>)],
+        powers: &[u64],
+    ) -> Roster<ed25519_consensus::VerificationKeyBytes> {
         Roster {
             members: keys
                 .iter()
                 .enumerate()
-                .map(|(g, (sk, id))| (id.clone(), Member { key: sk.verification_key().into(), group: g }))
+                .map(|(g, (sk, id))| {
+                    (
+                        id.clone(),
+                        Member {
+                            key: sk.verification_key().into(),
+                            group: g,
+                        },
+                    )
+                })
                 .collect(),
             group_power: powers.to_vec(),
         }
@@ -326,13 +383,19 @@ mod tests {
 
     /// (signer, message, signature) of each key over `msg`.
     fn signed(keys: &[(ed25519_consensus::SigningKey, Vec<u8>)], msg: &[u8]) -> Vec<Signed> {
-        keys.iter().map(|(sk, id)| (id.clone(), msg.to_vec(), sk.sign(msg).to_bytes().to_vec())).collect()
+        keys.iter()
+            .map(|(sk, id)| (id.clone(), msg.to_vec(), sk.sign(msg).to_bytes().to_vec()))
+            .collect()
     }
 
     fn votes(signed: &[Signed]) -> Vec<Vote<'_>> {
         signed
             .iter()
-            .map(|(id, m, s)| Vote { signer: id, message: Cow::Borrowed(m), signature: s })
+            .map(|(id, m, s)| Vote {
+                signer: id,
+                message: Cow::Borrowed(m),
+                signature: s,
+            })
             .collect()
     }
 
@@ -347,8 +410,19 @@ mod tests {
             s.extend(signed(&[ed_member(99)], b"m"));
             // A stranger's junk is not even parsed.
             s.push((vec![7; 32], b"m".to_vec(), vec![1, 2, 3]));
-            assert_eq!(tally::<Ed25519>(&r, &votes(&s)).unwrap(), Tally { signed: 10, total: 10 * n as u64 });
-            assert_eq!(tally::<Ed25519>(&r, &votes(&signed(&keys, b"m"))).unwrap().signed, 10 * n as u64);
+            assert_eq!(
+                tally::<Ed25519>(&r, &votes(&s)).unwrap(),
+                Tally {
+                    signed: 10,
+                    total: 10 * n as u64
+                }
+            );
+            assert_eq!(
+                tally::<Ed25519>(&r, &votes(&signed(&keys, b"m")))
+                    .unwrap()
+                    .signed,
+                10 * n as u64
+            );
         }
     }
 
@@ -359,17 +433,29 @@ mod tests {
             let r = roster(&keys, &vec![1; n]);
             let mut s = signed(&keys, b"m");
             s[2].1 = b"other".to_vec();
-            assert_eq!(tally::<Ed25519>(&r, &votes(&s)).unwrap_err().position, 2, "n={n}");
+            assert_eq!(
+                tally::<Ed25519>(&r, &votes(&s)).unwrap_err().position,
+                2,
+                "n={n}"
+            );
             // A member's signature that is not 64 bytes.
             let mut s = signed(&keys, b"m");
             s[1].2.pop();
-            assert_eq!(tally::<Ed25519>(&r, &votes(&s)).unwrap_err().position, 1, "n={n}");
+            assert_eq!(
+                tally::<Ed25519>(&r, &votes(&s)).unwrap_err().position,
+                1,
+                "n={n}"
+            );
             // A member's second, invalid vote is still checked.
             let mut s = signed(&keys, b"m");
             let mut again = s[0].clone();
             again.2[5] ^= 1;
             s.push(again);
-            assert_eq!(tally::<Ed25519>(&r, &votes(&s)).unwrap_err().position, n, "n={n}");
+            assert_eq!(
+                tally::<Ed25519>(&r, &votes(&s)).unwrap_err().position,
+                n,
+                "n={n}"
+            );
         }
     }
 
@@ -378,7 +464,10 @@ mod tests {
         let keys: Vec<_> = (1..=8u8).map(ed_member).collect();
         let r = roster(&keys, &[1; 8]);
         let s = signed(&keys, b"block");
-        let sigs: Vec<_> = s.iter().map(|(_, _, sig)| Ed25519::parse_signature(sig).unwrap()).collect();
+        let sigs: Vec<_> = s
+            .iter()
+            .map(|(_, _, sig)| Ed25519::parse_signature(sig).unwrap())
+            .collect();
         let items: Vec<_> = s
             .iter()
             .zip(&sigs)
@@ -396,7 +485,19 @@ mod tests {
         let mut r = roster(&keys, &[1, 1]);
         r.members.get_mut(&keys[1].1).unwrap().group = 0;
         r.members.get_mut(&keys[2].1).unwrap().group = 1;
-        assert_eq!(tally::<Ed25519>(&r, &votes(&signed(&keys[..2], b"m"))).unwrap(), Tally { signed: 1, total: 2 });
-        assert_eq!(tally::<Ed25519>(&r, &votes(&signed(&keys, b"m"))).unwrap(), Tally { signed: 2, total: 2 });
+        assert_eq!(
+            tally::<Ed25519>(&r, &votes(&signed(&keys[..2], b"m"))).unwrap(),
+            Tally {
+                signed: 1,
+                total: 2
+            }
+        );
+        assert_eq!(
+            tally::<Ed25519>(&r, &votes(&signed(&keys, b"m"))).unwrap(),
+            Tally {
+                signed: 2,
+                total: 2
+            }
+        );
     }
 }

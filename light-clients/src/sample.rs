@@ -4,6 +4,7 @@
 
 use rand_core::SeedableRng;
 
+use crate::client::TrustRoot;
 use crate::cmport::{self, Cmport};
 use crate::cosco::{self, Cosco};
 use crate::gba::{self, Gba};
@@ -11,11 +12,10 @@ use crate::hash::Hash32;
 use crate::packet::Roots;
 use crate::time::Timestamp;
 use crate::verify::{Family, UntrustedBlock};
-use crate::client::TrustRoot;
 
 /// The chosen fields of a block to sign.
 #[derive(Debug, Clone)]
-pub struct BlockFields<'a, F: Family + ?Sized> {
+pub struct BlockFields<'a, F: Family> {
     pub chain_id: &'a str,
     pub height: u64,
     pub time: Timestamp,
@@ -150,7 +150,12 @@ pub fn block<F: Signing>(fields: &BlockFields<'_, F>, signers: &[F::Key]) -> Unt
 
 /// A valid trusted/untrusted pair of family `F`: heights 1 and 2, one set of
 /// `n` validators that all sign, five minutes apart ending at `untrusted_time`.
-pub fn pair<F: Signing>(chain_id: &str, n: usize, seed: u64, untrusted_time: Timestamp) -> (TrustRoot<F>, UntrustedBlock<F>) {
+pub fn pair<F: Signing>(
+    chain_id: &str,
+    n: usize,
+    seed: u64,
+    untrusted_time: Timestamp,
+) -> (TrustRoot<F>, UntrustedBlock<F>) {
     let keys = keys::<F>(seed, n);
     let set = F::sample_set(&keys);
     let five_min = core::time::Duration::from_secs(300);
@@ -164,8 +169,15 @@ pub fn pair<F: Signing>(chain_id: &str, n: usize, seed: u64, untrusted_time: Tim
         next_validators: &set,
     };
     let trusted = block(&first, &keys);
-    let previous = F::summary(&trusted.signed_header).map(|s| s.hash).unwrap_or_default();
-    let second = BlockFields { height: 2, time: untrusted_time, previous, ..first };
+    let previous = F::summary(&trusted.signed_header)
+        .map(|s| s.hash)
+        .unwrap_or_default();
+    let second = BlockFields {
+        height: 2,
+        time: untrusted_time,
+        previous,
+        ..first
+    };
     let untrusted = block(&second, &keys);
     let root = TrustRoot {
         signed_header: trusted.signed_header,

@@ -124,7 +124,10 @@ mod tests {
 
     #[test]
     fn refuses_bad_and_pre_epoch_times() {
-        assert!(matches!(Timestamp::parse_rfc3339("yesterday"), Err(TimeError::Rfc3339(_))));
+        assert!(matches!(
+            Timestamp::parse_rfc3339("yesterday"),
+            Err(TimeError::Rfc3339(_))
+        ));
         assert_eq!(
             Timestamp::parse_rfc3339("1969-12-31T23:59:59Z"),
             Err(TimeError::OutOfRange)
@@ -135,7 +138,15 @@ mod tests {
     fn arithmetic_saturates_instead_of_overflowing() {
         let t = Timestamp::from_unix_nanos(u64::MAX - 1);
         assert_eq!(t.checked_add(Duration::from_secs(1)), None);
-        assert_eq!(t.saturating_add(Duration::from_secs(1)).unix_nanos(), u64::MAX);
-        assert_eq!(Timestamp::from_unix_nanos(5).saturating_sub(Duration::from_secs(1)).unix_nanos(), 0);
+        assert_eq!(
+            t.saturating_add(Duration::from_secs(1)).unix_nanos(),
+            u64::MAX
+        );
+        assert_eq!(
+            Timestamp::from_unix_nanos(5)
+                .saturating_sub(Duration::from_secs(1))
+                .unix_nanos(),
+            0
+        );
     }
 }

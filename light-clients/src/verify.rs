@@ -54,7 +54,10 @@ pub trait Family: Copy + core::fmt::Debug + Send + Sync + 'static {
     /// Checks a set's own rules and returns its hash.
     fn validators_hash(set: &Self::ValidatorSet) -> Result<Hash32, VerifyError>;
     /// Checks that the signatures belong to this header and fit its own set.
-    fn check_commit(header: &Self::SignedHeader, validators: &Self::ValidatorSet) -> Result<(), VerifyError>;
+    fn check_commit(
+        header: &Self::SignedHeader,
+        validators: &Self::ValidatorSet,
+    ) -> Result<(), VerifyError>;
     /// Verifies the signatures of `set`'s members on `header` and tallies them.
     fn tally(header: &Self::SignedHeader, set: &Self::ValidatorSet) -> Result<Tally, VerifyError>;
     /// When a header signed by `set` is valid.
@@ -111,17 +114,29 @@ pub enum VerifyError {
     #[error("validators hash mismatch: header has {header}, validators hash to {computed}")]
     ValidatorsHashMismatch { header: Hash32, computed: Hash32 },
     /// `next_validators` does not hash to the header's `next_validators_hash`.
-    #[error("next validators hash mismatch: header has {header}, next validators hash to {computed}")]
+    #[error(
+        "next validators hash mismatch: header has {header}, next validators hash to {computed}"
+    )]
     NextValidatorsHashMismatch { header: Hash32, computed: Hash32 },
     /// The signatures are not a commit of this header.
     #[error("commit does not match header: {reason}")]
     CommitMismatch { reason: String },
     /// The trusted header is older than the trusting period.
-    #[error("trusted state expired: trusted at {trusted_time}, expired at {expires_at}, now {now}")]
-    TrustedStateExpired { trusted_time: Timestamp, expires_at: Timestamp, now: Timestamp },
+    #[error(
+        "trusted state expired: trusted at {trusted_time}, expired at {expires_at}, now {now}"
+    )]
+    TrustedStateExpired {
+        trusted_time: Timestamp,
+        expires_at: Timestamp,
+        now: Timestamp,
+    },
     /// The header's time is further ahead of `now` than the clock drift allows.
     #[error("header from the future: header time {header_time} is past now {now} plus drift {drift_secs}s")]
-    HeaderFromFuture { header_time: Timestamp, now: Timestamp, drift_secs: u64 },
+    HeaderFromFuture {
+        header_time: Timestamp,
+        now: Timestamp,
+        drift_secs: u64,
+    },
     /// The header is for another chain.
     #[error("chain id mismatch: trusted {trusted:?}, header {untrusted:?}")]
     ChainIdMismatch { trusted: String, untrusted: String },
@@ -130,19 +145,33 @@ pub enum VerifyError {
     NonIncreasingHeight { trusted: u64, untrusted: u64 },
     /// The header's time is not after the trusted time.
     #[error("time not increasing: trusted {trusted}, header {untrusted}")]
-    NonIncreasingTime { trusted: Timestamp, untrusted: Timestamp },
+    NonIncreasingTime {
+        trusted: Timestamp,
+        untrusted: Timestamp,
+    },
     /// An adjacent header's set is not the one the trusted header announced.
     #[error("validator set not the announced one: trusted next validators {trusted_next}, header validators {untrusted}")]
-    UnannouncedValidators { trusted_next: Hash32, untrusted: Hash32 },
+    UnannouncedValidators {
+        trusted_next: Hash32,
+        untrusted: Hash32,
+    },
     /// A signature from a member of the set does not verify.
     #[error("invalid signature at position {position} from signer {signer}")]
     InvalidSignature { position: usize, signer: String },
     /// Not enough of the header's own set signed it.
     #[error("quorum not reached: signed {signed} of {total}, needs {needed}")]
-    QuorumNotReached { signed: u64, total: u64, needed: Quorum },
+    QuorumNotReached {
+        signed: u64,
+        total: u64,
+        needed: Quorum,
+    },
     /// A skipping header is not signed by enough of the trusted set: bisect.
     #[error("not enough trust: trusted validators signed {signed} of {total}, needs more than {threshold}")]
-    NotEnoughTrust { signed: u64, total: u64, threshold: Fraction },
+    NotEnoughTrust {
+        signed: u64,
+        total: u64,
+        threshold: Fraction,
+    },
 }
 
 impl VerifyError {
@@ -200,11 +229,17 @@ pub(crate) fn verify_against_trusted<F: Family>(
     // The header's own sets.
     let validators_hash = F::validators_hash(&untrusted.validators)?;
     if validators_hash != header.validators_hash {
-        return Err(VerifyError::ValidatorsHashMismatch { header: header.validators_hash, computed: validators_hash });
+        return Err(VerifyError::ValidatorsHashMismatch {
+            header: header.validators_hash,
+            computed: validators_hash,
+        });
     }
     let next_hash = F::validators_hash(&untrusted.next_validators)?;
     if next_hash != header.next_validators_hash {
-        return Err(VerifyError::NextValidatorsHashMismatch { header: header.next_validators_hash, computed: next_hash });
+        return Err(VerifyError::NextValidatorsHashMismatch {
+            header: header.next_validators_hash,
+            computed: next_hash,
+        });
     }
     F::check_commit(&untrusted.signed_header, &untrusted.validators)?;
 
@@ -212,7 +247,11 @@ pub(crate) fn verify_against_trusted<F: Family>(
     if let Some(now) = now {
         let expires_at = trusted.time.saturating_add(options.trusting_period);
         if now >= expires_at {
-            return Err(VerifyError::TrustedStateExpired { trusted_time: trusted.time, expires_at, now });
+            return Err(VerifyError::TrustedStateExpired {
+                trusted_time: trusted.time,
+                expires_at,
+                now,
+            });
         }
         if header.time >= now.saturating_add(options.clock_drift) {
             return Err(VerifyError::HeaderFromFuture {
@@ -223,54 +262,89 @@ pub(crate) fn verify_against_trusted<F: Family>(
         }
     }
     if header.chain_id != trusted.chain_id {
-        return Err(VerifyError::ChainIdMismatch { trusted: trusted.chain_id.clone(), untrusted: header.chain_id.clone() });
+        return Err(VerifyError::ChainIdMismatch {
+            trusted: trusted.chain_id.clone(),
+            untrusted: header.chain_id.clone(),
+        });
     }
     if header.height <= trusted.height {
-        return Err(VerifyError::NonIncreasingHeight { trusted: trusted.height, untrusted: header.height });
+        return Err(VerifyError::NonIncreasingHeight {
+            trusted: trusted.height,
+            untrusted: header.height,
+        });
     }
     if header.time <= trusted.time {
-        return Err(VerifyError::NonIncreasingTime { trusted: trusted.time, untrusted: header.time });
+        return Err(VerifyError::NonIncreasingTime {
+            trusted: trusted.time,
+            untrusted: header.time,
+        });
     }
 
     // Rotation and quorum.
-    let trusted_next_hash = F::validators_hash(&trusted.next_validators)
-        .map_err(|e| VerifyError::TrustedStateInconsistent { reason: e.to_string() })?;
+    let trusted_next_hash = F::validators_hash(&trusted.next_validators).map_err(|e| {
+        VerifyError::TrustedStateInconsistent {
+            reason: e.to_string(),
+        }
+    })?;
     if trusted.height.checked_add(1) == Some(header.height) {
         if header.validators_hash != trusted_next_hash {
-            return Err(VerifyError::UnannouncedValidators { trusted_next: trusted_next_hash, untrusted: header.validators_hash });
+            return Err(VerifyError::UnannouncedValidators {
+                trusted_next: trusted_next_hash,
+                untrusted: header.validators_hash,
+            });
         }
     } else {
         let trust = F::tally(&untrusted.signed_header, &trusted.next_validators)?;
         let threshold = options.trust_threshold;
         if !threshold.exceeded_by(trust.signed, trust.total) {
-            return Err(VerifyError::NotEnoughTrust { signed: trust.signed, total: trust.total, threshold });
+            return Err(VerifyError::NotEnoughTrust {
+                signed: trust.signed,
+                total: trust.total,
+                threshold,
+            });
         }
     }
     let quorum = F::quorum(&untrusted.validators);
     let tally = F::tally(&untrusted.signed_header, &untrusted.validators)?;
     if !quorum.is_met(tally) {
-        return Err(VerifyError::QuorumNotReached { signed: tally.signed, total: tally.total, needed: quorum });
+        return Err(VerifyError::QuorumNotReached {
+            signed: tally.signed,
+            total: tally.total,
+            needed: quorum,
+        });
     }
     Ok(())
 }
 
 /// Checks that a header and its own sets are consistent and that the set
 /// reached quorum on it: what an operator-approved trust root must satisfy.
-pub fn verify_self_consistent<F: Family>(untrusted: &UntrustedBlock<F>) -> Result<HeaderSummary, VerifyError> {
+pub fn verify_self_consistent<F: Family>(
+    untrusted: &UntrustedBlock<F>,
+) -> Result<HeaderSummary, VerifyError> {
     let header = F::summary(&untrusted.signed_header)?;
     let validators_hash = F::validators_hash(&untrusted.validators)?;
     if validators_hash != header.validators_hash {
-        return Err(VerifyError::ValidatorsHashMismatch { header: header.validators_hash, computed: validators_hash });
+        return Err(VerifyError::ValidatorsHashMismatch {
+            header: header.validators_hash,
+            computed: validators_hash,
+        });
     }
     let next_hash = F::validators_hash(&untrusted.next_validators)?;
     if next_hash != header.next_validators_hash {
-        return Err(VerifyError::NextValidatorsHashMismatch { header: header.next_validators_hash, computed: next_hash });
+        return Err(VerifyError::NextValidatorsHashMismatch {
+            header: header.next_validators_hash,
+            computed: next_hash,
+        });
     }
     F::check_commit(&untrusted.signed_header, &untrusted.validators)?;
     let quorum = F::quorum(&untrusted.validators);
     let tally = F::tally(&untrusted.signed_header, &untrusted.validators)?;
     if !quorum.is_met(tally) {
-        return Err(VerifyError::QuorumNotReached { signed: tally.signed, total: tally.total, needed: quorum });
+        return Err(VerifyError::QuorumNotReached {
+            signed: tally.signed,
+            total: tally.total,
+            needed: quorum,
+        });
     }
     Ok(header)
 }

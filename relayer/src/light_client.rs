@@ -37,13 +37,24 @@ impl fmt::Display for FamilyName {
 pub enum InputError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The file is not the JSON this family expects.
     #[error("{path} is not a {family} {what} file: {source}")]
-    Parse { path: PathBuf, family: &'static str, what: &'static str, source: serde_json::Error },
+    Parse {
+        path: PathBuf,
+        family: &'static str,
+        what: &'static str,
+        source: serde_json::Error,
+    },
     /// The file could not be written.
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What `verify` concluded.
@@ -75,9 +86,21 @@ impl fmt::Display for Outcome {
     }
 }
 
-fn read_json<T: DeserializeOwned>(path: &Path, family: &'static str, what: &'static str) -> Result<T, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.into(), source })?;
-    serde_json::from_str(&text).map_err(|source| InputError::Parse { path: path.into(), family, what, source })
+fn read_json<T: DeserializeOwned>(
+    path: &Path,
+    family: &'static str,
+    what: &'static str,
+) -> Result<T, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        path: path.into(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| InputError::Parse {
+        path: path.into(),
+        family,
+        what,
+        source,
+    })
 }
 
 /// Verifies the untrusted file against the trusted one.
@@ -95,10 +118,17 @@ pub fn verify(
     }
 }
 
-fn verify_as<F: Family>(trusted: &Path, untrusted: &Path, options: &TrustOptions, now: Timestamp) -> Result<Outcome, InputError> {
+fn verify_as<F: Family>(
+    trusted: &Path,
+    untrusted: &Path,
+    options: &TrustOptions,
+    now: Timestamp,
+) -> Result<Outcome, InputError> {
     let root: TrustRoot<F> = read_json(trusted, F::NAME, "trusted")?;
     let block: UntrustedBlock<F> = read_json(untrusted, F::NAME, "untrusted")?;
-    let result = root.check().and_then(|(_, state)| light_clients::verify_update(&state, &block, options, now));
+    let result = root
+        .check()
+        .and_then(|(_, state)| light_clients::verify_update(&state, &block, options, now));
     Ok(match result {
         Ok(_) => Outcome::Success,
         Err(e) if e.is_not_enough_trust() => Outcome::NotEnoughTrust(e),
@@ -114,7 +144,14 @@ pub struct SampleFiles {
 }
 
 /// Writes `trusted.json` and `untrusted.json` of a valid adjacent pair into `out`.
-pub fn sample(family: FamilyName, chain_id: &str, validators: usize, seed: u64, time: Timestamp, out: &Path) -> Result<SampleFiles, InputError> {
+pub fn sample(
+    family: FamilyName,
+    chain_id: &str,
+    validators: usize,
+    seed: u64,
+    time: Timestamp,
+    out: &Path,
+) -> Result<SampleFiles, InputError> {
     match family {
         FamilyName::Cmport => sample_as::<Cmport>(chain_id, validators, seed, time, out),
         FamilyName::Cosco => sample_as::<Cosco>(chain_id, validators, seed, time, out),
@@ -122,19 +159,37 @@ pub fn sample(family: FamilyName, chain_id: &str, validators: usize, seed: u64, 
     }
 }
 
-fn sample_as<F: Signing>(chain_id: &str, validators: usize, seed: u64, time: Timestamp, out: &Path) -> Result<SampleFiles, InputError> {
+fn sample_as<F: Signing>(
+    chain_id: &str,
+    validators: usize,
+    seed: u64,
+    time: Timestamp,
+    out: &Path,
+) -> Result<SampleFiles, InputError> {
     let (root, block) = sample::pair::<F>(chain_id, validators, seed, time);
-    std::fs::create_dir_all(out).map_err(|source| InputError::Write { path: out.into(), source })?;
-    let files = SampleFiles { trusted: out.join("trusted.json"), untrusted: out.join("untrusted.json") };
+    std::fs::create_dir_all(out).map_err(|source| InputError::Write {
+        path: out.into(),
+        source,
+    })?;
+    let files = SampleFiles {
+        trusted: out.join("trusted.json"),
+        untrusted: out.join("untrusted.json"),
+    };
     write_json(&files.trusted, &root)?;
     write_json(&files.untrusted, &block)?;
     Ok(files)
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), InputError> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| InputError::Write { path: path.into(), source: e.into() })?;
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| InputError::Write {
+        path: path.into(),
+        source: e.into(),
+    })?;
     text.push('\n');
-    std::fs::write(path, text).map_err(|source| InputError::Write { path: path.into(), source })
+    std::fs::write(path, text).map_err(|source| InputError::Write {
+        path: path.into(),
+        source,
+    })
 }
 
 /// A duration as `14d`, `10s`, `336h` (humantime).
@@ -144,6 +199,8 @@ pub struct HumanDuration(pub core::time::Duration);
 impl FromStr for HumanDuration {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        humantime::parse_duration(s).map(HumanDuration).map_err(|e| format!("{s:?} is not a duration like 14d or 10s: {e}"))
+        humantime::parse_duration(s)
+            .map(HumanDuration)
+            .map_err(|e| format!("{s:?} is not a duration like 14d or 10s: {e}"))
     }
 }

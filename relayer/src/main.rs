@@ -84,14 +84,23 @@ fn time_arg(name: &str, value: Option<String>) -> Result<Timestamp, String> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_err(|e| format!("system clock before 1970: {e}"))?
                 .as_nanos();
-            u64::try_from(nanos).map(Timestamp::from_unix_nanos).map_err(|_| "system clock past 2554".to_string())
+            u64::try_from(nanos)
+                .map(Timestamp::from_unix_nanos)
+                .map_err(|_| "system clock past 2554".to_string())
         }
     }
 }
 
 fn light_client_command(cmd: LightClientCommand) -> ExitCode {
     match cmd {
-        LightClientCommand::Sample { family, validators, out, chain_id, seed, time } => {
+        LightClientCommand::Sample {
+            family,
+            validators,
+            out,
+            chain_id,
+            seed,
+            time,
+        } => {
             let time = match time_arg("time", time) {
                 // Whole seconds keep the sample readable.
                 Ok(t) => Timestamp::from_unix_nanos(t.unix_nanos() / 1_000_000_000 * 1_000_000_000),
@@ -102,7 +111,11 @@ fn light_client_command(cmd: LightClientCommand) -> ExitCode {
             }
             match light_client::sample(family, &chain_id, validators.into(), seed, time, &out) {
                 Ok(files) => {
-                    println!("wrote {} and {}", files.trusted.display(), files.untrusted.display());
+                    println!(
+                        "wrote {} and {}",
+                        files.trusted.display(),
+                        files.untrusted.display()
+                    );
                     println!(
                         "verify with: portrelay light-client verify --family {family} --trusted {} --untrusted {}",
                         files.trusted.display(),
@@ -113,12 +126,24 @@ fn light_client_command(cmd: LightClientCommand) -> ExitCode {
                 Err(e) => fail(&e.to_string()),
             }
         }
-        LightClientCommand::Verify { family, trusted, untrusted, now, trusting_period, clock_drift, trust_threshold } => {
+        LightClientCommand::Verify {
+            family,
+            trusted,
+            untrusted,
+            now,
+            trusting_period,
+            clock_drift,
+            trust_threshold,
+        } => {
             let now = match time_arg("now", now) {
                 Ok(t) => t,
                 Err(e) => return fail(&e),
             };
-            let options = TrustOptions { trusting_period: trusting_period.0, clock_drift: clock_drift.0, trust_threshold };
+            let options = TrustOptions {
+                trusting_period: trusting_period.0,
+                clock_drift: clock_drift.0,
+                trust_threshold,
+            };
             match light_client::verify(family, &trusted, &untrusted, &options, now) {
                 Ok(outcome) => {
                     println!("{outcome}");

@@ -1,6 +1,8 @@
 //! `portrelay light-client` end to end: the real binary on its own sample
 //! output, on mutated samples, and on unreadable input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benchmarks fail loudly on purpose
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -21,7 +23,12 @@ fn sample_into(dir: &Path, family: &str, validators: u32) -> (PathBuf, PathBuf) 
     portrelay()
         .args(["light-client", "sample", "--family", family, "--out"])
         .arg(&out)
-        .args(["--validators", &validators.to_string(), "--time", SAMPLE_TIME])
+        .args([
+            "--validators",
+            &validators.to_string(),
+            "--time",
+            SAMPLE_TIME,
+        ])
         .assert()
         .success();
     (out.join("trusted.json"), out.join("untrusted.json"))
@@ -34,7 +41,11 @@ fn verify(family: &str, trusted: &Path, untrusted: &Path, extra: &[&str]) -> (i3
         .arg(trusted)
         .arg("--untrusted")
         .arg(untrusted)
-        .args(if extra.contains(&"--now") { vec![] } else { vec!["--now", NOW] })
+        .args(if extra.contains(&"--now") {
+            vec![]
+        } else {
+            vec!["--now", NOW]
+        })
         .args(extra)
         .output()
         .unwrap();
@@ -55,7 +66,11 @@ fn each_family_verifies_its_own_sample() {
     for family in FAMILIES {
         for n in [1, 4, 32] {
             let (t, u) = sample_into(dir.path(), family, n);
-            assert_eq!(verify(family, &t, &u, &[]), (0, "SUCCESS".into()), "{family} with {n}");
+            assert_eq!(
+                verify(family, &t, &u, &[]),
+                (0, "SUCCESS".into()),
+                "{family} with {n}"
+            );
         }
     }
 }
@@ -67,9 +82,15 @@ fn mutated_samples_are_invalid_with_the_check_named() {
         let (t, u) = sample_into(dir.path(), family, 4);
         let bad = dir.path().join(format!("{family}-bad.json"));
         // Another chain id in the header.
-        edit_json(&u, &bad, |v| v["signed_header"]["header"]["chain_id"] = "other-1".into());
+        edit_json(&u, &bad, |v| {
+            v["signed_header"]["header"]["chain_id"] = "other-1".into()
+        });
         let (code, line) = verify(family, &t, &bad, &[]);
-        let expected = if family == "gba" { "INVALID: commit:" } else { "INVALID: chain_id:" };
+        let expected = if family == "gba" {
+            "INVALID: commit:"
+        } else {
+            "INVALID: chain_id:"
+        };
         assert_eq!(code, 11, "{family}: {line}");
         assert!(line.starts_with(expected), "{family}: {line}");
         // A header field that only the signatures protect.
@@ -82,7 +103,11 @@ fn mutated_samples_are_invalid_with_the_check_named() {
             }
         });
         let (code, line) = verify(family, &t, &bad, &[]);
-        let expected = if family == "gba" { "INVALID: commit:" } else { "INVALID: signature:" };
+        let expected = if family == "gba" {
+            "INVALID: commit:"
+        } else {
+            "INVALID: signature:"
+        };
         assert_eq!(code, 11, "{family}: {line}");
         assert!(line.starts_with(expected), "{family}: {line}");
         // A validator set that is not the one the header commits to.
@@ -101,25 +126,43 @@ fn mutated_samples_are_invalid_with_the_check_named() {
         });
         let (code, line) = verify(family, &t, &bad, &[]);
         assert_eq!(code, 11, "{family}: {line}");
-        assert!(line.starts_with("INVALID: validators_hash:") || line.starts_with("INVALID: validator_set:"), "{family}: {line}");
+        assert!(
+            line.starts_with("INVALID: validators_hash:")
+                || line.starts_with("INVALID: validator_set:"),
+            "{family}: {line}"
+        );
         // Verified too late: the trusted header has expired.
         let (code, line) = verify(family, &t, &u, &["--now", "2027-06-01T00:00:00Z"]);
-        assert_eq!((code, line.starts_with("INVALID: trusting_period:")), (11, true), "{family}: {line}");
+        assert_eq!(
+            (code, line.starts_with("INVALID: trusting_period:")),
+            (11, true),
+            "{family}: {line}"
+        );
         // Verified too early: the header is from the future.
         let (code, line) = verify(family, &t, &u, &["--now", "2026-11-21T07:59:00Z"]);
-        assert_eq!((code, line.starts_with("INVALID: clock_drift:")), (11, true), "{family}: {line}");
+        assert_eq!(
+            (code, line.starts_with("INVALID: clock_drift:")),
+            (11, true),
+            "{family}: {line}"
+        );
     }
 }
 
 #[test]
 fn a_signature_changed_in_turn_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    for (family, list, field) in [("cmport", "signatures", "signature"), ("cosco", "seals", "signature")] {
+    for (family, list, field) in [
+        ("cmport", "signatures", "signature"),
+        ("cosco", "seals", "signature"),
+    ] {
         let (t, u) = sample_into(dir.path(), family, 4);
         let bad = dir.path().join("bad.json");
         for i in 0..4 {
             edit_json(&u, &bad, |v| {
-                let sig = v["signed_header"][list][i][field].as_str().unwrap().to_string();
+                let sig = v["signed_header"][list][i][field]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
                 let mut bytes = hex::decode(&sig).unwrap();
                 let last = bytes.len() - 1;
                 bytes[last] ^= 1;
@@ -127,13 +170,23 @@ fn a_signature_changed_in_turn_is_named() {
             });
             let (code, line) = verify(family, &t, &bad, &[]);
             assert_eq!(code, 11, "{family} {i}: {line}");
-            assert!(line.starts_with(&format!("INVALID: signature: invalid signature at position {i}")), "{family}: {line}");
+            assert!(
+                line.starts_with(&format!(
+                    "INVALID: signature: invalid signature at position {i}"
+                )),
+                "{family}: {line}"
+            );
         }
     }
 }
 
 fn skipping_to_a_new_set<F: Signing>(dir: &Path) -> (PathBuf, PathBuf) {
-    let (root, _) = sample::pair::<F>("port-devnet-1", 4, 1, Timestamp::parse_rfc3339(SAMPLE_TIME).unwrap());
+    let (root, _) = sample::pair::<F>(
+        "port-devnet-1",
+        4,
+        1,
+        Timestamp::parse_rfc3339(SAMPLE_TIME).unwrap(),
+    );
     let fresh = sample::keys::<F>(42, 4);
     let set = F::validator_set(&fresh);
     let block: UntrustedBlock<F> = sample::block(
@@ -148,7 +201,10 @@ fn skipping_to_a_new_set<F: Signing>(dir: &Path) -> (PathBuf, PathBuf) {
         },
         &fresh,
     );
-    let (t, u) = (dir.join(format!("{}-t.json", F::NAME)), dir.join(format!("{}-u.json", F::NAME)));
+    let (t, u) = (
+        dir.join(format!("{}-t.json", F::NAME)),
+        dir.join(format!("{}-u.json", F::NAME)),
+    );
     std::fs::write(&t, serde_json::to_string(&root).unwrap()).unwrap();
     std::fs::write(&u, serde_json::to_string(&block).unwrap()).unwrap();
     (t, u)
@@ -158,9 +214,18 @@ fn skipping_to_a_new_set<F: Signing>(dir: &Path) -> (PathBuf, PathBuf) {
 fn a_skip_to_an_unknown_set_is_not_enough_trust() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("cmport", skipping_to_a_new_set::<light_clients::cmport::Cmport>(dir.path())),
-        ("cosco", skipping_to_a_new_set::<light_clients::cosco::Cosco>(dir.path())),
-        ("gba", skipping_to_a_new_set::<light_clients::gba::Gba>(dir.path())),
+        (
+            "cmport",
+            skipping_to_a_new_set::<light_clients::cmport::Cmport>(dir.path()),
+        ),
+        (
+            "cosco",
+            skipping_to_a_new_set::<light_clients::cosco::Cosco>(dir.path()),
+        ),
+        (
+            "gba",
+            skipping_to_a_new_set::<light_clients::gba::Gba>(dir.path()),
+        ),
     ];
     for (family, (t, u)) in cases {
         let (code, line) = verify(family, &t, &u, &[]);
@@ -185,23 +250,57 @@ fn unreadable_input_exits_2_with_the_reason() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot read") && stderr.contains("missing.json"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read") && stderr.contains("missing.json"),
+        "{stderr}"
+    );
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "{not json").unwrap();
-    let out = portrelay().args(["light-client", "verify", "--family", "cosco", "--trusted"]).arg(&t).arg("--untrusted").arg(&junk).output().unwrap();
+    let out = portrelay()
+        .args(["light-client", "verify", "--family", "cosco", "--trusted"])
+        .arg(&t)
+        .arg("--untrusted")
+        .arg(&junk)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a cosco untrusted file"));
     // Another family's file.
-    let out = portrelay().args(["light-client", "verify", "--family", "gba", "--trusted"]).arg(&t).arg("--untrusted").arg(&u).output().unwrap();
+    let out = portrelay()
+        .args(["light-client", "verify", "--family", "gba", "--trusted"])
+        .arg(&t)
+        .arg("--untrusted")
+        .arg(&u)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     // Bad options.
-    for args in [["--trust-threshold", "1/4"], ["--now", "yesterday"], ["--clock-drift", "soon"]] {
-        let out = portrelay().args(["light-client", "verify", "--family", "cosco", "--trusted"]).arg(&t).arg("--untrusted").arg(&u).args(args).output().unwrap();
+    for args in [
+        ["--trust-threshold", "1/4"],
+        ["--now", "yesterday"],
+        ["--clock-drift", "soon"],
+    ] {
+        let out = portrelay()
+            .args(["light-client", "verify", "--family", "cosco", "--trusted"])
+            .arg(&t)
+            .arg("--untrusted")
+            .arg(&u)
+            .args(args)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
     // An unknown version is named.
     let bad = dir.path().join("v9.json");
-    edit_json(&u, &bad, |v| v["signed_header"]["header"]["version"] = 9.into());
+    edit_json(&u, &bad, |v| {
+        v["signed_header"]["header"]["version"] = 9.into()
+    });
     let (code, line) = verify("cosco", &t, &bad, &[]);
-    assert_eq!((code, line.as_str()), (11, "INVALID: version: unsupported header version 9 (supported: 1)"));
+    assert_eq!(
+        (code, line.as_str()),
+        (
+            11,
+            "INVALID: version: unsupported header version 9 (supported: 1)"
+        )
+    );
 }

@@ -1,10 +1,15 @@
 //! The client state machine: updates, misbehaviour freezing, authorised
 //! recovery, and Merkle membership against verified roots.
 
-use light_clients::client::{ClientError, ClientState, Evidence, HistoryEntry, Misbehaviour, Recovery, Status, TrustRoot, UpdateOutcome};
+use light_clients::client::{
+    ClientError, ClientState, Evidence, HistoryEntry, Misbehaviour, Recovery, Status, TrustRoot,
+    UpdateOutcome,
+};
 use light_clients::codec::Canonical;
 use light_clients::merkle::{MerkleTree, TreeHasher};
-use light_clients::packet::{Ack, AckResult, App, ChainId, ChannelId, EventLeaf, Packet, PacketId, Timeout};
+use light_clients::packet::{
+    Ack, AckResult, App, ChainId, ChannelId, EventLeaf, Packet, PacketId, Timeout,
+};
 use light_clients::sample::Signing;
 use light_clients::{Hash32, MerkleCommitment, Roots};
 
@@ -15,7 +20,13 @@ fn client<F: Signing>(fx: &Fixture<F>) -> ClientState<F> {
 }
 
 fn other_roots() -> Roots {
-    Roots { events: MerkleCommitment { root: Hash32([5; 32]), count: 1 }, ..Roots::default() }
+    Roots {
+        events: MerkleCommitment {
+            root: Hash32([5; 32]),
+            count: 1,
+        },
+        ..Roots::default()
+    }
 }
 
 fn updates_and_duplicates<F: Signing>() {
@@ -29,10 +40,22 @@ fn updates_and_duplicates<F: Signing>() {
         validators: fx.set.clone(),
         next_validators: fx.set.clone(),
     };
-    assert_eq!(c.update(&b1, now()), Ok(UpdateOutcome::AlreadyKnown { height: 1 }));
-    assert_eq!(c.update(&b2, now()), Ok(UpdateOutcome::Updated { height: 2 }));
-    assert_eq!(c.update(&b2, now()), Ok(UpdateOutcome::AlreadyKnown { height: 2 }));
-    assert_eq!(c.update(&block(&fx, 9, at(90)), now()), Ok(UpdateOutcome::Updated { height: 9 }));
+    assert_eq!(
+        c.update(&b1, now()),
+        Ok(UpdateOutcome::AlreadyKnown { height: 1 })
+    );
+    assert_eq!(
+        c.update(&b2, now()),
+        Ok(UpdateOutcome::Updated { height: 2 })
+    );
+    assert_eq!(
+        c.update(&b2, now()),
+        Ok(UpdateOutcome::AlreadyKnown { height: 2 })
+    );
+    assert_eq!(
+        c.update(&block(&fx, 9, at(90)), now()),
+        Ok(UpdateOutcome::Updated { height: 9 })
+    );
     assert_eq!(c.latest_height(), 9);
     assert_eq!(c.status(now()), Status::Active);
     // An invalid header changes nothing.
@@ -48,14 +71,26 @@ fn conflicting_header_freezes<F: Signing>() {
     c.update(&block(&fx, 2, at(10)), now()).unwrap();
     // An invalid conflicting header is not evidence.
     let mut forged = block_with::<F>(2, at(10), other_roots(), &fx.keys, &fx.keys, &fx.keys[..1]);
-    assert!(matches!(c.update(&forged, now()), Err(ClientError::Verify(_))));
+    assert!(matches!(
+        c.update(&forged, now()),
+        Err(ClientError::Verify(_))
+    ));
     assert_eq!(c.status(now()), Status::Active);
     // A valid one is.
     forged = block_with::<F>(2, at(10), other_roots(), &fx.keys, &fx.keys, &fx.keys);
     let outcome = c.update(&forged, now()).unwrap();
-    assert!(matches!(outcome, UpdateOutcome::Frozen(Evidence::ConflictingHeaders { height: 2, .. })), "{outcome:?}");
+    assert!(
+        matches!(
+            outcome,
+            UpdateOutcome::Frozen(Evidence::ConflictingHeaders { height: 2, .. })
+        ),
+        "{outcome:?}"
+    );
     assert_eq!(c.status(now()), Status::Frozen);
-    assert!(matches!(c.update(&block(&fx, 3, at(20)), now()), Err(ClientError::Frozen(_))));
+    assert!(matches!(
+        c.update(&block(&fx, 3, at(20)), now()),
+        Err(ClientError::Frozen(_))
+    ));
     let err = c.roots_at(2, now(), Some(&Roots::default())).unwrap_err();
     assert_eq!(err.check(), "frozen");
 }
@@ -65,15 +100,42 @@ fn submitted_misbehaviour_freezes<F: Signing>() {
     let mut c = client(&fx);
     let a = block_with::<F>(5, at(50), Roots::default(), &fx.keys, &fx.keys, &fx.keys);
     let b = block_with::<F>(5, at(50), other_roots(), &fx.keys, &fx.keys, &fx.keys);
-    let same = Misbehaviour { first: a.clone(), first_trusted_height: 1, second: a.clone(), second_trusted_height: 1 };
-    assert!(matches!(c.submit_misbehaviour(&same), Err(ClientError::NotMisbehaviour { .. })));
-    let unknown = Misbehaviour { first: a.clone(), first_trusted_height: 4, second: b.clone(), second_trusted_height: 1 };
-    assert!(matches!(c.submit_misbehaviour(&unknown), Err(ClientError::ConsensusStateNotFound { height: 4 })));
-    let m = Misbehaviour { first: a, first_trusted_height: 1, second: b, second_trusted_height: 1 };
+    let same = Misbehaviour {
+        first: a.clone(),
+        first_trusted_height: 1,
+        second: a.clone(),
+        second_trusted_height: 1,
+    };
+    assert!(matches!(
+        c.submit_misbehaviour(&same),
+        Err(ClientError::NotMisbehaviour { .. })
+    ));
+    let unknown = Misbehaviour {
+        first: a.clone(),
+        first_trusted_height: 4,
+        second: b.clone(),
+        second_trusted_height: 1,
+    };
+    assert!(matches!(
+        c.submit_misbehaviour(&unknown),
+        Err(ClientError::ConsensusStateNotFound { height: 4 })
+    ));
+    let m = Misbehaviour {
+        first: a,
+        first_trusted_height: 1,
+        second: b,
+        second_trusted_height: 1,
+    };
     let evidence = c.submit_misbehaviour(&m).unwrap();
-    assert!(matches!(evidence, Evidence::ConflictingHeaders { height: 5, .. }));
+    assert!(matches!(
+        evidence,
+        Evidence::ConflictingHeaders { height: 5, .. }
+    ));
     assert_eq!(c.status(now()), Status::Frozen);
-    assert!(matches!(c.submit_misbehaviour(&m), Err(ClientError::Frozen(_))));
+    assert!(matches!(
+        c.submit_misbehaviour(&m),
+        Err(ClientError::Frozen(_))
+    ));
 }
 
 fn time_going_backwards_freezes<F: Signing>() {
@@ -82,7 +144,17 @@ fn time_going_backwards_freezes<F: Signing>() {
     c.update(&block(&fx, 5, at(50)), now()).unwrap();
     // Height 3 verifies from height 1 but claims a time after height 5's.
     let outcome = c.update(&block(&fx, 3, at(60)), now()).unwrap();
-    assert!(matches!(outcome, UpdateOutcome::Frozen(Evidence::TimeNotIncreasing { lower_height: 3, higher_height: 5, .. })), "{outcome:?}");
+    assert!(
+        matches!(
+            outcome,
+            UpdateOutcome::Frozen(Evidence::TimeNotIncreasing {
+                lower_height: 3,
+                higher_height: 5,
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
     // The same as submitted evidence, on a fresh client.
     let mut c = client(&fx);
     let m = Misbehaviour {
@@ -91,7 +163,10 @@ fn time_going_backwards_freezes<F: Signing>() {
         second: block(&fx, 3, at(60)),
         second_trusted_height: 1,
     };
-    assert!(matches!(c.submit_misbehaviour(&m), Ok(Evidence::TimeNotIncreasing { .. })));
+    assert!(matches!(
+        c.submit_misbehaviour(&m),
+        Ok(Evidence::TimeNotIncreasing { .. })
+    ));
     assert!(c.frozen().is_some());
 }
 
@@ -100,20 +175,50 @@ fn recovery_is_authorised_and_recorded<F: Signing>() {
     let mut c = client(&fx);
     let new_root = |height, time| {
         let b = block(&fx, height, time);
-        TrustRoot::<F> { signed_header: b.signed_header, next_validators: b.next_validators, validators: Some(b.validators) }
+        TrustRoot::<F> {
+            signed_header: b.signed_header,
+            next_validators: b.next_validators,
+            validators: Some(b.validators),
+        }
     };
-    let recovery = Recovery { authorised_by: "cmport-operator".into(), at: now(), reason: "fork resolved".into() };
-    assert_eq!(c.recover(&new_root(10, at(100)), recovery.clone()), Err(ClientError::NotRecoverable));
+    let recovery = Recovery {
+        authorised_by: "cmport-operator".into(),
+        at: now(),
+        reason: "fork resolved".into(),
+    };
+    assert_eq!(
+        c.recover(&new_root(10, at(100)), recovery.clone()),
+        Err(ClientError::NotRecoverable)
+    );
     c.update(&block(&fx, 20, at(200)), now()).unwrap();
-    c.update(&block_with::<F>(20, at(200), other_roots(), &fx.keys, &fx.keys, &fx.keys), now()).unwrap();
+    c.update(
+        &block_with::<F>(20, at(200), other_roots(), &fx.keys, &fx.keys, &fx.keys),
+        now(),
+    )
+    .unwrap();
     assert_eq!(c.status(now()), Status::Frozen);
-    assert_eq!(c.recover(&new_root(10, at(100)), recovery.clone()), Err(ClientError::StaleRecoveryRoot { latest: 20, root: 10 }));
-    let much_later = Recovery { at: at(15 * 24 * 3600), ..recovery.clone() };
-    assert!(matches!(c.recover(&new_root(30, at(300)), much_later), Err(ClientError::ExpiredRecoveryRoot { .. })));
+    assert_eq!(
+        c.recover(&new_root(10, at(100)), recovery.clone()),
+        Err(ClientError::StaleRecoveryRoot {
+            latest: 20,
+            root: 10
+        })
+    );
+    let much_later = Recovery {
+        at: at(15 * 24 * 3600),
+        ..recovery.clone()
+    };
+    assert!(matches!(
+        c.recover(&new_root(30, at(300)), much_later),
+        Err(ClientError::ExpiredRecoveryRoot { .. })
+    ));
     c.recover(&new_root(30, at(300)), recovery.clone()).unwrap();
     assert_eq!(c.status(now()), Status::Active);
     assert_eq!(c.latest_height(), 30);
-    assert!(c.consensus_state(20).is_none(), "pre-recovery states are dropped");
+    assert!(
+        c.consensus_state(20).is_none(),
+        "pre-recovery states are dropped"
+    );
     let kinds: Vec<&str> = c
         .history()
         .iter()
@@ -135,10 +240,23 @@ fn expiry_refuses_proofs_and_allows_recovery<F: Signing>() {
     let mut c = client(&fx);
     let late = at(15 * 24 * 3600);
     assert_eq!(c.status(late), Status::Expired);
-    assert_eq!(c.roots_at(1, late, Some(&Roots::default())).unwrap_err().check(), "expired");
+    assert_eq!(
+        c.roots_at(1, late, Some(&Roots::default()))
+            .unwrap_err()
+            .check(),
+        "expired"
+    );
     let b = block(&fx, 50, at(15 * 24 * 3600 - 60));
-    let root = TrustRoot::<F> { signed_header: b.signed_header, next_validators: b.next_validators, validators: None };
-    let recovery = Recovery { authorised_by: "op".into(), at: late, reason: "expired".into() };
+    let root = TrustRoot::<F> {
+        signed_header: b.signed_header,
+        next_validators: b.next_validators,
+        validators: None,
+    };
+    let recovery = Recovery {
+        authorised_by: "op".into(),
+        at: late,
+        reason: "expired".into(),
+    };
     c.recover(&root, recovery).unwrap();
     assert_eq!(c.status(late), Status::Active);
 }
@@ -154,7 +272,10 @@ fn sample_packets() -> Vec<Packet> {
                 },
                 sequence: seq,
             },
-            timeout: Timeout { time: at(7200), height: None },
+            timeout: Timeout {
+                time: at(7200),
+                height: None,
+            },
             payload: format!("{{\"eventType\":\"EQUIPMENT\",\"n\":{seq}}}").into_bytes(),
         })
         .collect()
@@ -168,46 +289,106 @@ fn tree<H: TreeHasher>(leaves: &[EventLeaf]) -> MerkleTree<H> {
 fn membership_against_verified_roots<F: Signing>() {
     let fx = fixture::<F>(4);
     let packets = sample_packets();
-    let ack = Ack { packet: packets[0].id.clone(), packet_commitment: packets[0].commitment(), result: AckResult::Ok };
+    let ack = Ack {
+        packet: packets[0].id.clone(),
+        packet_commitment: packets[0].commitment(),
+        result: AckResult::Ok,
+    };
     let mut leaves: Vec<EventLeaf> = packets.iter().map(EventLeaf::from).collect();
     leaves.push(EventLeaf::from(&ack));
     let (commitment, proofs): (MerkleCommitment, Vec<_>) = match F::TREE_HASH {
         light_clients::HashAlgorithm::Sha256 => {
             let t = tree::<light_clients::merkle::Sha256Tree>(&leaves);
-            (t.commitment(), (0..leaves.len() as u64).map(|i| t.prove(i).unwrap()).collect())
+            (
+                t.commitment(),
+                (0..leaves.len() as u64)
+                    .map(|i| t.prove(i).unwrap())
+                    .collect(),
+            )
         }
         light_clients::HashAlgorithm::Keccak256 => {
             let t = tree::<light_clients::merkle::Keccak256Tree>(&leaves);
-            (t.commitment(), (0..leaves.len() as u64).map(|i| t.prove(i).unwrap()).collect())
+            (
+                t.commitment(),
+                (0..leaves.len() as u64)
+                    .map(|i| t.prove(i).unwrap())
+                    .collect(),
+            )
         }
     };
-    let roots = Roots { events: commitment, ..Roots::default() };
+    let roots = Roots {
+        events: commitment,
+        ..Roots::default()
+    };
     let mut c = client(&fx);
-    c.update(&block_with::<F>(2, at(10), roots, &fx.keys, &fx.keys, &fx.keys), now()).unwrap();
+    c.update(
+        &block_with::<F>(2, at(10), roots, &fx.keys, &fx.keys, &fx.keys),
+        now(),
+    )
+    .unwrap();
     for (leaf, proof) in leaves.iter().zip(&proofs) {
         c.verify_event(2, now(), Some(&roots), leaf, proof).unwrap();
     }
     // A changed packet, a proof against another height, a proof node changed.
     let mut changed = packets[1].clone();
     changed.payload.push(b' ');
-    let err = c.verify_event(2, now(), Some(&roots), &EventLeaf::from(&changed), &proofs[1]).unwrap_err();
+    let err = c
+        .verify_event(
+            2,
+            now(),
+            Some(&roots),
+            &EventLeaf::from(&changed),
+            &proofs[1],
+        )
+        .unwrap_err();
     assert_eq!(err.check(), "merkle_proof", "{err}");
-    let err = c.verify_event(1, now(), Some(&roots), &leaves[1], &proofs[1]).unwrap_err();
-    assert!(matches!(err, ClientError::Proof(_) | ClientError::AppHashMismatch { .. }), "{err}");
-    assert!(matches!(c.verify_event(3, now(), Some(&roots), &leaves[1], &proofs[1]), Err(ClientError::ConsensusStateNotFound { height: 3 })));
+    let err = c
+        .verify_event(1, now(), Some(&roots), &leaves[1], &proofs[1])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Proof(_) | ClientError::AppHashMismatch { .. }
+        ),
+        "{err}"
+    );
+    assert!(matches!(
+        c.verify_event(3, now(), Some(&roots), &leaves[1], &proofs[1]),
+        Err(ClientError::ConsensusStateNotFound { height: 3 })
+    ));
     for node in 0..proofs[2].siblings.len() {
         let mut p = proofs[2].clone();
         p.siblings[node].0[0] ^= 1;
-        assert!(matches!(c.verify_event(2, now(), Some(&roots), &leaves[2], &p), Err(ClientError::Proof(_))), "node {node}");
+        assert!(
+            matches!(
+                c.verify_event(2, now(), Some(&roots), &leaves[2], &p),
+                Err(ClientError::Proof(_))
+            ),
+            "node {node}"
+        );
     }
     // An ack is not a packet: same commitment, other kind.
-    let as_packet = EventLeaf { kind: light_clients::packet::EventKind::Packet, commitment: leaves[5].commitment };
-    assert!(c.verify_event(2, now(), Some(&roots), &as_packet, &proofs[5]).is_err());
+    let as_packet = EventLeaf {
+        kind: light_clients::packet::EventKind::Packet,
+        commitment: leaves[5].commitment,
+    };
+    assert!(c
+        .verify_event(2, now(), Some(&roots), &as_packet, &proofs[5])
+        .is_err());
     // Where roots sit behind app_hash (gba), the opening is checked.
     if F::NAME == "gba" {
-        assert!(matches!(c.verify_event(2, now(), None, &leaves[0], &proofs[0]), Err(ClientError::MissingOpening { height: 2 })));
-        let wrong = Roots { zk_root: Hash32([1; 32]), ..roots };
-        assert!(matches!(c.verify_event(2, now(), Some(&wrong), &leaves[0], &proofs[0]), Err(ClientError::AppHashMismatch { .. })));
+        assert!(matches!(
+            c.verify_event(2, now(), None, &leaves[0], &proofs[0]),
+            Err(ClientError::MissingOpening { height: 2 })
+        ));
+        let wrong = Roots {
+            zk_root: Hash32([1; 32]),
+            ..roots
+        };
+        assert!(matches!(
+            c.verify_event(2, now(), Some(&wrong), &leaves[0], &proofs[0]),
+            Err(ClientError::AppHashMismatch { .. })
+        ));
     }
 }
 
@@ -218,7 +399,10 @@ fn client_state_round_trips_through_json<F: Signing>() {
     let json = serde_json::to_string(&c).unwrap();
     let mut back: ClientState<F> = serde_json::from_str(&json).unwrap();
     assert_eq!(back.latest_height(), 2);
-    assert_eq!(back.update(&block(&fx, 3, at(20)), now()), Ok(UpdateOutcome::Updated { height: 3 }));
+    assert_eq!(
+        back.update(&block(&fx, 3, at(20)), now()),
+        Ok(UpdateOutcome::Updated { height: 3 })
+    );
 }
 
 for_each_family! {

@@ -1,6 +1,8 @@
 //! Integration tests of the light clients, one binary: shared fixtures here,
 //! one module per concern.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benchmarks fail loudly on purpose
+
 mod client;
 mod gba_differential;
 mod mutations;
@@ -9,7 +11,9 @@ mod rotation;
 use core::time::Duration;
 
 use light_clients::sample::{self, BlockFields, Signing};
-use light_clients::{Fraction, Hash32, Roots, Timestamp, TrustOptions, TrustRoot, TrustedState, UntrustedBlock};
+use light_clients::{
+    Fraction, Hash32, Roots, Timestamp, TrustOptions, TrustRoot, TrustedState, UntrustedBlock,
+};
 
 pub const CHAIN: &str = "port-1";
 
@@ -56,9 +60,19 @@ pub fn fixture<F: Signing>(n: usize) -> Fixture<F> {
         },
         &keys,
     );
-    let root = TrustRoot { signed_header: b1.signed_header, next_validators: b1.next_validators, validators: Some(b1.validators) };
+    let root = TrustRoot {
+        signed_header: b1.signed_header,
+        next_validators: b1.next_validators,
+        validators: Some(b1.validators),
+    };
     let (summary, trusted) = root.check().unwrap();
-    Fixture { keys, set, root, trusted, root_hash: summary.hash }
+    Fixture {
+        keys,
+        set,
+        root,
+        trusted,
+        root_hash: summary.hash,
+    }
 }
 
 /// A block at `height` and `time` with sets of the given keys, signed by `signers`.

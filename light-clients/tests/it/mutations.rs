@@ -11,6 +11,9 @@ use light_clients::{verify_update, Hash32, Roots, UntrustedBlock, VerifyError};
 
 use crate::{at, block, fixture, for_each_family, now, options, Fixture, CHAIN};
 
+/// (what is changed, the check expected to fail, the change).
+type Cases<H> = Vec<(&'static str, &'static str, Box<dyn Fn(&mut H)>)>;
+
 fn check<F: Signing>(fx: &Fixture<F>, b: &UntrustedBlock<F>) -> Result<(), VerifyError> {
     verify_update(&fx.trusted, b, &options(), now()).map(|_| ())
 }
@@ -33,22 +36,70 @@ fn mutate<F: Signing>(fx: &Fixture<F>, f: impl FnOnce(&mut F::SignedHeader)) -> 
 fn cmport_each_header_field() {
     let fx = fixture::<Cmport>(4);
     assert_eq!(check(&fx, &block(&fx, 2, at(10))), Ok(()));
-    let cases: Vec<(&str, &str, Box<dyn Fn(&mut light_clients::cmport::SignedHeader)>)> = vec![
+    let cases: Cases<light_clients::cmport::SignedHeader> = vec![
         ("version", "version", Box::new(|h| h.header.version = 2)),
-        ("chain_id", "chain_id", Box::new(|h| h.header.chain_id = "other-1".into())),
+        (
+            "chain_id",
+            "chain_id",
+            Box::new(|h| h.header.chain_id = "other-1".into()),
+        ),
         ("height", "signature", Box::new(|h| h.header.height = 3)),
         ("time", "signature", Box::new(|h| h.header.time = at(11))),
-        ("previous_hash", "signature", Box::new(|h| h.header.previous_hash = Hash32([9; 32]))),
-        ("events.root", "signature", Box::new(|h| h.header.events.root = Hash32([9; 32]))),
-        ("events.count", "signature", Box::new(|h| h.header.events.count = 1)),
-        ("state.root", "signature", Box::new(|h| h.header.state.root = Hash32([9; 32]))),
-        ("state.count", "signature", Box::new(|h| h.header.state.count = 1)),
-        ("zk_root", "signature", Box::new(|h| h.header.zk_root = Hash32([9; 32]))),
-        ("org_set_hash", "validators_hash", Box::new(|h| h.header.org_set_hash = Hash32([9; 32]))),
-        ("next_org_set_hash", "next_validators_hash", Box::new(|h| h.header.next_org_set_hash = Hash32([9; 32]))),
-        ("no signatures", "commit", Box::new(|h| h.signatures.clear())),
-        ("signature not DER", "signature", Box::new(|h| h.signatures[1].signature = vec![0x30, 0x01])),
-        ("chain_id not a chain id", "malformed", Box::new(|h| h.header.chain_id = "CMPORT 1!".into())),
+        (
+            "previous_hash",
+            "signature",
+            Box::new(|h| h.header.previous_hash = Hash32([9; 32])),
+        ),
+        (
+            "events.root",
+            "signature",
+            Box::new(|h| h.header.events.root = Hash32([9; 32])),
+        ),
+        (
+            "events.count",
+            "signature",
+            Box::new(|h| h.header.events.count = 1),
+        ),
+        (
+            "state.root",
+            "signature",
+            Box::new(|h| h.header.state.root = Hash32([9; 32])),
+        ),
+        (
+            "state.count",
+            "signature",
+            Box::new(|h| h.header.state.count = 1),
+        ),
+        (
+            "zk_root",
+            "signature",
+            Box::new(|h| h.header.zk_root = Hash32([9; 32])),
+        ),
+        (
+            "org_set_hash",
+            "validators_hash",
+            Box::new(|h| h.header.org_set_hash = Hash32([9; 32])),
+        ),
+        (
+            "next_org_set_hash",
+            "next_validators_hash",
+            Box::new(|h| h.header.next_org_set_hash = Hash32([9; 32])),
+        ),
+        (
+            "no signatures",
+            "commit",
+            Box::new(|h| h.signatures.clear()),
+        ),
+        (
+            "signature not DER",
+            "signature",
+            Box::new(|h| h.signatures[1].signature = vec![0x30, 0x01]),
+        ),
+        (
+            "chain_id not a chain id",
+            "malformed",
+            Box::new(|h| h.header.chain_id = "CMPORT 1!".into()),
+        ),
     ];
     for (what, expected, f) in cases {
         expect(check(&fx, &mutate(&fx, f)), expected, what);
@@ -64,7 +115,10 @@ fn cmport_each_signature() {
             let last = sig.len() - 1;
             sig[last] ^= 0x01;
         });
-        assert!(matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == i), "signature {i}");
+        assert!(
+            matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == i),
+            "signature {i}"
+        );
     }
     // A high-S twin of a valid signature is refused (Fabric accepts low S only).
     let b = mutate(&fx, |h| {
@@ -73,14 +127,20 @@ fn cmport_each_signature() {
         let high = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
         h.signatures[0].signature = high.to_der().as_bytes().to_vec();
     });
-    assert!(matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position: 0, .. })));
+    assert!(matches!(
+        check(&fx, &b),
+        Err(VerifyError::InvalidSignature { position: 0, .. })
+    ));
     // A stranger's key in place of a member's adds nothing: 3 of 4 orgs still meet the 3-of-4 policy.
     let stranger = sample::keys::<Cmport>(777, 1);
     let b = mutate(&fx, |h| h.signatures[0] = stranger[0].sign(&h.header));
     assert_eq!(check(&fx, &b), Ok(()));
     // Junk from a stranger, added by whoever passed the header along, spoils nothing.
     let b = mutate(&fx, |h| {
-        h.signatures.push(light_clients::cmport::OrdererSignature { orderer: stranger[0].public_key(), signature: vec![0x30, 0x01] })
+        h.signatures.push(light_clients::cmport::OrdererSignature {
+            orderer: stranger[0].public_key(),
+            signature: vec![0x30, 0x01],
+        })
     });
     assert_eq!(check(&fx, &b), Ok(()));
     // A member signing twice, the second time badly, is refused.
@@ -90,7 +150,10 @@ fn cmport_each_signature() {
         again.signature[last] ^= 1;
         h.signatures.push(again);
     });
-    assert!(matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position: 4, .. })));
+    assert!(matches!(
+        check(&fx, &b),
+        Err(VerifyError::InvalidSignature { position: 4, .. })
+    ));
 }
 
 #[test]
@@ -130,11 +193,25 @@ fn cmport_two_orderers_of_one_org_count_once() {
         next_validators_hash: set.hash(),
         roots: light_clients::verify::RootCommitment::Roots(Roots::default()),
     });
-    let b2 = BlockFields { height: 2, time: at(10), ..fields };
+    let b2 = BlockFields {
+        height: 2,
+        time: at(10),
+        ..fields
+    };
     // keys[0] and keys[3] are both in Org01MSP: one org of three.
     let one_org = sample::block(&b2, &[keys[0].clone(), keys[3].clone()]);
     let err = verify_update(&trusted, &one_org, &options(), now()).unwrap_err();
-    assert!(matches!(err, VerifyError::QuorumNotReached { signed: 1, total: 3, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            VerifyError::QuorumNotReached {
+                signed: 1,
+                total: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let two_orgs = sample::block(&b2, &[keys[0].clone(), keys[1].clone()]);
     assert!(verify_update(&trusted, &two_orgs, &options(), now()).is_ok());
 }
@@ -163,32 +240,84 @@ fn cmport_policy_must_be_a_majority() {
 fn cosco_each_header_field_and_seal() {
     let fx = fixture::<Cosco>(4);
     assert_eq!(check(&fx, &block(&fx, 2, at(10))), Ok(()));
-    let cases: Vec<(&str, &str, Box<dyn Fn(&mut light_clients::cosco::SignedHeader)>)> = vec![
+    let cases: Cases<light_clients::cosco::SignedHeader> = vec![
         ("version", "version", Box::new(|h| h.header.version = 0)),
-        ("chain_id", "chain_id", Box::new(|h| h.header.chain_id = "other-1".into())),
+        (
+            "chain_id",
+            "chain_id",
+            Box::new(|h| h.header.chain_id = "other-1".into()),
+        ),
         ("height", "signature", Box::new(|h| h.header.height = 3)),
         ("time", "signature", Box::new(|h| h.header.time = at(11))),
-        ("parent_hash", "signature", Box::new(|h| h.header.parent_hash = Hash32([9; 32]))),
-        ("events.root", "signature", Box::new(|h| h.header.events.root = Hash32([9; 32]))),
-        ("events.count", "signature", Box::new(|h| h.header.events.count = 1)),
-        ("state.root", "signature", Box::new(|h| h.header.state.root = Hash32([9; 32]))),
-        ("state.count", "signature", Box::new(|h| h.header.state.count = 1)),
-        ("zk_root", "signature", Box::new(|h| h.header.zk_root = Hash32([9; 32]))),
-        ("validators_hash", "validators_hash", Box::new(|h| h.header.validators_hash = Hash32([9; 32]))),
-        ("next_validators_hash", "next_validators_hash", Box::new(|h| h.header.next_validators_hash = Hash32([9; 32]))),
+        (
+            "parent_hash",
+            "signature",
+            Box::new(|h| h.header.parent_hash = Hash32([9; 32])),
+        ),
+        (
+            "events.root",
+            "signature",
+            Box::new(|h| h.header.events.root = Hash32([9; 32])),
+        ),
+        (
+            "events.count",
+            "signature",
+            Box::new(|h| h.header.events.count = 1),
+        ),
+        (
+            "state.root",
+            "signature",
+            Box::new(|h| h.header.state.root = Hash32([9; 32])),
+        ),
+        (
+            "state.count",
+            "signature",
+            Box::new(|h| h.header.state.count = 1),
+        ),
+        (
+            "zk_root",
+            "signature",
+            Box::new(|h| h.header.zk_root = Hash32([9; 32])),
+        ),
+        (
+            "validators_hash",
+            "validators_hash",
+            Box::new(|h| h.header.validators_hash = Hash32([9; 32])),
+        ),
+        (
+            "next_validators_hash",
+            "next_validators_hash",
+            Box::new(|h| h.header.next_validators_hash = Hash32([9; 32])),
+        ),
         ("no seals", "commit", Box::new(|h| h.seals.clear())),
-        ("seal too short", "signature", Box::new(|h| h.seals[2].signature.truncate(63))),
-        ("chain_id not a chain id", "malformed", Box::new(|h| h.header.chain_id = "COSCO 1!".into())),
+        (
+            "seal too short",
+            "signature",
+            Box::new(|h| h.seals[2].signature.truncate(63)),
+        ),
+        (
+            "chain_id not a chain id",
+            "malformed",
+            Box::new(|h| h.header.chain_id = "COSCO 1!".into()),
+        ),
     ];
     for (what, expected, f) in cases {
         expect(check(&fx, &mutate(&fx, f)), expected, what);
     }
     for i in 0..4 {
         let b = mutate(&fx, |h| h.seals[i].signature[10] ^= 0x01);
-        assert!(matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == i), "seal {i}");
+        assert!(
+            matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == i),
+            "seal {i}"
+        );
     }
     // Junk from a stranger spoils nothing.
-    let b = mutate(&fx, |h| h.seals.push(light_clients::cosco::Seal { validator: [0xee; 20], signature: vec![1, 2, 3] }));
+    let b = mutate(&fx, |h| {
+        h.seals.push(light_clients::cosco::Seal {
+            validator: [0xee; 20],
+            signature: vec![1, 2, 3],
+        })
+    });
     assert_eq!(check(&fx, &b), Ok(()));
     let mut b = block(&fx, 2, at(10));
     b.validators.version = 0;
@@ -196,7 +325,10 @@ fn cosco_each_header_field_and_seal() {
     // A seal naming one validator but made by another does not verify.
     let b = mutate(&fx, |h| h.seals[0].validator = h.seals[1].validator);
     // Now two seals name validator 1; the first (made by validator 0) is checked and fails.
-    assert!(matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position: 0, .. })));
+    assert!(matches!(
+        check(&fx, &b),
+        Err(VerifyError::InvalidSignature { position: 0, .. })
+    ));
 }
 
 #[test]
@@ -207,7 +339,10 @@ fn cosco_validator_addresses_must_come_from_keys() {
     expect(check(&fx, &b), "validator_set", "forged address");
 }
 
-fn gba_block(fx: &Fixture<Gba>, signers: &[light_clients::gba::ValidatorKey]) -> UntrustedBlock<Gba> {
+fn gba_block(
+    fx: &Fixture<Gba>,
+    signers: &[light_clients::gba::ValidatorKey],
+) -> UntrustedBlock<Gba> {
     crate::block_with::<Gba>(2, at(10), Roots::default(), &fx.keys, &fx.keys, signers)
 }
 
@@ -217,34 +352,114 @@ fn gba_each_header_field() {
     let fx = fixture::<Gba>(4);
     assert_eq!(check(&fx, &block(&fx, 2, at(10))), Ok(()));
     let other_hash = tendermint::Hash::Sha256([9; 32]);
-    let cases: Vec<(&str, &str, Box<dyn Fn(&mut light_clients::gba::SignedHeader)>)> = vec![
-        ("chain_id", "commit", Box::new(|h| h.header.chain_id = "other-1".try_into().unwrap())),
-        ("height", "commit", Box::new(|h| h.header.height = Height::from(3u32))),
-        ("time", "commit", Box::new(|h| h.header.time = h.header.time.checked_add(Duration::from_secs(1)).unwrap())),
-        ("last_block_id", "commit", Box::new(|h| h.header.last_block_id = None)),
-        ("last_commit_hash", "commit", Box::new(move |h| h.header.last_commit_hash = Some(other_hash))),
-        ("data_hash", "commit", Box::new(move |h| h.header.data_hash = Some(other_hash))),
-        ("consensus_hash", "commit", Box::new(move |h| h.header.consensus_hash = other_hash)),
-        ("app_hash", "commit", Box::new(|h| h.header.app_hash = vec![9; 32].try_into().unwrap())),
-        ("last_results_hash", "commit", Box::new(move |h| h.header.last_results_hash = Some(other_hash))),
-        ("evidence_hash", "commit", Box::new(move |h| h.header.evidence_hash = Some(other_hash))),
-        ("proposer_address", "commit", Box::new(|h| h.header.proposer_address = tendermint::account::Id::new([9; 20]))),
-        ("validators_hash", "validators_hash", Box::new(move |h| h.header.validators_hash = other_hash)),
-        ("next_validators_hash", "next_validators_hash", Box::new(move |h| h.header.next_validators_hash = other_hash)),
-        ("commit.height", "commit", Box::new(|h| h.commit.height = Height::from(3u32))),
-        ("commit.block_id", "commit", Box::new(move |h| h.commit.block_id.hash = other_hash)),
-        ("commit.round", "signature", Box::new(|h| h.commit.round = 1u16.into())),
-        ("commit.block_id.parts", "signature", Box::new(|h| {
-            h.commit.block_id.part_set_header = tendermint::block::parts::Header::new(2, tendermint::Hash::Sha256([9; 32])).unwrap()
-        })),
-        ("commit slot removed", "commit", Box::new(|h| {
-            h.commit.signatures.pop();
-        })),
-        ("all slots absent", "commit", Box::new(|h| {
-            for s in &mut h.commit.signatures {
-                *s = tendermint::block::CommitSig::BlockIdFlagAbsent;
-            }
-        })),
+    let cases: Cases<light_clients::gba::SignedHeader> = vec![
+        (
+            "chain_id",
+            "commit",
+            Box::new(|h| h.header.chain_id = "other-1".try_into().unwrap()),
+        ),
+        (
+            "height",
+            "commit",
+            Box::new(|h| h.header.height = Height::from(3u32)),
+        ),
+        (
+            "time",
+            "commit",
+            Box::new(|h| {
+                h.header.time = h.header.time.checked_add(Duration::from_secs(1)).unwrap()
+            }),
+        ),
+        (
+            "last_block_id",
+            "commit",
+            Box::new(|h| h.header.last_block_id = None),
+        ),
+        (
+            "last_commit_hash",
+            "commit",
+            Box::new(move |h| h.header.last_commit_hash = Some(other_hash)),
+        ),
+        (
+            "data_hash",
+            "commit",
+            Box::new(move |h| h.header.data_hash = Some(other_hash)),
+        ),
+        (
+            "consensus_hash",
+            "commit",
+            Box::new(move |h| h.header.consensus_hash = other_hash),
+        ),
+        (
+            "app_hash",
+            "commit",
+            Box::new(|h| h.header.app_hash = vec![9; 32].try_into().unwrap()),
+        ),
+        (
+            "last_results_hash",
+            "commit",
+            Box::new(move |h| h.header.last_results_hash = Some(other_hash)),
+        ),
+        (
+            "evidence_hash",
+            "commit",
+            Box::new(move |h| h.header.evidence_hash = Some(other_hash)),
+        ),
+        (
+            "proposer_address",
+            "commit",
+            Box::new(|h| h.header.proposer_address = tendermint::account::Id::new([9; 20])),
+        ),
+        (
+            "validators_hash",
+            "validators_hash",
+            Box::new(move |h| h.header.validators_hash = other_hash),
+        ),
+        (
+            "next_validators_hash",
+            "next_validators_hash",
+            Box::new(move |h| h.header.next_validators_hash = other_hash),
+        ),
+        (
+            "commit.height",
+            "commit",
+            Box::new(|h| h.commit.height = Height::from(3u32)),
+        ),
+        (
+            "commit.block_id",
+            "commit",
+            Box::new(move |h| h.commit.block_id.hash = other_hash),
+        ),
+        (
+            "commit.round",
+            "signature",
+            Box::new(|h| h.commit.round = 1u16.into()),
+        ),
+        (
+            "commit.block_id.parts",
+            "signature",
+            Box::new(|h| {
+                h.commit.block_id.part_set_header =
+                    tendermint::block::parts::Header::new(2, tendermint::Hash::Sha256([9; 32]))
+                        .unwrap()
+            }),
+        ),
+        (
+            "commit slot removed",
+            "commit",
+            Box::new(|h| {
+                h.commit.signatures.pop();
+            }),
+        ),
+        (
+            "all slots absent",
+            "commit",
+            Box::new(|h| {
+                for s in &mut h.commit.signatures {
+                    *s = tendermint::block::CommitSig::BlockIdFlagAbsent;
+                }
+            }),
+        ),
     ];
     for (what, expected, f) in cases {
         expect(check(&fx, &mutate(&fx, f)), expected, what);
@@ -258,23 +473,36 @@ fn gba_each_vote() {
     for i in 0..4 {
         // Flip a bit of the signature.
         let b = mutate(&fx, |h| {
-            if let CommitSig::BlockIdFlagCommit { signature: Some(sig), .. } = &mut h.commit.signatures[i] {
+            if let CommitSig::BlockIdFlagCommit {
+                signature: Some(sig),
+                ..
+            } = &mut h.commit.signatures[i]
+            {
                 let mut bytes = sig.as_bytes().to_vec();
                 bytes[0] ^= 1;
                 *sig = tendermint::Signature::new(bytes).unwrap().unwrap();
             }
         });
-        assert!(matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == i), "vote {i}");
+        assert!(
+            matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == i),
+            "vote {i}"
+        );
         // Change the vote's timestamp, which is part of what was signed.
         let b = mutate(&fx, |h| {
             if let CommitSig::BlockIdFlagCommit { timestamp, .. } = &mut h.commit.signatures[i] {
                 *timestamp = timestamp.checked_add(Duration::from_millis(1)).unwrap();
             }
         });
-        assert!(matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == i), "timestamp {i}");
+        assert!(
+            matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == i),
+            "timestamp {i}"
+        );
         // Name a validator outside the set.
         let b = mutate(&fx, |h| {
-            if let CommitSig::BlockIdFlagCommit { validator_address, .. } = &mut h.commit.signatures[i] {
+            if let CommitSig::BlockIdFlagCommit {
+                validator_address, ..
+            } = &mut h.commit.signatures[i]
+            {
                 *validator_address = tendermint::account::Id::new([0xee; 20]);
             }
         });
@@ -282,8 +510,17 @@ fn gba_each_vote() {
     }
     // A nil vote for another block adds nothing: 3 of 4 commit votes still pass.
     let b = mutate(&fx, |h| {
-        if let CommitSig::BlockIdFlagCommit { validator_address, timestamp, signature } = h.commit.signatures[3].clone() {
-            h.commit.signatures[3] = CommitSig::BlockIdFlagNil { validator_address, timestamp, signature };
+        if let CommitSig::BlockIdFlagCommit {
+            validator_address,
+            timestamp,
+            signature,
+        } = h.commit.signatures[3].clone()
+        {
+            h.commit.signatures[3] = CommitSig::BlockIdFlagNil {
+                validator_address,
+                timestamp,
+                signature,
+            };
         }
     });
     assert_eq!(check(&fx, &b), Ok(()));
@@ -302,7 +539,17 @@ fn gba_a_validator_voting_twice_counts_once() {
     // in any slot: it is counted once (tendermint-rs refuses it outright as a
     // duplicate; both leave the header without quorum).
     let err = check(&fx, &b).unwrap_err();
-    assert!(matches!(err, VerifyError::QuorumNotReached { signed: 20, total: 40, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            VerifyError::QuorumNotReached {
+                signed: 20,
+                total: 40,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -310,7 +557,13 @@ fn gba_unknown_block_version_is_named() {
     let fx = fixture::<Gba>(4);
     let b = mutate(&fx, |h| h.header.version.block = 12);
     let err = check(&fx, &b).unwrap_err();
-    assert_eq!(err, VerifyError::UnsupportedVersion { found: 12, supported: 11 });
+    assert_eq!(
+        err,
+        VerifyError::UnsupportedVersion {
+            found: 12,
+            supported: 11
+        }
+    );
 }
 
 #[test]
@@ -338,11 +591,26 @@ fn semantic_checks<F: Signing>() {
             &fx.keys,
         )
     };
-    expect(check(&fx, &resigned("other-1", 2, at(10))), "chain_id", "re-signed chain id");
-    expect(check(&fx, &resigned(CHAIN, 1, at(10))), "height", "same height");
+    expect(
+        check(&fx, &resigned("other-1", 2, at(10))),
+        "chain_id",
+        "re-signed chain id",
+    );
+    expect(
+        check(&fx, &resigned(CHAIN, 1, at(10))),
+        "height",
+        "same height",
+    );
     expect(check(&fx, &resigned(CHAIN, 2, at(0))), "time", "same time");
-    expect(check(&fx, &resigned(CHAIN, 2, at(3600 + 10))), "clock_drift", "from the future");
-    assert!(check(&fx, &resigned(CHAIN, 2, at(3600 + 9))).is_ok(), "within the drift");
+    expect(
+        check(&fx, &resigned(CHAIN, 2, at(3600 + 10))),
+        "clock_drift",
+        "from the future",
+    );
+    assert!(
+        check(&fx, &resigned(CHAIN, 2, at(3600 + 9))).is_ok(),
+        "within the drift"
+    );
     let late = at(14 * 24 * 3600);
     let b = resigned(CHAIN, 2, at(10));
     let err = verify_update(&fx.trusted, &b, &opts, late).unwrap_err();
@@ -354,7 +622,11 @@ fn semantic_checks<F: Signing>() {
     expect(check(&fx, &swapped), "validators_hash", "other validators");
     let mut swapped = block(&fx, 2, at(10));
     swapped.next_validators = F::validator_set(&sample::keys::<F>(5, 4));
-    expect(check(&fx, &swapped), "next_validators_hash", "other next validators");
+    expect(
+        check(&fx, &swapped),
+        "next_validators_hash",
+        "other next validators",
+    );
 }
 
 fn hostile_json_is_refused_not_panicked<F: Signing>() {
@@ -365,7 +637,12 @@ fn hostile_json_is_refused_not_panicked<F: Signing>() {
     collect_scalars(&good, String::new(), &mut paths);
     assert!(paths.len() > 10);
     for path in paths {
-        for garbage in [serde_json::json!("zz"), serde_json::json!(-1), serde_json::json!(null), serde_json::json!("0")] {
+        for garbage in [
+            serde_json::json!("zz"),
+            serde_json::json!(-1),
+            serde_json::json!(null),
+            serde_json::json!("0"),
+        ] {
             let mut v = good.clone();
             *v.pointer_mut(&path).unwrap() = garbage.clone();
             if let Ok(b) = serde_json::from_value::<UntrustedBlock<F>>(v) {
@@ -377,8 +654,13 @@ fn hostile_json_is_refused_not_panicked<F: Signing>() {
 
 fn collect_scalars(v: &serde_json::Value, path: String, out: &mut Vec<String>) {
     match v {
-        serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| collect_scalars(v, format!("{path}/{k}"), out)),
-        serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| collect_scalars(v, format!("{path}/{i}"), out)),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .for_each(|(k, v)| collect_scalars(v, format!("{path}/{k}"), out)),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| collect_scalars(v, format!("{path}/{i}"), out)),
         _ => out.push(path),
     }
 }

@@ -5,7 +5,10 @@ use light_clients::{verify_update, Roots, VerifyError};
 
 use crate::{at, block, block_with, fixture, for_each_family, now, options};
 
-fn verdict<F: Signing>(trusted: &light_clients::TrustedState<F>, b: &light_clients::UntrustedBlock<F>) -> Result<(), VerifyError> {
+fn verdict<F: Signing>(
+    trusted: &light_clients::TrustedState<F>,
+    b: &light_clients::UntrustedBlock<F>,
+) -> Result<(), VerifyError> {
     verify_update(trusted, b, &options(), now()).map(|_| ())
 }
 
@@ -52,16 +55,43 @@ fn skipping_needs_more_than_a_third_of_the_trusted_set<F: Signing>() {
     let fx = fixture::<F>(6);
     // Half the set changed: 3 of 6 trusted signers remain, more than 1/3.
     let half = rotated::<F>(&fx.keys, 3);
-    assert_eq!(verdict(&fx.trusted, &block_with::<F>(9, at(50), Roots::default(), &half, &half, &half)), Ok(()));
+    assert_eq!(
+        verdict(
+            &fx.trusted,
+            &block_with::<F>(9, at(50), Roots::default(), &half, &half, &half)
+        ),
+        Ok(())
+    );
     // Two thirds changed: 2 of 6 remain, exactly 1/3, not more.
     let two_thirds = rotated::<F>(&fx.keys, 2);
-    let err = verdict(&fx.trusted, &block_with::<F>(9, at(50), Roots::default(), &two_thirds, &two_thirds, &two_thirds)).unwrap_err();
-    assert!(matches!(err, VerifyError::NotEnoughTrust { signed, total, .. } if sixths(signed, total) == 2), "{err}");
+    let err = verdict(
+        &fx.trusted,
+        &block_with::<F>(
+            9,
+            at(50),
+            Roots::default(),
+            &two_thirds,
+            &two_thirds,
+            &two_thirds,
+        ),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, VerifyError::NotEnoughTrust { signed, total, .. } if sixths(signed, total) == 2),
+        "{err}"
+    );
     assert!(err.is_not_enough_trust());
     // The whole set changed.
     let full = rotated::<F>(&fx.keys, 0);
-    let err = verdict(&fx.trusted, &block_with::<F>(9, at(50), Roots::default(), &full, &full, &full)).unwrap_err();
-    assert!(matches!(err, VerifyError::NotEnoughTrust { signed: 0, .. }), "{err}");
+    let err = verdict(
+        &fx.trusted,
+        &block_with::<F>(9, at(50), Roots::default(), &full, &full, &full),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, VerifyError::NotEnoughTrust { signed: 0, .. }),
+        "{err}"
+    );
 }
 
 fn bisection_recovers_what_skipping_lacks<F: Signing>() {
@@ -87,15 +117,28 @@ fn quorum_counts_members_once_and_strangers_not_at_all<F: Signing>() {
     signers.extend(strangers.iter().cloned());
     let b2 = block_with::<F>(2, at(10), Roots::default(), &fx.keys, &fx.keys, &signers);
     let err = verdict(&fx.trusted, &b2).unwrap_err();
-    assert!(matches!(err, VerifyError::QuorumNotReached { signed, total, .. } if sixths(signed, total) == 3), "{err}");
+    assert!(
+        matches!(err, VerifyError::QuorumNotReached { signed, total, .. } if sixths(signed, total) == 3),
+        "{err}"
+    );
     // The same three signing twice still count three.
     let mut twice: Vec<F::Key> = fx.keys[..3].to_vec();
     twice.extend(fx.keys[..3].iter().cloned());
     let b2 = block_with::<F>(2, at(10), Roots::default(), &fx.keys, &fx.keys, &twice);
     let err = verdict(&fx.trusted, &b2).unwrap_err();
-    assert!(matches!(err, VerifyError::QuorumNotReached { signed, total, .. } if sixths(signed, total) == 3), "{err}");
+    assert!(
+        matches!(err, VerifyError::QuorumNotReached { signed, total, .. } if sixths(signed, total) == 3),
+        "{err}"
+    );
     // Five of six pass everywhere.
-    let b2 = block_with::<F>(2, at(10), Roots::default(), &fx.keys, &fx.keys, &fx.keys[1..]);
+    let b2 = block_with::<F>(
+        2,
+        at(10),
+        Roots::default(),
+        &fx.keys,
+        &fx.keys,
+        &fx.keys[1..],
+    );
     assert_eq!(verdict(&fx.trusted, &b2), Ok(()));
 }
 
@@ -123,12 +166,20 @@ fn heights_at_the_top_of_u64_do_not_overflow() {
         next_validators: &set,
     };
     let top = sample::block(&fields(u64::MAX - 1, at(0)), &keys);
-    let root = light_clients::TrustRoot { signed_header: top.signed_header, next_validators: set.clone(), validators: None };
+    let root = light_clients::TrustRoot {
+        signed_header: top.signed_header,
+        next_validators: set.clone(),
+        validators: None,
+    };
     let mut client = light_clients::ClientState::create(&root, options()).unwrap();
     let last = sample::block(&fields(u64::MAX, at(10)), &keys);
-    assert_eq!(client.update(&last, now()), Ok(light_clients::UpdateOutcome::Updated { height: u64::MAX }));
+    assert_eq!(
+        client.update(&last, now()),
+        Ok(light_clients::UpdateOutcome::Updated { height: u64::MAX })
+    );
     let (_, trusted) = root.check().unwrap();
-    let t_max = last.to_trusted(&<Cosco as light_clients::Family>::summary(&last.signed_header).unwrap());
+    let t_max =
+        last.to_trusted(&<Cosco as light_clients::Family>::summary(&last.signed_header).unwrap());
     assert_eq!(verdict(&trusted, &last), Ok(()));
     assert_eq!(verdict(&t_max, &last).unwrap_err().check(), "height");
 }
