@@ -215,6 +215,9 @@ pub enum ClientError {
     /// The opened roots do not hash to the header's `app_hash`.
     #[error("roots opening hashes to {opened}, header app_hash is {committed}")]
     AppHashMismatch { committed: String, opened: Hash32 },
+    /// The value to prove breaks its own rules, so no proof of it is accepted.
+    #[error("invalid {what}: {reason}")]
+    InvalidValue { what: &'static str, reason: String },
     /// The Merkle proof failed.
     #[error("{0}")]
     Proof(#[from] ProofError),
@@ -236,6 +239,7 @@ impl ClientError {
             ClientError::ExpiredRecoveryRoot { .. } => "recovery_expired",
             ClientError::MissingOpening { .. } => "app_hash_opening",
             ClientError::AppHashMismatch { .. } => "app_hash",
+            ClientError::InvalidValue { .. } => "value",
             ClientError::Proof(_) => "merkle_proof",
         }
     }
@@ -583,6 +587,12 @@ impl<F: Family> ClientState<F> {
         state: &ChannelState,
         proof: &MerkleProof,
     ) -> Result<(), ClientError> {
+        state
+            .validate()
+            .map_err(|reason| ClientError::InvalidValue {
+                what: ChannelState::WHAT,
+                reason,
+            })?;
         let roots = self.roots_at(height, now, opening)?;
         merkle::verify_inclusion(F::TREE_HASH, &roots.state, &state.encode(), proof)?;
         Ok(())

@@ -15,7 +15,7 @@ use crate::merkle::MerkleCommitment;
 use crate::packet::{hex_bytes, Roots};
 use crate::quorum::{self, Member, Quorum, Roster, Tally, Vote, P256};
 use crate::time::Timestamp;
-use crate::verify::{Family, HeaderSummary, RootCommitment, VerifyError};
+use crate::verify::{self, Family, HeaderSummary, RootCommitment, VerifyError};
 
 /// The header format version this build reads and writes.
 pub const HEADER_VERSION: u8 = 1;
@@ -205,18 +205,8 @@ impl Family for Cmport {
 
     fn summary(h: &SignedHeader) -> Result<HeaderSummary, VerifyError> {
         let header = &h.header;
-        if header.version != HEADER_VERSION {
-            return Err(VerifyError::UnsupportedVersion {
-                found: header.version.into(),
-                supported: HEADER_VERSION.into(),
-            });
-        }
-        crate::packet::ChainId::new(header.chain_id.as_str()).map_err(|reason| {
-            VerifyError::Malformed {
-                what: "header",
-                reason,
-            }
-        })?;
+        verify::check_version("header", header.version, HEADER_VERSION)?;
+        verify::check_chain_id(&header.chain_id)?;
         Ok(HeaderSummary {
             chain_id: header.chain_id.clone(),
             height: header.height,
@@ -229,12 +219,7 @@ impl Family for Cmport {
     }
 
     fn validators_hash(set: &OrgSet) -> Result<Hash32, VerifyError> {
-        if set.version != SET_VERSION {
-            return Err(VerifyError::UnsupportedVersion {
-                found: set.version.into(),
-                supported: SET_VERSION.into(),
-            });
-        }
+        verify::check_version("validator set", set.version, SET_VERSION)?;
         set.validate()
             .map_err(|reason| VerifyError::InvalidValidatorSet { reason })?;
         Ok(set.hash())
@@ -262,7 +247,9 @@ impl Family for Cmport {
         let votes: Vec<Vote<'_>> = h
             .signatures
             .iter()
-            .map(|s| Vote {
+            .enumerate()
+            .map(|(position, s)| Vote {
+                position,
                 signer: &s.orderer,
                 message: Cow::Borrowed(&digest.0[..]),
                 signature: &s.signature,
@@ -316,7 +303,7 @@ impl OrdererKey {
     }
 }
 
-/// Groups orderer keys into `orgs` organisations round-robin (`Org1MSP` ...),
+/// Groups orderer keys into `orgs` organisations round-robin (`Org01MSP` ...),
 /// with a majority policy.
 pub fn org_set(keys: &[OrdererKey], orgs: usize) -> OrgSet {
     let orgs = orgs.clamp(1, keys.len().max(1));

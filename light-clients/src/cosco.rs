@@ -16,7 +16,7 @@ use crate::merkle::MerkleCommitment;
 use crate::packet::{hex_bytes, Roots};
 use crate::quorum::{self, Fraction, Member, Quorum, Roster, Tally, Vote, K256};
 use crate::time::Timestamp;
-use crate::verify::{Family, HeaderSummary, RootCommitment, VerifyError};
+use crate::verify::{self, Family, HeaderSummary, RootCommitment, VerifyError};
 
 /// The header format version this build reads and writes.
 pub const HEADER_VERSION: u8 = 1;
@@ -191,18 +191,8 @@ impl Family for Cosco {
 
     fn summary(h: &SignedHeader) -> Result<HeaderSummary, VerifyError> {
         let header = &h.header;
-        if header.version != HEADER_VERSION {
-            return Err(VerifyError::UnsupportedVersion {
-                found: header.version.into(),
-                supported: HEADER_VERSION.into(),
-            });
-        }
-        crate::packet::ChainId::new(header.chain_id.as_str()).map_err(|reason| {
-            VerifyError::Malformed {
-                what: "header",
-                reason,
-            }
-        })?;
+        verify::check_version("header", header.version, HEADER_VERSION)?;
+        verify::check_chain_id(&header.chain_id)?;
         Ok(HeaderSummary {
             chain_id: header.chain_id.clone(),
             height: header.height,
@@ -215,12 +205,7 @@ impl Family for Cosco {
     }
 
     fn validators_hash(set: &ValidatorSet) -> Result<Hash32, VerifyError> {
-        if set.version != SET_VERSION {
-            return Err(VerifyError::UnsupportedVersion {
-                found: set.version.into(),
-                supported: SET_VERSION.into(),
-            });
-        }
+        verify::check_version("validator set", set.version, SET_VERSION)?;
         set.validate()
             .map_err(|reason| VerifyError::InvalidValidatorSet { reason })?;
         Ok(set.hash())
@@ -251,7 +236,9 @@ impl Family for Cosco {
         let votes: Vec<Vote<'_>> = h
             .seals
             .iter()
-            .map(|s| Vote {
+            .enumerate()
+            .map(|(position, s)| Vote {
+                position,
                 signer: &s.validator,
                 message: Cow::Borrowed(&digest.0[..]),
                 signature: &s.signature,

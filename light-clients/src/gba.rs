@@ -46,6 +46,7 @@ impl Family for Gba {
         let header = &h.header;
         if header.version.block != BLOCK_VERSION {
             return Err(VerifyError::UnsupportedVersion {
+                what: "block",
                 found: header.version.block,
                 supported: BLOCK_VERSION,
             });
@@ -146,6 +147,7 @@ impl Family for Gba {
                 })?;
             let message = precommit_sign_bytes(h, *validator_address, *timestamp, index);
             votes.push(Vote {
+                position: i,
                 signer: validator_address.as_bytes(),
                 message: Cow::Owned(message),
                 signature: signature.as_bytes(),

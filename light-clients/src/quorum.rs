@@ -29,6 +29,8 @@ pub trait SignatureScheme {
 /// A signature (wire bytes) over `message` by the signer named `signer`.
 #[derive(Debug, Clone)]
 pub struct Vote<'a> {
+    /// Where the vote stands in the header (a gba commit's slot index), for errors.
+    pub position: usize,
     pub signer: &'a [u8],
     pub message: std::borrow::Cow<'a, [u8]>,
     pub signature: &'a [u8],
@@ -66,7 +68,7 @@ pub struct Tally {
 /// A signature from a member of the set did not verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadSignature {
-    /// Position of the vote in the header's signature list.
+    /// The vote's position in the header, as the vote gave it.
     pub position: usize,
     /// The signer, hex-encoded.
     pub signer: String,
@@ -77,23 +79,27 @@ pub fn tally<S: SignatureScheme>(
     roster: &Roster<S::Key>,
     votes: &[Vote<'_>],
 ) -> Result<Tally, BadSignature> {
-    let bad = |position: usize| BadSignature {
-        position,
-        signer: votes
-            .get(position)
-            .map(|v| hex::encode(v.signer))
-            .unwrap_or_default(),
+    // `i` indexes `votes`; the error reports the position the vote gave itself.
+    let bad = |i: usize| match votes.get(i) {
+        Some(v) => BadSignature {
+            position: v.position,
+            signer: hex::encode(v.signer),
+        },
+        None => BadSignature {
+            position: i,
+            signer: String::new(),
+        },
     };
     let mut parsed = Vec::new();
     let mut positions = Vec::new();
     let mut groups = BTreeSet::new();
-    for (position, vote) in votes.iter().enumerate() {
+    for (i, vote) in votes.iter().enumerate() {
         let Some(member) = roster.members.get(vote.signer) else {
             continue;
         };
-        let signature = S::parse_signature(vote.signature).ok_or_else(|| bad(position))?;
+        let signature = S::parse_signature(vote.signature).ok_or_else(|| bad(i))?;
         parsed.push((&member.key, vote.message.as_ref(), signature));
-        positions.push(position);
+        positions.push(i);
         groups.insert(member.group);
     }
     let items: Vec<_> = parsed.iter().map(|(k, m, s)| (*k, *m, s)).collect();
@@ -267,55 +273,48 @@ fn batch_rng(
     rand_chacha::ChaCha20Rng::from_seed(sha256(&[&transcript]).0)
 }
 
-/// ECDSA over P-256 on a precomputed SHA-256 digest, low-S only (as Fabric requires).
-#[derive(Debug)]
-pub enum P256 {}
+/// An ECDSA scheme verified on a precomputed digest, low S only (Fabric and
+/// Ethereum-style ledgers both refuse the malleable high-S twin).
+macro_rules! ecdsa_scheme {
+    ($(#[$doc:meta])* $name:ident, $curve:ident, $parse:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub enum $name {}
 
-impl SignatureScheme for P256 {
-    type Key = p256::ecdsa::VerifyingKey;
-    type Signature = p256::ecdsa::Signature;
+        impl SignatureScheme for $name {
+            type Key = $curve::ecdsa::VerifyingKey;
+            type Signature = $curve::ecdsa::Signature;
 
-    /// ASN.1 DER, as Fabric writes it.
-    fn parse_signature(bytes: &[u8]) -> Option<Self::Signature> {
-        p256::ecdsa::Signature::from_der(bytes).ok()
-    }
+            fn parse_signature(bytes: &[u8]) -> Option<Self::Signature> {
+                $parse(bytes).ok()
+            }
 
-    fn verify_all(items: &[(&Self::Key, &[u8], &Self::Signature)]) -> Result<(), usize> {
-        use p256::ecdsa::signature::hazmat::PrehashVerifier;
-        for (position, (key, digest, sig)) in items.iter().enumerate() {
-            let low_s = sig.normalize_s().is_none();
-            if !low_s || key.verify_prehash(digest, *sig).is_err() {
-                return Err(position);
+            fn verify_all(items: &[(&Self::Key, &[u8], &Self::Signature)]) -> Result<(), usize> {
+                use $curve::ecdsa::signature::hazmat::PrehashVerifier;
+                for (position, (key, digest, sig)) in items.iter().enumerate() {
+                    let low_s = sig.normalize_s().is_none();
+                    if !low_s || key.verify_prehash(digest, *sig).is_err() {
+                        return Err(position);
+                    }
+                }
+                Ok(())
             }
         }
-        Ok(())
-    }
+    };
 }
 
-/// ECDSA over secp256k1 on a precomputed Keccak-256 digest (k256 accepts low-S only).
-#[derive(Debug)]
-pub enum K256 {}
-
-impl SignatureScheme for K256 {
-    type Key = k256::ecdsa::VerifyingKey;
-    type Signature = k256::ecdsa::Signature;
-
-    /// 64 bytes `r || s`.
-    fn parse_signature(bytes: &[u8]) -> Option<Self::Signature> {
-        k256::ecdsa::Signature::from_slice(bytes).ok()
-    }
-
-    fn verify_all(items: &[(&Self::Key, &[u8], &Self::Signature)]) -> Result<(), usize> {
-        use k256::ecdsa::signature::hazmat::PrehashVerifier;
-        for (position, (key, digest, sig)) in items.iter().enumerate() {
-            let low_s = sig.normalize_s().is_none();
-            if !low_s || key.verify_prehash(digest, *sig).is_err() {
-                return Err(position);
-            }
-        }
-        Ok(())
-    }
-}
+ecdsa_scheme!(
+    /// ECDSA P-256 over a SHA-256 digest; signatures in ASN.1 DER, as Fabric writes them.
+    P256,
+    p256,
+    p256::ecdsa::Signature::from_der
+);
+ecdsa_scheme!(
+    /// ECDSA secp256k1 over a Keccak-256 digest; signatures as 64 bytes `r || s`.
+    K256,
+    k256,
+    k256::ecdsa::Signature::from_slice
+);
 
 #[cfg(test)]
 mod tests {
@@ -391,7 +390,9 @@ mod tests {
     fn votes(signed: &[Signed]) -> Vec<Vote<'_>> {
         signed
             .iter()
-            .map(|(id, m, s)| Vote {
+            .enumerate()
+            .map(|(position, (id, m, s))| Vote {
+                position,
                 signer: id,
                 message: Cow::Borrowed(m),
                 signature: s,

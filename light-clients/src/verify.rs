@@ -98,9 +98,13 @@ pub struct UntrustedBlock<F: Family> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// The header's format version is not one this build knows.
-    #[error("unsupported header version {found} (supported: {supported})")]
-    UnsupportedVersion { found: u64, supported: u64 },
+    /// The format version of a header or set is not one this build knows.
+    #[error("unsupported {what} version {found} (supported: {supported})")]
+    UnsupportedVersion {
+        what: &'static str,
+        found: u64,
+        supported: u64,
+    },
     /// A field of the header or set cannot be read (bad key, bad signature encoding).
     #[error("malformed {what}: {reason}")]
     Malformed { what: &'static str, reason: String },
@@ -204,6 +208,68 @@ impl VerifyError {
     }
 }
 
+/// Refuses a format version other than the one this build reads.
+pub(crate) fn check_version(
+    what: &'static str,
+    found: u8,
+    supported: u8,
+) -> Result<(), VerifyError> {
+    if found != supported {
+        return Err(VerifyError::UnsupportedVersion {
+            what,
+            found: found.into(),
+            supported: supported.into(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a header chain id that packets could not name.
+pub(crate) fn check_chain_id(chain_id: &str) -> Result<(), VerifyError> {
+    crate::packet::ChainId::new(chain_id)
+        .map(|_| ())
+        .map_err(|reason| VerifyError::Malformed {
+            what: "header",
+            reason,
+        })
+}
+
+/// The header's own sets are the ones it commits to, and its signatures are a commit of it.
+fn check_own_sets<F: Family>(
+    untrusted: &UntrustedBlock<F>,
+    header: &HeaderSummary,
+) -> Result<(), VerifyError> {
+    let validators_hash = F::validators_hash(&untrusted.validators)?;
+    if validators_hash != header.validators_hash {
+        return Err(VerifyError::ValidatorsHashMismatch {
+            header: header.validators_hash,
+            computed: validators_hash,
+        });
+    }
+    let next_hash = F::validators_hash(&untrusted.next_validators)?;
+    if next_hash != header.next_validators_hash {
+        return Err(VerifyError::NextValidatorsHashMismatch {
+            header: header.next_validators_hash,
+            computed: next_hash,
+        });
+    }
+    F::check_commit(&untrusted.signed_header, &untrusted.validators)
+}
+
+/// The header's own set reached its quorum on it.
+fn check_quorum<F: Family>(untrusted: &UntrustedBlock<F>) -> Result<(), VerifyError> {
+    let quorum = F::quorum(&untrusted.validators);
+    let tally = F::tally(&untrusted.signed_header, &untrusted.validators)?;
+    if !quorum.is_met(tally) {
+        return Err(VerifyError::QuorumNotReached {
+            signed: tally.signed,
+            total: tally.total,
+            needed: quorum,
+        });
+    }
+    Ok(())
+}
+
 /// Verifies `untrusted` from `trusted` at time `now`; returns its summary.
 pub fn verify_update<F: Family>(
     trusted: &TrustedState<F>,
@@ -226,22 +292,7 @@ pub(crate) fn verify_against_trusted<F: Family>(
     options: &TrustOptions,
     now: Option<Timestamp>,
 ) -> Result<(), VerifyError> {
-    // The header's own sets.
-    let validators_hash = F::validators_hash(&untrusted.validators)?;
-    if validators_hash != header.validators_hash {
-        return Err(VerifyError::ValidatorsHashMismatch {
-            header: header.validators_hash,
-            computed: validators_hash,
-        });
-    }
-    let next_hash = F::validators_hash(&untrusted.next_validators)?;
-    if next_hash != header.next_validators_hash {
-        return Err(VerifyError::NextValidatorsHashMismatch {
-            header: header.next_validators_hash,
-            computed: next_hash,
-        });
-    }
-    F::check_commit(&untrusted.signed_header, &untrusted.validators)?;
+    check_own_sets(untrusted, header)?;
 
     // Against the trusted state and the clock.
     if let Some(now) = now {
@@ -304,16 +355,7 @@ pub(crate) fn verify_against_trusted<F: Family>(
             });
         }
     }
-    let quorum = F::quorum(&untrusted.validators);
-    let tally = F::tally(&untrusted.signed_header, &untrusted.validators)?;
-    if !quorum.is_met(tally) {
-        return Err(VerifyError::QuorumNotReached {
-            signed: tally.signed,
-            total: tally.total,
-            needed: quorum,
-        });
-    }
-    Ok(())
+    check_quorum(untrusted)
 }
 
 /// Checks that a header and its own sets are consistent and that the set
@@ -322,30 +364,8 @@ pub fn verify_self_consistent<F: Family>(
     untrusted: &UntrustedBlock<F>,
 ) -> Result<HeaderSummary, VerifyError> {
     let header = F::summary(&untrusted.signed_header)?;
-    let validators_hash = F::validators_hash(&untrusted.validators)?;
-    if validators_hash != header.validators_hash {
-        return Err(VerifyError::ValidatorsHashMismatch {
-            header: header.validators_hash,
-            computed: validators_hash,
-        });
-    }
-    let next_hash = F::validators_hash(&untrusted.next_validators)?;
-    if next_hash != header.next_validators_hash {
-        return Err(VerifyError::NextValidatorsHashMismatch {
-            header: header.next_validators_hash,
-            computed: next_hash,
-        });
-    }
-    F::check_commit(&untrusted.signed_header, &untrusted.validators)?;
-    let quorum = F::quorum(&untrusted.validators);
-    let tally = F::tally(&untrusted.signed_header, &untrusted.validators)?;
-    if !quorum.is_met(tally) {
-        return Err(VerifyError::QuorumNotReached {
-            signed: tally.signed,
-            total: tally.total,
-            needed: quorum,
-        });
-    }
+    check_own_sets(untrusted, &header)?;
+    check_quorum(untrusted)?;
     Ok(header)
 }
 

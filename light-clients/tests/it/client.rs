@@ -392,6 +392,80 @@ fn membership_against_verified_roots<F: Signing>() {
     }
 }
 
+fn channel_state_against_verified_state_root<F: Signing>() {
+    use light_clients::ChannelState;
+    let fx = fixture::<F>(4);
+    let chain = |s: &str| ChainId::new(s).unwrap();
+    let mut states: Vec<ChannelState> = App::ALL
+        .iter()
+        .map(|&app| ChannelState {
+            channel: ChannelId {
+                source: chain("cosco-1"),
+                destination: chain("cmport-1"),
+                app,
+            },
+            next_send: 9,
+            next_recv: 1,
+            next_ack: 4,
+        })
+        .collect();
+    states.sort_by(|a, b| a.channel.cmp(&b.channel));
+    let encoded: Vec<Vec<u8>> = states.iter().map(Canonical::encode).collect();
+    let (commitment, proofs): (MerkleCommitment, Vec<_>) = match F::TREE_HASH {
+        light_clients::HashAlgorithm::Sha256 => {
+            let t = MerkleTree::<light_clients::merkle::Sha256Tree>::from_leaves(&encoded);
+            (
+                t.commitment(),
+                (0..3).map(|i| t.prove(i).unwrap()).collect(),
+            )
+        }
+        light_clients::HashAlgorithm::Keccak256 => {
+            let t = MerkleTree::<light_clients::merkle::Keccak256Tree>::from_leaves(&encoded);
+            (
+                t.commitment(),
+                (0..3).map(|i| t.prove(i).unwrap()).collect(),
+            )
+        }
+    };
+    let roots = Roots {
+        state: commitment,
+        ..Roots::empty(F::TREE_HASH)
+    };
+    let mut c = client(&fx);
+    c.update(
+        &block_with::<F>(2, at(10), roots, &fx.keys, &fx.keys, &fx.keys),
+        now(),
+    )
+    .unwrap();
+    for (st, proof) in states.iter().zip(&proofs) {
+        c.verify_channel_state(2, now(), Some(&roots), st, proof)
+            .unwrap();
+    }
+    // A relayer claiming the destination received more than it did is caught.
+    let mut claimed = states[0].clone();
+    claimed.next_recv = 9;
+    let err = c
+        .verify_channel_state(2, now(), Some(&roots), &claimed, &proofs[0])
+        .unwrap_err();
+    assert_eq!(err.check(), "merkle_proof", "{err}");
+    // A state that breaks its own rules is refused before any proof.
+    let mut broken = states[0].clone();
+    broken.next_ack = 10;
+    let err = c
+        .verify_channel_state(2, now(), Some(&roots), &broken, &proofs[0])
+        .unwrap_err();
+    assert_eq!(err.check(), "value", "{err}");
+    // A state leaf is not an events leaf: the events tree is empty here.
+    let leaf = EventLeaf {
+        kind: light_clients::packet::EventKind::Packet,
+        commitment: Hash32([1; 32]),
+    };
+    assert!(matches!(
+        c.verify_event(2, now(), Some(&roots), &leaf, &proofs[0]),
+        Err(ClientError::Proof(light_clients::ProofError::EmptyTree))
+    ));
+}
+
 fn client_state_round_trips_through_json<F: Signing>() {
     let fx = fixture::<F>(4);
     let mut c = client(&fx);
@@ -413,5 +487,6 @@ for_each_family! {
     recovery => recovery_is_authorised_and_recorded,
     expiry => expiry_refuses_proofs_and_allows_recovery,
     membership => membership_against_verified_roots,
+    channel_state => channel_state_against_verified_state_root,
     json => client_state_round_trips_through_json,
 }

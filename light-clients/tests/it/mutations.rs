@@ -497,6 +497,30 @@ fn gba_each_vote() {
             matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == i),
             "timestamp {i}"
         );
+        // Positions are commit slots: with slot 0 absent, a bad vote in slot 2 is named slot 2.
+        let mut b =
+            crate::block_with::<Gba>(2, at(10), Roots::default(), &fx.keys, &fx.keys, &fx.keys);
+        let first_signed = b
+            .signed_header
+            .commit
+            .signatures
+            .iter()
+            .position(|s| !s.is_absent())
+            .unwrap();
+        b.signed_header.commit.signatures[first_signed] = CommitSig::BlockIdFlagAbsent;
+        let slot = (first_signed + 2) % 4;
+        if let CommitSig::BlockIdFlagCommit {
+            signature: Some(sig),
+            ..
+        } = &mut b.signed_header.commit.signatures[slot]
+        {
+            let mut bytes = sig.as_bytes().to_vec();
+            bytes[0] ^= 1;
+            *sig = tendermint::Signature::new(bytes).unwrap().unwrap();
+        }
+        assert!(
+            matches!(check(&fx, &b), Err(VerifyError::InvalidSignature { position, .. }) if position == slot)
+        );
         // Name a validator outside the set.
         let b = mutate(&fx, |h| {
             if let CommitSig::BlockIdFlagCommit {
@@ -560,6 +584,7 @@ fn gba_unknown_block_version_is_named() {
     assert_eq!(
         err,
         VerifyError::UnsupportedVersion {
+            what: "block",
             found: 12,
             supported: 11
         }
