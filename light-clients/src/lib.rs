@@ -1,7 +1,7 @@
 //! Pure verification for portrelay: whether a header, a packet or an
 //! acknowledgement from another port ledger can be believed.
 //!
-//! This crate does no I/O: no tokio, sockets, files or clock. Time and
+//! This crate does no I/O: no async runtime, sockets, files or clock. Time and
 //! randomness come in as arguments, so the same code runs in the relayer and
 //! in a destination ledger's host module.
 //!

@@ -51,7 +51,8 @@ impl Signing for Cmport {
     }
     fn sample_set(keys: &[Self::Key]) -> cmport::OrgSet {
         // A consortium has a few organisations, each running several orderers.
-        cmport::org_set(keys, (keys.len() / 8).max(3))
+        let orgs = (keys.len() / 8).clamp(3, cmport::MAX_ORGS);
+        cmport::org_set(keys, orgs)
     }
     fn build(f: &BlockFields<'_, Self>, signers: &[Self::Key]) -> cmport::SignedHeader {
         let header = cmport::Header {

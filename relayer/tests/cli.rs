@@ -64,7 +64,7 @@ fn edit_json(path: &Path, to: &Path, f: impl FnOnce(&mut Value)) {
 fn each_family_verifies_its_own_sample() {
     let dir = tempfile::tempdir().unwrap();
     for family in FAMILIES {
-        for n in [1, 4, 32] {
+        for n in [1, 4, 32, 1000] {
             let (t, u) = sample_into(dir.path(), family, n);
             assert_eq!(
                 verify(family, &t, &u, &[]),
