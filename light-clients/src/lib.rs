@@ -13,18 +13,23 @@
 //! - [`verify`]: the `Family` contract and the shared header checks;
 //! - [`cmport`], [`cosco`], [`gba`]: the three ledger families;
 //! - [`client`]: the client state machine (update, misbehaviour, recovery, membership);
+//! - [`any`]: clients, headers, roots and evidence of any family, tagged;
+//! - [`host`]: the on-chain side: counterparty clients, channels, packet receipt,
+//!   acks, relayer keys; what a ledger runs;
 //! - [`sample`]: signing headers from keys, for devnets, samples and tests.
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod any;
 pub mod client;
 pub mod cmport;
 pub mod codec;
 pub mod cosco;
 pub mod gba;
 pub mod hash;
+pub mod host;
 pub mod merkle;
 pub mod packet;
 pub mod quorum;

@@ -5,6 +5,7 @@
 
 mod client;
 mod gba_differential;
+mod host;
 mod mutations;
 mod rotation;
 

@@ -1,0 +1,1219 @@
+//! The destination (and source) side of the packet protocol: what a ledger
+//! runs on-chain. It keeps light clients of its counterparties, opens and
+//! closes channels and creates or recovers clients on its operator's word,
+//! receives packets whose Merkle proofs check against a header its own client
+//! verified, writes receipts and acks, clears (or reverts) what it sent when
+//! the ack comes back, and records misbehaviour.
+//!
+//! Everything here is deterministic and pure: the block's height and time
+//! come in a [`BlockContext`], the applications are called through the
+//! [`Apps`] trait, and the caller persists the [`Host`] value (it is serde).
+//!
+//! Messages are applied one by one; each is all or nothing. A relayer's batch
+//! is therefore not atomic: a failed client update makes the proofs after it
+//! fail on their own, and an "already received" packet is an outcome, not an
+//! error, so a retry is always safe.
+
+// A refusal names the packet and both commitments; it is built once per
+// refused message, far from any hot loop.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::any::{AnyClient, AnyClientError, AnyHeader, AnyMisbehaviour, AnyTrustRoot, FamilyName};
+use crate::client::{Recovery, Status, UpdateOutcome};
+use crate::codec::Canonical;
+use crate::hash::{sha256, Hash32, HashAlgorithm};
+use crate::merkle::{self, MerkleProof};
+use crate::packet::{
+    Ack, AckResult, ChainId, ChannelId, ChannelState, EventLeaf, Packet, PacketId, Roots, Timeout,
+};
+use crate::time::Timestamp;
+use crate::verify::TrustOptions;
+
+/// The block a message is applied in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockContext {
+    pub height: u64,
+    pub time: Timestamp,
+}
+
+/// Where a proven event sits: the verified header that commits it, the roots
+/// opening (gba, where roots sit behind `app_hash`) and the inclusion proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventProof {
+    pub height: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening: Option<Roots>,
+    pub proof: MerkleProof,
+}
+
+/// What a relayer may ask of a ledger.
+#[allow(clippy::large_enum_variant)] // evidence carries two headers; messages are short-lived
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RelayMsg {
+    /// Verify a counterparty header and keep it.
+    UpdateClient { chain: ChainId, header: AnyHeader },
+    /// Freeze a counterparty client with evidence.
+    SubmitMisbehaviour {
+        chain: ChainId,
+        evidence: AnyMisbehaviour,
+    },
+    /// Deliver a packet this ledger is the destination of.
+    RecvPacket { packet: Packet, proof: EventProof },
+    /// Bring back the destination's ack of a packet this ledger sent.
+    Acknowledge { ack: Ack, proof: EventProof },
+}
+
+/// What only the ledger's operator may do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OperatorMsg {
+    CreateClient {
+        root: AnyTrustRoot,
+        options: TrustOptions,
+    },
+    RecoverClient {
+        chain: ChainId,
+        root: AnyTrustRoot,
+        reason: String,
+    },
+    OpenChannel {
+        channel: ChannelId,
+        version: String,
+    },
+    CloseChannel {
+        channel: ChannelId,
+    },
+    RegisterRelayer {
+        key: RelayerKey,
+    },
+    RetireRelayer {
+        key: RelayerKey,
+    },
+}
+
+/// An Ed25519 public key that signs transactions, hex in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RelayerKey(pub [u8; 32]);
+
+impl core::fmt::Debug for RelayerKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "RelayerKey({})", hex::encode(self.0))
+    }
+}
+
+impl core::fmt::Display for RelayerKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl Serialize for RelayerKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for RelayerKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(&s, &mut out).map_err(|e| {
+            serde::de::Error::custom(format!("expected a 64-hex-digit Ed25519 key: {e}"))
+        })?;
+        Ok(RelayerKey(out))
+    }
+}
+
+/// The body of a transaction: the operator's message or a relayer's batch.
+#[allow(clippy::large_enum_variant)] // one per transaction
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "messages", rename_all = "snake_case")]
+pub enum TxBody {
+    Operator(OperatorMsg),
+    Relay(Vec<RelayMsg>),
+}
+
+/// A signed transaction. The signature covers the exact body text, so no
+/// canonical JSON is needed: `sign_bytes` below.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedTx {
+    pub version: u8,
+    pub chain_id: ChainId,
+    pub signer: RelayerKey,
+    pub nonce: u64,
+    /// The JSON of a [`TxBody`], as signed.
+    pub body: String,
+    #[serde(with = "crate::packet::hex_bytes")]
+    pub signature: Vec<u8>,
+}
+
+/// The transaction format version.
+pub const TX_VERSION: u8 = 1;
+/// The largest transaction body accepted.
+pub const MAX_TX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+impl SignedTx {
+    /// `"portrelay/tx/v1" || 0x00 || chain_id || 0x00 || nonce (u64 LE) || body`.
+    pub fn sign_bytes(chain_id: &ChainId, nonce: u64, body: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body.len() + 64);
+        out.extend_from_slice(b"portrelay/tx/v1\0");
+        out.extend_from_slice(chain_id.as_str().as_bytes());
+        out.push(0);
+        out.extend_from_slice(&nonce.to_le_bytes());
+        out.extend_from_slice(body.as_bytes());
+        out
+    }
+
+    /// Signs `body` for `chain_id` with `key` at `nonce`.
+    pub fn sign(
+        key: &ed25519_consensus::SigningKey,
+        chain_id: &ChainId,
+        nonce: u64,
+        body: &TxBody,
+    ) -> Self {
+        let body = serde_json::to_string(body).unwrap_or_default();
+        let signature = key
+            .sign(&Self::sign_bytes(chain_id, nonce, &body))
+            .to_bytes()
+            .to_vec();
+        SignedTx {
+            version: TX_VERSION,
+            chain_id: chain_id.clone(),
+            signer: RelayerKey(key.verification_key().to_bytes()),
+            nonce,
+            body,
+            signature,
+        }
+    }
+
+    /// The transaction's id: SHA-256 of its signature bytes and body.
+    pub fn id(&self) -> Hash32 {
+        sha256(&[
+            &Self::sign_bytes(&self.chain_id, self.nonce, &self.body),
+            &self.signature,
+        ])
+    }
+}
+
+/// Why a transaction or message was refused; each names its check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The transaction's format version is unknown.
+    #[error("unsupported transaction version {found} (supported: {TX_VERSION})")]
+    UnsupportedVersion { found: u8 },
+    /// The transaction is for another ledger.
+    #[error("transaction is for chain {found}, this is {expected}")]
+    WrongChain { expected: ChainId, found: ChainId },
+    /// The body is not a transaction body, or too large.
+    #[error("malformed transaction body: {reason}")]
+    MalformedBody { reason: String },
+    /// The signer is neither the operator nor a registered relayer.
+    #[error("key {key} is not registered on this ledger")]
+    UnregisteredKey { key: RelayerKey },
+    /// The signer was registered and has been retired.
+    #[error("key {key} was retired")]
+    RetiredKey { key: RelayerKey },
+    /// The signature does not verify for the signer.
+    #[error("bad transaction signature from {key}")]
+    BadSignature { key: RelayerKey },
+    /// The nonce is not the signer's next one.
+    #[error("wrong nonce for {key}: expected {expected}, got {got}")]
+    WrongNonce {
+        key: RelayerKey,
+        expected: u64,
+        got: u64,
+    },
+    /// An operator message signed by someone else.
+    #[error("only the operator may do this; {key} is not the operator")]
+    NotOperator { key: RelayerKey },
+    /// No client of that counterparty.
+    #[error("no client of chain {chain}")]
+    UnknownClient { chain: ChainId },
+    /// A client of that counterparty exists already.
+    #[error("a client of chain {chain} exists already")]
+    ClientExists { chain: ChainId },
+    /// The client refused (verification, frozen, expired, proof ...).
+    #[error("client of {chain}: {source}")]
+    Client {
+        chain: ChainId,
+        source: AnyClientError,
+    },
+    /// The channel does not exist on this ledger.
+    #[error("no channel {channel}")]
+    UnknownChannel { channel: ChannelId },
+    /// The channel exists already.
+    #[error("channel {channel} exists already")]
+    ChannelExists { channel: ChannelId },
+    /// The channel is closed.
+    #[error("channel {channel} is closed")]
+    ChannelClosed { channel: ChannelId },
+    /// The channel does not end or start on this ledger.
+    #[error("channel {channel} does not touch this chain ({chain})")]
+    ForeignChannel { channel: ChannelId, chain: ChainId },
+    /// The packet is not the next one of its ordered channel.
+    #[error("out of order on {channel}: expected sequence {expected}, got {got}")]
+    OutOfOrder {
+        channel: ChannelId,
+        expected: u64,
+        got: u64,
+    },
+    /// A different packet under a sequence already received: the source misbehaved.
+    #[error("conflicting packet {packet}: received {received}, now {offered}")]
+    ConflictingPacket {
+        packet: PacketId,
+        received: Hash32,
+        offered: Hash32,
+    },
+    /// An ack for a packet this ledger has no record of sending.
+    #[error("no packet {packet} awaiting an ack")]
+    UnknownPacket { packet: PacketId },
+    /// The ack answers another packet than the one sent under that id.
+    #[error("ack of {packet} is for commitment {acked}, sent was {sent}")]
+    AckMismatch {
+        packet: PacketId,
+        sent: Hash32,
+        acked: Hash32,
+    },
+    /// A packet, ack or message that breaks its own rules.
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: &'static str, reason: String },
+}
+
+impl HostError {
+    /// The stable name of the failed check.
+    pub fn check(&self) -> &'static str {
+        match self {
+            HostError::UnsupportedVersion { .. } => "version",
+            HostError::WrongChain { .. } => "chain_id",
+            HostError::MalformedBody { .. } => "malformed",
+            HostError::UnregisteredKey { .. } => "unregistered_key",
+            HostError::RetiredKey { .. } => "retired_key",
+            HostError::BadSignature { .. } => "signature",
+            HostError::WrongNonce { .. } => "nonce",
+            HostError::NotOperator { .. } => "not_operator",
+            HostError::UnknownClient { .. } => "unknown_client",
+            HostError::ClientExists { .. } => "client_exists",
+            HostError::Client { source, .. } => source.check(),
+            HostError::UnknownChannel { .. } => "unknown_channel",
+            HostError::ChannelExists { .. } => "channel_exists",
+            HostError::ChannelClosed { .. } => "channel_closed",
+            HostError::ForeignChannel { .. } => "foreign_channel",
+            HostError::OutOfOrder { .. } => "out_of_order",
+            HostError::ConflictingPacket { .. } => "conflicting_packet",
+            HostError::UnknownPacket { .. } => "unknown_packet",
+            HostError::AckMismatch { .. } => "ack_mismatch",
+            HostError::Invalid { .. } => "invalid",
+        }
+    }
+}
+
+/// What a message did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    ClientCreated {
+        chain: ChainId,
+        height: u64,
+    },
+    ClientUpdated {
+        chain: ChainId,
+        height: u64,
+    },
+    ClientAlreadyKnown {
+        chain: ChainId,
+        height: u64,
+    },
+    /// The header or evidence proved misbehaviour: the client is frozen.
+    ClientFrozen {
+        chain: ChainId,
+        evidence: crate::client::Evidence,
+    },
+    ClientRecovered {
+        chain: ChainId,
+        height: u64,
+    },
+    ChannelOpened {
+        channel: ChannelId,
+    },
+    ChannelClosed {
+        channel: ChannelId,
+    },
+    RelayerRegistered {
+        key: RelayerKey,
+    },
+    RelayerRetired {
+        key: RelayerKey,
+    },
+    /// Delivered; the ack written says how the app took it.
+    Received {
+        packet: PacketId,
+        ack: AckResult,
+    },
+    /// The same packet again: nothing done, safe to retry.
+    AlreadyReceived {
+        packet: PacketId,
+    },
+    /// The ack cleared the sent packet (or reverted it, for `timeout`).
+    Acknowledged {
+        packet: PacketId,
+        result: AckResult,
+    },
+    /// That ack was already processed: nothing done.
+    AlreadyAcknowledged {
+        packet: PacketId,
+    },
+}
+
+/// A channel's end on this ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub version: String,
+    pub open: bool,
+    pub next_send: u64,
+    pub next_recv: u64,
+    pub next_ack: u64,
+}
+
+impl Channel {
+    pub fn state(&self) -> ChannelState {
+        ChannelState {
+            channel: self.id.clone(),
+            next_send: self.next_send,
+            next_recv: self.next_recv,
+            next_ack: self.next_ack,
+        }
+    }
+}
+
+/// What this ledger remembers of a packet it sent, until the ack comes back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    pub packet: Packet,
+    pub commitment: Hash32,
+}
+
+/// What this ledger remembers of a packet it received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub commitment: Hash32,
+    pub result: AckResult,
+    pub height: u64,
+}
+
+/// A packet or ack this ledger emitted in a block: a leaf of its events tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BlockEvent {
+    Packet { packet: Packet },
+    Ack { ack: Ack },
+}
+
+impl BlockEvent {
+    pub fn leaf(&self) -> EventLeaf {
+        match self {
+            BlockEvent::Packet { packet } => EventLeaf::from(packet),
+            BlockEvent::Ack { ack } => EventLeaf::from(ack),
+        }
+    }
+}
+
+/// Something the host saw a counterparty do wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MisbehaviourRecord {
+    /// A proven packet different from the one received under its sequence.
+    ConflictingPacket {
+        height: u64,
+        packet: PacketId,
+        received: Hash32,
+        offered: Hash32,
+    },
+    /// A counterparty client froze on evidence.
+    ClientFrozen {
+        height: u64,
+        chain: ChainId,
+        evidence: crate::client::Evidence,
+    },
+}
+
+/// An authorised recovery, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryRecord {
+    pub chain: ChainId,
+    pub height: u64,
+    pub recovery: Recovery,
+}
+
+/// The ledger's applications, as the host sees them.
+pub trait Apps {
+    /// Applies a received packet: `Ok` writes an `ok` ack, `Err(reason)` an
+    /// `error` ack. The app must change nothing when it returns `Err`.
+    fn on_recv(&mut self, packet: &Packet, ctx: &BlockContext) -> Result<(), String>;
+    /// The destination acknowledged a packet this ledger sent; on `timeout`
+    /// (or `error`) the app reverts what it did when sending.
+    fn on_ack(&mut self, packet: &Packet, result: &AckResult, ctx: &BlockContext);
+}
+
+/// A relayer account: its next nonce, and whether it was retired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub next_nonce: u64,
+    pub retired: bool,
+}
+
+/// A ledger's interop state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Host {
+    chain_id: ChainId,
+    family: FamilyName,
+    operator: RelayerKey,
+    operator_nonce: u64,
+    #[serde(with = "pairs")]
+    relayers: BTreeMap<RelayerKey, Account>,
+    #[serde(with = "pairs")]
+    clients: BTreeMap<ChainId, AnyClient>,
+    #[serde(with = "pairs")]
+    channels: BTreeMap<ChannelId, Channel>,
+    #[serde(with = "pairs")]
+    sent: BTreeMap<PacketId, Sent>,
+    #[serde(with = "pairs")]
+    receipts: BTreeMap<PacketId, Receipt>,
+    misbehaviour: Vec<MisbehaviourRecord>,
+    recoveries: Vec<RecoveryRecord>,
+    /// The current block's emitted events, in order.
+    pending: Vec<BlockEvent>,
+}
+
+/// What a finished block commits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockOutput {
+    pub events: Vec<BlockEvent>,
+    pub channel_states: Vec<ChannelState>,
+    pub roots: Roots,
+}
+
+impl Host {
+    pub fn new(chain_id: ChainId, family: FamilyName, operator: RelayerKey) -> Self {
+        Host {
+            chain_id,
+            family,
+            operator,
+            operator_nonce: 0,
+            relayers: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            sent: BTreeMap::new(),
+            receipts: BTreeMap::new(),
+            misbehaviour: Vec::new(),
+            recoveries: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn chain_id(&self) -> &ChainId {
+        &self.chain_id
+    }
+
+    pub fn family(&self) -> FamilyName {
+        self.family
+    }
+
+    pub fn operator(&self) -> RelayerKey {
+        self.operator
+    }
+
+    pub fn client(&self, chain: &ChainId) -> Option<&AnyClient> {
+        self.clients.get(chain)
+    }
+
+    pub fn clients(&self) -> impl Iterator<Item = (&ChainId, &AnyClient)> {
+        self.clients.iter()
+    }
+
+    pub fn channel(&self, id: &ChannelId) -> Option<&Channel> {
+        self.channels.get(id)
+    }
+
+    pub fn channels(&self) -> impl Iterator<Item = &Channel> {
+        self.channels.values()
+    }
+
+    pub fn receipt(&self, id: &PacketId) -> Option<&Receipt> {
+        self.receipts.get(id)
+    }
+
+    pub fn sent(&self, id: &PacketId) -> Option<&Sent> {
+        self.sent.get(id)
+    }
+
+    pub fn misbehaviour(&self) -> &[MisbehaviourRecord] {
+        &self.misbehaviour
+    }
+
+    pub fn recoveries(&self) -> &[RecoveryRecord] {
+        &self.recoveries
+    }
+
+    pub fn account(&self, key: &RelayerKey) -> Option<&Account> {
+        self.relayers.get(key)
+    }
+
+    /// The nonce `key` must use next.
+    pub fn next_nonce(&self, key: &RelayerKey) -> Option<u64> {
+        if *key == self.operator {
+            return Some(self.operator_nonce);
+        }
+        self.relayers
+            .get(key)
+            .filter(|a| !a.retired)
+            .map(|a| a.next_nonce)
+    }
+
+    /// Checks a transaction's envelope (version, chain, signer, signature,
+    /// nonce), consumes the nonce, and returns its body. Nothing changes when
+    /// it fails.
+    pub fn authenticate(&mut self, tx: &SignedTx) -> Result<TxBody, HostError> {
+        if tx.version != TX_VERSION {
+            return Err(HostError::UnsupportedVersion { found: tx.version });
+        }
+        if tx.chain_id != self.chain_id {
+            return Err(HostError::WrongChain {
+                expected: self.chain_id.clone(),
+                found: tx.chain_id.clone(),
+            });
+        }
+        if tx.body.len() > MAX_TX_BODY_BYTES {
+            return Err(HostError::MalformedBody {
+                reason: format!("{} bytes, at most {MAX_TX_BODY_BYTES}", tx.body.len()),
+            });
+        }
+        let key = tx.signer;
+        let expected = if key == self.operator {
+            self.operator_nonce
+        } else {
+            match self.relayers.get(&key) {
+                None => return Err(HostError::UnregisteredKey { key }),
+                Some(a) if a.retired => return Err(HostError::RetiredKey { key }),
+                Some(a) => a.next_nonce,
+            }
+        };
+        let verified = ed25519_consensus::VerificationKey::try_from(key.0)
+            .and_then(|vk| {
+                let sig = ed25519_consensus::Signature::try_from(tx.signature.as_slice())?;
+                vk.verify(
+                    &sig,
+                    &SignedTx::sign_bytes(&tx.chain_id, tx.nonce, &tx.body),
+                )
+            })
+            .is_ok();
+        if !verified {
+            return Err(HostError::BadSignature { key });
+        }
+        if tx.nonce != expected {
+            return Err(HostError::WrongNonce {
+                key,
+                expected,
+                got: tx.nonce,
+            });
+        }
+        let body: TxBody =
+            serde_json::from_str(&tx.body).map_err(|e| HostError::MalformedBody {
+                reason: e.to_string(),
+            })?;
+        if matches!(body, TxBody::Operator(_)) && key != self.operator {
+            return Err(HostError::NotOperator { key });
+        }
+        // The nonce is consumed once the envelope is good, whatever the messages do.
+        if key == self.operator {
+            self.operator_nonce = self.operator_nonce.saturating_add(1);
+        } else if let Some(a) = self.relayers.get_mut(&key) {
+            a.next_nonce = a.next_nonce.saturating_add(1);
+        }
+        Ok(body)
+    }
+
+    /// Applies an operator message (authenticated by [`Host::authenticate`]).
+    pub fn apply_operator(
+        &mut self,
+        msg: &OperatorMsg,
+        ctx: &BlockContext,
+    ) -> Result<Outcome, HostError> {
+        match msg {
+            OperatorMsg::CreateClient { root, options } => {
+                let client = AnyClient::create(root, *options).map_err(|e| HostError::Client {
+                    chain: ChainId::new(root_chain(root)).unwrap_or_else(|_| self.chain_id.clone()),
+                    source: e.into(),
+                })?;
+                let chain =
+                    ChainId::new(client.chain_id()).map_err(|reason| HostError::Invalid {
+                        what: "trust root",
+                        reason,
+                    })?;
+                if chain == self.chain_id {
+                    return Err(HostError::Invalid {
+                        what: "trust root",
+                        reason: "a ledger keeps no client of itself".into(),
+                    });
+                }
+                if self.clients.contains_key(&chain) {
+                    return Err(HostError::ClientExists { chain });
+                }
+                let height = client.latest_height();
+                self.clients.insert(chain.clone(), client);
+                Ok(Outcome::ClientCreated { chain, height })
+            }
+            OperatorMsg::RecoverClient {
+                chain,
+                root,
+                reason,
+            } => {
+                let client =
+                    self.clients
+                        .get_mut(chain)
+                        .ok_or_else(|| HostError::UnknownClient {
+                            chain: chain.clone(),
+                        })?;
+                let recovery = Recovery {
+                    authorised_by: self.operator.to_string(),
+                    at: ctx.time,
+                    reason: reason.clone(),
+                };
+                client
+                    .recover(root, recovery.clone())
+                    .map_err(|source| HostError::Client {
+                        chain: chain.clone(),
+                        source,
+                    })?;
+                let height = client.latest_height();
+                self.recoveries.push(RecoveryRecord {
+                    chain: chain.clone(),
+                    height: ctx.height,
+                    recovery,
+                });
+                Ok(Outcome::ClientRecovered {
+                    chain: chain.clone(),
+                    height,
+                })
+            }
+            OperatorMsg::OpenChannel { channel, version } => {
+                if channel.source != self.chain_id && channel.destination != self.chain_id {
+                    return Err(HostError::ForeignChannel {
+                        channel: channel.clone(),
+                        chain: self.chain_id.clone(),
+                    });
+                }
+                if channel.source == channel.destination {
+                    return Err(HostError::Invalid {
+                        what: "channel",
+                        reason: "source and destination are the same chain".into(),
+                    });
+                }
+                if version.is_empty() || version.len() > 64 {
+                    return Err(HostError::Invalid {
+                        what: "channel",
+                        reason: "version must be 1 to 64 bytes".into(),
+                    });
+                }
+                if self.channels.contains_key(channel) {
+                    return Err(HostError::ChannelExists {
+                        channel: channel.clone(),
+                    });
+                }
+                let counterparty = if channel.source == self.chain_id {
+                    &channel.destination
+                } else {
+                    &channel.source
+                };
+                if !self.clients.contains_key(counterparty) {
+                    return Err(HostError::UnknownClient {
+                        chain: counterparty.clone(),
+                    });
+                }
+                self.channels.insert(
+                    channel.clone(),
+                    Channel {
+                        id: channel.clone(),
+                        version: version.clone(),
+                        open: true,
+                        next_send: 1,
+                        next_recv: 1,
+                        next_ack: 1,
+                    },
+                );
+                Ok(Outcome::ChannelOpened {
+                    channel: channel.clone(),
+                })
+            }
+            OperatorMsg::CloseChannel { channel } => {
+                let c =
+                    self.channels
+                        .get_mut(channel)
+                        .ok_or_else(|| HostError::UnknownChannel {
+                            channel: channel.clone(),
+                        })?;
+                if !c.open {
+                    return Err(HostError::ChannelClosed {
+                        channel: channel.clone(),
+                    });
+                }
+                c.open = false;
+                Ok(Outcome::ChannelClosed {
+                    channel: channel.clone(),
+                })
+            }
+            OperatorMsg::RegisterRelayer { key } => {
+                if *key == self.operator {
+                    return Err(HostError::Invalid {
+                        what: "relayer key",
+                        reason: "the operator key cannot be a relayer key".into(),
+                    });
+                }
+                match self.relayers.get_mut(key) {
+                    Some(a) if !a.retired => {}
+                    // A retired key may come back; its nonce carries on, so old transactions stay spent.
+                    Some(a) => a.retired = false,
+                    None => {
+                        self.relayers.insert(
+                            *key,
+                            Account {
+                                next_nonce: 0,
+                                retired: false,
+                            },
+                        );
+                    }
+                }
+                Ok(Outcome::RelayerRegistered { key: *key })
+            }
+            OperatorMsg::RetireRelayer { key } => {
+                let a = self
+                    .relayers
+                    .get_mut(key)
+                    .ok_or(HostError::UnregisteredKey { key: *key })?;
+                a.retired = true;
+                Ok(Outcome::RelayerRetired { key: *key })
+            }
+        }
+    }
+
+    /// Applies one relayer message.
+    pub fn apply_relay(
+        &mut self,
+        msg: &RelayMsg,
+        apps: &mut dyn Apps,
+        ctx: &BlockContext,
+    ) -> Result<Outcome, HostError> {
+        match msg {
+            RelayMsg::UpdateClient { chain, header } => self.update_client(chain, header, ctx),
+            RelayMsg::SubmitMisbehaviour { chain, evidence } => {
+                let client =
+                    self.clients
+                        .get_mut(chain)
+                        .ok_or_else(|| HostError::UnknownClient {
+                            chain: chain.clone(),
+                        })?;
+                let evidence =
+                    client
+                        .submit_misbehaviour(evidence)
+                        .map_err(|source| HostError::Client {
+                            chain: chain.clone(),
+                            source,
+                        })?;
+                self.misbehaviour.push(MisbehaviourRecord::ClientFrozen {
+                    height: ctx.height,
+                    chain: chain.clone(),
+                    evidence: evidence.clone(),
+                });
+                Ok(Outcome::ClientFrozen {
+                    chain: chain.clone(),
+                    evidence,
+                })
+            }
+            RelayMsg::RecvPacket { packet, proof } => self.recv_packet(packet, proof, apps, ctx),
+            RelayMsg::Acknowledge { ack, proof } => self.acknowledge(ack, proof, apps, ctx),
+        }
+    }
+
+    fn update_client(
+        &mut self,
+        chain: &ChainId,
+        header: &AnyHeader,
+        ctx: &BlockContext,
+    ) -> Result<Outcome, HostError> {
+        let client = self
+            .clients
+            .get_mut(chain)
+            .ok_or_else(|| HostError::UnknownClient {
+                chain: chain.clone(),
+            })?;
+        let outcome = client
+            .update(header, ctx.time)
+            .map_err(|source| HostError::Client {
+                chain: chain.clone(),
+                source,
+            })?;
+        Ok(match outcome {
+            UpdateOutcome::Updated { height } => Outcome::ClientUpdated {
+                chain: chain.clone(),
+                height,
+            },
+            UpdateOutcome::AlreadyKnown { height } => Outcome::ClientAlreadyKnown {
+                chain: chain.clone(),
+                height,
+            },
+            UpdateOutcome::Frozen(evidence) => {
+                self.misbehaviour.push(MisbehaviourRecord::ClientFrozen {
+                    height: ctx.height,
+                    chain: chain.clone(),
+                    evidence: evidence.clone(),
+                });
+                Outcome::ClientFrozen {
+                    chain: chain.clone(),
+                    evidence,
+                }
+            }
+        })
+    }
+
+    fn client_of(&self, chain: &ChainId) -> Result<&AnyClient, HostError> {
+        self.clients
+            .get(chain)
+            .ok_or_else(|| HostError::UnknownClient {
+                chain: chain.clone(),
+            })
+    }
+
+    fn verify(
+        &self,
+        chain: &ChainId,
+        leaf: &EventLeaf,
+        proof: &EventProof,
+        ctx: &BlockContext,
+    ) -> Result<(), HostError> {
+        self.client_of(chain)?
+            .verify_event(
+                proof.height,
+                ctx.time,
+                proof.opening.as_ref(),
+                leaf,
+                &proof.proof,
+            )
+            .map_err(|e| HostError::Client {
+                chain: chain.clone(),
+                source: e.into(),
+            })
+    }
+
+    fn recv_packet(
+        &mut self,
+        packet: &Packet,
+        proof: &EventProof,
+        apps: &mut dyn Apps,
+        ctx: &BlockContext,
+    ) -> Result<Outcome, HostError> {
+        packet.validate().map_err(|reason| HostError::Invalid {
+            what: "packet",
+            reason,
+        })?;
+        let id = &packet.id;
+        let channel_id = &id.channel;
+        if channel_id.destination != self.chain_id {
+            return Err(HostError::ForeignChannel {
+                channel: channel_id.clone(),
+                chain: self.chain_id.clone(),
+            });
+        }
+        let channel = self
+            .channels
+            .get(channel_id)
+            .ok_or_else(|| HostError::UnknownChannel {
+                channel: channel_id.clone(),
+            })?;
+        if !channel.open {
+            return Err(HostError::ChannelClosed {
+                channel: channel_id.clone(),
+            });
+        }
+        let next_recv = channel.next_recv;
+        let leaf = EventLeaf::from(packet);
+        self.verify(&channel_id.source, &leaf, proof, ctx)?;
+        if let Some(receipt) = self.receipts.get(id) {
+            if receipt.commitment == leaf.commitment {
+                return Ok(Outcome::AlreadyReceived { packet: id.clone() });
+            }
+            let (received, offered) = (receipt.commitment, leaf.commitment);
+            self.misbehaviour
+                .push(MisbehaviourRecord::ConflictingPacket {
+                    height: ctx.height,
+                    packet: id.clone(),
+                    received,
+                    offered,
+                });
+            return Err(HostError::ConflictingPacket {
+                packet: id.clone(),
+                received,
+                offered,
+            });
+        }
+        if id.sequence != next_recv {
+            return Err(HostError::OutOfOrder {
+                channel: channel_id.clone(),
+                expected: next_recv,
+                got: id.sequence,
+            });
+        }
+        let result = if timed_out(&packet.timeout, ctx) {
+            AckResult::Timeout
+        } else {
+            match apps.on_recv(packet, ctx) {
+                Ok(()) => AckResult::Ok,
+                Err(reason) => AckResult::Error(bounded_reason(reason)),
+            }
+        };
+        let ack = Ack {
+            packet: id.clone(),
+            packet_commitment: leaf.commitment,
+            result: result.clone(),
+        };
+        self.receipts.insert(
+            id.clone(),
+            Receipt {
+                commitment: leaf.commitment,
+                result: result.clone(),
+                height: ctx.height,
+            },
+        );
+        if let Some(c) = self.channels.get_mut(channel_id) {
+            c.next_recv = c.next_recv.saturating_add(1);
+        }
+        self.pending.push(BlockEvent::Ack { ack });
+        Ok(Outcome::Received {
+            packet: id.clone(),
+            ack: result,
+        })
+    }
+
+    fn acknowledge(
+        &mut self,
+        ack: &Ack,
+        proof: &EventProof,
+        apps: &mut dyn Apps,
+        ctx: &BlockContext,
+    ) -> Result<Outcome, HostError> {
+        ack.validate().map_err(|reason| HostError::Invalid {
+            what: "ack",
+            reason,
+        })?;
+        let id = &ack.packet;
+        if id.channel.source != self.chain_id {
+            return Err(HostError::ForeignChannel {
+                channel: id.channel.clone(),
+                chain: self.chain_id.clone(),
+            });
+        }
+        let channel = self
+            .channels
+            .get(&id.channel)
+            .ok_or_else(|| HostError::UnknownChannel {
+                channel: id.channel.clone(),
+            })?;
+        self.verify(&id.channel.destination, &EventLeaf::from(ack), proof, ctx)?;
+        let Some(sent) = self.sent.get(id) else {
+            if id.sequence < channel.next_send {
+                return Ok(Outcome::AlreadyAcknowledged { packet: id.clone() });
+            }
+            return Err(HostError::UnknownPacket { packet: id.clone() });
+        };
+        if sent.commitment != ack.packet_commitment {
+            return Err(HostError::AckMismatch {
+                packet: id.clone(),
+                sent: sent.commitment,
+                acked: ack.packet_commitment,
+            });
+        }
+        let packet = sent.packet.clone();
+        apps.on_ack(&packet, &ack.result, ctx);
+        self.sent.remove(id);
+        let sent = &self.sent;
+        if let Some(c) = self.channels.get_mut(&id.channel) {
+            // `next_ack` is the lowest sequence still awaiting its ack.
+            while c.next_ack < c.next_send
+                && !sent.contains_key(&PacketId {
+                    channel: c.id.clone(),
+                    sequence: c.next_ack,
+                })
+            {
+                c.next_ack += 1;
+            }
+        }
+        Ok(Outcome::Acknowledged {
+            packet: id.clone(),
+            result: ack.result.clone(),
+        })
+    }
+
+    /// Sends a packet on an open channel from this ledger (called by its apps).
+    pub fn send_packet(
+        &mut self,
+        channel: &ChannelId,
+        payload: Vec<u8>,
+        timeout: Timeout,
+    ) -> Result<Packet, HostError> {
+        if channel.source != self.chain_id {
+            return Err(HostError::ForeignChannel {
+                channel: channel.clone(),
+                chain: self.chain_id.clone(),
+            });
+        }
+        let c = self
+            .channels
+            .get_mut(channel)
+            .ok_or_else(|| HostError::UnknownChannel {
+                channel: channel.clone(),
+            })?;
+        if !c.open {
+            return Err(HostError::ChannelClosed {
+                channel: channel.clone(),
+            });
+        }
+        let packet = Packet {
+            id: PacketId {
+                channel: channel.clone(),
+                sequence: c.next_send,
+            },
+            timeout,
+            payload,
+        };
+        packet.validate().map_err(|reason| HostError::Invalid {
+            what: "packet",
+            reason,
+        })?;
+        c.next_send = c.next_send.saturating_add(1);
+        let commitment = packet.commitment();
+        self.sent.insert(
+            packet.id.clone(),
+            Sent {
+                packet: packet.clone(),
+                commitment,
+            },
+        );
+        self.pending.push(BlockEvent::Packet {
+            packet: packet.clone(),
+        });
+        Ok(packet)
+    }
+
+    /// Closes the block: the events it emitted, the channel states after it,
+    /// and the roots a header commits.
+    pub fn end_block(&mut self) -> BlockOutput {
+        let events = std::mem::take(&mut self.pending);
+        let channel_states: Vec<ChannelState> =
+            self.channels.values().map(Channel::state).collect();
+        let alg = self.family.tree_hash();
+        let event_leaves: Vec<Vec<u8>> = events.iter().map(|e| e.leaf().encode()).collect();
+        let state_leaves: Vec<Vec<u8>> = channel_states.iter().map(Canonical::encode).collect();
+        let roots = Roots {
+            events: commit(alg, &event_leaves),
+            state: commit(alg, &state_leaves),
+            zk_root: Hash32::ZERO,
+        };
+        BlockOutput {
+            events,
+            channel_states,
+            roots,
+        }
+    }
+
+    /// Whether a counterparty client can be used now.
+    pub fn client_status(&self, chain: &ChainId, now: Timestamp) -> Option<Status> {
+        self.clients.get(chain).map(|c| c.status(now))
+    }
+}
+
+fn root_chain(root: &AnyTrustRoot) -> String {
+    use crate::verify::Family;
+    let chain = match root {
+        AnyTrustRoot::Cmport(r) => {
+            crate::cmport::Cmport::summary(&r.signed_header).map(|s| s.chain_id)
+        }
+        AnyTrustRoot::Cosco(r) => {
+            crate::cosco::Cosco::summary(&r.signed_header).map(|s| s.chain_id)
+        }
+        AnyTrustRoot::Gba(r) => crate::gba::Gba::summary(&r.signed_header).map(|s| s.chain_id),
+    };
+    chain.unwrap_or_default()
+}
+
+fn timed_out(timeout: &Timeout, ctx: &BlockContext) -> bool {
+    timeout.has_passed(ctx.time, ctx.height)
+}
+
+fn bounded_reason(reason: String) -> String {
+    let mut reason = if reason.is_empty() {
+        "refused".to_string()
+    } else {
+        reason
+    };
+    if reason.len() > crate::packet::MAX_ACK_REASON_BYTES {
+        let mut cut = crate::packet::MAX_ACK_REASON_BYTES;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    reason
+}
+
+/// The commitment of a tree over `leaves` (hashing with the family's tree hash).
+pub fn commit(alg: HashAlgorithm, leaves: &[Vec<u8>]) -> merkle::MerkleCommitment {
+    match alg {
+        HashAlgorithm::Sha256 => {
+            merkle::MerkleTree::<merkle::Sha256Tree>::from_leaves(leaves).commitment()
+        }
+        HashAlgorithm::Keccak256 => {
+            merkle::MerkleTree::<merkle::Keccak256Tree>::from_leaves(leaves).commitment()
+        }
+    }
+}
+
+/// The inclusion proof of leaf `index` among `leaves`.
+pub fn prove(alg: HashAlgorithm, leaves: &[Vec<u8>], index: u64) -> Option<MerkleProof> {
+    match alg {
+        HashAlgorithm::Sha256 => {
+            merkle::MerkleTree::<merkle::Sha256Tree>::from_leaves(leaves).prove(index)
+        }
+        HashAlgorithm::Keccak256 => {
+            merkle::MerkleTree::<merkle::Keccak256Tree>::from_leaves(leaves).prove(index)
+        }
+    }
+}
+
+/// Maps with non-string keys, as JSON arrays of `[key, value]` pairs.
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
