@@ -14,10 +14,6 @@
 //! fail on their own, and an "already received" packet is an outcome, not an
 //! error, so a retry is always safe.
 
-// A refusal names the packet and both commitments; it is built once per
-// refused message, far from any hot loop.
-#![allow(clippy::result_large_err)]
-
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
