@@ -241,3 +241,27 @@ impl AnyClient {
             .verify_channel_state(height, now, opening, state, proof))
     }
 }
+
+/// A family whose values can be wrapped into the tagged `Any*` types.
+pub trait IntoAny: Family {
+    const FAMILY: FamilyName;
+    fn any_header(block: UntrustedBlock<Self>) -> AnyHeader;
+    fn any_root(root: TrustRoot<Self>) -> AnyTrustRoot;
+}
+
+macro_rules! into_any {
+    ($ty:ident, $variant:ident) => {
+        impl IntoAny for $ty {
+            const FAMILY: FamilyName = FamilyName::$variant;
+            fn any_header(block: UntrustedBlock<Self>) -> AnyHeader {
+                AnyHeader::$variant(block)
+            }
+            fn any_root(root: TrustRoot<Self>) -> AnyTrustRoot {
+                AnyTrustRoot::$variant(root)
+            }
+        }
+    };
+}
+into_any!(Cmport, Cmport);
+into_any!(Cosco, Cosco);
+into_any!(Gba, Gba);

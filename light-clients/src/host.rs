@@ -1191,6 +1191,21 @@ pub fn prove(alg: HashAlgorithm, leaves: &[Vec<u8>], index: u64) -> Option<Merkl
     }
 }
 
+/// The inclusion proofs of every leaf, building the tree once.
+pub fn prove_all(alg: HashAlgorithm, leaves: &[Vec<u8>]) -> Vec<MerkleProof> {
+    let count = leaves.len() as u64;
+    match alg {
+        HashAlgorithm::Sha256 => {
+            let tree = merkle::MerkleTree::<merkle::Sha256Tree>::from_leaves(leaves);
+            (0..count).filter_map(|i| tree.prove(i)).collect()
+        }
+        HashAlgorithm::Keccak256 => {
+            let tree = merkle::MerkleTree::<merkle::Keccak256Tree>::from_leaves(leaves);
+            (0..count).filter_map(|i| tree.prove(i)).collect()
+        }
+    }
+}
+
 /// Maps with non-string keys, as JSON arrays of `[key, value]` pairs.
 mod pairs {
     use std::collections::BTreeMap;

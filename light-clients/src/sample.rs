@@ -29,7 +29,7 @@ pub struct BlockFields<'a, F: Family> {
 
 /// A family whose headers this crate can sign.
 pub trait Signing: Family + Sized {
-    type Key: Clone + core::fmt::Debug;
+    type Key: Clone + core::fmt::Debug + Send + Sync + 'static;
     fn generate_key(rng: &mut rand_chacha::ChaCha20Rng) -> Self::Key;
     /// A set in which every key has equal weight.
     fn validator_set(keys: &[Self::Key]) -> Self::ValidatorSet;

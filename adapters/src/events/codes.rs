@@ -1,0 +1,363 @@
+//! The code lists of `shared/STANDARDS.md` as Rust enums: DCSA, ISO 20022, MT700, eBL and PINT.
+
+use std::fmt;
+
+/// Declares a closed code list: the enum, `ALL`, `as_str`, `parse` and `Display`.
+macro_rules! code_list {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// Every code of the list, in the order the standard lists them.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The code as the standard spells it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code,)+
+                }
+            }
+
+            /// The code spelled exactly as the standard spells it (case matters).
+            pub fn parse(code: &str) -> Option<Self> {
+                match code {
+                    $($code => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The codes joined with commas, for messages.
+            pub(crate) fn list() -> String {
+                Self::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+code_list! {
+    /// DCSA `eventClassifierCode`.
+    EventClassifier {
+        /// Planned.
+        Pln = "PLN",
+        /// Actual.
+        Act = "ACT",
+        /// Estimated.
+        Est = "EST",
+    }
+}
+
+code_list! {
+    /// DCSA `shipmentEventTypeCode`: the status of a document in its process.
+    ShipmentEventTypeCode {
+        /// Received.
+        Rece = "RECE",
+        /// Drafted.
+        Drft = "DRFT",
+        /// Pending approval.
+        Pena = "PENA",
+        /// Pending update.
+        Penu = "PENU",
+        /// Pending confirmation.
+        Penc = "PENC",
+        /// Confirmed.
+        Conf = "CONF",
+        /// Rejected.
+        Reje = "REJE",
+        /// Approved.
+        Appr = "APPR",
+        /// Issued.
+        Issu = "ISSU",
+        /// Surrendered.
+        Surr = "SURR",
+        /// Submitted.
+        Subm = "SUBM",
+        /// Void.
+        Void = "VOID",
+        /// Requested.
+        Reqs = "REQS",
+        /// Completed.
+        Cmpl = "CMPL",
+        /// On hold.
+        Hold = "HOLD",
+        /// Released.
+        Rels = "RELS",
+        /// Cancelled.
+        Canc = "CANC",
+    }
+}
+
+impl ShipmentEventTypeCode {
+    /// Whether a customs event (`documentTypeCode` CUS) may carry this code.
+    pub const fn is_customs(self) -> bool {
+        matches!(
+            self,
+            ShipmentEventTypeCode::Reqs
+                | ShipmentEventTypeCode::Hold
+                | ShipmentEventTypeCode::Rels
+                | ShipmentEventTypeCode::Cmpl
+        )
+    }
+}
+
+code_list! {
+    /// DCSA `documentTypeCode`: what a SHIPMENT event's `documentID` points to.
+    DocumentTypeCode {
+        /// Carrier booking request reference.
+        Cbr = "CBR",
+        /// Booking.
+        Bkg = "BKG",
+        /// Shipping instruction.
+        Shi = "SHI",
+        /// Shipment release message.
+        Srm = "SRM",
+        /// Transport document.
+        Trd = "TRD",
+        /// Arrival notice.
+        Arn = "ARN",
+        /// Verified gross mass.
+        Vgm = "VGM",
+        /// Cargo survey.
+        Cas = "CAS",
+        /// Customs.
+        Cus = "CUS",
+        /// Dangerous goods declaration.
+        Dgd = "DGD",
+        /// Out of gauge.
+        Oog = "OOG",
+    }
+}
+
+code_list! {
+    /// DCSA `transportEventTypeCode`.
+    TransportEventTypeCode {
+        /// Arrived.
+        Arri = "ARRI",
+        /// Departed.
+        Depa = "DEPA",
+    }
+}
+
+code_list! {
+    /// DCSA `equipmentEventTypeCode` (HOLD comes from the information model).
+    EquipmentEventTypeCode {
+        /// Loaded.
+        Load = "LOAD",
+        /// Discharged.
+        Disc = "DISC",
+        /// Gated in.
+        Gtin = "GTIN",
+        /// Gated out.
+        Gtot = "GTOT",
+        /// Stuffed.
+        Stuf = "STUF",
+        /// Stripped.
+        Strp = "STRP",
+        /// Picked up.
+        Pick = "PICK",
+        /// Dropped off.
+        Drop = "DROP",
+        /// Inspected.
+        Insp = "INSP",
+        /// Resealed.
+        Rsea = "RSEA",
+        /// Removed.
+        Rmvd = "RMVD",
+        /// On hold.
+        Hold = "HOLD",
+    }
+}
+
+code_list! {
+    /// DCSA `emptyIndicatorCode`.
+    EmptyIndicator {
+        /// The equipment is empty.
+        Empty = "EMPTY",
+        /// The equipment is laden.
+        Laden = "LADEN",
+    }
+}
+
+code_list! {
+    /// DCSA `modeOfTransport` of a transport call.
+    ModeOfTransport {
+        /// A vessel.
+        Vessel = "VESSEL",
+        /// Rail.
+        Rail = "RAIL",
+        /// A truck.
+        Truck = "TRUCK",
+        /// A barge.
+        Barge = "BARGE",
+    }
+}
+
+code_list! {
+    /// The kind of a LETTER_OF_CREDIT event: where the credit is in its life.
+    LetterOfCreditKind {
+        /// Issued (MT700).
+        Issued = "ISSUED",
+        /// Amended (MT707).
+        Amended = "AMENDED",
+        /// Documents presented under the credit.
+        DocsPresented = "DOCS_PRESENTED",
+        /// The presentation was accepted.
+        Accepted = "ACCEPTED",
+        /// The presentation was found discrepant.
+        Discrepant = "DISCREPANT",
+        /// The credit was paid.
+        Paid = "PAID",
+        /// The credit expired.
+        Expired = "EXPIRED",
+        /// The credit was cancelled.
+        Cancelled = "CANCELLED",
+    }
+}
+
+code_list! {
+    /// ISO 20022 `ChargeBearerType1Code`: who pays the charges of a transfer.
+    ChargeBearer {
+        /// Borne by the debtor.
+        Debt = "DEBT",
+        /// Borne by the creditor.
+        Cred = "CRED",
+        /// Shared.
+        Shar = "SHAR",
+        /// Following the service level.
+        Slev = "SLEV",
+    }
+}
+
+code_list! {
+    /// ISO 20022 `ExternalPaymentTransactionStatus1Code`, as pacs.002 reports it.
+    PaymentStatus {
+        /// Accepted, settlement completed on the creditor's account.
+        Accc = "ACCC",
+        /// Accepted, customer profile checked.
+        Accp = "ACCP",
+        /// Accepted, settlement completed on the debtor's account: settled.
+        Acsc = "ACSC",
+        /// Accepted, settlement in process.
+        Acsp = "ACSP",
+        /// Accepted, technical validation passed.
+        Actc = "ACTC",
+        /// Accepted with change.
+        Acwc = "ACWC",
+        /// Accepted without posting.
+        Acwp = "ACWP",
+        /// Accepted, funds checked.
+        Acfc = "ACFC",
+        /// Blocked.
+        Blck = "BLCK",
+        /// Partially accepted, technical.
+        Patc = "PATC",
+        /// Pending.
+        Pdng = "PDNG",
+        /// Presented.
+        Pres = "PRES",
+        /// Received.
+        Rcvd = "RCVD",
+        /// Rejected; needs a reason.
+        Rjct = "RJCT",
+        /// Cancelled.
+        Canc = "CANC",
+    }
+}
+
+code_list! {
+    /// DCSA eBL 3.0 `transportDocumentStatus`.
+    TransportDocumentStatus {
+        /// A draft.
+        Draft = "DRAFT",
+        /// Approved by the shipper.
+        Approved = "APPROVED",
+        /// Issued: a title document.
+        Issued = "ISSUED",
+        /// Surrender for amendment requested.
+        PendingSurrenderForAmendment = "PENDING_SURRENDER_FOR_AMENDMENT",
+        /// Surrendered for amendment.
+        SurrenderedForAmendment = "SURRENDERED_FOR_AMENDMENT",
+        /// Surrender for delivery requested.
+        PendingSurrenderForDelivery = "PENDING_SURRENDER_FOR_DELIVERY",
+        /// Surrendered for delivery.
+        SurrenderedForDelivery = "SURRENDERED_FOR_DELIVERY",
+        /// Voided.
+        Voided = "VOIDED",
+    }
+}
+
+code_list! {
+    /// A PINT transfer action: one step of a bill of lading's title chain.
+    EblAction {
+        /// The carrier issues the document to its first holder.
+        Issue = "ISSUE",
+        /// Possession passes to another party.
+        Transfer = "TRANSFER",
+        /// Endorsed to a named endorsee.
+        Endorse = "ENDORSE",
+        /// Endorsed to order.
+        EndorseToOrder = "ENDORSE_TO_ORDER",
+        /// Endorsed in blank.
+        BlankEndorse = "BLANK_ENDORSE",
+        /// Signed.
+        Sign = "SIGN",
+        /// Surrendered to the carrier for delivery.
+        SurrenderForDelivery = "SURRENDER_FOR_DELIVERY",
+        /// Surrendered to the carrier for amendment.
+        SurrenderForAmendment = "SURRENDER_FOR_AMENDMENT",
+        /// The carrier accepted the surrender: the chain ends.
+        Sacc = "SACC",
+        /// The carrier rejected the surrender.
+        Srej = "SREJ",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_parses_back_to_itself() {
+        for code in ShipmentEventTypeCode::ALL {
+            assert_eq!(ShipmentEventTypeCode::parse(code.as_str()), Some(*code));
+        }
+        for code in EblAction::ALL {
+            assert_eq!(EblAction::parse(code.as_str()), Some(*code));
+        }
+        assert_eq!(EquipmentEventTypeCode::ALL.len(), 12);
+        assert_eq!(ShipmentEventTypeCode::ALL.len(), 17);
+        assert_eq!(DocumentTypeCode::ALL.len(), 11);
+        assert_eq!(TransportDocumentStatus::ALL.len(), 8);
+        assert_eq!(EblAction::ALL.len(), 10);
+    }
+
+    #[test]
+    fn codes_are_case_sensitive() {
+        assert_eq!(EventClassifier::parse("act"), None);
+        assert_eq!(EventClassifier::parse("ACT"), Some(EventClassifier::Act));
+    }
+
+    #[test]
+    fn customs_codes() {
+        let customs: Vec<_> = ShipmentEventTypeCode::ALL
+            .iter()
+            .filter(|c| c.is_customs())
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(customs, ["REQS", "CMPL", "HOLD", "RELS"]);
+    }
+}

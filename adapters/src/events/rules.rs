@@ -1,0 +1,153 @@
+//! The stable identifiers of the event rules, one constant each, and the table that lists them.
+//!
+//! A [`Refusal`](super::Refusal) carries one of these identifiers. They are part of
+//! the interface: operators grep logs for them and metrics use them as labels, so an
+//! identifier is never renamed or reused for another check.
+
+/// One rule of `shared/STANDARDS.md` as the validator enforces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// The stable identifier a refusal prints, e.g. `iso6346.check_digit`.
+    pub id: &'static str,
+    /// What the rule checks, in a few words.
+    pub checks: &'static str,
+    /// The section of `shared/STANDARDS.md` the rule comes from.
+    pub section: &'static str,
+}
+
+macro_rules! rules {
+    ($($(#[$doc:meta])* $name:ident = $id:literal, $checks:literal, $section:expr;)+) => {
+        $(
+            $(#[$doc])*
+            pub const $name: &str = $id;
+        )+
+
+        /// Every rule, in the order of the table in the module documentation.
+        pub const ALL: &[Rule] = &[$(Rule { id: $id, checks: $checks, section: $section },)+];
+    };
+}
+
+const KINDS: &str = "Event kinds";
+const DCSA: &str = "DCSA Track & Trace 2.2";
+const ISO6346: &str = "ISO 6346 container numbers";
+const UNLOCODE: &str = "UN/LOCODE";
+const MONEY: &str = "Money: ISO 4217 and ISO 20022";
+const EBL: &str = "eBL title transfer";
+const PROJECT: &str = "Event kinds (project events)";
+
+rules! {
+    /// An event is a JSON object.
+    EVENT_OBJECT = "event.object", "an event is a JSON object", KINDS;
+    /// `eventType` is one of the seven kinds.
+    EVENT_TYPE = "event.type", "`eventType` is present and one of the seven kinds", KINDS;
+    /// `eventID` is a UUID.
+    EVENT_ID_UUID = "event.id_uuid", "`eventID` is a UUID in its hyphenated form", DCSA;
+    /// Date-times are RFC 3339 with a UTC offset.
+    EVENT_DATE_TIME = "event.date_time", "`eventCreatedDateTime`, `eventDateTime` are RFC 3339 with a UTC offset", DCSA;
+    /// Calendar dates are `YYYY-MM-DD` and exist.
+    EVENT_DATE = "event.date", "calendar dates are `YYYY-MM-DD` and exist", PROJECT;
+    /// A required field of the project's own events is present.
+    EVENT_REQUIRED = "event.required", "a required field of the project's own events is present", PROJECT;
+    /// The project's own events carry only the fields they define.
+    EVENT_UNKNOWN_FIELD = "event.unknown_field", "the project's own events carry only the fields they define", PROJECT;
+    /// A field without a more specific rule has the JSON type its definition gives.
+    EVENT_FIELD_TYPE = "event.field_type", "a field without a more specific rule has the JSON type its definition gives", KINDS;
+    /// Free text of the project's own events is non-empty, within its length, without control characters.
+    EVENT_TEXT = "event.text", "free text of the project's own events is non-empty, within its length, without control characters", PROJECT;
+
+    /// A field DCSA requires is present.
+    DCSA_REQUIRED = "dcsa.required", "a field DCSA 2.2 requires for the event class is present and not empty", DCSA;
+    /// `eventClassifierCode` of TRANSPORT and EQUIPMENT events is PLN, ACT or EST.
+    DCSA_CLASSIFIER = "dcsa.classifier", "`eventClassifierCode` is PLN, ACT or EST (TRANSPORT, EQUIPMENT)", DCSA;
+    /// A SHIPMENT event is classified ACT.
+    DCSA_SHIPMENT_CLASSIFIER = "dcsa.shipment.classifier", "a SHIPMENT event's `eventClassifierCode` is ACT", DCSA;
+    /// A SHIPMENT event's `eventDateTime` equals its `eventCreatedDateTime`.
+    DCSA_SHIPMENT_EVENT_DATE_TIME = "dcsa.shipment.event_date_time", "a SHIPMENT event's `eventDateTime` is the same instant as `eventCreatedDateTime`", DCSA;
+    /// `shipmentEventTypeCode` is on DCSA's list.
+    DCSA_SHIPMENT_EVENT_TYPE_CODE = "dcsa.shipment.event_type_code", "`shipmentEventTypeCode` is on DCSA's list", DCSA;
+    /// `documentTypeCode` is on DCSA's list.
+    DCSA_DOCUMENT_TYPE_CODE = "dcsa.document_type_code", "`documentTypeCode` is on DCSA's list", DCSA;
+    /// Customs events (document CUS) are REQS, HOLD, RELS or CMPL.
+    CUSTOMS_SHIPMENT_EVENT_TYPE = "customs.shipment_event_type", "a customs event (`documentTypeCode` CUS) is REQS, HOLD, RELS or CMPL", DCSA;
+    /// `transportEventTypeCode` is ARRI or DEPA.
+    DCSA_TRANSPORT_EVENT_TYPE_CODE = "dcsa.transport.event_type_code", "`transportEventTypeCode` is ARRI or DEPA", DCSA;
+    /// `changeRemark` is at most 250 characters.
+    DCSA_CHANGE_REMARK_LENGTH = "dcsa.change_remark.length", "`changeRemark` is at most 250 characters", DCSA;
+    /// `equipmentEventTypeCode` is on DCSA's list.
+    DCSA_EQUIPMENT_EVENT_TYPE_CODE = "dcsa.equipment.event_type_code", "`equipmentEventTypeCode` is on DCSA's list (with HOLD)", DCSA;
+    /// `emptyIndicatorCode` is EMPTY or LADEN.
+    DCSA_EMPTY_INDICATOR = "dcsa.empty_indicator", "`emptyIndicatorCode` is EMPTY or LADEN", DCSA;
+    /// LOAD and DISC carry a transport call.
+    DCSA_EQUIPMENT_TRANSPORT_CALL_REQUIRED = "dcsa.equipment.transport_call_required", "LOAD and DISC equipment events carry a `transportCall`", DCSA;
+    /// GTIN and GTOT carry a location.
+    DCSA_EQUIPMENT_LOCATION_REQUIRED = "dcsa.equipment.location_required", "GTIN and GTOT equipment events carry an `eventLocation`", DCSA;
+    /// `ISOEquipmentCode` is at most 4 characters.
+    DCSA_ISO_EQUIPMENT_CODE_LENGTH = "dcsa.iso_equipment_code.length", "`ISOEquipmentCode` is 1 to 4 characters", DCSA;
+    /// `equipmentReference` is at most 11 characters.
+    DCSA_EQUIPMENT_REFERENCE_LENGTH = "dcsa.equipment_reference.length", "`equipmentReference` is at most 11 characters", DCSA;
+    /// A transport document reference is at most 20 characters.
+    DCSA_TRANSPORT_DOCUMENT_REFERENCE_LENGTH = "dcsa.transport_document_reference.length", "a transport document reference is 1 to 20 characters", DCSA;
+    /// A carrier booking reference is at most 35 characters.
+    DCSA_CARRIER_BOOKING_REFERENCE_LENGTH = "dcsa.carrier_booking_reference.length", "a carrier booking reference is 1 to 35 characters", DCSA;
+    /// `carrierServiceCode` is at most 5 characters.
+    DCSA_CARRIER_SERVICE_CODE_LENGTH = "dcsa.carrier_service_code.length", "`transportCall.carrierServiceCode` is 1 to 5 characters", DCSA;
+    /// The vessel IMO number is 7 digits.
+    DCSA_VESSEL_IMO = "dcsa.vessel_imo", "the vessel IMO number is 7 digits (`^\\d{7}$`)", DCSA;
+    /// `modeOfTransport` is VESSEL, RAIL, TRUCK or BARGE.
+    DCSA_MODE_OF_TRANSPORT = "dcsa.mode_of_transport", "`transportCall.modeOfTransport` is VESSEL, RAIL, TRUCK or BARGE", DCSA;
+
+    /// A container number is 3 owner letters, U/J/Z, 6 digits and a check digit.
+    ISO6346_FORMAT = "iso6346.format", "a container number is 3 owner letters, category U, J or Z, 6 digits, 1 check digit", ISO6346;
+    /// The ISO 6346 check digit matches.
+    ISO6346_CHECK_DIGIT = "iso6346.check_digit", "the container number's check digit is the ISO 6346 one", ISO6346;
+    /// A UN/LOCODE matches `^[A-Z]{2}[A-Z2-9]{3}$`.
+    UNLOCODE_PATTERN = "unlocode.pattern", "a UN/LOCODE matches `^[A-Z]{2}[A-Z2-9]{3}$`", UNLOCODE;
+
+    /// The currency is an active ISO 4217 code with a minor unit.
+    ISO4217_CURRENCY = "iso4217.currency", "the currency is an active ISO 4217 code with a minor unit (not CNH)", MONEY;
+    /// A stated exponent equals the currency's ISO 4217 minor unit.
+    ISO4217_PRECISION = "iso4217.precision", "an amount's `exponent`, when given, equals the currency's minor unit", MONEY;
+    /// An amount's value is a JSON integer.
+    MONEY_NOT_INTEGER = "money.not_integer", "an amount's `value` is a JSON integer of minor units, never a float or string", MONEY;
+    /// An amount is not negative.
+    MONEY_NEGATIVE = "money.negative", "an amount's `value` is not negative", MONEY;
+    /// An amount has at most 18 digits.
+    MONEY_DIGITS = "money.digits", "an amount's `value` has at most 18 digits", MONEY;
+
+    /// `endToEndId` is 1 to 35 characters.
+    ISO20022_END_TO_END_ID = "iso20022.end_to_end_id", "`endToEndId` is 1 to 35 characters", MONEY;
+    /// `uetr` is a lowercase UUID v4.
+    ISO20022_UETR = "iso20022.uetr", "`uetr` is a lowercase UUID v4", MONEY;
+    /// Agent BICs follow ISO 9362:2014.
+    ISO20022_BIC = "iso20022.bic", "agent BICs match `^[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$`", MONEY;
+    /// `chargeBearer` is DEBT, CRED, SHAR or SLEV.
+    ISO20022_CHARGE_BEARER = "iso20022.charge_bearer", "`chargeBearer` is DEBT, CRED, SHAR or SLEV", MONEY;
+    /// `status` is a pacs.002 transaction status.
+    ISO20022_STATUS = "iso20022.status", "`status` is a pacs.002 transaction status code", MONEY;
+    /// RJCT carries a reason; a reason is a 1 to 4 character code.
+    ISO20022_REJECTION_REASON = "iso20022.rejection_reason", "RJCT carries a `statusReason`; a `statusReason` is a 1 to 4 character code", MONEY;
+    /// The credit number is 1 to 16 SWIFT characters.
+    MT700_CREDIT_NUMBER = "mt700.credit_number", "`creditNumber` (field 20) is 1 to 16 SWIFT x characters, no leading, trailing or double slash", MONEY;
+    /// `kind` is one of the letter-of-credit kinds.
+    MT700_KIND = "mt700.kind", "`kind` is ISSUED, AMENDED, DOCS_PRESENTED, ACCEPTED, DISCREPANT, PAID, EXPIRED or CANCELLED", MONEY;
+    /// The expiry date is after the issue date.
+    MT700_EXPIRY_AFTER_ISSUE = "mt700.expiry_after_issue", "`expiryDate` is after `issueDate`", MONEY;
+    /// An invoice is not due before it is issued.
+    INVOICE_DUE_DATE = "invoice.due_date", "an invoice's `dueDate` is not before its `issueDate`", PROJECT;
+
+    /// `transportDocumentStatus` is an eBL 3.0 state.
+    EBL_DOCUMENT_STATUS = "ebl.document_status", "`transportDocumentStatus` is an eBL 3.0 state (not a notification's short name)", EBL;
+    /// `action` and the transfer chain's entries are PINT actions.
+    EBL_ACTION = "ebl.action", "`action` and each `transferChain` entry is a PINT transfer action", EBL;
+    /// The transfer chain starts with ISSUE, and ISSUE appears only first.
+    EBL_CHAIN_START = "ebl.chain_start", "the transfer chain starts with ISSUE, and only starts with it", EBL;
+    /// Nothing follows SACC.
+    EBL_AFTER_SACC = "ebl.after_sacc", "nothing follows SACC in the transfer chain", EBL;
+    /// Sender and recipient are PINT parties.
+    EBL_PARTY = "ebl.party", "`sender` and `recipient` name an eBL platform and at least one identifying code", EBL;
+}
+
+/// The rule with this identifier, if there is one.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    ALL.iter().find(|rule| rule.id == id)
+}

@@ -1,0 +1,169 @@
+//! UN/LOCODE location codes, with the explicit alias table of the ports the relay serves.
+//!
+//! The pattern is the only check on a code's form: nothing here infers that a code is
+//! a seaport, and codes outside the tables are accepted as they are.
+
+use std::fmt;
+
+/// A code matching `^[A-Z]{2}[A-Z2-9]{3}$`: a country code and three characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnLocode([u8; 5]);
+
+impl UnLocode {
+    /// Parses a code written exactly as the pattern requires (capitals, no spaces).
+    pub fn parse(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != 5 {
+            return None;
+        }
+        let country = b[..2].iter().all(u8::is_ascii_uppercase);
+        let place = b[2..]
+            .iter()
+            .all(|&c| c.is_ascii_uppercase() || (b'2'..=b'9').contains(&c));
+        if !(country && place) {
+            return None;
+        }
+        let mut bytes = [0u8; 5];
+        bytes.copy_from_slice(b);
+        Some(UnLocode(bytes))
+    }
+
+    /// The code, e.g. `CNSHK`.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII capitals and digits get past `parse`.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The ISO 3166 country part, e.g. `CN`.
+    pub fn country(&self) -> &str {
+        self.as_str().get(..2).unwrap_or_default()
+    }
+
+    /// The code the relay uses for this place: the alias table's target, or the code itself.
+    pub fn normalized(self) -> UnLocode {
+        UNLOCODE_ALIASES
+            .iter()
+            .find(|alias| alias.code == self.as_str())
+            .and_then(|alias| UnLocode::parse(alias.canonical))
+            .unwrap_or(self)
+    }
+}
+
+impl fmt::Display for UnLocode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Parses a UN/LOCODE and maps it through [`UNLOCODE_ALIASES`]; `None` when `code`
+/// does not match `^[A-Z]{2}[A-Z2-9]{3}$`.
+///
+/// `normalize_unlocode("CNCWN")` is `CNSHK` (Chiwan merged into Shekou); the
+/// shipping-practice codes CNSHA, CNSZX, CNTAO and CNNGB stay as they are.
+pub fn normalize_unlocode(code: &str) -> Option<UnLocode> {
+    UnLocode::parse(code).map(UnLocode::normalized)
+}
+
+/// One entry of the alias table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnLocodeAlias {
+    /// The code as it may appear in an event.
+    pub code: &'static str,
+    /// The code the relay uses for the place (the same code when it is kept).
+    pub canonical: &'static str,
+    /// The place.
+    pub name: &'static str,
+    /// Why the entry is here.
+    pub note: &'static str,
+}
+
+/// The explicit alias table: codes that map to another, and shipping-practice codes
+/// kept as they are although recent UN/LOCODE editions list other codes around them.
+pub const UNLOCODE_ALIASES: &[UnLocodeAlias] = &[
+    UnLocodeAlias {
+        code: "CNCWN",
+        canonical: "CNSHK",
+        name: "Chiwan",
+        note: "merged into Shekou",
+    },
+    UnLocodeAlias {
+        code: "CNSHA",
+        canonical: "CNSHA",
+        name: "Shanghai",
+        note: "shipping practice; kept as it is",
+    },
+    UnLocodeAlias {
+        code: "CNSZX",
+        canonical: "CNSZX",
+        name: "Shenzhen",
+        note: "shipping practice; kept as it is",
+    },
+    UnLocodeAlias {
+        code: "CNTAO",
+        canonical: "CNTAO",
+        name: "Qingdao",
+        note: "shipping practice; kept as it is",
+    },
+    UnLocodeAlias {
+        code: "CNNGB",
+        canonical: "CNNGB",
+        name: "Ningbo",
+        note: "shipping practice; kept as it is",
+    },
+];
+
+/// The ports of the three networks and their partners, by canonical code.
+pub const NETWORK_PORTS: &[(&str, &str)] = &[
+    ("CNSHK", "Shekou"),
+    ("CNSUD", "Shunde"),
+    ("CNYTN", "Yantian"),
+    ("HKHKG", "Hong Kong"),
+    ("NLRTM", "Rotterdam"),
+    ("GRPIR", "Piraeus"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern() {
+        for ok in ["CNSHK", "NLRTM", "GRPIR", "USNY2", "DEHA9"] {
+            assert!(UnLocode::parse(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "CNSH", "CNSHKK", "cnshk", "CN SHK", "1NSHK", "CNSH1", "CNSH0", "CNSHÉ",
+        ] {
+            assert!(UnLocode::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn aliases() {
+        let n = |c: &str| normalize_unlocode(c).map(|u| u.to_string());
+        assert_eq!(n("CNCWN").as_deref(), Some("CNSHK"));
+        for kept in [
+            "CNSHA", "CNSZX", "CNTAO", "CNNGB", "CNSHK", "NLRTM", "XXZZZ",
+        ] {
+            assert_eq!(n(kept).as_deref(), Some(kept));
+        }
+        assert_eq!(n("cncwn"), None);
+    }
+
+    #[test]
+    fn tables_hold_valid_codes() {
+        for alias in UNLOCODE_ALIASES {
+            assert!(UnLocode::parse(alias.code).is_some());
+            assert!(UnLocode::parse(alias.canonical).is_some());
+        }
+        for (code, _) in NETWORK_PORTS {
+            let parsed = UnLocode::parse(code).unwrap();
+            assert_eq!(
+                parsed.normalized(),
+                parsed,
+                "network ports use canonical codes"
+            );
+        }
+        assert_eq!(UnLocode::parse("HKHKG").unwrap().country(), "HK");
+    }
+}

@@ -1,0 +1,162 @@
+//! The RPC wire types every devnet ledger serves and every adapter reads:
+//! JSON over HTTP, each message carrying `version` (an unknown one is refused
+//! by name). The routes are listed in `docs/profiles/rpc.md`.
+
+use serde::{Deserialize, Serialize};
+
+use light_clients::any::{AnyHeader, FamilyName};
+use light_clients::client::{Evidence, Status};
+use light_clients::host::{BlockEvent, Channel, EventProof, HostError, Outcome, RelayerKey};
+use light_clients::{ChainId, PacketId, Roots, Timestamp};
+
+/// The wire format version of every RPC message.
+pub const WIRE_VERSION: u8 = 1;
+
+/// Checks a message's `version`.
+pub fn check_version(what: &'static str, found: u8) -> Result<(), WireError> {
+    if found == WIRE_VERSION {
+        Ok(())
+    } else {
+        Err(WireError::UnsupportedVersion { what, found })
+    }
+}
+
+/// A wire message that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WireError {
+    /// The message's format version is unknown.
+    #[error("{what}: unsupported wire version {found} (supported: {WIRE_VERSION})")]
+    UnsupportedVersion { what: &'static str, found: u8 },
+}
+
+/// `GET /v1/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    pub version: u8,
+    pub chain_id: ChainId,
+    pub family: FamilyName,
+    pub height: u64,
+    pub time: Timestamp,
+    pub operator: RelayerKey,
+    pub validators: usize,
+}
+
+/// `GET /v1/headers/{height}` and `GET /v1/headers/next?after=H`: a finalized
+/// header with its validator sets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeaderResponse {
+    pub version: u8,
+    pub height: u64,
+    pub header: AnyHeader,
+}
+
+/// One packet or ack of a block, with its inclusion proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvenEvent {
+    pub index: u64,
+    pub event: BlockEvent,
+    pub proof: EventProof,
+}
+
+/// `GET /v1/blocks/{height}/events`: what a block emitted, each proven
+/// against header `proof_height` (the block itself, or the next one for gba,
+/// whose roots sit behind the next header's `app_hash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockEvents {
+    pub version: u8,
+    pub height: u64,
+    pub proof_height: u64,
+    pub roots: Roots,
+    pub events: Vec<ProvenEvent>,
+}
+
+/// `GET /v1/channels`: every channel end on the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelsResponse {
+    pub version: u8,
+    pub height: u64,
+    pub channels: Vec<Channel>,
+}
+
+/// A counterparty client as `GET /v1/clients` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    pub chain: ChainId,
+    pub family: FamilyName,
+    pub latest_height: u64,
+    pub status: Status,
+    pub expires_at: Timestamp,
+    pub frozen: Option<Evidence>,
+}
+
+/// `GET /v1/clients`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientsResponse {
+    pub version: u8,
+    pub height: u64,
+    pub clients: Vec<ClientInfo>,
+}
+
+/// How one message of a transaction went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MsgResult {
+    Ok { outcome: Outcome },
+    Err { check: String, message: String },
+}
+
+impl From<Result<Outcome, HostError>> for MsgResult {
+    fn from(r: Result<Outcome, HostError>) -> Self {
+        match r {
+            Ok(outcome) => MsgResult::Ok { outcome },
+            Err(e) => MsgResult::Err {
+                check: e.check().to_string(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+/// `POST /v1/tx` (and `GET /v1/tx/{id}`): where a transaction stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxResponse {
+    pub version: u8,
+    /// Hex SHA-256 id of the transaction.
+    pub id: String,
+    /// The block that included it, once it is included.
+    pub height: Option<u64>,
+    /// One result per message, once included.
+    pub results: Vec<MsgResult>,
+}
+
+/// `POST /v1/events`: a port event for another network.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitEvent {
+    pub version: u8,
+    /// The network that needs the event.
+    pub destination: ChainId,
+    /// The port event, as `adapters::events` validates it.
+    pub event: serde_json::Value,
+    /// Seconds the destination has to receive it (default one hour).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+}
+
+/// The answer to `POST /v1/events`: the event is queued for the next block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmittedEvent {
+    pub version: u8,
+    /// The packet the event will travel in (none for an event recorded on
+    /// this ledger only, whose destination is the ledger itself).
+    pub packet: Option<PacketId>,
+}
+
+/// Every error response: an HTTP status and this body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable, machine-readable code (`unregistered_key`, `not_found` ...).
+    pub code: String,
+    pub message: String,
+}

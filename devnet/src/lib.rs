@@ -1,0 +1,19 @@
+//! portledger: a devnet ledger node of one family (cmport, cosco or gba).
+//!
+//! It produces blocks at a set interval, signed with the family's scheme;
+//! keeps blocks and state in a redb file in its data directory; runs the
+//! `host` module of `light-clients` for its counterparties and three port
+//! apps; and serves the RPC of `adapters::wire` over HTTP.
+//!
+//! Layout:
+//! - [`store`]: the redb file (blocks, and the state after each);
+//! - [`apps`]: cargo registry, payment ledger, eBL registry;
+//! - [`ledger`]: the synchronous state machine (execute, seal, query);
+//! - [`node`]: the thread that owns a ledger, its handle and block timer;
+//! - [`rpc`]: the HTTP routes (axum).
+
+pub mod apps;
+pub mod ledger;
+pub mod node;
+pub mod rpc;
+pub mod store;

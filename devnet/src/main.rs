@@ -1,0 +1,114 @@
+//! The `portledger` binary: runs one devnet ledger node until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use devnet::node::{self, NodeConfig};
+use light_clients::any::FamilyName;
+use light_clients::ChainId;
+use tokio_util::sync::CancellationToken;
+
+/// A devnet ledger of one port-network family.
+#[derive(Debug, Parser)]
+#[command(name = "portledger", version, about)]
+struct Args {
+    /// cmport, cosco or gba.
+    #[arg(long)]
+    family: FamilyName,
+    /// The ledger's chain id (a-z 0-9 . _ -).
+    #[arg(long)]
+    chain_id: ChainId,
+    /// Where to serve the RPC (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Blocks, state and keys; a restart continues from what is there.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Time between blocks.
+    #[arg(long, default_value = "200ms", value_parser = humantime::parse_duration)]
+    block_time: std::time::Duration,
+    /// Validators at genesis (cmport: organisations).
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> ExitCode {
+    let shutdown = CancellationToken::new();
+    let config = NodeConfig {
+        chain_id: args.chain_id,
+        family: args.family,
+        validators: args.validators,
+        data_dir: args.data_dir.clone(),
+        block_time: args.block_time,
+        listen: args.listen,
+    };
+    let node = match node::start(config, shutdown.clone()).await {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("error: {} ({})", e.message, e.code);
+            return ExitCode::from(2);
+        }
+    };
+    let addr_file = args.data_dir.join("rpc.addr");
+    if let Err(e) = std::fs::write(&addr_file, format!("http://{}\n", node.addr)) {
+        eprintln!("warning: cannot write {}: {e}", addr_file.display());
+    }
+    println!(
+        "portledger {} ({}) listening on http://{} (data in {}, height {})",
+        node.handle.chain_id,
+        node.handle.family,
+        node.addr,
+        args.data_dir.display(),
+        node.handle.height()
+    );
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    node.wait().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

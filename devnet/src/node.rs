@@ -1,0 +1,329 @@
+//! The node: a thread that owns the ledger and seals a block every
+//! `block_time`, a cheap cloneable handle through which the HTTP handlers
+//! reach it (a job and a oneshot reply), and the RPC server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use adapters::wire::{
+    BlockEvents, ChannelsResponse, ClientsResponse, HeaderResponse, NodeStatus, SubmitEvent,
+    SubmittedEvent, TxResponse,
+};
+use light_clients::any::{FamilyName, IntoAny};
+use light_clients::cmport::Cmport;
+use light_clients::cosco::Cosco;
+use light_clients::gba::Gba;
+use light_clients::host::SignedTx;
+use light_clients::sample::Signing;
+use light_clients::{ChainId, Timestamp};
+use tokio::sync::{oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::ledger::{ApiError, Ledger, LedgerConfig};
+
+/// What the handlers may ask of a ledger of any family.
+pub trait LedgerApi: Send {
+    fn status(&self) -> NodeStatus;
+    fn header(&self, height: u64) -> Result<HeaderResponse, ApiError>;
+    fn events(&self, height: u64) -> Result<BlockEvents, ApiError>;
+    fn channels(&self) -> ChannelsResponse;
+    fn clients(&self) -> ClientsResponse;
+    fn submit_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, ApiError>;
+    fn tx(&self, id: &str) -> Option<TxResponse>;
+    fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError>;
+    fn rotate(&mut self, validators: usize) -> Result<u64, ApiError>;
+    /// An app's record: `app` is cargo, payment or ebl; `kind` and `key` pick the record.
+    fn app_record(&self, app: &str, kind: &str, key: &str) -> Result<serde_json::Value, ApiError>;
+    fn seal(&mut self, now: Timestamp) -> Result<u64, ApiError>;
+    fn has_pending(&self) -> bool;
+    fn height(&self) -> u64;
+}
+
+impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
+    fn status(&self) -> NodeStatus {
+        Ledger::status(self)
+    }
+    fn header(&self, height: u64) -> Result<HeaderResponse, ApiError> {
+        Ledger::header(self, height)
+    }
+    fn events(&self, height: u64) -> Result<BlockEvents, ApiError> {
+        Ledger::events(self, height)
+    }
+    fn channels(&self) -> ChannelsResponse {
+        Ledger::channels(self)
+    }
+    fn clients(&self) -> ClientsResponse {
+        Ledger::clients(self)
+    }
+    fn submit_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, ApiError> {
+        Ledger::submit_tx(self, tx)
+    }
+    fn tx(&self, id: &str) -> Option<TxResponse> {
+        Ledger::tx(self, id)
+    }
+    fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError> {
+        Ledger::submit_event(self, req)
+    }
+    fn rotate(&mut self, validators: usize) -> Result<u64, ApiError> {
+        Ledger::rotate(self, validators)
+    }
+    fn app_record(&self, app: &str, kind: &str, key: &str) -> Result<serde_json::Value, ApiError> {
+        let apps = self.apps();
+        let found = match (app, kind) {
+            ("cargo", "containers") => apps.cargo.containers.get(key).map(serde_json::to_value),
+            ("cargo", "documents") => apps.cargo.documents.get(key).map(serde_json::to_value),
+            ("payment", "letters-of-credit") => apps
+                .payment
+                .letters_of_credit
+                .get(key)
+                .map(serde_json::to_value),
+            ("payment", "invoices") => apps.payment.invoices.get(key).map(serde_json::to_value),
+            ("payment", "settlements") => {
+                apps.payment.settlements.get(key).map(serde_json::to_value)
+            }
+            ("ebl", "bills") => apps.ebl.bills.get(key).map(serde_json::to_value),
+            ("ebl", "answers") => Some(serde_json::to_value(&apps.ebl.answers)),
+            _ => {
+                return Err(ApiError::not_found(format!(
+                    "no app record kind {app}/{kind}"
+                )))
+            }
+        };
+        found
+            .ok_or_else(|| ApiError::not_found(format!("no {app}/{kind} record {key:?}")))?
+            .map_err(|e| ApiError::new(500, "encode", e.to_string()))
+    }
+    fn seal(&mut self, now: Timestamp) -> Result<u64, ApiError> {
+        Ledger::seal(self, now)
+    }
+    fn has_pending(&self) -> bool {
+        Ledger::has_pending(self)
+    }
+    fn height(&self) -> u64 {
+        Ledger::height(self)
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut dyn LedgerApi) + Send>;
+
+/// A cheap handle to a running ledger.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    jobs: mpsc::Sender<Job>,
+    heights: watch::Receiver<u64>,
+    pub chain_id: ChainId,
+    pub family: FamilyName,
+    pub admin_token: String,
+}
+
+fn gone() -> ApiError {
+    ApiError::new(503, "stopped", "the ledger has stopped")
+}
+
+impl NodeHandle {
+    /// Runs `f` on the ledger thread and returns its answer.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn LedgerApi) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |ledger| {
+                let _ = tx.send(f(ledger));
+            }))
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    }
+
+    /// The latest sealed height.
+    pub fn height(&self) -> u64 {
+        *self.heights.borrow()
+    }
+
+    /// Waits until a block above `height` is sealed, or `max` passes; returns the latest height.
+    pub async fn wait_above(&self, height: u64, max: Duration) -> u64 {
+        let mut rx = self.heights.clone();
+        let _ = tokio::time::timeout(max, rx.wait_for(|h| *h > height)).await;
+        let latest = *rx.borrow();
+        latest
+    }
+}
+
+/// How to run a node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub chain_id: ChainId,
+    pub family: FamilyName,
+    pub validators: usize,
+    pub data_dir: PathBuf,
+    pub block_time: Duration,
+    pub listen: SocketAddr,
+}
+
+/// A started node.
+#[derive(Debug)]
+pub struct RunningNode {
+    pub addr: SocketAddr,
+    pub handle: NodeHandle,
+    ledger: std::thread::JoinHandle<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl RunningNode {
+    /// Waits for the node to stop (after `shutdown` is cancelled): the
+    /// server drains, the ledger seals what it holds and closes its store.
+    pub async fn wait(self) {
+        let _ = self.server.await;
+        let _ = tokio::task::spawn_blocking(move || self.ledger.join()).await;
+    }
+}
+
+/// The current wall-clock time (the node is the one place that reads it).
+pub fn now() -> Timestamp {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Timestamp::from_unix_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+/// Fresh secret bytes for a new ledger's keys and tokens.
+pub fn entropy<const N: usize>() -> std::io::Result<[u8; N]> {
+    use std::io::Read;
+    let mut out = [0u8; N];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut out)?;
+    Ok(out)
+}
+
+fn admin_token(config: &NodeConfig) -> Result<String, ApiError> {
+    let path = config.data_dir.join("admin.token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_string());
+    }
+    let bytes: [u8; 24] = entropy().map_err(|e| ApiError::new(500, "entropy", e.to_string()))?;
+    let token = hex::encode(bytes);
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| ApiError::new(500, "store", e.to_string()))?;
+    std::fs::write(&path, &token).map_err(|e| {
+        ApiError::new(
+            500,
+            "store",
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
+    Ok(token)
+}
+
+/// Opens (or creates) the ledger, starts its thread and the RPC server.
+pub async fn start(
+    config: NodeConfig,
+    shutdown: CancellationToken,
+) -> Result<RunningNode, ApiError> {
+    let admin_token = admin_token(&config)?;
+    let ledger_config = LedgerConfig {
+        chain_id: config.chain_id.clone(),
+        family: config.family,
+        validators: config.validators,
+        data_dir: config.data_dir.clone(),
+    };
+    let seed: [u8; 40] = entropy().map_err(|e| ApiError::new(500, "entropy", e.to_string()))?;
+    let ledger: Box<dyn LedgerApi> = match config.family {
+        FamilyName::Cmport => Box::new(Ledger::<Cmport>::open(ledger_config, seed, now())?),
+        FamilyName::Cosco => Box::new(Ledger::<Cosco>::open(ledger_config, seed, now())?),
+        FamilyName::Gba => Box::new(Ledger::<Gba>::open(ledger_config, seed, now())?),
+    };
+    let (jobs, rx) = mpsc::channel::<Job>();
+    let (heights_tx, heights) = watch::channel(ledger.height());
+    let handle = NodeHandle {
+        jobs,
+        heights,
+        chain_id: config.chain_id.clone(),
+        family: config.family,
+        admin_token,
+    };
+    let block_time = config.block_time;
+    let stop = shutdown.clone();
+    let ledger = std::thread::Builder::new()
+        .name(format!("ledger-{}", config.chain_id))
+        .spawn(move || run_ledger(ledger, rx, heights_tx, block_time, stop))
+        .map_err(|e| ApiError::new(500, "thread", e.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                500,
+                "listen",
+                format!("cannot listen on {}: {e}", config.listen),
+            )
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ApiError::new(500, "listen", e.to_string()))?;
+    let app = crate::rpc::router(handle.clone());
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "rpc server failed");
+        }
+    });
+    Ok(RunningNode {
+        addr,
+        handle,
+        ledger,
+        server,
+    })
+}
+
+/// The ledger thread: jobs as they come, a seal every `block_time`.
+fn run_ledger(
+    mut ledger: Box<dyn LedgerApi>,
+    jobs: mpsc::Receiver<Job>,
+    heights: watch::Sender<u64>,
+    block_time: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut next_seal = Instant::now() + block_time;
+    loop {
+        if shutdown.is_cancelled() {
+            if ledger.has_pending() {
+                // Nothing accepted is lost: seal what the block holds.
+                if let Err(e) = ledger.seal(now()) {
+                    tracing::error!(error = e.message, "final seal failed");
+                }
+                heights.send_replace(ledger.height());
+            }
+            return;
+        }
+        let wait = next_seal
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(100));
+        match jobs.recv_timeout(wait) {
+            Ok(job) => job(ledger.as_mut()),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        if Instant::now() >= next_seal {
+            match ledger.seal(now()) {
+                Ok(height) => {
+                    heights.send_replace(height);
+                }
+                Err(e) => {
+                    // The store refused a block: stop rather than run on with
+                    // state that is not on disk.
+                    tracing::error!(
+                        code = e.code,
+                        error = e.message,
+                        "sealing failed; the ledger stops"
+                    );
+                    return;
+                }
+            }
+            next_seal += block_time;
+            if next_seal < Instant::now() {
+                next_seal = Instant::now() + block_time;
+            }
+        }
+    }
+}

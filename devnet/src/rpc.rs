@@ -1,0 +1,231 @@
+//! The ledger's RPC over HTTP (axum): the routes of `docs/profiles/rpc.md`.
+//! Every error is a status and a JSON `{code, message}`; bodies are limited
+//! in size; the ledger keeps running whatever a request holds.
+
+use std::time::Duration;
+
+use adapters::wire::{ErrorBody, SubmitEvent, TxResponse};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use light_clients::host::SignedTx;
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::ApiError;
+use crate::node::NodeHandle;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// The longest a request may wait for a block.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            Json(ErrorBody {
+                code: self.code,
+                message: self.message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+fn rejected(r: JsonRejection) -> ApiError {
+    let status = r.status().as_u16();
+    let code = if status == 413 {
+        "body_too_large"
+    } else {
+        "malformed_request"
+    };
+    ApiError::new(status, code, r.body_text())
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// The router of a ledger node.
+pub fn router(node: NodeHandle) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/status", get(status))
+        .route("/v1/headers/next", get(next_header))
+        .route("/v1/headers/{height}", get(header))
+        .route("/v1/blocks/{height}/events", get(events))
+        .route("/v1/channels", get(channels))
+        .route("/v1/clients", get(clients))
+        .route("/v1/tx", post(submit_tx))
+        .route("/v1/tx/{id}", get(tx))
+        .route("/v1/events", post(submit_event))
+        .route("/v1/apps/{app}/{kind}/{key}", get(app_record))
+        .route("/v1/admin/rotate", post(rotate))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(node)
+}
+
+async fn status(State(node): State<NodeHandle>) -> ApiResult<adapters::wire::NodeStatus> {
+    Ok(Json(node.call(|l| l.status()).await?))
+}
+
+async fn header(
+    State(node): State<NodeHandle>,
+    Path(height): Path<String>,
+) -> ApiResult<adapters::wire::HeaderResponse> {
+    let height = parse_height(&height)?;
+    Ok(Json(node.call(move |l| l.header(height)).await??))
+}
+
+fn parse_height(s: &str) -> Result<u64, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::new(400, "bad_height", format!("{s:?} is not a block height")))
+}
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    after: u64,
+    #[serde(default)]
+    wait_ms: Option<u64>,
+}
+
+/// The header after `after`, waiting for it up to `wait_ms` (204 if none came).
+async fn next_header(
+    State(node): State<NodeHandle>,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, ApiError> {
+    let wait = Duration::from_millis(q.wait_ms.unwrap_or(10_000)).min(MAX_WAIT);
+    let latest = node.wait_above(q.after, wait).await;
+    if latest <= q.after {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let height = q.after + 1;
+    Ok(Json(node.call(move |l| l.header(height)).await??).into_response())
+}
+
+async fn events(
+    State(node): State<NodeHandle>,
+    Path(height): Path<String>,
+) -> ApiResult<adapters::wire::BlockEvents> {
+    let height = parse_height(&height)?;
+    Ok(Json(node.call(move |l| l.events(height)).await??))
+}
+
+async fn channels(State(node): State<NodeHandle>) -> ApiResult<adapters::wire::ChannelsResponse> {
+    Ok(Json(node.call(|l| l.channels()).await?))
+}
+
+async fn clients(State(node): State<NodeHandle>) -> ApiResult<adapters::wire::ClientsResponse> {
+    Ok(Json(node.call(|l| l.clients()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct TxQuery {
+    /// Wait until the block holding the transaction is sealed.
+    #[serde(default)]
+    wait: bool,
+}
+
+async fn submit_tx(
+    State(node): State<NodeHandle>,
+    Query(q): Query<TxQuery>,
+    body: Result<Json<SignedTx>, JsonRejection>,
+) -> ApiResult<TxResponse> {
+    let Json(tx) = body.map_err(rejected)?;
+    let response = node.call(move |l| l.submit_tx(&tx)).await??;
+    if !q.wait || response.height.is_some() {
+        return Ok(Json(response));
+    }
+    wait_for_inclusion(&node, response).await
+}
+
+async fn wait_for_inclusion(node: &NodeHandle, pending: TxResponse) -> ApiResult<TxResponse> {
+    let deadline = tokio::time::Instant::now() + MAX_WAIT;
+    let mut seen = node.height();
+    while tokio::time::Instant::now() < deadline {
+        seen = node.wait_above(seen, MAX_WAIT).await;
+        let id = pending.id.clone();
+        if let Some(r) = node.call(move |l| l.tx(&id)).await? {
+            if r.height.is_some() {
+                return Ok(Json(r));
+            }
+        }
+    }
+    Ok(Json(pending))
+}
+
+async fn tx(State(node): State<NodeHandle>, Path(id): Path<String>) -> ApiResult<TxResponse> {
+    let lookup = id.clone();
+    node.call(move |l| l.tx(&lookup))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no transaction {id}")))
+}
+
+async fn submit_event(
+    State(node): State<NodeHandle>,
+    body: Result<Json<SubmitEvent>, JsonRejection>,
+) -> ApiResult<adapters::wire::SubmittedEvent> {
+    let Json(req) = body.map_err(rejected)?;
+    Ok(Json(node.call(move |l| l.submit_event(&req)).await??))
+}
+
+async fn app_record(
+    State(node): State<NodeHandle>,
+    Path((app, kind, key)): Path<(String, String, String)>,
+) -> ApiResult<serde_json::Value> {
+    Ok(Json(
+        node.call(move |l| l.app_record(&app, &kind, &key))
+            .await??,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateRequest {
+    validators: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct RotateResponse {
+    /// The first height signed by the new set.
+    effective_height: u64,
+}
+
+async fn rotate(
+    State(node): State<NodeHandle>,
+    headers: HeaderMap,
+    body: Result<Json<RotateRequest>, JsonRejection>,
+) -> ApiResult<RotateResponse> {
+    authorize(&node, &headers)?;
+    let Json(req) = body.map_err(rejected)?;
+    let effective_height = node.call(move |l| l.rotate(req.validators)).await??;
+    Ok(Json(RotateResponse { effective_height }))
+}
+
+/// Admin calls need `Authorization: Bearer <data-dir/admin.token>`.
+fn authorize(node: &NodeHandle, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(token) if constant_time_eq(token.as_bytes(), node.admin_token.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            401,
+            "invalid_token",
+            "the bearer token is not this ledger's admin token",
+        )),
+        None => Err(ApiError::new(
+            401,
+            "invalid_token",
+            "admin calls need Authorization: Bearer <admin token>",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
