@@ -1,6 +1,10 @@
 //! portrelay adapters: how the relay talks to port ledgers.
 //!
 //! Layout:
+//! - [`chain`]: the `ChainAdapter` contract and adapter configuration;
+//! - [`http`]: the RPC client of a ledger of any family (hyper in tower
+//!   layers: timeout, retry with backoff across endpoints, limits);
+//! - [`registry`]: the adapters by chain id, built from their configuration;
 //! - [`events`]: the canonical port event schema (DCSA track-and-trace,
 //!   letters of credit, invoices, settlements, eBL transfers) and its
 //!   validation against the industry rules of `shared/STANDARDS.md`;
@@ -10,5 +14,8 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod chain;
 pub mod events;
+pub mod http;
+pub mod registry;
 pub mod wire;

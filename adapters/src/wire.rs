@@ -98,6 +98,18 @@ pub struct ClientsResponse {
     pub clients: Vec<ClientInfo>,
 }
 
+/// `GET /v1/accounts/{key}`: a transaction signer's next nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountResponse {
+    pub version: u8,
+    pub key: RelayerKey,
+    /// The nonce its next transaction must carry, counting those already
+    /// executed in the block being built.
+    pub next_nonce: u64,
+    /// Whether the key is the ledger's operator key.
+    pub operator: bool,
+}
+
 /// How one message of a transaction went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

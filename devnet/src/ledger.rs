@@ -483,6 +483,17 @@ impl<F: Signing + IntoAny> Ledger<F> {
         }
     }
 
+    /// A signer's next nonce, or `None` for an unregistered or retired key.
+    pub fn account(&self, key: &RelayerKey) -> Option<wire::AccountResponse> {
+        let next_nonce = self.host.next_nonce(key)?;
+        Some(wire::AccountResponse {
+            version: WIRE_VERSION,
+            key: *key,
+            next_nonce,
+            operator: *key == self.host.operator(),
+        })
+    }
+
     pub fn host(&self) -> &Host {
         &self.host
     }

@@ -8,14 +8,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use adapters::wire::{
-    BlockEvents, ChannelsResponse, ClientsResponse, HeaderResponse, NodeStatus, SubmitEvent,
-    SubmittedEvent, TxResponse,
+    AccountResponse, BlockEvents, ChannelsResponse, ClientsResponse, HeaderResponse, NodeStatus,
+    SubmitEvent, SubmittedEvent, TxResponse,
 };
 use light_clients::any::{FamilyName, IntoAny};
 use light_clients::cmport::Cmport;
 use light_clients::cosco::Cosco;
 use light_clients::gba::Gba;
-use light_clients::host::SignedTx;
+use light_clients::host::{RelayerKey, SignedTx};
 use light_clients::sample::Signing;
 use light_clients::{ChainId, Timestamp};
 use tokio::sync::{oneshot, watch};
@@ -31,6 +31,7 @@ pub trait LedgerApi: Send {
     fn channels(&self) -> ChannelsResponse;
     fn clients(&self) -> ClientsResponse;
     fn submit_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, ApiError>;
+    fn account(&self, key: &RelayerKey) -> Option<AccountResponse>;
     fn tx(&self, id: &str) -> Option<TxResponse>;
     fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError>;
     fn rotate(&mut self, validators: usize) -> Result<u64, ApiError>;
@@ -62,6 +63,9 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     }
     fn tx(&self, id: &str) -> Option<TxResponse> {
         Ledger::tx(self, id)
+    }
+    fn account(&self, key: &RelayerKey) -> Option<AccountResponse> {
+        Ledger::account(self, key)
     }
     fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError> {
         Ledger::submit_event(self, req)

@@ -60,6 +60,7 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/clients", get(clients))
         .route("/v1/tx", post(submit_tx))
         .route("/v1/tx/{id}", get(tx))
+        .route("/v1/accounts/{key}", get(account))
         .route("/v1/events", post(submit_event))
         .route("/v1/apps/{app}/{kind}/{key}", get(app_record))
         .route("/v1/admin/rotate", post(rotate))
@@ -162,6 +163,25 @@ async fn tx(State(node): State<NodeHandle>, Path(id): Path<String>) -> ApiResult
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no transaction {id}")))
+}
+
+async fn account(
+    State(node): State<NodeHandle>,
+    Path(key): Path<String>,
+) -> ApiResult<adapters::wire::AccountResponse> {
+    let parsed: light_clients::host::RelayerKey =
+        serde_json::from_value(serde_json::Value::String(key.clone()))
+            .map_err(|e| ApiError::new(400, "bad_key", format!("{key:?}: {e}")))?;
+    node.call(move |l| l.account(&parsed))
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                404,
+                "unregistered_key",
+                format!("key {key} is not registered on this ledger"),
+            )
+        })
 }
 
 async fn submit_event(

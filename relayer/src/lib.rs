@@ -3,9 +3,11 @@
 //! Layout:
 //! - [`light_client`]: `portrelay light-client sample|verify`, the chain
 //!   operators' tools over the `light-clients` crate;
+//! - [`events`]: `portrelay events validate`, the event checker over `adapters::events`;
 //! - `main.rs`: the thin binary (argument parsing, exit codes).
 //!
 //! The relay daemon itself (followers, scanners, submitters, clearer) comes
 //! with the devnet ledgers and adapters it drives.
 
+pub mod events;
 pub mod light_client;

@@ -20,6 +20,24 @@ enum Command {
     /// Light-client tools for chain operators.
     #[command(subcommand)]
     LightClient(LightClientCommand),
+    /// Port event tools.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// Check events against shared/STANDARDS.md, one verdict line per event.
+    ///
+    /// Each FILE is a JSON array of events, NDJSON or a single event; `-` reads
+    /// stdin. Prints `<file>:<n>: ok (<kind>)` or `<file>:<n>: refused: <rule> at
+    /// <field>: <message>`. Exits 0 when every event is accepted, 1 when one is
+    /// refused, 2 when an input cannot be read or is not JSON.
+    Validate {
+        /// Files of events (`-` for stdin).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +91,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::LightClient(cmd) => light_client_command(cmd),
+        Command::Events(EventsCommand::Validate { files }) => {
+            ExitCode::from(relayer::events::validate_files(
+                &files,
+                &mut std::io::stdin().lock(),
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            ))
+        }
     }
 }
 

@@ -194,6 +194,22 @@ pub(crate) fn required_transport_document_reference(obj: &Obj<'_>) -> Result<Str
     })
 }
 
+/// An optional ISO 6346 container number: at most 11 characters, then format and check digit.
+fn container_number(obj: &Obj<'_>, key: &str) -> Result<Option<ContainerNumber>, Refusal> {
+    let Some(s) = bounded(obj, key, 11, rules::DCSA_EQUIPMENT_REFERENCE_LENGTH)? else {
+        return Ok(None);
+    };
+    ContainerNumber::parse(&s).map(Some).map_err(|e| {
+        let (rule, message) = match e {
+            ContainerNumberError::CheckDigit { .. } => {
+                (rules::ISO6346_CHECK_DIGIT, format!("{s:?}: {e}"))
+            }
+            ContainerNumberError::Format(why) => (rules::ISO6346_FORMAT, why),
+        };
+        Refusal::new(rule, obj.field(key), message)
+    })
+}
+
 fn location(obj: &Obj<'_>) -> Result<Location, Refusal> {
     Ok(Location {
         un_location_code: unlocode(obj, "UNLocationCode")?,
@@ -440,25 +456,7 @@ pub(crate) fn equipment(obj: &Obj<'_>, json: &Value) -> Result<EquipmentEvent, R
         EmptyIndicator::parse,
         EmptyIndicator::list,
     )?;
-    let equipment_reference = match bounded(
-        obj,
-        "equipmentReference",
-        11,
-        rules::DCSA_EQUIPMENT_REFERENCE_LENGTH,
-    )? {
-        None => None,
-        Some(s) => Some(ContainerNumber::parse(&s).map_err(|e| {
-            let rule = match e {
-                ContainerNumberError::CheckDigit { .. } => rules::ISO6346_CHECK_DIGIT,
-                _ => rules::ISO6346_FORMAT,
-            };
-            let message = match e {
-                ContainerNumberError::CheckDigit { .. } => format!("{s:?}: {e}"),
-                _ => e.to_string(),
-            };
-            Refusal::new(rule, obj.field("equipmentReference"), message)
-        })?),
-    };
+    let equipment_reference = container_number(obj, "equipmentReference")?;
     let iso_equipment_code = bounded(
         obj,
         "ISOEquipmentCode",

@@ -127,7 +127,7 @@ fn check_chain(entries: &[(EblAction, String)]) -> Result<(), Refusal> {
             return Err(Refusal::new(
                 rules::EBL_AFTER_SACC,
                 field.clone(),
-                format!("{action} follows SACC, which ends the chain"),
+                format!("nothing follows SACC, which ends the chain; found {action}"),
             ));
         }
         match (position, action) {

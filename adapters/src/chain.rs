@@ -1,0 +1,215 @@
+//! The chain-agnostic contract the relayer uses to talk to a ledger, and the
+//! configuration an adapter is built from. Nothing here knows a family's
+//! internals; each family's adapter builds itself (`registry`).
+
+use std::time::Duration;
+
+use light_clients::any::{AnyHeader, AnyTrustRoot, FamilyName};
+use light_clients::host::{Channel, RelayerKey, SignedTx};
+use light_clients::{App, ChainId};
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{
+    AccountResponse, BlockEvents, ClientInfo, NodeStatus, SubmitEvent, SubmittedEvent, TxResponse,
+};
+
+/// Why an adapter call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdapterError {
+    /// No endpoint answered (all down, or timed out), after retries.
+    #[error("{chain}: no endpoint answered: {reason}")]
+    Unavailable { chain: ChainId, reason: String },
+    /// The ledger answered with an error (`code` as in `ErrorBody`).
+    #[error("{chain}: {status} {code}: {message}")]
+    Refused {
+        chain: ChainId,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The ledger's answer is not what the wire format says (or another family's).
+    #[error("{chain}: bad response: {reason}")]
+    BadResponse { chain: ChainId, reason: String },
+    /// The thing asked for does not exist (yet).
+    #[error("{chain}: not found: {what}")]
+    NotFound { chain: ChainId, what: String },
+}
+
+impl AdapterError {
+    /// Whether trying again later may help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AdapterError::Unavailable { .. } => true,
+            AdapterError::Refused { status, code, .. } => {
+                *status >= 500 || *status == 429 || code == "not_yet_provable"
+            }
+            AdapterError::BadResponse { .. } | AdapterError::NotFound { .. } => false,
+        }
+    }
+}
+
+/// What the relayer needs of a ledger.
+#[async_trait::async_trait]
+pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
+    fn chain_id(&self) -> &ChainId;
+    fn family(&self) -> FamilyName;
+    async fn status(&self) -> Result<NodeStatus, AdapterError>;
+    /// The finalized header at `height`, with its validator sets.
+    async fn header(&self, height: u64) -> Result<AnyHeader, AdapterError>;
+    /// The header after `after`, waiting up to `wait` for it to be finalized.
+    async fn next_header(
+        &self,
+        after: u64,
+        wait: Duration,
+    ) -> Result<Option<AnyHeader>, AdapterError>;
+    /// A block's packets and acks with their proofs.
+    async fn block_events(&self, height: u64) -> Result<BlockEvents, AdapterError>;
+    /// Every channel end on the ledger, with its sequences.
+    async fn channels(&self) -> Result<Vec<Channel>, AdapterError>;
+    /// The ledger's clients of its counterparties.
+    async fn clients(&self) -> Result<Vec<ClientInfo>, AdapterError>;
+    /// A signer's next nonce.
+    async fn account(&self, key: &RelayerKey) -> Result<AccountResponse, AdapterError>;
+    /// Submits a transaction and waits until the block holding it is sealed.
+    /// Never retried blindly: a resubmission reuses the same nonce, which the
+    /// ledger answers with the recorded result or a nonce error.
+    async fn submit(&self, tx: &SignedTx) -> Result<TxResponse, AdapterError>;
+    /// Submits a port event (for the workload and for operators).
+    async fn submit_event(&self, event: &SubmitEvent) -> Result<SubmittedEvent, AdapterError>;
+}
+
+/// How hard an adapter tries, and how much it asks at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpcPolicy {
+    /// Per request, per endpoint.
+    #[serde(with = "humantime_serde_compat")]
+    pub timeout: Duration,
+    /// Retries of a request that is safe to retry (reads), across endpoints.
+    pub retries: u32,
+    /// First backoff; doubles each retry, with jitter, up to `max_backoff`.
+    #[serde(with = "humantime_serde_compat")]
+    pub backoff: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub max_backoff: Duration,
+    /// Requests in flight to this chain at once.
+    pub concurrency: usize,
+    /// Requests per second to this chain.
+    pub rate_per_sec: u64,
+}
+
+impl RpcPolicy {
+    /// The policy the devnet uses; a config file states its own.
+    pub const DEVNET: RpcPolicy = RpcPolicy {
+        timeout: Duration::from_secs(5),
+        retries: 3,
+        backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_secs(2),
+        concurrency: 32,
+        rate_per_sec: 2_000,
+    };
+}
+
+/// What an adapter is registered with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    pub chain_id: ChainId,
+    /// One or more RPC endpoints (`http://host:port`); tried in order, failing over.
+    pub endpoints: Vec<String>,
+    /// The apps relayed to and from this chain.
+    pub apps: Vec<App>,
+    /// The operator-approved trust root other ledgers' clients of this chain start from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_root: Option<AnyTrustRoot>,
+    pub rpc: RpcPolicy,
+}
+
+/// An adapter's configuration, tagged by family (`family = "cosco"` in TOML).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "lowercase")]
+pub enum AdapterConfig {
+    Cmport(ChainConfig),
+    Cosco(ChainConfig),
+    Gba(ChainConfig),
+}
+
+impl AdapterConfig {
+    pub fn family(&self) -> FamilyName {
+        match self {
+            AdapterConfig::Cmport(_) => FamilyName::Cmport,
+            AdapterConfig::Cosco(_) => FamilyName::Cosco,
+            AdapterConfig::Gba(_) => FamilyName::Gba,
+        }
+    }
+
+    pub fn chain(&self) -> &ChainConfig {
+        match self {
+            AdapterConfig::Cmport(c) | AdapterConfig::Cosco(c) | AdapterConfig::Gba(c) => c,
+        }
+    }
+
+    /// Checks the configuration; the error names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let c = self.chain();
+        if c.endpoints.is_empty() {
+            return Err(format!(
+                "{}.endpoints: at least one endpoint is needed",
+                c.chain_id
+            ));
+        }
+        for (i, e) in c.endpoints.iter().enumerate() {
+            let ok = e
+                .parse::<hyper::Uri>()
+                .ok()
+                .filter(|u| u.scheme_str() == Some("http") && u.authority().is_some());
+            if ok.is_none() {
+                return Err(format!(
+                    "{}.endpoints[{i}]: {e:?} is not an http://host:port URL",
+                    c.chain_id
+                ));
+            }
+        }
+        if c.apps.is_empty() {
+            return Err(format!(
+                "{}.apps: name at least one of cargo, payment, ebl",
+                c.chain_id
+            ));
+        }
+        if c.rpc.concurrency == 0 || c.rpc.rate_per_sec == 0 || c.rpc.timeout.is_zero() {
+            return Err(format!(
+                "{}.rpc: timeout, concurrency and rate_per_sec must be above zero",
+                c.chain_id
+            ));
+        }
+        if let Some(root) = &c.trust_root {
+            if root.family() != self.family() {
+                return Err(format!(
+                    "{}.trust_root: a {} root for a {} chain",
+                    c.chain_id,
+                    root.family(),
+                    self.family()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Durations as humantime strings ("5s", "200ms") in config files.
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration like 5s: {e}")))
+    }
+}
