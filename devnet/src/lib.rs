@@ -12,6 +12,9 @@
 //! - [`node`]: the thread that owns a ledger, its handle and block timer;
 //! - [`rpc`]: the HTTP routes (axum).
 
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod apps;
 pub mod ledger;
 pub mod node;
