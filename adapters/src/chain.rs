@@ -111,6 +111,10 @@ impl RpcPolicy {
     };
 }
 
+/// The most requests an adapter keeps in flight to one chain (tokio's
+/// semaphores and channels panic on far larger counts, so config refuses them).
+pub const MAX_CONCURRENCY: usize = 65_536;
+
 /// What an adapter is registered with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,6 +178,18 @@ impl AdapterConfig {
         if c.apps.is_empty() {
             return Err(format!(
                 "{}.apps: name at least one of cargo, payment, ebl",
+                c.chain_id
+            ));
+        }
+        if c.rpc.concurrency > MAX_CONCURRENCY {
+            return Err(format!(
+                "{}.rpc.concurrency: {} is over {MAX_CONCURRENCY}",
+                c.chain_id, c.rpc.concurrency
+            ));
+        }
+        if c.rpc.backoff > c.rpc.max_backoff {
+            return Err(format!(
+                "{}.rpc.backoff: longer than max_backoff",
                 c.chain_id
             ));
         }

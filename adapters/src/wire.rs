@@ -39,7 +39,7 @@ pub struct NodeStatus {
     pub height: u64,
     pub time: Timestamp,
     pub operator: RelayerKey,
-    pub validators: usize,
+    pub validators: u64,
 }
 
 /// `GET /v1/headers/{height}` and `GET /v1/headers/next?after=H`: a finalized
@@ -69,6 +69,24 @@ pub struct BlockEvents {
     pub proof_height: u64,
     pub roots: Roots,
     pub events: Vec<ProvenEvent>,
+}
+
+/// One channel end's sequences after a block, with its proof under `state_root`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvenChannelState {
+    pub state: light_clients::ChannelState,
+    pub proof: EventProof,
+}
+
+/// `GET /v1/blocks/{height}/state`: every channel's sequences after the
+/// block, each proven against header `proof_height` (as for events).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockState {
+    pub version: u8,
+    pub height: u64,
+    pub proof_height: u64,
+    pub roots: Roots,
+    pub channels: Vec<ProvenChannelState>,
 }
 
 /// `GET /v1/channels`: every channel end on the ledger.

@@ -389,7 +389,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             height: self.tip.height,
             time: self.tip.time,
             operator: self.host.operator(),
-            validators: self.keys.len(),
+            validators: self.keys.len() as u64,
         }
     }
 
@@ -410,9 +410,9 @@ impl<F: Signing + IntoAny> Ledger<F> {
         })
     }
 
-    /// A block's packets and acks with their inclusion proofs.
-    pub fn events(&self, height: u64) -> Result<BlockEvents, ApiError> {
-        let block = self.stored(height)?;
+    /// The header that commits block `height`'s roots, and the opening a gba
+    /// proof needs; refused while that header is not sealed.
+    fn proof_point(&self, height: u64, roots: Roots) -> Result<(u64, Option<Roots>), ApiError> {
         let proof_height = if F::FAMILY == FamilyName::Gba {
             height + 1
         } else {
@@ -427,7 +427,44 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 ),
             ));
         }
-        let opening = (F::FAMILY == FamilyName::Gba).then_some(block.roots);
+        Ok((
+            proof_height,
+            (F::FAMILY == FamilyName::Gba).then_some(roots),
+        ))
+    }
+
+    /// Every channel's sequences after block `height`, proven under its `state_root`.
+    pub fn state(&self, height: u64) -> Result<wire::BlockState, ApiError> {
+        let block = self.stored(height)?;
+        let (proof_height, opening) = self.proof_point(height, block.roots)?;
+        let leaves: Vec<Vec<u8>> = block.channel_states.iter().map(Canonical::encode).collect();
+        let proofs = host::prove_all(F::TREE_HASH, &leaves);
+        let channels = block
+            .channel_states
+            .into_iter()
+            .zip(proofs)
+            .map(|(state, proof)| wire::ProvenChannelState {
+                state,
+                proof: EventProof {
+                    height: proof_height,
+                    opening,
+                    proof,
+                },
+            })
+            .collect();
+        Ok(wire::BlockState {
+            version: WIRE_VERSION,
+            height,
+            proof_height,
+            roots: block.roots,
+            channels,
+        })
+    }
+
+    /// A block's packets and acks with their inclusion proofs.
+    pub fn events(&self, height: u64) -> Result<BlockEvents, ApiError> {
+        let block = self.stored(height)?;
+        let (proof_height, opening) = self.proof_point(height, block.roots)?;
         let leaves: Vec<Vec<u8>> = block.events.iter().map(|e| e.leaf().encode()).collect();
         let proofs = host::prove_all(F::TREE_HASH, &leaves);
         let events = block

@@ -28,6 +28,7 @@ pub trait LedgerApi: Send {
     fn status(&self) -> NodeStatus;
     fn header(&self, height: u64) -> Result<HeaderResponse, ApiError>;
     fn events(&self, height: u64) -> Result<BlockEvents, ApiError>;
+    fn state(&self, height: u64) -> Result<adapters::wire::BlockState, ApiError>;
     fn channels(&self) -> ChannelsResponse;
     fn clients(&self) -> ClientsResponse;
     fn submit_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, ApiError>;
@@ -51,6 +52,9 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     }
     fn events(&self, height: u64) -> Result<BlockEvents, ApiError> {
         Ledger::events(self, height)
+    }
+    fn state(&self, height: u64) -> Result<adapters::wire::BlockState, ApiError> {
+        Ledger::state(self, height)
     }
     fn channels(&self) -> ChannelsResponse {
         Ledger::channels(self)

@@ -56,6 +56,7 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/headers/next", get(next_header))
         .route("/v1/headers/{height}", get(header))
         .route("/v1/blocks/{height}/events", get(events))
+        .route("/v1/blocks/{height}/state", get(state))
         .route("/v1/channels", get(channels))
         .route("/v1/clients", get(clients))
         .route("/v1/tx", post(submit_tx))
@@ -114,6 +115,14 @@ async fn events(
     Ok(Json(node.call(move |l| l.events(height)).await??))
 }
 
+async fn state(
+    State(node): State<NodeHandle>,
+    Path(height): Path<String>,
+) -> ApiResult<adapters::wire::BlockState> {
+    let height = parse_height(&height)?;
+    Ok(Json(node.call(move |l| l.state(height)).await??))
+}
+
 async fn channels(State(node): State<NodeHandle>) -> ApiResult<adapters::wire::ChannelsResponse> {
     Ok(Json(node.call(|l| l.channels()).await?))
 }
@@ -146,7 +155,8 @@ async fn wait_for_inclusion(node: &NodeHandle, pending: TxResponse) -> ApiResult
     let deadline = tokio::time::Instant::now() + MAX_WAIT;
     let mut seen = node.height();
     while tokio::time::Instant::now() < deadline {
-        seen = node.wait_above(seen, MAX_WAIT).await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        seen = node.wait_above(seen, left).await;
         let id = pending.id.clone();
         if let Some(r) = node.call(move |l| l.tx(&id)).await? {
             if r.height.is_some() {

@@ -1,0 +1,405 @@
+//! A relay done by hand across three real ledger processes: a COSCO cargo
+//! event for CMPort moves with the adapters alone (client update, packet with
+//! proof, ack back), then shows in CMPort's cargo registry, and its
+//! commitment is cleared on COSCO.
+
+mod support;
+
+use adapters::wire::ProvenEvent;
+use adapters::wire::{MsgResult, SubmitEvent, WIRE_VERSION};
+use light_clients::any::FamilyName;
+use light_clients::host::{
+    BlockEvent, OperatorMsg, Outcome, RelayMsg, RelayerKey, SignedTx, TxBody,
+};
+use light_clients::{AckResult, App, ChannelId, PacketId};
+use support::{options, Ledger};
+
+fn relayer() -> ed25519_consensus::SigningKey {
+    ed25519_consensus::SigningKey::from([42u8; 32])
+}
+
+async fn relay_tx(to: &Ledger, msgs: Vec<RelayMsg>) -> (u64, Vec<MsgResult>) {
+    let key = relayer();
+    let nonce = to
+        .adapter
+        .account(&RelayerKey(key.verification_key().to_bytes()))
+        .await
+        .expect("account")
+        .next_nonce;
+    let tx = SignedTx::sign(&key, &to.chain_id, nonce, &TxBody::Relay(msgs));
+    let r = to.adapter.submit(&tx).await.expect("submit");
+    (r.height.expect("included"), r.results)
+}
+
+/// Clients of each other on every ledger, and the relayer's key registered.
+async fn connect(ledgers: &[&Ledger]) {
+    for a in ledgers {
+        for b in ledgers {
+            if a.chain_id != b.chain_id {
+                let root = b.trust_root(b.height().await).await;
+                a.operator_tx(OperatorMsg::CreateClient {
+                    root,
+                    options: options(),
+                })
+                .await;
+            }
+        }
+        let key = RelayerKey(relayer().verification_key().to_bytes());
+        a.operator_tx(OperatorMsg::RegisterRelayer { key }).await;
+    }
+}
+
+async fn open(channel: &ChannelId, ends: [&Ledger; 2]) {
+    for l in ends {
+        l.operator_tx(OperatorMsg::OpenChannel {
+            channel: channel.clone(),
+            version: format!("{}-1", channel.app),
+        })
+        .await;
+    }
+}
+
+/// Finds the block of `src` at or after `from` that emitted `packet_id`.
+async fn find_packet(src: &Ledger, from: u64, packet_id: &PacketId) -> ProvenEvent {
+    let mut h = from;
+    loop {
+        src.wait_for("the next block", || async { src.height().await >= h })
+            .await;
+        // A gba block is provable once the next header is sealed.
+        let block = loop {
+            match src.adapter.block_events(h).await {
+                Ok(b) => break b,
+                Err(e) if e.is_transient() => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        if let Some(e) = block
+            .events
+            .into_iter()
+            .find(|e| matches!(&e.event, BlockEvent::Packet { packet } if &packet.id == packet_id))
+        {
+            return e;
+        }
+        h += 1;
+    }
+}
+
+/// Updates `dst`'s client of `src` to the header that proves `proven`, one
+/// header at a time from what the client has (so rotations are followed),
+/// then delivers the packet; returns the destination height and results.
+async fn deliver(src: &Ledger, dst: &Ledger, proven: ProvenEvent) -> (u64, Vec<MsgResult>) {
+    let BlockEvent::Packet { packet } = proven.event else {
+        panic!("not a packet")
+    };
+    let trusted = dst
+        .adapter
+        .clients()
+        .await
+        .expect("clients")
+        .into_iter()
+        .find(|c| c.chain == src.chain_id)
+        .expect("client")
+        .latest_height;
+    let mut msgs = Vec::new();
+    for h in trusted + 1..=proven.proof.height {
+        msgs.push(RelayMsg::UpdateClient {
+            chain: src.chain_id.clone(),
+            header: src.adapter.header(h).await.expect("header"),
+        });
+    }
+    msgs.push(RelayMsg::RecvPacket {
+        packet,
+        proof: proven.proof,
+    });
+    relay_tx(dst, msgs).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cosco_event_reaches_cmport_by_hand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
+    let cmport = Ledger::start(FamilyName::Cmport, "cmport-1", dir.path()).await;
+    let gba = Ledger::start(FamilyName::Gba, "gba-1", dir.path()).await;
+    let ledgers = [&cosco, &cmport, &gba];
+
+    // Operators: clients of each other, the relayer's key, the cargo channel.
+    for a in ledgers {
+        for b in ledgers {
+            if a.chain_id != b.chain_id {
+                let root = b.trust_root(b.height().await).await;
+                a.operator_tx(light_clients::host::OperatorMsg::CreateClient {
+                    root,
+                    options: options(),
+                })
+                .await;
+            }
+        }
+        let key = RelayerKey(relayer().verification_key().to_bytes());
+        a.operator_tx(light_clients::host::OperatorMsg::RegisterRelayer { key })
+            .await;
+    }
+    let channel = ChannelId {
+        source: cosco.chain_id.clone(),
+        destination: cmport.chain_id.clone(),
+        app: App::Cargo,
+    };
+    for l in [&cosco, &cmport] {
+        l.operator_tx(light_clients::host::OperatorMsg::OpenChannel {
+            channel: channel.clone(),
+            version: "cargo-1".into(),
+        })
+        .await;
+    }
+
+    // A gate-in at Shekou, recorded on COSCO for CMPort.
+    let journey: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
+            .expect("journey");
+    let from_height = cosco.height().await;
+    let submitted = cosco
+        .adapter
+        .submit_event(&SubmitEvent {
+            version: WIRE_VERSION,
+            destination: cmport.chain_id.clone(),
+            event: journey[0].clone(),
+            timeout_secs: None,
+        })
+        .await
+        .expect("event accepted");
+    let packet_id = submitted.packet.expect("a packet");
+    assert_eq!(packet_id.channel, channel);
+
+    // The relayer's part, by hand: find the packet in COSCO's blocks ...
+    let mut found = None;
+    let mut h = from_height;
+    while found.is_none() {
+        cosco
+            .wait_for("the next block", || async { cosco.height().await >= h })
+            .await;
+        let block = cosco.adapter.block_events(h).await.expect("events");
+        found = block
+            .events
+            .into_iter()
+            .find(|e| matches!(&e.event, BlockEvent::Packet { packet } if packet.id == packet_id));
+        h += 1;
+    }
+    let proven = found.expect("packet in a block");
+    let BlockEvent::Packet { packet } = proven.event else {
+        unreachable!()
+    };
+    // ... update CMPort's client of COSCO to the header that commits it, and deliver.
+    let header = cosco
+        .adapter
+        .header(proven.proof.height)
+        .await
+        .expect("header");
+    let (dst_height, results) = relay_tx(
+        &cmport,
+        vec![
+            RelayMsg::UpdateClient {
+                chain: cosco.chain_id.clone(),
+                header,
+            },
+            RelayMsg::RecvPacket {
+                packet,
+                proof: proven.proof,
+            },
+        ],
+    )
+    .await;
+    assert!(
+        matches!(
+            &results[0],
+            MsgResult::Ok {
+                outcome: Outcome::ClientUpdated { .. }
+            }
+        ),
+        "{results:?}"
+    );
+    assert!(
+        matches!(
+            &results[1],
+            MsgResult::Ok {
+                outcome: Outcome::Received {
+                    ack: AckResult::Ok,
+                    ..
+                }
+            }
+        ),
+        "{results:?}"
+    );
+
+    // It shows in CMPort's cargo registry, from COSCO.
+    let (status, record) =
+        support::get_json(cmport.port, "/v1/apps/cargo/containers/TCNU7200794").await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["history"][0]["origin"], "cosco-1");
+    assert_eq!(record["history"][0]["kind"], "EQUIPMENT/GTIN");
+    assert_eq!(record["location"], "CNSHK");
+
+    // The ack goes back the same way.
+    let acks = cmport
+        .adapter
+        .block_events(dst_height)
+        .await
+        .expect("events");
+    let proven = acks
+        .events
+        .into_iter()
+        .find(|e| matches!(&e.event, BlockEvent::Ack { ack } if ack.packet == packet_id))
+        .expect("ack");
+    let BlockEvent::Ack { ack } = proven.event else {
+        unreachable!()
+    };
+    let header = cmport
+        .adapter
+        .header(proven.proof.height)
+        .await
+        .expect("header");
+    let (_, results) = relay_tx(
+        &cosco,
+        vec![
+            RelayMsg::UpdateClient {
+                chain: cmport.chain_id.clone(),
+                header,
+            },
+            RelayMsg::Acknowledge {
+                ack,
+                proof: proven.proof,
+            },
+        ],
+    )
+    .await;
+    assert!(
+        matches!(
+            &results[1],
+            MsgResult::Ok {
+                outcome: Outcome::Acknowledged {
+                    result: AckResult::Ok,
+                    ..
+                }
+            }
+        ),
+        "{results:?}"
+    );
+
+    // The commitment is cleared on COSCO: nothing awaits an ack.
+    let channels = cosco.adapter.channels().await.expect("channels");
+    let c = channels.iter().find(|c| c.id == channel).expect("channel");
+    assert_eq!((c.next_send, c.next_ack), (2, 2));
+    let (_, record) = support::get_json(cosco.port, "/v1/apps/cargo/containers/TCNU7200794").await;
+    assert_eq!(record["history"][0]["delivery"], "delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gba_settlement_reaches_cosco_across_a_validator_rotation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gba = Ledger::start(FamilyName::Gba, "gba-1", dir.path()).await;
+    let cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
+    connect(&[&gba, &cosco]).await;
+    let channel = ChannelId {
+        source: gba.chain_id.clone(),
+        destination: cosco.chain_id.clone(),
+        app: App::Payment,
+    };
+    open(&channel, [&gba, &cosco]).await;
+
+    // gba's validators rotate (all four replaced by six new ones) before the event.
+    let token = std::fs::read_to_string(gba.dir.join("admin.token")).expect("token");
+    let (status, body) = support::post_json(
+        gba.port,
+        "/v1/admin/rotate",
+        Some(token.trim()),
+        &serde_json::json!({"validators": 6}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let effective = body["effective_height"].as_u64().expect("height");
+    gba.wait_for("the new set to sign", || async {
+        gba.height().await > effective
+    })
+    .await;
+    let before = gba.adapter.header(effective - 1).await.expect("header");
+    let after = gba.adapter.header(effective).await.expect("header");
+    let vals = |h: &light_clients::any::AnyHeader| {
+        serde_json::to_value(h).expect("json")["value"]["signed_header"]["header"]
+            ["validators_hash"]
+            .clone()
+    };
+    assert_ne!(
+        vals(&before),
+        vals(&after),
+        "the set changed at {effective}"
+    );
+
+    let payments: Vec<serde_json::Value> =
+        include_str!("../../docs/examples/events/payments.ndjson")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+    let settlement = payments
+        .iter()
+        .find(|p| p["eventType"] == "PAYMENT_SETTLEMENT")
+        .expect("a settlement")
+        .clone();
+    let from = gba.height().await;
+    let submitted = gba
+        .adapter
+        .submit_event(&SubmitEvent {
+            version: WIRE_VERSION,
+            destination: cosco.chain_id.clone(),
+            event: settlement.clone(),
+            timeout_secs: None,
+        })
+        .await
+        .expect("event accepted");
+    let packet_id = submitted.packet.expect("a packet");
+    let proven = find_packet(&gba, from, &packet_id).await;
+    // The app_hash lag: block h is proven against header h + 1, with the roots opened.
+    let opening = proven
+        .proof
+        .opening
+        .expect("gba proofs carry the roots opening");
+    assert!(proven.proof.height > from);
+    // A forged opening is refused by the destination's client, and changes nothing.
+    let mut forged = proven.clone();
+    forged.proof.opening = Some(light_clients::Roots {
+        zk_root: light_clients::Hash32([1; 32]),
+        ..opening
+    });
+    let (_, results) = deliver(&gba, &cosco, forged).await;
+    assert!(
+        matches!(results.last(), Some(MsgResult::Err { check, .. }) if check == "app_hash"),
+        "{results:?}"
+    );
+    let (_, results) = deliver(&gba, &cosco, proven).await;
+    let last = results.last().expect("results");
+    assert!(
+        matches!(
+            last,
+            MsgResult::Ok {
+                outcome: Outcome::Received {
+                    ack: AckResult::Ok,
+                    ..
+                }
+            }
+        ),
+        "{results:?}"
+    );
+    assert!(
+        results[..results.len() - 1]
+            .iter()
+            .all(|r| matches!(r, MsgResult::Ok { .. })),
+        "every header verified: {results:?}"
+    );
+
+    let e2e = settlement["endToEndId"].as_str().expect("endToEndId");
+    let (status, record) =
+        support::get_json(cosco.port, &format!("/v1/apps/payment/settlements/{e2e}")).await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["history"][0]["origin"], "gba-1");
+    assert_eq!(record["status"], "PAYMENT_SETTLEMENT/ACSC");
+}

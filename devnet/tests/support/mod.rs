@@ -1,0 +1,255 @@
+//! Running real `portledger` processes in tests: each on a loopback port
+//! picked once (so a restart reuses it), with its own data directory.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapters::chain::{AdapterConfig, ChainAdapter, ChainConfig, RpcPolicy};
+use adapters::http::HttpAdapter;
+use light_clients::any::{AnyHeader, AnyTrustRoot, FamilyName};
+use light_clients::host::{OperatorMsg, RelayerKey, SignedTx, TxBody};
+use light_clients::{App, ChainId};
+
+/// A `portledger` process.
+pub struct Ledger {
+    pub chain_id: ChainId,
+    pub family: FamilyName,
+    pub dir: PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+    pub adapter: Arc<dyn ChainAdapter>,
+}
+
+/// A free loopback port, picked once.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+pub fn adapter(
+    family: FamilyName,
+    chain_id: &ChainId,
+    endpoints: Vec<String>,
+) -> Arc<dyn ChainAdapter> {
+    let config = ChainConfig {
+        chain_id: chain_id.clone(),
+        endpoints,
+        apps: App::ALL.to_vec(),
+        trust_root: None,
+        rpc: RpcPolicy::DEVNET,
+    };
+    let config = match family {
+        FamilyName::Cmport => AdapterConfig::Cmport(config),
+        FamilyName::Cosco => AdapterConfig::Cosco(config),
+        FamilyName::Gba => AdapterConfig::Gba(config),
+    };
+    Arc::new(HttpAdapter::new(family, config.chain()).expect("adapter"))
+}
+
+impl Ledger {
+    pub async fn start(family: FamilyName, chain_id: &str, dir: &Path) -> Ledger {
+        let chain_id = ChainId::new(chain_id).expect("chain id");
+        let port = free_port();
+        let adapter = adapter(family, &chain_id, vec![format!("http://127.0.0.1:{port}")]);
+        let mut l = Ledger {
+            chain_id,
+            family,
+            dir: dir.join(format!("{family}")),
+            port,
+            child: None,
+            adapter,
+        };
+        l.spawn().await;
+        l
+    }
+
+    /// Starts the process (again) on the same port and data directory and waits for its RPC.
+    pub async fn spawn(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_portledger"))
+            .args([
+                "--family",
+                self.family.as_str(),
+                "--chain-id",
+                self.chain_id.as_str(),
+            ])
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{}", self.port),
+                "--block-time",
+                "100ms",
+            ])
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start portledger");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.adapter.status().await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "{} did not come up",
+                self.chain_id
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM, and wait for the process to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn operator(&self) -> ed25519_consensus::SigningKey {
+        devnet::ledger::operator_key(&self.dir).expect("operator key")
+    }
+
+    /// Signs and submits an operator message; panics if the ledger refuses it.
+    pub async fn operator_tx(&self, msg: OperatorMsg) {
+        let key = self.operator();
+        let signer = RelayerKey(key.verification_key().to_bytes());
+        let nonce = self
+            .adapter
+            .account(&signer)
+            .await
+            .expect("account")
+            .next_nonce;
+        let tx = SignedTx::sign(&key, &self.chain_id, nonce, &TxBody::Operator(msg));
+        let r = self.adapter.submit(&tx).await.expect("submit");
+        assert!(r.height.is_some(), "included: {r:?}");
+        assert!(
+            matches!(r.results[0], adapters::wire::MsgResult::Ok { .. }),
+            "{:?}",
+            r.results
+        );
+    }
+
+    /// This ledger's header at `height` as a trust root for other ledgers' clients.
+    pub async fn trust_root(&self, height: u64) -> AnyTrustRoot {
+        let header = self.adapter.header(height).await.expect("header");
+        root_of(header)
+    }
+
+    pub async fn height(&self) -> u64 {
+        self.adapter.status().await.expect("status").height
+    }
+
+    /// Waits until `f` holds, polling with a generous deadline.
+    pub async fn wait_for<F, Fut>(&self, what: &str, mut f: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !f().await {
+            assert!(
+                Instant::now() < deadline,
+                "{}: timed out waiting for {what}",
+                self.chain_id
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A header with its sets, as a trust root.
+pub fn root_of(header: AnyHeader) -> AnyTrustRoot {
+    let v = serde_json::to_value(&header).expect("json");
+    let family = v["family"].clone();
+    let value = &v["value"];
+    serde_json::from_value(serde_json::json!({
+        "family": family,
+        "value": { "signed_header": value["signed_header"], "next_validators": value["next_validators"], "validators": value["validators"] }
+    }))
+    .expect("trust root")
+}
+
+pub fn options() -> light_clients::TrustOptions {
+    light_clients::TrustOptions {
+        trusting_period: Duration::from_secs(14 * 24 * 3600),
+        clock_drift: Duration::from_secs(10),
+        trust_threshold: light_clients::Fraction::ONE_THIRD,
+    }
+}
+
+/// `GET path` on a ledger, as JSON (for app records, which no adapter call reads).
+pub async fn get_json(port: u16, path: &str) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").expect("http response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// `POST path` with a JSON body (and a bearer token), as JSON.
+pub async fn post_json(
+    port: u16,
+    path: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.to_string();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").expect("http response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
