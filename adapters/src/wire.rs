@@ -40,6 +40,8 @@ pub struct NodeStatus {
     pub time: Timestamp,
     pub operator: RelayerKey,
     pub validators: u64,
+    /// The Ed25519 key the ledger's eBL platform signs transfer envelopes with.
+    pub ebl_platform: RelayerKey,
 }
 
 /// `GET /v1/headers/{height}` and `GET /v1/headers/next?after=H`: a finalized

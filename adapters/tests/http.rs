@@ -84,6 +84,7 @@ fn cosco(endpoints: Vec<String>, rpc: RpcPolicy) -> HttpAdapter {
 
 fn node_status(chain: &str, family: FamilyName) -> NodeStatus {
     NodeStatus {
+        ebl_platform: RelayerKey([2; 32]),
         version: 1,
         chain_id: ChainId::new(chain).unwrap(),
         family,

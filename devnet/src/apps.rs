@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use adapters::events::{self, PortEvent};
-use light_clients::host::{Apps, BlockContext};
+use light_clients::host::{Apps, BlockContext, RelayerKey};
 use light_clients::{AckResult, ChainId, Packet, PacketId};
 use serde::{Deserialize, Serialize};
 
@@ -93,8 +93,59 @@ pub struct Bill {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EblRegistry {
     pub bills: BTreeMap<String, Bill>,
-    /// PINT answers given, by code (RECE, DUPE, DISE, BENV): for analysts.
+    /// PINT answers given, by code (RECE, DUPE, DISE, BSIG, BENV): for analysts.
     pub answers: BTreeMap<String, u64>,
+    /// The eBL platform key of each counterparty ledger, as its operator
+    /// registered it: transfers from there must be signed with it.
+    #[serde(default)]
+    pub platform_keys: BTreeMap<ChainId, RelayerKey>,
+}
+
+/// An eBL transfer as it travels: the event and its sending platform's
+/// Ed25519 signature over the event's JSON bytes (serde_json, keys sorted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedEnvelope {
+    pub envelope: serde_json::Value,
+    pub signer: RelayerKey,
+    #[serde(with = "hex_sig")]
+    pub signature: [u8; 64],
+}
+
+impl SignedEnvelope {
+    /// Signs `event` with the platform `key`.
+    pub fn seal(event: &serde_json::Value, key: &ed25519_consensus::SigningKey) -> Self {
+        let bytes = serde_json::to_vec(event).unwrap_or_default();
+        SignedEnvelope {
+            envelope: event.clone(),
+            signer: RelayerKey(key.verification_key().to_bytes()),
+            signature: key.sign(&bytes).to_bytes(),
+        }
+    }
+
+    /// Whether the signature is the signer's over the envelope.
+    pub fn verifies(&self) -> bool {
+        let bytes = serde_json::to_vec(&self.envelope).unwrap_or_default();
+        ed25519_consensus::VerificationKey::try_from(self.signer.0)
+            .and_then(|vk| vk.verify(&ed25519_consensus::Signature::from(self.signature), &bytes))
+            .is_ok()
+    }
+}
+
+mod hex_sig {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(sig: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(sig))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
+        let text = String::deserialize(d)?;
+        let mut out = [0u8; 64];
+        hex::decode_to_slice(&text, &mut out)
+            .map_err(|e| serde::de::Error::custom(format!("expected 128 hex digits: {e}")))?;
+        Ok(out)
+    }
 }
 
 /// Why an app refused an event.
@@ -110,6 +161,9 @@ pub enum AppRefusal {
     /// The same eBL action again (PINT DUPE): already applied, nothing changes.
     #[error("DUPE: {0}")]
     Duplicate(String),
+    /// An eBL envelope whose signature is not its platform's (PINT BSIG).
+    #[error("BSIG: {0}")]
+    BadSignature(String),
     /// The packet does not carry a port event for its channel's app.
     #[error("{code}: {message}")]
     Payload { code: &'static str, message: String },
@@ -122,6 +176,7 @@ impl AppRefusal {
             AppRefusal::Invalid(r) => r.rule,
             AppRefusal::Disputed(_) => "DISE",
             AppRefusal::Duplicate(_) => "DUPE",
+            AppRefusal::BadSignature(_) => "BSIG",
             AppRefusal::Payload { code, .. } => code,
         }
     }
@@ -326,14 +381,65 @@ impl PortApps {
         Ok("RECE")
     }
 
+    /// Registers a counterparty's eBL platform key (its operator's word, checked by the node).
+    pub fn register_platform(&mut self, chain: ChainId, key: RelayerKey) {
+        self.ebl.platform_keys.insert(chain, key);
+    }
+
+    /// Reads an eBL transfer envelope: its signature must verify, and be by
+    /// the key registered for the source ledger's platform, if one is.
+    fn open_envelope(&self, packet: &Packet) -> Result<serde_json::Value, AppRefusal> {
+        let source = &packet.id.channel.source;
+        let registered = self.ebl.platform_keys.get(source);
+        let envelope: SignedEnvelope = match serde_json::from_slice(&packet.payload) {
+            Ok(e) => e,
+            Err(_) if registered.is_some() => {
+                return Err(AppRefusal::BadSignature(format!(
+                    "{source}'s platform signs its envelopes; this one is not a signed envelope"
+                )))
+            }
+            Err(e) => {
+                return Err(AppRefusal::Payload {
+                    code: "payload.json",
+                    message: format!("not an eBL envelope: {e}"),
+                })
+            }
+        };
+        if !envelope.verifies() {
+            return Err(AppRefusal::BadSignature(format!(
+                "the envelope's signature is not {}'s",
+                envelope.signer
+            )));
+        }
+        if let Some(key) = registered {
+            if *key != envelope.signer {
+                return Err(AppRefusal::BadSignature(format!(
+                    "signed by {}, {source}'s platform key is {key}",
+                    envelope.signer
+                )));
+            }
+        }
+        Ok(envelope.envelope)
+    }
+
     /// Read the event out of a packet payload.
-    fn event_of(packet: &Packet) -> Result<PortEvent, AppRefusal> {
+    fn event_of(&self, packet: &Packet) -> Result<PortEvent, AppRefusal> {
+        if packet.id.channel.app == light_clients::App::Ebl {
+            let value = self.open_envelope(packet)?;
+            let event = events::validate(&value).map_err(AppRefusal::Invalid)?;
+            return Self::on_its_channel(event, packet);
+        }
         let value: serde_json::Value =
             serde_json::from_slice(&packet.payload).map_err(|e| AppRefusal::Payload {
                 code: "payload.json",
                 message: format!("payload is not JSON: {e}"),
             })?;
         let event = events::validate(&value).map_err(AppRefusal::Invalid)?;
+        Self::on_its_channel(event, packet)
+    }
+
+    /// An event travels on its own app's channel only.
+    fn on_its_channel(event: PortEvent, packet: &Packet) -> Result<PortEvent, AppRefusal> {
         if event.app() != packet.id.channel.app {
             return Err(AppRefusal::Payload {
                 code: "payload.app",
@@ -351,8 +457,12 @@ impl PortApps {
 
 impl Apps for PortApps {
     fn on_recv(&mut self, packet: &Packet, _ctx: &BlockContext) -> Result<(), String> {
-        let event = match Self::event_of(packet) {
+        let event = match self.event_of(packet) {
             Ok(e) => e,
+            Err(e @ AppRefusal::BadSignature(_)) => {
+                self.answer("BSIG");
+                return Err(e.to_string());
+            }
             Err(e) => {
                 if packet.id.channel.app == light_clients::App::Ebl {
                     self.answer("BENV");
@@ -467,6 +577,14 @@ mod tests {
         events::validate(v).unwrap()
     }
 
+    /// The platform key a ledger signs its eBL envelopes with, in these tests.
+    fn platform(ledger: &str) -> ed25519_consensus::SigningKey {
+        ed25519_consensus::SigningKey::from(
+            *light_clients::hash::sha256(&[ledger.as_bytes()]).as_bytes(),
+        )
+    }
+
+    /// A packet carrying `v`: signed by the source's platform on the ebl channel.
     fn packet(from: &str, to: &str, seq: u64, v: &serde_json::Value) -> Packet {
         Packet {
             id: PacketId {
@@ -481,8 +599,15 @@ mod tests {
                 time: Timestamp::from_unix_secs(2_000_000_000),
                 height: None,
             },
-            payload: serde_json::to_vec(v).unwrap(),
+            payload: serde_json::to_vec(&SignedEnvelope::seal(v, &platform(from))).unwrap(),
         }
+    }
+
+    fn plain_packet(from: &str, to: &str, seq: u64, app: App, v: &serde_json::Value) -> Packet {
+        let mut p = packet(from, to, seq, v);
+        p.id.channel.app = app;
+        p.payload = serde_json::to_vec(v).unwrap();
+        p
     }
 
     const CTX: BlockContext = BlockContext {
@@ -624,6 +749,42 @@ mod tests {
     }
 
     #[test]
+    fn envelopes_must_be_signed_by_the_registered_platform() {
+        let mut b = PortApps::new(chain("cosco-1"));
+        let transfer = ebl(
+            "TRANSFER",
+            "26df94d2-b078-4db8-a3f5-32a13678377a",
+            &["ISSUE"],
+            "x",
+        );
+        b.register_platform(
+            chain("cmport-1"),
+            RelayerKey(platform("cmport-1").verification_key().to_bytes()),
+        );
+        // Signed by another key than cmport-1's platform.
+        let mut forged = packet("cmport-1", "cosco-1", 1, &transfer);
+        forged.payload =
+            serde_json::to_vec(&SignedEnvelope::seal(&transfer, &platform("mallory"))).unwrap();
+        assert!(b.on_recv(&forged, &CTX).unwrap_err().starts_with("BSIG"));
+        // A signature that does not match the envelope.
+        let mut tampered: SignedEnvelope =
+            serde_json::from_slice(&packet("cmport-1", "cosco-1", 1, &transfer).payload).unwrap();
+        tampered.envelope["recipient"]["partyName"] = json!("Mallory Ltd");
+        let mut p = packet("cmport-1", "cosco-1", 1, &transfer);
+        p.payload = serde_json::to_vec(&tampered).unwrap();
+        assert!(b.on_recv(&p, &CTX).unwrap_err().starts_with("BSIG"));
+        // Unsigned, from a platform whose key is registered.
+        let unsigned = plain_packet("cmport-1", "cosco-1", 1, App::Ebl, &transfer);
+        assert!(b.on_recv(&unsigned, &CTX).unwrap_err().starts_with("BSIG"));
+        assert!(b.ebl.bills.is_empty(), "nothing was claimed");
+        assert_eq!(b.ebl.answers.get("BSIG"), Some(&3));
+        // Properly signed: received.
+        b.on_recv(&packet("cmport-1", "cosco-1", 1, &transfer), &CTX)
+            .unwrap();
+        assert_eq!(b.ebl.answers.get("RECE"), Some(&1));
+    }
+
+    #[test]
     fn an_invalid_envelope_is_benv_and_changes_nothing() {
         let mut b = PortApps::new(chain("cosco-1"));
         let mut bad = ebl(
@@ -650,8 +811,7 @@ mod tests {
         for (i, e) in journey.iter().enumerate() {
             let ev = event(e);
             a.apply_local(&ev, None);
-            let mut p = packet("cmport-1", "cosco-1", i as u64 + 1, e);
-            p.id.channel.app = ev.app();
+            let p = plain_packet("cmport-1", "cosco-1", i as u64 + 1, ev.app(), e);
             b.on_recv(&p, &CTX).unwrap();
         }
         let tracked = &b.cargo.containers["TCNU7200794"];
@@ -663,8 +823,7 @@ mod tests {
         assert_eq!(tracked.history[0].kind, "EQUIPMENT/GTIN");
         assert_eq!(tracked.history[0].ports, ["CNSHK"]);
         // An event on the wrong app's channel is refused.
-        let mut wrong = packet("cmport-1", "cosco-1", 99, &journey[0]);
-        wrong.id.channel.app = App::Payment;
+        let wrong = plain_packet("cmport-1", "cosco-1", 99, App::Payment, &journey[0]);
         assert!(b
             .on_recv(&wrong, &CTX)
             .unwrap_err()

@@ -135,11 +135,18 @@ pub struct Ledger<F: Signing + IntoAny> {
     recent_order: std::collections::VecDeque<String>,
     /// Whether the block being built holds transactions or events.
     pending_events: bool,
+    /// The eBL platform's envelope signing key (`platform.key` in the data directory).
+    platform_key: ed25519_consensus::SigningKey,
 }
 
 /// The operator's signing key, kept in the data directory (`operator.key`, hex).
 pub fn operator_key(data_dir: &Path) -> Result<ed25519_consensus::SigningKey, String> {
-    let path = data_dir.join("operator.key");
+    read_key(data_dir, "operator.key")
+}
+
+/// An Ed25519 seed kept as hex in a file of the data directory.
+fn read_key(data_dir: &Path, name: &str) -> Result<ed25519_consensus::SigningKey, String> {
+    let path = data_dir.join(name);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut seed = [0u8; 32];
@@ -155,7 +162,7 @@ fn json<T: Serialize>(value: &T) -> Vec<u8> {
 impl<F: Signing + IntoAny> Ledger<F> {
     /// Opens the ledger in its data directory: resumes what is there, or
     /// creates genesis (with fresh keys from `entropy`) at time `now`.
-    pub fn open(config: LedgerConfig, entropy: [u8; 40], now: Timestamp) -> Result<Self, ApiError> {
+    pub fn open(config: LedgerConfig, entropy: [u8; 72], now: Timestamp) -> Result<Self, ApiError> {
         if config.family != F::FAMILY {
             return Err(ApiError::new(
                 500,
@@ -179,14 +186,18 @@ impl<F: Signing + IntoAny> Ledger<F> {
         let mut op = [0u8; 32];
         op.copy_from_slice(&entropy[8..40]);
         let operator = ed25519_consensus::SigningKey::from(op);
-        let key_path = config.data_dir.join("operator.key");
-        std::fs::write(&key_path, hex::encode(op)).map_err(|e| {
-            ApiError::new(
-                500,
-                "store",
-                format!("cannot write {}: {e}", key_path.display()),
-            )
-        })?;
+        let mut platform = [0u8; 32];
+        platform.copy_from_slice(&entropy[40..72]);
+        for (name, secret) in [("operator.key", op), ("platform.key", platform)] {
+            let key_path = config.data_dir.join(name);
+            std::fs::write(&key_path, hex::encode(secret)).map_err(|e| {
+                ApiError::new(
+                    500,
+                    "store",
+                    format!("cannot write {}: {e}", key_path.display()),
+                )
+            })?;
+        }
         let keyring = KeyRing {
             seed: u64::from_le_bytes(seed),
             epoch: 0,
@@ -219,6 +230,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             recent_txs: BTreeMap::new(),
             recent_order: Default::default(),
             pending_events: false,
+            platform_key: ed25519_consensus::SigningKey::from(platform),
         };
         ledger.seal(now)?;
         Ok(ledger)
@@ -253,7 +265,10 @@ impl<F: Signing + IntoAny> Ledger<F> {
             height: tip.height + 1,
             time: next_time(tip.time, now),
         };
+        let platform_key = read_key(&config.data_dir, "platform.key")
+            .map_err(|e| ApiError::new(500, "store", e))?;
         Ok(Ledger {
+            platform_key,
             keys: keyring.keys::<F>(keyring.epoch, keyring.count),
             config,
             store,
@@ -361,6 +376,12 @@ impl<F: Signing + IntoAny> Ledger<F> {
         }
     }
 
+    /// Registers a counterparty ledger's eBL platform key (an admin call).
+    pub fn register_platform(&mut self, chain: ChainId, key: RelayerKey) {
+        self.apps.register_platform(chain, key);
+        self.pending_events = true;
+    }
+
     /// Announces a new validator set (of `count` fresh keys) in the next
     /// header; the header after it is signed by the new set.
     pub fn rotate(&mut self, count: usize) -> Result<u64, ApiError> {
@@ -390,6 +411,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             time: self.tip.time,
             operator: self.host.operator(),
             validators: self.keys.len() as u64,
+            ebl_platform: RelayerKey(self.platform_key.verification_key().to_bytes()),
         }
     }
 
@@ -621,8 +643,16 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 .saturating_add(std::time::Duration::from_secs(secs)),
             height: None,
         };
-        let payload = serde_json::to_vec(event.json())
-            .map_err(|e| ApiError::new(500, "encode", e.to_string()))?;
+        // eBL transfers travel signed by this ledger's platform (PINT's envelope).
+        let payload = if event.app() == light_clients::App::Ebl {
+            serde_json::to_vec(&crate::apps::SignedEnvelope::seal(
+                event.json(),
+                &self.platform_key,
+            ))
+        } else {
+            serde_json::to_vec(event.json())
+        }
+        .map_err(|e| ApiError::new(500, "encode", e.to_string()))?;
         let packet = self.host.send_packet(&channel, payload, timeout)?;
         self.apps.apply_local(&event, Some(packet.id.clone()));
         self.pending_events = true;

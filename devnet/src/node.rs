@@ -36,6 +36,7 @@ pub trait LedgerApi: Send {
     fn tx(&self, id: &str) -> Option<TxResponse>;
     fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError>;
     fn rotate(&mut self, validators: usize) -> Result<u64, ApiError>;
+    fn register_platform(&mut self, chain: ChainId, key: RelayerKey);
     /// An app's record: `app` is cargo, payment or ebl; `kind` and `key` pick the record.
     fn app_record(&self, app: &str, kind: &str, key: &str) -> Result<serde_json::Value, ApiError>;
     fn seal(&mut self, now: Timestamp) -> Result<u64, ApiError>;
@@ -76,6 +77,9 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     }
     fn rotate(&mut self, validators: usize) -> Result<u64, ApiError> {
         Ledger::rotate(self, validators)
+    }
+    fn register_platform(&mut self, chain: ChainId, key: RelayerKey) {
+        Ledger::register_platform(self, chain, key)
     }
     fn app_record(&self, app: &str, kind: &str, key: &str) -> Result<serde_json::Value, ApiError> {
         let apps = self.apps();
@@ -236,7 +240,7 @@ pub async fn start(
         validators: config.validators,
         data_dir: config.data_dir.clone(),
     };
-    let seed: [u8; 40] = entropy().map_err(|e| ApiError::new(500, "entropy", e.to_string()))?;
+    let seed: [u8; 72] = entropy().map_err(|e| ApiError::new(500, "entropy", e.to_string()))?;
     let ledger: Box<dyn LedgerApi> = match config.family {
         FamilyName::Cmport => Box::new(Ledger::<Cmport>::open(ledger_config, seed, now())?),
         FamilyName::Cosco => Box::new(Ledger::<Cosco>::open(ledger_config, seed, now())?),

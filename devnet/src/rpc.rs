@@ -65,6 +65,7 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/events", post(submit_event))
         .route("/v1/apps/{app}/{kind}/{key}", get(app_record))
         .route("/v1/admin/rotate", post(rotate))
+        .route("/v1/admin/ebl-platforms", post(register_platform))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(node)
 }
@@ -233,6 +234,27 @@ async fn rotate(
     let Json(req) = body.map_err(rejected)?;
     let effective_height = node.call(move |l| l.rotate(req.validators)).await??;
     Ok(Json(RotateResponse { effective_height }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlatformRequest {
+    chain: light_clients::ChainId,
+    key: light_clients::host::RelayerKey,
+}
+
+/// Registers the eBL platform key of a counterparty ledger: transfers from
+/// there must then be signed with it (PINT BSIG otherwise).
+async fn register_platform(
+    State(node): State<NodeHandle>,
+    headers: HeaderMap,
+    body: Result<Json<PlatformRequest>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    authorize(&node, &headers)?;
+    let Json(req) = body.map_err(rejected)?;
+    node.call(move |l| l.register_platform(req.chain, req.key))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Admin calls need `Authorization: Bearer <data-dir/admin.token>`.

@@ -403,3 +403,154 @@ async fn a_gba_settlement_reaches_cosco_across_a_validator_rotation() {
     assert_eq!(record["history"][0]["origin"], "gba-1");
     assert_eq!(record["status"], "PAYMENT_SETTLEMENT/ACSC");
 }
+
+/// Brings the ack of `packet_id` (written on `dst` at `dst_height`) back to `src`.
+async fn ack_back(
+    src: &Ledger,
+    dst: &Ledger,
+    dst_height: u64,
+    packet_id: &PacketId,
+) -> Vec<MsgResult> {
+    let acks = loop {
+        match dst.adapter.block_events(dst_height).await {
+            Ok(b) => break b,
+            Err(e) if e.is_transient() => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let proven = acks
+        .events
+        .into_iter()
+        .find(|e| matches!(&e.event, BlockEvent::Ack { ack } if &ack.packet == packet_id))
+        .expect("ack");
+    let BlockEvent::Ack { ack } = proven.event else {
+        unreachable!()
+    };
+    let header = dst
+        .adapter
+        .header(proven.proof.height)
+        .await
+        .expect("header");
+    let (_, results) = relay_tx(
+        src,
+        vec![
+            RelayMsg::UpdateClient {
+                chain: dst.chain_id.clone(),
+                header,
+            },
+            RelayMsg::Acknowledge {
+                ack,
+                proof: proven.proof,
+            },
+        ],
+    )
+    .await;
+    results
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ebl_title_moves_from_cmport_to_cosco_signed_by_its_platform() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cmport = Ledger::start(FamilyName::Cmport, "cmport-1", dir.path()).await;
+    let cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
+    connect(&[&cmport, &cosco]).await;
+    let channel = ChannelId {
+        source: cmport.chain_id.clone(),
+        destination: cosco.chain_id.clone(),
+        app: App::Ebl,
+    };
+    open(&channel, [&cmport, &cosco]).await;
+    // COSCO's operator registers CMPort's eBL platform key.
+    let key = cmport.adapter.status().await.expect("status").ebl_platform;
+    let token = std::fs::read_to_string(cosco.dir.join("admin.token")).expect("token");
+    let body = serde_json::json!({"chain": "cmport-1", "key": key});
+    let (status, _) = support::post_json(
+        cosco.port,
+        "/v1/admin/ebl-platforms",
+        Some(token.trim()),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    let ebl: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../../docs/examples/events/ebl.json")).expect("ebl");
+    let submit = |event: serde_json::Value, destination: light_clients::ChainId| SubmitEvent {
+        version: WIRE_VERSION,
+        destination,
+        event,
+        timeout_secs: None,
+    };
+    // Issued on CMPort (local), then transferred to COSCO.
+    let issued = cmport
+        .adapter
+        .submit_event(&submit(ebl[0].clone(), cmport.chain_id.clone()))
+        .await
+        .expect("issue");
+    assert!(issued.packet.is_none());
+    let from = cmport.height().await;
+    let sent = cmport
+        .adapter
+        .submit_event(&submit(ebl[1].clone(), cosco.chain_id.clone()))
+        .await
+        .expect("transfer");
+    let packet_id = sent.packet.expect("a packet");
+    let bill = ebl[1]["transportDocumentReference"]
+        .as_str()
+        .expect("reference")
+        .to_string();
+    let title = |l: &Ledger| {
+        let (port, bill) = (l.port, bill.clone());
+        async move {
+            support::get_json(port, &format!("/v1/apps/ebl/bills/{bill}"))
+                .await
+                .1["title"]["state"]
+                .clone()
+        }
+    };
+    cmport
+        .wait_for("the pledge sealed", || async {
+            cmport.height().await > from
+        })
+        .await;
+    assert_eq!(title(&cmport).await, "pledged");
+    assert_eq!(
+        title(&cosco).await,
+        serde_json::Value::Null,
+        "not live anywhere while in flight"
+    );
+
+    let proven = find_packet(&cmport, from, &packet_id).await;
+    let (dst_height, results) = deliver(&cmport, &cosco, proven).await;
+    assert!(
+        matches!(
+            results.last(),
+            Some(MsgResult::Ok {
+                outcome: Outcome::Received {
+                    ack: AckResult::Ok,
+                    ..
+                }
+            })
+        ),
+        "{results:?}"
+    );
+    assert_eq!(title(&cosco).await, "live");
+    let results = ack_back(&cmport, &cosco, dst_height, &packet_id).await;
+    assert!(
+        matches!(
+            &results[1],
+            MsgResult::Ok {
+                outcome: Outcome::Acknowledged {
+                    result: AckResult::Ok,
+                    ..
+                }
+            }
+        ),
+        "{results:?}"
+    );
+    assert_eq!(title(&cmport).await, "away");
+    let (_, answers) = support::get_json(cosco.port, "/v1/apps/ebl/answers/all").await;
+    assert_eq!(answers["RECE"], 1);
+}
