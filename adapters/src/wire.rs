@@ -80,8 +80,16 @@ pub struct ProvenChannelState {
     pub proof: EventProof,
 }
 
-/// `GET /v1/blocks/{height}/state`: every channel's sequences after the
-/// block, each proven against header `proof_height` (as for events).
+/// One counterparty client's summary after a block, with its proof under `state_root`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvenClientState {
+    pub summary: light_clients::ClientSummary,
+    pub proof: EventProof,
+}
+
+/// `GET /v1/blocks/{height}/state`: every channel's sequences and every
+/// counterparty client's summary after the block, each proven against
+/// header `proof_height` (as for events).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockState {
     pub version: u8,
@@ -89,6 +97,7 @@ pub struct BlockState {
     pub proof_height: u64,
     pub roots: Roots,
     pub channels: Vec<ProvenChannelState>,
+    pub clients: Vec<ProvenClientState>,
 }
 
 /// `GET /v1/channels`: every channel end on the ledger.

@@ -115,6 +115,7 @@ pub struct StoredBlock {
     pub header: AnyHeader,
     pub events: Vec<BlockEvent>,
     pub channel_states: Vec<ChannelState>,
+    pub client_states: Vec<light_clients::ClientSummary>,
     pub roots: Roots,
     pub txs: Vec<(String, Vec<MsgResult>)>,
 }
@@ -328,6 +329,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             header: F::any_header(block),
             events: out.events,
             channel_states: out.channel_states,
+            client_states: out.client_states,
             roots: out.roots,
             txs,
         };
@@ -459,19 +461,31 @@ impl<F: Signing + IntoAny> Ledger<F> {
     pub fn state(&self, height: u64) -> Result<wire::BlockState, ApiError> {
         let block = self.stored(height)?;
         let (proof_height, opening) = self.proof_point(height, block.roots)?;
-        let leaves: Vec<Vec<u8>> = block.channel_states.iter().map(Canonical::encode).collect();
-        let proofs = host::prove_all(F::TREE_HASH, &leaves);
+        let leaves: Vec<Vec<u8>> =
+            host::BlockOutput::state_leaves(&block.channel_states, &block.client_states)
+                .iter()
+                .map(Canonical::encode)
+                .collect();
+        let mut proofs = host::prove_all(F::TREE_HASH, &leaves).into_iter();
+        let proof = |p: Option<light_clients::MerkleProof>| EventProof {
+            height: proof_height,
+            opening,
+            proof: p.unwrap_or_default(),
+        };
         let channels = block
             .channel_states
             .into_iter()
-            .zip(proofs)
-            .map(|(state, proof)| wire::ProvenChannelState {
+            .map(|state| wire::ProvenChannelState {
                 state,
-                proof: EventProof {
-                    height: proof_height,
-                    opening,
-                    proof,
-                },
+                proof: proof(proofs.next()),
+            })
+            .collect();
+        let clients = block
+            .client_states
+            .into_iter()
+            .map(|summary| wire::ProvenClientState {
+                summary,
+                proof: proof(proofs.next()),
             })
             .collect();
         Ok(wire::BlockState {
@@ -480,6 +494,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             proof_height,
             roots: block.roots,
             channels,
+            clients,
         })
     }
 

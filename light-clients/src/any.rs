@@ -10,7 +10,7 @@ use crate::cmport::Cmport;
 use crate::cosco::Cosco;
 use crate::gba::Gba;
 use crate::merkle::MerkleProof;
-use crate::packet::{ChannelState, EventLeaf, Roots};
+use crate::packet::{ChannelState, ClientSummary, EventLeaf, Roots};
 use crate::time::Timestamp;
 use crate::verify::{Family, TrustOptions, UntrustedBlock};
 
@@ -239,6 +239,28 @@ impl AnyClient {
     ) -> Result<(), ClientError> {
         on_client!(self, |c| c
             .verify_channel_state(height, now, opening, state, proof))
+    }
+}
+
+impl AnyClient {
+    pub fn verify_client_state(
+        &self,
+        height: u64,
+        now: Timestamp,
+        opening: Option<&Roots>,
+        summary: &ClientSummary,
+        proof: &MerkleProof,
+    ) -> Result<(), ClientError> {
+        on_client!(self, |c| c
+            .verify_client_state(height, now, opening, summary, proof))
+    }
+
+    /// Hash of the latest header the client verified.
+    pub fn latest_hash(&self) -> crate::hash::Hash32 {
+        on_client!(self, |c| c
+            .consensus_state(c.latest_height())
+            .map(|cs| cs.hash)
+            .unwrap_or_default())
     }
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::Canonical;
 use crate::hash::Hash32;
 use crate::merkle::{self, MerkleProof, ProofError};
-use crate::packet::{ChannelState, EventLeaf, Roots};
+use crate::packet::{ChannelState, ClientSummary, EventLeaf, Roots, StateLeaf};
 use crate::time::Timestamp;
 use crate::verify::{
     self, Family, HeaderSummary, RootCommitment, TrustOptions, TrustedState, UntrustedBlock,
@@ -587,14 +587,49 @@ impl<F: Family> ClientState<F> {
         state: &ChannelState,
         proof: &MerkleProof,
     ) -> Result<(), ClientError> {
-        state
-            .validate()
+        self.verify_state_leaf(
+            height,
+            now,
+            opening,
+            &StateLeaf::Channel(state.clone()),
+            proof,
+        )
+    }
+
+    /// Checks what the counterparty's own client of a third ledger holds, against
+    /// the state tree of the verified header at `height`.
+    pub fn verify_client_state(
+        &self,
+        height: u64,
+        now: Timestamp,
+        opening: Option<&Roots>,
+        summary: &ClientSummary,
+        proof: &MerkleProof,
+    ) -> Result<(), ClientError> {
+        self.verify_state_leaf(
+            height,
+            now,
+            opening,
+            &StateLeaf::Client(summary.clone()),
+            proof,
+        )
+    }
+
+    fn verify_state_leaf(
+        &self,
+        height: u64,
+        now: Timestamp,
+        opening: Option<&Roots>,
+        leaf: &StateLeaf,
+        proof: &MerkleProof,
+    ) -> Result<(), ClientError> {
+        leaf.validate()
             .map_err(|reason| ClientError::InvalidValue {
-                what: ChannelState::WHAT,
+                what: StateLeaf::WHAT,
                 reason,
             })?;
         let roots = self.roots_at(height, now, opening)?;
-        merkle::verify_inclusion(F::TREE_HASH, &roots.state, &state.encode(), proof)?;
+        merkle::verify_inclusion(F::TREE_HASH, &roots.state, &leaf.encode(), proof)?;
         Ok(())
     }
 }

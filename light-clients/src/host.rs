@@ -24,7 +24,8 @@ use crate::codec::Canonical;
 use crate::hash::{sha256, Hash32, HashAlgorithm};
 use crate::merkle::{self, MerkleProof};
 use crate::packet::{
-    Ack, AckResult, ChainId, ChannelId, ChannelState, EventLeaf, Packet, PacketId, Roots, Timeout,
+    Ack, AckResult, ChainId, ChannelId, ChannelState, ClientSummary, EventLeaf, Packet, PacketId,
+    Roots, StateLeaf, Timeout,
 };
 use crate::time::Timestamp;
 use crate::verify::TrustOptions;
@@ -493,7 +494,23 @@ pub struct Host {
 pub struct BlockOutput {
     pub events: Vec<BlockEvent>,
     pub channel_states: Vec<ChannelState>,
+    pub client_states: Vec<ClientSummary>,
     pub roots: Roots,
+}
+
+impl BlockOutput {
+    /// The state tree's leaves: channels, then clients.
+    pub fn state_leaves(
+        channel_states: &[ChannelState],
+        client_states: &[ClientSummary],
+    ) -> Vec<StateLeaf> {
+        channel_states
+            .iter()
+            .cloned()
+            .map(StateLeaf::Channel)
+            .chain(client_states.iter().cloned().map(StateLeaf::Client))
+            .collect()
+    }
 }
 
 impl Host {
@@ -1112,9 +1129,22 @@ impl Host {
         let events = std::mem::take(&mut self.pending);
         let channel_states: Vec<ChannelState> =
             self.channels.values().map(Channel::state).collect();
+        let client_states: Vec<ClientSummary> = self
+            .clients
+            .iter()
+            .map(|(chain, c)| ClientSummary {
+                chain: chain.clone(),
+                latest_height: c.latest_height(),
+                latest_hash: c.latest_hash(),
+                frozen: c.frozen().is_some(),
+            })
+            .collect();
         let alg = self.family.tree_hash();
         let event_leaves: Vec<Vec<u8>> = events.iter().map(|e| e.leaf().encode()).collect();
-        let state_leaves: Vec<Vec<u8>> = channel_states.iter().map(Canonical::encode).collect();
+        let state_leaves: Vec<Vec<u8>> = BlockOutput::state_leaves(&channel_states, &client_states)
+            .iter()
+            .map(Canonical::encode)
+            .collect();
         let roots = Roots {
             events: commit(alg, &event_leaves),
             state: commit(alg, &state_leaves),
@@ -1123,6 +1153,7 @@ impl Host {
         BlockOutput {
             events,
             channel_states,
+            client_states,
             roots,
         }
     }

@@ -44,8 +44,8 @@ pub use codec::{Canonical, DecodeError};
 pub use hash::{Hash32, HashAlgorithm};
 pub use merkle::{MerkleCommitment, MerkleProof, ProofError};
 pub use packet::{
-    Ack, AckResult, App, ChainId, ChannelId, ChannelState, EventLeaf, Packet, PacketId, Roots,
-    Timeout,
+    Ack, AckResult, App, ChainId, ChannelId, ChannelState, ClientSummary, EventLeaf, Packet,
+    PacketId, Roots, StateLeaf, Timeout,
 };
 pub use quorum::{Fraction, Quorum, Tally};
 pub use time::Timestamp;

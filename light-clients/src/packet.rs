@@ -4,8 +4,9 @@
 //! (packet or ack) and the SHA-256 commitment of the packet's or ack's
 //! canonical encoding. Commitments are SHA-256 on every family so that source
 //! and destination compute the same value; the tree over them uses the
-//! family's own hash. `state_root` is a tree of [`ChannelState`] entries in
-//! ascending channel order.
+//! family's own hash. `state_root` is a tree of [`StateLeaf`]s: every
+//! channel's [`ChannelState`] in ascending channel order, then every
+//! counterparty client's [`ClientSummary`] in ascending chain order.
 
 use core::fmt;
 use core::str::FromStr;
@@ -393,6 +394,38 @@ impl Canonical for ChannelState {
             ));
         }
         Ok(())
+    }
+}
+
+/// A counterparty client as a ledger commits it: a leaf of `state_root`,
+/// so another ledger can prove what this one trusts of a third.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+pub struct ClientSummary {
+    pub chain: ChainId,
+    pub latest_height: u64,
+    /// Hash of the latest header the client verified.
+    pub latest_hash: Hash32,
+    pub frozen: bool,
+}
+
+/// One leaf of a block's state tree: a channel's sequences, or a client's summary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StateLeaf {
+    Channel(ChannelState),
+    Client(ClientSummary),
+}
+
+impl Canonical for StateLeaf {
+    const WHAT: &'static str = "state leaf";
+    const VERSION: u8 = 1;
+    const MAX_BYTES: usize = 512;
+
+    fn validate(&self) -> Result<(), String> {
+        match self {
+            StateLeaf::Channel(c) => c.validate(),
+            StateLeaf::Client(_) => Ok(()),
+        }
     }
 }
 

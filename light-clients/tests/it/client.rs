@@ -410,7 +410,10 @@ fn channel_state_against_verified_state_root<F: Signing>() {
         })
         .collect();
     states.sort_by(|a, b| a.channel.cmp(&b.channel));
-    let encoded: Vec<Vec<u8>> = states.iter().map(Canonical::encode).collect();
+    let encoded: Vec<Vec<u8>> = states
+        .iter()
+        .map(|s| light_clients::StateLeaf::Channel(s.clone()).encode())
+        .collect();
     let (commitment, proofs): (MerkleCommitment, Vec<_>) = match F::TREE_HASH {
         light_clients::HashAlgorithm::Sha256 => {
             let t = MerkleTree::<light_clients::merkle::Sha256Tree>::from_leaves(&encoded);

@@ -848,11 +848,14 @@ fn the_host_round_trips_through_json_and_commits_its_channel_states() {
     let out = &src.blocks.last().unwrap().1;
     assert_eq!(out.channel_states.len(), 1);
     assert_eq!(out.channel_states[0].next_send, 3);
-    let leaves: Vec<Vec<u8>> = out
-        .channel_states
-        .iter()
-        .map(light_clients::Canonical::encode)
-        .collect();
+    let leaves: Vec<Vec<u8>> =
+        host::BlockOutput::state_leaves(&out.channel_states, &out.client_states)
+            .iter()
+            .map(light_clients::Canonical::encode)
+            .collect();
+    // One channel and the client of cmport-1, both committed.
+    assert_eq!(leaves.len(), 2);
+    assert_eq!(out.client_states[0].chain, chain("cmport-1"));
     assert_eq!(host::commit(Cosco::TREE_HASH, &leaves), out.roots.state);
     let _ = Timestamp::default();
 }
