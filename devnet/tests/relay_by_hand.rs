@@ -59,22 +59,27 @@ async fn open(channel: &ChannelId, ends: [&Ledger; 2]) {
     }
 }
 
+/// A block's events once they can be proven (a gba block needs the next
+/// header sealed first: `not_yet_provable` until then).
+async fn provable_events(ledger: &Ledger, height: u64) -> adapters::wire::BlockEvents {
+    loop {
+        match ledger.adapter.block_events(height).await {
+            Ok(b) => return b,
+            Err(e) if e.is_transient() => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 /// Finds the block of `src` at or after `from` that emitted `packet_id`.
 async fn find_packet(src: &Ledger, from: u64, packet_id: &PacketId) -> ProvenEvent {
     let mut h = from;
     loop {
         src.wait_for("the next block", || async { src.height().await >= h })
             .await;
-        // A gba block is provable once the next header is sealed.
-        let block = loop {
-            match src.adapter.block_events(h).await {
-                Ok(b) => break b,
-                Err(e) if e.is_transient() => {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await
-                }
-                Err(e) => panic!("{e}"),
-            }
-        };
+        let block = provable_events(src, h).await;
         if let Some(e) = block
             .events
             .into_iter()
@@ -411,15 +416,7 @@ async fn ack_back(
     dst_height: u64,
     packet_id: &PacketId,
 ) -> Vec<MsgResult> {
-    let acks = loop {
-        match dst.adapter.block_events(dst_height).await {
-            Ok(b) => break b,
-            Err(e) if e.is_transient() => {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let acks = provable_events(dst, dst_height).await;
     let proven = acks
         .events
         .into_iter()

@@ -390,6 +390,13 @@ impl Channel {
     }
 }
 
+/// Which end of a channel a ledger is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Source,
+    Destination,
+}
+
 /// What this ledger remembers of a packet it sent, until the ack comes back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sent {
@@ -924,6 +931,38 @@ impl Host {
             })
     }
 
+    /// This ledger's end of `id`: it must exist with this chain at `end`,
+    /// and be open when `must_be_open`.
+    fn channel_end(
+        &self,
+        id: &ChannelId,
+        end: End,
+        must_be_open: bool,
+    ) -> Result<&Channel, HostError> {
+        let here = match end {
+            End::Source => &id.source,
+            End::Destination => &id.destination,
+        };
+        if *here != self.chain_id {
+            return Err(HostError::ForeignChannel {
+                channel: id.clone(),
+                chain: self.chain_id.clone(),
+            });
+        }
+        let channel = self
+            .channels
+            .get(id)
+            .ok_or_else(|| HostError::UnknownChannel {
+                channel: id.clone(),
+            })?;
+        if must_be_open && !channel.open {
+            return Err(HostError::ChannelClosed {
+                channel: id.clone(),
+            });
+        }
+        Ok(channel)
+    }
+
     fn recv_packet(
         &mut self,
         packet: &Packet,
@@ -937,23 +976,7 @@ impl Host {
         })?;
         let id = &packet.id;
         let channel_id = &id.channel;
-        if channel_id.destination != self.chain_id {
-            return Err(HostError::ForeignChannel {
-                channel: channel_id.clone(),
-                chain: self.chain_id.clone(),
-            });
-        }
-        let channel = self
-            .channels
-            .get(channel_id)
-            .ok_or_else(|| HostError::UnknownChannel {
-                channel: channel_id.clone(),
-            })?;
-        if !channel.open {
-            return Err(HostError::ChannelClosed {
-                channel: channel_id.clone(),
-            });
-        }
+        let channel = self.channel_end(channel_id, End::Destination, true)?;
         let next_recv = channel.next_recv;
         let leaf = EventLeaf::from(packet);
         self.verify(&channel_id.source, &leaf, proof, ctx)?;
@@ -1025,18 +1048,8 @@ impl Host {
             reason,
         })?;
         let id = &ack.packet;
-        if id.channel.source != self.chain_id {
-            return Err(HostError::ForeignChannel {
-                channel: id.channel.clone(),
-                chain: self.chain_id.clone(),
-            });
-        }
-        let channel = self
-            .channels
-            .get(&id.channel)
-            .ok_or_else(|| HostError::UnknownChannel {
-                channel: id.channel.clone(),
-            })?;
+        // Acks still come back after a channel closed: what was sent is settled.
+        let channel = self.channel_end(&id.channel, End::Source, false)?;
         self.verify(&id.channel.destination, &EventLeaf::from(ack), proof, ctx)?;
         let Some(sent) = self.sent.get(id) else {
             if id.sequence < channel.next_send {
@@ -1079,23 +1092,12 @@ impl Host {
         payload: Vec<u8>,
         timeout: Timeout,
     ) -> Result<Packet, HostError> {
-        if channel.source != self.chain_id {
-            return Err(HostError::ForeignChannel {
-                channel: channel.clone(),
-                chain: self.chain_id.clone(),
-            });
-        }
-        let c = self
-            .channels
-            .get_mut(channel)
-            .ok_or_else(|| HostError::UnknownChannel {
-                channel: channel.clone(),
-            })?;
-        if !c.open {
-            return Err(HostError::ChannelClosed {
+        self.channel_end(channel, End::Source, true)?;
+        let Some(c) = self.channels.get_mut(channel) else {
+            return Err(HostError::UnknownChannel {
                 channel: channel.clone(),
             });
-        }
+        };
         let packet = Packet {
             id: PacketId {
                 channel: channel.clone(),
