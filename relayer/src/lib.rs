@@ -3,11 +3,15 @@
 //! Layout:
 //! - [`light_client`]: `portrelay light-client sample|verify`, the chain
 //!   operators' tools over the `light-clients` crate;
+//! - [`devnet`]: `portrelay devnet`, three ledgers, the relay and a workload in one process;
 //! - [`events`]: `portrelay events validate`, the event checker over `adapters::events`;
+//! - [`relay`]: the relay engine (followers, scanners, submitters) and its `Coordinator`;
 //! - `main.rs`: the thin binary (argument parsing, exit codes).
 //!
 //! The relay daemon itself (followers, scanners, submitters, clearer) comes
 //! with the devnet ledgers and adapters it drives.
 
+pub mod devnet;
 pub mod events;
 pub mod light_client;
+pub mod relay;

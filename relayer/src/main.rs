@@ -23,6 +23,24 @@ enum Command {
     /// Port event tools.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Run the three port ledgers, the relay between them and a workload of
+    /// journeys in this process; print a summary.
+    Devnet {
+        /// Keep the ledgers' and the relayer's data here (default: a new temporary directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Stop once this many packets are delivered and acknowledged (default: run until Ctrl-C).
+        #[arg(long)]
+        packets: Option<u64>,
+        #[arg(long, default_value = "200ms", value_parser = humantime::parse_duration)]
+        block_time: std::time::Duration,
+        /// Validators per ledger.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Most packets or acks in one transaction.
+        #[arg(long, default_value_t = 200)]
+        batch_max: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +109,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::LightClient(cmd) => light_client_command(cmd),
+        Command::Devnet {
+            data_dir,
+            packets,
+            block_time,
+            validators,
+            batch_max,
+        } => {
+            let opts = relayer::devnet::DevnetOptions {
+                data_dir,
+                packets,
+                block_time,
+                validators,
+                batch_max,
+            };
+            devnet_command(opts)
+        }
         Command::Events(EventsCommand::Validate { files }) => {
             ExitCode::from(relayer::events::validate_files(
                 &files,
@@ -100,6 +134,34 @@ fn main() -> ExitCode {
             ))
         }
     }
+}
+
+fn devnet_command(opts: relayer::devnet::DevnetOptions) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(async {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            stop.cancel();
+        });
+        match relayer::devnet::run(opts, shutdown).await {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        }
+    })
 }
 
 fn time_arg(name: &str, value: Option<String>) -> Result<Timestamp, String> {

@@ -1,0 +1,523 @@
+//! `portrelay devnet`: the three port ledgers in-process on free loopback
+//! ports, each with clients of the other two, channels on all six directed
+//! paths for all three apps, the relay engine between them, and a workload
+//! of realistic journeys (cargo events, letters of credit and settlements,
+//! bills of lading issued and transferred), then a summary.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapters::chain::{ChainAdapter, ChainConfig, RpcPolicy};
+use adapters::http::HttpAdapter;
+use adapters::wire::{SubmitEvent, WIRE_VERSION};
+use devnet::node::{self, NodeConfig, RunningNode};
+use light_clients::any::{AnyHeader, AnyTrustRoot, FamilyName};
+use light_clients::host::{OperatorMsg, RelayerKey, SignedTx, TxBody};
+use light_clients::{App, ChainId, Fraction, TrustOptions};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::relay::coordinator::{Coordinator, Embedded};
+use crate::relay::engine::{all_channels, Chain, Engine, EngineOptions};
+use crate::relay::stats::{Stats, Summary};
+
+/// How to run the devnet.
+#[derive(Debug, Clone)]
+pub struct DevnetOptions {
+    /// Where the ledgers and the relayer keep their data (a fresh temporary directory if none).
+    pub data_dir: Option<PathBuf>,
+    /// Stop once this many packets are delivered and acknowledged; none: run until Ctrl-C.
+    pub packets: Option<u64>,
+    pub block_time: Duration,
+    pub validators: usize,
+    pub batch_max: usize,
+}
+
+/// The three networks: chain id, family.
+pub const NETWORKS: [(&str, FamilyName); 3] = [
+    ("cmport-1", FamilyName::Cmport),
+    ("cosco-1", FamilyName::Cosco),
+    ("gba-1", FamilyName::Gba),
+];
+
+/// A running ledger of the devnet.
+#[derive(Debug)]
+pub struct DevLedger {
+    pub chain_id: ChainId,
+    pub family: FamilyName,
+    pub dir: PathBuf,
+    pub node: RunningNode,
+    pub adapter: Arc<dyn ChainAdapter>,
+}
+
+fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+fn trust() -> TrustOptions {
+    TrustOptions {
+        trusting_period: Duration::from_secs(14 * 24 * 3600),
+        clock_drift: Duration::from_secs(10),
+        trust_threshold: Fraction::ONE_THIRD,
+    }
+}
+
+/// Starts the three ledgers in `dir`.
+pub async fn start_ledgers(
+    dir: &Path,
+    opts: &DevnetOptions,
+    shutdown: &CancellationToken,
+) -> Result<Vec<DevLedger>, String> {
+    let mut out = Vec::new();
+    for (id, family) in NETWORKS {
+        let chain_id = ChainId::new(id).map_err(err("chain id"))?;
+        let data_dir = dir.join(id);
+        let config = NodeConfig {
+            chain_id: chain_id.clone(),
+            family,
+            validators: opts.validators,
+            data_dir: data_dir.clone(),
+            block_time: opts.block_time,
+            listen: "127.0.0.1:0".parse().map_err(err("listen"))?,
+        };
+        let node = node::start(config, shutdown.clone())
+            .await
+            .map_err(|e| format!("{id}: {}", e.message))?;
+        let endpoint = format!("http://{}", node.addr);
+        let chain = ChainConfig {
+            chain_id: chain_id.clone(),
+            endpoints: vec![endpoint],
+            apps: App::ALL.to_vec(),
+            trust_root: None,
+            rpc: RpcPolicy::DEVNET,
+        };
+        let adapter: Arc<dyn ChainAdapter> =
+            Arc::new(HttpAdapter::new(family, &chain).map_err(err(id))?);
+        out.push(DevLedger {
+            chain_id,
+            family,
+            dir: data_dir,
+            node,
+            adapter,
+        });
+    }
+    Ok(out)
+}
+
+/// The relayer's transaction key, kept in `dir/relayer.key`.
+pub fn relayer_key(dir: &Path) -> Result<ed25519_consensus::SigningKey, String> {
+    let path = dir.join("relayer.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut seed).map_err(err("relayer.key"))?;
+        return Ok(ed25519_consensus::SigningKey::from(seed));
+    }
+    let seed: [u8; 32] = node::entropy().map_err(err("entropy"))?;
+    std::fs::write(&path, hex::encode(seed)).map_err(err("relayer.key"))?;
+    Ok(ed25519_consensus::SigningKey::from(seed))
+}
+
+async fn operator_txs(l: &DevLedger, msgs: Vec<OperatorMsg>) -> Result<(), String> {
+    let key = devnet::ledger::operator_key(&l.dir)?;
+    let signer = RelayerKey(key.verification_key().to_bytes());
+    for msg in msgs {
+        let nonce = l
+            .adapter
+            .account(&signer)
+            .await
+            .map_err(err("operator account"))?
+            .next_nonce;
+        let tx = SignedTx::sign(&key, &l.chain_id, nonce, &TxBody::Operator(msg));
+        let r = l
+            .adapter
+            .submit(&tx)
+            .await
+            .map_err(err("operator transaction"))?;
+        if let Some(adapters::wire::MsgResult::Err { check, message }) = r.results.first() {
+            // A devnet resumed from its data directory has done this already.
+            if !matches!(check.as_str(), "client_exists" | "channel_exists") {
+                return Err(format!("{}: {check}: {message}", l.chain_id));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Each ledger's operator: clients of the others, the relayer's key, every channel, eBL platform keys.
+/// Returns the header each ledger's clients were created from, by chain.
+pub async fn connect(
+    ledgers: &[DevLedger],
+    relayer: &RelayerKey,
+) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
+    let channels = all_channels(&chains, &App::ALL);
+    let mut roots: BTreeMap<ChainId, AnyTrustRoot> = BTreeMap::new();
+    let mut headers = BTreeMap::new();
+    for l in ledgers {
+        let status = l.adapter.status().await.map_err(err("status"))?;
+        let header = l
+            .adapter
+            .header(status.height)
+            .await
+            .map_err(err("header"))?;
+        headers.insert(l.chain_id.clone(), (status.height, header.clone()));
+        let v = serde_json::to_value(&header).map_err(err("header"))?;
+        let root = serde_json::from_value(serde_json::json!({"family": v["family"], "value": {"signed_header": v["value"]["signed_header"], "next_validators": v["value"]["next_validators"]}}))
+            .map_err(err("trust root"))?;
+        roots.insert(l.chain_id.clone(), root);
+    }
+    let mut setups = Vec::new();
+    for l in ledgers {
+        let mut msgs = Vec::new();
+        for (chain, root) in &roots {
+            if chain != &l.chain_id {
+                msgs.push(OperatorMsg::CreateClient {
+                    root: root.clone(),
+                    options: trust(),
+                });
+            }
+        }
+        msgs.push(OperatorMsg::RegisterRelayer { key: *relayer });
+        for c in channels
+            .iter()
+            .filter(|c| c.source == l.chain_id || c.destination == l.chain_id)
+        {
+            msgs.push(OperatorMsg::OpenChannel {
+                channel: c.clone(),
+                version: format!("{}-1", c.app),
+            });
+        }
+        setups.push(operator_txs(l, msgs));
+    }
+    for setup in setups {
+        setup.await?;
+    }
+    // eBL platforms: each ledger knows the others' envelope keys.
+    for l in ledgers {
+        for other in ledgers.iter().filter(|o| o.chain_id != l.chain_id) {
+            let key = other
+                .adapter
+                .status()
+                .await
+                .map_err(err("status"))?
+                .ebl_platform;
+            let chain = other.chain_id.clone();
+            l.node
+                .handle
+                .call(move |ledger| ledger.register_platform(chain, key))
+                .await
+                .map_err(|e| e.message)?;
+        }
+    }
+    Ok(headers)
+}
+
+/// The example events the workload is built from.
+struct Templates {
+    cargo: Vec<Value>,
+    payment: Vec<Value>,
+    ebl: Vec<Value>,
+}
+
+fn templates() -> Result<Templates, String> {
+    let cargo: Vec<Value> =
+        serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
+            .map_err(err("journey"))?;
+    let payment = include_str!("../../docs/examples/events/payments.ndjson")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(err("payments"))?;
+    let ebl: Vec<Value> = serde_json::from_str(include_str!("../../docs/examples/events/ebl.json"))
+        .map_err(err("ebl"))?;
+    Ok(Templates {
+        cargo,
+        payment,
+        ebl,
+    })
+}
+
+/// A fresh UUID v4 in lowercase, from a counter and a run seed.
+fn uuid(seed: u64, n: u64) -> String {
+    let h = light_clients::hash::sha256(&[&seed.to_le_bytes(), &n.to_le_bytes()]).0;
+    format!(
+        "{}-{}-4{}-{}{}-{}",
+        hex::encode(&h[0..4]),
+        hex::encode(&h[4..6]),
+        &hex::encode(&h[6..8])[1..],
+        ["8", "9", "a", "b"][usize::from(h[8] % 4)],
+        &hex::encode(&h[8..10])[1..],
+        hex::encode(&h[10..16])
+    )
+}
+
+/// The `n`th event of the workload, its app, and (for eBL) the local ISSUE that must come first.
+fn workload_event(t: &Templates, seed: u64, n: u64, app: App) -> (Option<Value>, Value) {
+    let k = n as usize;
+    match app {
+        App::Cargo => {
+            let mut e = t.cargo[k % t.cargo.len()].clone();
+            e["eventID"] = Value::String(uuid(seed, 2 * n));
+            (None, e)
+        }
+        App::Payment => {
+            let mut e = t.payment[k % t.payment.len()].clone();
+            e["eventID"] = Value::String(uuid(seed, 2 * n));
+            if e["eventType"] == "PAYMENT_SETTLEMENT" {
+                e["endToEndId"] = Value::String(format!("E2E-{seed:x}-{n}"));
+                e["uetr"] = Value::String(uuid(seed ^ 0x5555, n));
+            }
+            (None, e)
+        }
+        App::Ebl => {
+            let reference = format!("PRL{:x}{n:07}", seed % 0xfff);
+            let mut issue = t.ebl[0].clone();
+            issue["eventID"] = Value::String(uuid(seed, 2 * n));
+            issue["transportDocumentReference"] = Value::String(reference.clone());
+            let mut transfer = t.ebl[1].clone();
+            transfer["eventID"] = Value::String(uuid(seed, 2 * n + 1));
+            transfer["transportDocumentReference"] = Value::String(reference);
+            (Some(issue), transfer)
+        }
+    }
+}
+
+/// Submits `count` events spread over every path and app; returns how many became packets.
+pub async fn run_workload(
+    ledgers: &[DevLedger],
+    count: u64,
+    seed: u64,
+    first: u64,
+) -> Result<u64, String> {
+    let t = templates()?;
+    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
+    let channels = all_channels(&chains, &App::ALL);
+    let mut sent = 0;
+    for n in first..first + count {
+        let channel = &channels[(n as usize) % channels.len()];
+        let Some(source) = ledgers.iter().find(|l| l.chain_id == channel.source) else {
+            continue;
+        };
+        let (before, event) = workload_event(&t, seed, n, channel.app);
+        if let Some(issue) = before {
+            let local = SubmitEvent {
+                version: WIRE_VERSION,
+                destination: source.chain_id.clone(),
+                event: issue,
+                timeout_secs: None,
+            };
+            source
+                .adapter
+                .submit_event(&local)
+                .await
+                .map_err(err("issue"))?;
+        }
+        let req = SubmitEvent {
+            version: WIRE_VERSION,
+            destination: channel.destination.clone(),
+            event,
+            timeout_secs: Some(600),
+        };
+        source
+            .adapter
+            .submit_event(&req)
+            .await
+            .map_err(err("event"))?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// What the ledgers themselves say of every channel after a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledgers {
+    pub channels: usize,
+    /// Packets the sources sent, the destinations received, and the sources saw acknowledged.
+    pub sent: u64,
+    pub received: u64,
+    pub acked: u64,
+    /// Channels whose ends disagree, described.
+    pub mismatches: Vec<String>,
+}
+
+/// Reads both ends of every channel: on an ordered channel, exactly once and
+/// in order means the destination's `next_recv` equals the source's
+/// `next_send` (no gap, no duplicate) and every ack came back.
+pub async fn check_ledgers(ledgers: &[DevLedger]) -> Result<Ledgers, String> {
+    let mut ends = BTreeMap::new();
+    for l in ledgers {
+        for c in l.adapter.channels().await.map_err(err("channels"))? {
+            ends.insert((l.chain_id.clone(), c.id.clone()), c);
+        }
+    }
+    let mut out = Ledgers::default();
+    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
+    for channel in all_channels(&chains, &App::ALL) {
+        let (Some(src), Some(dst)) = (
+            ends.get(&(channel.source.clone(), channel.clone())),
+            ends.get(&(channel.destination.clone(), channel.clone())),
+        ) else {
+            out.mismatches.push(format!("{channel}: an end is missing"));
+            continue;
+        };
+        out.channels += 1;
+        let (sent, received, acked) = (src.next_send - 1, dst.next_recv - 1, src.next_ack - 1);
+        out.sent += sent;
+        out.received += received;
+        out.acked += acked;
+        if sent != received || acked != sent {
+            out.mismatches.push(format!(
+                "{channel}: sent {sent}, received {received}, acked {acked}"
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the devnet; returns the summary when done (after `packets`, or on shutdown).
+pub async fn run(
+    opts: DevnetOptions,
+    shutdown: CancellationToken,
+) -> Result<(Summary, Ledgers), String> {
+    let dir = match &opts.data_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!(
+            "portrelay-devnet-{}-{}",
+            std::process::id(),
+            crate::relay::engine::now().unix_nanos()
+        )),
+    };
+    std::fs::create_dir_all(&dir).map_err(err("data dir"))?;
+    let nodes_stop = CancellationToken::new();
+    let ledgers = start_ledgers(&dir, &opts, &nodes_stop).await?;
+    for l in &ledgers {
+        println!(
+            "{:<9} ({:<6}) http://{}  data {}",
+            l.chain_id,
+            l.family.as_str(),
+            l.node.addr,
+            l.dir.display()
+        );
+    }
+    let key = relayer_key(&dir)?;
+    let relayer = RelayerKey(key.verification_key().to_bytes());
+    let roots = connect(&ledgers, &relayer).await?;
+    let coordinator: Arc<dyn Coordinator> =
+        Arc::new(Embedded::open(&dir.join("relayer.redb")).map_err(err("relayer store"))?);
+    let stats = Arc::new(Stats::default());
+    let chains = ledgers
+        .iter()
+        .map(|l| {
+            let chain = Chain {
+                adapter: l.adapter.clone(),
+                key: key.clone(),
+                trust_root: roots.get(&l.chain_id).cloned(),
+            };
+            (l.chain_id.clone(), chain)
+        })
+        .collect();
+    let options = EngineOptions {
+        trust: trust(),
+        batch_max: opts.batch_max,
+        max_attempts: 5,
+        backoff: Duration::from_millis(100),
+    };
+    let engine = Engine::new(chains, coordinator, options, stats.clone());
+    let engine_stop = CancellationToken::new();
+    let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
+
+    let started = Instant::now();
+    let seed = crate::relay::engine::now().unix_nanos();
+    let target = opts.packets;
+    let mut submitted = 0u64;
+    let mut last_print = Instant::now();
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let want = target
+            .map(|t| t.saturating_sub(submitted))
+            .unwrap_or(18)
+            .min(18 * 4);
+        if want > 0 {
+            submitted += run_workload(&ledgers, want, seed, submitted).await?;
+        }
+        let s = stats.summary();
+        if last_print.elapsed() >= Duration::from_secs(1) {
+            println!(
+                "  submitted {submitted:>6}  delivered {:>6}  acked {:>6}  ({:.0?})",
+                s.delivered(),
+                s.acked(),
+                started.elapsed()
+            );
+            last_print = Instant::now();
+        }
+        if target.is_some_and(|t| s.acked() >= t) {
+            break;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_millis(if target.is_some() && submitted >= target.unwrap_or(0) { 50 } else { opts.block_time.as_millis() as u64 })) => {}
+        }
+    }
+    let elapsed = started.elapsed();
+    engine_stop.cancel();
+    let _ = engine_task.await;
+    let checked = check_ledgers(&ledgers).await?;
+    nodes_stop.cancel();
+    for l in ledgers {
+        l.node.wait().await;
+    }
+    let summary = stats.summary();
+    print_summary(&summary, elapsed);
+    if checked.mismatches.is_empty() {
+        println!(
+            "ledgers: {} channels, {} sent, {} received, {} acked: exactly once, in order",
+            checked.channels, checked.sent, checked.received, checked.acked
+        );
+    }
+    for m in &checked.mismatches {
+        println!("ledgers: {m}");
+    }
+    Ok((summary, checked))
+}
+
+pub fn print_summary(s: &Summary, elapsed: Duration) {
+    println!("\npath                      app      delivered   ok  refused timeout  acked");
+    for ((src, dst, app), p) in &s.paths {
+        println!(
+            "{:<25} {:<8} {:>9} {:>4} {:>8} {:>7} {:>6}",
+            format!("{src} -> {dst}"),
+            app.as_str(),
+            p.delivered,
+            p.ok,
+            p.refused,
+            p.timeouts,
+            p.acked
+        );
+    }
+    let secs = elapsed.as_secs_f64().max(f64::EPSILON);
+    println!(
+        "\ndelivered {} and acked {} in {:.1} s: {:.1} packets/s",
+        s.delivered(),
+        s.acked(),
+        secs,
+        s.delivered() as f64 / secs
+    );
+    if let Some((p50, p95, p99)) = s.latency_ms {
+        println!("latency, source block to destination receipt: p50 {p50:.0} ms, p95 {p95:.0} ms, p99 {p99:.0} ms");
+    }
+    println!(
+        "batches {} (mean {:.1} jobs); headers verified {} (mean {:?})",
+        s.batches, s.mean_batch, s.headers_verified, s.header_verify_mean
+    );
+    if s.errors.is_empty() {
+        println!("errors: none");
+    }
+    for ((chain, check), n) in &s.errors {
+        println!("errors: {chain} {check}: {n}");
+    }
+}

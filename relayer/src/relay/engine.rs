@@ -1,0 +1,504 @@
+//! The relay engine: per chain, a follower that verifies each new header
+//! with the same light-client code the destinations run and a scanner that
+//! turns the block's packets and acks into jobs; per destination, a
+//! submitter that batches jobs behind the client updates they need, submits
+//! them as one transaction, and settles each job by the ledger's answer.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use adapters::chain::{AdapterError, ChainAdapter};
+use adapters::wire::MsgResult;
+use light_clients::any::{AnyClient, AnyHeader, AnyTrustRoot};
+use light_clients::client::UpdateOutcome;
+use light_clients::host::{BlockEvent, Outcome, RelayMsg, RelayerKey, SignedTx, TxBody};
+use light_clients::{ChainId, ChannelId, Timestamp, TrustOptions};
+use tokio_util::sync::CancellationToken;
+
+use super::coordinator::{Coordinator, Job, Work};
+use super::stats::Stats;
+
+/// A chain the engine relays to and from.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    pub adapter: Arc<dyn ChainAdapter>,
+    /// This relayer's transaction key on the chain (registered by its operator).
+    pub key: ed25519_consensus::SigningKey,
+    /// The operator-approved header the follower starts from (at or below the
+    /// heights other ledgers' clients of this chain hold); none: the latest.
+    pub trust_root: Option<(u64, AnyHeader)>,
+}
+
+/// How the engine works.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    pub trust: TrustOptions,
+    /// Most jobs in one transaction.
+    pub batch_max: usize,
+    /// Attempts before a job is parked.
+    pub max_attempts: u32,
+    /// Pause after a failed submission, doubled up to 32 times this.
+    pub backoff: Duration,
+}
+
+/// What the tasks share.
+#[derive(Debug)]
+pub struct Engine {
+    pub chains: BTreeMap<ChainId, Chain>,
+    pub coordinator: Arc<dyn Coordinator>,
+    pub options: EngineOptions,
+    pub stats: Arc<Stats>,
+    /// Headers the followers verified, by chain and height (a window of recent ones).
+    verified: Mutex<BTreeMap<ChainId, BTreeMap<u64, AnyHeader>>>,
+    /// Wakes a submitter when jobs arrive.
+    wake: tokio::sync::Notify,
+}
+
+/// Headers kept per chain for submitters to use.
+const HEADER_WINDOW: usize = 4096;
+
+pub fn now() -> Timestamp {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Timestamp::from_unix_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+fn root_of(header: &AnyHeader) -> Option<AnyTrustRoot> {
+    let v = serde_json::to_value(header).ok()?;
+    serde_json::from_value(serde_json::json!({
+        "family": v["family"],
+        "value": { "signed_header": v["value"]["signed_header"], "next_validators": v["value"]["next_validators"], "validators": v["value"]["validators"] }
+    }))
+    .ok()
+}
+
+impl Engine {
+    pub fn new(
+        chains: BTreeMap<ChainId, Chain>,
+        coordinator: Arc<dyn Coordinator>,
+        options: EngineOptions,
+        stats: Arc<Stats>,
+    ) -> Arc<Self> {
+        Arc::new(Engine {
+            chains,
+            coordinator,
+            options,
+            stats,
+            verified: Mutex::new(BTreeMap::new()),
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Runs every task until `shutdown`; returns when they have all stopped.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let tracker = tokio_util::task::TaskTracker::new();
+        for chain in self.chains.keys() {
+            tracker.spawn(self.clone().follow(chain.clone(), shutdown.clone()));
+            tracker.spawn(self.clone().submit_to(chain.clone(), shutdown.clone()));
+        }
+        tracker.close();
+        tracker.wait().await;
+    }
+
+    fn header(&self, chain: &ChainId, height: u64) -> Option<AnyHeader> {
+        self.verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(chain)
+            .and_then(|m| m.get(&height))
+            .cloned()
+    }
+
+    fn keep(&self, chain: &ChainId, height: u64, header: AnyHeader) {
+        let mut v = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        let m = v.entry(chain.clone()).or_default();
+        m.insert(height, header);
+        while m.len() > HEADER_WINDOW {
+            m.pop_first();
+        }
+    }
+
+    /// Follows `chain`'s headers, verifying each, and scans the blocks they prove.
+    async fn follow(self: Arc<Self>, chain: ChainId, shutdown: CancellationToken) {
+        let Some(c) = self.chains.get(&chain).cloned() else {
+            return;
+        };
+        let adapter = c.adapter;
+        let (mut client, mut height) = loop {
+            let start = match &c.trust_root {
+                Some((h, header)) => Ok((header.clone(), *h)),
+                None => {
+                    async {
+                        let status = adapter.status().await?;
+                        let header = adapter.header(status.height).await?;
+                        Ok::<_, AdapterError>((header, status.height))
+                    }
+                    .await
+                }
+            };
+            match start {
+                Ok((header, h)) => {
+                    match root_of(&header).map(|r| AnyClient::create(&r, self.options.trust)) {
+                        Some(Ok(client)) => {
+                            self.keep(&chain, h, header);
+                            break (client, h);
+                        }
+                        other => tracing::error!(%chain, ?other, "cannot start following"),
+                    }
+                }
+                Err(e) => tracing::warn!(%chain, error = %e, "waiting for the chain"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        };
+        let mut next_scan = match self.coordinator.checkpoint(&chain) {
+            Ok(Some(h)) => h,
+            _ => height,
+        };
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                r = adapter.next_header(height, Duration::from_secs(5)) => r,
+            };
+            match next {
+                Ok(Some(header)) => {
+                    let started = Instant::now();
+                    match client.update(&header, now()) {
+                        Ok(UpdateOutcome::Updated { .. } | UpdateOutcome::AlreadyKnown { .. }) => {
+                            self.stats.header_verified(started.elapsed());
+                            height += 1;
+                            self.keep(&chain, height, header);
+                        }
+                        Ok(UpdateOutcome::Frozen(evidence)) => {
+                            tracing::error!(%chain, %evidence, "misbehaviour: conflicting headers; following stops");
+                            return;
+                        }
+                        Err(e) => {
+                            // Never forward a header a destination would reject.
+                            tracing::error!(%chain, height = height + 1, check = e.check(), error = %e, "header failed verification");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            continue;
+                        }
+                    }
+                }
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(%chain, error = %e, "following");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            }
+            // Scan every block whose proofs are now provable (gba: one header behind).
+            while next_scan < height {
+                match self.scan(&chain, adapter.as_ref(), next_scan).await {
+                    Ok(()) => {
+                        next_scan += 1;
+                        if let Err(e) = self.coordinator.set_checkpoint(&chain, next_scan) {
+                            tracing::error!(%chain, error = %e, "checkpoint");
+                        }
+                    }
+                    Err(e) if e.is_transient() => break,
+                    Err(e) => {
+                        tracing::error!(%chain, height = next_scan, error = %e, "scanning");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns block `height`'s packets and acks into jobs for chains we relay to.
+    async fn scan(
+        &self,
+        chain: &ChainId,
+        adapter: &dyn ChainAdapter,
+        height: u64,
+    ) -> Result<(), AdapterError> {
+        let block = adapter.block_events(height).await?;
+        let source_time = self
+            .header(chain, block.proof_height)
+            .map(|h| header_time(&h));
+        let mut queued = false;
+        for proven in block.events {
+            let (work, target) = match proven.event {
+                BlockEvent::Packet { packet } => {
+                    let target = packet.id.channel.destination.clone();
+                    (
+                        Work::Packet {
+                            packet,
+                            proof: proven.proof,
+                        },
+                        target,
+                    )
+                }
+                BlockEvent::Ack { ack } => {
+                    let target = ack.packet.channel.source.clone();
+                    (
+                        Work::Ack {
+                            ack,
+                            proof: proven.proof,
+                        },
+                        target,
+                    )
+                }
+            };
+            if !self.chains.contains_key(&target) {
+                continue;
+            }
+            let job = Job { work, attempts: 0 };
+            if let Some(t) = source_time {
+                self.stats.emitted(&job.id(), t);
+            }
+            let id = job.id();
+            let fresh = self.coordinator.enqueue(job);
+            tracing::debug!(%chain, height, channel = %id.channel, sequence = id.sequence, kind = ?id.kind, fresh, "job");
+            queued |= fresh;
+        }
+        if queued {
+            self.wake.notify_waiters();
+        }
+        Ok(())
+    }
+
+    /// Submits jobs to `target` in batches, each behind the client updates it needs.
+    async fn submit_to(self: Arc<Self>, target: ChainId, shutdown: CancellationToken) {
+        let Some(chain) = self.chains.get(&target).cloned() else {
+            return;
+        };
+        let signer = RelayerKey(chain.key.verification_key().to_bytes());
+        let mut failures = 0u32;
+        loop {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            let jobs = self.coordinator.take(&target, self.options.batch_max);
+            if jobs.is_empty() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+                continue;
+            }
+            // A batch in flight finishes even on shutdown: nothing is left half-done.
+            match self.submit_batch(&chain, &target, signer, jobs).await {
+                Ok(()) => failures = 0,
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%target, error = %e, "submission failed; jobs re-queued");
+                    let pause = self.options.backoff.saturating_mul(1 << failures.min(5));
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+
+    async fn submit_batch(
+        &self,
+        chain: &Chain,
+        target: &ChainId,
+        signer: RelayerKey,
+        jobs: Vec<Job>,
+    ) -> Result<(), AdapterError> {
+        // Every job taken is settled on every path: completed, or back in its lane.
+        let prepared = match self.prepare(chain, target, signer, &jobs).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                self.coordinator.fail(
+                    jobs,
+                    "a header is not verified by the follower yet",
+                    u32::MAX,
+                );
+                return Ok(());
+            }
+            Err(e) => {
+                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
+                return Err(e);
+            }
+        };
+        let (tx, updates) = prepared;
+        let response = match chain.adapter.submit(&tx).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
+                return Err(e);
+            }
+        };
+        if response.height.is_none() || response.results.len() != updates + jobs.len() {
+            // Executed but not sealed when the wait ran out (or an answer we
+            // cannot pair up): the ledger's receipts decide; re-queue, and a
+            // resend is answered "already received".
+            self.coordinator.fail(jobs, "not confirmed", u32::MAX);
+            return Ok(());
+        }
+        let confirmed = now();
+        self.stats.batch(jobs.len());
+        let mut done = Vec::new();
+        let (mut later, mut retry) = (Vec::new(), Vec::new());
+        let mut reason = String::new();
+        for (job, result) in jobs
+            .into_iter()
+            .zip(response.results.into_iter().skip(updates))
+        {
+            match result {
+                MsgResult::Ok { outcome } => {
+                    let id = job.id();
+                    match &outcome {
+                        Outcome::Received { ack, .. } => self.stats.delivered(&id, ack, confirmed),
+                        Outcome::Acknowledged { .. } => self.stats.acknowledged(&id),
+                        _ => {}
+                    }
+                    done.push(id);
+                }
+                MsgResult::Err { check, message } => {
+                    self.stats.error(target, &check);
+                    reason = format!("{check}: {message}");
+                    // Behind a predecessor that failed, or a client not yet at the
+                    // proof height: not the job's own fault, so not an attempt.
+                    if matches!(check.as_str(), "out_of_order" | "consensus_state") {
+                        later.push(job);
+                    } else {
+                        retry.push(job);
+                    }
+                }
+            }
+        }
+        self.coordinator.complete(&done);
+        if !retry.is_empty() || !later.is_empty() {
+            tracing::warn!(%target, jobs = retry.len() + later.len(), %reason, "jobs refused; retrying");
+        }
+        // Later ones go back first so that failed ones end up ahead of them in their lanes.
+        self.coordinator.fail(later, &reason, u32::MAX);
+        self.coordinator
+            .fail(retry, &reason, self.options.max_attempts);
+        Ok(())
+    }
+
+    /// The transaction for `jobs`: client updates first (one for every proof
+    /// height, so the destination's client holds a consensus state at each),
+    /// then the deliveries; and how many updates it starts with. `None` when a
+    /// header it needs is not verified by our follower yet.
+    async fn prepare(
+        &self,
+        chain: &Chain,
+        target: &ChainId,
+        signer: RelayerKey,
+        jobs: &[Job],
+    ) -> Result<Option<(SignedTx, usize)>, AdapterError> {
+        let mut needed: BTreeMap<ChainId, std::collections::BTreeSet<u64>> = BTreeMap::new();
+        for job in jobs {
+            let (from, h) = match &job.work {
+                Work::Packet { packet, proof } => (packet.id.channel.source.clone(), proof.height),
+                Work::Ack { ack, proof } => (ack.packet.channel.destination.clone(), proof.height),
+            };
+            needed.entry(from).or_default().insert(h);
+        }
+        let clients = chain.adapter.clients().await?;
+        let mut msgs = Vec::new();
+        for (from, heights) in &needed {
+            let have = clients
+                .iter()
+                .find(|c| &c.chain == from)
+                .map(|c| c.latest_height)
+                .unwrap_or(0);
+            let mut cursor = have;
+            for &p in heights {
+                // Past the client's latest: one skipping update when the validator
+                // set is the same at both ends (all of the trusted set signs);
+                // across a rotation, every header in turn. At or below it: the
+                // header at p (answered "already known" when the client has it).
+                let span: Vec<u64> =
+                    if p <= cursor || same_set(self.header(from, cursor), self.header(from, p)) {
+                        vec![p]
+                    } else {
+                        (cursor + 1..=p).collect()
+                    };
+                for h in span {
+                    let Some(header) = self.header(from, h) else {
+                        tracing::debug!(%target, %from, height = h, "waiting for the follower to verify the header");
+                        return Ok(None);
+                    };
+                    msgs.push(RelayMsg::UpdateClient {
+                        chain: from.clone(),
+                        header,
+                    });
+                }
+                cursor = cursor.max(p);
+            }
+        }
+        let updates = msgs.len();
+        for job in jobs {
+            msgs.push(match &job.work {
+                Work::Packet { packet, proof } => RelayMsg::RecvPacket {
+                    packet: packet.clone(),
+                    proof: proof.clone(),
+                },
+                Work::Ack { ack, proof } => RelayMsg::Acknowledge {
+                    ack: ack.clone(),
+                    proof: proof.clone(),
+                },
+            });
+        }
+        let nonce = chain.adapter.account(&signer).await?.next_nonce;
+        Ok(Some((
+            SignedTx::sign(&chain.key, target, nonce, &TxBody::Relay(msgs)),
+            updates,
+        )))
+    }
+}
+
+fn same_set(a: Option<AnyHeader>, b: Option<AnyHeader>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            validators_hash(&a).is_some() && validators_hash(&a) == validators_hash(&b)
+        }
+        _ => false,
+    }
+}
+
+fn validators_hash(h: &AnyHeader) -> Option<String> {
+    let v = serde_json::to_value(h).ok()?;
+    let header = &v["value"]["signed_header"]["header"];
+    let hash = if header["validators_hash"].is_null() {
+        &header["org_set_hash"]
+    } else {
+        &header["validators_hash"]
+    };
+    hash.as_str().map(str::to_string)
+}
+
+fn header_time(h: &AnyHeader) -> Timestamp {
+    serde_json::to_value(h)
+        .ok()
+        .and_then(|v| {
+            let t = v["value"]["signed_header"]["header"]["time"]
+                .as_str()?
+                .to_string();
+            Timestamp::parse_rfc3339(&t).ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The channels of a path set: every ordered pair of chains, for each app.
+pub fn all_channels(chains: &[ChainId], apps: &[light_clients::App]) -> Vec<ChannelId> {
+    let mut out = Vec::new();
+    for s in chains {
+        for d in chains {
+            if s != d {
+                for app in apps {
+                    out.push(ChannelId {
+                        source: s.clone(),
+                        destination: d.clone(),
+                        app: *app,
+                    });
+                }
+            }
+        }
+    }
+    out
+}

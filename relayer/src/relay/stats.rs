@@ -1,0 +1,155 @@
+//! What a relay run did, as the devnet summary and (later) the metrics show
+//! it: packets per path and app, acks, timeouts, errors, latency from the
+//! source block's time to the destination's confirmation.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use light_clients::{AckResult, App, ChainId, Timestamp};
+
+use super::coordinator::JobId;
+
+/// Counts of one path (source, destination, app).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathCounts {
+    pub delivered: u64,
+    pub ok: u64,
+    pub refused: u64,
+    pub timeouts: u64,
+    pub acked: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    emitted: HashMap<JobId, Timestamp>,
+    paths: BTreeMap<(ChainId, ChainId, App), PathCounts>,
+    latencies_ms: Vec<f64>,
+    errors: BTreeMap<(ChainId, String), u64>,
+    headers: (u64, Duration),
+    batches: (u64, u64),
+}
+
+/// Shared run statistics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    inner: Mutex<Inner>,
+}
+
+/// A snapshot for printing.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub paths: BTreeMap<(ChainId, ChainId, App), PathCounts>,
+    pub errors: BTreeMap<(ChainId, String), u64>,
+    pub latency_ms: Option<(f64, f64, f64)>,
+    pub headers_verified: u64,
+    pub header_verify_mean: Duration,
+    pub batches: u64,
+    pub mean_batch: f64,
+}
+
+impl Summary {
+    pub fn delivered(&self) -> u64 {
+        self.paths.values().map(|p| p.delivered).sum()
+    }
+
+    pub fn acked(&self) -> u64 {
+        self.paths.values().map(|p| p.acked).sum()
+    }
+}
+
+fn path(id: &JobId) -> (ChainId, ChainId, App) {
+    (
+        id.channel.source.clone(),
+        id.channel.destination.clone(),
+        id.channel.app,
+    )
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+impl Stats {
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A packet was seen in a source block sealed at `at`.
+    pub fn emitted(&self, id: &JobId, at: Timestamp) {
+        self.inner().emitted.entry(id.clone()).or_insert(at);
+    }
+
+    pub fn delivered(&self, id: &JobId, ack: &AckResult, confirmed: Timestamp) {
+        let mut i = self.inner();
+        if let Some(t) = i.emitted.remove(id) {
+            let ms = confirmed.unix_nanos().saturating_sub(t.unix_nanos()) as f64 / 1e6;
+            i.latencies_ms.push(ms);
+        }
+        let p = i.paths.entry(path(id)).or_default();
+        p.delivered += 1;
+        match ack {
+            AckResult::Ok => p.ok += 1,
+            AckResult::Error(_) => p.refused += 1,
+            AckResult::Timeout => p.timeouts += 1,
+        }
+    }
+
+    pub fn acknowledged(&self, id: &JobId) {
+        self.inner().paths.entry(path(id)).or_default().acked += 1;
+    }
+
+    pub fn error(&self, chain: &ChainId, check: &str) {
+        *self
+            .inner()
+            .errors
+            .entry((chain.clone(), check.to_string()))
+            .or_default() += 1;
+    }
+
+    pub fn header_verified(&self, took: Duration) {
+        let mut i = self.inner();
+        i.headers.0 += 1;
+        i.headers.1 += took;
+    }
+
+    pub fn batch(&self, jobs: usize) {
+        let mut i = self.inner();
+        i.batches.0 += 1;
+        i.batches.1 += jobs as u64;
+    }
+
+    pub fn summary(&self) -> Summary {
+        let i = self.inner();
+        let mut sorted = i.latencies_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let latency_ms = (!sorted.is_empty()).then(|| {
+            (
+                percentile(&sorted, 50.0),
+                percentile(&sorted, 95.0),
+                percentile(&sorted, 99.0),
+            )
+        });
+        Summary {
+            paths: i.paths.clone(),
+            errors: i.errors.clone(),
+            latency_ms,
+            headers_verified: i.headers.0,
+            header_verify_mean: i
+                .headers
+                .1
+                .checked_div(i.headers.0.max(1) as u32)
+                .unwrap_or_default(),
+            batches: i.batches.0,
+            mean_batch: if i.batches.0 == 0 {
+                0.0
+            } else {
+                i.batches.1 as f64 / i.batches.0 as f64
+            },
+        }
+    }
+}
