@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use light_clients::any::{AnyHeader, AnyTrustRoot, FamilyName};
 use light_clients::host::{Channel, RelayerKey, SignedTx};
-use light_clients::{App, ChainId};
+use light_clients::{App, ChainId, PacketId};
 use serde::{Deserialize, Serialize};
 
 use crate::wire::{
-    AccountResponse, BlockEvents, ClientInfo, NodeStatus, SubmitEvent, SubmittedEvent, TxResponse,
+    AccountResponse, BlockEvents, ClientInfo, NodeStatus, PacketLocation, ReceiptLocation,
+    SubmitEvent, SubmittedEvent, TxResponse,
 };
 
 /// Why an adapter call failed.
@@ -69,6 +70,10 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
     async fn channels(&self) -> Result<Vec<Channel>, AdapterError>;
     /// The ledger's clients of its counterparties.
     async fn clients(&self) -> Result<Vec<ClientInfo>, AdapterError>;
+    /// Where a packet this ledger sent (and has not seen acknowledged) was emitted.
+    async fn packet_location(&self, packet: &PacketId) -> Result<PacketLocation, AdapterError>;
+    /// Where this ledger received a packet and wrote its ack.
+    async fn receipt_location(&self, packet: &PacketId) -> Result<ReceiptLocation, AdapterError>;
     /// A signer's next nonce.
     async fn account(&self, key: &RelayerKey) -> Result<AccountResponse, AdapterError>;
     /// Submits a transaction and waits until the block holding it is sealed.

@@ -71,7 +71,7 @@ use light_clients::cosco::Cosco;
 use light_clients::gba::Gba;
 use light_clients::host::{Channel, RelayerKey, SignedTx};
 use light_clients::verify::{Family, HeaderSummary, VerifyError};
-use light_clients::ChainId;
+use light_clients::{ChainId, PacketId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower::buffer::Buffer;
@@ -83,7 +83,8 @@ use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use crate::chain::{AdapterConfig, AdapterError, ChainAdapter, ChainConfig, RpcPolicy};
 use crate::wire::{
     self, AccountResponse, BlockEvents, ChannelsResponse, ClientInfo, ClientsResponse, ErrorBody,
-    HeaderResponse, NodeStatus, SubmitEvent, SubmittedEvent, TxResponse,
+    HeaderResponse, NodeStatus, PacketLocation, ReceiptLocation, SubmitEvent, SubmittedEvent,
+    TxResponse,
 };
 
 /// The largest answer read from a ledger; a larger one is a bad response
@@ -502,6 +503,33 @@ impl ChainAdapter for HttpAdapter {
     async fn clients(&self) -> Result<Vec<ClientInfo>, AdapterError> {
         let response: ClientsResponse = self.get("clients", "/v1/clients".to_string()).await?;
         Ok(response.clients)
+    }
+
+    async fn packet_location(&self, packet: &PacketId) -> Result<PacketLocation, AdapterError> {
+        let path = format!(
+            "/v1/packets/{}/{}/{}/{}",
+            packet.channel.source, packet.channel.destination, packet.channel.app, packet.sequence
+        );
+        let found: PacketLocation = self.get("packet location", path).await?;
+        if found.packet != *packet {
+            return Err(self.bad(format!("asked where {packet} is, got {}", found.packet)));
+        }
+        Ok(found)
+    }
+
+    async fn receipt_location(&self, packet: &PacketId) -> Result<ReceiptLocation, AdapterError> {
+        let path = format!(
+            "/v1/receipts/{}/{}/{}/{}",
+            packet.channel.source, packet.channel.destination, packet.channel.app, packet.sequence
+        );
+        let found: ReceiptLocation = self.get("receipt location", path).await?;
+        if found.packet != *packet {
+            return Err(self.bad(format!(
+                "asked for the receipt of {packet}, got {}",
+                found.packet
+            )));
+        }
+        Ok(found)
     }
 
     async fn account(&self, key: &RelayerKey) -> Result<AccountResponse, AdapterError> {

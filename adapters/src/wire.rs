@@ -139,6 +139,25 @@ pub struct AccountResponse {
     pub operator: bool,
 }
 
+/// `GET /v1/packets/{source}/{destination}/{app}/{sequence}`: the block that
+/// emitted a packet this ledger sent and has not yet seen acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PacketLocation {
+    pub version: u8,
+    pub packet: PacketId,
+    pub height: u64,
+}
+
+/// `GET /v1/receipts/{source}/{destination}/{app}/{sequence}`: the block in
+/// which this ledger received a packet and wrote its ack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptLocation {
+    pub version: u8,
+    pub packet: PacketId,
+    pub height: u64,
+    pub result: light_clients::AckResult,
+}
+
 /// How one message of a transaction went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

@@ -138,6 +138,8 @@ pub struct Ledger<F: Signing + IntoAny> {
     pending_events: bool,
     /// The eBL platform's envelope signing key (`platform.key` in the data directory).
     platform_key: ed25519_consensus::SigningKey,
+    /// Where each sent packet still awaiting its ack was emitted, for the clearer.
+    sent_at: BTreeMap<light_clients::PacketId, u64>,
 }
 
 /// The operator's signing key, kept in the data directory (`operator.key`, hex).
@@ -232,6 +234,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             recent_order: Default::default(),
             pending_events: false,
             platform_key: ed25519_consensus::SigningKey::from(platform),
+            sent_at: BTreeMap::new(),
         };
         ledger.seal(now)?;
         Ok(ledger)
@@ -268,7 +271,10 @@ impl<F: Signing + IntoAny> Ledger<F> {
         };
         let platform_key = read_key(&config.data_dir, "platform.key")
             .map_err(|e| ApiError::new(500, "store", e))?;
+        let sent_at: Vec<(light_clients::PacketId, u64)> =
+            store.meta("sent_at")?.unwrap_or_default();
         Ok(Ledger {
+            sent_at: sent_at.into_iter().collect(),
             platform_key,
             keys: keyring.keys::<F>(keyring.epoch, keyring.count),
             config,
@@ -298,6 +304,8 @@ impl<F: Signing + IntoAny> Ledger<F> {
     pub fn seal(&mut self, now: Timestamp) -> Result<u64, ApiError> {
         let ctx = self.building;
         let out = self.host.end_block();
+        let host = &self.host;
+        self.sent_at.retain(|id, _| host.sent(id).is_some());
         let set = F::validator_set(&self.keys);
         let next_keys = match self.keyring.pending {
             Some((epoch, count)) => self.keyring.keys::<F>(epoch, count),
@@ -352,6 +360,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 ("apps", json(&self.apps)),
                 ("keyring", json(&keyring)),
                 ("tip", json(&tip)),
+                ("sent_at", json(&self.sent_at.iter().collect::<Vec<_>>())),
             ],
         )?;
         for (id, results) in stored.txs {
@@ -557,6 +566,49 @@ impl<F: Signing + IntoAny> Ledger<F> {
         }
     }
 
+    /// The block that emitted a sent packet still awaiting its ack.
+    pub fn packet_location(
+        &self,
+        id: &light_clients::PacketId,
+    ) -> Result<wire::PacketLocation, ApiError> {
+        match self.sent_at.get(id) {
+            Some(&height) if height <= self.tip.height => Ok(wire::PacketLocation {
+                version: WIRE_VERSION,
+                packet: id.clone(),
+                height,
+            }),
+            Some(_) => Err(ApiError::new(
+                409,
+                "not_yet_sealed",
+                format!("{id} is in the block being built"),
+            )),
+            None => Err(ApiError::not_found(format!(
+                "no sent packet {id} awaiting an ack"
+            ))),
+        }
+    }
+
+    /// The block in which a packet was received and its ack written.
+    pub fn receipt_location(
+        &self,
+        id: &light_clients::PacketId,
+    ) -> Result<wire::ReceiptLocation, ApiError> {
+        match self.host.receipt(id) {
+            Some(r) if r.height <= self.tip.height => Ok(wire::ReceiptLocation {
+                version: WIRE_VERSION,
+                packet: id.clone(),
+                height: r.height,
+                result: r.result.clone(),
+            }),
+            Some(_) => Err(ApiError::new(
+                409,
+                "not_yet_sealed",
+                format!("{id} was received in the block being built"),
+            )),
+            None => Err(ApiError::not_found(format!("no receipt of {id}"))),
+        }
+    }
+
     /// A signer's next nonce, or `None` for an unregistered or retired key.
     pub fn account(&self, key: &RelayerKey) -> Option<wire::AccountResponse> {
         let next_nonce = self.host.next_nonce(key)?;
@@ -669,6 +721,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         }
         .map_err(|e| ApiError::new(500, "encode", e.to_string()))?;
         let packet = self.host.send_packet(&channel, payload, timeout)?;
+        self.sent_at.insert(packet.id.clone(), self.building.height);
         self.apps.apply_local(&event, Some(packet.id.clone()));
         self.pending_events = true;
         Ok(SubmittedEvent {

@@ -33,6 +33,14 @@ pub trait LedgerApi: Send {
     fn clients(&self) -> ClientsResponse;
     fn submit_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, ApiError>;
     fn account(&self, key: &RelayerKey) -> Option<AccountResponse>;
+    fn packet_location(
+        &self,
+        id: &light_clients::PacketId,
+    ) -> Result<adapters::wire::PacketLocation, ApiError>;
+    fn receipt_location(
+        &self,
+        id: &light_clients::PacketId,
+    ) -> Result<adapters::wire::ReceiptLocation, ApiError>;
     fn tx(&self, id: &str) -> Option<TxResponse>;
     fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError>;
     fn rotate(&mut self, validators: usize) -> Result<u64, ApiError>;
@@ -71,6 +79,18 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     }
     fn account(&self, key: &RelayerKey) -> Option<AccountResponse> {
         Ledger::account(self, key)
+    }
+    fn packet_location(
+        &self,
+        id: &light_clients::PacketId,
+    ) -> Result<adapters::wire::PacketLocation, ApiError> {
+        Ledger::packet_location(self, id)
+    }
+    fn receipt_location(
+        &self,
+        id: &light_clients::PacketId,
+    ) -> Result<adapters::wire::ReceiptLocation, ApiError> {
+        Ledger::receipt_location(self, id)
     }
     fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError> {
         Ledger::submit_event(self, req)

@@ -62,6 +62,14 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/tx", post(submit_tx))
         .route("/v1/tx/{id}", get(tx))
         .route("/v1/accounts/{key}", get(account))
+        .route(
+            "/v1/packets/{source}/{destination}/{app}/{sequence}",
+            get(packet_location),
+        )
+        .route(
+            "/v1/receipts/{source}/{destination}/{app}/{sequence}",
+            get(receipt_location),
+        )
         .route("/v1/events", post(submit_event))
         .route("/v1/apps/{app}/{kind}/{key}", get(app_record))
         .route("/v1/admin/rotate", post(rotate))
@@ -193,6 +201,39 @@ async fn account(
                 format!("key {key} is not registered on this ledger"),
             )
         })
+}
+
+type PacketPath = Path<(String, String, String, String)>;
+
+fn packet_id(
+    (source, destination, app, sequence): (String, String, String, String),
+) -> Result<light_clients::PacketId, ApiError> {
+    let bad = |e: String| ApiError::new(400, "bad_packet_id", e);
+    let channel = light_clients::ChannelId {
+        source: light_clients::ChainId::new(source).map_err(bad)?,
+        destination: light_clients::ChainId::new(destination).map_err(bad)?,
+        app: app.parse().map_err(bad)?,
+    };
+    let sequence = sequence
+        .parse()
+        .map_err(|_| bad(format!("{sequence:?} is not a sequence")))?;
+    Ok(light_clients::PacketId { channel, sequence })
+}
+
+async fn packet_location(
+    State(node): State<NodeHandle>,
+    Path(p): PacketPath,
+) -> ApiResult<adapters::wire::PacketLocation> {
+    let id = packet_id(p)?;
+    Ok(Json(node.call(move |l| l.packet_location(&id)).await??))
+}
+
+async fn receipt_location(
+    State(node): State<NodeHandle>,
+    Path(p): PacketPath,
+) -> ApiResult<adapters::wire::ReceiptLocation> {
+    let id = packet_id(p)?;
+    Ok(Json(node.call(move |l| l.receipt_location(&id)).await??))
 }
 
 async fn submit_event(

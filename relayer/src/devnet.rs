@@ -424,6 +424,7 @@ pub async fn run(
         batch_max: opts.batch_max,
         max_attempts: 5,
         backoff: Duration::from_millis(100),
+        clear_interval: Duration::from_secs(5),
     };
     let engine = Engine::new(chains, coordinator, options, stats.clone());
     let engine_stop = CancellationToken::new();

@@ -37,3 +37,103 @@ async fn every_path_and_app_exactly_once_in_order() {
     );
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clearer_relays_what_no_scanner_saw() {
+    use std::sync::Arc;
+
+    use light_clients::host::RelayerKey;
+    use relayer::devnet::{check_ledgers, connect, relayer_key, run_workload, start_ledgers};
+    use relayer::relay::coordinator::{Coordinator, Embedded};
+    use relayer::relay::engine::{Chain, Engine, EngineOptions};
+    use relayer::relay::stats::Stats;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = DevnetOptions {
+        data_dir: Some(dir.path().to_path_buf()),
+        packets: None,
+        block_time: Duration::from_millis(100),
+        validators: 4,
+        batch_max: 50,
+    };
+    let stop = CancellationToken::new();
+    let ledgers = start_ledgers(dir.path(), &opts, &stop)
+        .await
+        .expect("ledgers");
+    let key = relayer_key(dir.path()).expect("key");
+    let roots = connect(&ledgers, &RelayerKey(key.verification_key().to_bytes()))
+        .await
+        .expect("connect");
+    let sent = run_workload(&ledgers, 36, 7, 0).await.expect("workload");
+    assert_eq!(sent, 36);
+
+    // Two more blocks everywhere: the packets are sealed and (gba) provable.
+    let coordinator = Arc::new(Embedded::open(&dir.path().join("relayer.redb")).expect("store"));
+    for l in &ledgers {
+        let h = l.adapter.status().await.expect("status").height;
+        while l.adapter.status().await.expect("status").height < h + 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The scanners start past every block that holds a packet.
+        let now = l.adapter.status().await.expect("status").height;
+        coordinator
+            .set_checkpoint(&l.chain_id, now + 1)
+            .expect("checkpoint");
+    }
+    let chains = ledgers
+        .iter()
+        .map(|l| {
+            (
+                l.chain_id.clone(),
+                Chain {
+                    adapter: l.adapter.clone(),
+                    key: key.clone(),
+                    trust_root: roots.get(&l.chain_id).cloned(),
+                },
+            )
+        })
+        .collect();
+    let options = EngineOptions {
+        trust: light_clients::TrustOptions {
+            trusting_period: Duration::from_secs(14 * 24 * 3600),
+            clock_drift: Duration::from_secs(10),
+            trust_threshold: light_clients::Fraction::ONE_THIRD,
+        },
+        batch_max: 50,
+        max_attempts: 5,
+        backoff: Duration::from_millis(50),
+        clear_interval: Duration::from_millis(300),
+    };
+    let engine = Engine::new(
+        chains,
+        coordinator.clone(),
+        options,
+        Arc::new(Stats::default()),
+    );
+    // The clearer alone finds every packet, from the two ends of each channel.
+    assert_eq!(engine.clear_once().await.expect("clear"), 36);
+    assert_eq!(
+        engine.clear_once().await.expect("clear"),
+        0,
+        "queued jobs are not queued twice"
+    );
+
+    let engine_stop = CancellationToken::new();
+    let task = tokio::spawn(engine.clone().run(engine_stop.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let l = check_ledgers(&ledgers).await.expect("ledgers");
+        if l.mismatches.is_empty() && l.acked == 36 {
+            assert_eq!((l.sent, l.received), (36, 36));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not settled: {l:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    engine_stop.cancel();
+    task.await.expect("engine");
+    stop.cancel();
+    for l in ledgers {
+        l.node.wait().await;
+    }
+}

@@ -115,6 +115,8 @@ fn store<E: std::fmt::Display>(e: E) -> CoordinatorError {
 pub trait Coordinator: Send + Sync + std::fmt::Debug {
     /// Queues a job unless one with its id is queued or in flight; returns whether it was queued.
     fn enqueue(&self, job: Job) -> bool;
+    /// Whether a job with this id is queued or in flight.
+    fn knows(&self, id: &JobId) -> bool;
     /// Takes up to `max` jobs for `target`, oldest first per lane, lanes in order.
     fn take(&self, target: &ChainId, max: usize) -> Vec<Job>;
     /// The destination confirmed these: they are done.
@@ -177,6 +179,10 @@ impl Coordinator for Embedded {
         }
         q.lanes.entry(job.lane()).or_default().push_back(job);
         true
+    }
+
+    fn knows(&self, id: &JobId) -> bool {
+        self.queues().known.contains(id)
     }
 
     fn take(&self, target: &ChainId, max: usize) -> Vec<Job> {

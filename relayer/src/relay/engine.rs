@@ -16,7 +16,7 @@ use light_clients::host::{BlockEvent, Outcome, RelayMsg, RelayerKey, SignedTx, T
 use light_clients::{ChainId, ChannelId, Timestamp, TrustOptions};
 use tokio_util::sync::CancellationToken;
 
-use super::coordinator::{Coordinator, Job, Work};
+use super::coordinator::{Coordinator, Job, JobId, JobKind, Work};
 use super::stats::Stats;
 
 /// A chain the engine relays to and from.
@@ -40,7 +40,12 @@ pub struct EngineOptions {
     pub max_attempts: u32,
     /// Pause after a failed submission, doubled up to 32 times this.
     pub backoff: Duration,
+    /// How often the clearer compares every channel's two ends (it also runs at start).
+    pub clear_interval: Duration,
 }
+
+/// Most sequences the clearer looks up per channel and direction in one round.
+const CLEAR_MAX: u64 = 512;
 
 /// What the tasks share.
 #[derive(Debug)]
@@ -99,6 +104,7 @@ impl Engine {
             tracker.spawn(self.clone().follow(chain.clone(), shutdown.clone()));
             tracker.spawn(self.clone().submit_to(chain.clone(), shutdown.clone()));
         }
+        tracker.spawn(self.clone().clear(shutdown.clone()));
         tracker.close();
         tracker.wait().await;
     }
@@ -263,6 +269,145 @@ impl Engine {
             self.wake.notify_waiters();
         }
         Ok(())
+    }
+
+    /// Re-queues gaps at start and every `clear_interval`, so nothing depends
+    /// on a scanner having seen an event live (a crash, a restart, a lost queue).
+    async fn clear(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            match self.clear_once().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "clearer re-queued gaps"),
+                Err(e) => tracing::warn!(error = %e, "clearer"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(self.options.clear_interval) => {}
+            }
+        }
+    }
+
+    /// One comparison of every channel's two ends; returns how many jobs it queued.
+    pub async fn clear_once(&self) -> Result<usize, AdapterError> {
+        let mut ends = BTreeMap::new();
+        for (chain, c) in &self.chains {
+            for end in c.adapter.channels().await? {
+                ends.insert((chain.clone(), end.id.clone()), end);
+            }
+        }
+        let mut queued = 0;
+        for ((holder, id), src) in &ends {
+            let (Some(dst), Some(from), Some(to)) = (
+                ends.get(&(id.destination.clone(), id.clone())),
+                self.chains.get(&id.source),
+                self.chains.get(&id.destination),
+            ) else {
+                continue;
+            };
+            if holder != &id.source {
+                continue;
+            }
+            // Sent but not received: the destination's next_recv up to the source's next_send.
+            for sequence in
+                dst.next_recv..src.next_send.min(dst.next_recv.saturating_add(CLEAR_MAX))
+            {
+                let packet_id = light_clients::PacketId {
+                    channel: id.clone(),
+                    sequence,
+                };
+                if self.knows(&packet_id, JobKind::Packet) {
+                    continue;
+                }
+                let location = match from.adapter.packet_location(&packet_id).await {
+                    Ok(l) => l,
+                    Err(AdapterError::NotFound { .. }) => continue,
+                    Err(e) => return Err(e),
+                };
+                queued += self
+                    .requeue(
+                        &id.source,
+                        from.adapter.as_ref(),
+                        location.height,
+                        |e| matches!(e, BlockEvent::Packet { packet } if packet.id == packet_id),
+                    )
+                    .await?;
+            }
+            // Received (ack written) but the source still awaits the ack.
+            for sequence in src.next_ack..dst.next_recv.min(src.next_ack.saturating_add(CLEAR_MAX))
+            {
+                let packet_id = light_clients::PacketId {
+                    channel: id.clone(),
+                    sequence,
+                };
+                if self.knows(&packet_id, JobKind::Ack) {
+                    continue;
+                }
+                match from.adapter.packet_location(&packet_id).await {
+                    Ok(_) => {}
+                    // Acknowledged already (acks settle out of order).
+                    Err(AdapterError::NotFound { .. }) => continue,
+                    Err(e) => return Err(e),
+                }
+                let location = match to.adapter.receipt_location(&packet_id).await {
+                    Ok(l) => l,
+                    Err(AdapterError::NotFound { .. }) => continue,
+                    Err(e) => return Err(e),
+                };
+                queued += self
+                    .requeue(
+                        &id.destination,
+                        to.adapter.as_ref(),
+                        location.height,
+                        |e| matches!(e, BlockEvent::Ack { ack } if ack.packet == packet_id),
+                    )
+                    .await?;
+            }
+        }
+        if queued > 0 {
+            self.wake.notify_waiters();
+        }
+        Ok(queued)
+    }
+
+    fn knows(&self, packet: &light_clients::PacketId, kind: JobKind) -> bool {
+        self.coordinator.knows(&JobId {
+            channel: packet.channel.clone(),
+            sequence: packet.sequence,
+            kind,
+        })
+    }
+
+    /// Queues the event of block `height` on `chain` that `wanted` picks, with its proof.
+    async fn requeue(
+        &self,
+        chain: &ChainId,
+        adapter: &dyn ChainAdapter,
+        height: u64,
+        wanted: impl Fn(&BlockEvent) -> bool,
+    ) -> Result<usize, AdapterError> {
+        let block = match adapter.block_events(height).await {
+            Ok(b) => b,
+            // A gba block waits for the next header; the next round takes it.
+            Err(e) if e.is_transient() => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let Some(proven) = block.events.into_iter().find(|p| wanted(&p.event)) else {
+            tracing::warn!(%chain, height, "the ledger located an event in a block that does not hold it");
+            return Ok(0);
+        };
+        let work = match proven.event {
+            BlockEvent::Packet { packet } => Work::Packet {
+                packet,
+                proof: proven.proof,
+            },
+            BlockEvent::Ack { ack } => Work::Ack {
+                ack,
+                proof: proven.proof,
+            },
+        };
+        Ok(usize::from(
+            self.coordinator.enqueue(Job { work, attempts: 0 }),
+        ))
     }
 
     /// Submits jobs to `target` in batches, each behind the client updates it needs.
