@@ -285,12 +285,14 @@ fn workload_event(t: &Templates, seed: u64, n: u64, app: App) -> (Option<Value>,
     }
 }
 
-/// Submits `count` events spread over every path and app; returns how many became packets.
+/// Submits `count` events spread over every path and app, each packet
+/// receivable up to `timeout_secs` after its block; returns how many became packets.
 pub async fn run_workload(
     ledgers: &[DevLedger],
     count: u64,
     seed: u64,
     first: u64,
+    timeout_secs: u64,
 ) -> Result<u64, String> {
     let t = templates()?;
     let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
@@ -319,7 +321,7 @@ pub async fn run_workload(
             version: WIRE_VERSION,
             destination: channel.destination.clone(),
             event,
-            timeout_secs: Some(600),
+            timeout_secs: Some(timeout_secs),
         };
         source
             .adapter
@@ -444,7 +446,7 @@ pub async fn run(
             .unwrap_or(18)
             .min(18 * 4);
         if want > 0 {
-            submitted += run_workload(&ledgers, want, seed, submitted).await?;
+            submitted += run_workload(&ledgers, want, seed, submitted, 600).await?;
         }
         let s = stats.summary();
         if last_print.elapsed() >= Duration::from_secs(1) {

@@ -64,7 +64,9 @@ async fn the_clearer_relays_what_no_scanner_saw() {
     let roots = connect(&ledgers, &RelayerKey(key.verification_key().to_bytes()))
         .await
         .expect("connect");
-    let sent = run_workload(&ledgers, 36, 7, 0).await.expect("workload");
+    let sent = run_workload(&ledgers, 36, 7, 0, 600)
+        .await
+        .expect("workload");
     assert_eq!(sent, 36);
 
     // Two more blocks everywhere: the packets are sealed and (gba) provable.
@@ -132,6 +134,129 @@ async fn the_clearer_relays_what_no_scanner_saw() {
     }
     engine_stop.cancel();
     task.await.expect("engine");
+    stop.cancel();
+    for l in ledgers {
+        l.node.wait().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_packets_get_timeout_acks_are_reverted_and_channels_move_on() {
+    use std::sync::Arc;
+
+    use light_clients::host::RelayerKey;
+    use relayer::devnet::{check_ledgers, connect, relayer_key, run_workload, start_ledgers};
+    use relayer::relay::coordinator::Embedded;
+    use relayer::relay::engine::{Chain, Engine, EngineOptions};
+    use relayer::relay::stats::Stats;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = DevnetOptions {
+        data_dir: Some(dir.path().to_path_buf()),
+        packets: None,
+        block_time: Duration::from_millis(100),
+        validators: 4,
+        batch_max: 50,
+    };
+    let stop = CancellationToken::new();
+    let ledgers = start_ledgers(dir.path(), &opts, &stop)
+        .await
+        .expect("ledgers");
+    let key = relayer_key(dir.path()).expect("key");
+    let roots = connect(&ledgers, &RelayerKey(key.verification_key().to_bytes()))
+        .await
+        .expect("connect");
+    // One packet per channel, each with one second to arrive; the relay starts later.
+    assert_eq!(
+        run_workload(&ledgers, 18, 11, 0, 1)
+            .await
+            .expect("workload"),
+        18
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Then one on time per channel behind them.
+    assert_eq!(
+        run_workload(&ledgers, 18, 11, 18, 600)
+            .await
+            .expect("workload"),
+        18
+    );
+
+    let chains = ledgers
+        .iter()
+        .map(|l| {
+            (
+                l.chain_id.clone(),
+                Chain {
+                    adapter: l.adapter.clone(),
+                    key: key.clone(),
+                    trust_root: roots.get(&l.chain_id).cloned(),
+                },
+            )
+        })
+        .collect();
+    let options = EngineOptions {
+        trust: light_clients::TrustOptions {
+            trusting_period: Duration::from_secs(14 * 24 * 3600),
+            clock_drift: Duration::from_secs(10),
+            trust_threshold: light_clients::Fraction::ONE_THIRD,
+        },
+        batch_max: 50,
+        max_attempts: 5,
+        backoff: Duration::from_millis(50),
+        clear_interval: Duration::from_millis(500),
+    };
+    let coordinator = Arc::new(Embedded::open(&dir.path().join("relayer.redb")).expect("store"));
+    let stats = Arc::new(Stats::default());
+    let engine = Engine::new(chains, coordinator, options, stats.clone());
+    let engine_stop = CancellationToken::new();
+    let task = tokio::spawn(engine.run(engine_stop.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let l = check_ledgers(&ledgers).await.expect("ledgers");
+        if l.mismatches.is_empty() && l.acked == 36 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not settled: {l:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    engine_stop.cancel();
+    task.await.expect("engine");
+    let summary = stats.summary();
+    // Every channel: its first packet timed out, the second was applied.
+    assert_eq!(summary.paths.len(), 18);
+    assert!(
+        summary
+            .paths
+            .values()
+            .all(|p| (p.timeouts, p.ok, p.acked) == (1, 1, 2)),
+        "{:?}",
+        summary.paths
+    );
+    // A timed-out eBL transfer is reverted on its source: the title is live there again.
+    let cmport = ledgers
+        .iter()
+        .find(|l| l.chain_id.as_str() == "cmport-1")
+        .expect("cmport");
+    let reverted = cmport
+        .node
+        .handle
+        .call(|l| {
+            // The eBL channels from cmport carry workload items 2 and 5 (cmport -> cosco and -> gba).
+            ["PRLb0000002", "PRLb0000005"]
+                .iter()
+                .map(|r| {
+                    l.app_record("ebl", "bills", r)
+                        .map(|v| v["title"]["state"].clone())
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .expect("call");
+    assert!(
+        reverted.iter().all(|t| matches!(t, Ok(v) if v == "live")),
+        "{reverted:?}"
+    );
     stop.cancel();
     for l in ledgers {
         l.node.wait().await;
