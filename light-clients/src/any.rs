@@ -287,3 +287,30 @@ macro_rules! into_any {
 into_any!(Cmport, Cmport);
 into_any!(Cosco, Cosco);
 into_any!(Gba, Gba);
+
+impl AnyHeader {
+    /// The fields the shared checks use (chain, height, time, hash, set hashes, roots).
+    pub fn summary(&self) -> Result<crate::verify::HeaderSummary, crate::verify::VerifyError> {
+        match self {
+            AnyHeader::Cmport(b) => Cmport::summary(&b.signed_header),
+            AnyHeader::Cosco(b) => Cosco::summary(&b.signed_header),
+            AnyHeader::Gba(b) => Gba::summary(&b.signed_header),
+        }
+    }
+
+    /// This header, with its sets, as a trust root for a client of its chain.
+    pub fn trust_root(&self) -> AnyTrustRoot {
+        fn root<F: Family>(b: &UntrustedBlock<F>) -> TrustRoot<F> {
+            TrustRoot {
+                signed_header: b.signed_header.clone(),
+                next_validators: b.next_validators.clone(),
+                validators: Some(b.validators.clone()),
+            }
+        }
+        match self {
+            AnyHeader::Cmport(b) => AnyTrustRoot::Cmport(root(b)),
+            AnyHeader::Cosco(b) => AnyTrustRoot::Cosco(root(b)),
+            AnyHeader::Gba(b) => AnyTrustRoot::Gba(root(b)),
+        }
+    }
+}

@@ -163,9 +163,7 @@ pub async fn connect(
             .await
             .map_err(err("header"))?;
         headers.insert(l.chain_id.clone(), (status.height, header.clone()));
-        let v = serde_json::to_value(&header).map_err(err("header"))?;
-        let root = serde_json::from_value(serde_json::json!({"family": v["family"], "value": {"signed_header": v["value"]["signed_header"], "next_validators": v["value"]["next_validators"]}}))
-            .map_err(err("trust root"))?;
+        let root = header.trust_root();
         roots.insert(l.chain_id.clone(), root);
     }
     let mut setups = Vec::new();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use adapters::chain::{AdapterConfig, ChainAdapter, ChainConfig, RpcPolicy};
 use adapters::http::HttpAdapter;
-use light_clients::any::{AnyHeader, AnyTrustRoot, FamilyName};
+use light_clients::any::{AnyTrustRoot, FamilyName};
 use light_clients::host::{OperatorMsg, RelayerKey, SignedTx, TxBody};
 use light_clients::{App, ChainId};
 
@@ -145,7 +145,7 @@ impl Ledger {
     /// This ledger's header at `height` as a trust root for other ledgers' clients.
     pub async fn trust_root(&self, height: u64) -> AnyTrustRoot {
         let header = self.adapter.header(height).await.expect("header");
-        root_of(header)
+        header.trust_root()
     }
 
     pub async fn height(&self) -> u64 {
@@ -174,18 +174,6 @@ impl Drop for Ledger {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// A header with its sets, as a trust root.
-pub fn root_of(header: AnyHeader) -> AnyTrustRoot {
-    let v = serde_json::to_value(&header).expect("json");
-    let family = v["family"].clone();
-    let value = &v["value"];
-    serde_json::from_value(serde_json::json!({
-        "family": family,
-        "value": { "signed_header": value["signed_header"], "next_validators": value["next_validators"], "validators": value["validators"] }
-    }))
-    .expect("trust root")
 }
 
 pub fn options() -> light_clients::TrustOptions {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use adapters::chain::{AdapterError, ChainAdapter};
 use adapters::wire::MsgResult;
-use light_clients::any::{AnyClient, AnyHeader, AnyTrustRoot};
+use light_clients::any::{AnyClient, AnyHeader};
 use light_clients::client::UpdateOutcome;
 use light_clients::host::{BlockEvent, Outcome, RelayMsg, RelayerKey, SignedTx, TxBody};
 use light_clients::{ChainId, ChannelId, Timestamp, TrustOptions};
@@ -69,15 +69,6 @@ pub fn now() -> Timestamp {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     Timestamp::from_unix_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-}
-
-fn root_of(header: &AnyHeader) -> Option<AnyTrustRoot> {
-    let v = serde_json::to_value(header).ok()?;
-    serde_json::from_value(serde_json::json!({
-        "family": v["family"],
-        "value": { "signed_header": v["value"]["signed_header"], "next_validators": v["value"]["next_validators"], "validators": v["value"]["validators"] }
-    }))
-    .ok()
 }
 
 impl Engine {
@@ -147,12 +138,14 @@ impl Engine {
             };
             match start {
                 Ok((header, h)) => {
-                    match root_of(&header).map(|r| AnyClient::create(&r, self.options.trust)) {
-                        Some(Ok(client)) => {
+                    match AnyClient::create(&header.trust_root(), self.options.trust) {
+                        Ok(client) => {
                             self.keep(&chain, h, header);
                             break (client, h);
                         }
-                        other => tracing::error!(%chain, ?other, "cannot start following"),
+                        Err(e) => {
+                            tracing::error!(%chain, check = e.check(), error = %e, "cannot start following")
+                        }
                     }
                 }
                 Err(e) => tracing::warn!(%chain, error = %e, "waiting for the chain"),
@@ -606,27 +599,12 @@ fn same_set(a: Option<AnyHeader>, b: Option<AnyHeader>) -> bool {
     }
 }
 
-fn validators_hash(h: &AnyHeader) -> Option<String> {
-    let v = serde_json::to_value(h).ok()?;
-    let header = &v["value"]["signed_header"]["header"];
-    let hash = if header["validators_hash"].is_null() {
-        &header["org_set_hash"]
-    } else {
-        &header["validators_hash"]
-    };
-    hash.as_str().map(str::to_string)
+fn validators_hash(h: &AnyHeader) -> Option<light_clients::Hash32> {
+    h.summary().ok().map(|s| s.validators_hash)
 }
 
 fn header_time(h: &AnyHeader) -> Timestamp {
-    serde_json::to_value(h)
-        .ok()
-        .and_then(|v| {
-            let t = v["value"]["signed_header"]["header"]["time"]
-                .as_str()?
-                .to_string();
-            Timestamp::parse_rfc3339(&t).ok()
-        })
-        .unwrap_or_default()
+    h.summary().map(|s| s.time).unwrap_or_default()
 }
 
 /// The channels of a path set: every ordered pair of chains, for each app.
