@@ -2,7 +2,12 @@
 
 use std::time::Duration;
 
-use relayer::devnet::{run, DevnetOptions};
+use std::sync::Arc;
+
+use relayer::devnet::{check_ledgers, run, run_workload, DevnetOptions};
+use relayer::relay::coordinator::{Coordinator, Embedded};
+use relayer::relay::engine::{Chain, Engine, EngineOptions};
+use relayer::relay::stats::Stats;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,16 +43,18 @@ async fn every_path_and_app_exactly_once_in_order() {
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_clearer_relays_what_no_scanner_saw() {
-    use std::sync::Arc;
+/// Three ledgers with clients of each other and every channel open, the
+/// relayer's key, and the headers the clients were created from.
+struct Setup {
+    dir: tempfile::TempDir,
+    stop: CancellationToken,
+    ledgers: Vec<relayer::devnet::DevLedger>,
+    key: ed25519_consensus::SigningKey,
+    roots: std::collections::BTreeMap<light_clients::ChainId, (u64, light_clients::any::AnyHeader)>,
+}
 
+async fn setup() -> Setup {
     use light_clients::host::RelayerKey;
-    use relayer::devnet::{check_ledgers, connect, relayer_key, run_workload, start_ledgers};
-    use relayer::relay::coordinator::{Coordinator, Embedded};
-    use relayer::relay::engine::{Chain, Engine, EngineOptions};
-    use relayer::relay::stats::Stats;
-
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = DevnetOptions {
         data_dir: Some(dir.path().to_path_buf()),
@@ -57,21 +64,95 @@ async fn the_clearer_relays_what_no_scanner_saw() {
         batch_max: 50,
     };
     let stop = CancellationToken::new();
-    let ledgers = start_ledgers(dir.path(), &opts, &stop)
+    let ledgers = relayer::devnet::start_ledgers(dir.path(), &opts, &stop)
         .await
         .expect("ledgers");
-    let key = relayer_key(dir.path()).expect("key");
-    let roots = connect(&ledgers, &RelayerKey(key.verification_key().to_bytes()))
+    let key = relayer::devnet::relayer_key(dir.path()).expect("key");
+    let roots = relayer::devnet::connect(&ledgers, &RelayerKey(key.verification_key().to_bytes()))
         .await
         .expect("connect");
-    let sent = run_workload(&ledgers, 36, 7, 0, 600)
-        .await
-        .expect("workload");
-    assert_eq!(sent, 36);
+    Setup {
+        dir,
+        stop,
+        ledgers,
+        key,
+        roots,
+    }
+}
 
+impl Setup {
+    /// An engine over these ledgers with a coordinator of its own.
+    fn engine(&self, coordinator: Arc<dyn Coordinator>, stats: Arc<Stats>) -> Arc<Engine> {
+        let chains = self
+            .ledgers
+            .iter()
+            .map(|l| {
+                (
+                    l.chain_id.clone(),
+                    Chain {
+                        adapter: l.adapter.clone(),
+                        key: self.key.clone(),
+                        trust_root: self.roots.get(&l.chain_id).cloned(),
+                    },
+                )
+            })
+            .collect();
+        let options = EngineOptions {
+            trust: light_clients::TrustOptions {
+                trusting_period: Duration::from_secs(14 * 24 * 3600),
+                clock_drift: Duration::from_secs(10),
+                trust_threshold: light_clients::Fraction::ONE_THIRD,
+            },
+            batch_max: 50,
+            max_attempts: 5,
+            backoff: Duration::from_millis(50),
+            clear_interval: Duration::from_millis(300),
+        };
+        Engine::new(chains, coordinator, options, stats)
+    }
+
+    fn coordinator(&self) -> Arc<Embedded> {
+        Arc::new(Embedded::open(&self.dir.path().join("relayer.redb")).expect("store"))
+    }
+
+    /// Runs `engine` until the ledgers show `packets` sent, received and acknowledged on every channel.
+    async fn settle(&self, engine: Arc<Engine>, packets: u64) {
+        let engine_stop = CancellationToken::new();
+        let task = tokio::spawn(engine.run(engine_stop.clone()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let l = check_ledgers(&self.ledgers).await.expect("ledgers");
+            if l.mismatches.is_empty() && l.acked == packets {
+                assert_eq!((l.sent, l.received), (packets, packets));
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "not settled: {l:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        engine_stop.cancel();
+        task.await.expect("engine");
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        for l in self.ledgers {
+            l.node.wait().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clearer_relays_what_no_scanner_saw() {
+    let s = setup().await;
+    assert_eq!(
+        run_workload(&s.ledgers, 36, 7, 0, 600)
+            .await
+            .expect("workload"),
+        36
+    );
     // Two more blocks everywhere: the packets are sealed and (gba) provable.
-    let coordinator = Arc::new(Embedded::open(&dir.path().join("relayer.redb")).expect("store"));
-    for l in &ledgers {
+    let coordinator = s.coordinator();
+    for l in &s.ledgers {
         let h = l.adapter.status().await.expect("status").height;
         while l.adapter.status().await.expect("status").height < h + 2 {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -82,36 +163,7 @@ async fn the_clearer_relays_what_no_scanner_saw() {
             .set_checkpoint(&l.chain_id, now + 1)
             .expect("checkpoint");
     }
-    let chains = ledgers
-        .iter()
-        .map(|l| {
-            (
-                l.chain_id.clone(),
-                Chain {
-                    adapter: l.adapter.clone(),
-                    key: key.clone(),
-                    trust_root: roots.get(&l.chain_id).cloned(),
-                },
-            )
-        })
-        .collect();
-    let options = EngineOptions {
-        trust: light_clients::TrustOptions {
-            trusting_period: Duration::from_secs(14 * 24 * 3600),
-            clock_drift: Duration::from_secs(10),
-            trust_threshold: light_clients::Fraction::ONE_THIRD,
-        },
-        batch_max: 50,
-        max_attempts: 5,
-        backoff: Duration::from_millis(50),
-        clear_interval: Duration::from_millis(300),
-    };
-    let engine = Engine::new(
-        chains,
-        coordinator.clone(),
-        options,
-        Arc::new(Stats::default()),
-    );
+    let engine = s.engine(coordinator, Arc::new(Stats::default()));
     // The clearer alone finds every packet, from the two ends of each channel.
     assert_eq!(engine.clear_once().await.expect("clear"), 36);
     assert_eq!(
@@ -119,56 +171,16 @@ async fn the_clearer_relays_what_no_scanner_saw() {
         0,
         "queued jobs are not queued twice"
     );
-
-    let engine_stop = CancellationToken::new();
-    let task = tokio::spawn(engine.clone().run(engine_stop.clone()));
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let l = check_ledgers(&ledgers).await.expect("ledgers");
-        if l.mismatches.is_empty() && l.acked == 36 {
-            assert_eq!((l.sent, l.received), (36, 36));
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "not settled: {l:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    engine_stop.cancel();
-    task.await.expect("engine");
-    stop.cancel();
-    for l in ledgers {
-        l.node.wait().await;
-    }
+    s.settle(engine, 36).await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_packets_get_timeout_acks_are_reverted_and_channels_move_on() {
-    use std::sync::Arc;
-
-    use light_clients::host::RelayerKey;
-    use relayer::devnet::{check_ledgers, connect, relayer_key, run_workload, start_ledgers};
-    use relayer::relay::coordinator::Embedded;
-    use relayer::relay::engine::{Chain, Engine, EngineOptions};
-    use relayer::relay::stats::Stats;
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    let opts = DevnetOptions {
-        data_dir: Some(dir.path().to_path_buf()),
-        packets: None,
-        block_time: Duration::from_millis(100),
-        validators: 4,
-        batch_max: 50,
-    };
-    let stop = CancellationToken::new();
-    let ledgers = start_ledgers(dir.path(), &opts, &stop)
-        .await
-        .expect("ledgers");
-    let key = relayer_key(dir.path()).expect("key");
-    let roots = connect(&ledgers, &RelayerKey(key.verification_key().to_bytes()))
-        .await
-        .expect("connect");
+    let s = setup().await;
     // One packet per channel, each with one second to arrive; the relay starts later.
     assert_eq!(
-        run_workload(&ledgers, 18, 11, 0, 1)
+        run_workload(&s.ledgers, 18, 11, 0, 1)
             .await
             .expect("workload"),
         18
@@ -176,54 +188,15 @@ async fn late_packets_get_timeout_acks_are_reverted_and_channels_move_on() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // Then one on time per channel behind them.
     assert_eq!(
-        run_workload(&ledgers, 18, 11, 18, 600)
+        run_workload(&s.ledgers, 18, 11, 18, 600)
             .await
             .expect("workload"),
         18
     );
-
-    let chains = ledgers
-        .iter()
-        .map(|l| {
-            (
-                l.chain_id.clone(),
-                Chain {
-                    adapter: l.adapter.clone(),
-                    key: key.clone(),
-                    trust_root: roots.get(&l.chain_id).cloned(),
-                },
-            )
-        })
-        .collect();
-    let options = EngineOptions {
-        trust: light_clients::TrustOptions {
-            trusting_period: Duration::from_secs(14 * 24 * 3600),
-            clock_drift: Duration::from_secs(10),
-            trust_threshold: light_clients::Fraction::ONE_THIRD,
-        },
-        batch_max: 50,
-        max_attempts: 5,
-        backoff: Duration::from_millis(50),
-        clear_interval: Duration::from_millis(500),
-    };
-    let coordinator = Arc::new(Embedded::open(&dir.path().join("relayer.redb")).expect("store"));
     let stats = Arc::new(Stats::default());
-    let engine = Engine::new(chains, coordinator, options, stats.clone());
-    let engine_stop = CancellationToken::new();
-    let task = tokio::spawn(engine.run(engine_stop.clone()));
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let l = check_ledgers(&ledgers).await.expect("ledgers");
-        if l.mismatches.is_empty() && l.acked == 36 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "not settled: {l:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    engine_stop.cancel();
-    task.await.expect("engine");
-    let summary = stats.summary();
+    s.settle(s.engine(s.coordinator(), stats.clone()), 36).await;
     // Every channel: its first packet timed out, the second was applied.
+    let summary = stats.summary();
     assert_eq!(summary.paths.len(), 18);
     assert!(
         summary
@@ -234,15 +207,16 @@ async fn late_packets_get_timeout_acks_are_reverted_and_channels_move_on() {
         summary.paths
     );
     // A timed-out eBL transfer is reverted on its source: the title is live there again.
-    let cmport = ledgers
+    // (The eBL channels from cmport carry workload items 2 and 5: to cosco and to gba.)
+    let cmport = s
+        .ledgers
         .iter()
         .find(|l| l.chain_id.as_str() == "cmport-1")
         .expect("cmport");
-    let reverted = cmport
+    let titles = cmport
         .node
         .handle
         .call(|l| {
-            // The eBL channels from cmport carry workload items 2 and 5 (cmport -> cosco and -> gba).
             ["PRLb0000002", "PRLb0000005"]
                 .iter()
                 .map(|r| {
@@ -254,11 +228,8 @@ async fn late_packets_get_timeout_acks_are_reverted_and_channels_move_on() {
         .await
         .expect("call");
     assert!(
-        reverted.iter().all(|t| matches!(t, Ok(v) if v == "live")),
-        "{reverted:?}"
+        titles.iter().all(|t| matches!(t, Ok(v) if v == "live")),
+        "{titles:?}"
     );
-    stop.cancel();
-    for l in ledgers {
-        l.node.wait().await;
-    }
+    s.stop().await;
 }
