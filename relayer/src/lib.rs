@@ -3,6 +3,8 @@
 //! Layout:
 //! - [`light_client`]: `portrelay light-client sample|verify`, the chain
 //!   operators' tools over the `light-clients` crate;
+//! - [`config`]: the TOML configuration, `PORTRELAY_*` overrides, validation;
+//! - [`daemon`]: `portrelay start`, the long-running relayer;
 //! - [`devnet`]: `portrelay devnet`, three ledgers, the relay and a workload in one process;
 //! - [`events`]: `portrelay events validate`, the event checker over `adapters::events`;
 //! - [`relay`]: the relay engine (followers, scanners, submitters) and its `Coordinator`;
@@ -11,6 +13,8 @@
 //! The relay daemon itself (followers, scanners, submitters, clearer) comes
 //! with the devnet ledgers and adapters it drives.
 
+pub mod config;
+pub mod daemon;
 pub mod devnet;
 pub mod events;
 pub mod light_client;

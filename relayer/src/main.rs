@@ -23,6 +23,12 @@ enum Command {
     /// Port event tools.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Run the relayer over the chains of a configuration file until Ctrl-C or SIGTERM.
+    Start {
+        /// The TOML configuration (see deploy/portrelay.example.toml).
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Run the three port ledgers, the relay between them and a workload of
     /// journeys in this process; print a summary.
     Devnet {
@@ -109,6 +115,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::LightClient(cmd) => light_client_command(cmd),
+        Command::Start { config } => start_command(&config),
         Command::Devnet {
             data_dir,
             packets,
@@ -136,7 +143,24 @@ fn main() -> ExitCode {
     }
 }
 
+fn start_command(path: &std::path::Path) -> ExitCode {
+    let config = match relayer::config::Config::load(path, std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    run_async(|shutdown| async move { relayer::daemon::run(config, shutdown).await })
+}
+
 fn devnet_command(opts: relayer::devnet::DevnetOptions) -> ExitCode {
+    run_async(|shutdown| async move { relayer::devnet::run(opts, shutdown).await.map(|_| ()) })
+}
+
+/// Runs `job` on a runtime, with Ctrl-C and SIGTERM cancelling it.
+fn run_async<F, Fut>(job: F) -> ExitCode
+where
+    F: FnOnce(tokio_util::sync::CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
@@ -154,14 +178,27 @@ fn devnet_command(opts: relayer::devnet::DevnetOptions) -> ExitCode {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let stop = shutdown.clone();
         tokio::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            wait_for_signal().await;
             stop.cancel();
         });
-        match relayer::devnet::run(opts, shutdown).await {
-            Ok(_) => ExitCode::SUCCESS,
+        match job(shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         }
     })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        return;
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn time_arg(name: &str, value: Option<String>) -> Result<Timestamp, String> {

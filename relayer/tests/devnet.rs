@@ -233,3 +233,84 @@ async fn late_packets_get_timeout_acks_are_reverted_and_channels_move_on() {
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_killed_mid_run_resumes_exactly_once() {
+    use std::process::{Command, Stdio};
+
+    let s = setup().await;
+    let key_file = s.dir.path().join("relayer.key");
+    let mut config = format!(
+        "[relayer]\ndata_dir = \"relayer\"\nbatch_max = 20\nmax_attempts = 5\nbackoff = \"50ms\"\nclear_interval = \"500ms\"\n\n\
+         [trust]\ntrusting_period = \"14d\"\nclock_drift = \"10s\"\ntrust_threshold = \"1/3\"\n"
+    );
+    for l in &s.ledgers {
+        config.push_str(&format!(
+            "\n[[chains]]\nfamily = \"{}\"\nchain_id = \"{}\"\nendpoints = [\"http://{}\"]\napps = [\"cargo\", \"payment\", \"ebl\"]\nkey_file = \"{}\"\n",
+            l.family,
+            l.chain_id,
+            l.node.addr,
+            key_file.display()
+        ));
+    }
+    let config_path = s.dir.path().join("portrelay.toml");
+    std::fs::write(&config_path, config).expect("config");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_portrelay"))
+            .args(["start", "--config"])
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("portrelay start")
+    };
+
+    assert_eq!(
+        run_workload(&s.ledgers, 72, 21, 0, 600)
+            .await
+            .expect("workload"),
+        72
+    );
+    let mut relayer = start();
+    // Kill it without warning once some packets have moved, whatever it holds then.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while check_ledgers(&s.ledgers).await.expect("ledgers").received < 10 {
+        assert!(std::time::Instant::now() < deadline, "nothing moved");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    relayer.kill().expect("SIGKILL");
+    relayer.wait().expect("reaped");
+    // More traffic while it is down.
+    assert_eq!(
+        run_workload(&s.ledgers, 36, 21, 72, 600)
+            .await
+            .expect("workload"),
+        36
+    );
+
+    let mut relayer = start();
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        let l = check_ledgers(&s.ledgers).await.expect("ledgers");
+        if l.mismatches.is_empty() && l.acked == 108 {
+            assert_eq!(
+                (l.sent, l.received),
+                (108, 108),
+                "exactly once, read from the ledgers"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not settled after the restart: {l:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A graceful stop on SIGTERM.
+    let _ = Command::new("kill")
+        .args(["-TERM", &relayer.id().to_string()])
+        .status();
+    let status = relayer.wait().expect("exit");
+    assert!(status.success(), "{status:?}");
+    s.stop().await;
+}

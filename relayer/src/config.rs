@@ -1,0 +1,417 @@
+//! The relayer's configuration: one TOML file, `PORTRELAY_*` environment
+//! overrides, parsed once at start into validated types; every error names
+//! the key it concerns. `deploy/portrelay.example.toml` is an annotated example.
+//!
+//! Overrides: `PORTRELAY_RELAYER__BATCH_MAX=100` sets `[relayer] batch_max`,
+//! `PORTRELAY_TRUST__CLOCK_DRIFT=5s` sets `[trust] clock_drift`, and
+//! `PORTRELAY_CHAINS__COSCO_1__ENDPOINTS=http://a,http://b` sets the
+//! endpoints of the chain `cosco-1` (`-` and `.` in a chain id become `_`).
+//! A value is read as TOML when it parses (numbers, booleans), else as a string.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use adapters::chain::{AdapterConfig, ChainConfig, RpcPolicy};
+use light_clients::{App, ChainId, Fraction, TrustOptions};
+use serde::Deserialize;
+
+/// A configuration that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(s: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(s.into())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    relayer: RawRelayer,
+    trust: RawTrust,
+    #[serde(default)]
+    chains: Vec<RawChain>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelayer {
+    data_dir: PathBuf,
+    batch_max: usize,
+    max_attempts: u32,
+    backoff: String,
+    clear_interval: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrust {
+    trusting_period: String,
+    clock_drift: String,
+    trust_threshold: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChain {
+    family: String,
+    chain_id: String,
+    endpoints: Vec<String>,
+    apps: Vec<String>,
+    /// This relayer's Ed25519 transaction key on the chain (64 hex digits in the file).
+    key_file: PathBuf,
+    #[serde(default)]
+    rpc: Option<RawRpc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRpc {
+    timeout: String,
+    retries: u32,
+    backoff: String,
+    max_backoff: String,
+    concurrency: usize,
+    rate_per_sec: u64,
+}
+
+/// A chain the relayer serves, validated.
+#[derive(Debug, Clone)]
+pub struct ChainEntry {
+    pub adapter: AdapterConfig,
+    pub key_file: PathBuf,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub batch_max: usize,
+    pub max_attempts: u32,
+    pub backoff: Duration,
+    pub clear_interval: Duration,
+    pub trust: TrustOptions,
+    pub chains: Vec<ChainEntry>,
+}
+
+fn duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(value).map_err(|e| {
+        invalid(format!(
+            "{key}: {value:?} is not a duration like 5s or 14d: {e}"
+        ))
+    })
+}
+
+impl Config {
+    /// Reads `path`, applies the `PORTRELAY_*` variables of `env`, validates.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        let mut value: toml::Table = toml::from_str(&text)
+            .map_err(|e| invalid(format!("{}: {}", path.display(), e.to_string().trim())))?;
+        apply_overrides(&mut value, env)?;
+        let raw: RawConfig =
+            toml::Value::Table(value)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    invalid(format!("{}: {}", path.display(), e.to_string().trim()))
+                })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::validate(raw, base)
+    }
+
+    fn validate(raw: RawConfig, base: &Path) -> Result<Self, ConfigError> {
+        let r = raw.relayer;
+        if r.batch_max == 0 || r.batch_max > 10_000 {
+            return Err(invalid("relayer.batch_max: must be 1 to 10000"));
+        }
+        if r.max_attempts == 0 {
+            return Err(invalid("relayer.max_attempts: must be at least 1"));
+        }
+        let trust = TrustOptions {
+            trusting_period: duration("trust.trusting_period", &raw.trust.trusting_period)?,
+            clock_drift: duration("trust.clock_drift", &raw.trust.clock_drift)?,
+            trust_threshold: raw
+                .trust
+                .trust_threshold
+                .parse::<Fraction>()
+                .map_err(|e| invalid(format!("trust.trust_threshold: {e}")))?,
+        };
+        if raw.chains.len() < 2 {
+            return Err(invalid("chains: a relay needs at least two [[chains]]"));
+        }
+        let mut chains = Vec::new();
+        for (i, c) in raw.chains.into_iter().enumerate() {
+            let key = |k: &str| format!("chains[{i}].{k}");
+            let chain_id = ChainId::new(c.chain_id.as_str())
+                .map_err(|e| invalid(format!("{}: {e}", key("chain_id"))))?;
+            let apps = c
+                .apps
+                .iter()
+                .map(|a| {
+                    a.parse::<App>()
+                        .map_err(|e| invalid(format!("{}: {e}", key("apps"))))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let rpc = match c.rpc {
+                None => RpcPolicy::DEVNET,
+                Some(p) => RpcPolicy {
+                    timeout: duration(&key("rpc.timeout"), &p.timeout)?,
+                    retries: p.retries,
+                    backoff: duration(&key("rpc.backoff"), &p.backoff)?,
+                    max_backoff: duration(&key("rpc.max_backoff"), &p.max_backoff)?,
+                    concurrency: p.concurrency,
+                    rate_per_sec: p.rate_per_sec,
+                },
+            };
+            let chain = ChainConfig {
+                chain_id,
+                endpoints: c.endpoints,
+                apps,
+                trust_root: None,
+                rpc,
+            };
+            let adapter = match c.family.as_str() {
+                "cmport" => AdapterConfig::Cmport(chain),
+                "cosco" => AdapterConfig::Cosco(chain),
+                "gba" => AdapterConfig::Gba(chain),
+                other => {
+                    return Err(invalid(format!(
+                        "{}: unknown family {other:?} (cmport, cosco or gba)",
+                        key("family")
+                    )))
+                }
+            };
+            adapter
+                .validate()
+                .map_err(|e| invalid(format!("chains[{i}] ({e})")))?;
+            let key_file = if c.key_file.is_absolute() {
+                c.key_file
+            } else {
+                base.join(c.key_file)
+            };
+            chains.push(ChainEntry { adapter, key_file });
+        }
+        let mut ids: Vec<&ChainId> = chains.iter().map(|c| &c.adapter.chain().chain_id).collect();
+        ids.sort();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid(format!("chains: {} appears twice", w[0])));
+        }
+        let data_dir = if r.data_dir.is_absolute() {
+            r.data_dir
+        } else {
+            base.join(r.data_dir)
+        };
+        Ok(Config {
+            data_dir,
+            batch_max: r.batch_max,
+            max_attempts: r.max_attempts,
+            backoff: duration("relayer.backoff", &r.backoff)?,
+            clear_interval: duration("relayer.clear_interval", &r.clear_interval)?,
+            trust,
+            chains,
+        })
+    }
+}
+
+/// Applies `PORTRELAY_SECTION__KEY` and `PORTRELAY_CHAINS__<ID>__KEY` variables.
+fn apply_overrides(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix("PORTRELAY_") else {
+            continue;
+        };
+        let parts: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+        let parsed = parse_value(&value);
+        match parts.as_slice() {
+            [chains, id, key] if chains == "chains" => {
+                let list = table.get_mut("chains").and_then(toml::Value::as_array_mut).ok_or_else(|| invalid(format!("{name}: the file has no [[chains]]")))?;
+                let entry = list
+                    .iter_mut()
+                    .filter_map(toml::Value::as_table_mut)
+                    .find(|t| t.get("chain_id").and_then(toml::Value::as_str).map(|c| c.replace(['-', '.'], "_")) == Some(id.clone()))
+                    .ok_or_else(|| invalid(format!("{name}: no chain with id {id}")))?;
+                let v = if key == "endpoints" || key == "apps" {
+                    toml::Value::Array(value.split(',').map(|s| toml::Value::String(s.trim().to_string())).collect())
+                } else {
+                    parsed
+                };
+                entry.insert(key.clone(), v);
+            }
+            [section, key] => {
+                let t = table
+                    .entry(section.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .ok_or_else(|| invalid(format!("{name}: [{section}] is not a table")))?;
+                t.insert(key.clone(), parsed);
+            }
+            _ => return Err(invalid(format!("{name}: expected PORTRELAY_<SECTION>__<KEY> or PORTRELAY_CHAINS__<CHAIN_ID>__<KEY>"))),
+        }
+    }
+    Ok(())
+}
+
+fn parse_value(s: &str) -> toml::Value {
+    match toml::from_str::<toml::Table>(&format!("v = {s}")) {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(s.to_string())),
+        Err(_) => toml::Value::String(s.to_string()),
+    }
+}
+
+/// Reads an Ed25519 key file (64 hex digits).
+pub fn read_key(path: &Path) -> Result<ed25519_consensus::SigningKey, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut seed)
+        .map_err(|e| invalid(format!("{}: not 64 hex digits: {e}", path.display())))?;
+    Ok(ed25519_consensus::SigningKey::from(seed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[relayer]
+data_dir = "data"
+batch_max = 200
+max_attempts = 5
+backoff = "100ms"
+clear_interval = "30s"
+
+[trust]
+trusting_period = "14d"
+clock_drift = "10s"
+trust_threshold = "1/3"
+
+[[chains]]
+family = "cosco"
+chain_id = "cosco-1"
+endpoints = ["http://127.0.0.1:26601"]
+apps = ["cargo", "payment", "ebl"]
+key_file = "keys/cosco-1.key"
+
+[[chains]]
+family = "cmport"
+chain_id = "cmport-1"
+endpoints = ["http://127.0.0.1:26602", "http://127.0.0.1:26612"]
+apps = ["cargo"]
+key_file = "keys/cmport-1.key"
+[chains.rpc]
+timeout = "2s"
+retries = 2
+backoff = "50ms"
+max_backoff = "1s"
+concurrency = 16
+rate_per_sec = 500
+"#;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("portrelay.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(
+            &path,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn a_good_file_loads() {
+        let c = load(GOOD, &[]).unwrap();
+        assert_eq!(c.chains.len(), 2);
+        assert_eq!(c.chains[1].adapter.chain().rpc.concurrency, 16);
+        assert_eq!(c.trust.clock_drift, Duration::from_secs(10));
+        assert!(c.data_dir.ends_with("data"));
+    }
+
+    #[test]
+    fn the_annotated_example_is_valid() {
+        let c = load(include_str!("../../deploy/portrelay.example.toml"), &[]).unwrap();
+        assert_eq!(c.chains.len(), 3);
+        assert_eq!(c.chains[0].adapter.chain().endpoints.len(), 2);
+    }
+
+    #[test]
+    fn environment_overrides_win() {
+        let c = load(
+            GOOD,
+            &[
+                ("PORTRELAY_RELAYER__BATCH_MAX", "50"),
+                (
+                    "PORTRELAY_CHAINS__COSCO_1__ENDPOINTS",
+                    "http://127.0.0.1:1,http://127.0.0.1:2",
+                ),
+                ("HOME", "/x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.batch_max, 50);
+        assert_eq!(c.chains[0].adapter.chain().endpoints.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (
+                GOOD.replace("batch_max = 200", "batch_max = 0"),
+                "relayer.batch_max",
+            ),
+            (GOOD.replace("\"1/3\"", "\"1/4\""), "trust.trust_threshold"),
+            (
+                GOOD.replace("clock_drift = \"10s\"", "clock_drift = \"soon\""),
+                "trust.clock_drift",
+            ),
+            (
+                GOOD.replace("family = \"cosco\"", "family = \"fabric\""),
+                "chains[0].family",
+            ),
+            (
+                GOOD.replace("\"cargo\", \"payment\", \"ebl\"", "\"cargo\", \"fish\""),
+                "chains[0].apps",
+            ),
+            (
+                GOOD.replace("http://127.0.0.1:26601", "ftp://x"),
+                "endpoints[0]",
+            ),
+            (
+                GOOD.replace("chain_id = \"cmport-1\"", "chain_id = \"cosco-1\""),
+                "cosco-1 appears twice",
+            ),
+            (
+                GOOD.replace("max_attempts = 5", "max_attempts = 5\ncolour = 1"),
+                "colour",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = load(&text, &[]).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        let err = load(GOOD, &[("PORTRELAY_CHAINS__NOPE__ENDPOINTS", "http://x:1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PORTRELAY_CHAINS__NOPE__ENDPOINTS"), "{err}");
+        let err = load(GOOD, &[("PORTRELAY_RELAYER__BATCH_MAX", "lots")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("batch_max"), "{err}");
+    }
+}
