@@ -13,6 +13,9 @@
 //! The relay daemon itself (followers, scanners, submitters, clearer) comes
 //! with the devnet ledgers and adapters it drives.
 
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod config;
 pub mod daemon;
 pub mod devnet;
