@@ -240,9 +240,9 @@ async fn the_daemon_killed_mid_run_resumes_exactly_once() {
 
     let s = setup().await;
     let key_file = s.dir.path().join("relayer.key");
-    let mut config = format!(
+    let mut config = String::from(
         "[relayer]\ndata_dir = \"relayer\"\nbatch_max = 20\nmax_attempts = 5\nbackoff = \"50ms\"\nclear_interval = \"500ms\"\n\n\
-         [trust]\ntrusting_period = \"14d\"\nclock_drift = \"10s\"\ntrust_threshold = \"1/3\"\n"
+         [trust]\ntrusting_period = \"14d\"\nclock_drift = \"10s\"\ntrust_threshold = \"1/3\"\n",
     );
     for l in &s.ledgers {
         config.push_str(&format!(
