@@ -235,7 +235,7 @@ async fn late_packets_get_timeout_acks_are_reverted_and_channels_move_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daemon_killed_mid_run_resumes_exactly_once() {
+async fn the_daemon_killed_mid_run_resumes_exactly_once_past_dead_endpoints() {
     use std::process::{Command, Stdio};
 
     let s = setup().await;
@@ -244,9 +244,15 @@ async fn the_daemon_killed_mid_run_resumes_exactly_once() {
         "[relayer]\ndata_dir = \"relayer\"\nbatch_max = 20\nmax_attempts = 5\nbackoff = \"50ms\"\nclear_interval = \"500ms\"\n\n\
          [trust]\ntrusting_period = \"14d\"\nclock_drift = \"10s\"\ntrust_threshold = \"1/3\"\n",
     );
+    // Every chain's first endpoint is dead (a port nothing listens on): the
+    // adapters fail over to the live one behind it.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
     for l in &s.ledgers {
         config.push_str(&format!(
-            "\n[[chains]]\nfamily = \"{}\"\nchain_id = \"{}\"\nendpoints = [\"http://{}\"]\napps = [\"cargo\", \"payment\", \"ebl\"]\nkey_file = \"{}\"\n",
+            "\n[[chains]]\nfamily = \"{}\"\nchain_id = \"{}\"\nendpoints = [\"http://127.0.0.1:{dead}\", \"http://{}\"]\napps = [\"cargo\", \"payment\", \"ebl\"]\nkey_file = \"{}\"\n",
             l.family,
             l.chain_id,
             l.node.addr,
