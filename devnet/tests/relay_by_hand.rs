@@ -127,93 +127,40 @@ async fn a_cosco_event_reaches_cmport_by_hand() {
     let cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
     let cmport = Ledger::start(FamilyName::Cmport, "cmport-1", dir.path()).await;
     let gba = Ledger::start(FamilyName::Gba, "gba-1", dir.path()).await;
-    let ledgers = [&cosco, &cmport, &gba];
 
     // Operators: clients of each other, the relayer's key, the cargo channel.
-    for a in ledgers {
-        for b in ledgers {
-            if a.chain_id != b.chain_id {
-                let root = b.trust_root(b.height().await).await;
-                a.operator_tx(light_clients::host::OperatorMsg::CreateClient {
-                    root,
-                    options: options(),
-                })
-                .await;
-            }
-        }
-        let key = RelayerKey(relayer().verification_key().to_bytes());
-        a.operator_tx(light_clients::host::OperatorMsg::RegisterRelayer { key })
-            .await;
-    }
+    connect(&[&cosco, &cmport, &gba]).await;
     let channel = ChannelId {
         source: cosco.chain_id.clone(),
         destination: cmport.chain_id.clone(),
         app: App::Cargo,
     };
-    for l in [&cosco, &cmport] {
-        l.operator_tx(light_clients::host::OperatorMsg::OpenChannel {
-            channel: channel.clone(),
-            version: "cargo-1".into(),
-        })
-        .await;
-    }
+    open(&channel, [&cosco, &cmport]).await;
 
     // A gate-in at Shekou, recorded on COSCO for CMPort.
     let journey: Vec<serde_json::Value> =
         serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
             .expect("journey");
-    let from_height = cosco.height().await;
-    let submitted = cosco
+    let from = cosco.height().await;
+    let event = SubmitEvent {
+        version: WIRE_VERSION,
+        destination: cmport.chain_id.clone(),
+        event: journey[0].clone(),
+        timeout_secs: None,
+    };
+    let packet_id = cosco
         .adapter
-        .submit_event(&SubmitEvent {
-            version: WIRE_VERSION,
-            destination: cmport.chain_id.clone(),
-            event: journey[0].clone(),
-            timeout_secs: None,
-        })
+        .submit_event(&event)
         .await
-        .expect("event accepted");
-    let packet_id = submitted.packet.expect("a packet");
+        .expect("event accepted")
+        .packet
+        .expect("a packet");
     assert_eq!(packet_id.channel, channel);
 
-    // The relayer's part, by hand: find the packet in COSCO's blocks ...
-    let mut found = None;
-    let mut h = from_height;
-    while found.is_none() {
-        cosco
-            .wait_for("the next block", || async { cosco.height().await >= h })
-            .await;
-        let block = cosco.adapter.block_events(h).await.expect("events");
-        found = block
-            .events
-            .into_iter()
-            .find(|e| matches!(&e.event, BlockEvent::Packet { packet } if packet.id == packet_id));
-        h += 1;
-    }
-    let proven = found.expect("packet in a block");
-    let BlockEvent::Packet { packet } = proven.event else {
-        unreachable!()
-    };
-    // ... update CMPort's client of COSCO to the header that commits it, and deliver.
-    let header = cosco
-        .adapter
-        .header(proven.proof.height)
-        .await
-        .expect("header");
-    let (dst_height, results) = relay_tx(
-        &cmport,
-        vec![
-            RelayMsg::UpdateClient {
-                chain: cosco.chain_id.clone(),
-                header,
-            },
-            RelayMsg::RecvPacket {
-                packet,
-                proof: proven.proof,
-            },
-        ],
-    )
-    .await;
+    // The relayer's part, by hand: find the packet in COSCO's blocks, update
+    // CMPort's client of COSCO to the header that commits it, and deliver.
+    let proven = find_packet(&cosco, from, &packet_id).await;
+    let (dst_height, results) = deliver(&cosco, &cmport, proven).await;
     assert!(
         matches!(
             &results[0],
@@ -225,13 +172,13 @@ async fn a_cosco_event_reaches_cmport_by_hand() {
     );
     assert!(
         matches!(
-            &results[1],
-            MsgResult::Ok {
+            results.last(),
+            Some(MsgResult::Ok {
                 outcome: Outcome::Received {
                     ack: AckResult::Ok,
                     ..
                 }
-            }
+            })
         ),
         "{results:?}"
     );
@@ -245,38 +192,7 @@ async fn a_cosco_event_reaches_cmport_by_hand() {
     assert_eq!(record["location"], "CNSHK");
 
     // The ack goes back the same way.
-    let acks = cmport
-        .adapter
-        .block_events(dst_height)
-        .await
-        .expect("events");
-    let proven = acks
-        .events
-        .into_iter()
-        .find(|e| matches!(&e.event, BlockEvent::Ack { ack } if ack.packet == packet_id))
-        .expect("ack");
-    let BlockEvent::Ack { ack } = proven.event else {
-        unreachable!()
-    };
-    let header = cmport
-        .adapter
-        .header(proven.proof.height)
-        .await
-        .expect("header");
-    let (_, results) = relay_tx(
-        &cosco,
-        vec![
-            RelayMsg::UpdateClient {
-                chain: cmport.chain_id.clone(),
-                header,
-            },
-            RelayMsg::Acknowledge {
-                ack,
-                proof: proven.proof,
-            },
-        ],
-    )
-    .await;
+    let results = ack_back(&cosco, &cmport, dst_height, &packet_id).await;
     assert!(
         matches!(
             &results[1],

@@ -13,7 +13,7 @@ use adapters::chain::{ChainAdapter, ChainConfig, RpcPolicy};
 use adapters::http::HttpAdapter;
 use adapters::wire::{SubmitEvent, WIRE_VERSION};
 use devnet::node::{self, NodeConfig, RunningNode};
-use light_clients::any::{AnyHeader, AnyTrustRoot, FamilyName};
+use light_clients::any::{AnyHeader, FamilyName};
 use light_clients::host::{OperatorMsg, RelayerKey, SignedTx, TxBody};
 use light_clients::{App, ChainId, Fraction, TrustOptions};
 use serde_json::Value;
@@ -153,7 +153,6 @@ pub async fn connect(
 ) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
     let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
     let channels = all_channels(&chains, &App::ALL);
-    let mut roots: BTreeMap<ChainId, AnyTrustRoot> = BTreeMap::new();
     let mut headers = BTreeMap::new();
     for l in ledgers {
         let status = l.adapter.status().await.map_err(err("status"))?;
@@ -163,16 +162,14 @@ pub async fn connect(
             .await
             .map_err(err("header"))?;
         headers.insert(l.chain_id.clone(), (status.height, header.clone()));
-        let root = header.trust_root();
-        roots.insert(l.chain_id.clone(), root);
     }
     let mut setups = Vec::new();
     for l in ledgers {
         let mut msgs = Vec::new();
-        for (chain, root) in &roots {
+        for (chain, (_, header)) in &headers {
             if chain != &l.chain_id {
                 msgs.push(OperatorMsg::CreateClient {
-                    root: root.clone(),
+                    root: header.trust_root(),
                     options: trust(),
                 });
             }
@@ -459,9 +456,16 @@ pub async fn run(
         if target.is_some_and(|t| s.acked() >= t) {
             break;
         }
+        // Everything submitted: only waiting for acks, so look more often.
+        let all_submitted = target.is_some_and(|t| submitted >= t);
+        let pause = if all_submitted {
+            Duration::from_millis(50)
+        } else {
+            opts.block_time
+        };
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(Duration::from_millis(if target.is_some() && submitted >= target.unwrap_or(0) { 50 } else { opts.block_time.as_millis() as u64 })) => {}
+            _ = tokio::time::sleep(pause) => {}
         }
     }
     let elapsed = started.elapsed();

@@ -250,10 +250,12 @@ impl Engine {
                 continue;
             }
             let job = Job { work, attempts: 0 };
-            if let Some(t) = source_time {
-                self.stats.emitted(&job.id(), t);
-            }
             let id = job.id();
+            // Latency is measured for packets (source block to receipt); acks
+            // are not recorded, so the table holds only packets in flight.
+            if let (Some(t), JobKind::Packet) = (source_time, id.kind) {
+                self.stats.emitted(&id, t);
+            }
             let fresh = self.coordinator.enqueue(job);
             tracing::debug!(%chain, height, channel = %id.channel, sequence = id.sequence, kind = ?id.kind, fresh, "job");
             queued |= fresh;
