@@ -314,3 +314,53 @@ impl AnyHeader {
         }
     }
 }
+
+impl AnyMisbehaviour {
+    /// Two headers of one chain as evidence, each with the height of the
+    /// verified header it is checked from; refused when their families differ.
+    pub fn from_headers(
+        first: AnyHeader,
+        first_trusted_height: u64,
+        second: AnyHeader,
+        second_trusted_height: u64,
+    ) -> Result<Self, FamilyMismatch> {
+        fn pair<F: Family>(
+            first: UntrustedBlock<F>,
+            first_trusted_height: u64,
+            second: UntrustedBlock<F>,
+            second_trusted_height: u64,
+        ) -> Misbehaviour<F> {
+            Misbehaviour {
+                first,
+                first_trusted_height,
+                second,
+                second_trusted_height,
+            }
+        }
+        match (first, second) {
+            (AnyHeader::Cmport(a), AnyHeader::Cmport(b)) => Ok(AnyMisbehaviour::Cmport(pair(
+                a,
+                first_trusted_height,
+                b,
+                second_trusted_height,
+            ))),
+            (AnyHeader::Cosco(a), AnyHeader::Cosco(b)) => Ok(AnyMisbehaviour::Cosco(pair(
+                a,
+                first_trusted_height,
+                b,
+                second_trusted_height,
+            ))),
+            (AnyHeader::Gba(a), AnyHeader::Gba(b)) => Ok(AnyMisbehaviour::Gba(pair(
+                a,
+                first_trusted_height,
+                b,
+                second_trusted_height,
+            ))),
+            (a, b) => Err(FamilyMismatch {
+                client: a.family(),
+                given: b.family(),
+                what: "second header",
+            }),
+        }
+    }
+}

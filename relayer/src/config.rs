@@ -8,12 +8,15 @@
 //! endpoints of the chain `cosco-1` (`-` and `.` in a chain id become `_`).
 //! A value is read as TOML when it parses (numbers, booleans), else as a string.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use adapters::chain::{AdapterConfig, ChainConfig, RpcPolicy};
-use light_clients::{App, ChainId, Fraction, TrustOptions};
+use light_clients::{App, ChainId, Fraction, Hash32, TrustOptions};
 use serde::Deserialize;
+
+use crate::relay::engine::{PathPolicy, Paths};
 
 /// A configuration that cannot be used; the message names the key.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +38,29 @@ struct RawConfig {
     relayer: RawRelayer,
     trust: RawTrust,
     #[serde(default)]
+    api: Option<RawApi>,
+    #[serde(default)]
     chains: Vec<RawChain>,
+    #[serde(default)]
+    paths: Vec<RawPath>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    listen: String,
+    #[serde(default)]
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPath {
+    source: String,
+    destination: String,
+    apps: Vec<String>,
+    #[serde(default)]
+    batch_max: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +90,11 @@ struct RawChain {
     apps: Vec<String>,
     /// This relayer's Ed25519 transaction key on the chain (64 hex digits in the file).
     key_file: PathBuf,
+    /// An operator's pin: start following at this height, from the header with this hash.
+    #[serde(default)]
+    trust_height: Option<u64>,
+    #[serde(default)]
+    trust_hash: Option<String>,
     #[serde(default)]
     rpc: Option<RawRpc>,
 }
@@ -85,6 +115,15 @@ struct RawRpc {
 pub struct ChainEntry {
     pub adapter: AdapterConfig,
     pub key_file: PathBuf,
+    pub pin: Option<(u64, Hash32)>,
+}
+
+/// The operators' API.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub listen: SocketAddr,
+    /// The bearer token of routes that change something (none: those routes are off).
+    pub token: Option<String>,
 }
 
 /// The validated configuration.
@@ -96,7 +135,9 @@ pub struct Config {
     pub backoff: Duration,
     pub clear_interval: Duration,
     pub trust: TrustOptions,
+    pub api: Option<ApiConfig>,
     pub chains: Vec<ChainEntry>,
+    pub paths: Paths,
 }
 
 fn duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
@@ -195,22 +236,78 @@ impl Config {
             adapter
                 .validate()
                 .map_err(|e| invalid(format!("chains[{i}] ({e})")))?;
-            let key_file = if c.key_file.is_absolute() {
-                c.key_file
-            } else {
-                base.join(c.key_file)
+            let key_file = resolve(base, c.key_file);
+            let pin = match (c.trust_height, c.trust_hash) {
+                (None, None) => None,
+                (Some(h @ 1..), Some(hash)) => {
+                    let hash = hash
+                        .parse::<Hash32>()
+                        .map_err(|e| invalid(format!("{}: {e}", key("trust_hash"))))?;
+                    Some((h, hash))
+                }
+                (Some(0), _) => {
+                    return Err(invalid(format!(
+                        "{}: heights start at 1",
+                        key("trust_height")
+                    )))
+                }
+                (Some(_), None) => {
+                    return Err(invalid(format!(
+                        "{}: trust_height needs trust_hash (the header's hash at that height)",
+                        key("trust_hash")
+                    )))
+                }
+                (None, Some(_)) => {
+                    return Err(invalid(format!(
+                        "{}: trust_hash needs trust_height",
+                        key("trust_height")
+                    )))
+                }
             };
-            chains.push(ChainEntry { adapter, key_file });
+            chains.push(ChainEntry {
+                adapter,
+                key_file,
+                pin,
+            });
         }
         let mut ids: Vec<&ChainId> = chains.iter().map(|c| &c.adapter.chain().chain_id).collect();
         ids.sort();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
             return Err(invalid(format!("chains: {} appears twice", w[0])));
         }
-        let data_dir = if r.data_dir.is_absolute() {
-            r.data_dir
-        } else {
-            base.join(r.data_dir)
+        let data_dir = resolve(base, r.data_dir);
+        let paths = validate_paths(raw.paths, &chains, r.batch_max)?;
+        let api = match raw.api {
+            None => None,
+            Some(a) => {
+                let listen = a.listen.parse::<SocketAddr>().map_err(|e| {
+                    invalid(format!(
+                        "api.listen: {:?} is not an address like 127.0.0.1:7400: {e}",
+                        a.listen
+                    ))
+                })?;
+                let token = match a.token_file {
+                    None => None,
+                    Some(f) => {
+                        let path = resolve(base, f);
+                        let text = std::fs::read_to_string(&path).map_err(|e| {
+                            invalid(format!(
+                                "api.token_file: cannot read {}: {e}",
+                                path.display()
+                            ))
+                        })?;
+                        let token = text.trim().to_string();
+                        if token.len() < 16 || token.chars().any(|c| !c.is_ascii_graphic()) {
+                            return Err(invalid(format!(
+                                "api.token_file: {} must hold one token of at least 16 printable characters",
+                                path.display()
+                            )));
+                        }
+                        Some(token)
+                    }
+                };
+                Some(ApiConfig { listen, token })
+            }
         };
         Ok(Config {
             data_dir,
@@ -219,9 +316,82 @@ impl Config {
             backoff: duration("relayer.backoff", &r.backoff)?,
             clear_interval: duration("relayer.clear_interval", &r.clear_interval)?,
             trust,
+            api,
             chains,
+            paths,
         })
     }
+}
+
+fn resolve(base: &Path, path: PathBuf) -> PathBuf {
+    if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    }
+}
+
+fn validate_paths(
+    raw: Vec<RawPath>,
+    chains: &[ChainEntry],
+    default_batch: usize,
+) -> Result<Paths, ConfigError> {
+    let mut out: Vec<PathPolicy> = Vec::new();
+    for (i, p) in raw.into_iter().enumerate() {
+        let key = |k: &str| format!("paths[{i}].{k}");
+        let chain = |k: &str, v: &str| -> Result<(ChainId, &ChainEntry), ConfigError> {
+            let id = ChainId::new(v).map_err(|e| invalid(format!("{}: {e}", key(k))))?;
+            let entry = chains
+                .iter()
+                .find(|c| c.adapter.chain().chain_id == id)
+                .ok_or_else(|| invalid(format!("{}: {id} is not one of the [[chains]]", key(k))))?;
+            Ok((id, entry))
+        };
+        let (source, src) = chain("source", &p.source)?;
+        let (destination, dst) = chain("destination", &p.destination)?;
+        if source == destination {
+            return Err(invalid(format!(
+                "{}: a path needs two different chains",
+                key("destination")
+            )));
+        }
+        let mut apps = Vec::new();
+        for a in &p.apps {
+            let app = a
+                .parse::<App>()
+                .map_err(|e| invalid(format!("{}: {e}", key("apps"))))?;
+            for (end, entry) in [("source", src), ("destination", dst)] {
+                if !entry.adapter.chain().apps.contains(&app) {
+                    return Err(invalid(format!(
+                        "{}: {app} is not among the apps of the {end} chain {}",
+                        key("apps"),
+                        entry.adapter.chain().chain_id
+                    )));
+                }
+            }
+            apps.push(app);
+        }
+        let batch_max = p.batch_max.unwrap_or(default_batch);
+        if batch_max == 0 || batch_max > 10_000 {
+            return Err(invalid(format!("{}: must be 1 to 10000", key("batch_max"))));
+        }
+        if out
+            .iter()
+            .any(|q| q.source == source && q.destination == destination)
+        {
+            return Err(invalid(format!(
+                "{}: the path {source} -> {destination} appears twice",
+                key("source")
+            )));
+        }
+        out.push(PathPolicy {
+            source,
+            destination,
+            apps,
+            batch_max,
+        });
+    }
+    Ok(Paths(out))
 }
 
 /// Applies `PORTRELAY_SECTION__KEY` and `PORTRELAY_CHAINS__<ID>__KEY` variables.

@@ -1,20 +1,81 @@
 //! `portrelay start --config FILE`: the long-running relayer over the
-//! chains of a configuration file, with the embedded coordinator in its data
-//! directory. Killed and started again, it resumes from its checkpoints (no
-//! rescan of history) and its clearer re-queues whatever was in flight.
+//! chains of a configuration file and the adapters registered over its API,
+//! with the embedded coordinator in its data directory. Killed and started
+//! again, it resumes from its checkpoints (no rescan of history) and its
+//! clearer re-queues whatever was in flight.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Arc;
 
-use adapters::chain::ChainAdapter;
+use adapters::chain::{AdapterConfig, ChainAdapter};
 use adapters::http::HttpAdapter;
-use light_clients::ChainId;
+use light_clients::{ChainId, Hash32};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{read_key, Config};
-use crate::relay::coordinator::{Coordinator, Embedded};
+use crate::api::{ApiState, ChainBuilder};
+use crate::config::{read_key, ChainEntry, Config};
+use crate::relay::coordinator::{AdapterRecord, Coordinator, Embedded};
 use crate::relay::engine::{Chain, Engine, EngineOptions};
 use crate::relay::stats::Stats;
+
+/// Builds a chain's adapters (one failing over between all endpoints, and
+/// one per endpoint as witnesses when there are several) and reads its key.
+/// The follower starts at the lowest height any of `others`' clients of it
+/// holds, so every header a destination may need is one it verified (with
+/// no client yet: the chain's latest header; with a pin: the pinned header).
+pub async fn build_chain(
+    adapter: &AdapterConfig,
+    key_file: &Path,
+    pin: Option<(u64, Hash32)>,
+    others: &[Arc<dyn ChainAdapter>],
+) -> Result<Chain, String> {
+    let config = adapter.chain();
+    let id = &config.chain_id;
+    let primary: Arc<dyn ChainAdapter> = Arc::new(HttpAdapter::new(adapter.family(), config)?);
+    let key = read_key(key_file).map_err(|e| format!("{id}: key_file: {e}"))?;
+    let mut witnesses = Vec::new();
+    if config.endpoints.len() > 1 {
+        for endpoint in &config.endpoints {
+            let mut single = config.clone();
+            single.endpoints = vec![endpoint.clone()];
+            let w: Arc<dyn ChainAdapter> = Arc::new(HttpAdapter::new(adapter.family(), &single)?);
+            witnesses.push((endpoint.clone(), w));
+        }
+    }
+    let mut lowest: Option<u64> = None;
+    for other in others {
+        match other.clients().await {
+            Ok(clients) => {
+                if let Some(c) = clients.iter().find(|c| &c.chain == id) {
+                    lowest = Some(lowest.map_or(c.latest_height, |l| l.min(c.latest_height)));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(chain = %other.chain_id(), error = %e, "cannot read clients; following from the latest header")
+            }
+        }
+    }
+    let trust_root = match (pin, lowest) {
+        (None, Some(h)) => match primary.header(h).await {
+            Ok(header) => Some((h, header)),
+            Err(e) => {
+                tracing::warn!(chain = %id, height = h, error = %e, "cannot read the clients' header; following from the latest");
+                None
+            }
+        },
+        _ => None,
+    };
+    Ok(Chain {
+        adapter: primary,
+        key,
+        trust_root,
+        pin,
+        endpoints: config.endpoints.clone(),
+        apps: config.apps.clone(),
+        witnesses,
+    })
+}
 
 /// Runs the relayer until `shutdown`; in-flight batches finish first.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), String> {
@@ -24,55 +85,54 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
         Embedded::open(&config.data_dir.join("relayer.redb"))
             .map_err(|e| format!("relayer.data_dir: {e}"))?,
     );
-    let mut adapters: BTreeMap<ChainId, (Arc<dyn ChainAdapter>, ed25519_consensus::SigningKey)> =
-        BTreeMap::new();
-    for entry in &config.chains {
-        let chain = entry.adapter.chain();
-        let adapter: Arc<dyn ChainAdapter> =
-            Arc::new(HttpAdapter::new(entry.adapter.family(), chain)?);
-        let key = read_key(&entry.key_file)
-            .map_err(|e| format!("chains ({}).key_file: {e}", chain.chain_id))?;
-        adapters.insert(chain.chain_id.clone(), (adapter, key));
-    }
-    // Each follower starts at the lowest height any other chain's client of
-    // it holds, so every header a destination may need is one the follower
-    // verified. (With no client yet, the chain's latest header.)
-    let mut chains = BTreeMap::new();
-    for (id, (adapter, key)) in &adapters {
-        let mut lowest: Option<u64> = None;
-        for (other, (other_adapter, _)) in &adapters {
-            if other == id {
-                continue;
-            }
-            match other_adapter.clients().await {
-                Ok(clients) => {
-                    if let Some(c) = clients.iter().find(|c| &c.chain == id) {
-                        lowest = Some(lowest.map_or(c.latest_height, |l| l.min(c.latest_height)));
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(chain = %other, error = %e, "cannot read clients; following from the latest header")
-                }
-            }
+    // Bind first: a taken port is an error at start, not later.
+    let listener = match &config.api {
+        Some(api) => Some(crate::api::bind(api.listen).await?),
+        None => None,
+    };
+    let configured: BTreeSet<ChainId> = config
+        .chains
+        .iter()
+        .map(|c| c.adapter.chain().chain_id.clone())
+        .collect();
+    let mut entries: Vec<ChainEntry> = config.chains.clone();
+    for record in coordinator.adapters().map_err(|e| e.to_string())? {
+        let id = &record.adapter.chain().chain_id;
+        if configured.contains(id) {
+            tracing::warn!(chain = %id, "a registered adapter is also in the configuration file; the file wins");
+            continue;
         }
-        let trust_root = match lowest {
-            Some(h) => match adapter.header(h).await {
-                Ok(header) => Some((h, header)),
-                Err(e) => {
-                    tracing::warn!(chain = %id, height = h, error = %e, "cannot read the clients' header; following from the latest");
-                    None
-                }
-            },
-            None => None,
-        };
-        chains.insert(
-            id.clone(),
-            Chain {
-                adapter: adapter.clone(),
-                key: key.clone(),
-                trust_root,
-            },
-        );
+        entries.push(ChainEntry {
+            adapter: record.adapter,
+            key_file: record.key_file,
+            pin: None,
+        });
+    }
+    let mut all: Vec<Arc<dyn ChainAdapter>> = Vec::new();
+    for ChainEntry { adapter, .. } in &entries {
+        all.push(Arc::new(HttpAdapter::new(
+            adapter.family(),
+            adapter.chain(),
+        )?));
+    }
+    let mut chains = BTreeMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let others: Vec<Arc<dyn ChainAdapter>> = all
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, a)| a.clone())
+            .collect();
+        let id = entry.adapter.chain().chain_id.clone();
+        match build_chain(&entry.adapter, &entry.key_file, entry.pin, &others).await {
+            Ok(chain) => {
+                chains.insert(id, chain);
+            }
+            // A chain of the file must work; a registered one that no longer
+            // does is reported and skipped (remove or register it again).
+            Err(e) if configured.contains(&id) => return Err(format!("chains ({id}): {e}")),
+            Err(e) => tracing::error!(chain = %id, error = %e, "registered adapter cannot start"),
+        }
     }
     let options = EngineOptions {
         trust: config.trust,
@@ -87,8 +147,64 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
         names.join(", "),
         config.data_dir.display()
     );
-    let engine = Engine::new(chains, coordinator, options, Arc::new(Stats::default()));
+    let engine = Engine::new(
+        chains,
+        coordinator,
+        options,
+        config.paths.clone(),
+        Arc::new(Stats::default()),
+    );
+    let api_task = match (listener, &config.api) {
+        (Some(listener), Some(api)) => {
+            let state = ApiState {
+                engine: engine.clone(),
+                token: api.token.as_deref().map(Arc::from),
+                configured: Arc::new(configured),
+                build: chain_builder(engine.clone()),
+            };
+            println!(
+                "portrelay: API on http://{}{}",
+                listener
+                    .local_addr()
+                    .map_err(|e| format!("api.listen: {e}"))?,
+                if api.token.is_some() {
+                    ""
+                } else {
+                    " (read-only: no api.token_file)"
+                }
+            );
+            Some(tokio::spawn(crate::api::serve(
+                listener,
+                state,
+                shutdown.clone(),
+            )))
+        }
+        _ => None,
+    };
     engine.run(shutdown).await;
+    if let Some(task) = api_task {
+        match task.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "api"),
+            Err(e) => tracing::error!(error = %e, "api task"),
+            Ok(Ok(())) => {}
+        }
+    }
     println!("portrelay: stopped");
     Ok(())
+}
+
+/// How the API turns a registration into a running chain: against the
+/// adapters of the chains the engine relays now.
+pub fn chain_builder(engine: Arc<Engine>) -> ChainBuilder {
+    Arc::new(move |record: AdapterRecord| {
+        let engine = engine.clone();
+        Box::pin(async move {
+            let others: Vec<Arc<dyn ChainAdapter>> = engine
+                .chain_ids()
+                .iter()
+                .filter_map(|id| engine.chain(id).map(|c| c.adapter))
+                .collect();
+            build_chain(&record.adapter, &record.key_file, None, &others).await
+        })
+    })
 }

@@ -20,7 +20,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::relay::coordinator::{Coordinator, Embedded};
-use crate::relay::engine::{all_channels, Chain, Engine, EngineOptions};
+use crate::relay::engine::{all_channels, Chain, Engine, EngineOptions, Paths};
 use crate::relay::stats::{Stats, Summary};
 
 /// How to run the devnet.
@@ -374,6 +374,33 @@ pub async fn check_ledgers(ledgers: &[DevLedger]) -> Result<Ledgers, String> {
     Ok(out)
 }
 
+/// Serves the relayer's API on a free loopback port, with a fresh token
+/// written to `dir/api.token`; returns the address and the token's file.
+async fn start_api(
+    dir: &Path,
+    engine: &Arc<Engine>,
+    ledgers: &[DevLedger],
+    stop: CancellationToken,
+) -> Result<(std::net::SocketAddr, PathBuf), String> {
+    let token = hex::encode(node::entropy::<16>().map_err(err("entropy"))?);
+    let token_file = dir.join("api.token");
+    std::fs::write(&token_file, &token).map_err(err("api.token"))?;
+    let listener = crate::api::bind("127.0.0.1:0".parse().map_err(err("listen"))?).await?;
+    let addr = listener.local_addr().map_err(err("api"))?;
+    let state = crate::api::ApiState {
+        engine: engine.clone(),
+        token: Some(Arc::from(token.as_str())),
+        configured: Arc::new(ledgers.iter().map(|l| l.chain_id.clone()).collect()),
+        build: crate::daemon::chain_builder(engine.clone()),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = crate::api::serve(listener, state, stop).await {
+            tracing::error!(error = %e, "api");
+        }
+    });
+    Ok((addr, token_file))
+}
+
 /// Runs the devnet; returns the summary when done (after `packets`, or on shutdown).
 pub async fn run(
     opts: DevnetOptions,
@@ -408,11 +435,12 @@ pub async fn run(
     let chains = ledgers
         .iter()
         .map(|l| {
-            let chain = Chain {
-                adapter: l.adapter.clone(),
-                key: key.clone(),
-                trust_root: roots.get(&l.chain_id).cloned(),
-            };
+            let chain = Chain::single(
+                l.adapter.clone(),
+                key.clone(),
+                format!("http://{}", l.node.addr),
+                roots.get(&l.chain_id).cloned(),
+            );
             (l.chain_id.clone(), chain)
         })
         .collect();
@@ -423,9 +451,20 @@ pub async fn run(
         backoff: Duration::from_millis(100),
         clear_interval: Duration::from_secs(5),
     };
-    let engine = Engine::new(chains, coordinator, options, stats.clone());
+    let engine = Engine::new(
+        chains,
+        coordinator,
+        options,
+        Paths::default(),
+        stats.clone(),
+    );
     let engine_stop = CancellationToken::new();
     let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
+    let (api_addr, token_file) = start_api(&dir, &engine, &ledgers, engine_stop.clone()).await?;
+    println!(
+        "relayer   API http://{api_addr}  (token in {}; try: portrelay status --api http://{api_addr})",
+        token_file.display()
+    );
 
     let started = Instant::now();
     let seed = crate::relay::engine::now().unix_nanos();

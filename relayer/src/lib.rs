@@ -5,20 +5,21 @@
 //!   operators' tools over the `light-clients` crate;
 //! - [`config`]: the TOML configuration, `PORTRELAY_*` overrides, validation;
 //! - [`daemon`]: `portrelay start`, the long-running relayer;
+//! - [`api`]: the relayer's HTTP API, which the operator commands use;
+//! - [`ops`]: the operator commands (`status`, `packets`, `adapters`), clients of that API;
 //! - [`devnet`]: `portrelay devnet`, three ledgers, the relay and a workload in one process;
 //! - [`events`]: `portrelay events validate`, the event checker over `adapters::events`;
 //! - [`relay`]: the relay engine (followers, scanners, submitters) and its `Coordinator`;
 //! - `main.rs`: the thin binary (argument parsing, exit codes).
-//!
-//! The relay daemon itself (followers, scanners, submitters, clearer) comes
-//! with the devnet ledgers and adapters it drives.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod devnet;
 pub mod events;
 pub mod light_client;
+pub mod ops;
 pub mod relay;

@@ -47,6 +47,106 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         batch_max: usize,
     },
+    /// A running relayer's chains, followers, lanes and parked jobs (through its API).
+    Status {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Print the API's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Packets on a running relayer (through its API).
+    #[command(subcommand)]
+    Packets(PacketsCommand),
+    /// Adapters of a running relayer (through its API; kept in its store).
+    #[command(subcommand)]
+    Adapters(AdaptersCommand),
+}
+
+/// Where the relayer's API is.
+#[derive(Debug, clap::Args)]
+struct ApiArgs {
+    /// The relayer's API (its `[api] listen`).
+    #[arg(long, env = "PORTRELAY_API", default_value = "http://127.0.0.1:7400")]
+    api: String,
+    /// A file holding the API token (needed by commands that change something).
+    #[arg(long, env = "PORTRELAY_API_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PacketsCommand {
+    /// Where a packet is: sent at height, proven, submitted, received, acked.
+    Trace {
+        source: String,
+        destination: String,
+        /// cargo, payment or ebl.
+        app: String,
+        sequence: u64,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare both ends of the channels now and re-queue the gaps.
+    Clear {
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        destination: Option<String>,
+        #[arg(long)]
+        app: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Put every parked job back in its lane.
+    Retry {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// List parked jobs with their reasons.
+    Parked {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdaptersCommand {
+    /// Adapters from the configuration file and registered ones.
+    List {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register a ledger's adapter: the running relayer follows it at once
+    /// and keeps it across restarts.
+    Register {
+        #[arg(long)]
+        family: FamilyName,
+        #[arg(long)]
+        chain_id: String,
+        /// An RPC endpoint (repeat for failover, in order).
+        #[arg(long = "endpoint", required = true)]
+        endpoints: Vec<String>,
+        /// Apps relayed to and from the chain.
+        #[arg(long, value_delimiter = ',', default_value = "cargo,payment,ebl")]
+        apps: Vec<String>,
+        /// The relayer's key file for the chain, on the relayer's machine.
+        #[arg(long)]
+        key_file: PathBuf,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Stop relaying a registered chain and forget its adapter.
+    Remove {
+        chain_id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +232,16 @@ fn main() -> ExitCode {
             };
             devnet_command(opts)
         }
+        Command::Status { api, json } => ops_command(api, |t| async move {
+            let s = t.status().await?;
+            Ok(if json {
+                pretty(&s)
+            } else {
+                relayer::ops::render_status(&s)
+            })
+        }),
+        Command::Packets(cmd) => packets_command(cmd),
+        Command::Adapters(cmd) => adapters_command(cmd),
         Command::Events(EventsCommand::Validate { files }) => {
             ExitCode::from(relayer::events::validate_files(
                 &files,
@@ -140,6 +250,181 @@ fn main() -> ExitCode {
                 &mut std::io::stderr().lock(),
             ))
         }
+    }
+}
+
+fn pretty<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+/// Runs an operator command against a relayer's API and prints its output.
+fn ops_command<F, Fut>(args: ApiArgs, job: F) -> ExitCode
+where
+    F: FnOnce(relayer::ops::ApiTarget) -> Fut,
+    Fut: std::future::Future<Output = Result<String, relayer::ops::OpsError>>,
+{
+    let target = match relayer::ops::ApiTarget::new(&args.api, args.token_file.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(job(target)) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn packets_command(cmd: PacketsCommand) -> ExitCode {
+    use relayer::relay::clear::ClearFilter;
+    match cmd {
+        PacketsCommand::Trace {
+            source,
+            destination,
+            app,
+            sequence,
+            api,
+            json,
+        } => ops_command(api, |t| async move {
+            let trace = t.trace(&source, &destination, &app, sequence).await?;
+            Ok(if json {
+                pretty(&trace)
+            } else {
+                relayer::ops::render_trace(&trace)
+            })
+        }),
+        PacketsCommand::Clear {
+            source,
+            destination,
+            app,
+            api,
+        } => {
+            let filter = (|| -> Result<ClearFilter, String> {
+                let chain = |name: &str, v: Option<String>| {
+                    v.map(|s| {
+                        light_clients::ChainId::new(s.as_str())
+                            .map_err(|e| format!("--{name}: {e}"))
+                    })
+                    .transpose()
+                };
+                Ok(ClearFilter {
+                    source: chain("source", source)?,
+                    destination: chain("destination", destination)?,
+                    app: app
+                        .map(|a| a.parse().map_err(|e| format!("--app: {e}")))
+                        .transpose()?,
+                })
+            })();
+            let filter = match filter {
+                Ok(f) => f,
+                Err(e) => return fail(&e),
+            };
+            ops_command(api, |t| async move {
+                let r = t.clear(&filter).await?;
+                Ok(format!("re-queued {} jobs\n", r.requeued))
+            })
+        }
+        PacketsCommand::Retry { api } => ops_command(api, |t| async move {
+            let r = t.retry().await?;
+            Ok(format!("re-queued {} parked jobs\n", r.requeued))
+        }),
+        PacketsCommand::Parked { api, json } => ops_command(api, |t| async move {
+            let parked = t.parked().await?;
+            if json {
+                return Ok(pretty(&parked));
+            }
+            let mut out = format!("{} parked jobs\n", parked.len());
+            for p in parked {
+                let id = p.job.id();
+                out.push_str(&format!(
+                    "  {} #{} {:?}: {}\n",
+                    id.channel, id.sequence, id.kind, p.reason
+                ));
+            }
+            Ok(out)
+        }),
+    }
+}
+
+fn adapters_command(cmd: AdaptersCommand) -> ExitCode {
+    use adapters::chain::{AdapterConfig, ChainConfig, RpcPolicy};
+    match cmd {
+        AdaptersCommand::List { api, json } => ops_command(api, |t| async move {
+            let list = t.adapters().await?;
+            if json {
+                return Ok(pretty(&list));
+            }
+            let mut out = String::new();
+            for a in list {
+                out.push_str(&format!(
+                    "{:<12} {:<7} {:<10} {}{}\n",
+                    a.chain_id,
+                    a.family,
+                    a.origin,
+                    a.endpoints.join(","),
+                    if a.running { "" } else { "  (not running)" }
+                ));
+            }
+            Ok(out)
+        }),
+        AdaptersCommand::Register {
+            family,
+            chain_id,
+            endpoints,
+            apps,
+            key_file,
+            api,
+        } => {
+            let req = (|| -> Result<relayer::api::RegisterAdapter, String> {
+                let chain = ChainConfig {
+                    chain_id: light_clients::ChainId::new(chain_id.as_str())
+                        .map_err(|e| format!("--chain-id: {e}"))?,
+                    endpoints,
+                    apps: apps
+                        .iter()
+                        .map(|a| a.parse().map_err(|e| format!("--apps: {e}")))
+                        .collect::<Result<_, String>>()?,
+                    trust_root: None,
+                    rpc: RpcPolicy::DEVNET,
+                };
+                let adapter = match family {
+                    FamilyName::Cmport => AdapterConfig::Cmport(chain),
+                    FamilyName::Cosco => AdapterConfig::Cosco(chain),
+                    FamilyName::Gba => AdapterConfig::Gba(chain),
+                };
+                adapter.validate()?;
+                // The relayer reads it on its machine; an absolute path says which file.
+                let key_file =
+                    std::path::absolute(&key_file).map_err(|e| format!("--key-file: {e}"))?;
+                Ok(relayer::api::RegisterAdapter { adapter, key_file })
+            })();
+            let req = match req {
+                Ok(r) => r,
+                Err(e) => return fail(&e),
+            };
+            ops_command(api, |t| async move {
+                let a = t.register(&req).await?;
+                Ok(format!(
+                    "registered {} ({}); the relayer follows it now\n",
+                    a.chain_id, a.family
+                ))
+            })
+        }
+        AdaptersCommand::Remove { chain_id, api } => ops_command(api, |t| async move {
+            t.remove(&chain_id).await?;
+            Ok(format!("removed {chain_id}\n"))
+        }),
     }
 }
 

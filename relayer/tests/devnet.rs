@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use relayer::devnet::{check_ledgers, run, run_workload, DevnetOptions};
 use relayer::relay::coordinator::{Coordinator, Embedded};
-use relayer::relay::engine::{Chain, Engine, EngineOptions};
+use relayer::relay::engine::{Chain, Engine, EngineOptions, Paths};
 use relayer::relay::stats::Stats;
 use tokio_util::sync::CancellationToken;
 
@@ -89,11 +89,12 @@ impl Setup {
             .map(|l| {
                 (
                     l.chain_id.clone(),
-                    Chain {
-                        adapter: l.adapter.clone(),
-                        key: self.key.clone(),
-                        trust_root: self.roots.get(&l.chain_id).cloned(),
-                    },
+                    Chain::single(
+                        l.adapter.clone(),
+                        self.key.clone(),
+                        format!("http://{}", l.node.addr),
+                        self.roots.get(&l.chain_id).cloned(),
+                    ),
                 )
             })
             .collect();
@@ -108,7 +109,7 @@ impl Setup {
             backoff: Duration::from_millis(50),
             clear_interval: Duration::from_millis(300),
         };
-        Engine::new(chains, coordinator, options, stats)
+        Engine::new(chains, coordinator, options, Paths::default(), stats)
     }
 
     fn coordinator(&self) -> Arc<Embedded> {
@@ -165,9 +166,12 @@ async fn the_clearer_relays_what_no_scanner_saw() {
     }
     let engine = s.engine(coordinator, Arc::new(Stats::default()));
     // The clearer alone finds every packet, from the two ends of each channel.
-    assert_eq!(engine.clear_once().await.expect("clear"), 36);
     assert_eq!(
-        engine.clear_once().await.expect("clear"),
+        engine.clear_once(&Default::default()).await.expect("clear"),
+        36
+    );
+    assert_eq!(
+        engine.clear_once(&Default::default()).await.expect("clear"),
         0,
         "queued jobs are not queued twice"
     );

@@ -8,13 +8,14 @@
 //! the ledgers' receipts decide what was delivered, so a lost queue costs a
 //! rescan (the clearer re-queues gaps), never a packet.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::path::Path;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use adapters::chain::AdapterConfig;
 use light_clients::host::EventProof;
 use light_clients::{Ack, ChainId, ChannelId, Packet};
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 /// What a job carries to its destination.
@@ -51,6 +52,13 @@ pub enum JobKind {
 }
 
 impl Job {
+    /// The height of the source header the job's proof is checked against.
+    pub fn proof_height(&self) -> u64 {
+        match &self.work {
+            Work::Packet { proof, .. } | Work::Ack { proof, .. } => proof.height,
+        }
+    }
+
     pub fn id(&self) -> JobId {
         match &self.work {
             Work::Packet { packet, .. } => JobId {
@@ -63,6 +71,14 @@ impl Job {
                 sequence: ack.packet.sequence,
                 kind: JobKind::Ack,
             },
+        }
+    }
+
+    /// The chain whose header proves the job.
+    pub fn proof_source(&self) -> &ChainId {
+        match &self.work {
+            Work::Packet { packet, .. } => &packet.id.channel.source,
+            Work::Ack { ack, .. } => &ack.packet.channel.destination,
         }
     }
 
@@ -98,6 +114,26 @@ pub struct Parked {
     pub reason: String,
 }
 
+/// Where a job stands in the coordinator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting in its lane.
+    Queued,
+    /// Taken by a submitter, not yet settled.
+    InFlight,
+    /// Set aside after failing too often.
+    Parked { reason: String },
+}
+
+/// An adapter registered at run time (over the API), kept in the store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdapterRecord {
+    pub adapter: AdapterConfig,
+    /// This relayer's transaction key on the chain (64 hex digits in the file).
+    pub key_file: PathBuf,
+}
+
 /// A coordinator failure (the store).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -117,8 +153,19 @@ pub trait Coordinator: Send + Sync + std::fmt::Debug {
     fn enqueue(&self, job: Job) -> bool;
     /// Whether a job with this id is queued or in flight.
     fn knows(&self, id: &JobId) -> bool;
-    /// Takes up to `max` jobs for `target`, oldest first per lane, lanes in order.
-    fn take(&self, target: &ChainId, max: usize) -> Vec<Job>;
+    /// Takes up to `max` jobs for `target`, oldest first per lane, lanes in
+    /// order, and at most `path_max(source, destination)` of one path. Taken
+    /// jobs are in flight until completed or failed.
+    fn take(
+        &self,
+        target: &ChainId,
+        max: usize,
+        path_max: &dyn Fn(&ChainId, &ChainId) -> usize,
+    ) -> Vec<Job>;
+    /// Where a job stands, with the job; none when it is neither queued, in flight nor parked.
+    fn lookup(&self, id: &JobId) -> Option<(JobState, Job)>;
+    /// Jobs taken and not yet settled.
+    fn in_flight(&self) -> usize;
     /// The destination confirmed these: they are done.
     fn complete(&self, ids: &[JobId]);
     /// These failed; they go back to the front of their lanes, or are parked after `max_attempts`.
@@ -131,15 +178,25 @@ pub trait Coordinator: Send + Sync + std::fmt::Debug {
     /// The next height to scan on a chain.
     fn checkpoint(&self, chain: &ChainId) -> Result<Option<u64>, CoordinatorError>;
     fn set_checkpoint(&self, chain: &ChainId, next_height: u64) -> Result<(), CoordinatorError>;
+    /// Adapters registered at run time.
+    fn adapters(&self) -> Result<Vec<AdapterRecord>, CoordinatorError>;
+    /// Registers (or replaces) the adapter of its chain.
+    fn put_adapter(&self, record: &AdapterRecord) -> Result<(), CoordinatorError>;
+    /// Forgets a registered adapter; returns whether there was one.
+    fn remove_adapter(&self, chain: &ChainId) -> Result<bool, CoordinatorError>;
 }
 
 const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoints");
+/// Registered adapters: chain id to the JSON of an [`AdapterRecord`].
+const ADAPTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("adapters");
 
 #[derive(Debug, Default)]
 struct Queues {
     lanes: BTreeMap<Lane, VecDeque<Job>>,
-    /// Ids queued or in flight: what `enqueue` deduplicates against.
-    known: BTreeSet<JobId>,
+    /// Ids queued (false) or in flight (true): what `enqueue` deduplicates against.
+    known: BTreeMap<JobId, bool>,
+    /// Jobs in flight, for lookups.
+    flying: BTreeMap<JobId, Job>,
     parked: Vec<Parked>,
 }
 
@@ -158,6 +215,7 @@ impl Embedded {
         let db = Database::create(path).map_err(store)?;
         let txn = db.begin_write().map_err(store)?;
         txn.open_table(CHECKPOINTS).map_err(store)?;
+        txn.open_table(ADAPTERS).map_err(store)?;
         txn.commit().map_err(store)?;
         Ok(Embedded {
             queues: Mutex::new(Queues::default()),
@@ -174,21 +232,35 @@ impl Embedded {
 impl Coordinator for Embedded {
     fn enqueue(&self, job: Job) -> bool {
         let mut q = self.queues();
-        if !q.known.insert(job.id()) {
+        let id = job.id();
+        if q.known.contains_key(&id) {
             return false;
         }
+        q.known.insert(id, false);
         q.lanes.entry(job.lane()).or_default().push_back(job);
         true
     }
 
     fn knows(&self, id: &JobId) -> bool {
-        self.queues().known.contains(id)
+        self.queues().known.contains_key(id)
     }
 
-    fn take(&self, target: &ChainId, max: usize) -> Vec<Job> {
+    fn take(
+        &self,
+        target: &ChainId,
+        max: usize,
+        path_max: &dyn Fn(&ChainId, &ChainId) -> usize,
+    ) -> Vec<Job> {
         let mut q = self.queues();
+        let Queues {
+            lanes,
+            known,
+            flying,
+            ..
+        } = &mut *q;
         let mut out = Vec::new();
-        for (lane, jobs) in q.lanes.iter_mut() {
+        let mut per_path: BTreeMap<(&ChainId, &ChainId), usize> = BTreeMap::new();
+        for (lane, jobs) in lanes.iter_mut() {
             let to_target = match lane.kind {
                 JobKind::Packet => &lane.channel.destination == target,
                 JobKind::Ack => &lane.channel.source == target,
@@ -196,9 +268,17 @@ impl Coordinator for Embedded {
             if !to_target {
                 continue;
             }
-            while out.len() < max {
+            let (src, dst) = (&lane.channel.source, &lane.channel.destination);
+            let taken = per_path.entry((src, dst)).or_default();
+            let limit = path_max(src, dst);
+            while out.len() < max && *taken < limit {
                 match jobs.pop_front() {
-                    Some(j) => out.push(j),
+                    Some(j) => {
+                        known.insert(j.id(), true);
+                        flying.insert(j.id(), j.clone());
+                        *taken += 1;
+                        out.push(j);
+                    }
                     None => break,
                 }
             }
@@ -206,10 +286,38 @@ impl Coordinator for Embedded {
         out
     }
 
+    fn lookup(&self, id: &JobId) -> Option<(JobState, Job)> {
+        let q = self.queues();
+        if let Some(p) = q.parked.iter().find(|p| &p.job.id() == id) {
+            let state = JobState::Parked {
+                reason: p.reason.clone(),
+            };
+            return Some((state, p.job.clone()));
+        }
+        let lane = Lane {
+            channel: id.channel.clone(),
+            kind: id.kind,
+        };
+        match q.known.get(id) {
+            Some(false) => q.lanes.get(&lane).and_then(|jobs| {
+                jobs.iter()
+                    .find(|j| &j.id() == id)
+                    .map(|j| (JobState::Queued, j.clone()))
+            }),
+            Some(true) => q.flying.get(id).map(|j| (JobState::InFlight, j.clone())),
+            None => None,
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        self.queues().flying.len()
+    }
+
     fn complete(&self, ids: &[JobId]) {
         let mut q = self.queues();
         for id in ids {
             q.known.remove(id);
+            q.flying.remove(id);
         }
     }
 
@@ -217,6 +325,7 @@ impl Coordinator for Embedded {
         let mut q = self.queues();
         // Back to the front in their original order, so lanes stay ordered.
         for mut job in jobs.into_iter().rev() {
+            q.flying.remove(&job.id());
             job.attempts += 1;
             if job.attempts >= max_attempts {
                 q.known.remove(&job.id());
@@ -225,6 +334,7 @@ impl Coordinator for Embedded {
                     reason: reason.to_string(),
                 });
             } else {
+                q.known.insert(job.id(), false);
                 q.lanes.entry(job.lane()).or_default().push_front(job);
             }
         }
@@ -240,7 +350,8 @@ impl Coordinator for Embedded {
         let n = parked.len();
         for Parked { mut job, .. } in parked {
             job.attempts = 0;
-            if q.known.insert(job.id()) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = q.known.entry(job.id()) {
+                slot.insert(false);
                 q.lanes.entry(job.lane()).or_default().push_back(job);
             }
         }
@@ -269,5 +380,41 @@ impl Coordinator for Embedded {
             table.insert(chain.as_str(), next_height).map_err(store)?;
         }
         txn.commit().map_err(store)
+    }
+
+    fn adapters(&self) -> Result<Vec<AdapterRecord>, CoordinatorError> {
+        let txn = self.db.begin_read().map_err(store)?;
+        let table = txn.open_table(ADAPTERS).map_err(store)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(store)? {
+            let (chain, value) = entry.map_err(store)?;
+            let record: AdapterRecord = serde_json::from_slice(value.value()).map_err(|e| {
+                CoordinatorError::Store(format!("registered adapter {}: {e}", chain.value()))
+            })?;
+            out.push(record);
+        }
+        Ok(out)
+    }
+
+    fn put_adapter(&self, record: &AdapterRecord) -> Result<(), CoordinatorError> {
+        let bytes = serde_json::to_vec(record).map_err(store)?;
+        let txn = self.db.begin_write().map_err(store)?;
+        {
+            let mut table = txn.open_table(ADAPTERS).map_err(store)?;
+            let chain = record.adapter.chain().chain_id.as_str();
+            table.insert(chain, bytes.as_slice()).map_err(store)?;
+        }
+        txn.commit().map_err(store)
+    }
+
+    fn remove_adapter(&self, chain: &ChainId) -> Result<bool, CoordinatorError> {
+        let txn = self.db.begin_write().map_err(store)?;
+        let removed = {
+            let mut table = txn.open_table(ADAPTERS).map_err(store)?;
+            let removed = table.remove(chain.as_str()).map_err(store)?.is_some();
+            removed
+        };
+        txn.commit().map_err(store)?;
+        Ok(removed)
     }
 }

@@ -1,22 +1,28 @@
 //! The relay engine: per chain, a follower that verifies each new header
 //! with the same light-client code the destinations run and a scanner that
-//! turns the block's packets and acks into jobs; per destination, a
-//! submitter that batches jobs behind the client updates they need, submits
-//! them as one transaction, and settles each job by the ledger's answer.
+//! turns the block's packets and acks into jobs, and witnesses that compare
+//! the chain's other endpoints with what the follower verified; per
+//! destination, a submitter that batches jobs behind the client updates they
+//! need (`submit`); a clearer that re-queues gaps from both ends of every
+//! channel (`clear`).
+//!
+//! Chains can be added and removed while the engine runs (adapters
+//! registered over the API): each has its own tasks and stop token.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use adapters::chain::{AdapterError, ChainAdapter};
-use adapters::wire::MsgResult;
 use light_clients::any::{AnyClient, AnyHeader};
 use light_clients::client::UpdateOutcome;
-use light_clients::host::{BlockEvent, Outcome, RelayMsg, RelayerKey, SignedTx, TxBody};
-use light_clients::{ChainId, ChannelId, Timestamp, TrustOptions};
+use light_clients::host::{BlockEvent, RelayMsg};
+use light_clients::{App, ChainId, ChannelId, Timestamp, TrustOptions};
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use super::coordinator::{Coordinator, Job, JobId, JobKind, Work};
+use super::coordinator::{Coordinator, Job, JobKind, Work};
 use super::stats::Stats;
 
 /// A chain the engine relays to and from.
@@ -28,6 +34,36 @@ pub struct Chain {
     /// The operator-approved header the follower starts from (at or below the
     /// heights other ledgers' clients of this chain hold); none: the latest.
     pub trust_root: Option<(u64, AnyHeader)>,
+    /// An operator's pin: the follower starts from the header at this height,
+    /// and only if its hash is this one (overrides `trust_root`).
+    pub pin: Option<(u64, light_clients::Hash32)>,
+    /// The endpoints, as configured.
+    pub endpoints: Vec<String>,
+    /// The apps relayed to and from this chain.
+    pub apps: Vec<App>,
+    /// One adapter per endpoint, by endpoint, to compare with what the
+    /// follower verified (empty with a single endpoint).
+    pub witnesses: Vec<(String, Arc<dyn ChainAdapter>)>,
+}
+
+impl Chain {
+    /// A chain served over one endpoint for every app, followed from `trust_root`.
+    pub fn single(
+        adapter: Arc<dyn ChainAdapter>,
+        key: ed25519_consensus::SigningKey,
+        endpoint: String,
+        trust_root: Option<(u64, AnyHeader)>,
+    ) -> Self {
+        Chain {
+            adapter,
+            key,
+            trust_root,
+            pin: None,
+            endpoints: vec![endpoint],
+            apps: App::ALL.to_vec(),
+            witnesses: Vec::new(),
+        }
+    }
 }
 
 /// How the engine works.
@@ -44,20 +80,112 @@ pub struct EngineOptions {
     pub clear_interval: Duration,
 }
 
-/// Most sequences the clearer looks up per channel and direction in one round.
-const CLEAR_MAX: u64 = 512;
+/// A path the relayer serves: which apps, and its most jobs in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathPolicy {
+    pub source: ChainId,
+    pub destination: ChainId,
+    pub apps: Vec<App>,
+    pub batch_max: usize,
+}
+
+/// The paths served: every channel between known chains when empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Paths(pub Vec<PathPolicy>);
+
+impl Paths {
+    fn find(&self, source: &ChainId, destination: &ChainId) -> Option<&PathPolicy> {
+        self.0
+            .iter()
+            .find(|p| &p.source == source && &p.destination == destination)
+    }
+
+    /// Whether this relayer carries the channel's packets and acks.
+    pub fn allows(&self, channel: &ChannelId) -> bool {
+        self.0.is_empty()
+            || self
+                .find(&channel.source, &channel.destination)
+                .is_some_and(|p| p.apps.contains(&channel.app))
+    }
+
+    /// The most jobs of a path in one transaction.
+    pub fn batch_max(&self, source: &ChainId, destination: &ChainId, default: usize) -> usize {
+        match self.find(source, destination) {
+            Some(p) => p.batch_max,
+            None if self.0.is_empty() => default,
+            None => 0,
+        }
+    }
+}
+
+/// What the follower of a chain has done, for the status API.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FollowState {
+    /// The highest header the follower verified (0 before it started).
+    pub verified_height: u64,
+    /// The next block the scanner turns into jobs.
+    pub next_scan: u64,
+    /// Set when a witness showed a conflicting valid header: following stopped.
+    pub frozen: Option<String>,
+    pub misbehaviour: Vec<MisbehaviourReport>,
+    pub last_error: Option<String>,
+    /// Per witness endpoint: the height it agreed up to, or why it could not be compared.
+    pub witnesses: BTreeMap<String, WitnessState>,
+}
+
+/// A witness endpoint as last seen.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WitnessState {
+    pub agreed_height: u64,
+    pub last_error: Option<String>,
+}
+
+/// Misbehaviour the relayer detected, and what the hosts made of its evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct MisbehaviourReport {
+    pub height: u64,
+    pub evidence: String,
+    /// The endpoint that served the conflicting header.
+    pub witness: String,
+    /// Host chain to its answer ("frozen", or the error).
+    pub submitted: BTreeMap<ChainId, String>,
+}
+
+/// Messages a submitter sends ahead of its jobs: client refreshes and evidence.
+#[derive(Debug, Clone)]
+pub(super) enum Control {
+    /// Bring the destination's client of `source` up to our latest verified header.
+    Refresh { source: ChainId },
+    /// Evidence against `source`, with the header update that makes it checkable.
+    Misbehaviour {
+        source: ChainId,
+        height: u64,
+        msgs: Vec<RelayMsg>,
+    },
+}
+
+#[derive(Debug)]
+struct Running {
+    chain: Chain,
+    stop: CancellationToken,
+}
 
 /// What the tasks share.
 #[derive(Debug)]
 pub struct Engine {
-    pub chains: BTreeMap<ChainId, Chain>,
+    chains: RwLock<BTreeMap<ChainId, Running>>,
     pub coordinator: Arc<dyn Coordinator>,
     pub options: EngineOptions,
+    pub paths: Paths,
     pub stats: Arc<Stats>,
     /// Headers the followers verified, by chain and height (a window of recent ones).
     verified: Mutex<BTreeMap<ChainId, BTreeMap<u64, AnyHeader>>>,
-    /// Wakes a submitter when jobs arrive.
-    wake: tokio::sync::Notify,
+    follow: Mutex<BTreeMap<ChainId, FollowState>>,
+    pub(super) control: Mutex<BTreeMap<ChainId, Vec<Control>>>,
+    /// Wakes submitters when jobs arrive.
+    pub(super) wake: tokio::sync::Notify,
+    tasks: TaskTracker,
+    stop: CancellationToken,
 }
 
 /// Headers kept per chain for submitters to use.
@@ -71,46 +199,184 @@ pub fn now() -> Timestamp {
     Timestamp::from_unix_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain collections behind; keep going.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Engine {
     pub fn new(
         chains: BTreeMap<ChainId, Chain>,
         coordinator: Arc<dyn Coordinator>,
         options: EngineOptions,
+        paths: Paths,
         stats: Arc<Stats>,
     ) -> Arc<Self> {
+        let stop = CancellationToken::new();
+        let chains = chains
+            .into_iter()
+            .map(|(id, chain)| {
+                let running = Running {
+                    chain,
+                    stop: stop.child_token(),
+                };
+                (id, running)
+            })
+            .collect();
         Arc::new(Engine {
-            chains,
+            chains: RwLock::new(chains),
             coordinator,
             options,
+            paths,
             stats,
             verified: Mutex::new(BTreeMap::new()),
+            follow: Mutex::new(BTreeMap::new()),
+            control: Mutex::new(BTreeMap::new()),
             wake: tokio::sync::Notify::new(),
+            tasks: TaskTracker::new(),
+            stop,
         })
     }
 
-    /// Runs every task until `shutdown`; returns when they have all stopped.
+    /// Runs every task until `shutdown`; returns when they have all stopped
+    /// (a batch in flight finishes first).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let tracker = tokio_util::task::TaskTracker::new();
-        for chain in self.chains.keys() {
-            tracker.spawn(self.clone().follow(chain.clone(), shutdown.clone()));
-            tracker.spawn(self.clone().submit_to(chain.clone(), shutdown.clone()));
+        let ids: Vec<ChainId> = self.chain_ids();
+        for id in ids {
+            self.spawn_chain(&id);
         }
-        tracker.spawn(self.clone().clear(shutdown.clone()));
-        tracker.close();
-        tracker.wait().await;
+        self.tasks.spawn(self.clone().clear(self.stop.clone()));
+        self.tasks.spawn(self.clone().refresh(self.stop.clone()));
+        shutdown.cancelled().await;
+        self.stop.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
     }
 
-    fn header(&self, chain: &ChainId, height: u64) -> Option<AnyHeader> {
-        self.verified
-            .lock()
+    fn spawn_chain(self: &Arc<Self>, id: &ChainId) {
+        let Some((stop, witnesses)) = self.running(id, |r| {
+            let w: Vec<String> = r.chain.witnesses.iter().map(|(e, _)| e.clone()).collect();
+            (r.stop.clone(), w)
+        }) else {
+            return;
+        };
+        self.tasks
+            .spawn(self.clone().follow(id.clone(), stop.clone()));
+        self.tasks
+            .spawn(self.clone().submit_to(id.clone(), stop.clone()));
+        for endpoint in witnesses {
+            self.tasks
+                .spawn(self.clone().witness(id.clone(), endpoint, stop.clone()));
+        }
+    }
+
+    fn running<T>(&self, id: &ChainId, f: impl FnOnce(&Running) -> T) -> Option<T> {
+        self.chains
+            .read()
             .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .map(f)
+    }
+
+    /// The chains relayed, in order.
+    pub fn chain_ids(&self) -> Vec<ChainId> {
+        self.chains
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// A chain's adapter and key.
+    pub fn chain(&self, id: &ChainId) -> Option<Chain> {
+        self.running(id, |r| r.chain.clone())
+    }
+
+    /// Starts relaying to and from a chain while running; refused when it is already relayed.
+    pub fn add_chain(self: &Arc<Self>, id: ChainId, chain: Chain) -> Result<(), String> {
+        {
+            let mut chains = self.chains.write().unwrap_or_else(|e| e.into_inner());
+            if chains.contains_key(&id) {
+                return Err(format!("{id} is relayed already"));
+            }
+            let running = Running {
+                chain,
+                stop: self.stop.child_token(),
+            };
+            chains.insert(id.clone(), running);
+        }
+        if !self.stop.is_cancelled() {
+            self.spawn_chain(&id);
+        }
+        tracing::info!(chain = %id, "relaying to and from a new chain");
+        Ok(())
+    }
+
+    /// Stops relaying to and from a chain; its queued jobs stay (they go on
+    /// if the chain comes back). Returns whether it was relayed.
+    pub fn remove_chain(&self, id: &ChainId) -> bool {
+        let removed = self
+            .chains
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        match removed {
+            Some(r) => {
+                r.stop.cancel();
+                lock(&self.follow).remove(id);
+                lock(&self.verified).remove(id);
+                tracing::info!(chain = %id, "stopped relaying a chain");
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// What each follower has done.
+    pub fn follow_states(&self) -> BTreeMap<ChainId, FollowState> {
+        lock(&self.follow).clone()
+    }
+
+    pub(super) fn with_follow<T>(
+        &self,
+        chain: &ChainId,
+        f: impl FnOnce(&mut FollowState) -> T,
+    ) -> T {
+        f(lock(&self.follow).entry(chain.clone()).or_default())
+    }
+
+    pub(super) fn is_frozen(&self, chain: &ChainId) -> bool {
+        lock(&self.follow)
+            .get(chain)
+            .is_some_and(|f| f.frozen.is_some())
+    }
+
+    pub(super) fn header(&self, chain: &ChainId, height: u64) -> Option<AnyHeader> {
+        lock(&self.verified)
             .get(chain)
             .and_then(|m| m.get(&height))
             .cloned()
     }
 
+    /// The highest verified header of a chain.
+    pub(super) fn latest_header(&self, chain: &ChainId) -> Option<(u64, AnyHeader)> {
+        lock(&self.verified)
+            .get(chain)
+            .and_then(|m| m.last_key_value())
+            .map(|(h, header)| (*h, header.clone()))
+    }
+
+    /// The lowest height still in the window of verified headers.
+    pub(super) fn lowest_kept(&self, chain: &ChainId) -> Option<u64> {
+        lock(&self.verified)
+            .get(chain)
+            .and_then(|m| m.first_key_value())
+            .map(|(h, _)| *h)
+    }
+
     fn keep(&self, chain: &ChainId, height: u64, header: AnyHeader) {
-        let mut v = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v = lock(&self.verified);
         let m = v.entry(chain.clone()).or_default();
         m.insert(height, header);
         while m.len() > HEADER_WINDOW {
@@ -118,16 +384,63 @@ impl Engine {
         }
     }
 
+    /// Wakes every submitter (after jobs were put back by hand).
+    pub fn wake_submitters(&self) {
+        self.wake.notify_waiters();
+    }
+
+    /// Whether this relayer carries a channel: both chains relayed, the app
+    /// served by both, and the path configured.
+    pub(super) fn serves(&self, channel: &ChannelId) -> bool {
+        let chains = self.chains.read().unwrap_or_else(|e| e.into_inner());
+        let has_app = |c: &ChainId| {
+            chains
+                .get(c)
+                .is_some_and(|r| r.chain.apps.contains(&channel.app))
+        };
+        has_app(&channel.source) && has_app(&channel.destination) && self.paths.allows(channel)
+    }
+
+    pub(super) fn push_control(&self, destination: &ChainId, control: Control) {
+        lock(&self.control)
+            .entry(destination.clone())
+            .or_default()
+            .push(control);
+        self.wake.notify_waiters();
+    }
+
     /// Follows `chain`'s headers, verifying each, and scans the blocks they prove.
-    async fn follow(self: Arc<Self>, chain: ChainId, shutdown: CancellationToken) {
-        let Some(c) = self.chains.get(&chain).cloned() else {
+    async fn follow(self: Arc<Self>, chain: ChainId, stop: CancellationToken) {
+        let Some(c) = self.chain(&chain) else {
             return;
         };
         let adapter = c.adapter;
         let (mut client, mut height) = loop {
-            let start = match &c.trust_root {
-                Some((h, header)) => Ok((header.clone(), *h)),
-                None => {
+            let start = match (&c.pin, &c.trust_root) {
+                (Some((h, hash)), _) => {
+                    let (h, hash) = (*h, *hash);
+                    async {
+                        let header = adapter.header(h).await?;
+                        let got = header.summary().map(|s| s.hash).map_err(|e| {
+                            AdapterError::BadResponse {
+                                chain: chain.clone(),
+                                reason: format!("header {h}: {e}"),
+                            }
+                        })?;
+                        if got != hash {
+                            return Err(AdapterError::BadResponse {
+                                chain: chain.clone(),
+                                reason: format!(
+                                    "trust_hash: the header at trust_height {h} is {got}, not the pinned {hash}"
+                                ),
+                            });
+                        }
+                        Ok((header, h))
+                    }
+                    .await
+                }
+                (None, Some((h, header))) => Ok((header.clone(), *h)),
+                (None, None) => {
                     async {
                         let status = adapter.status().await?;
                         let header = adapter.header(status.height).await?;
@@ -144,14 +457,20 @@ impl Engine {
                             break (client, h);
                         }
                         Err(e) => {
-                            tracing::error!(%chain, check = e.check(), error = %e, "cannot start following")
+                            tracing::error!(%chain, check = e.check(), error = %e, "cannot start following");
+                            self.with_follow(&chain, |f| {
+                                f.last_error = Some(format!("trust root: {e}"))
+                            });
                         }
                     }
                 }
-                Err(e) => tracing::warn!(%chain, error = %e, "waiting for the chain"),
+                Err(e) => {
+                    tracing::warn!(%chain, error = %e, "waiting for the chain");
+                    self.with_follow(&chain, |f| f.last_error = Some(e.to_string()));
+                }
             }
             tokio::select! {
-                _ = shutdown.cancelled() => return,
+                _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
         };
@@ -159,9 +478,17 @@ impl Engine {
             Ok(Some(h)) => h,
             _ => height,
         };
+        self.with_follow(&chain, |f| {
+            f.verified_height = height;
+            f.next_scan = next_scan;
+        });
         loop {
+            if self.is_frozen(&chain) {
+                tracing::error!(%chain, "misbehaviour: following stops");
+                return;
+            }
             let next = tokio::select! {
-                _ = shutdown.cancelled() => return,
+                _ = stop.cancelled() => return,
                 r = adapter.next_header(height, Duration::from_secs(5)) => r,
             };
             match next {
@@ -172,15 +499,30 @@ impl Engine {
                             self.stats.header_verified(started.elapsed());
                             height += 1;
                             self.keep(&chain, height, header);
+                            self.with_follow(&chain, |f| {
+                                f.verified_height = height;
+                                f.last_error = None;
+                            });
                         }
                         Ok(UpdateOutcome::Frozen(evidence)) => {
-                            tracing::error!(%chain, %evidence, "misbehaviour: conflicting headers; following stops");
+                            tracing::error!(%chain, %evidence, "misbehaviour: the endpoints served conflicting headers; following stops");
+                            self.with_follow(&chain, |f| f.frozen = Some(evidence.to_string()));
                             return;
                         }
                         Err(e) => {
                             // Never forward a header a destination would reject.
                             tracing::error!(%chain, height = height + 1, check = e.check(), error = %e, "header failed verification");
-                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            self.with_follow(&chain, |f| {
+                                f.last_error = Some(format!(
+                                    "header {} failed verification: {}: {e}",
+                                    height + 1,
+                                    e.check()
+                                ))
+                            });
+                            tokio::select! {
+                                _ = stop.cancelled() => return,
+                                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                            }
                             continue;
                         }
                     }
@@ -188,7 +530,11 @@ impl Engine {
                 Ok(None) => continue,
                 Err(e) => {
                     tracing::warn!(%chain, error = %e, "following");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    self.with_follow(&chain, |f| f.last_error = Some(e.to_string()));
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    }
                     continue;
                 }
             }
@@ -200,6 +546,7 @@ impl Engine {
                         if let Err(e) = self.coordinator.set_checkpoint(&chain, next_scan) {
                             tracing::error!(%chain, error = %e, "checkpoint");
                         }
+                        self.with_follow(&chain, |f| f.next_scan = next_scan);
                     }
                     Err(e) if e.is_transient() => break,
                     Err(e) => {
@@ -224,33 +571,21 @@ impl Engine {
             .map(|h| header_time(&h));
         let mut queued = false;
         for proven in block.events {
-            let (work, target) = match proven.event {
-                BlockEvent::Packet { packet } => {
-                    let target = packet.id.channel.destination.clone();
-                    (
-                        Work::Packet {
-                            packet,
-                            proof: proven.proof,
-                        },
-                        target,
-                    )
-                }
-                BlockEvent::Ack { ack } => {
-                    let target = ack.packet.channel.source.clone();
-                    (
-                        Work::Ack {
-                            ack,
-                            proof: proven.proof,
-                        },
-                        target,
-                    )
-                }
+            let work = match proven.event {
+                BlockEvent::Packet { packet } => Work::Packet {
+                    packet,
+                    proof: proven.proof,
+                },
+                BlockEvent::Ack { ack } => Work::Ack {
+                    ack,
+                    proof: proven.proof,
+                },
             };
-            if !self.chains.contains_key(&target) {
-                continue;
-            }
             let job = Job { work, attempts: 0 };
             let id = job.id();
+            if !self.serves(&id.channel) {
+                continue;
+            }
             // Latency is measured for packets (source block to receipt); acks
             // are not recorded, so the table holds only packets in flight.
             if let (Some(t), JobKind::Packet) = (source_time, id.kind) {
@@ -266,333 +601,53 @@ impl Engine {
         Ok(())
     }
 
-    /// Re-queues gaps at start and every `clear_interval`, so nothing depends
-    /// on a scanner having seen an event live (a crash, a restart, a lost queue).
-    async fn clear(self: Arc<Self>, shutdown: CancellationToken) {
+    /// Asks submitters to refresh clients whose trusting period is more than
+    /// two thirds gone, so that quiet paths do not let clients expire.
+    async fn refresh(self: Arc<Self>, stop: CancellationToken) {
+        let period = self.options.trust.trusting_period;
+        let every = (period / 20).clamp(Duration::from_secs(1), Duration::from_secs(60));
         loop {
-            match self.clear_once().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(jobs = n, "clearer re-queued gaps"),
-                Err(e) => tracing::warn!(error = %e, "clearer"),
-            }
             tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(self.options.clear_interval) => {}
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
             }
-        }
-    }
-
-    /// One comparison of every channel's two ends; returns how many jobs it queued.
-    pub async fn clear_once(&self) -> Result<usize, AdapterError> {
-        let mut ends = BTreeMap::new();
-        for (chain, c) in &self.chains {
-            for end in c.adapter.channels().await? {
-                ends.insert((chain.clone(), end.id.clone()), end);
-            }
-        }
-        let mut queued = 0;
-        for ((holder, id), src) in &ends {
-            let (Some(dst), Some(from), Some(to)) = (
-                ends.get(&(id.destination.clone(), id.clone())),
-                self.chains.get(&id.source),
-                self.chains.get(&id.destination),
-            ) else {
-                continue;
-            };
-            if holder != &id.source {
-                continue;
-            }
-            // Sent but not received: the destination's next_recv up to the source's next_send.
-            for sequence in
-                dst.next_recv..src.next_send.min(dst.next_recv.saturating_add(CLEAR_MAX))
-            {
-                let packet_id = light_clients::PacketId {
-                    channel: id.clone(),
-                    sequence,
-                };
-                if self.knows(&packet_id, JobKind::Packet) {
+            for destination in self.chain_ids() {
+                let Some(c) = self.chain(&destination) else {
                     continue;
-                }
-                let location = match from.adapter.packet_location(&packet_id).await {
-                    Ok(l) => l,
-                    Err(AdapterError::NotFound { .. }) => continue,
-                    Err(e) => return Err(e),
                 };
-                queued += self
-                    .requeue(
-                        &id.source,
-                        from.adapter.as_ref(),
-                        location.height,
-                        |e| matches!(e, BlockEvent::Packet { packet } if packet.id == packet_id),
-                    )
-                    .await?;
-            }
-            // Received (ack written) but the source still awaits the ack.
-            for sequence in src.next_ack..dst.next_recv.min(src.next_ack.saturating_add(CLEAR_MAX))
-            {
-                let packet_id = light_clients::PacketId {
-                    channel: id.clone(),
-                    sequence,
-                };
-                if self.knows(&packet_id, JobKind::Ack) {
-                    continue;
-                }
-                match from.adapter.packet_location(&packet_id).await {
-                    Ok(_) => {}
-                    // Acknowledged already (acks settle out of order).
-                    Err(AdapterError::NotFound { .. }) => continue,
-                    Err(e) => return Err(e),
-                }
-                let location = match to.adapter.receipt_location(&packet_id).await {
-                    Ok(l) => l,
-                    Err(AdapterError::NotFound { .. }) => continue,
-                    Err(e) => return Err(e),
-                };
-                queued += self
-                    .requeue(
-                        &id.destination,
-                        to.adapter.as_ref(),
-                        location.height,
-                        |e| matches!(e, BlockEvent::Ack { ack } if ack.packet == packet_id),
-                    )
-                    .await?;
-            }
-        }
-        if queued > 0 {
-            self.wake.notify_waiters();
-        }
-        Ok(queued)
-    }
-
-    fn knows(&self, packet: &light_clients::PacketId, kind: JobKind) -> bool {
-        self.coordinator.knows(&JobId {
-            channel: packet.channel.clone(),
-            sequence: packet.sequence,
-            kind,
-        })
-    }
-
-    /// Queues the event of block `height` on `chain` that `wanted` picks, with its proof.
-    async fn requeue(
-        &self,
-        chain: &ChainId,
-        adapter: &dyn ChainAdapter,
-        height: u64,
-        wanted: impl Fn(&BlockEvent) -> bool,
-    ) -> Result<usize, AdapterError> {
-        let block = match adapter.block_events(height).await {
-            Ok(b) => b,
-            // A gba block waits for the next header; the next round takes it.
-            Err(e) if e.is_transient() => return Ok(0),
-            Err(e) => return Err(e),
-        };
-        let Some(proven) = block.events.into_iter().find(|p| wanted(&p.event)) else {
-            tracing::warn!(%chain, height, "the ledger located an event in a block that does not hold it");
-            return Ok(0);
-        };
-        let work = match proven.event {
-            BlockEvent::Packet { packet } => Work::Packet {
-                packet,
-                proof: proven.proof,
-            },
-            BlockEvent::Ack { ack } => Work::Ack {
-                ack,
-                proof: proven.proof,
-            },
-        };
-        Ok(usize::from(
-            self.coordinator.enqueue(Job { work, attempts: 0 }),
-        ))
-    }
-
-    /// Submits jobs to `target` in batches, each behind the client updates it needs.
-    async fn submit_to(self: Arc<Self>, target: ChainId, shutdown: CancellationToken) {
-        let Some(chain) = self.chains.get(&target).cloned() else {
-            return;
-        };
-        let signer = RelayerKey(chain.key.verification_key().to_bytes());
-        let mut failures = 0u32;
-        loop {
-            if shutdown.is_cancelled() {
-                return;
-            }
-            let jobs = self.coordinator.take(&target, self.options.batch_max);
-            if jobs.is_empty() {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = self.wake.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-                }
-                continue;
-            }
-            // A batch in flight finishes even on shutdown: nothing is left half-done.
-            match self.submit_batch(&chain, &target, signer, jobs).await {
-                Ok(()) => failures = 0,
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(%target, error = %e, "submission failed; jobs re-queued");
-                    let pause = self.options.backoff.saturating_mul(1 << failures.min(5));
-                    tokio::time::sleep(pause).await;
-                }
-            }
-        }
-    }
-
-    async fn submit_batch(
-        &self,
-        chain: &Chain,
-        target: &ChainId,
-        signer: RelayerKey,
-        jobs: Vec<Job>,
-    ) -> Result<(), AdapterError> {
-        // Every job taken is settled on every path: completed, or back in its lane.
-        let prepared = match self.prepare(chain, target, signer, &jobs).await {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                self.coordinator.fail(
-                    jobs,
-                    "a header is not verified by the follower yet",
-                    u32::MAX,
-                );
-                return Ok(());
-            }
-            Err(e) => {
-                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
-                return Err(e);
-            }
-        };
-        let (tx, updates) = prepared;
-        let response = match chain.adapter.submit(&tx).await {
-            Ok(r) => r,
-            Err(e) => {
-                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
-                return Err(e);
-            }
-        };
-        if response.height.is_none() || response.results.len() != updates + jobs.len() {
-            // Executed but not sealed when the wait ran out (or an answer we
-            // cannot pair up): the ledger's receipts decide; re-queue, and a
-            // resend is answered "already received".
-            self.coordinator.fail(jobs, "not confirmed", u32::MAX);
-            return Ok(());
-        }
-        let confirmed = now();
-        self.stats.batch(jobs.len());
-        let mut done = Vec::new();
-        let (mut later, mut retry) = (Vec::new(), Vec::new());
-        let mut reason = String::new();
-        for (job, result) in jobs
-            .into_iter()
-            .zip(response.results.into_iter().skip(updates))
-        {
-            match result {
-                MsgResult::Ok { outcome } => {
-                    let id = job.id();
-                    match &outcome {
-                        Outcome::Received { ack, .. } => self.stats.delivered(&id, ack, confirmed),
-                        Outcome::Acknowledged { .. } => self.stats.acknowledged(&id),
-                        _ => {}
+                let clients = match c.adapter.clients().await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::debug!(chain = %destination, error = %e, "refresh: cannot read clients");
+                        continue;
                     }
-                    done.push(id);
-                }
-                MsgResult::Err { check, message } => {
-                    self.stats.error(target, &check);
-                    reason = format!("{check}: {message}");
-                    // Behind a predecessor that failed, or a client not yet at the
-                    // proof height: not the job's own fault, so not an attempt.
-                    if matches!(check.as_str(), "out_of_order" | "consensus_state") {
-                        later.push(job);
-                    } else {
-                        retry.push(job);
+                };
+                for info in clients {
+                    let ours = self.latest_header(&info.chain).map(|(h, _)| h);
+                    if needs_refresh(info.expires_at, now(), period)
+                        && ours.is_some_and(|h| h > info.latest_height)
+                        && !self.is_frozen(&info.chain)
+                    {
+                        tracing::info!(host = %destination, client = %info.chain, expires_at = %info.expires_at, "refreshing a client");
+                        self.push_control(
+                            &destination,
+                            Control::Refresh {
+                                source: info.chain.clone(),
+                            },
+                        );
                     }
                 }
             }
         }
-        self.coordinator.complete(&done);
-        if !retry.is_empty() || !later.is_empty() {
-            tracing::warn!(%target, jobs = retry.len() + later.len(), %reason, "jobs refused; retrying");
-        }
-        // Later ones go back first so that failed ones end up ahead of them in their lanes.
-        self.coordinator.fail(later, &reason, u32::MAX);
-        self.coordinator
-            .fail(retry, &reason, self.options.max_attempts);
-        Ok(())
-    }
-
-    /// The transaction for `jobs`: client updates first (one for every proof
-    /// height, so the destination's client holds a consensus state at each),
-    /// then the deliveries; and how many updates it starts with. `None` when a
-    /// header it needs is not verified by our follower yet.
-    async fn prepare(
-        &self,
-        chain: &Chain,
-        target: &ChainId,
-        signer: RelayerKey,
-        jobs: &[Job],
-    ) -> Result<Option<(SignedTx, usize)>, AdapterError> {
-        let mut needed: BTreeMap<ChainId, std::collections::BTreeSet<u64>> = BTreeMap::new();
-        for job in jobs {
-            let (from, h) = match &job.work {
-                Work::Packet { packet, proof } => (packet.id.channel.source.clone(), proof.height),
-                Work::Ack { ack, proof } => (ack.packet.channel.destination.clone(), proof.height),
-            };
-            needed.entry(from).or_default().insert(h);
-        }
-        let clients = chain.adapter.clients().await?;
-        let mut msgs = Vec::new();
-        for (from, heights) in &needed {
-            let have = clients
-                .iter()
-                .find(|c| &c.chain == from)
-                .map(|c| c.latest_height)
-                .unwrap_or(0);
-            let mut cursor = have;
-            for &p in heights {
-                // Past the client's latest: one skipping update when the validator
-                // set is the same at both ends (all of the trusted set signs);
-                // across a rotation, every header in turn. At or below it: the
-                // header at p (answered "already known" when the client has it).
-                let span: Vec<u64> =
-                    if p <= cursor || same_set(self.header(from, cursor), self.header(from, p)) {
-                        vec![p]
-                    } else {
-                        (cursor + 1..=p).collect()
-                    };
-                for h in span {
-                    let Some(header) = self.header(from, h) else {
-                        tracing::debug!(%target, %from, height = h, "waiting for the follower to verify the header");
-                        return Ok(None);
-                    };
-                    msgs.push(RelayMsg::UpdateClient {
-                        chain: from.clone(),
-                        header,
-                    });
-                }
-                cursor = cursor.max(p);
-            }
-        }
-        let updates = msgs.len();
-        for job in jobs {
-            msgs.push(match &job.work {
-                Work::Packet { packet, proof } => RelayMsg::RecvPacket {
-                    packet: packet.clone(),
-                    proof: proof.clone(),
-                },
-                Work::Ack { ack, proof } => RelayMsg::Acknowledge {
-                    ack: ack.clone(),
-                    proof: proof.clone(),
-                },
-            });
-        }
-        let nonce = chain.adapter.account(&signer).await?.next_nonce;
-        Ok(Some((
-            SignedTx::sign(&chain.key, target, nonce, &TxBody::Relay(msgs)),
-            updates,
-        )))
     }
 }
 
-fn same_set(a: Option<AnyHeader>, b: Option<AnyHeader>) -> bool {
+/// Whether a client expiring at `expires_at` is past two thirds of its trusting period.
+pub fn needs_refresh(expires_at: Timestamp, now: Timestamp, trusting_period: Duration) -> bool {
+    now.saturating_add(trusting_period * 2 / 3) >= expires_at
+}
+
+pub(super) fn same_set(a: Option<AnyHeader>, b: Option<AnyHeader>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => {
             validators_hash(&a).is_some() && validators_hash(&a) == validators_hash(&b)
@@ -605,12 +660,12 @@ fn validators_hash(h: &AnyHeader) -> Option<light_clients::Hash32> {
     h.summary().ok().map(|s| s.validators_hash)
 }
 
-fn header_time(h: &AnyHeader) -> Timestamp {
+pub(super) fn header_time(h: &AnyHeader) -> Timestamp {
     h.summary().map(|s| s.time).unwrap_or_default()
 }
 
 /// The channels of a path set: every ordered pair of chains, for each app.
-pub fn all_channels(chains: &[ChainId], apps: &[light_clients::App]) -> Vec<ChannelId> {
+pub fn all_channels(chains: &[ChainId], apps: &[App]) -> Vec<ChannelId> {
     let mut out = Vec::new();
     for s in chains {
         for d in chains {
@@ -626,4 +681,70 @@ pub fn all_channels(chains: &[ChainId], apps: &[light_clients::App]) -> Vec<Chan
         }
     }
     out
+}
+
+/// Chains named in a set of paths.
+pub fn path_chains(paths: &Paths) -> BTreeSet<ChainId> {
+    paths
+        .0
+        .iter()
+        .flat_map(|p| [p.source.clone(), p.destination.clone()])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_after_two_thirds_of_the_trusting_period() {
+        let period = Duration::from_secs(300);
+        let t0 = Timestamp::from_unix_nanos(1_000_000_000_000);
+        let expires = t0.saturating_add(period);
+        assert!(!needs_refresh(expires, t0, period));
+        assert!(!needs_refresh(
+            expires,
+            t0.saturating_add(Duration::from_secs(99)),
+            period
+        ));
+        assert!(needs_refresh(
+            expires,
+            t0.saturating_add(Duration::from_secs(100)),
+            period
+        ));
+        assert!(needs_refresh(
+            expires,
+            t0.saturating_add(Duration::from_secs(400)),
+            period
+        ));
+    }
+
+    fn chain(s: &str) -> ChainId {
+        ChainId::new(s).expect("chain id")
+    }
+
+    #[test]
+    fn paths_limit_apps_and_batches() {
+        let all = Paths::default();
+        let ch = ChannelId {
+            source: chain("a-1"),
+            destination: chain("b-1"),
+            app: App::Cargo,
+        };
+        assert!(all.allows(&ch));
+        assert_eq!(all.batch_max(&ch.source, &ch.destination, 7), 7);
+        let some = Paths(vec![PathPolicy {
+            source: chain("a-1"),
+            destination: chain("b-1"),
+            apps: vec![App::Payment],
+            batch_max: 3,
+        }]);
+        assert!(!some.allows(&ch));
+        assert!(some.allows(&ChannelId {
+            app: App::Payment,
+            ..ch.clone()
+        }));
+        assert_eq!(some.batch_max(&ch.source, &ch.destination, 7), 3);
+        assert_eq!(some.batch_max(&ch.destination, &ch.source, 7), 0);
+    }
 }

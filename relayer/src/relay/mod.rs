@@ -1,6 +1,10 @@
 //! The relay: jobs and checkpoints (`coordinator`), the tasks that move
-//! packets and acks (`engine`), and what they did (`stats`).
+//! packets and acks (`engine`: followers and scanners; `submit`; `clear`;
+//! `witness`), and what they did (`stats`).
 
+pub mod clear;
 pub mod coordinator;
 pub mod engine;
 pub mod stats;
+mod submit;
+mod witness;

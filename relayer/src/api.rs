@@ -1,0 +1,493 @@
+//! The relayer's HTTP API (axum over hyper, tower-http layers): what the
+//! operator commands use, since the embedded store belongs to the one
+//! relayer process. Reads are open; every route that changes something
+//! needs `Authorization: Bearer <token>` (401 `invalid_token` without a valid
+//! one), and with no token configured those routes are off (403). Errors are
+//! JSON `{code, message}`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::chain::AdapterConfig;
+use adapters::wire::ErrorBody;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use light_clients::{App, ChainId, ChannelId, PacketId};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::relay::clear::{ClearFilter, Trace, TraceError};
+use crate::relay::coordinator::{AdapterRecord, Lane, Parked};
+use crate::relay::engine::{Engine, FollowState};
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The longest a request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests served at once.
+const MAX_CONCURRENT: usize = 64;
+
+/// An API error: a status and a JSON `{code, message}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(ErrorBody {
+                code: self.code.to_string(),
+                message: self.message,
+            }),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: the scheme, and why the token was refused.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        response
+    }
+}
+
+fn rejected(r: JsonRejection) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(r.status(), "body_too_large", r.body_text())
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", r.body_text())
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// Builds a running chain from an adapter registration (the daemon's job).
+pub type ChainBuilder = Arc<
+    dyn Fn(
+            AdapterRecord,
+        ) -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = Result<crate::relay::engine::Chain, String>>
+                    + Send,
+            >,
+        > + Send
+        + Sync,
+>;
+
+/// What the routes share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub engine: Arc<Engine>,
+    /// The bearer token of mutating routes; none: they are off.
+    pub token: Option<Arc<str>>,
+    /// Chains from the configuration file (not removable over the API).
+    pub configured: Arc<BTreeSet<ChainId>>,
+    pub build: ChainBuilder,
+}
+
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("configured", &self.configured)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The API's routes with their layers.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/status", get(status))
+        .route(
+            "/v1/packets/{source}/{destination}/{app}/{sequence}",
+            get(trace),
+        )
+        .route("/v1/packets/parked", get(parked))
+        .route("/v1/packets/clear", post(clear))
+        .route("/v1/packets/retry", post(retry))
+        .route("/v1/adapters", get(list_adapters).post(register_adapter))
+        .route("/v1/adapters/{chain_id}", delete(remove_adapter))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    shutdown: CancellationToken,
+) -> Result<(), String> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .map_err(|e| format!("api: {e}"))
+}
+
+/// Binds the API's address; the error names it.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("api.listen {addr}: {e}"))
+}
+
+/// Lets a mutating request through only with the configured bearer token.
+fn authorize(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = &state.token else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "read_only",
+            "no API token is configured: routes that change something are off",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "this route needs Authorization: Bearer <token>",
+            )
+        })?;
+    if !constant_time_eq(given.trim().as_bytes(), token.as_bytes()) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the bearer token is not this relayer's",
+        ));
+    }
+    Ok(())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `GET /v1/status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusResponse {
+    pub chains: BTreeMap<ChainId, ChainStatus>,
+    pub lanes: Vec<LaneStatus>,
+    pub in_flight: usize,
+    pub parked: usize,
+    pub delivered: u64,
+    pub acked: u64,
+}
+
+/// A chain as the relayer sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChainStatus {
+    pub family: String,
+    pub endpoints: Vec<String>,
+    /// `config` (the file) or `registered` (over the API).
+    pub origin: String,
+    pub follow: serde_json::Value,
+}
+
+/// A lane's backlog.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LaneStatus {
+    pub channel: ChannelId,
+    pub kind: String,
+    pub backlog: usize,
+}
+
+async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
+    let engine = &state.engine;
+    let follow: BTreeMap<ChainId, FollowState> = engine.follow_states();
+    let mut chains = BTreeMap::new();
+    for id in engine.chain_ids() {
+        let Some(chain) = engine.chain(&id) else {
+            continue;
+        };
+        let f = follow.get(&id).cloned().unwrap_or_default();
+        chains.insert(
+            id.clone(),
+            ChainStatus {
+                family: chain.adapter.family().as_str().to_string(),
+                endpoints: chain.endpoints.clone(),
+                origin: if state.configured.contains(&id) {
+                    "config"
+                } else {
+                    "registered"
+                }
+                .to_string(),
+                follow: serde_json::to_value(f).unwrap_or_default(),
+            },
+        );
+    }
+    let lanes = engine
+        .coordinator
+        .backlog()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(Lane { channel, kind }, backlog)| LaneStatus {
+            channel,
+            kind: format!("{kind:?}").to_lowercase(),
+            backlog,
+        })
+        .collect();
+    let summary = engine.stats.summary();
+    Ok(Json(StatusResponse {
+        chains,
+        lanes,
+        in_flight: engine.coordinator.in_flight(),
+        parked: engine.coordinator.parked().len(),
+        delivered: summary.delivered(),
+        acked: summary.acked(),
+    }))
+}
+
+fn chain_param(name: &str, value: &str) -> Result<ChainId, ApiError> {
+    ChainId::new(value).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            format!("{name}: {e}"),
+        )
+    })
+}
+
+async fn trace(
+    State(state): State<ApiState>,
+    Path((source, destination, app, sequence)): Path<(String, String, String, String)>,
+) -> ApiResult<Trace> {
+    let bad = |what: String| ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", what);
+    let channel = ChannelId {
+        source: chain_param("source", &source)?,
+        destination: chain_param("destination", &destination)?,
+        app: app.parse::<App>().map_err(|e| bad(format!("app: {e}")))?,
+    };
+    let sequence: u64 = sequence
+        .parse()
+        .map_err(|e| bad(format!("sequence {sequence:?}: {e}")))?;
+    let packet = PacketId { channel, sequence };
+    match state.engine.trace(&packet).await {
+        Ok(t) if t.stage == "unknown" => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_packet",
+            format!("{packet}: not sent by the source, and not queued"),
+        )),
+        Ok(t) => Ok(Json(t)),
+        Err(e @ TraceError::UnknownChain(_)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_chain",
+            e.to_string(),
+        )),
+        Err(TraceError::Adapter(e)) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "ledger_unavailable",
+            e.to_string(),
+        )),
+    }
+}
+
+async fn parked(State(state): State<ApiState>) -> ApiResult<Vec<Parked>> {
+    Ok(Json(state.engine.coordinator.parked()))
+}
+
+/// Answer of `POST /v1/packets/clear` and `/retry`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Requeued {
+    pub requeued: usize,
+}
+
+async fn clear(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Json<ClearFilter>, JsonRejection>,
+) -> ApiResult<Requeued> {
+    authorize(&state, &headers)?;
+    let Json(filter) = body.map_err(rejected)?;
+    for (name, chain) in [
+        ("source", &filter.source),
+        ("destination", &filter.destination),
+    ] {
+        if let Some(c) = chain {
+            if state.engine.chain(c).is_none() {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_chain",
+                    format!("{name}: {c} is not a chain this relayer serves"),
+                ));
+            }
+        }
+    }
+    let requeued =
+        state.engine.clear_once(&filter).await.map_err(|e| {
+            ApiError::new(StatusCode::BAD_GATEWAY, "ledger_unavailable", e.to_string())
+        })?;
+    Ok(Json(Requeued { requeued }))
+}
+
+async fn retry(State(state): State<ApiState>, headers: HeaderMap) -> ApiResult<Requeued> {
+    authorize(&state, &headers)?;
+    let requeued = state.engine.coordinator.retry_parked();
+    state.engine.wake_submitters();
+    Ok(Json(Requeued { requeued }))
+}
+
+/// A registered adapter as the API lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdapterView {
+    pub chain_id: ChainId,
+    pub family: String,
+    pub endpoints: Vec<String>,
+    pub apps: Vec<App>,
+    pub origin: String,
+    /// Whether the engine relays it now.
+    pub running: bool,
+}
+
+async fn list_adapters(State(state): State<ApiState>) -> ApiResult<Vec<AdapterView>> {
+    let registered = state.engine.coordinator.adapters().map_err(store_error)?;
+    let mut out = Vec::new();
+    for id in state.engine.chain_ids() {
+        if !state.configured.contains(&id) {
+            continue;
+        }
+        if let Some(c) = state.engine.chain(&id) {
+            out.push(AdapterView {
+                chain_id: id.clone(),
+                family: c.adapter.family().as_str().to_string(),
+                endpoints: c.endpoints.clone(),
+                apps: c.apps.clone(),
+                origin: "config".into(),
+                running: true,
+            });
+        }
+    }
+    for r in registered {
+        let chain = r.adapter.chain();
+        out.push(AdapterView {
+            chain_id: chain.chain_id.clone(),
+            family: r.adapter.family().as_str().to_string(),
+            endpoints: chain.endpoints.clone(),
+            apps: chain.apps.clone(),
+            origin: "registered".into(),
+            running: state.engine.chain(&chain.chain_id).is_some(),
+        });
+    }
+    Ok(Json(out))
+}
+
+fn store_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string())
+}
+
+/// `POST /v1/adapters`: an adapter configuration (tagged by `family`) and the
+/// relayer's key file for the chain, a path on the relayer's machine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterAdapter {
+    pub adapter: AdapterConfig,
+    pub key_file: std::path::PathBuf,
+}
+
+async fn register_adapter(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Json<RegisterAdapter>, JsonRejection>,
+) -> Result<(StatusCode, Json<AdapterView>), ApiError> {
+    authorize(&state, &headers)?;
+    let Json(req) = body.map_err(rejected)?;
+    req.adapter
+        .validate()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_adapter", e))?;
+    let id = req.adapter.chain().chain_id.clone();
+    if state.configured.contains(&id) || state.engine.chain(&id).is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "adapter_exists",
+            format!("{id} is relayed already; remove it first (chains of the configuration file are changed there)"),
+        ));
+    }
+    let record = AdapterRecord {
+        adapter: req.adapter,
+        key_file: req.key_file,
+    };
+    // Build it first: a registration that cannot run is refused, not stored.
+    let chain = (state.build)(record.clone())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_adapter", e))?;
+    state
+        .engine
+        .coordinator
+        .put_adapter(&record)
+        .map_err(store_error)?;
+    state
+        .engine
+        .add_chain(id.clone(), chain)
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "adapter_exists", e))?;
+    let c = record.adapter.chain();
+    Ok((
+        StatusCode::CREATED,
+        Json(AdapterView {
+            chain_id: id,
+            family: record.adapter.family().as_str().to_string(),
+            endpoints: c.endpoints.clone(),
+            apps: c.apps.clone(),
+            origin: "registered".into(),
+            running: true,
+        }),
+    ))
+}
+
+async fn remove_adapter(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(chain_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    authorize(&state, &headers)?;
+    let id = chain_param("chain_id", &chain_id)?;
+    if state.configured.contains(&id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "configured_chain",
+            format!("{id} comes from the configuration file; remove it there and restart"),
+        ));
+    }
+    let stored = state
+        .engine
+        .coordinator
+        .remove_adapter(&id)
+        .map_err(store_error)?;
+    let running = state.engine.remove_chain(&id);
+    if !stored && !running {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_adapter",
+            format!("no adapter is registered for {id}"),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

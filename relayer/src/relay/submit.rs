@@ -1,0 +1,340 @@
+//! The submitter of a destination chain: control messages first (client
+//! refreshes, misbehaviour evidence), then jobs in batches, each behind the
+//! client updates its proofs need, as one signed transaction; each job is
+//! settled by the ledger's answer.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::chain::AdapterError;
+use adapters::wire::MsgResult;
+use light_clients::host::{Outcome, RelayMsg, RelayerKey, SignedTx, TxBody};
+use light_clients::ChainId;
+use tokio_util::sync::CancellationToken;
+
+use super::coordinator::{Job, Work};
+use super::engine::{now, same_set, Chain, Control, Engine};
+
+impl Engine {
+    /// Submits to `target` until `stop`: control messages, then jobs in batches.
+    pub(super) async fn submit_to(self: Arc<Self>, target: ChainId, stop: CancellationToken) {
+        let Some(chain) = self.chain(&target) else {
+            return;
+        };
+        let signer = RelayerKey(chain.key.verification_key().to_bytes());
+        let mut failures = 0u32;
+        loop {
+            if stop.is_cancelled() {
+                return;
+            }
+            let control = self
+                .control
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&target)
+                .unwrap_or_default();
+            if !control.is_empty() {
+                self.submit_control(&chain, &target, signer, control).await;
+            }
+            let paths = &self.paths;
+            let default_max = self.options.batch_max;
+            let jobs = self
+                .coordinator
+                .take(&target, self.options.batch_max, &|s, d| {
+                    paths.batch_max(s, d, default_max)
+                });
+            if jobs.is_empty() {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+                continue;
+            }
+            // A batch in flight finishes even on shutdown: nothing is left half-done.
+            match self.submit_batch(&chain, &target, signer, jobs).await {
+                Ok(()) => failures = 0,
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%target, error = %e, "submission failed; jobs re-queued");
+                    let pause = self.options.backoff.saturating_mul(1 << failures.min(5));
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends refreshes and evidence in one transaction; evidence that could
+    /// not be sent goes back to be tried again.
+    async fn submit_control(
+        &self,
+        chain: &Chain,
+        target: &ChainId,
+        signer: RelayerKey,
+        control: Vec<Control>,
+    ) {
+        let mut msgs = Vec::new();
+        // Which control each message belongs to, to report the answers.
+        let mut owners = Vec::new();
+        for (i, c) in control.iter().enumerate() {
+            match c {
+                Control::Refresh { source } => {
+                    if let Some((_, header)) = self.latest_header(source) {
+                        msgs.push(RelayMsg::UpdateClient {
+                            chain: source.clone(),
+                            header,
+                        });
+                        owners.push(i);
+                    }
+                }
+                Control::Misbehaviour { msgs: m, .. } => {
+                    msgs.extend(m.iter().cloned());
+                    owners.extend(std::iter::repeat_n(i, m.len()));
+                }
+            }
+        }
+        if msgs.is_empty() {
+            return;
+        }
+        let sent = async {
+            let nonce = chain.adapter.account(&signer).await?.next_nonce;
+            let tx = SignedTx::sign(&chain.key, target, nonce, &TxBody::Relay(msgs));
+            chain.adapter.submit(&tx).await
+        }
+        .await;
+        let results = match sent {
+            Ok(r) if r.height.is_some() && r.results.len() == owners.len() => r.results,
+            Ok(_) => {
+                tracing::warn!(%target, "control messages not confirmed; trying again");
+                self.requeue_control(target, control);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%target, error = %e, "control messages not sent; trying again");
+                self.requeue_control(target, control);
+                return;
+            }
+        };
+        for (owner, result) in owners.into_iter().zip(results) {
+            match (&control[owner], result) {
+                (Control::Refresh { source }, MsgResult::Ok { .. }) => {
+                    tracing::info!(host = %target, client = %source, "client refreshed")
+                }
+                (Control::Refresh { source }, MsgResult::Err { check, message }) => {
+                    tracing::warn!(host = %target, client = %source, %check, %message, "client refresh refused")
+                }
+                // The evidence itself is the last message of its group.
+                (
+                    Control::Misbehaviour {
+                        source,
+                        height,
+                        msgs,
+                    },
+                    result,
+                ) => {
+                    let answer = match result {
+                        MsgResult::Ok {
+                            outcome: Outcome::ClientFrozen { .. },
+                        } => "frozen".to_string(),
+                        MsgResult::Ok { outcome } => format!("{outcome:?}"),
+                        MsgResult::Err { check, message } => format!("{check}: {message}"),
+                    };
+                    if matches!(msgs.last(), Some(RelayMsg::SubmitMisbehaviour { .. })) {
+                        tracing::warn!(host = %target, client = %source, height, %answer, "misbehaviour evidence submitted");
+                        self.with_follow(source, |f| {
+                            if let Some(r) = f.misbehaviour.iter_mut().find(|r| r.height == *height)
+                            {
+                                r.submitted.insert(target.clone(), answer);
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn requeue_control(&self, target: &ChainId, control: Vec<Control>) {
+        // Refreshes are asked for again by the refresher; evidence must get through.
+        for c in control {
+            if matches!(c, Control::Misbehaviour { .. }) {
+                self.push_control(target, c);
+            }
+        }
+    }
+
+    pub(super) async fn submit_batch(
+        &self,
+        chain: &Chain,
+        target: &ChainId,
+        signer: RelayerKey,
+        jobs: Vec<Job>,
+    ) -> Result<(), AdapterError> {
+        // Every job taken is settled on every path: completed, or back in its lane.
+        let (blocked, jobs): (Vec<Job>, Vec<Job>) = jobs
+            .into_iter()
+            .partition(|j| self.is_frozen(j.proof_source()));
+        if !blocked.is_empty() {
+            tracing::error!(%target, jobs = blocked.len(), "parking jobs proven by a chain that showed misbehaviour");
+            self.coordinator.fail(
+                blocked,
+                "frozen: the source chain showed misbehaviour; its proofs are not relayed",
+                1,
+            );
+        }
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let prepared = match self.prepare(chain, target, signer, &jobs).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                self.coordinator.fail(
+                    jobs,
+                    "a header is not verified by the follower yet",
+                    u32::MAX,
+                );
+                return Ok(());
+            }
+            Err(e) => {
+                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
+                return Err(e);
+            }
+        };
+        let (tx, updates) = prepared;
+        let response = match chain.adapter.submit(&tx).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
+                return Err(e);
+            }
+        };
+        if response.height.is_none() || response.results.len() != updates + jobs.len() {
+            // Executed but not sealed when the wait ran out (or an answer we
+            // cannot pair up): the ledger's receipts decide; re-queue, and a
+            // resend is answered "already received".
+            self.coordinator.fail(jobs, "not confirmed", u32::MAX);
+            return Ok(());
+        }
+        let confirmed = now();
+        self.stats.batch(jobs.len());
+        let mut done = Vec::new();
+        let (mut later, mut retry) = (Vec::new(), Vec::new());
+        let mut reason = String::new();
+        for (job, result) in jobs
+            .into_iter()
+            .zip(response.results.into_iter().skip(updates))
+        {
+            match result {
+                MsgResult::Ok { outcome } => {
+                    let id = job.id();
+                    match &outcome {
+                        Outcome::Received { ack, .. } => self.stats.delivered(&id, ack, confirmed),
+                        Outcome::Acknowledged { .. } => self.stats.acknowledged(&id),
+                        _ => {}
+                    }
+                    done.push(id);
+                }
+                MsgResult::Err { check, message } => {
+                    self.stats.error(target, &check);
+                    reason = format!("{check}: {message}");
+                    // Behind a predecessor that failed, or a client not yet at the
+                    // proof height: not the job's own fault, so not an attempt.
+                    if matches!(check.as_str(), "out_of_order" | "consensus_state") {
+                        later.push(job);
+                    } else {
+                        retry.push(job);
+                    }
+                }
+            }
+        }
+        self.coordinator.complete(&done);
+        if !retry.is_empty() || !later.is_empty() {
+            tracing::warn!(%target, jobs = retry.len() + later.len(), %reason, "jobs refused; retrying");
+        }
+        // Later ones go back first so that failed ones end up ahead of them in their lanes.
+        self.coordinator.fail(later, &reason, u32::MAX);
+        self.coordinator
+            .fail(retry, &reason, self.options.max_attempts);
+        Ok(())
+    }
+
+    /// The transaction for `jobs`: client updates first (one for every proof
+    /// height, so the destination's client holds a consensus state at each),
+    /// then the deliveries; and how many updates it starts with. `None` when a
+    /// header it needs is not verified by our follower yet.
+    async fn prepare(
+        &self,
+        chain: &Chain,
+        target: &ChainId,
+        signer: RelayerKey,
+        jobs: &[Job],
+    ) -> Result<Option<(SignedTx, usize)>, AdapterError> {
+        let mut needed: BTreeMap<ChainId, std::collections::BTreeSet<u64>> = BTreeMap::new();
+        for job in jobs {
+            let (from, h) = match &job.work {
+                Work::Packet { packet, proof } => (packet.id.channel.source.clone(), proof.height),
+                Work::Ack { ack, proof } => (ack.packet.channel.destination.clone(), proof.height),
+            };
+            needed.entry(from).or_default().insert(h);
+        }
+        let clients = chain.adapter.clients().await?;
+        let mut msgs = Vec::new();
+        for (from, heights) in &needed {
+            let have = clients
+                .iter()
+                .find(|c| &c.chain == from)
+                .map(|c| c.latest_height)
+                .unwrap_or(0);
+            let mut cursor = have;
+            for &p in heights {
+                // Past the client's latest: one skipping update when the validator
+                // set is the same at both ends (all of the trusted set signs);
+                // across a rotation, every header in turn. At or below it: the
+                // header at p (answered "already known" when the client has it).
+                // Headers below the follower's window (it started above the
+                // client) cannot be given one by one: the host judges the skip.
+                let below_window = self.lowest_kept(from).is_some_and(|l| l > cursor);
+                let span: Vec<u64> = if p <= cursor
+                    || below_window
+                    || same_set(self.header(from, cursor), self.header(from, p))
+                {
+                    vec![p]
+                } else {
+                    (cursor + 1..=p).collect()
+                };
+                for h in span {
+                    let Some(header) = self.header(from, h) else {
+                        tracing::debug!(%target, %from, height = h, "waiting for the follower to verify the header");
+                        return Ok(None);
+                    };
+                    msgs.push(RelayMsg::UpdateClient {
+                        chain: from.clone(),
+                        header,
+                    });
+                }
+                cursor = cursor.max(p);
+            }
+        }
+        let updates = msgs.len();
+        for job in jobs {
+            msgs.push(match &job.work {
+                Work::Packet { packet, proof } => RelayMsg::RecvPacket {
+                    packet: packet.clone(),
+                    proof: proof.clone(),
+                },
+                Work::Ack { ack, proof } => RelayMsg::Acknowledge {
+                    ack: ack.clone(),
+                    proof: proof.clone(),
+                },
+            });
+        }
+        let nonce = chain.adapter.account(&signer).await?.next_nonce;
+        Ok(Some((
+            SignedTx::sign(&chain.key, target, nonce, &TxBody::Relay(msgs)),
+            updates,
+        )))
+    }
+}
