@@ -73,37 +73,50 @@ pub async fn start_ledgers(
     let mut out = Vec::new();
     for (id, family) in NETWORKS {
         let chain_id = ChainId::new(id).map_err(err("chain id"))?;
-        let data_dir = dir.join(id);
-        let config = NodeConfig {
-            chain_id: chain_id.clone(),
-            family,
-            validators: opts.validators,
-            data_dir: data_dir.clone(),
-            block_time: opts.block_time,
-            listen: "127.0.0.1:0".parse().map_err(err("listen"))?,
-        };
-        let node = node::start(config, shutdown.clone())
-            .await
-            .map_err(|e| format!("{id}: {}", e.message))?;
-        let endpoint = format!("http://{}", node.addr);
-        let chain = ChainConfig {
-            chain_id: chain_id.clone(),
-            endpoints: vec![endpoint],
-            apps: App::ALL.to_vec(),
-            trust_root: None,
-            rpc: RpcPolicy::DEVNET,
-        };
-        let adapter: Arc<dyn ChainAdapter> =
-            Arc::new(HttpAdapter::new(family, &chain).map_err(err(id))?);
-        out.push(DevLedger {
-            chain_id,
-            family,
-            dir: data_dir,
-            node,
-            adapter,
-        });
+        let listen = "127.0.0.1:0".parse().map_err(err("listen"))?;
+        out.push(start_ledger(&dir.join(id), chain_id, family, opts, listen, shutdown).await?);
     }
     Ok(out)
+}
+
+/// Starts one ledger with its data in `data_dir` (resuming what is there),
+/// listening on `listen` (port 0: a free one).
+pub async fn start_ledger(
+    data_dir: &Path,
+    chain_id: ChainId,
+    family: FamilyName,
+    opts: &DevnetOptions,
+    listen: std::net::SocketAddr,
+    shutdown: &CancellationToken,
+) -> Result<DevLedger, String> {
+    let config = NodeConfig {
+        chain_id: chain_id.clone(),
+        family,
+        validators: opts.validators,
+        data_dir: data_dir.to_path_buf(),
+        block_time: opts.block_time,
+        listen,
+    };
+    let node = node::start(config, shutdown.clone())
+        .await
+        .map_err(|e| format!("{chain_id}: {}", e.message))?;
+    let endpoint = format!("http://{}", node.addr);
+    let chain = ChainConfig {
+        chain_id: chain_id.clone(),
+        endpoints: vec![endpoint],
+        apps: App::ALL.to_vec(),
+        trust_root: None,
+        rpc: RpcPolicy::DEVNET,
+    };
+    let adapter: Arc<dyn ChainAdapter> =
+        Arc::new(HttpAdapter::new(family, &chain).map_err(err(chain_id.as_str()))?);
+    Ok(DevLedger {
+        chain_id,
+        family,
+        dir: data_dir.to_path_buf(),
+        node,
+        adapter,
+    })
 }
 
 /// The relayer's transaction key, kept in `dir/relayer.key`.
