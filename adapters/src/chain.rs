@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::wire::{
     AccountResponse, BlockEvents, ClientInfo, NodeStatus, PacketLocation, ReceiptLocation,
-    SubmitEvent, SubmittedEvent, TxResponse,
+    RefusedEvent, SubmitEvent, SubmittedEvent, SubmittedEvents, SubmittedItem, TxResponse,
+    WIRE_VERSION,
 };
 
 /// Why an adapter call failed.
@@ -82,6 +83,43 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
     async fn submit(&self, tx: &SignedTx) -> Result<TxResponse, AdapterError>;
     /// Submits a port event (for the workload and for operators).
     async fn submit_event(&self, event: &SubmitEvent) -> Result<SubmittedEvent, AdapterError>;
+    /// Submits several port events at once (at most
+    /// [`crate::wire::MAX_EVENT_BATCH`]), never retried: one result per
+    /// event, in order, a refused event not stopping the others.
+    ///
+    /// This default submits them one by one, and answers an event that got
+    /// no answer from the ledger (unavailable, a bad response) with a
+    /// refusal carrying that error, so nothing is left unaccounted for;
+    /// `HttpAdapter` sends one `POST /v1/events/batch`.
+    async fn submit_events(&self, events: &[SubmitEvent]) -> Result<SubmittedEvents, AdapterError> {
+        let mut results = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let item = match self.submit_event(event).await {
+                Ok(submitted) => SubmittedItem::Submitted(submitted),
+                Err(e) => SubmittedItem::Refused(RefusedEvent {
+                    index: index as u64,
+                    status: match &e {
+                        AdapterError::Refused { status, .. } => *status,
+                        AdapterError::NotFound { .. } => 404,
+                        AdapterError::BadResponse { .. } => 502,
+                        AdapterError::Unavailable { .. } => 503,
+                    },
+                    code: match &e {
+                        AdapterError::Refused { code, .. } => code.clone(),
+                        AdapterError::NotFound { .. } => "not_found".into(),
+                        AdapterError::BadResponse { .. } => "bad_response".into(),
+                        AdapterError::Unavailable { .. } => "unavailable".into(),
+                    },
+                    message: e.to_string(),
+                }),
+            };
+            results.push(item);
+        }
+        Ok(SubmittedEvents {
+            version: WIRE_VERSION,
+            results,
+        })
+    }
 }
 
 /// How hard an adapter tries, and how much it asks at once.

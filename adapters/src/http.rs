@@ -38,7 +38,7 @@
 //! (connect error, timeout, broken connection, 5xx, 429), first on the other
 //! endpoints at once, then, each time all were tried, after an exponential
 //! backoff with jitter, up to `RpcPolicy::retries` retries in all. A POST
-//! (`/v1/tx`, `/v1/events`) is sent once per call: it moves to the next
+//! (`/v1/tx`, `/v1/events`, `/v1/events/batch`) is sent once per call: it moves to the next
 //! endpoint only when it could not connect (nothing was sent), never after a
 //! timeout or an error status, which may come after the ledger took it.
 //! `409 not_yet_provable` is not retried here: it is returned as
@@ -84,7 +84,7 @@ use crate::chain::{AdapterConfig, AdapterError, ChainAdapter, ChainConfig, RpcPo
 use crate::wire::{
     self, AccountResponse, BlockEvents, ChannelsResponse, ClientInfo, ClientsResponse, ErrorBody,
     HeaderResponse, NodeStatus, PacketLocation, ReceiptLocation, SubmitEvent, SubmittedEvent,
-    TxResponse,
+    SubmittedEvents, SubmittedItem, TxResponse, MAX_EVENT_BATCH, WIRE_VERSION,
 };
 
 /// The largest answer read from a ledger; a larger one is a bad response
@@ -548,6 +548,48 @@ impl ChainAdapter for HttpAdapter {
 
     async fn submit_event(&self, event: &SubmitEvent) -> Result<SubmittedEvent, AdapterError> {
         self.post("submitted event", "/v1/events", event).await
+    }
+
+    /// One `POST /v1/events/batch`, sent once (as `submit`); the answer must
+    /// hold one result per event, each refusal at its own index.
+    async fn submit_events(&self, events: &[SubmitEvent]) -> Result<SubmittedEvents, AdapterError> {
+        if events.len() > MAX_EVENT_BATCH {
+            return Err(not_sent(
+                &self.chain,
+                format!(
+                    "a batch of {} events is over the {MAX_EVENT_BATCH} a ledger takes at once",
+                    events.len()
+                ),
+            ));
+        }
+        // `SubmitEvents` on the wire, borrowed rather than copied.
+        #[derive(Serialize)]
+        struct Batch<'a> {
+            version: u8,
+            events: &'a [SubmitEvent],
+        }
+        let batch = Batch {
+            version: WIRE_VERSION,
+            events,
+        };
+        let answer: SubmittedEvents = self
+            .post("submitted events", "/v1/events/batch", &batch)
+            .await?;
+        if answer.results.len() != events.len() {
+            return Err(self.bad(format!(
+                "{} results for a batch of {} events",
+                answer.results.len(),
+                events.len()
+            )));
+        }
+        for (i, item) in answer.results.iter().enumerate() {
+            if let SubmittedItem::Refused(r) = item {
+                if r.index != i as u64 {
+                    return Err(self.bad(format!("result {i} is the refusal of event {}", r.index)));
+                }
+            }
+        }
+        Ok(answer)
     }
 }
 

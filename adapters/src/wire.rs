@@ -213,6 +213,48 @@ pub struct SubmittedEvent {
     pub packet: Option<PacketId>,
 }
 
+/// Most events one `POST /v1/events/batch` may carry.
+pub const MAX_EVENT_BATCH: usize = 5_000;
+
+/// `POST /v1/events/batch`: several port events, each as `POST /v1/events`
+/// takes it, executed in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitEvents {
+    pub version: u8,
+    /// At most [`MAX_EVENT_BATCH`].
+    pub events: Vec<SubmitEvent>,
+}
+
+/// The answer to `POST /v1/events/batch`: one result per submitted event, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmittedEvents {
+    pub version: u8,
+    pub results: Vec<SubmittedItem>,
+}
+
+/// How one event of a batch went: what `POST /v1/events` would have
+/// answered, or its refusal (which does not stop the events after it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SubmittedItem {
+    Submitted(SubmittedEvent),
+    Refused(RefusedEvent),
+}
+
+/// One refused event of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefusedEvent {
+    /// Its position in the batch, from 0.
+    pub index: u64,
+    /// The HTTP status `POST /v1/events` would have answered it with.
+    pub status: u16,
+    /// The stable code, as in [`ErrorBody`].
+    pub code: String,
+    pub message: String,
+}
+
 /// Every error response: an HTTP status and this body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -12,8 +12,8 @@ use adapters::chain::{AdapterConfig, AdapterError, ChainAdapter, ChainConfig, Rp
 use adapters::http::HttpAdapter;
 use adapters::registry::Registry;
 use adapters::wire::{
-    ChannelsResponse, ErrorBody, HeaderResponse, NodeStatus, SubmitEvent, SubmittedEvent,
-    TxResponse,
+    ChannelsResponse, ErrorBody, HeaderResponse, NodeStatus, RefusedEvent, SubmitEvent,
+    SubmittedEvent, SubmittedEvents, SubmittedItem, TxResponse, MAX_EVENT_BATCH,
 };
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
@@ -283,6 +283,121 @@ async fn a_submission_that_times_out_is_not_sent_again() {
     );
     eventually("the one call to arrive", || calls.get() >= 1).await;
     assert_eq!(calls.get(), 1);
+}
+
+/// A ledger that answers every batch with a packet for each even position
+/// and a refusal for each odd one, counting calls; `misplace` puts the
+/// refusals at the wrong index.
+async fn batch_ledger(calls: Counter, misplace: bool) -> String {
+    serve(Router::new().route(
+        "/v1/events/batch",
+        post(move |Json(batch): Json<serde_json::Value>| async move {
+            calls.hit();
+            assert_eq!(batch["version"], 1);
+            let n = batch["events"].as_array().map_or(0, Vec::len);
+            let results: Vec<SubmittedItem> = (0..n)
+                .map(|i| {
+                    if i % 2 == 0 {
+                        SubmittedItem::Submitted(SubmittedEvent {
+                            version: 1,
+                            packet: None,
+                        })
+                    } else {
+                        SubmittedItem::Refused(RefusedEvent {
+                            index: if misplace { i as u64 + 1 } else { i as u64 },
+                            status: 422,
+                            code: "iso6346.check_digit".into(),
+                            message: "bad digit".into(),
+                        })
+                    }
+                })
+                .collect();
+            Json(SubmittedEvents {
+                version: 1,
+                results,
+            })
+        }),
+    ))
+    .await
+}
+
+fn events(n: usize) -> Vec<SubmitEvent> {
+    (0..n)
+        .map(|i| SubmitEvent {
+            version: 1,
+            destination: ChainId::new("gba-1").unwrap(),
+            event: serde_json::json!({"n": i}),
+            timeout_secs: None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_of_events_is_answered_per_event_in_order() {
+    let calls = Counter::default();
+    let adapter = cosco(vec![batch_ledger(calls.clone(), false).await], policy());
+    let answer = adapter.submit_events(&events(3)).await.unwrap();
+    assert_eq!(answer.results.len(), 3);
+    assert!(matches!(answer.results[0], SubmittedItem::Submitted(_)));
+    assert!(
+        matches!(&answer.results[1], SubmittedItem::Refused(r) if r.index == 1 && r.code == "iso6346.check_digit"),
+        "{:?}",
+        answer.results[1]
+    );
+    assert!(matches!(answer.results[2], SubmittedItem::Submitted(_)));
+    assert_eq!(calls.get(), 1, "one request for the batch");
+}
+
+#[tokio::test]
+async fn a_batch_answer_that_does_not_match_the_batch_is_a_bad_response() {
+    let calls = Counter::default();
+    let adapter = cosco(vec![batch_ledger(calls.clone(), true).await], policy());
+    let err = adapter.submit_events(&events(2)).await.unwrap_err();
+    assert!(
+        matches!(&err, AdapterError::BadResponse { reason, .. } if reason.contains("result 1 is the refusal of event 2")),
+        "{err:?}"
+    );
+    let short = serve(Router::new().route(
+        "/v1/events/batch",
+        post(|| async {
+            Json(SubmittedEvents {
+                version: 1,
+                results: vec![],
+            })
+        }),
+    ))
+    .await;
+    let err = cosco(vec![short], policy())
+        .submit_events(&events(2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AdapterError::BadResponse { reason, .. } if reason.contains("0 results for a batch of 2")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_is_not_retried_after_a_503_and_an_oversized_one_is_not_sent() {
+    let calls = Counter::default();
+    let a = unavailable_ledger(calls.clone()).await;
+    let b = unavailable_ledger(calls.clone()).await;
+    let adapter = cosco(vec![a, b], policy());
+    let err = adapter.submit_events(&events(2)).await.unwrap_err();
+    assert!(
+        matches!(err, AdapterError::Refused { status: 503, .. }),
+        "{err:?}"
+    );
+    assert_eq!(calls.get(), 1, "a batch is sent once per call");
+    let err = adapter
+        .submit_events(&events(MAX_EVENT_BATCH + 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AdapterError::Refused { status: 400, message, .. } if message.contains("not sent")),
+        "{err:?}"
+    );
+    assert_eq!(calls.get(), 1, "an oversized batch is not sent");
 }
 
 // ---------------------------------------------------------------- failover

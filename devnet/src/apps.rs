@@ -189,6 +189,34 @@ pub struct PortApps {
     pub cargo: CargoRegistry,
     pub payment: PaymentLedger,
     pub ebl: EblRegistry,
+    /// Where the record of each event sent away sits until its ack comes
+    /// back, so an ack finds it without a scan of every history. Derived
+    /// from the records; rebuilt by [`PortApps::reindex`] after loading.
+    #[serde(skip)]
+    awaiting: BTreeMap<PacketId, (Register, String, usize)>,
+    /// The bill each eBL transfer in flight pledged, by its packet (derived, as `awaiting`).
+    #[serde(skip)]
+    pledges: BTreeMap<PacketId, String>,
+}
+
+/// One of the registers that keep `Tracked` histories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Register {
+    Containers,
+    Documents,
+    LettersOfCredit,
+    Invoices,
+    Settlements,
+}
+
+impl Register {
+    const ALL: [Register; 5] = [
+        Register::Containers,
+        Register::Documents,
+        Register::LettersOfCredit,
+        Register::Invoices,
+        Register::Settlements,
+    ];
 }
 
 fn record(event: &PortEvent, origin: &ChainId, packet: Option<PacketId>) -> Record {
@@ -204,13 +232,15 @@ fn record(event: &PortEvent, origin: &ChainId, packet: Option<PacketId>) -> Reco
     }
 }
 
-fn track(map: &mut BTreeMap<String, Tracked>, key: &str, r: Record) {
+/// Appends `r` to `key`'s history; returns its index there.
+fn track(map: &mut BTreeMap<String, Tracked>, key: &str, r: Record) -> usize {
     let t = map.entry(key.to_string()).or_default();
     t.status = r.kind.clone();
     if let Some(p) = r.ports.first() {
         t.location = Some(p.clone());
     }
     t.history.push(r);
+    t.history.len() - 1
 }
 
 impl PortApps {
@@ -220,7 +250,56 @@ impl PortApps {
             cargo: CargoRegistry::default(),
             payment: PaymentLedger::default(),
             ebl: EblRegistry::default(),
+            awaiting: BTreeMap::new(),
+            pledges: BTreeMap::new(),
         }
+    }
+
+    fn register(&self, r: Register) -> &BTreeMap<String, Tracked> {
+        match r {
+            Register::Containers => &self.cargo.containers,
+            Register::Documents => &self.cargo.documents,
+            Register::LettersOfCredit => &self.payment.letters_of_credit,
+            Register::Invoices => &self.payment.invoices,
+            Register::Settlements => &self.payment.settlements,
+        }
+    }
+
+    fn register_mut(&mut self, r: Register) -> &mut BTreeMap<String, Tracked> {
+        match r {
+            Register::Containers => &mut self.cargo.containers,
+            Register::Documents => &mut self.cargo.documents,
+            Register::LettersOfCredit => &mut self.payment.letters_of_credit,
+            Register::Invoices => &mut self.payment.invoices,
+            Register::Settlements => &mut self.payment.settlements,
+        }
+    }
+
+    /// Rebuilds the indexes of what awaits an ack from the records (after
+    /// loading a snapshot, which does not hold them).
+    pub fn reindex(&mut self) {
+        let mut awaiting = BTreeMap::new();
+        for register in Register::ALL {
+            for (key, tracked) in self.register(register) {
+                for (i, r) in tracked.history.iter().enumerate() {
+                    if let (Some(packet), None) = (&r.packet, &r.delivery) {
+                        if r.origin == self.chain_id {
+                            awaiting.insert(packet.clone(), (register, key.clone(), i));
+                        }
+                    }
+                }
+            }
+        }
+        self.awaiting = awaiting;
+        self.pledges = self
+            .ebl
+            .bills
+            .iter()
+            .filter_map(|(reference, bill)| match &bill.title {
+                Title::Pledged { packet, .. } => Some((packet.clone(), reference.clone())),
+                _ => None,
+            })
+            .collect();
     }
 
     /// Checks an event submitted on this ledger for `destination` (this
@@ -286,6 +365,8 @@ impl PortApps {
             (event, packet, before)
         {
             if let Some(b) = self.ebl.bills.get_mut(&t.transport_document_reference) {
+                self.pledges
+                    .insert(packet.clone(), t.transport_document_reference.clone());
                 b.title = Title::Pledged {
                     to: packet.channel.destination.clone(),
                     packet,
@@ -297,26 +378,20 @@ impl PortApps {
     }
 
     fn apply(&mut self, event: &PortEvent, origin: &ChainId, packet: Option<PacketId>) {
-        let r = record(event, origin, packet);
-        match event {
-            PortEvent::Equipment(e) => {
-                if let Some(c) = e.equipment_reference {
-                    track(&mut self.cargo.containers, &c.to_string(), r);
-                }
-            }
-            PortEvent::Shipment(e) => track(&mut self.cargo.documents, &e.document_id, r),
-            PortEvent::Transport(e) => track(
-                &mut self.cargo.documents,
-                &format!("transport-call/{}", e.transport_call.transport_call_id),
-                r,
+        let r = record(event, origin, packet.clone());
+        let (register, key) = match event {
+            PortEvent::Equipment(e) => match e.equipment_reference {
+                Some(c) => (Register::Containers, c.to_string()),
+                None => return,
+            },
+            PortEvent::Shipment(e) => (Register::Documents, e.document_id.clone()),
+            PortEvent::Transport(e) => (
+                Register::Documents,
+                format!("transport-call/{}", e.transport_call.transport_call_id),
             ),
-            PortEvent::LetterOfCredit(e) => {
-                track(&mut self.payment.letters_of_credit, &e.credit_number, r)
-            }
-            PortEvent::FreightInvoice(e) => track(&mut self.payment.invoices, &e.invoice_number, r),
-            PortEvent::PaymentSettlement(e) => {
-                track(&mut self.payment.settlements, &e.end_to_end_id, r)
-            }
+            PortEvent::LetterOfCredit(e) => (Register::LettersOfCredit, e.credit_number.clone()),
+            PortEvent::FreightInvoice(e) => (Register::Invoices, e.invoice_number.clone()),
+            PortEvent::PaymentSettlement(e) => (Register::Settlements, e.end_to_end_id.clone()),
             PortEvent::EblTransfer(t) => {
                 let bill = self
                     .ebl
@@ -338,6 +413,13 @@ impl PortApps {
                 bill.status = t.transport_document_status.to_string();
                 bill.actions.push(t.action.to_string());
                 bill.event_ids.push(r.event_id.clone());
+                return;
+            }
+        };
+        let index = track(self.register_mut(register), &key, r);
+        if let Some(packet) = packet {
+            if origin == &self.chain_id {
+                self.awaiting.insert(packet, (register, key, index));
             }
         }
     }
@@ -494,28 +576,21 @@ impl Apps for PortApps {
             AckResult::Error(reason) => format!("refused: {reason}"),
             AckResult::Timeout => "timed out".to_string(),
         };
-        for tracked in self
-            .cargo
-            .containers
-            .values_mut()
-            .chain(self.cargo.documents.values_mut())
-            .chain(self.payment.letters_of_credit.values_mut())
-            .chain(self.payment.invoices.values_mut())
-            .chain(self.payment.settlements.values_mut())
-        {
-            for r in tracked
-                .history
-                .iter_mut()
-                .filter(|r| r.packet.as_ref() == Some(&packet.id))
-            {
-                r.delivery = Some(delivery.clone());
+        if let Some((register, key, index)) = self.awaiting.remove(&packet.id) {
+            let record = self
+                .register_mut(register)
+                .get_mut(&key)
+                .and_then(|t| t.history.get_mut(index))
+                .filter(|r| r.packet.as_ref() == Some(&packet.id));
+            if let Some(r) = record {
+                r.delivery = Some(delivery);
             }
         }
         let pledged = self
-            .ebl
-            .bills
-            .values_mut()
-            .find(|b| matches!(&b.title, Title::Pledged { packet: p, .. } if p == &packet.id));
+            .pledges
+            .remove(&packet.id)
+            .and_then(|reference| self.ebl.bills.get_mut(&reference))
+            .filter(|b| matches!(&b.title, Title::Pledged { packet: p, .. } if p == &packet.id));
         if let Some(bill) = pledged {
             let Title::Pledged {
                 previous_holder,

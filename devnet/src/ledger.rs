@@ -2,8 +2,13 @@
 //! the apps, the validator keys and the block being built. Transactions and
 //! events execute as they arrive, against the block being built (its height
 //! and time are fixed when the previous block is sealed); `seal` closes the
-//! block, signs its header with the family's scheme and writes block and
-//! state in one store transaction.
+//! block, signs its header with the family's scheme and writes, in one store
+//! transaction, the block, the inputs it executed and, when one is due, a
+//! snapshot of the state (see `store` and [`SnapshotPolicy`]).
+//!
+//! Execution is deterministic given a block's height, time and inputs, so
+//! a restart loads the latest snapshot and replays the blocks after it,
+//! refusing to start if a replayed block's roots differ from the stored ones.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,12 +28,64 @@ use light_clients::{ChainId, ChannelId, ChannelState, Hash32, Roots, Timeout, Ti
 use serde::{Deserialize, Serialize};
 
 use crate::apps::PortApps;
-use crate::store::{Store, StoreError};
+use crate::store::{BlockWrite, Store, StoreError};
 
 /// Most validators a devnet ledger signs with (cmport: organisations, one orderer each).
 pub const MAX_VALIDATORS: usize = 64;
 /// How many transaction results are kept for `GET /v1/tx/{id}`.
 const RECENT_TXS: usize = 20_000;
+/// The format version of the records this ledger stores (inputs, snapshot mark).
+pub const STORE_VERSION: u8 = 1;
+
+/// When a seal also writes a snapshot of the state. A block's own write
+/// costs what the block holds; a snapshot costs what the whole state holds,
+/// so it is taken only once enough has happened since the last one that
+/// replaying it at a restart would cost about as much: after `every_blocks`
+/// blocks, or once the inputs logged since reach `log_bytes` or the size of
+/// the last snapshot, whichever is larger. Genesis is always a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotPolicy {
+    pub every_blocks: u64,
+    pub log_bytes: u64,
+}
+
+impl SnapshotPolicy {
+    /// What `portledger` uses unless told otherwise: at 200 ms blocks, at
+    /// most 10 minutes of blocks to replay.
+    pub const DEFAULT: SnapshotPolicy = SnapshotPolicy {
+        every_blocks: 3_000,
+        log_bytes: 256 * 1024 * 1024,
+    };
+}
+
+/// One input a block executed, recorded for replay: everything that changes
+/// the host or the apps enters through one of these.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Input {
+    /// A transaction whose envelope was accepted (its messages may have failed).
+    Tx { tx: SignedTx },
+    /// A port event accepted by `POST /v1/events` (or the batch route).
+    Event { event: SubmitEvent },
+    /// An admin call registering a counterparty's eBL platform key.
+    EblPlatform { chain: ChainId, key: RelayerKey },
+}
+
+/// A block's inputs as stored: the context it executed in and its inputs, in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BlockInputs {
+    version: u8,
+    height: u64,
+    time: Timestamp,
+    inputs: Vec<Input>,
+}
+
+/// Which block the stored state (host, apps, `sent_at`) is the state after.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct SnapshotMark {
+    version: u8,
+    height: u64,
+}
 
 /// What a ledger is.
 #[derive(Debug, Clone)]
@@ -140,6 +197,14 @@ pub struct Ledger<F: Signing + IntoAny> {
     platform_key: ed25519_consensus::SigningKey,
     /// Where each sent packet still awaiting its ack was emitted, for the clearer.
     sent_at: BTreeMap<light_clients::PacketId, u64>,
+    /// What the block being built has executed, in order.
+    block_inputs: Vec<Input>,
+    snapshot_policy: SnapshotPolicy,
+    /// The block the latest snapshot is the state after.
+    snapshot_height: u64,
+    /// Bytes of inputs logged since that snapshot, and that snapshot's size.
+    logged_since_snapshot: u64,
+    snapshot_bytes: u64,
 }
 
 /// The operator's signing key, kept in the data directory (`operator.key`, hex).
@@ -158,8 +223,12 @@ fn read_key(data_dir: &Path, name: &str) -> Result<ed25519_consensus::SigningKey
     Ok(ed25519_consensus::SigningKey::from(seed))
 }
 
-fn json<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_default()
+fn replay_error(height: u64, message: String) -> ApiError {
+    ApiError::new(
+        500,
+        "replay",
+        format!("cannot resume: replaying block {height}: {message}; the data directory is not what this ledger wrote (damaged, or from another portledger version)"),
+    )
 }
 
 impl<F: Signing + IntoAny> Ledger<F> {
@@ -235,9 +304,24 @@ impl<F: Signing + IntoAny> Ledger<F> {
             pending_events: false,
             platform_key: ed25519_consensus::SigningKey::from(platform),
             sent_at: BTreeMap::new(),
+            block_inputs: Vec::new(),
+            snapshot_policy: SnapshotPolicy::DEFAULT,
+            snapshot_height: 0,
+            logged_since_snapshot: 0,
+            snapshot_bytes: 0,
         };
         ledger.seal(now)?;
         Ok(ledger)
+    }
+
+    /// Sets when seals write snapshots (from the next seal on).
+    pub fn set_snapshot_policy(&mut self, policy: SnapshotPolicy) {
+        self.snapshot_policy = policy;
+    }
+
+    /// The block the latest stored snapshot is the state after.
+    pub fn snapshot_height(&self) -> u64 {
+        self.snapshot_height
     }
 
     fn resume(config: LedgerConfig, store: Store, now: Timestamp) -> Result<Self, ApiError> {
@@ -262,18 +346,41 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 ),
             ));
         }
-        let apps: PortApps = store.meta("apps")?.ok_or_else(|| missing("apps state"))?;
+        let mut apps: PortApps = store.meta("apps")?.ok_or_else(|| missing("apps state"))?;
+        apps.reindex();
         let keyring: KeyRing = store.meta("keyring")?.ok_or_else(|| missing("keys"))?;
         let tip: Tip = store.meta("tip")?.ok_or_else(|| missing("tip"))?;
-        let building = BlockContext {
-            height: tip.height + 1,
-            time: next_time(tip.time, now),
+        // A data directory from before snapshots kept the state after every block.
+        let snapshot_height = match store.meta::<SnapshotMark>("snapshot")? {
+            None => tip.height,
+            Some(mark) if mark.version != STORE_VERSION => {
+                return Err(ApiError::new(
+                    500,
+                    "store",
+                    format!(
+                        "the snapshot has store format version {}, this portledger reads {STORE_VERSION}",
+                        mark.version
+                    ),
+                ))
+            }
+            Some(mark) => mark.height,
         };
+        if snapshot_height > tip.height || snapshot_height == 0 {
+            return Err(ApiError::new(
+                500,
+                "store",
+                format!(
+                    "the snapshot is of block {snapshot_height}, the tip is block {}",
+                    tip.height
+                ),
+            ));
+        }
         let platform_key = read_key(&config.data_dir, "platform.key")
             .map_err(|e| ApiError::new(500, "store", e))?;
         let sent_at: Vec<(light_clients::PacketId, u64)> =
             store.meta("sent_at")?.unwrap_or_default();
-        Ok(Ledger {
+        let tip_height = tip.height;
+        let mut ledger = Ledger {
             sent_at: sent_at.into_iter().collect(),
             platform_key,
             keys: keyring.keys::<F>(keyring.epoch, keyring.count),
@@ -282,13 +389,142 @@ impl<F: Signing + IntoAny> Ledger<F> {
             host,
             apps,
             keyring,
+            building: BlockContext {
+                height: tip.height + 1,
+                time: next_time(tip.time, now),
+            },
             tip,
-            building,
             block_txs: Vec::new(),
             recent_txs: BTreeMap::new(),
             recent_order: Default::default(),
             pending_events: false,
-        })
+            block_inputs: Vec::new(),
+            snapshot_policy: SnapshotPolicy::DEFAULT,
+            snapshot_height,
+            logged_since_snapshot: 0,
+            snapshot_bytes: 0,
+        };
+        let building = ledger.building;
+        for height in snapshot_height + 1..=tip_height {
+            ledger.replay(height)?;
+        }
+        ledger.building = building;
+        Ok(ledger)
+    }
+
+    /// Executes a stored block's inputs again, in its context, and checks
+    /// that the result has the stored block's roots.
+    fn replay(&mut self, height: u64) -> Result<(), ApiError> {
+        let inputs: BlockInputs = self.store.inputs(height)?.ok_or_else(|| {
+            replay_error(
+                height,
+                format!(
+                    "it is above the snapshot (block {}) but its inputs are not stored",
+                    self.snapshot_height
+                ),
+            )
+        })?;
+        if inputs.version != STORE_VERSION || inputs.height != height {
+            return Err(replay_error(
+                height,
+                format!(
+                    "its inputs record says version {} height {}",
+                    inputs.version, inputs.height
+                ),
+            ));
+        }
+        let stored = self.stored(height)?;
+        self.building = BlockContext {
+            height,
+            time: inputs.time,
+        };
+        self.logged_since_snapshot = self
+            .logged_since_snapshot
+            .saturating_add(Store::encode("inputs", &inputs)?.len() as u64);
+        for (i, input) in inputs.inputs.iter().enumerate() {
+            self.execute(input).map_err(|e| {
+                replay_error(
+                    height,
+                    format!(
+                        "input {i} was accepted when the block was built and is refused now: {} ({})",
+                        e.message, e.code
+                    ),
+                )
+            })?;
+        }
+        let out = self.host.end_block();
+        if out.roots != stored.roots {
+            return Err(replay_error(
+                height,
+                format!(
+                    "the replayed roots {:?} differ from the stored {:?}",
+                    out.roots, stored.roots
+                ),
+            ));
+        }
+        for (id, results) in std::mem::take(&mut self.block_txs) {
+            self.remember_tx(id, height, results);
+        }
+        self.pending_events = false;
+        Ok(())
+    }
+
+    /// Applies one input to the block being built.
+    fn execute(&mut self, input: &Input) -> Result<(), ApiError> {
+        match input {
+            Input::Tx { tx } => self.execute_tx(tx).map(|_| ()),
+            Input::Event { event } => self.execute_event(event).map(|_| ()),
+            Input::EblPlatform { chain, key } => {
+                self.apps.register_platform(chain.clone(), *key);
+                self.pending_events = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// The state records of a snapshot after block `height`.
+    fn snapshot_records(&self, height: u64) -> Result<Vec<(&'static str, Vec<u8>)>, StoreError> {
+        Ok(vec![
+            ("host", Store::encode("host", &self.host)?),
+            ("apps", Store::encode("apps", &self.apps)?),
+            (
+                "sent_at",
+                Store::encode("sent_at", &self.sent_at.iter().collect::<Vec<_>>())?,
+            ),
+            (
+                "snapshot",
+                Store::encode(
+                    "snapshot",
+                    &SnapshotMark {
+                        version: STORE_VERSION,
+                        height,
+                    },
+                )?,
+            ),
+        ])
+    }
+
+    /// Writes a snapshot of the state after the latest sealed block (on
+    /// shutdown, so that a restart has nothing to replay). Refused while
+    /// the block being built holds inputs.
+    pub fn snapshot(&mut self) -> Result<(), ApiError> {
+        if !self.block_inputs.is_empty() {
+            return Err(ApiError::new(
+                409,
+                "block_open",
+                "the block being built holds inputs; seal it first",
+            ));
+        }
+        let records = self.snapshot_records(self.tip.height)?;
+        self.store.put_meta(&records)?;
+        self.note_snapshot(self.tip.height, &records);
+        Ok(())
+    }
+
+    fn note_snapshot(&mut self, height: u64, records: &[(&str, Vec<u8>)]) {
+        self.snapshot_height = height;
+        self.logged_since_snapshot = 0;
+        self.snapshot_bytes = records.iter().map(|(_, v)| v.len() as u64).sum();
     }
 
     pub fn height(&self) -> u64 {
@@ -304,8 +540,6 @@ impl<F: Signing + IntoAny> Ledger<F> {
     pub fn seal(&mut self, now: Timestamp) -> Result<u64, ApiError> {
         let ctx = self.building;
         let out = self.host.end_block();
-        let host = &self.host;
-        self.sent_at.retain(|id, _| host.sent(id).is_some());
         let set = F::validator_set(&self.keys);
         let next_keys = match self.keyring.pending {
             Some((epoch, count)) => self.keyring.keys::<F>(epoch, count),
@@ -352,17 +586,43 @@ impl<F: Signing + IntoAny> Ledger<F> {
             time: ctx.time,
             roots: out.roots,
         };
-        self.store.commit_block(
-            ctx.height,
-            &stored,
-            &[
-                ("host", json(&self.host)),
-                ("apps", json(&self.apps)),
-                ("keyring", json(&keyring)),
-                ("tip", json(&tip)),
-                ("sent_at", json(&self.sent_at.iter().collect::<Vec<_>>())),
-            ],
+        let inputs = Store::encode(
+            "inputs",
+            &BlockInputs {
+                version: STORE_VERSION,
+                height: ctx.height,
+                time: ctx.time,
+                inputs: std::mem::take(&mut self.block_inputs),
+            },
         )?;
+        let block = Store::encode("block", &stored)?;
+        let meta = [
+            ("keyring", Store::encode("keyring", &keyring)?),
+            ("tip", Store::encode("tip", &tip)?),
+        ];
+        let logged = self
+            .logged_since_snapshot
+            .saturating_add(inputs.len() as u64);
+        let policy = self.snapshot_policy;
+        let due = self.snapshot_height == 0
+            || ctx.height.saturating_sub(self.snapshot_height) >= policy.every_blocks
+            || logged >= policy.log_bytes.max(self.snapshot_bytes);
+        let snapshot = if due {
+            Some(self.snapshot_records(ctx.height)?)
+        } else {
+            None
+        };
+        self.store.commit_block(&BlockWrite {
+            height: ctx.height,
+            block: &block,
+            inputs: &inputs,
+            meta: &meta,
+            snapshot: snapshot.as_deref(),
+        })?;
+        match &snapshot {
+            Some(records) => self.note_snapshot(ctx.height, records),
+            None => self.logged_since_snapshot = logged,
+        }
         for (id, results) in stored.txs {
             self.remember_tx(id, ctx.height, results);
         }
@@ -389,8 +649,10 @@ impl<F: Signing + IntoAny> Ledger<F> {
 
     /// Registers a counterparty ledger's eBL platform key (an admin call).
     pub fn register_platform(&mut self, chain: ChainId, key: RelayerKey) {
-        self.apps.register_platform(chain, key);
-        self.pending_events = true;
+        let input = Input::EblPlatform { chain, key };
+        // Registering cannot fail; the input is recorded as every other is.
+        let _ = self.execute(&input);
+        self.block_inputs.push(input);
     }
 
     /// Announces a new validator set (of `count` fresh keys) in the next
@@ -639,6 +901,14 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 results: results.clone(),
             });
         }
+        let response = self.execute_tx(tx)?;
+        self.block_inputs.push(Input::Tx { tx: tx.clone() });
+        Ok(response)
+    }
+
+    /// Authenticates and executes a transaction; nothing changes when it is refused.
+    fn execute_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, ApiError> {
+        let id = tx.id().to_string();
         let body = self.host.authenticate(tx)?;
         let ctx = self.building;
         let results: Vec<MsgResult> = match &body {
@@ -648,6 +918,15 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 .map(|m| self.host.apply_relay(m, &mut self.apps, &ctx).into())
                 .collect(),
         };
+        // A packet leaves `sent_at` when its ack clears it from the host.
+        for r in &results {
+            if let MsgResult::Ok {
+                outcome: host::Outcome::Acknowledged { packet, .. },
+            } = r
+            {
+                self.sent_at.remove(packet);
+            }
+        }
         self.pending_events = true;
         self.block_txs.push((id.clone(), results.clone()));
         Ok(TxResponse {
@@ -682,6 +961,13 @@ impl<F: Signing + IntoAny> Ledger<F> {
     /// Validates a port event and records it; for another network it leaves
     /// in a packet on the channel to it.
     pub fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError> {
+        let submitted = self.execute_event(req)?;
+        self.block_inputs.push(Input::Event { event: req.clone() });
+        Ok(submitted)
+    }
+
+    /// Validates and records a port event; nothing changes when it is refused.
+    fn execute_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError> {
         wire::check_version("event submission", req.version)
             .map_err(|e| ApiError::new(400, "version", e.to_string()))?;
         let event =
@@ -738,5 +1024,396 @@ fn next_time(previous: Timestamp, now: Timestamp) -> Timestamp {
         now
     } else {
         floor
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use light_clients::cmport::Cmport;
+    use light_clients::cosco::Cosco;
+    use light_clients::host::{OperatorMsg, RelayMsg};
+    use light_clients::{App, Fraction, TrustOptions};
+    use std::time::Duration;
+
+    fn config(dir: &Path, chain: &str, family: FamilyName) -> LedgerConfig {
+        LedgerConfig {
+            chain_id: ChainId::new(chain).unwrap(),
+            family,
+            validators: 4,
+            data_dir: dir.join(chain),
+        }
+    }
+
+    fn t(secs: u32) -> Timestamp {
+        Timestamp::from_unix_secs(1_800_000_000 + secs)
+    }
+
+    fn operator_tx<F: Signing + IntoAny>(l: &mut Ledger<F>, msg: OperatorMsg) {
+        let key = operator_key(&l.config.data_dir).unwrap();
+        let signer = RelayerKey(key.verification_key().to_bytes());
+        let nonce = l.account(&signer).unwrap().next_nonce;
+        let tx = SignedTx::sign(&key, &l.config.chain_id, nonce, &TxBody::Operator(msg));
+        let r = l.submit_tx(&tx).unwrap();
+        assert!(matches!(r.results[0], MsgResult::Ok { .. }), "{r:?}");
+    }
+
+    /// A cosco source with a cargo channel to a cmport destination, each
+    /// with a client of the other and a registered relayer key.
+    struct Pair {
+        dir: tempfile::TempDir,
+        src: Ledger<Cosco>,
+        dst: Ledger<Cmport>,
+        clock: u32,
+        relayer: ed25519_consensus::SigningKey,
+        src_nonce: u64,
+        dst_nonce: u64,
+        events: Vec<serde_json::Value>,
+        sent: usize,
+    }
+
+    impl Pair {
+        fn new(policy: SnapshotPolicy) -> Pair {
+            let dir = tempfile::tempdir().unwrap();
+            let mut src = Ledger::<Cosco>::open(
+                config(dir.path(), "cosco-1", FamilyName::Cosco),
+                [1; 72],
+                t(0),
+            )
+            .unwrap();
+            let mut dst = Ledger::<Cmport>::open(
+                config(dir.path(), "cmport-1", FamilyName::Cmport),
+                [2; 72],
+                t(0),
+            )
+            .unwrap();
+            src.set_snapshot_policy(policy);
+            dst.set_snapshot_policy(policy);
+            let options = TrustOptions {
+                trusting_period: Duration::from_secs(14 * 24 * 3600),
+                clock_drift: Duration::from_secs(10),
+                trust_threshold: Fraction::ONE_THIRD,
+            };
+            let src_root = src.header(1).unwrap().header.trust_root();
+            let dst_root = dst.header(1).unwrap().header.trust_root();
+            operator_tx(
+                &mut src,
+                OperatorMsg::CreateClient {
+                    root: dst_root,
+                    options,
+                },
+            );
+            operator_tx(
+                &mut dst,
+                OperatorMsg::CreateClient {
+                    root: src_root,
+                    options,
+                },
+            );
+            let channel = ChannelId {
+                source: src.config.chain_id.clone(),
+                destination: dst.config.chain_id.clone(),
+                app: App::Cargo,
+            };
+            let open = OperatorMsg::OpenChannel {
+                channel,
+                version: "cargo-1".into(),
+            };
+            operator_tx(&mut src, open.clone());
+            operator_tx(&mut dst, open);
+            let relayer = ed25519_consensus::SigningKey::from([7u8; 32]);
+            let key = RelayerKey(relayer.verification_key().to_bytes());
+            operator_tx(&mut src, OperatorMsg::RegisterRelayer { key });
+            operator_tx(&mut dst, OperatorMsg::RegisterRelayer { key });
+            let events =
+                serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
+                    .unwrap();
+            let mut pair = Pair {
+                dir,
+                src,
+                dst,
+                clock: 0,
+                relayer,
+                src_nonce: 0,
+                dst_nonce: 0,
+                events,
+                sent: 0,
+            };
+            pair.seal();
+            pair
+        }
+
+        fn seal(&mut self) -> u64 {
+            self.clock += 1;
+            self.dst.seal(t(self.clock)).unwrap();
+            self.src.seal(t(self.clock)).unwrap()
+        }
+
+        fn send(&mut self, n: usize) {
+            for _ in 0..n {
+                let mut event = self.events[self.sent % self.events.len()].clone();
+                event["eventID"] = format!("00000000-0000-4000-8000-{:012}", self.sent).into();
+                self.sent += 1;
+                let r = self
+                    .src
+                    .submit_event(&SubmitEvent {
+                        version: WIRE_VERSION,
+                        destination: self.dst.config.chain_id.clone(),
+                        event,
+                        timeout_secs: None,
+                    })
+                    .unwrap();
+                assert!(r.packet.is_some());
+            }
+        }
+
+        /// Delivers the packets of source block `height` and brings their acks back.
+        fn relay(&mut self, height: u64) {
+            let header = self.src.header(height).unwrap().header;
+            let mut msgs = vec![RelayMsg::UpdateClient {
+                chain: self.src.config.chain_id.clone(),
+                header,
+            }];
+            for e in self.src.events(height).unwrap().events {
+                if let BlockEvent::Packet { packet } = e.event {
+                    msgs.push(RelayMsg::RecvPacket {
+                        packet,
+                        proof: e.proof,
+                    });
+                }
+            }
+            let tx = SignedTx::sign(
+                &self.relayer,
+                &self.dst.config.chain_id,
+                self.dst_nonce,
+                &TxBody::Relay(msgs),
+            );
+            self.dst_nonce += 1;
+            let r = self.dst.submit_tx(&tx).unwrap();
+            assert!(
+                r.results.iter().all(|m| matches!(m, MsgResult::Ok { .. })),
+                "{r:?}"
+            );
+            self.seal();
+            let acked = self.dst.height();
+            let header = self.dst.header(acked).unwrap().header;
+            let mut msgs = vec![RelayMsg::UpdateClient {
+                chain: self.dst.config.chain_id.clone(),
+                header,
+            }];
+            for e in self.dst.events(acked).unwrap().events {
+                if let BlockEvent::Ack { ack } = e.event {
+                    msgs.push(RelayMsg::Acknowledge {
+                        ack,
+                        proof: e.proof,
+                    });
+                }
+            }
+            let tx = SignedTx::sign(
+                &self.relayer,
+                &self.src.config.chain_id,
+                self.src_nonce,
+                &TxBody::Relay(msgs),
+            );
+            self.src_nonce += 1;
+            let r = self.src.submit_tx(&tx).unwrap();
+            assert!(
+                r.results.iter().all(|m| matches!(m, MsgResult::Ok { .. })),
+                "{r:?}"
+            );
+        }
+
+        /// Some traffic: packets sent in several blocks, delivered and
+        /// acknowledged, an eBL platform registered.
+        fn traffic(&mut self, blocks: usize) {
+            for b in 0..blocks {
+                self.send(3);
+                let height = self.seal();
+                self.relay(height);
+                if b == 1 {
+                    self.src
+                        .register_platform(ChainId::new("gba-1").unwrap(), RelayerKey([5; 32]));
+                }
+            }
+            self.seal();
+        }
+
+        fn reopen(&mut self) -> Result<(), ApiError> {
+            let dir = self.dir.path().to_path_buf();
+            // Opening a second ledger on the same file is refused by redb: close first.
+            let policy = self.src.snapshot_policy;
+            let placeholder = tempfile::tempdir().unwrap();
+            let src = std::mem::replace(
+                &mut self.src,
+                Ledger::<Cosco>::open(
+                    config(placeholder.path(), "cosco-1", FamilyName::Cosco),
+                    [3; 72],
+                    t(0),
+                )
+                .unwrap(),
+            );
+            drop(src);
+            let mut src = Ledger::<Cosco>::open(
+                config(&dir, "cosco-1", FamilyName::Cosco),
+                [9; 72],
+                t(self.clock),
+            )?;
+            src.set_snapshot_policy(policy);
+            self.src = src;
+            Ok(())
+        }
+    }
+
+    /// Everything a restart must bring back, as JSON.
+    fn state<F: Signing + IntoAny>(l: &Ledger<F>) -> serde_json::Value {
+        serde_json::json!({
+            "host": l.host,
+            "apps": l.apps,
+            "sent_at": l.sent_at.iter().collect::<Vec<_>>(),
+            "tip": l.tip,
+            "keyring": l.keyring,
+            "status": l.status(),
+        })
+    }
+
+    #[test]
+    fn a_restart_replays_the_blocks_after_the_snapshot_to_the_same_state() {
+        let mut pair = Pair::new(SnapshotPolicy {
+            every_blocks: 4,
+            log_bytes: u64::MAX,
+        });
+        pair.traffic(9);
+        pair.send(2);
+        let unacked = pair.seal();
+        let before = state(&pair.src);
+        assert!(
+            pair.src.snapshot_height() < pair.src.height(),
+            "the tip is past the snapshot"
+        );
+        assert!(pair.src.snapshot_height() > 4, "several intervals passed");
+        let acked = pair.src.host.channels().map(|c| c.next_ack).max();
+        assert!(acked > Some(1), "acks came back");
+        pair.reopen().unwrap();
+        assert_eq!(state(&pair.src), before);
+        // And it goes on: the packets sealed before the restart are relayed
+        // and acknowledged, more traffic follows.
+        pair.relay(unacked);
+        pair.traffic(3);
+        let before = state(&pair.src);
+        pair.reopen().unwrap();
+        assert_eq!(state(&pair.src), before);
+    }
+
+    #[test]
+    fn a_restart_right_after_a_snapshot_has_nothing_to_replay() {
+        let mut pair = Pair::new(SnapshotPolicy {
+            every_blocks: 3,
+            log_bytes: u64::MAX,
+        });
+        pair.traffic(4);
+        while pair.src.snapshot_height() != pair.src.height() {
+            pair.seal();
+        }
+        let before = state(&pair.src);
+        pair.reopen().unwrap();
+        assert_eq!(state(&pair.src), before);
+        // A snapshot written at the tip (as on shutdown) is also a clean start.
+        pair.send(2);
+        pair.seal();
+        pair.src.snapshot().unwrap();
+        assert_eq!(pair.src.snapshot_height(), pair.src.height());
+        let before = state(&pair.src);
+        pair.reopen().unwrap();
+        assert_eq!(state(&pair.src), before);
+    }
+
+    #[test]
+    fn a_snapshot_is_refused_while_the_block_holds_inputs() {
+        let mut pair = Pair::new(SnapshotPolicy::DEFAULT);
+        pair.send(1);
+        let e = pair.src.snapshot().unwrap_err();
+        assert_eq!(e.code, "block_open");
+    }
+
+    #[test]
+    fn seals_between_snapshots_write_no_state() {
+        let mut pair = Pair::new(SnapshotPolicy {
+            every_blocks: 1_000,
+            log_bytes: u64::MAX,
+        });
+        let snapshot = pair.src.snapshot_height();
+        pair.traffic(3);
+        assert_eq!(pair.src.snapshot_height(), snapshot);
+        let host: Host = pair.src.store.meta("host").unwrap().unwrap();
+        assert_ne!(
+            serde_json::to_value(&host).unwrap(),
+            serde_json::to_value(&pair.src.host).unwrap(),
+            "the stored host is the snapshot's, not the tip's"
+        );
+    }
+
+    #[test]
+    fn a_replay_that_does_not_reach_the_stored_roots_is_refused() {
+        let mut pair = Pair::new(SnapshotPolicy {
+            every_blocks: 1_000,
+            log_bytes: u64::MAX,
+        });
+        pair.send(2);
+        let height = pair.seal();
+        pair.seal();
+        // Drop the block's second event from its inputs.
+        let raw = pair.src.store.raw_inputs(height).unwrap().unwrap();
+        let mut inputs: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        inputs["inputs"].as_array_mut().unwrap().pop();
+        let damaged = serde_json::to_vec(&inputs).unwrap();
+        pair.src.store.put_inputs(height, Some(&damaged)).unwrap();
+        let e = pair.reopen().unwrap_err();
+        assert_eq!(e.code, "replay");
+        assert!(
+            e.message.contains(&format!("replaying block {height}")) && e.message.contains("roots"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn missing_inputs_above_the_snapshot_are_refused_by_height() {
+        let mut pair = Pair::new(SnapshotPolicy {
+            every_blocks: 1_000,
+            log_bytes: u64::MAX,
+        });
+        pair.send(1);
+        let height = pair.seal();
+        pair.src.store.put_inputs(height, None).unwrap();
+        let e = pair.reopen().unwrap_err();
+        assert_eq!(e.code, "replay");
+        assert!(
+            e.message.contains(&format!("replaying block {height}"))
+                && e.message.contains("inputs are not stored"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_replayed_input_that_is_now_refused_is_named() {
+        let mut pair = Pair::new(SnapshotPolicy {
+            every_blocks: 1_000,
+            log_bytes: u64::MAX,
+        });
+        pair.send(1);
+        let height = pair.seal();
+        let raw = pair.src.store.raw_inputs(height).unwrap().unwrap();
+        let mut inputs: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        inputs["inputs"][0]["event"]["event"]["equipmentReference"] = "CSQU3054384".into();
+        let damaged = serde_json::to_vec(&inputs).unwrap();
+        pair.src.store.put_inputs(height, Some(&damaged)).unwrap();
+        let e = pair.reopen().unwrap_err();
+        assert_eq!(e.code, "replay");
+        assert!(
+            e.message.contains("input 0") && e.message.contains("iso6346.check_digit"),
+            "{}",
+            e.message
+        );
     }
 }

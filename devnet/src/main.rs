@@ -32,6 +32,10 @@ struct Args {
     /// Validators at genesis (cmport: organisations).
     #[arg(long, default_value_t = 4)]
     validators: usize,
+    /// At most this many blocks between two snapshots of the state (a
+    /// restart replays the blocks after the latest one).
+    #[arg(long, default_value_t = devnet::ledger::SnapshotPolicy::DEFAULT.every_blocks, value_parser = clap::value_parser!(u64).range(1..))]
+    snapshot_every: u64,
 }
 
 fn main() -> ExitCode {
@@ -65,7 +69,13 @@ async fn run(args: Args) -> ExitCode {
         block_time: args.block_time,
         listen: args.listen,
     };
-    let node = match node::start(config, shutdown.clone()).await {
+    let options = node::NodeOptions {
+        snapshots: devnet::ledger::SnapshotPolicy {
+            every_blocks: args.snapshot_every,
+            ..devnet::ledger::SnapshotPolicy::DEFAULT
+        },
+    };
+    let node = match node::start_with(config, options, shutdown.clone()).await {
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: {} ({})", e.message, e.code);

@@ -21,7 +21,7 @@ use light_clients::{ChainId, Timestamp};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::ledger::{ApiError, Ledger, LedgerConfig};
+use crate::ledger::{ApiError, Ledger, LedgerConfig, SnapshotPolicy};
 
 /// What the handlers may ask of a ledger of any family.
 pub trait LedgerApi: Send {
@@ -50,6 +50,9 @@ pub trait LedgerApi: Send {
     fn seal(&mut self, now: Timestamp) -> Result<u64, ApiError>;
     fn has_pending(&self) -> bool;
     fn height(&self) -> u64;
+    /// Writes a snapshot of the state after the latest sealed block.
+    fn snapshot(&mut self) -> Result<(), ApiError>;
+    fn set_snapshot_policy(&mut self, policy: SnapshotPolicy);
 }
 
 impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
@@ -136,6 +139,12 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     fn height(&self) -> u64 {
         Ledger::height(self)
     }
+    fn snapshot(&mut self) -> Result<(), ApiError> {
+        Ledger::snapshot(self)
+    }
+    fn set_snapshot_policy(&mut self, policy: SnapshotPolicy) {
+        Ledger::set_snapshot_policy(self, policy)
+    }
 }
 
 type Job = Box<dyn FnOnce(&mut dyn LedgerApi) + Send>;
@@ -192,6 +201,19 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub block_time: Duration,
     pub listen: SocketAddr,
+}
+
+/// How a node runs beyond what [`NodeConfig`] says (what `portledger`'s
+/// flags set; [`start`] takes the defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeOptions {
+    pub snapshots: SnapshotPolicy,
+}
+
+impl NodeOptions {
+    pub const DEFAULT: NodeOptions = NodeOptions {
+        snapshots: SnapshotPolicy::DEFAULT,
+    };
 }
 
 /// A started node.
@@ -253,6 +275,15 @@ pub async fn start(
     config: NodeConfig,
     shutdown: CancellationToken,
 ) -> Result<RunningNode, ApiError> {
+    start_with(config, NodeOptions::DEFAULT, shutdown).await
+}
+
+/// [`start`], with options.
+pub async fn start_with(
+    config: NodeConfig,
+    options: NodeOptions,
+    shutdown: CancellationToken,
+) -> Result<RunningNode, ApiError> {
     let admin_token = admin_token(&config)?;
     let ledger_config = LedgerConfig {
         chain_id: config.chain_id.clone(),
@@ -261,11 +292,12 @@ pub async fn start(
         data_dir: config.data_dir.clone(),
     };
     let seed: [u8; 72] = entropy().map_err(|e| ApiError::new(500, "entropy", e.to_string()))?;
-    let ledger: Box<dyn LedgerApi> = match config.family {
+    let mut ledger: Box<dyn LedgerApi> = match config.family {
         FamilyName::Cmport => Box::new(Ledger::<Cmport>::open(ledger_config, seed, now())?),
         FamilyName::Cosco => Box::new(Ledger::<Cosco>::open(ledger_config, seed, now())?),
         FamilyName::Gba => Box::new(Ledger::<Gba>::open(ledger_config, seed, now())?),
     };
+    ledger.set_snapshot_policy(options.snapshots);
     let (jobs, rx) = mpsc::channel::<Job>();
     let (heights_tx, heights) = watch::channel(ledger.height());
     let handle = NodeHandle {
@@ -325,6 +357,10 @@ fn run_ledger(
                     tracing::error!(error = e.message, "final seal failed");
                 }
                 heights.send_replace(ledger.height());
+            }
+            // A restart then has no blocks to replay.
+            if let Err(e) = ledger.snapshot() {
+                tracing::error!(error = e.message, "final snapshot failed");
             }
             return;
         }

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use adapters::wire::{ErrorBody, SubmitEvent, TxResponse};
+use adapters::wire::{
+    ErrorBody, RefusedEvent, SubmitEvent, SubmittedEvents, SubmittedItem, TxResponse,
+    MAX_EVENT_BATCH, WIRE_VERSION,
+};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,6 +22,13 @@ use crate::node::NodeHandle;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// The largest `POST /v1/events/batch` body: room for [`MAX_EVENT_BATCH`]
+/// events of a few kilobytes each.
+pub const MAX_BATCH_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// How many events of a batch run in one job on the ledger thread, so that
+/// a large batch does not hold every other request (and the block timer)
+/// back for its whole length.
+const EVENTS_PER_JOB: usize = 500;
 /// The longest a request may wait for a block.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
@@ -71,6 +81,10 @@ pub fn router(node: NodeHandle) -> Router {
             get(receipt_location),
         )
         .route("/v1/events", post(submit_event))
+        .route(
+            "/v1/events/batch",
+            post(submit_events).layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES)),
+        )
         .route("/v1/apps/{app}/{kind}/{key}", get(app_record))
         .route("/v1/admin/rotate", post(rotate))
         .route("/v1/admin/ebl-platforms", post(register_platform))
@@ -242,6 +256,81 @@ async fn submit_event(
 ) -> ApiResult<adapters::wire::SubmittedEvent> {
     let Json(req) = body.map_err(rejected)?;
     Ok(Json(node.call(move |l| l.submit_event(&req)).await??))
+}
+
+/// `POST /v1/events/batch`: the items are read one by one, so a malformed
+/// item is refused at its index and the others still run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventBatch {
+    version: u8,
+    events: Vec<serde_json::Value>,
+}
+
+fn refused(index: usize, e: ApiError) -> SubmittedItem {
+    SubmittedItem::Refused(RefusedEvent {
+        index: index as u64,
+        status: e.status,
+        code: e.code,
+        message: e.message,
+    })
+}
+
+async fn submit_events(
+    State(node): State<NodeHandle>,
+    body: Result<Json<EventBatch>, JsonRejection>,
+) -> ApiResult<SubmittedEvents> {
+    let Json(batch) = body.map_err(rejected)?;
+    adapters::wire::check_version("event batch", batch.version)
+        .map_err(|e| ApiError::new(400, "version", e.to_string()))?;
+    if batch.events.len() > MAX_EVENT_BATCH {
+        return Err(ApiError::new(
+            413,
+            "too_many_events",
+            format!(
+                "a batch holds at most {MAX_EVENT_BATCH} events, this one {}",
+                batch.events.len()
+            ),
+        ));
+    }
+    let items: Vec<(usize, Result<SubmitEvent, ApiError>)> = batch
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let parsed = serde_json::from_value(v)
+                .map_err(|e| ApiError::new(400, "malformed_request", format!("event {i}: {e}")));
+            (i, parsed)
+        })
+        .collect();
+    let mut results = Vec::with_capacity(items.len());
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let chunk: Vec<_> = items.by_ref().take(EVENTS_PER_JOB).collect();
+        let indexes: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
+        let done = node
+            .call(move |l| {
+                chunk
+                    .into_iter()
+                    .map(
+                        |(i, item)| match item.and_then(|req| l.submit_event(&req)) {
+                            Ok(submitted) => SubmittedItem::Submitted(submitted),
+                            Err(e) => refused(i, e),
+                        },
+                    )
+                    .collect::<Vec<_>>()
+            })
+            .await;
+        match done {
+            Ok(answers) => results.extend(answers),
+            // The ledger stopped: what it did not take is answered as such, not dropped.
+            Err(e) => results.extend(indexes.into_iter().map(|i| refused(i, e.clone()))),
+        }
+    }
+    Ok(Json(SubmittedEvents {
+        version: WIRE_VERSION,
+        results,
+    }))
 }
 
 async fn app_record(

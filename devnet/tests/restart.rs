@@ -167,3 +167,131 @@ async fn restart_keeps_blocks_state_keys_and_sequences() {
         Some(3)
     );
 }
+
+/// A ledger killed (no final snapshot) resumes from its latest snapshot and
+/// replays the blocks after it: with a snapshot every block (killed right
+/// after one), every 7 blocks (killed several intervals in, mid-interval),
+/// and none since genesis (every block replayed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_ledger_replays_the_blocks_after_its_snapshot() {
+    let journey: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
+            .expect("journey");
+    for every in [1u64, 7, 1_000_000] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cmport = Ledger::start(FamilyName::Cmport, "cmport-1", dir.path()).await;
+        let mut cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
+        cosco.args = vec!["--snapshot-every".into(), every.to_string()];
+        cosco.stop();
+        cosco.spawn().await;
+        let root = cmport.trust_root(cmport.height().await).await;
+        cosco
+            .operator_tx(OperatorMsg::CreateClient {
+                root,
+                options: options(),
+            })
+            .await;
+        let channel = ChannelId {
+            source: cosco.chain_id.clone(),
+            destination: cmport.chain_id.clone(),
+            app: App::Cargo,
+        };
+        cosco
+            .operator_tx(OperatorMsg::OpenChannel {
+                channel: channel.clone(),
+                version: "cargo-1".into(),
+            })
+            .await;
+        // Events over more blocks than one interval of 7.
+        let submit = |n: usize| {
+            let mut event = journey[n % journey.len()].clone();
+            event["eventID"] = format!("00000000-0000-4000-8000-{n:012}").into();
+            SubmitEvent {
+                version: WIRE_VERSION,
+                destination: cmport.chain_id.clone(),
+                event,
+                timeout_secs: None,
+            }
+        };
+        let mut n = 0;
+        let start = cosco.height().await;
+        while cosco.height().await < start + 16 {
+            cosco
+                .adapter
+                .submit_event(&submit(n))
+                .await
+                .expect("event accepted");
+            n += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let sent = n as u64;
+        let next_send = |cs: Vec<light_clients::host::Channel>| {
+            cs.into_iter()
+                .find(|c| c.id == channel)
+                .map(|c| c.next_send)
+        };
+        cosco
+            .wait_for("the events sealed", || async {
+                next_send(cosco.adapter.channels().await.unwrap_or_default()) == Some(sent + 1)
+            })
+            .await;
+        let height = cosco.height().await;
+        let last = serde_json::to_value(cosco.adapter.header(height).await.expect("header"))
+            .expect("json");
+        let (_, record) =
+            support::get_json(cosco.port, "/v1/apps/cargo/containers/TCNU7200794").await;
+        let operator = RelayerKey(cosco.operator().verification_key().to_bytes());
+        let nonce = cosco.adapter.account(&operator).await.expect("account");
+
+        cosco.kill();
+        cosco.spawn().await;
+
+        assert!(cosco.height().await >= height, "every {every}");
+        assert_eq!(
+            serde_json::to_value(cosco.adapter.header(height).await.expect("header"))
+                .expect("json"),
+            last,
+            "every {every}"
+        );
+        assert_eq!(
+            next_send(cosco.adapter.channels().await.expect("channels")),
+            Some(sent + 1),
+            "every {every}"
+        );
+        let (status, after) =
+            support::get_json(cosco.port, "/v1/apps/cargo/containers/TCNU7200794").await;
+        assert_eq!(status, 200);
+        assert_eq!(after, record, "every {every}");
+        assert_eq!(
+            cosco.adapter.account(&operator).await.expect("account"),
+            nonce,
+            "every {every}"
+        );
+        // Each sent packet is still found where it was emitted.
+        let first = light_clients::PacketId {
+            channel: channel.clone(),
+            sequence: 1,
+        };
+        cosco
+            .adapter
+            .packet_location(&first)
+            .await
+            .expect("packet 1 awaits its ack");
+        // It goes on: the next event gets the next sequence, the operator's nonce is accepted.
+        let r = cosco
+            .adapter
+            .submit_event(&submit(n))
+            .await
+            .expect("event accepted");
+        assert_eq!(
+            r.packet.map(|p| p.sequence),
+            Some(sent + 1),
+            "every {every}"
+        );
+        cosco
+            .operator_tx(OperatorMsg::CloseChannel {
+                channel: channel.clone(),
+            })
+            .await;
+    }
+}

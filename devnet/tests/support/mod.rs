@@ -19,6 +19,8 @@ pub struct Ledger {
     pub chain_id: ChainId,
     pub family: FamilyName,
     pub dir: PathBuf,
+    /// More `portledger` flags, for every (re)start.
+    pub args: Vec<String>,
     pub port: u16,
     child: Option<Child>,
     pub adapter: Arc<dyn ChainAdapter>,
@@ -60,6 +62,7 @@ impl Ledger {
             family,
             dir: dir.join(format!("{family}")),
             port,
+            args: Vec::new(),
             child: None,
             adapter,
         };
@@ -82,6 +85,7 @@ impl Ledger {
                 "--block-time",
                 "100ms",
             ])
+            .args(&self.args)
             .arg("--data-dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
