@@ -81,6 +81,15 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
     /// Never retried blindly: a resubmission reuses the same nonce, which the
     /// ledger answers with the recorded result or a nonce error.
     async fn submit(&self, tx: &SignedTx) -> Result<TxResponse, AdapterError>;
+    /// Submits a transaction without waiting for its block: the answer
+    /// holds what executing it in the block being built did (`height` none
+    /// until sealed). Sent once, never retried. Confirm with [`Self::wait_tx`].
+    async fn submit_pending(&self, tx: &SignedTx) -> Result<TxResponse, AdapterError>;
+    /// Waits (up to the ledger's limit) until transaction `id` is in a sealed
+    /// block, and answers where it stands then (`height` none: not sealed yet);
+    /// `NotFound` when the ledger does not know it (it never arrived, or
+    /// its block was lost).
+    async fn wait_tx(&self, id: &str) -> Result<TxResponse, AdapterError>;
     /// Submits a port event (for the workload and for operators).
     async fn submit_event(&self, event: &SubmitEvent) -> Result<SubmittedEvent, AdapterError>;
     /// Submits several port events at once (at most

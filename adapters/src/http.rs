@@ -546,6 +546,29 @@ impl ChainAdapter for HttpAdapter {
         self.post("transaction", "/v1/tx?wait=true", tx).await
     }
 
+    async fn submit_pending(&self, tx: &SignedTx) -> Result<TxResponse, AdapterError> {
+        self.post("transaction", "/v1/tx", tx).await
+    }
+
+    async fn wait_tx(&self, id: &str) -> Result<TxResponse, AdapterError> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(not_sent(
+                &self.chain,
+                format!("{id:?} is not a transaction id"),
+            ));
+        }
+        // The ledger waits at most 30 s for the block; so may this request.
+        let path = format!("/v1/tx/{id}?wait=true");
+        let response = self
+            .send(Call::get(path.clone(), Duration::from_secs(30)))
+            .await?;
+        let found: TxResponse = self.answer("transaction", &path, response)?;
+        if found.id != id {
+            return Err(self.bad(format!("asked for transaction {id}, got {}", found.id)));
+        }
+        Ok(found)
+    }
+
     async fn submit_event(&self, event: &SubmitEvent) -> Result<SubmittedEvent, AdapterError> {
         self.post("submitted event", "/v1/events", event).await
     }

@@ -190,12 +190,22 @@ async fn wait_for_inclusion(node: &NodeHandle, pending: TxResponse) -> ApiResult
     Ok(Json(pending))
 }
 
-async fn tx(State(node): State<NodeHandle>, Path(id): Path<String>) -> ApiResult<TxResponse> {
+/// Where a transaction stands; with `?wait=true`, once its block is sealed
+/// (or the wait ran out: `height` still none).
+async fn tx(
+    State(node): State<NodeHandle>,
+    Path(id): Path<String>,
+    Query(q): Query<TxQuery>,
+) -> ApiResult<TxResponse> {
     let lookup = id.clone();
-    node.call(move |l| l.tx(&lookup))
+    let found = node
+        .call(move |l| l.tx(&lookup))
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no transaction {id}")))
+        .ok_or_else(|| ApiError::not_found(format!("no transaction {id}")))?;
+    if !q.wait || found.height.is_some() {
+        return Ok(Json(found));
+    }
+    wait_for_inclusion(&node, found).await
 }
 
 async fn account(

@@ -56,7 +56,7 @@ fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
-fn trust() -> TrustOptions {
+pub(crate) fn trust() -> TrustOptions {
     TrustOptions {
         trusting_period: Duration::from_secs(14 * 24 * 3600),
         clock_drift: Duration::from_secs(10),
@@ -223,13 +223,13 @@ pub async fn connect(
 }
 
 /// The example events the workload is built from.
-struct Templates {
+pub(crate) struct Templates {
     cargo: Vec<Value>,
     payment: Vec<Value>,
     ebl: Vec<Value>,
 }
 
-fn templates() -> Result<Templates, String> {
+pub(crate) fn templates() -> Result<Templates, String> {
     let cargo: Vec<Value> =
         serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
             .map_err(err("journey"))?;
@@ -263,7 +263,7 @@ fn uuid(seed: u64, n: u64) -> String {
 }
 
 /// The `n`th event of the workload, its app, and (for eBL) the local ISSUE that must come first.
-fn workload_event(t: &Templates, seed: u64, n: u64, app: App) -> (Option<Value>, Value) {
+pub(crate) fn workload_event(t: &Templates, seed: u64, n: u64, app: App) -> (Option<Value>, Value) {
     let k = n as usize;
     match app {
         App::Cargo => {
@@ -576,5 +576,16 @@ pub fn print_summary(s: &Summary, elapsed: Duration) {
     }
     for ((chain, check), n) in &s.errors {
         println!("errors: {chain} {check}: {n}");
+    }
+    for (name, t) in &s.stages {
+        println!(
+            "stage {name:<8} {:>7} times, mean {:>9.2?}, max {:>9.2?}, total {:>8.2?}",
+            t.count,
+            t.total
+                .checked_div(t.count.max(1) as u32)
+                .unwrap_or_default(),
+            t.max,
+            t.total
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! - [`api`]: the relayer's HTTP API, which the operator commands use;
 //! - [`ops`]: the operator commands (`status`, `packets`, `adapters`), clients of that API;
 //! - [`devnet`]: `portrelay devnet`, three ledgers, the relay and a workload in one process;
+//! - [`bench`]: `portrelay bench`, end-to-end throughput, latency and the relayer's memory;
 //! - [`events`]: `portrelay events validate`, the event checker over `adapters::events`;
 //! - [`relay`]: the relay engine (followers, scanners, submitters) and its `Coordinator`;
 //! - `main.rs`: the thin binary (argument parsing, exit codes).
@@ -16,6 +17,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod bench;
 pub mod config;
 pub mod daemon;
 pub mod devnet;

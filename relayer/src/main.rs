@@ -47,6 +47,28 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         batch_max: usize,
     },
+    /// Measure end-to-end throughput and latency over the three ledgers,
+    /// then the relayer's memory with many packets pending.
+    Bench {
+        /// Packets in the sustained run.
+        #[arg(long, default_value_t = 30_000)]
+        packets: u64,
+        /// Packets per second offered, over all paths.
+        #[arg(long, default_value_t = 6_000)]
+        rate: u64,
+        #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+        block_time: std::time::Duration,
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        #[arg(long, default_value_t = 1_000)]
+        batch_max: usize,
+        /// Packets sent with no relayer running, then drained by a `portrelay start`
+        /// process whose peak memory is reported (0: skip).
+        #[arg(long, default_value_t = 100_000)]
+        pending: u64,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// A running relayer's chains, followers, lanes and parked jobs (through its API).
     Status {
         #[command(flatten)]
@@ -241,6 +263,26 @@ fn main() -> ExitCode {
             })
         }),
         Command::Packets(cmd) => packets_command(cmd),
+        Command::Bench {
+            packets,
+            rate,
+            block_time,
+            validators,
+            batch_max,
+            pending,
+            data_dir,
+        } => {
+            let opts = relayer::bench::BenchOptions {
+                packets,
+                rate,
+                block_time,
+                validators,
+                batch_max,
+                pending,
+                data_dir,
+            };
+            run_async(|shutdown| async move { relayer::bench::run(opts, shutdown).await })
+        }
         Command::Adapters(cmd) => adapters_command(cmd),
         Command::Events(EventsCommand::Validate { files }) => {
             ExitCode::from(relayer::events::validate_files(

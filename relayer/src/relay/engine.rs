@@ -184,7 +184,7 @@ pub struct Engine {
     pub(super) control: Mutex<BTreeMap<ChainId, Vec<Control>>>,
     /// Wakes submitters when jobs arrive.
     pub(super) wake: tokio::sync::Notify,
-    tasks: TaskTracker,
+    pub(super) tasks: TaskTracker,
     stop: CancellationToken,
 }
 
@@ -540,8 +540,10 @@ impl Engine {
             }
             // Scan every block whose proofs are now provable (gba: one header behind).
             while next_scan < height {
+                let started = Instant::now();
                 match self.scan(&chain, adapter.as_ref(), next_scan).await {
                     Ok(()) => {
+                        self.stats.stage("scan", started.elapsed());
                         next_scan += 1;
                         if let Err(e) = self.coordinator.set_checkpoint(&chain, next_scan) {
                             tracing::error!(%chain, error = %e, "checkpoint");

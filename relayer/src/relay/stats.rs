@@ -28,6 +28,15 @@ struct Inner {
     errors: BTreeMap<(ChainId, String), u64>,
     headers: (u64, Duration),
     batches: (u64, u64),
+    stages: BTreeMap<&'static str, StageTime>,
+}
+
+/// Time spent in one stage of the relay: how often, in all, at most.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageTime {
+    pub count: u64,
+    pub total: Duration,
+    pub max: Duration,
 }
 
 /// Shared run statistics.
@@ -46,6 +55,7 @@ pub struct Summary {
     pub header_verify_mean: Duration,
     pub batches: u64,
     pub mean_batch: f64,
+    pub stages: BTreeMap<&'static str, StageTime>,
 }
 
 impl Summary {
@@ -117,10 +127,27 @@ impl Stats {
         i.headers.1 += took;
     }
 
+    /// Time spent in a stage (`scan`, `prepare`, `submit` ...).
+    pub fn stage(&self, name: &'static str, took: Duration) {
+        let mut i = self.inner();
+        let s = i.stages.entry(name).or_default();
+        s.count += 1;
+        s.total += took;
+        s.max = s.max.max(took);
+    }
+
     pub fn batch(&self, jobs: usize) {
         let mut i = self.inner();
         i.batches.0 += 1;
         i.batches.1 += jobs as u64;
+    }
+
+    /// Packets delivered and acked so far (cheaper than a summary).
+    pub fn summary_counts(&self) -> (u64, u64) {
+        let i = self.inner();
+        i.paths
+            .values()
+            .fold((0, 0), |(d, a), p| (d + p.delivered, a + p.acked))
     }
 
     pub fn summary(&self) -> Summary {
@@ -150,6 +177,7 @@ impl Stats {
             } else {
                 i.batches.1 as f64 / i.batches.0 as f64
             },
+            stages: i.stages.clone(),
         }
     }
 }

@@ -5,24 +5,43 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use adapters::chain::AdapterError;
+use adapters::chain::{AdapterError, ChainAdapter};
 use adapters::wire::MsgResult;
 use light_clients::host::{Outcome, RelayMsg, RelayerKey, SignedTx, TxBody};
 use light_clients::ChainId;
 use tokio_util::sync::CancellationToken;
 
 use super::coordinator::{Job, Work};
+
+/// Batches a submitter keeps sent but not yet confirmed at once.
+const PIPELINE: usize = 4;
+/// How long a sent batch may take to reach a sealed block before its jobs are re-queued.
+const CONFIRM_WITHIN: Duration = Duration::from_secs(120);
+
+/// A batch the ledger executed, waiting for its block.
+#[derive(Debug)]
+struct Sent {
+    id: String,
+    /// The jobs it took, with what they did.
+    executed: Vec<(Job, Outcome)>,
+}
 use super::engine::{now, same_set, Chain, Control, Engine};
 
 impl Engine {
-    /// Submits to `target` until `stop`: control messages, then jobs in batches.
+    /// Submits to `target` until `stop`: control messages, then jobs in
+    /// batches. A batch is sent without waiting for its block (the ledger
+    /// executes it on arrival, in order of nonce) and confirmed by a task of
+    /// its own, so up to [`PIPELINE`] batches are on their way at once; a job
+    /// is completed only once its block is sealed.
     pub(super) async fn submit_to(self: Arc<Self>, target: ChainId, stop: CancellationToken) {
         let Some(chain) = self.chain(&target) else {
             return;
         };
         let signer = RelayerKey(chain.key.verification_key().to_bytes());
+        let slots = Arc::new(tokio::sync::Semaphore::new(PIPELINE));
+        let mut nonce: Option<u64> = None;
         let mut failures = 0u32;
         loop {
             if stop.is_cancelled() {
@@ -36,7 +55,16 @@ impl Engine {
                 .unwrap_or_default();
             if !control.is_empty() {
                 self.submit_control(&chain, &target, signer, control).await;
+                // It took the next nonce from the ledger.
+                nonce = None;
             }
+            let permit = tokio::select! {
+                _ = stop.cancelled() => return,
+                p = slots.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => return,
+                },
+            };
             let paths = &self.paths;
             let default_max = self.options.batch_max;
             let jobs = self
@@ -45,6 +73,7 @@ impl Engine {
                     paths.batch_max(s, d, default_max)
                 });
             if jobs.is_empty() {
+                drop(permit);
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = self.wake.notified() => {}
@@ -52,10 +81,24 @@ impl Engine {
                 }
                 continue;
             }
-            // A batch in flight finishes even on shutdown: nothing is left half-done.
-            match self.submit_batch(&chain, &target, signer, jobs).await {
-                Ok(()) => failures = 0,
+            // A batch taken is sent and settled even on shutdown: nothing is left half-done.
+            match self
+                .send_batch(&chain, &target, signer, jobs, &mut nonce)
+                .await
+            {
+                Ok(Some(sent)) => {
+                    failures = 0;
+                    let engine = self.clone();
+                    let adapter = chain.adapter.clone();
+                    let target = target.clone();
+                    self.tasks.spawn(async move {
+                        engine.confirm(adapter.as_ref(), &target, sent).await;
+                        drop(permit);
+                    });
+                }
+                Ok(None) => failures = 0,
                 Err(e) => {
+                    nonce = None;
                     failures = failures.saturating_add(1);
                     tracing::warn!(%target, error = %e, "submission failed; jobs re-queued");
                     let pause = self.options.backoff.saturating_mul(1 << failures.min(5));
@@ -166,13 +209,16 @@ impl Engine {
         }
     }
 
-    pub(super) async fn submit_batch(
+    /// Sends one batch. Jobs the ledger refused go back to their lanes at
+    /// once; the others wait in the answer for their block.
+    async fn send_batch(
         &self,
         chain: &Chain,
         target: &ChainId,
         signer: RelayerKey,
         jobs: Vec<Job>,
-    ) -> Result<(), AdapterError> {
+        nonce: &mut Option<u64>,
+    ) -> Result<Option<Sent>, AdapterError> {
         // Every job taken is settled on every path: completed, or back in its lane.
         let (blocked, jobs): (Vec<Job>, Vec<Job>) = jobs
             .into_iter()
@@ -186,9 +232,12 @@ impl Engine {
             );
         }
         if jobs.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        let prepared = match self.prepare(chain, target, signer, &jobs).await {
+        let started = Instant::now();
+        let prepared = self.prepare(chain, target, signer, &jobs, nonce).await;
+        self.stats.stage("prepare", started.elapsed());
+        let (tx, updates) = match prepared {
             Ok(Some(p)) => p,
             Ok(None) => {
                 self.coordinator.fail(
@@ -196,31 +245,33 @@ impl Engine {
                     "a header is not verified by the follower yet",
                     u32::MAX,
                 );
-                return Ok(());
+                return Ok(None);
             }
             Err(e) => {
                 self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
                 return Err(e);
             }
         };
-        let (tx, updates) = prepared;
-        let response = match chain.adapter.submit(&tx).await {
+        let started = Instant::now();
+        let response = chain.adapter.submit_pending(&tx).await;
+        self.stats.stage("submit", started.elapsed());
+        let response = match response {
             Ok(r) => r,
             Err(e) => {
                 self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
                 return Err(e);
             }
         };
-        if response.height.is_none() || response.results.len() != updates + jobs.len() {
-            // Executed but not sealed when the wait ran out (or an answer we
-            // cannot pair up): the ledger's receipts decide; re-queue, and a
-            // resend is answered "already received".
-            self.coordinator.fail(jobs, "not confirmed", u32::MAX);
-            return Ok(());
+        *nonce = Some(tx.nonce + 1);
+        if response.results.len() != updates + jobs.len() {
+            // An answer we cannot pair up: the ledger's receipts decide;
+            // re-queue, and a resend is answered "already received".
+            self.coordinator
+                .fail(jobs, "an answer that does not match the batch", u32::MAX);
+            return Ok(None);
         }
-        let confirmed = now();
         self.stats.batch(jobs.len());
-        let mut done = Vec::new();
+        let mut executed = Vec::new();
         let (mut later, mut retry) = (Vec::new(), Vec::new());
         let mut reason = String::new();
         for (job, result) in jobs
@@ -228,15 +279,7 @@ impl Engine {
             .zip(response.results.into_iter().skip(updates))
         {
             match result {
-                MsgResult::Ok { outcome } => {
-                    let id = job.id();
-                    match &outcome {
-                        Outcome::Received { ack, .. } => self.stats.delivered(&id, ack, confirmed),
-                        Outcome::Acknowledged { .. } => self.stats.acknowledged(&id),
-                        _ => {}
-                    }
-                    done.push(id);
-                }
+                MsgResult::Ok { outcome } => executed.push((job, outcome)),
                 MsgResult::Err { check, message } => {
                     self.stats.error(target, &check);
                     reason = format!("{check}: {message}");
@@ -250,7 +293,6 @@ impl Engine {
                 }
             }
         }
-        self.coordinator.complete(&done);
         if !retry.is_empty() || !later.is_empty() {
             tracing::warn!(%target, jobs = retry.len() + later.len(), %reason, "jobs refused; retrying");
         }
@@ -258,7 +300,59 @@ impl Engine {
         self.coordinator.fail(later, &reason, u32::MAX);
         self.coordinator
             .fail(retry, &reason, self.options.max_attempts);
-        Ok(())
+        Ok(Some(Sent {
+            id: response.id,
+            executed,
+        }))
+    }
+
+    /// Waits for a sent batch's block, then completes its jobs; if the
+    /// ledger lost it (a restart before the block was sealed), they go back
+    /// to their lanes and the ledger's receipts decide on the resend.
+    async fn confirm(&self, adapter: &dyn ChainAdapter, target: &ChainId, sent: Sent) {
+        if sent.executed.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let deadline = started + CONFIRM_WITHIN;
+        let outcome = loop {
+            match adapter.wait_tx(&sent.id).await {
+                Ok(r) if r.height.is_some() => break Ok(()),
+                Ok(_) => {}
+                Err(AdapterError::NotFound { .. }) => {
+                    break Err("the ledger no longer knows the transaction")
+                }
+                Err(e) => tracing::debug!(%target, error = %e, "waiting for a batch's block"),
+            }
+            if Instant::now() > deadline {
+                break Err("not confirmed in time");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        self.stats.stage("confirm", started.elapsed());
+        let jobs: Vec<Job> = match outcome {
+            Ok(()) => {
+                let confirmed = now();
+                let mut done = Vec::with_capacity(sent.executed.len());
+                for (job, outcome) in &sent.executed {
+                    let id = job.id();
+                    match outcome {
+                        Outcome::Received { ack, .. } => self.stats.delivered(&id, ack, confirmed),
+                        Outcome::Acknowledged { .. } => self.stats.acknowledged(&id),
+                        _ => {}
+                    }
+                    done.push(id);
+                }
+                self.coordinator.complete(&done);
+                return;
+            }
+            Err(reason) => {
+                tracing::warn!(%target, tx = %sent.id, reason, "batch not confirmed; jobs re-queued");
+                sent.executed.into_iter().map(|(j, _)| j).collect()
+            }
+        };
+        self.coordinator.fail(jobs, "not confirmed", u32::MAX);
+        self.wake.notify_waiters();
     }
 
     /// The transaction for `jobs`: client updates first (one for every proof
@@ -271,6 +365,7 @@ impl Engine {
         target: &ChainId,
         signer: RelayerKey,
         jobs: &[Job],
+        nonce: &mut Option<u64>,
     ) -> Result<Option<(SignedTx, usize)>, AdapterError> {
         let mut needed: BTreeMap<ChainId, std::collections::BTreeSet<u64>> = BTreeMap::new();
         for job in jobs {
@@ -331,9 +426,13 @@ impl Engine {
                 },
             });
         }
-        let nonce = chain.adapter.account(&signer).await?.next_nonce;
+        let next = match *nonce {
+            Some(n) => n,
+            None => chain.adapter.account(&signer).await?.next_nonce,
+        };
+        *nonce = Some(next);
         Ok(Some((
-            SignedTx::sign(&chain.key, target, nonce, &TxBody::Relay(msgs)),
+            SignedTx::sign(&chain.key, target, next, &TxBody::Relay(msgs)),
             updates,
         )))
     }
