@@ -7,7 +7,11 @@
 //!
 //! `cargo bench -p devnet --bench ledger -- --noplot`
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_debug_implementations)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_debug_implementations
+)]
 
 use std::time::{Duration, Instant};
 
