@@ -25,9 +25,26 @@ impl Hash32 {
     }
 }
 
+/// Lowercase hex of `bytes` (a table lookup per byte, unlike `hex::encode`,
+/// which goes through `char`s: this is on the hot path of every proof and payload).
+pub fn hex_string(bytes: &[u8]) -> String {
+    let mut out = vec![0u8; bytes.len() * 2];
+    // Cannot fail: the buffer is exactly twice the input.
+    let _ = hex::encode_to_slice(bytes, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+impl Hash32 {
+    /// The 64 hex digits, without allocating.
+    fn hex_digits<'a>(&self, buf: &'a mut [u8; 64]) -> &'a str {
+        let _ = hex::encode_to_slice(self.0, buf);
+        std::str::from_utf8(buf).unwrap_or_default()
+    }
+}
+
 impl fmt::Display for Hash32 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
+        f.write_str(self.hex_digits(&mut [0u8; 64]))
     }
 }
 
@@ -48,15 +65,24 @@ impl FromStr for Hash32 {
 
 impl Serialize for Hash32 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
+        s.serialize_str(self.hex_digits(&mut [0u8; 64]))
     }
 }
 
 impl<'de> Deserialize<'de> for Hash32 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <String as Deserialize>::deserialize(d)?;
-        s.parse()
-            .map_err(|e| serde::de::Error::custom(format!("expected 64 hex digits: {e}")))
+        struct Digits;
+        impl serde::de::Visitor<'_> for Digits {
+            type Value = Hash32;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("64 hex digits")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Hash32, E> {
+                s.parse()
+                    .map_err(|e| E::custom(format!("expected 64 hex digits: {e}")))
+            }
+        }
+        d.deserialize_str(Digits)
     }
 }
 

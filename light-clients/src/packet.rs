@@ -479,15 +479,24 @@ impl Roots {
 }
 
 pub(crate) mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(bytes))
+        s.serialize_str(&crate::hash::hex_string(bytes))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        hex::decode(&s).map_err(|e| serde::de::Error::custom(format!("expected hex: {e}")))
+        struct Digits;
+        impl serde::de::Visitor<'_> for Digits {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("hex digits")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Vec<u8>, E> {
+                hex::decode(s).map_err(|e| E::custom(format!("expected hex: {e}")))
+            }
+        }
+        d.deserialize_str(Digits)
     }
 }
 

@@ -565,7 +565,7 @@ pub fn print_summary(s: &Summary, elapsed: Duration) {
         s.delivered() as f64 / secs
     );
     if let Some((p50, p95, p99)) = s.latency_ms {
-        println!("latency, source block to destination receipt: p50 {p50:.0} ms, p95 {p95:.0} ms, p99 {p99:.0} ms");
+        println!("latency, source commit to destination receipt confirmed: p50 {p50:.0} ms, p95 {p95:.0} ms, p99 {p99:.0} ms");
     }
     println!(
         "batches {} (mean {:.1} jobs); headers verified {} (mean {:?})",

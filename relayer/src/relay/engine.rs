@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use adapters::chain::{AdapterError, ChainAdapter};
-use light_clients::any::{AnyClient, AnyHeader};
+use light_clients::any::{AnyClient, AnyHeader, FamilyName};
 use light_clients::client::UpdateOutcome;
 use light_clients::host::{BlockEvent, RelayMsg};
 use light_clients::{App, ChainId, ChannelId, Timestamp, TrustOptions};
@@ -352,6 +352,15 @@ impl Engine {
             .is_some_and(|f| f.frozen.is_some())
     }
 
+    /// When block `height` of `chain` was committed: the time of the header
+    /// after it (each block's time is when the one before was sealed), or,
+    /// when that is not verified yet, the block's own time.
+    pub(super) fn committed_at(&self, chain: &ChainId, height: u64) -> Option<Timestamp> {
+        self.header(chain, height + 1)
+            .or_else(|| self.header(chain, height))
+            .map(|h| header_time(&h))
+    }
+
     pub(super) fn header(&self, chain: &ChainId, height: u64) -> Option<AnyHeader> {
         lock(&self.verified)
             .get(chain)
@@ -538,8 +547,15 @@ impl Engine {
                     continue;
                 }
             }
-            // Scan every block whose proofs are now provable (gba: one header behind).
-            while next_scan < height {
+            // Scan every block whose proofs are now provable: cmport and cosco
+            // headers commit their own block's roots; a gba header commits the
+            // block before it (app_hash), so gba scans one header behind.
+            let provable = if adapter.family() == FamilyName::Gba {
+                height
+            } else {
+                height + 1
+            };
+            while next_scan < provable {
                 let started = Instant::now();
                 match self.scan(&chain, adapter.as_ref(), next_scan).await {
                     Ok(()) => {
@@ -568,9 +584,6 @@ impl Engine {
         height: u64,
     ) -> Result<(), AdapterError> {
         let block = adapter.block_events(height).await?;
-        let source_time = self
-            .header(chain, block.proof_height)
-            .map(|h| header_time(&h));
         let mut queued = false;
         for proven in block.events {
             let work = match proven.event {
@@ -588,10 +601,10 @@ impl Engine {
             if !self.serves(&id.channel) {
                 continue;
             }
-            // Latency is measured for packets (source block to receipt); acks
+            // Latency is measured for packets (source commit to receipt); acks
             // are not recorded, so the table holds only packets in flight.
-            if let (Some(t), JobKind::Packet) = (source_time, id.kind) {
-                self.stats.emitted(&id, t);
+            if id.kind == JobKind::Packet {
+                self.stats.emitted(&id, height);
             }
             let fresh = self.coordinator.enqueue(job);
             tracing::debug!(%chain, height, channel = %id.channel, sequence = id.sequence, kind = ?id.kind, fresh, "job");

@@ -22,9 +22,11 @@ pub struct PathCounts {
 
 #[derive(Debug, Default)]
 struct Inner {
-    emitted: HashMap<JobId, Timestamp>,
+    /// Packets in flight: the source block that sent each.
+    emitted: HashMap<JobId, u64>,
     paths: BTreeMap<(ChainId, ChainId, App), PathCounts>,
     latencies_ms: Vec<f64>,
+    latencies_by_source: BTreeMap<ChainId, Vec<f64>>,
     errors: BTreeMap<(ChainId, String), u64>,
     headers: (u64, Duration),
     batches: (u64, u64),
@@ -51,6 +53,8 @@ pub struct Summary {
     pub paths: BTreeMap<(ChainId, ChainId, App), PathCounts>,
     pub errors: BTreeMap<(ChainId, String), u64>,
     pub latency_ms: Option<(f64, f64, f64)>,
+    /// p50, p95, p99 by source chain.
+    pub latency_by_source: BTreeMap<ChainId, (f64, f64, f64)>,
     pub headers_verified: u64,
     pub header_verify_mean: Duration,
     pub batches: u64,
@@ -89,16 +93,29 @@ impl Stats {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A packet was seen in a source block sealed at `at`.
-    pub fn emitted(&self, id: &JobId, at: Timestamp) {
-        self.inner().emitted.entry(id.clone()).or_insert(at);
+    /// A packet was seen in source block `height`.
+    pub fn emitted(&self, id: &JobId, height: u64) {
+        self.inner().emitted.entry(id.clone()).or_insert(height);
     }
 
-    pub fn delivered(&self, id: &JobId, ack: &AckResult, confirmed: Timestamp) {
+    /// A packet's receipt is in a sealed destination block, as of `confirmed`.
+    /// Its latency runs from the source's commit of the block that sent it,
+    /// which `committed_at(height)` tells.
+    pub fn delivered(
+        &self,
+        id: &JobId,
+        ack: &AckResult,
+        confirmed: Timestamp,
+        committed_at: impl Fn(u64) -> Option<Timestamp>,
+    ) {
         let mut i = self.inner();
-        if let Some(t) = i.emitted.remove(id) {
+        if let Some(t) = i.emitted.remove(id).and_then(committed_at) {
             let ms = confirmed.unix_nanos().saturating_sub(t.unix_nanos()) as f64 / 1e6;
             i.latencies_ms.push(ms);
+            i.latencies_by_source
+                .entry(id.channel.source.clone())
+                .or_default()
+                .push(ms);
         }
         let p = i.paths.entry(path(id)).or_default();
         p.delivered += 1;
@@ -152,19 +169,28 @@ impl Stats {
 
     pub fn summary(&self) -> Summary {
         let i = self.inner();
-        let mut sorted = i.latencies_ms.clone();
-        sorted.sort_by(f64::total_cmp);
-        let latency_ms = (!sorted.is_empty()).then(|| {
-            (
-                percentile(&sorted, 50.0),
-                percentile(&sorted, 95.0),
-                percentile(&sorted, 99.0),
-            )
-        });
+        let percentiles = |v: &[f64]| {
+            let mut sorted = v.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            (!sorted.is_empty()).then(|| {
+                (
+                    percentile(&sorted, 50.0),
+                    percentile(&sorted, 95.0),
+                    percentile(&sorted, 99.0),
+                )
+            })
+        };
+        let latency_ms = percentiles(&i.latencies_ms);
+        let latency_by_source = i
+            .latencies_by_source
+            .iter()
+            .filter_map(|(c, v)| percentiles(v).map(|p| (c.clone(), p)))
+            .collect();
         Summary {
             paths: i.paths.clone(),
             errors: i.errors.clone(),
             latency_ms,
+            latency_by_source,
             headers_verified: i.headers.0,
             header_verify_mean: i
                 .headers

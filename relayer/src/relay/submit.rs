@@ -337,7 +337,11 @@ impl Engine {
                 for (job, outcome) in &sent.executed {
                     let id = job.id();
                     match outcome {
-                        Outcome::Received { ack, .. } => self.stats.delivered(&id, ack, confirmed),
+                        Outcome::Received { ack, .. } => {
+                            self.stats.delivered(&id, ack, confirmed, |h| {
+                                self.committed_at(&id.channel.source, h)
+                            })
+                        }
                         Outcome::Acknowledged { .. } => self.stats.acknowledged(&id),
                         _ => {}
                     }
