@@ -528,16 +528,33 @@ rate_per_sec = 500
     fn api_paths_and_pins_are_checked_by_key() {
         let with = |extra: &str| format!("{GOOD}\n{extra}");
         let path = |apps: &str| {
-            format!("[[paths]]\nsource = \"cosco-1\"\ndestination = \"cmport-1\"\napps = [{apps}]\n")
+            format!(
+                "[[paths]]\nsource = \"cosco-1\"\ndestination = \"cmport-1\"\napps = [{apps}]\n"
+            )
         };
         let ok = load(&with(&path("\"cargo\"")), &[]).unwrap();
-        assert_eq!(ok.paths.0[0].batch_max, 200, "the relayer's batch_max by default");
+        assert_eq!(
+            ok.paths.0[0].batch_max, 200,
+            "the relayer's batch_max by default"
+        );
         let cases = [
-            (path("\"payment\""), "paths[0].apps: payment is not among the apps of the destination chain cmport-1"),
-            (path("\"cargo\"").replace("cmport-1", "gba-9"), "paths[0].destination: gba-9 is not one of the [[chains]]"),
-            (format!("{}{}", path("\"cargo\""), path("\"cargo\"")), "paths[1].source: the path cosco-1 -> cmport-1 appears twice"),
+            (
+                path("\"payment\""),
+                "paths[0].apps: payment is not among the apps of the destination chain cmport-1",
+            ),
+            (
+                path("\"cargo\"").replace("cmport-1", "gba-9"),
+                "paths[0].destination: gba-9 is not one of the [[chains]]",
+            ),
+            (
+                format!("{}{}", path("\"cargo\""), path("\"cargo\"")),
+                "paths[1].source: the path cosco-1 -> cmport-1 appears twice",
+            ),
             ("[api]\nlisten = \"localhost\"\n".to_string(), "api.listen"),
-            ("[api]\nlisten = \"127.0.0.1:7400\"\ntoken_file = \"missing.token\"\n".to_string(), "api.token_file"),
+            (
+                "[api]\nlisten = \"127.0.0.1:7400\"\ntoken_file = \"missing.token\"\n".to_string(),
+                "api.token_file",
+            ),
         ];
         for (extra, message) in cases {
             let err = load(&with(&extra), &[]).unwrap_err().to_string();
@@ -548,7 +565,10 @@ rate_per_sec = 500
             "key_file = \"keys/cosco-1.key\"\ntrust_height = 7",
         );
         let err = load(&pinned, &[]).unwrap_err().to_string();
-        assert!(err.contains("chains[0].trust_hash: trust_height needs trust_hash"), "{err}");
+        assert!(
+            err.contains("chains[0].trust_hash: trust_height needs trust_hash"),
+            "{err}"
+        );
         let hash = "ab".repeat(32);
         let pinned = GOOD.replace(
             "key_file = \"keys/cosco-1.key\"",
