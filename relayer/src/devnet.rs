@@ -56,6 +56,16 @@ fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
+/// The devnet's trust options with another trusting period (`"14d"`, `"9s"`);
+/// 14 days when it does not parse.
+pub fn trust_options(trusting_period: &str) -> TrustOptions {
+    TrustOptions {
+        trusting_period: humantime::parse_duration(trusting_period)
+            .unwrap_or(Duration::from_secs(14 * 24 * 3600)),
+        ..trust()
+    }
+}
+
 pub(crate) fn trust() -> TrustOptions {
     TrustOptions {
         trusting_period: Duration::from_secs(14 * 24 * 3600),
@@ -164,6 +174,15 @@ pub async fn connect(
     ledgers: &[DevLedger],
     relayer: &RelayerKey,
 ) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+    connect_with(ledgers, relayer, trust()).await
+}
+
+/// [`connect`], with the clients' trust options.
+pub async fn connect_with(
+    ledgers: &[DevLedger],
+    relayer: &RelayerKey,
+    options: TrustOptions,
+) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
     let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
     let channels = all_channels(&chains, &App::ALL);
     let mut headers = BTreeMap::new();
@@ -183,7 +202,7 @@ pub async fn connect(
             if chain != &l.chain_id {
                 msgs.push(OperatorMsg::CreateClient {
                     root: header.trust_root(),
-                    options: trust(),
+                    options,
                 });
             }
         }

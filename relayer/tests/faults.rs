@@ -1,6 +1,7 @@
 //! Faults under a running `portrelay start`: a second, conflicting header
 //! source (a forked ledger signed by the same validators) and a ledger
-//! stopped and started again under the relayer.
+//! stopped and started again under the relayer; clients kept from expiring
+//! on quiet paths.
 
 mod support;
 
@@ -9,7 +10,8 @@ use std::time::{Duration, Instant};
 use light_clients::client::Status;
 use relayer::devnet::{run_workload, start_ledger};
 use support::{
-    copy_dir, free_addr, loopback, options, portrelay, start_relayer, terminate, write_config, Net,
+    copy_dir, free_addr, loopback, options, portrelay, start_relayer, terminate, write_config,
+    write_config_with, Net,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -153,6 +155,60 @@ async fn a_ledger_stopped_and_restarted_under_the_relayer_is_ridden_out() {
         36
     );
     net.settle(72, Duration::from_secs(180)).await;
+    assert!(terminate(relayer).success());
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_clients_are_refreshed_before_their_trusting_period_ends() {
+    // Clients trusting a header for 9 s, and no packets at all: only the
+    // relayer's refresher can keep them from expiring.
+    let net = Net::start_with(relayer::devnet::trust_options("9s")).await;
+    let heights = |clients: Vec<adapters::wire::ClientInfo>| {
+        clients
+            .into_iter()
+            .map(|c| (c.chain, (c.latest_height, c.status)))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let mut before = Vec::new();
+    for l in &net.ledgers {
+        before.push(heights(l.adapter.clients().await.expect("clients")));
+    }
+    let config = write_config_with(
+        net.dir.path(),
+        &net.key_file,
+        &chains(&net, None),
+        None,
+        "9s",
+    );
+    let relayer = start_relayer(&config, &net.dir.path().join("relayer.log"));
+    // Every client on every ledger moves on, twice (so past one trusting
+    // period), and none expires.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = before.clone();
+    let mut refreshes = 0usize;
+    loop {
+        for (i, l) in net.ledgers.iter().enumerate() {
+            let now = heights(l.adapter.clients().await.expect("clients"));
+            for (chain, (h, status)) in &now {
+                assert_eq!(
+                    *status,
+                    Status::Active,
+                    "{} client of {chain} expired",
+                    l.chain_id
+                );
+                if *h > seen[i][chain].0 {
+                    refreshes += 1;
+                }
+            }
+            seen[i] = now;
+        }
+        if refreshes >= 12 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{refreshes} refreshes: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert!(terminate(relayer).success());
     net.shutdown().await;
 }

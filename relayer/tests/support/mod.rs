@@ -37,6 +37,11 @@ pub fn loopback() -> std::net::SocketAddr {
 
 impl Net {
     pub async fn start() -> Net {
+        Net::start_with(relayer::devnet::trust_options("14d")).await
+    }
+
+    /// Three ledgers whose clients of each other use `options`.
+    pub async fn start_with(trust: light_clients::TrustOptions) -> Net {
         let dir = tempfile::tempdir().expect("tempdir");
         let opts = options(dir.path());
         let mut ledgers = Vec::new();
@@ -59,9 +64,13 @@ impl Net {
             stops.push(stop);
         }
         let key = relayer::devnet::relayer_key(dir.path()).expect("key");
-        relayer::devnet::connect(&ledgers, &RelayerKey(key.verification_key().to_bytes()))
-            .await
-            .expect("connect");
+        relayer::devnet::connect_with(
+            &ledgers,
+            &RelayerKey(key.verification_key().to_bytes()),
+            trust,
+        )
+        .await
+        .expect("connect");
         let key_file = dir.path().join("relayer.key");
         Net {
             dir,
@@ -167,9 +176,20 @@ pub fn write_config(
     chains: &[(String, String, Vec<String>)],
     api: Option<(std::net::SocketAddr, Option<&Path>)>,
 ) -> PathBuf {
-    let mut config = String::from(
+    write_config_with(dir, key_file, chains, api, "14d")
+}
+
+/// [`write_config`] with the relayer's trusting period.
+pub fn write_config_with(
+    dir: &Path,
+    key_file: &Path,
+    chains: &[(String, String, Vec<String>)],
+    api: Option<(std::net::SocketAddr, Option<&Path>)>,
+    trusting_period: &str,
+) -> PathBuf {
+    let mut config = format!(
         "[relayer]\ndata_dir = \"relayer\"\nbatch_max = 20\nmax_attempts = 5\nbackoff = \"50ms\"\nclear_interval = \"500ms\"\n\n\
-         [trust]\ntrusting_period = \"14d\"\nclock_drift = \"10s\"\ntrust_threshold = \"1/3\"\n",
+         [trust]\ntrusting_period = \"{trusting_period}\"\nclock_drift = \"10s\"\ntrust_threshold = \"1/3\"\n",
     );
     if let Some((listen, token)) = api {
         config.push_str(&format!("\n[api]\nlisten = \"{listen}\"\n"));
