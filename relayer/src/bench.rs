@@ -22,8 +22,7 @@ use crate::devnet::{
     check_ledgers, connect, relayer_key, start_ledgers, templates, workload_event, DevLedger,
     DevnetOptions,
 };
-use crate::relay::coordinator::{Coordinator, Embedded};
-use crate::relay::engine::{all_channels, Chain, Engine, EngineOptions, Paths};
+use crate::relay::engine::all_channels;
 use crate::relay::stats::Stats;
 
 /// How to run the benchmark.
@@ -172,35 +171,16 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
     );
 
     // Sustained: the engine in this process, the feeder at the offered rate.
-    let coordinator: Arc<dyn Coordinator> =
-        Arc::new(Embedded::open(&dir.join("relayer.redb")).map_err(err("relayer store"))?);
     let stats = Arc::new(Stats::default());
-    let chains = ledgers
-        .iter()
-        .map(|l| {
-            let chain = Chain::single(
-                l.adapter.clone(),
-                key.clone(),
-                format!("http://{}", l.node.addr),
-                roots.get(&l.chain_id).cloned(),
-            );
-            (l.chain_id.clone(), chain)
-        })
-        .collect();
-    let options = EngineOptions {
-        trust: crate::devnet::trust(),
-        batch_max: opts.batch_max,
-        max_attempts: 5,
-        backoff: Duration::from_millis(100),
-        clear_interval: Duration::from_secs(30),
-    };
-    let engine = Engine::new(
-        chains,
-        coordinator,
-        options,
-        Paths::default(),
+    let engine = crate::devnet::in_process_engine(
+        &dir,
+        &ledgers,
+        &key,
+        &roots,
+        opts.batch_max,
+        Duration::from_secs(30),
         stats.clone(),
-    );
+    )?;
     let engine_stop = CancellationToken::new();
     let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
     let seed = crate::relay::engine::now().unix_nanos();

@@ -406,6 +406,47 @@ pub async fn check_ledgers(ledgers: &[DevLedger]) -> Result<Ledgers, String> {
     Ok(out)
 }
 
+/// The relay engine over the devnet's ledgers, in this process, with its
+/// coordinator's file in `dir` and every path served.
+pub(crate) fn in_process_engine(
+    dir: &Path,
+    ledgers: &[DevLedger],
+    key: &ed25519_consensus::SigningKey,
+    roots: &BTreeMap<ChainId, (u64, AnyHeader)>,
+    batch_max: usize,
+    clear_interval: Duration,
+    stats: Arc<Stats>,
+) -> Result<Arc<Engine>, String> {
+    let coordinator: Arc<dyn Coordinator> =
+        Arc::new(Embedded::open(&dir.join("relayer.redb")).map_err(err("relayer store"))?);
+    let chains = ledgers
+        .iter()
+        .map(|l| {
+            let chain = Chain::single(
+                l.adapter.clone(),
+                key.clone(),
+                format!("http://{}", l.node.addr),
+                roots.get(&l.chain_id).cloned(),
+            );
+            (l.chain_id.clone(), chain)
+        })
+        .collect();
+    let options = EngineOptions {
+        trust: trust(),
+        batch_max,
+        max_attempts: 5,
+        backoff: Duration::from_millis(100),
+        clear_interval,
+    };
+    Ok(Engine::new(
+        chains,
+        coordinator,
+        options,
+        Paths::default(),
+        stats,
+    ))
+}
+
 /// Serves the relayer's API on a free loopback port, with a fresh token
 /// written to `dir/api.token`; returns the address and the token's file.
 async fn start_api(
@@ -461,35 +502,16 @@ pub async fn run(
     let key = relayer_key(&dir)?;
     let relayer = RelayerKey(key.verification_key().to_bytes());
     let roots = connect(&ledgers, &relayer).await?;
-    let coordinator: Arc<dyn Coordinator> =
-        Arc::new(Embedded::open(&dir.join("relayer.redb")).map_err(err("relayer store"))?);
     let stats = Arc::new(Stats::default());
-    let chains = ledgers
-        .iter()
-        .map(|l| {
-            let chain = Chain::single(
-                l.adapter.clone(),
-                key.clone(),
-                format!("http://{}", l.node.addr),
-                roots.get(&l.chain_id).cloned(),
-            );
-            (l.chain_id.clone(), chain)
-        })
-        .collect();
-    let options = EngineOptions {
-        trust: trust(),
-        batch_max: opts.batch_max,
-        max_attempts: 5,
-        backoff: Duration::from_millis(100),
-        clear_interval: Duration::from_secs(5),
-    };
-    let engine = Engine::new(
-        chains,
-        coordinator,
-        options,
-        Paths::default(),
+    let engine = in_process_engine(
+        &dir,
+        &ledgers,
+        &key,
+        &roots,
+        opts.batch_max,
+        Duration::from_secs(5),
         stats.clone(),
-    );
+    )?;
     let engine_stop = CancellationToken::new();
     let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
     let (api_addr, token_file) = start_api(&dir, &engine, &ledgers, engine_stop.clone()).await?;

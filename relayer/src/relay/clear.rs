@@ -211,16 +211,7 @@ impl Engine {
             tracing::warn!(%chain, height, "the ledger located an event in a block that does not hold it");
             return Ok(0);
         };
-        let work = match proven.event {
-            BlockEvent::Packet { packet } => Work::Packet {
-                packet,
-                proof: proven.proof,
-            },
-            BlockEvent::Ack { ack } => Work::Ack {
-                ack,
-                proof: proven.proof,
-            },
-        };
+        let work = Work::from_event(proven.event, proven.proof);
         Ok(usize::from(
             self.coordinator.enqueue(Job { work, attempts: 0 }),
         ))

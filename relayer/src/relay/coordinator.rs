@@ -28,6 +28,16 @@ pub enum Work {
     Ack { ack: Ack, proof: EventProof },
 }
 
+impl Work {
+    /// The job a proven block event makes: a packet to deliver, or an ack to bring back.
+    pub fn from_event(event: light_clients::host::BlockEvent, proof: EventProof) -> Self {
+        match event {
+            light_clients::host::BlockEvent::Packet { packet } => Work::Packet { packet, proof },
+            light_clients::host::BlockEvent::Ack { ack } => Work::Ack { ack, proof },
+        }
+    }
+}
+
 /// A relay job, identified by `(source, destination, app, sequence, kind)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use adapters::chain::{AdapterError, ChainAdapter};
 use light_clients::any::{AnyClient, AnyHeader, FamilyName};
 use light_clients::client::UpdateOutcome;
-use light_clients::host::{BlockEvent, RelayMsg};
+use light_clients::host::RelayMsg;
 use light_clients::{App, ChainId, ChannelId, Timestamp, TrustOptions};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -586,16 +586,7 @@ impl Engine {
         let block = adapter.block_events(height).await?;
         let mut queued = false;
         for proven in block.events {
-            let work = match proven.event {
-                BlockEvent::Packet { packet } => Work::Packet {
-                    packet,
-                    proof: proven.proof,
-                },
-                BlockEvent::Ack { ack } => Work::Ack {
-                    ack,
-                    proof: proven.proof,
-                },
-            };
+            let work = Work::from_event(proven.event, proven.proof);
             let job = Job { work, attempts: 0 };
             let id = job.id();
             if !self.serves(&id.channel) {
