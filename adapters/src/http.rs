@@ -129,6 +129,15 @@ impl HttpAdapter {
     /// first (errors name the key). Must run inside a tokio runtime: the
     /// limiters' worker task and timers live there, and die with it.
     pub fn new(family: FamilyName, config: &ChainConfig) -> Result<Self, String> {
+        Self::observed(family, config, None)
+    }
+
+    /// [`HttpAdapter::new`], with every attempt reported to `observer`.
+    pub fn observed(
+        family: FamilyName,
+        config: &ChainConfig,
+        observer: Option<Arc<dyn RpcObserver>>,
+    ) -> Result<Self, String> {
         let tagged = match family {
             FamilyName::Cmport => AdapterConfig::Cmport(config.clone()),
             FamilyName::Cosco => AdapterConfig::Cosco(config.clone()),
@@ -156,6 +165,8 @@ impl HttpAdapter {
             .service(Transport {
                 client,
                 timeout: policy.timeout,
+                chain: chain.clone(),
+                observer,
             });
         // Bound: as many calls may wait for the worker as may be in flight;
         // callers beyond that wait in `poll_ready`, so memory stays bounded
@@ -669,6 +680,26 @@ struct Attempt {
 struct Transport {
     client: Client<HttpConnector, Body>,
     timeout: Duration,
+    chain: ChainId,
+    observer: Option<Arc<dyn RpcObserver>>,
+}
+
+/// Sees every attempt on every endpoint (for metrics): which chain and
+/// endpoint, which call (the route's first segment after `/v1/`: `headers`,
+/// `blocks`, `tx` ...), how long it took, and whether it got an answer
+/// below 500.
+pub trait RpcObserver: Send + Sync + std::fmt::Debug {
+    fn observe(&self, chain: &ChainId, endpoint: &str, call: &str, took: Duration, ok: bool);
+}
+
+/// The bounded name of a call from its path: `/v1/headers/7` is `headers`.
+fn call_name(path: &str) -> &str {
+    let mut parts = path.trim_start_matches('/').split(['/', '?']);
+    match (parts.next(), parts.next()) {
+        (Some("v1"), Some(segment)) if !segment.is_empty() => segment,
+        (Some(first), _) if !first.is_empty() => first,
+        _ => "other",
+    }
 }
 
 impl Service<Request<Body>> for Transport {
@@ -692,8 +723,17 @@ impl Service<Request<Body>> for Transport {
             Some(a) => format!("http://{a}"),
             None => request.uri().to_string(),
         };
+        let observer = self.observer.clone();
+        let chain = self.chain.clone();
+        let call = call_name(request.uri().path()).to_string();
         Box::pin(async move {
-            let failure = match tokio::time::timeout(limit, exchange(client, request)).await {
+            let started = std::time::Instant::now();
+            let result = tokio::time::timeout(limit, exchange(client, request)).await;
+            if let Some(o) = &observer {
+                let ok = matches!(&result, Ok(Ok(r)) if r.status().as_u16() < 500);
+                o.observe(&chain, &endpoint, &call, started.elapsed(), ok);
+            }
+            let failure = match result {
                 Ok(Ok(response)) => return Ok(response),
                 Ok(Err(failure)) => failure,
                 Err(_) => Failure::TimedOut(limit),
@@ -951,6 +991,15 @@ mod tests {
             &policy,
             Arc::new(AtomicUsize::new(0)),
         )
+    }
+
+    #[test]
+    fn calls_are_named_by_their_route() {
+        assert_eq!(call_name("/v1/headers/7"), "headers");
+        assert_eq!(call_name("/v1/headers/next?after=3&wait_ms=10"), "headers");
+        assert_eq!(call_name("/v1/tx?wait=true"), "tx");
+        assert_eq!(call_name("/healthz"), "healthz");
+        assert_eq!(call_name("/"), "other");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`store`]: the redb file (blocks, and the state after each);
 //! - [`apps`]: cargo registry, payment ledger, eBL registry;
 //! - [`ledger`]: the synchronous state machine (execute, seal, query);
+//! - [`metrics`]: the node's Prometheus metrics;
 //! - [`node`]: the thread that owns a ledger, its handle and block timer;
 //! - [`rpc`]: the HTTP routes (axum).
 
@@ -17,6 +18,7 @@
 
 pub mod apps;
 pub mod ledger;
+pub mod metrics;
 pub mod node;
 pub mod rpc;
 pub mod store;

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapters::wire::{
@@ -157,6 +158,7 @@ pub struct NodeHandle {
     pub chain_id: ChainId,
     pub family: FamilyName,
     pub admin_token: String,
+    pub metrics: Arc<crate::metrics::LedgerMetrics>,
 }
 
 fn gone() -> ApiError {
@@ -300,18 +302,22 @@ pub async fn start_with(
     ledger.set_snapshot_policy(options.snapshots);
     let (jobs, rx) = mpsc::channel::<Job>();
     let (heights_tx, heights) = watch::channel(ledger.height());
+    let metrics = crate::metrics::LedgerMetrics::new(config.chain_id.as_str())
+        .map_err(|e| ApiError::new(500, "metrics", e.to_string()))?;
+    metrics.sealed(ledger.height(), Duration::ZERO);
     let handle = NodeHandle {
         jobs,
         heights,
         chain_id: config.chain_id.clone(),
         family: config.family,
         admin_token,
+        metrics: metrics.clone(),
     };
     let block_time = config.block_time;
     let stop = shutdown.clone();
     let ledger = std::thread::Builder::new()
         .name(format!("ledger-{}", config.chain_id))
-        .spawn(move || run_ledger(ledger, rx, heights_tx, block_time, stop))
+        .spawn(move || run_ledger(ledger, rx, heights_tx, block_time, stop, metrics))
         .map_err(|e| ApiError::new(500, "thread", e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -347,6 +353,7 @@ fn run_ledger(
     heights: watch::Sender<u64>,
     block_time: Duration,
     shutdown: CancellationToken,
+    metrics: Arc<crate::metrics::LedgerMetrics>,
 ) {
     let mut next_seal = Instant::now() + block_time;
     loop {
@@ -373,8 +380,10 @@ fn run_ledger(
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
         if Instant::now() >= next_seal {
+            let started = Instant::now();
             match ledger.seal(now()) {
                 Ok(height) => {
+                    metrics.sealed(height, started.elapsed());
                     heights.send_replace(height);
                 }
                 Err(e) => {

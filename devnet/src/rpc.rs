@@ -62,6 +62,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 pub fn router(node: NodeHandle) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/v1/status", get(status))
         .route("/v1/headers/next", get(next_header))
         .route("/v1/headers/{height}", get(header))
@@ -168,6 +169,7 @@ async fn submit_tx(
 ) -> ApiResult<TxResponse> {
     let Json(tx) = body.map_err(rejected)?;
     let response = node.call(move |l| l.submit_tx(&tx)).await??;
+    node.metrics.executed(&response.results);
     if !q.wait || response.height.is_some() {
         return Ok(Json(response));
     }
@@ -265,7 +267,25 @@ async fn submit_event(
     body: Result<Json<SubmitEvent>, JsonRejection>,
 ) -> ApiResult<adapters::wire::SubmittedEvent> {
     let Json(req) = body.map_err(rejected)?;
-    Ok(Json(node.call(move |l| l.submit_event(&req)).await??))
+    let submitted = node.call(move |l| l.submit_event(&req)).await??;
+    node.metrics.events_recorded(1);
+    Ok(Json(submitted))
+}
+
+/// `GET /metrics`: the ledger's metrics in the Prometheus text format.
+async fn metrics(State(node): State<NodeHandle>) -> Result<Response, ApiError> {
+    let text = node
+        .metrics
+        .encode()
+        .map_err(|e| ApiError::new(500, "metrics", e))?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 /// `POST /v1/events/batch`: the items are read one by one, so a malformed
@@ -337,6 +357,11 @@ async fn submit_events(
             Err(e) => results.extend(indexes.into_iter().map(|i| refused(i, e.clone()))),
         }
     }
+    let recorded = results
+        .iter()
+        .filter(|r| matches!(r, SubmittedItem::Submitted(_)))
+        .count();
+    node.metrics.events_recorded(recorded as u64);
     Ok(Json(SubmittedEvents {
         version: WIRE_VERSION,
         results,

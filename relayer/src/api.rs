@@ -118,7 +118,10 @@ impl std::fmt::Debug for ApiState {
 /// The API's routes with their layers.
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/", get(page))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/v1/status", get(status))
         .route(
             "/v1/packets/{source}/{destination}/{app}/{sequence}",
@@ -265,6 +268,58 @@ async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
         delivered: summary.delivered(),
         acked: summary.acked(),
     }))
+}
+
+/// `GET /`: the status page.
+async fn page(State(state): State<ApiState>) -> axum::response::Html<String> {
+    axum::response::Html(crate::page::render(&state.engine).await)
+}
+
+/// `GET /readyz`: every chain reachable and the store usable.
+async fn readyz(State(state): State<ApiState>) -> Result<&'static str, ApiError> {
+    let engine = &state.engine;
+    let mut down = Vec::new();
+    for id in engine.chain_ids() {
+        if let Some(c) = engine.chain(&id) {
+            if let Err(e) = c.adapter.status().await {
+                down.push(format!("{id}: {e}"));
+            }
+        }
+    }
+    let store = engine
+        .chain_ids()
+        .first()
+        .map_or(Ok(None), |id| engine.coordinator.checkpoint(id));
+    if let Err(e) = store {
+        down.push(format!("store: {e}"));
+    }
+    engine.metrics.ready.set(i64::from(down.is_empty()));
+    if down.is_empty() {
+        Ok("ready")
+    } else {
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            down.join("; "),
+        ))
+    }
+}
+
+/// `GET /metrics`: the Prometheus text exposition.
+async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let text = state
+        .engine
+        .metrics
+        .encode()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "metrics", e))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 fn chain_param(name: &str, value: &str) -> Result<ChainId, ApiError> {

@@ -155,6 +155,8 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
         block_time: opts.block_time,
         validators: opts.validators,
         batch_max: opts.batch_max,
+        api_listen: None,
+        ledgers_listen: None,
     };
     let nodes_stop = CancellationToken::new();
     let ledgers = start_ledgers(&dir, &devnet, &nodes_stop).await?;

@@ -9,12 +9,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use adapters::chain::{AdapterConfig, ChainAdapter};
-use adapters::http::HttpAdapter;
+use adapters::http::{HttpAdapter, RpcObserver};
 use light_clients::{ChainId, Hash32};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiState, ChainBuilder};
 use crate::config::{read_key, ChainEntry, Config};
+use crate::metrics::Metrics;
 use crate::relay::coordinator::{AdapterRecord, Coordinator, Embedded};
 use crate::relay::engine::{Chain, Engine, EngineOptions};
 use crate::relay::stats::Stats;
@@ -29,17 +30,26 @@ pub async fn build_chain(
     key_file: &Path,
     pin: Option<(u64, Hash32)>,
     others: &[Arc<dyn ChainAdapter>],
+    observer: Option<Arc<dyn RpcObserver>>,
 ) -> Result<Chain, String> {
     let config = adapter.chain();
     let id = &config.chain_id;
-    let primary: Arc<dyn ChainAdapter> = Arc::new(HttpAdapter::new(adapter.family(), config)?);
+    let primary: Arc<dyn ChainAdapter> = Arc::new(HttpAdapter::observed(
+        adapter.family(),
+        config,
+        observer.clone(),
+    )?);
     let key = read_key(key_file).map_err(|e| format!("{id}: key_file: {e}"))?;
     let mut witnesses = Vec::new();
     if config.endpoints.len() > 1 {
         for endpoint in &config.endpoints {
             let mut single = config.clone();
             single.endpoints = vec![endpoint.clone()];
-            let w: Arc<dyn ChainAdapter> = Arc::new(HttpAdapter::new(adapter.family(), &single)?);
+            let w: Arc<dyn ChainAdapter> = Arc::new(HttpAdapter::observed(
+                adapter.family(),
+                &single,
+                observer.clone(),
+            )?);
             witnesses.push((endpoint.clone(), w));
         }
     }
@@ -115,6 +125,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
             adapter.chain(),
         )?));
     }
+    let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
+    let observer: Arc<dyn RpcObserver> = metrics.clone();
     let mut chains = BTreeMap::new();
     for (i, entry) in entries.iter().enumerate() {
         let others: Vec<Arc<dyn ChainAdapter>> = all
@@ -124,7 +136,15 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
             .map(|(_, a)| a.clone())
             .collect();
         let id = entry.adapter.chain().chain_id.clone();
-        match build_chain(&entry.adapter, &entry.key_file, entry.pin, &others).await {
+        match build_chain(
+            &entry.adapter,
+            &entry.key_file,
+            entry.pin,
+            &others,
+            Some(observer.clone()),
+        )
+        .await
+        {
             Ok(chain) => {
                 chains.insert(id, chain);
             }
@@ -153,6 +173,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
         options,
         config.paths.clone(),
         Arc::new(Stats::default()),
+        metrics,
     );
     let api_task = match (listener, &config.api) {
         (Some(listener), Some(api)) => {
@@ -204,7 +225,15 @@ pub fn chain_builder(engine: Arc<Engine>) -> ChainBuilder {
                 .iter()
                 .filter_map(|id| engine.chain(id).map(|c| c.adapter))
                 .collect();
-            build_chain(&record.adapter, &record.key_file, None, &others).await
+            let observer: Arc<dyn RpcObserver> = engine.metrics.clone();
+            build_chain(
+                &record.adapter,
+                &record.key_file,
+                None,
+                &others,
+                Some(observer),
+            )
+            .await
         })
     })
 }

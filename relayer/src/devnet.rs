@@ -33,6 +33,10 @@ pub struct DevnetOptions {
     pub block_time: Duration,
     pub validators: usize,
     pub batch_max: usize,
+    /// Where the relayer's API (status page, metrics) listens; none: a free loopback port.
+    pub api_listen: Option<std::net::SocketAddr>,
+    /// Where the first ledger listens, the others on the next ports; none: free loopback ports.
+    pub ledgers_listen: Option<std::net::SocketAddr>,
 }
 
 /// The three networks: chain id, family.
@@ -81,9 +85,18 @@ pub async fn start_ledgers(
     shutdown: &CancellationToken,
 ) -> Result<Vec<DevLedger>, String> {
     let mut out = Vec::new();
-    for (id, family) in NETWORKS {
+    for (i, (id, family)) in NETWORKS.into_iter().enumerate() {
         let chain_id = ChainId::new(id).map_err(err("chain id"))?;
-        let listen = "127.0.0.1:0".parse().map_err(err("listen"))?;
+        let listen = match opts.ledgers_listen {
+            Some(first) => {
+                let port = first
+                    .port()
+                    .checked_add(u16::try_from(i).map_err(err("listen"))?)
+                    .ok_or("--ledgers-listen: the port is too high for three ledgers")?;
+                std::net::SocketAddr::new(first.ip(), port)
+            }
+            None => "127.0.0.1:0".parse().map_err(err("listen"))?,
+        };
         out.push(start_ledger(&dir.join(id), chain_id, family, opts, listen, shutdown).await?);
     }
     Ok(out)
@@ -419,18 +432,30 @@ pub(crate) fn in_process_engine(
 ) -> Result<Arc<Engine>, String> {
     let coordinator: Arc<dyn Coordinator> =
         Arc::new(Embedded::open(&dir.join("relayer.redb")).map_err(err("relayer store"))?);
-    let chains = ledgers
-        .iter()
-        .map(|l| {
-            let chain = Chain::single(
-                l.adapter.clone(),
-                key.clone(),
-                format!("http://{}", l.node.addr),
-                roots.get(&l.chain_id).cloned(),
-            );
-            (l.chain_id.clone(), chain)
-        })
-        .collect();
+    let metrics = crate::metrics::Metrics::new().map_err(err("metrics"))?;
+    let mut chains = BTreeMap::new();
+    for l in ledgers {
+        let endpoint = format!("http://{}", l.node.addr);
+        // The engine's own adapters report every request to the metrics.
+        let config = ChainConfig {
+            chain_id: l.chain_id.clone(),
+            endpoints: vec![endpoint.clone()],
+            apps: App::ALL.to_vec(),
+            trust_root: None,
+            rpc: RpcPolicy::DEVNET,
+        };
+        let adapter: Arc<dyn ChainAdapter> = Arc::new(
+            HttpAdapter::observed(l.family, &config, Some(metrics.clone()))
+                .map_err(err(l.chain_id.as_str()))?,
+        );
+        let chain = Chain::single(
+            adapter,
+            key.clone(),
+            endpoint,
+            roots.get(&l.chain_id).cloned(),
+        );
+        chains.insert(l.chain_id.clone(), chain);
+    }
     let options = EngineOptions {
         trust: trust(),
         batch_max,
@@ -444,6 +469,7 @@ pub(crate) fn in_process_engine(
         options,
         Paths::default(),
         stats,
+        metrics,
     ))
 }
 
@@ -453,12 +479,17 @@ async fn start_api(
     dir: &Path,
     engine: &Arc<Engine>,
     ledgers: &[DevLedger],
+    api_listen: Option<std::net::SocketAddr>,
     stop: CancellationToken,
 ) -> Result<(std::net::SocketAddr, PathBuf), String> {
     let token = hex::encode(node::entropy::<16>().map_err(err("entropy"))?);
     let token_file = dir.join("api.token");
     std::fs::write(&token_file, &token).map_err(err("api.token"))?;
-    let listener = crate::api::bind("127.0.0.1:0".parse().map_err(err("listen"))?).await?;
+    let listen = match api_listen {
+        Some(a) => a,
+        None => "127.0.0.1:0".parse().map_err(err("listen"))?,
+    };
+    let listener = crate::api::bind(listen).await?;
     let addr = listener.local_addr().map_err(err("api"))?;
     let state = crate::api::ApiState {
         engine: engine.clone(),
@@ -514,9 +545,16 @@ pub async fn run(
     )?;
     let engine_stop = CancellationToken::new();
     let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
-    let (api_addr, token_file) = start_api(&dir, &engine, &ledgers, engine_stop.clone()).await?;
+    let (api_addr, token_file) = start_api(
+        &dir,
+        &engine,
+        &ledgers,
+        opts.api_listen,
+        engine_stop.clone(),
+    )
+    .await?;
     println!(
-        "relayer   API http://{api_addr}  (token in {}; try: portrelay status --api http://{api_addr})",
+        "relayer   status page http://{api_addr}/  metrics http://{api_addr}/metrics\n          API http://{api_addr}/v1  (token in {}; try: portrelay status --api http://{api_addr})",
         token_file.display()
     );
 

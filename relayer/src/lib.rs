@@ -6,6 +6,8 @@
 //! - [`config`]: the TOML configuration, `PORTRELAY_*` overrides, validation;
 //! - [`daemon`]: `portrelay start`, the long-running relayer;
 //! - [`api`]: the relayer's HTTP API, which the operator commands use;
+//! - [`metrics`]: the Prometheus metrics (`docs/metrics.md`);
+//! - [`page`]: the status page at `/`;
 //! - [`ops`]: the operator commands (`status`, `packets`, `adapters`), clients of that API;
 //! - [`devnet`]: `portrelay devnet`, three ledgers, the relay and a workload in one process;
 //! - [`bench`]: `portrelay bench`, end-to-end throughput, latency and the relayer's memory;
@@ -23,5 +25,7 @@ pub mod daemon;
 pub mod devnet;
 pub mod events;
 pub mod light_client;
+pub mod metrics;
 pub mod ops;
+pub mod page;
 pub mod relay;

@@ -46,6 +46,13 @@ enum Command {
         /// Most packets or acks in one transaction.
         #[arg(long, default_value_t = 200)]
         batch_max: usize,
+        /// Where the relayer's API, status page and metrics listen (default: a free loopback port).
+        #[arg(long)]
+        api_listen: Option<std::net::SocketAddr>,
+        /// Where the first ledger listens; the other two on the next two ports
+        /// (default: free loopback ports).
+        #[arg(long)]
+        ledgers_listen: Option<std::net::SocketAddr>,
     },
     /// Measure end-to-end throughput and latency over the three ledgers,
     /// then the relayer's memory with many packets pending.
@@ -244,6 +251,8 @@ fn main() -> ExitCode {
             block_time,
             validators,
             batch_max,
+            api_listen,
+            ledgers_listen,
         } => {
             let opts = relayer::devnet::DevnetOptions {
                 data_dir,
@@ -251,6 +260,8 @@ fn main() -> ExitCode {
                 block_time,
                 validators,
                 batch_max,
+                api_listen,
+                ledgers_listen,
             };
             devnet_command(opts)
         }

@@ -19,6 +19,8 @@ async fn every_path_and_app_exactly_once_in_order() {
         block_time: Duration::from_millis(100),
         validators: 4,
         batch_max: 50,
+        api_listen: None,
+        ledgers_listen: None,
     };
     let (summary, ledgers) = run(opts, CancellationToken::new())
         .await
@@ -62,6 +64,8 @@ async fn setup() -> Setup {
         block_time: Duration::from_millis(100),
         validators: 4,
         batch_max: 50,
+        api_listen: None,
+        ledgers_listen: None,
     };
     let stop = CancellationToken::new();
     let ledgers = relayer::devnet::start_ledgers(dir.path(), &opts, &stop)
@@ -109,7 +113,14 @@ impl Setup {
             backoff: Duration::from_millis(50),
             clear_interval: Duration::from_millis(300),
         };
-        Engine::new(chains, coordinator, options, Paths::default(), stats)
+        Engine::new(
+            chains,
+            coordinator,
+            options,
+            Paths::default(),
+            stats,
+            relayer::metrics::Metrics::new().expect("metrics"),
+        )
     }
 
     fn coordinator(&self) -> Arc<Embedded> {

@@ -24,6 +24,7 @@ use tokio_util::task::TaskTracker;
 
 use super::coordinator::{Coordinator, Job, JobKind, Work};
 use super::stats::Stats;
+use crate::metrics::Metrics;
 
 /// A chain the engine relays to and from.
 #[derive(Debug, Clone)]
@@ -178,6 +179,7 @@ pub struct Engine {
     pub options: EngineOptions,
     pub paths: Paths,
     pub stats: Arc<Stats>,
+    pub metrics: Arc<Metrics>,
     /// Headers the followers verified, by chain and height (a window of recent ones).
     verified: Mutex<BTreeMap<ChainId, BTreeMap<u64, AnyHeader>>>,
     follow: Mutex<BTreeMap<ChainId, FollowState>>,
@@ -211,6 +213,7 @@ impl Engine {
         options: EngineOptions,
         paths: Paths,
         stats: Arc<Stats>,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let stop = CancellationToken::new();
         let chains = chains
@@ -229,6 +232,7 @@ impl Engine {
             options,
             paths,
             stats,
+            metrics,
             verified: Mutex::new(BTreeMap::new()),
             follow: Mutex::new(BTreeMap::new()),
             control: Mutex::new(BTreeMap::new()),
@@ -247,19 +251,24 @@ impl Engine {
         }
         self.tasks.spawn(self.clone().clear(self.stop.clone()));
         self.tasks.spawn(self.clone().refresh(self.stop.clone()));
+        self.tasks.spawn(self.clone().observe(self.stop.clone()));
+        self.metrics.up.set(1);
         shutdown.cancelled().await;
+        self.metrics.up.set(0);
+        self.metrics.ready.set(0);
         self.stop.cancel();
         self.tasks.close();
         self.tasks.wait().await;
     }
 
     fn spawn_chain(self: &Arc<Self>, id: &ChainId) {
-        let Some((stop, witnesses)) = self.running(id, |r| {
+        let Some((stop, witnesses, endpoints)) = self.running(id, |r| {
             let w: Vec<String> = r.chain.witnesses.iter().map(|(e, _)| e.clone()).collect();
-            (r.stop.clone(), w)
+            (r.stop.clone(), w, r.chain.endpoints.clone())
         }) else {
             return;
         };
+        self.metrics.chain_known(id, &endpoints);
         self.tasks
             .spawn(self.clone().follow(id.clone(), stop.clone()));
         self.tasks
@@ -366,6 +375,14 @@ impl Engine {
             .get(chain)
             .and_then(|m| m.get(&height))
             .cloned()
+    }
+
+    /// The height of the highest header the follower verified.
+    pub fn latest_verified(&self, chain: &ChainId) -> Option<u64> {
+        lock(&self.verified)
+            .get(chain)
+            .and_then(|m| m.last_key_value())
+            .map(|(h, _)| *h)
     }
 
     /// The highest verified header of a chain.
@@ -506,7 +523,15 @@ impl Engine {
                     match client.update(&header, now()) {
                         Ok(UpdateOutcome::Updated { .. } | UpdateOutcome::AlreadyKnown { .. }) => {
                             self.stats.header_verified(started.elapsed());
+                            self.metrics
+                                .header_verify
+                                .with_label_values(&[chain.as_str()])
+                                .observe(started.elapsed().as_secs_f64());
                             height += 1;
+                            self.metrics
+                                .verified_height
+                                .with_label_values(&[chain.as_str()])
+                                .set(i64::try_from(height).unwrap_or(i64::MAX));
                             self.keep(&chain, height, header);
                             self.with_follow(&chain, |f| {
                                 f.verified_height = height;
@@ -560,6 +585,10 @@ impl Engine {
                 match self.scan(&chain, adapter.as_ref(), next_scan).await {
                     Ok(()) => {
                         self.stats.stage("scan", started.elapsed());
+                        self.metrics
+                            .scan
+                            .with_label_values(&[chain.as_str()])
+                            .observe(started.elapsed().as_secs_f64());
                         next_scan += 1;
                         if let Err(e) = self.coordinator.set_checkpoint(&chain, next_scan) {
                             tracing::error!(%chain, error = %e, "checkpoint");
@@ -645,6 +674,104 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+impl Engine {
+    /// Every two seconds: what the metrics show of the ledgers and the
+    /// queues (clients, backlog, oldest pending, readiness).
+    async fn observe(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            self.observe_once().await;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    }
+
+    /// One round of [`Engine::observe`]; returns whether every chain answered.
+    pub async fn observe_once(&self) -> bool {
+        let m = &self.metrics;
+        let mut backlog: BTreeMap<(ChainId, ChainId), i64> = BTreeMap::new();
+        let lanes = self.coordinator.backlog();
+        for (lane, n) in &lanes {
+            *backlog
+                .entry((
+                    lane.channel.source.clone(),
+                    lane.channel.destination.clone(),
+                ))
+                .or_default() += i64::try_from(*n).unwrap_or(i64::MAX);
+        }
+        let ids = self.chain_ids();
+        for s in &ids {
+            for d in &ids {
+                if s != d {
+                    let n = backlog.get(&(s.clone(), d.clone())).copied().unwrap_or(0);
+                    m.backlog
+                        .with_label_values(&[s.as_str(), d.as_str()])
+                        .set(n);
+                }
+            }
+        }
+        let oldest = self.stats.oldest_in_flight();
+        let now_ns = now().unix_nanos();
+        for s in &ids {
+            for d in &ids {
+                if s == d {
+                    continue;
+                }
+                let age = oldest
+                    .get(&(s.clone(), d.clone()))
+                    .and_then(|h| self.committed_at(s, *h))
+                    .map_or(0.0, |t| now_ns.saturating_sub(t.unix_nanos()) as f64 / 1e9);
+                m.oldest_pending
+                    .with_label_values(&[s.as_str(), d.as_str()])
+                    .set(age);
+            }
+        }
+        m.in_flight
+            .set(i64::try_from(self.coordinator.in_flight()).unwrap_or(i64::MAX));
+        m.parked
+            .set(i64::try_from(self.coordinator.parked().len()).unwrap_or(i64::MAX));
+        // The embedded coordinator holds every lease there is.
+        m.leases_held
+            .with_label_values(&["lane"])
+            .set(i64::try_from(lanes.len()).unwrap_or(i64::MAX));
+        m.leases_held
+            .with_label_values(&["scanner"])
+            .set(i64::try_from(ids.len()).unwrap_or(i64::MAX));
+        m.leases_held.with_label_values(&["clearer"]).set(1);
+        let mut reachable = true;
+        for host in &ids {
+            let Some(c) = self.chain(host) else { continue };
+            match c.adapter.clients().await {
+                Ok(clients) => {
+                    for info in clients {
+                        let labels = [host.as_str(), info.chain.as_str()];
+                        let h = i64::try_from(info.latest_height).unwrap_or(i64::MAX);
+                        m.client_height.with_label_values(&labels).set(h);
+                        if let Some((ours, _)) = self.latest_header(&info.chain) {
+                            let lag = i64::try_from(ours.saturating_sub(info.latest_height))
+                                .unwrap_or(i64::MAX);
+                            m.client_lag.with_label_values(&labels).set(lag);
+                        }
+                        let left = info.expires_at.unix_nanos() as f64 / 1e9 - now_ns as f64 / 1e9;
+                        m.client_expiry.with_label_values(&labels).set(left);
+                        m.client_frozen
+                            .with_label_values(&labels)
+                            .set(i64::from(info.frozen.is_some()));
+                    }
+                }
+                Err(e) => {
+                    reachable = false;
+                    tracing::debug!(chain = %host, error = %e, "observe: cannot read clients");
+                }
+            }
+        }
+        m.ready
+            .set(i64::from(reachable && !self.stop.is_cancelled()));
+        reachable
     }
 }
 

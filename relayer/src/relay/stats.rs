@@ -31,7 +31,20 @@ struct Inner {
     headers: (u64, Duration),
     batches: (u64, u64),
     stages: BTreeMap<&'static str, StageTime>,
+    recent: std::collections::VecDeque<Recent>,
 }
+
+/// A packet delivered lately, for the status page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recent {
+    pub id: JobId,
+    pub confirmed: Timestamp,
+    pub outcome: &'static str,
+    pub latency_ms: Option<f64>,
+}
+
+/// Deliveries kept for the status page.
+const RECENT: usize = 4096;
 
 /// Time spent in one stage of the relay: how often, in all, at most.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -107,10 +120,13 @@ impl Stats {
         ack: &AckResult,
         confirmed: Timestamp,
         committed_at: impl Fn(u64) -> Option<Timestamp>,
-    ) {
+    ) -> Option<Duration> {
         let mut i = self.inner();
+        let mut latency = None;
         if let Some(t) = i.emitted.remove(id).and_then(committed_at) {
-            let ms = confirmed.unix_nanos().saturating_sub(t.unix_nanos()) as f64 / 1e6;
+            let nanos = confirmed.unix_nanos().saturating_sub(t.unix_nanos());
+            let ms = nanos as f64 / 1e6;
+            latency = Some(Duration::from_nanos(nanos));
             i.latencies_ms.push(ms);
             i.latencies_by_source
                 .entry(id.channel.source.clone())
@@ -119,11 +135,47 @@ impl Stats {
         }
         let p = i.paths.entry(path(id)).or_default();
         p.delivered += 1;
-        match ack {
-            AckResult::Ok => p.ok += 1,
-            AckResult::Error(_) => p.refused += 1,
-            AckResult::Timeout => p.timeouts += 1,
+        let outcome = match ack {
+            AckResult::Ok => {
+                p.ok += 1;
+                "ok"
+            }
+            AckResult::Error(_) => {
+                p.refused += 1;
+                "refused"
+            }
+            AckResult::Timeout => {
+                p.timeouts += 1;
+                "timeout"
+            }
+        };
+        if i.recent.len() >= RECENT {
+            i.recent.pop_front();
         }
+        i.recent.push_back(Recent {
+            id: id.clone(),
+            confirmed,
+            outcome,
+            latency_ms: latency.map(|d| d.as_secs_f64() * 1000.0),
+        });
+        latency
+    }
+
+    /// The latest deliveries, oldest first.
+    pub fn recent(&self) -> Vec<Recent> {
+        self.inner().recent.iter().cloned().collect()
+    }
+
+    /// The source height of the oldest packet in flight, per path.
+    pub fn oldest_in_flight(&self) -> BTreeMap<(ChainId, ChainId), u64> {
+        let i = self.inner();
+        let mut out: BTreeMap<(ChainId, ChainId), u64> = BTreeMap::new();
+        for (id, h) in &i.emitted {
+            let key = (id.channel.source.clone(), id.channel.destination.clone());
+            let e = out.entry(key).or_insert(*h);
+            *e = (*e).min(*h);
+        }
+        out
     }
 
     pub fn acknowledged(&self, id: &JobId) {
@@ -157,6 +209,11 @@ impl Stats {
         let mut i = self.inner();
         i.batches.0 += 1;
         i.batches.1 += jobs as u64;
+    }
+
+    /// Counts per path and app (cheaper than a summary).
+    pub fn summary_paths(&self) -> BTreeMap<(ChainId, ChainId, App), PathCounts> {
+        self.inner().paths.clone()
     }
 
     /// Packets delivered and acked so far (cheaper than a summary).

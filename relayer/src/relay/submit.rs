@@ -100,6 +100,17 @@ impl Engine {
                 Err(e) => {
                     nonce = None;
                     failures = failures.saturating_add(1);
+                    let reason = match &e {
+                        AdapterError::Refused { code, .. } => bounded_check(code),
+                        AdapterError::Unavailable { .. } => "unavailable",
+                        AdapterError::BadResponse { .. } => "bad_response",
+                        AdapterError::NotFound { .. } => "not_found",
+                        _ => "other",
+                    };
+                    self.metrics
+                        .submit_errors
+                        .with_label_values(&[target.as_str(), reason])
+                        .inc();
                     tracing::warn!(%target, error = %e, "submission failed; jobs re-queued");
                     let pause = self.options.backoff.saturating_mul(1 << failures.min(5));
                     tokio::select! {
@@ -271,6 +282,10 @@ impl Engine {
             return Ok(None);
         }
         self.stats.batch(jobs.len());
+        self.metrics
+            .batch_size
+            .with_label_values(&[target.as_str()])
+            .observe(jobs.len() as f64);
         let mut executed = Vec::new();
         let (mut later, mut retry) = (Vec::new(), Vec::new());
         let mut reason = String::new();
@@ -282,6 +297,10 @@ impl Engine {
                 MsgResult::Ok { outcome } => executed.push((job, outcome)),
                 MsgResult::Err { check, message } => {
                     self.stats.error(target, &check);
+                    self.metrics
+                        .submit_errors
+                        .with_label_values(&[target.as_str(), bounded_check(&check)])
+                        .inc();
                     reason = format!("{check}: {message}");
                     // Behind a predecessor that failed, or a client not yet at the
                     // proof height: not the job's own fault, so not an attempt.
@@ -295,6 +314,10 @@ impl Engine {
         }
         if !retry.is_empty() || !later.is_empty() {
             tracing::warn!(%target, jobs = retry.len() + later.len(), %reason, "jobs refused; retrying");
+            self.metrics
+                .retries
+                .with_label_values(&[target.as_str()])
+                .inc_by((retry.len() + later.len()) as u64);
         }
         // Later ones go back first so that failed ones end up ahead of them in their lanes.
         self.coordinator.fail(later, &reason, u32::MAX);
@@ -336,13 +359,31 @@ impl Engine {
                 let mut done = Vec::with_capacity(sent.executed.len());
                 for (job, outcome) in &sent.executed {
                     let id = job.id();
-                    match outcome {
-                        Outcome::Received { ack, .. } => {
-                            self.stats.delivered(&id, ack, confirmed, |h| {
+                    match (outcome, &job.work) {
+                        (Outcome::Received { ack, .. }, Work::Packet { packet, .. }) => {
+                            let latency = self.stats.delivered(&id, ack, confirmed, |h| {
                                 self.committed_at(&id.channel.source, h)
-                            })
+                            });
+                            self.metrics.delivered(
+                                &id.channel.source,
+                                &id.channel.destination,
+                                id.channel.app,
+                                &packet.payload,
+                                ack,
+                                latency,
+                            );
                         }
-                        Outcome::Acknowledged { .. } => self.stats.acknowledged(&id),
+                        (Outcome::Acknowledged { .. }, _) => {
+                            self.stats.acknowledged(&id);
+                            self.metrics
+                                .acks
+                                .with_label_values(&[
+                                    id.channel.source.as_str(),
+                                    id.channel.destination.as_str(),
+                                    id.channel.app.as_str(),
+                                ])
+                                .inc();
+                        }
                         _ => {}
                     }
                     done.push(id);
@@ -355,6 +396,10 @@ impl Engine {
                 sent.executed.into_iter().map(|(j, _)| j).collect()
             }
         };
+        self.metrics
+            .retries
+            .with_label_values(&[target.as_str()])
+            .inc_by(jobs.len() as u64);
         self.coordinator.fail(jobs, "not confirmed", u32::MAX);
         self.wake.notify_waiters();
     }
@@ -439,5 +484,18 @@ impl Engine {
             SignedTx::sign(&chain.key, target, next, &TxBody::Relay(msgs)),
             updates,
         )))
+    }
+}
+
+/// A check name as a metric label: the host's stable names are short
+/// snake_case words; anything else is `other`, so labels stay bounded.
+fn bounded_check(check: &str) -> &str {
+    if !check.is_empty()
+        && check.len() <= 32
+        && check.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        check
+    } else {
+        "other"
     }
 }

@@ -103,6 +103,10 @@ impl Engine {
                     }
                 }
                 Verdict::Fork { evidence, msgs } => {
+                    self.metrics
+                        .misbehaviour
+                        .with_label_values(&[chain.as_str()])
+                        .inc();
                     tracing::error!(%chain, %endpoint, height, %evidence, "misbehaviour: a witness served a conflicting valid header; following stops and evidence goes to every host");
                     self.with_follow(&chain, |f| {
                         f.frozen = Some(evidence.clone());

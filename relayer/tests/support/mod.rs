@@ -20,6 +20,8 @@ pub fn options(dir: &Path) -> DevnetOptions {
         block_time: Duration::from_millis(100),
         validators: 4,
         batch_max: 50,
+        api_listen: None,
+        ledgers_listen: None,
     }
 }
 

@@ -1,0 +1,116 @@
+//! The ledger's Prometheus metrics (`docs/metrics.md`, "Ledger"): one value
+//! per node, shared by its ledger thread and its RPC handlers; no global
+//! registry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::wire::MsgResult;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// A ledger node's metrics, labelled with its chain id.
+#[derive(Debug, Clone)]
+pub struct LedgerMetrics {
+    registry: Registry,
+    chain: String,
+    height: IntGaugeVec,
+    block: HistogramVec,
+    transactions: IntCounterVec,
+    events: IntCounterVec,
+    failures: IntCounterVec,
+}
+
+impl LedgerMetrics {
+    pub fn new(chain: &str) -> Result<Arc<Self>, prometheus::Error> {
+        let registry = Registry::new();
+        let height = IntGaugeVec::new(
+            Opts::new("portrelay_ledger_height", "latest sealed height"),
+            &["chain"],
+        )?;
+        let block = HistogramVec::new(
+            HistogramOpts::new("portrelay_ledger_block_seconds", "time to seal a block").buckets(
+                vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
+            ),
+            &["chain"],
+        )?;
+        let transactions = IntCounterVec::new(
+            Opts::new(
+                "portrelay_ledger_transactions_total",
+                "transactions executed",
+            ),
+            &["chain"],
+        )?;
+        let events = IntCounterVec::new(
+            Opts::new("portrelay_ledger_events_total", "port events recorded"),
+            &["chain"],
+        )?;
+        let failures = IntCounterVec::new(
+            Opts::new(
+                "portrelay_ledger_verification_failures_total",
+                "relay messages the host refused, by check name",
+            ),
+            &["chain", "reason"],
+        )?;
+        registry.register(Box::new(height.clone()))?;
+        registry.register(Box::new(block.clone()))?;
+        registry.register(Box::new(transactions.clone()))?;
+        registry.register(Box::new(events.clone()))?;
+        registry.register(Box::new(failures.clone()))?;
+        let m = LedgerMetrics {
+            registry,
+            chain: chain.to_string(),
+            height,
+            block,
+            transactions,
+            events,
+            failures,
+        };
+        // Present from the start, at zero.
+        m.transactions.with_label_values(&[chain]).inc_by(0);
+        m.events.with_label_values(&[chain]).inc_by(0);
+        Ok(Arc::new(m))
+    }
+
+    pub fn sealed(&self, height: u64, took: Duration) {
+        self.height
+            .with_label_values(&[&self.chain])
+            .set(i64::try_from(height).unwrap_or(i64::MAX));
+        self.block
+            .with_label_values(&[&self.chain])
+            .observe(took.as_secs_f64());
+    }
+
+    /// A transaction executed: counted, with each refused message by its check.
+    pub fn executed(&self, results: &[MsgResult]) {
+        self.transactions.with_label_values(&[&self.chain]).inc();
+        for r in results {
+            if let MsgResult::Err { check, .. } = r {
+                let reason = if check.len() <= 32
+                    && check.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                {
+                    check.as_str()
+                } else {
+                    "other"
+                };
+                self.failures
+                    .with_label_values(&[&self.chain, reason])
+                    .inc();
+            }
+        }
+    }
+
+    pub fn events_recorded(&self, n: u64) {
+        self.events.with_label_values(&[&self.chain]).inc_by(n);
+    }
+
+    /// The text exposition.
+    pub fn encode(&self) -> Result<String, String> {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .map_err(|e| e.to_string())?;
+        String::from_utf8(out).map_err(|e| e.to_string())
+    }
+}

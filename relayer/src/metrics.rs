@@ -1,0 +1,588 @@
+//! The relayer's Prometheus metrics (`docs/metrics.md` is the contract):
+//! one `Metrics` value, made at start and passed to whatever records into
+//! it; no global registry. Labels are bounded: chain ids from the
+//! configuration, apps, host check names, DCSA codes, UN/LOCODEs, ISO 4217
+//! currencies, PINT answers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use light_clients::{AckResult, App, ChainId};
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+use serde::Deserialize;
+
+/// Every metric of the relayer.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    pub up: IntGauge,
+    pub ready: IntGauge,
+    pub backlog: IntGaugeVec,
+    pub oldest_pending: GaugeVec,
+    pub in_flight: IntGauge,
+    pub packets: IntCounterVec,
+    pub acks: IntCounterVec,
+    pub latency: HistogramVec,
+    pub submit_errors: IntCounterVec,
+    pub retries: IntCounterVec,
+    pub parked: IntGauge,
+    pub client_height: IntGaugeVec,
+    pub client_lag: IntGaugeVec,
+    pub client_expiry: GaugeVec,
+    pub client_frozen: IntGaugeVec,
+    pub verified_height: IntGaugeVec,
+    pub header_verify: HistogramVec,
+    pub scan: HistogramVec,
+    pub rpc_request: HistogramVec,
+    pub rpc_errors: IntCounterVec,
+    pub misbehaviour: IntCounterVec,
+    pub batch_size: HistogramVec,
+    pub fleet_members: IntGauge,
+    pub leases_held: IntGaugeVec,
+    pub cargo_events: IntCounterVec,
+    pub customs_releases: IntCounterVec,
+    pub payment_volume: IntCounterVec,
+    pub letters_of_credit: IntCounterVec,
+    pub ebl_transfers: IntCounterVec,
+}
+
+impl adapters::http::RpcObserver for Metrics {
+    fn observe(&self, chain: &ChainId, endpoint: &str, call: &str, took: Duration, ok: bool) {
+        self.rpc_request
+            .with_label_values(&[chain.as_str(), endpoint, call])
+            .observe(took.as_secs_f64());
+        if !ok {
+            self.rpc_errors
+                .with_label_values(&[chain.as_str(), endpoint])
+                .inc();
+        }
+    }
+}
+
+/// Seconds buckets from 1 ms to about 30 s.
+fn seconds_buckets() -> Vec<f64> {
+    vec![
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+        30.0,
+    ]
+}
+
+macro_rules! register {
+    ($registry:expr, $metric:expr) => {{
+        let m = $metric;
+        $registry.register(Box::new(m.clone()))?;
+        m
+    }};
+}
+
+impl Metrics {
+    pub fn new() -> Result<Arc<Self>, prometheus::Error> {
+        let r = Registry::new();
+        let path = &["source", "destination"];
+        let host = &["host", "counterparty"];
+        let hist = |name: &str, help: &str, buckets: Vec<f64>, labels: &[&str]| {
+            HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
+        };
+        let m = Metrics {
+            up: register!(
+                r,
+                IntGauge::new("portrelay_up", "1 while the relayer runs")?
+            ),
+            ready: register!(
+                r,
+                IntGauge::new(
+                    "portrelay_ready",
+                    "1 when every chain is reachable and the store usable"
+                )?
+            ),
+            backlog: register!(
+                r,
+                IntGaugeVec::new(
+                    Opts::new("portrelay_backlog_jobs", "jobs waiting on a path"),
+                    path
+                )?
+            ),
+            oldest_pending: register!(
+                r,
+                GaugeVec::new(
+                    Opts::new(
+                        "portrelay_oldest_pending_seconds",
+                        "age of the oldest packet of the path sent and not yet received"
+                    ),
+                    path
+                )?
+            ),
+            in_flight: register!(
+                r,
+                IntGauge::new(
+                    "portrelay_in_flight_jobs",
+                    "jobs taken by submitters and not yet settled"
+                )?
+            ),
+            packets: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_packets_relayed_total",
+                        "packets whose receipt is in a sealed destination block"
+                    ),
+                    &["source", "destination", "app", "outcome"]
+                )?
+            ),
+            acks: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_acks_relayed_total",
+                        "acks taken back by the source"
+                    ),
+                    &["source", "destination", "app"]
+                )?
+            ),
+            latency: register!(
+                r,
+                hist(
+                    "portrelay_packet_latency_seconds",
+                    "from the source's commit to the confirmed destination receipt",
+                    seconds_buckets(),
+                    path
+                )?
+            ),
+            submit_errors: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_submit_errors_total",
+                        "messages or transactions a destination refused, by check"
+                    ),
+                    &["destination", "reason"]
+                )?
+            ),
+            retries: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_retries_total",
+                        "jobs put back in their lanes to be tried again"
+                    ),
+                    &["destination"]
+                )?
+            ),
+            parked: register!(
+                r,
+                IntGauge::new(
+                    "portrelay_parked_jobs",
+                    "jobs parked after too many attempts"
+                )?
+            ),
+            client_height: register!(
+                r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "portrelay_client_height",
+                        "latest height of the host's client of the counterparty"
+                    ),
+                    host
+                )?
+            ),
+            client_lag: register!(
+                r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "portrelay_client_lag_blocks",
+                        "how far the client is behind the relayer's latest verified header"
+                    ),
+                    host
+                )?
+            ),
+            client_expiry: register!(
+                r,
+                GaugeVec::new(
+                    Opts::new(
+                        "portrelay_client_expiry_seconds",
+                        "seconds until the client's trusting period runs out"
+                    ),
+                    host
+                )?
+            ),
+            client_frozen: register!(
+                r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "portrelay_client_frozen",
+                        "1 when the client is frozen by misbehaviour"
+                    ),
+                    host
+                )?
+            ),
+            verified_height: register!(
+                r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "portrelay_verified_height",
+                        "the highest header the relayer's follower verified"
+                    ),
+                    &["chain"]
+                )?
+            ),
+            header_verify: register!(
+                r,
+                hist(
+                    "portrelay_header_verify_seconds",
+                    "light-client verification of one header",
+                    seconds_buckets(),
+                    &["chain"]
+                )?
+            ),
+            scan: register!(
+                r,
+                hist(
+                    "portrelay_scan_seconds",
+                    "one block's events with their proofs fetched and turned into jobs",
+                    seconds_buckets(),
+                    &["chain"]
+                )?
+            ),
+            rpc_request: register!(
+                r,
+                hist(
+                    "portrelay_rpc_request_seconds",
+                    "ledger RPC requests per endpoint",
+                    seconds_buckets(),
+                    &["chain", "endpoint", "call"]
+                )?
+            ),
+            rpc_errors: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_rpc_errors_total",
+                        "ledger RPC requests that failed (connection, timeout, 5xx)"
+                    ),
+                    &["chain", "endpoint"]
+                )?
+            ),
+            misbehaviour: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_misbehaviour_detected_total",
+                        "conflicting valid headers seen from a chain's endpoints"
+                    ),
+                    &["chain"]
+                )?
+            ),
+            batch_size: register!(
+                r,
+                hist(
+                    "portrelay_batch_size",
+                    "jobs per transaction",
+                    vec![1.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0],
+                    &["destination"]
+                )?
+            ),
+            fleet_members: register!(
+                r,
+                IntGauge::new("portrelay_fleet_members", "relayers in the fleet")?
+            ),
+            leases_held: register!(
+                r,
+                IntGaugeVec::new(
+                    Opts::new("portrelay_leases_held", "leases this relayer holds"),
+                    &["kind"]
+                )?
+            ),
+            cargo_events: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_cargo_events_total",
+                        "cargo events relayed, by DCSA event type code, port and corridor"
+                    ),
+                    &["event_type", "port", "corridor"]
+                )?
+            ),
+            customs_releases: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_customs_releases_total",
+                        "customs releases relayed, by port"
+                    ),
+                    &["port"]
+                )?
+            ),
+            payment_volume: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_payment_volume_minor_total",
+                        "invoiced and settled amounts relayed, in ISO 4217 minor units"
+                    ),
+                    &["currency"]
+                )?
+            ),
+            letters_of_credit: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_letters_of_credit_total",
+                        "letters of credit relayed, by kind"
+                    ),
+                    &["kind"]
+                )?
+            ),
+            ebl_transfers: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_ebl_transfers_total",
+                        "eBL transfers relayed, by PINT answer"
+                    ),
+                    &["answer"]
+                )?
+            ),
+            registry: r,
+        };
+        m.fleet_members.set(1);
+        Ok(Arc::new(m))
+    }
+
+    /// Puts a chain's series on the page at zero, so that dashboards and
+    /// alerts see them before anything happened.
+    pub fn chain_known(&self, chain: &ChainId, endpoints: &[String]) {
+        let c = chain.as_str();
+        self.misbehaviour.with_label_values(&[c]).inc_by(0);
+        self.retries.with_label_values(&[c]).inc_by(0);
+        self.submit_errors
+            .with_label_values(&[c, "unavailable"])
+            .inc_by(0);
+        for e in endpoints {
+            self.rpc_errors
+                .with_label_values(&[c, e.as_str()])
+                .inc_by(0);
+        }
+    }
+
+    /// The text exposition of every metric.
+    pub fn encode(&self) -> Result<String, String> {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .map_err(|e| e.to_string())?;
+        String::from_utf8(out).map_err(|e| e.to_string())
+    }
+
+    /// A packet's receipt is confirmed: counts it, and what it carried for the analysts.
+    pub fn delivered(
+        &self,
+        source: &ChainId,
+        destination: &ChainId,
+        app: App,
+        payload: &[u8],
+        ack: &AckResult,
+        latency: Option<Duration>,
+    ) {
+        let (s, d) = (source.as_str(), destination.as_str());
+        let outcome = match ack {
+            AckResult::Ok => "ok",
+            AckResult::Error(_) => "refused",
+            AckResult::Timeout => "timeout",
+        };
+        self.packets
+            .with_label_values(&[s, d, app.as_str(), outcome])
+            .inc();
+        if let Some(l) = latency {
+            self.latency
+                .with_label_values(&[s, d])
+                .observe(l.as_secs_f64());
+        }
+        if matches!(ack, AckResult::Timeout) {
+            return;
+        }
+        self.corridor(s, d, app, payload, ack);
+    }
+
+    fn corridor(&self, source: &str, destination: &str, app: App, payload: &[u8], ack: &AckResult) {
+        match app {
+            App::Cargo => {
+                let Ok(e) = serde_json::from_slice::<CargoView>(payload) else {
+                    return;
+                };
+                if !matches!(ack, AckResult::Ok) {
+                    return;
+                }
+                let code = e
+                    .equipment_event_type_code
+                    .or(e.transport_event_type_code)
+                    .or(e.shipment_event_type_code)
+                    .unwrap_or_default();
+                let port = e
+                    .event_location
+                    .and_then(|l| l.un_location_code)
+                    .or(e.transport_call.and_then(|c| c.location.un_location_code))
+                    .filter(|p| is_locode(p))
+                    .unwrap_or_else(|| "none".into());
+                if !is_code(&code) {
+                    return;
+                }
+                let corridor = format!("{source}->{destination}");
+                self.cargo_events
+                    .with_label_values(&[code.as_str(), port.as_str(), corridor.as_str()])
+                    .inc();
+                if e.document_type_code.as_deref() == Some("CUS") && code == "RELS" {
+                    self.customs_releases
+                        .with_label_values(&[port.as_str()])
+                        .inc();
+                }
+            }
+            App::Payment => {
+                let Ok(e) = serde_json::from_slice::<PaymentView>(payload) else {
+                    return;
+                };
+                if !matches!(ack, AckResult::Ok) {
+                    return;
+                }
+                match e.event_type.as_str() {
+                    "LETTER_OF_CREDIT" => {
+                        if let Some(kind) = e.kind.filter(|k| is_code(k)) {
+                            self.letters_of_credit
+                                .with_label_values(&[kind.as_str()])
+                                .inc();
+                        }
+                    }
+                    "FREIGHT_INVOICE" | "PAYMENT_SETTLEMENT" => {
+                        if let Some(m) = e.amount.or(e.interbank_settlement_amount) {
+                            if m.currency.len() == 3
+                                && m.currency.bytes().all(|b| b.is_ascii_uppercase())
+                            {
+                                self.payment_volume
+                                    .with_label_values(&[m.currency.as_str()])
+                                    .inc_by(m.value);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            App::Ebl => {
+                // The ack says how the destination platform answered (PINT).
+                let answer = match ack {
+                    AckResult::Ok => "RECE",
+                    AckResult::Error(reason) => ["DUPE", "DISE", "BSIG", "BENV"]
+                        .into_iter()
+                        .find(|c| reason.starts_with(c))
+                        .unwrap_or("other"),
+                    AckResult::Timeout => return,
+                };
+                self.ebl_transfers.with_label_values(&[answer]).inc();
+            }
+        }
+    }
+}
+
+fn is_locode(s: &str) -> bool {
+    s.len() == 5
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// A short upper-case code (DCSA, letter-of-credit kinds): bounded label values.
+fn is_code(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 24 && s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CargoView {
+    equipment_event_type_code: Option<String>,
+    transport_event_type_code: Option<String>,
+    shipment_event_type_code: Option<String>,
+    document_type_code: Option<String>,
+    event_location: Option<LocationView>,
+    transport_call: Option<CallView>,
+}
+
+#[derive(Deserialize)]
+struct LocationView {
+    #[serde(rename = "UNLocationCode")]
+    un_location_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CallView {
+    location: LocationView,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PaymentView {
+    event_type: String,
+    kind: Option<String>,
+    amount: Option<MoneyView>,
+    interbank_settlement_amount: Option<MoneyView>,
+}
+
+#[derive(Deserialize)]
+struct MoneyView {
+    currency: String,
+    value: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(s: &str) -> ChainId {
+        ChainId::new(s).unwrap()
+    }
+
+    #[test]
+    fn corridors_count_what_the_packets_carried() {
+        let m = Metrics::new().unwrap();
+        let (a, b) = (chain("cmport-1"), chain("cosco-1"));
+        let journey: Vec<serde_json::Value> =
+            serde_json::from_str(include_str!("../../docs/examples/events/journey.json")).unwrap();
+        for e in &journey {
+            let bytes = serde_json::to_vec(e).unwrap();
+            m.delivered(&a, &b, App::Cargo, &bytes, &AckResult::Ok, None);
+        }
+        let text = m.encode().unwrap();
+        assert!(
+            text.contains(r#"portrelay_cargo_events_total{corridor="cmport-1->cosco-1",event_type="GTIN",port="CNSHK"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"portrelay_customs_releases_total{port="none"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"portrelay_packets_relayed_total{app="cargo",destination="cosco-1",outcome="ok",source="cmport-1"} 7"#), "{text}");
+        for line in include_str!("../../docs/examples/events/payments.ndjson").lines() {
+            m.delivered(&a, &b, App::Payment, line.as_bytes(), &AckResult::Ok, None);
+        }
+        m.delivered(
+            &a,
+            &b,
+            App::Ebl,
+            b"{}",
+            &AckResult::Error("DUPE: again".into()),
+            None,
+        );
+        let text = m.encode().unwrap();
+        assert!(
+            text.contains(r#"portrelay_letters_of_credit_total{kind="ISSUED"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("portrelay_payment_volume_minor_total{currency="),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"portrelay_ebl_transfers_total{answer="DUPE"} 1"#),
+            "{text}"
+        );
+    }
+}
