@@ -70,6 +70,10 @@ impl LedgerMetrics {
         // Present from the start, at zero.
         m.transactions.with_label_values(&[chain]).inc_by(0);
         m.events.with_label_values(&[chain]).inc_by(0);
+        // The commonest refusal (a packet ahead of its turn), so the series exists.
+        m.failures
+            .with_label_values(&[chain, "out_of_order"])
+            .inc_by(0);
         Ok(Arc::new(m))
     }
 

@@ -82,6 +82,45 @@ fn rejected(r: JsonRejection) -> ApiError {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
+/// The error body every route answers with: `adapters::wire::ErrorBody`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorDoc {
+    /// A stable, machine-readable code (`invalid_token`, `unknown_packet` ...).
+    pub code: String,
+    pub message: String,
+}
+
+/// The OpenAPI document, generated from the routes' annotations.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    info(title = "portrelay", description = "The relayer's operations API"),
+    paths(page, readyz, metrics, status, trace, parked, clear, retry, list_adapters, register_adapter, remove_adapter, openapi),
+    components(schemas(StatusResponse, ChainStatus, LaneStatus, Requeued, AdapterView, RegisterAdapter, ErrorDoc, Trace, ClearFilter, Parked)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+/// The bearer token scheme of the routes that change something.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /v1/openapi.json`.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "status",
+    responses((status = 200, description = "this document")))]
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
 /// Builds a running chain from an adapter registration (the daemon's job).
 pub type ChainBuilder = Arc<
     dyn Fn(
@@ -121,6 +160,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/", get(page))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/v1/status", get(status))
         .route(
@@ -196,8 +236,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `GET /v1/status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusResponse {
+    #[schema(value_type = std::collections::HashMap<String, ChainStatus>)]
     pub chains: BTreeMap<ChainId, ChainStatus>,
     pub lanes: Vec<LaneStatus>,
     pub in_flight: usize,
@@ -207,23 +248,30 @@ pub struct StatusResponse {
 }
 
 /// A chain as the relayer sees it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChainStatus {
     pub family: String,
     pub endpoints: Vec<String>,
     /// `config` (the file) or `registered` (over the API).
     pub origin: String,
+    /// The follower: verified height, next scan, frozen (with evidence),
+    /// misbehaviour reports, last error, witnesses.
+    #[schema(value_type = Object)]
     pub follow: serde_json::Value,
 }
 
 /// A lane's backlog.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LaneStatus {
+    /// `{source, destination, app}`.
+    #[schema(value_type = Object)]
     pub channel: ChannelId,
     pub kind: String,
     pub backlog: usize,
 }
 
+#[utoipa::path(get, path = "/v1/status", tag = "status",
+    responses((status = 200, description = "chains, followers, lanes, jobs", body = StatusResponse)))]
 async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
     let engine = &state.engine;
     let follow: BTreeMap<ChainId, FollowState> = engine.follow_states();
@@ -271,11 +319,15 @@ async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
 }
 
 /// `GET /`: the status page.
+#[utoipa::path(get, path = "/", tag = "status",
+    responses((status = 200, description = "the status page", content_type = "text/html")))]
 async fn page(State(state): State<ApiState>) -> axum::response::Html<String> {
     axum::response::Html(crate::page::render(&state.engine).await)
 }
 
 /// `GET /readyz`: every chain reachable and the store usable.
+#[utoipa::path(get, path = "/readyz", tag = "status",
+    responses((status = 200, description = "ready"), (status = 503, description = "what is not", body = ErrorDoc)))]
 async fn readyz(State(state): State<ApiState>) -> Result<&'static str, ApiError> {
     let engine = &state.engine;
     let mut down = Vec::new();
@@ -306,6 +358,8 @@ async fn readyz(State(state): State<ApiState>) -> Result<&'static str, ApiError>
 }
 
 /// `GET /metrics`: the Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "status",
+    responses((status = 200, description = "Prometheus text format (docs/metrics.md)", content_type = "text/plain")))]
 async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let text = state
         .engine
@@ -332,6 +386,19 @@ fn chain_param(name: &str, value: &str) -> Result<ChainId, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/v1/packets/{source}/{destination}/{app}/{sequence}", tag = "packets",
+    params(
+        ("source" = String, Path, description = "source chain id"),
+        ("destination" = String, Path, description = "destination chain id"),
+        ("app" = String, Path, description = "cargo, payment or ebl"),
+        ("sequence" = u64, Path, description = "the packet's sequence on its channel"),
+    ),
+    responses(
+        (status = 200, description = "where the packet is", body = Trace),
+        (status = 400, description = "a malformed parameter", body = ErrorDoc),
+        (status = 404, description = "unknown packet or chain", body = ErrorDoc),
+        (status = 502, description = "a ledger did not answer", body = ErrorDoc),
+    ))]
 async fn trace(
     State(state): State<ApiState>,
     Path((source, destination, app, sequence)): Path<(String, String, String, String)>,
@@ -366,16 +433,27 @@ async fn trace(
     }
 }
 
+#[utoipa::path(get, path = "/v1/packets/parked", tag = "packets",
+    responses((status = 200, description = "parked jobs with their reasons", body = Vec<Parked>)))]
 async fn parked(State(state): State<ApiState>) -> ApiResult<Vec<Parked>> {
     Ok(Json(state.engine.coordinator.parked()))
 }
 
 /// Answer of `POST /v1/packets/clear` and `/retry`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Requeued {
     pub requeued: usize,
 }
 
+#[utoipa::path(post, path = "/v1/packets/clear", tag = "packets", request_body = ClearFilter,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "jobs re-queued", body = Requeued),
+        (status = 400, description = "malformed body", body = ErrorDoc),
+        (status = 401, description = "missing or wrong token", body = ErrorDoc),
+        (status = 403, description = "no token configured", body = ErrorDoc),
+        (status = 404, description = "unknown chain", body = ErrorDoc),
+    ))]
 async fn clear(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -404,6 +482,12 @@ async fn clear(
     Ok(Json(Requeued { requeued }))
 }
 
+#[utoipa::path(post, path = "/v1/packets/retry", tag = "packets", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "parked jobs put back", body = Requeued),
+        (status = 401, description = "missing or wrong token", body = ErrorDoc),
+        (status = 403, description = "no token configured", body = ErrorDoc),
+    ))]
 async fn retry(State(state): State<ApiState>, headers: HeaderMap) -> ApiResult<Requeued> {
     authorize(&state, &headers)?;
     let requeued = state.engine.coordinator.retry_parked();
@@ -412,17 +496,21 @@ async fn retry(State(state): State<ApiState>, headers: HeaderMap) -> ApiResult<R
 }
 
 /// A registered adapter as the API lists it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AdapterView {
+    #[schema(value_type = String)]
     pub chain_id: ChainId,
     pub family: String,
     pub endpoints: Vec<String>,
+    #[schema(value_type = Vec<String>)]
     pub apps: Vec<App>,
     pub origin: String,
     /// Whether the engine relays it now.
     pub running: bool,
 }
 
+#[utoipa::path(get, path = "/v1/adapters", tag = "adapters",
+    responses((status = 200, description = "adapters of the file and registered ones", body = Vec<AdapterView>)))]
 async fn list_adapters(State(state): State<ApiState>) -> ApiResult<Vec<AdapterView>> {
     let registered = state.engine.coordinator.adapters().map_err(store_error)?;
     let mut out = Vec::new();
@@ -461,13 +549,25 @@ fn store_error(e: impl std::fmt::Display) -> ApiError {
 
 /// `POST /v1/adapters`: an adapter configuration (tagged by `family`) and the
 /// relayer's key file for the chain, a path on the relayer's machine.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterAdapter {
+    /// `{family, chain_id, endpoints, apps, rpc}` as in a `[[chains]]` entry.
+    #[schema(value_type = Object)]
     pub adapter: AdapterConfig,
+    #[schema(value_type = String)]
     pub key_file: std::path::PathBuf,
 }
 
+#[utoipa::path(post, path = "/v1/adapters", tag = "adapters", request_body = RegisterAdapter,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "registered and followed", body = AdapterView),
+        (status = 400, description = "malformed or invalid adapter", body = ErrorDoc),
+        (status = 401, description = "missing or wrong token", body = ErrorDoc),
+        (status = 409, description = "the chain is relayed already", body = ErrorDoc),
+        (status = 413, description = "body too large", body = ErrorDoc),
+    ))]
 async fn register_adapter(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -517,6 +617,15 @@ async fn register_adapter(
     ))
 }
 
+#[utoipa::path(delete, path = "/v1/adapters/{chain_id}", tag = "adapters",
+    params(("chain_id" = String, Path, description = "the chain")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 401, description = "missing or wrong token", body = ErrorDoc),
+        (status = 404, description = "no such adapter", body = ErrorDoc),
+        (status = 409, description = "a chain of the configuration file", body = ErrorDoc),
+    ))]
 async fn remove_adapter(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -545,4 +654,60 @@ async fn remove_adapter(
         ));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_lists_every_route() {
+        let doc = <ApiDoc as utoipa::OpenApi>::openapi();
+        let json = serde_json::to_value(&doc).unwrap();
+        let paths = json["paths"].as_object().unwrap();
+        for (path, method) in [
+            ("/", "get"),
+            ("/readyz", "get"),
+            ("/metrics", "get"),
+            ("/v1/openapi.json", "get"),
+            ("/v1/status", "get"),
+            ("/v1/packets/{source}/{destination}/{app}/{sequence}", "get"),
+            ("/v1/packets/parked", "get"),
+            ("/v1/packets/clear", "post"),
+            ("/v1/packets/retry", "post"),
+            ("/v1/adapters", "get"),
+            ("/v1/adapters", "post"),
+            ("/v1/adapters/{chain_id}", "delete"),
+        ] {
+            assert!(paths[path][method].is_object(), "{method} {path} missing");
+        }
+        // Every route that changes something declares the bearer token.
+        for (path, method) in [
+            ("/v1/packets/clear", "post"),
+            ("/v1/packets/retry", "post"),
+            ("/v1/adapters", "post"),
+            ("/v1/adapters/{chain_id}", "delete"),
+        ] {
+            assert!(
+                paths[path][method]["security"]
+                    .to_string()
+                    .contains("bearer"),
+                "{method} {path}"
+            );
+        }
+        assert!(json["components"]["securitySchemes"]["bearer"].is_object());
+    }
+
+    #[test]
+    fn the_documented_error_is_the_wire_error() {
+        let wire = ErrorBody {
+            code: "invalid_token".into(),
+            message: "m".into(),
+        };
+        let doc: ErrorDoc = serde_json::from_value(serde_json::to_value(&wire).unwrap()).unwrap();
+        assert_eq!(
+            serde_json::to_value(doc).unwrap(),
+            serde_json::to_value(wire).unwrap()
+        );
+    }
 }

@@ -147,7 +147,12 @@ impl Metrics {
                 hist(
                     "portrelay_packet_latency_seconds",
                     "from the source's commit to the confirmed destination receipt",
-                    seconds_buckets(),
+                    // Up to two hours, so stuck packets show.
+                    [
+                        seconds_buckets(),
+                        vec![60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0]
+                    ]
+                    .concat(),
                     path
                 )?
             ),
@@ -280,7 +285,9 @@ impl Metrics {
                 hist(
                     "portrelay_batch_size",
                     "jobs per transaction",
-                    vec![1.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0],
+                    vec![
+                        1.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0,
+                    ],
                     &["destination"]
                 )?
             ),
@@ -348,6 +355,9 @@ impl Metrics {
             registry: r,
         };
         m.fleet_members.set(1);
+        for answer in ["RECE", "DUPE", "DISE", "BSIG", "BENV"] {
+            m.ebl_transfers.with_label_values(&[answer]).inc_by(0);
+        }
         Ok(Arc::new(m))
     }
 

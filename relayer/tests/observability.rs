@@ -18,6 +18,8 @@ use hyper_util::rt::TokioExecutor;
 struct Devnet {
     child: Child,
     api: String,
+    /// The ledgers' RPC addresses (`http://...`).
+    ledgers: Vec<String>,
     token: String,
     dir: tempfile::TempDir,
 }
@@ -34,8 +36,15 @@ fn start_devnet() -> Devnet {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut api = None;
+    let mut ledgers = Vec::new();
     for line in lines.by_ref() {
         let line = line.expect("line");
+        // "cmport-1  (cmport) http://127.0.0.1:PORT  data ..."
+        if line.contains(") http://") {
+            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                ledgers.push(url.to_string());
+            }
+        }
         if let Some(rest) = line.split("metrics http://").nth(1) {
             api = rest.split('/').next().map(|a| format!("http://{a}"));
             break;
@@ -48,9 +57,11 @@ fn start_devnet() -> Devnet {
         .expect("the devnet's API token")
         .trim()
         .to_string();
+    assert_eq!(ledgers.len(), 3, "the devnet printed its three ledgers");
     Devnet {
         child,
         api,
+        ledgers,
         token,
         dir,
     }
@@ -220,7 +231,15 @@ async fn the_api_metrics_and_status_page_of_a_running_devnet() {
     );
     assert_eq!(total(&later, "portrelay_ready"), 1.0, "{later}");
 
-    // Every metric a shipped dashboard panel or alert rule uses is on the page.
+    // Every metric a shipped dashboard panel or alert rule uses is on the
+    // relayer's page or the ledgers'.
+    let mut exposed = later.clone();
+    for ledger in &devnet.ledgers {
+        let (status, text) = request(Method::GET, &format!("{ledger}/metrics"), None, vec![]).await;
+        assert_eq!(status, 200, "{ledger}/metrics");
+        assert!(total(&text, "portrelay_ledger_height") > 0.0, "{text}");
+        exposed.push_str(&text);
+    }
     let files = deploy_files();
     assert!(
         files.len() >= 3,
@@ -230,7 +249,7 @@ async fn the_api_metrics_and_status_page_of_a_running_devnet() {
     for file in &files {
         let text = std::fs::read_to_string(file).expect("deploy file");
         for name in used_metrics(&text) {
-            let present = later.lines().any(|l| {
+            let present = exposed.lines().any(|l| {
                 l.starts_with(&name)
                     && l[name.len()..].starts_with(['{', ' ', '_'])
                     && !l.starts_with('#')

@@ -18,14 +18,18 @@ use super::engine::Engine;
 const CLEAR_MAX: u64 = 512;
 
 /// Which channels a clear looks at (all when empty).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClearFilter {
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub source: Option<ChainId>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub destination: Option<ChainId>,
+    /// cargo, payment or ebl.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub app: Option<App>,
 }
 
@@ -41,8 +45,10 @@ impl ClearFilter {
 }
 
 /// Where a packet is, read from both ledgers and the relayer's queues.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Trace {
+    /// `{channel: {source, destination, app}, sequence}`.
+    #[schema(value_type = Object)]
     pub packet: PacketId,
     /// The furthest stage reached: unknown, sent, proven, submitted, received or acked.
     pub stage: String,
@@ -51,11 +57,15 @@ pub struct Trace {
     /// Whether the source's channel has sent this sequence at all.
     pub sent: bool,
     /// The packet job in the relayer (queued, in flight, parked), with its proof height.
+    #[schema(value_type = Option<Object>)]
     pub packet_job: Option<JobView>,
     /// The destination block that received it, and the ack it wrote.
     pub received_height: Option<u64>,
+    /// `"ok"`, `{"error": reason}` or `"timeout"`.
+    #[schema(value_type = Option<Object>)]
     pub ack: Option<AckResult>,
     /// The ack job bringing the ack back to the source.
+    #[schema(value_type = Option<Object>)]
     pub ack_job: Option<JobView>,
     /// The source has taken the ack: the packet's journey is over.
     pub acked: bool,
@@ -136,7 +146,7 @@ impl Engine {
                 }
                 let location = match from.adapter.packet_location(&packet_id).await {
                     Ok(l) => l,
-                    Err(AdapterError::NotFound { .. }) => continue,
+                    Err(e) if not_there_yet(&e) => continue,
                     Err(e) => return Err(e),
                 };
                 queued += self
@@ -161,12 +171,12 @@ impl Engine {
                 match from.adapter.packet_location(&packet_id).await {
                     Ok(_) => {}
                     // Acknowledged already (acks settle out of order).
-                    Err(AdapterError::NotFound { .. }) => continue,
+                    Err(e) if not_there_yet(&e) => continue,
                     Err(e) => return Err(e),
                 }
                 let location = match to.adapter.receipt_location(&packet_id).await {
                     Ok(l) => l,
-                    Err(AdapterError::NotFound { .. }) => continue,
+                    Err(e) if not_there_yet(&e) => continue,
                     Err(e) => return Err(e),
                 };
                 queued += self
@@ -278,6 +288,13 @@ impl Engine {
             acked,
         })
     }
+}
+
+/// Not located (yet): unknown, or in the block being built (the next round
+/// finds it sealed).
+fn not_there_yet(e: &AdapterError) -> bool {
+    matches!(e, AdapterError::NotFound { .. })
+        || matches!(e, AdapterError::Refused { code, .. } if code == "not_yet_sealed")
 }
 
 fn optional<T>(r: Result<T, AdapterError>) -> Result<Option<T>, AdapterError> {

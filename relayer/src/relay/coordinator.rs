@@ -118,8 +118,10 @@ pub struct Lane {
 }
 
 /// A job set aside after failing too often, with the last reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Parked {
+    /// The job: `{work: {kind, packet or ack, proof}, attempts}`.
+    #[schema(value_type = Object)]
     pub job: Job,
     pub reason: String,
 }
