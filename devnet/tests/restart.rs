@@ -231,8 +231,16 @@ async fn a_killed_ledger_replays_the_blocks_after_its_snapshot() {
                 .map(|c| c.next_send)
         };
         cosco
-            .wait_for("the events sealed", || async {
+            .wait_for("the events executed", || async {
                 next_send(cosco.adapter.channels().await.unwrap_or_default()) == Some(sent + 1)
+            })
+            .await;
+        // `/v1/channels` shows the block being built; the last event is
+        // sealed once a block past the current tip is.
+        let building = cosco.height().await + 1;
+        cosco
+            .wait_for("the events sealed", || async {
+                cosco.height().await >= building
             })
             .await;
         let height = cosco.height().await;
