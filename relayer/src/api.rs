@@ -95,7 +95,7 @@ pub struct ErrorDoc {
 #[openapi(
     info(title = "portrelay", description = "The relayer's operations API"),
     paths(page, readyz, metrics, status, trace, parked, clear, retry, list_adapters, register_adapter, remove_adapter, openapi),
-    components(schemas(StatusResponse, ChainStatus, LaneStatus, Requeued, AdapterView, RegisterAdapter, ErrorDoc, Trace, ClearFilter, Parked)),
+    components(schemas(StatusResponse, ChainStatus, ClientStatus, LaneStatus, Requeued, AdapterView, RegisterAdapter, ErrorDoc, Trace, ClearFilter, Parked)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -241,6 +241,8 @@ pub struct StatusResponse {
     #[schema(value_type = std::collections::HashMap<String, ChainStatus>)]
     pub chains: BTreeMap<ChainId, ChainStatus>,
     pub lanes: Vec<LaneStatus>,
+    /// Every ledger's clients of the others, as those ledgers report them now.
+    pub clients: Vec<ClientStatus>,
     pub in_flight: usize,
     pub parked: usize,
     pub delivered: u64,
@@ -258,6 +260,24 @@ pub struct ChainStatus {
     /// misbehaviour reports, last error, witnesses.
     #[schema(value_type = Object)]
     pub follow: serde_json::Value,
+}
+
+/// A ledger's client of another chain.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClientStatus {
+    /// The ledger holding the client.
+    #[schema(value_type = String)]
+    pub host: ChainId,
+    /// The chain it follows.
+    #[schema(value_type = String)]
+    pub counterparty: ChainId,
+    pub height: u64,
+    /// Blocks behind the relayer's latest verified header of the counterparty.
+    pub lag: Option<u64>,
+    /// When its trusting period runs out (RFC 3339).
+    pub expires_at: String,
+    /// `active`, `expired` or `frozen`.
+    pub status: String,
 }
 
 /// A lane's backlog.
@@ -307,10 +327,36 @@ async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
             backlog,
         })
         .collect();
+    let mut clients = Vec::new();
+    for host in engine.chain_ids() {
+        let Some(c) = engine.chain(&host) else {
+            continue;
+        };
+        // A ledger that does not answer shows in its chain's follow state.
+        let Ok(list) = c.adapter.clients().await else {
+            continue;
+        };
+        for info in list {
+            clients.push(ClientStatus {
+                host: host.clone(),
+                lag: engine
+                    .latest_verified(&info.chain)
+                    .map(|h| h.saturating_sub(info.latest_height)),
+                counterparty: info.chain,
+                height: info.latest_height,
+                expires_at: info.expires_at.to_string(),
+                status: serde_json::to_value(info.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            });
+        }
+    }
     let summary = engine.stats.summary();
     Ok(Json(StatusResponse {
         chains,
         lanes,
+        clients,
         in_flight: engine.coordinator.in_flight(),
         parked: engine.coordinator.parked().len(),
         delivered: summary.delivered(),

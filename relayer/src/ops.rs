@@ -278,5 +278,16 @@ pub fn render_status(s: &StatusResponse) -> String {
     for l in &s.lanes {
         out.push_str(&format!("  {} {}: {}\n", l.channel, l.kind, l.backlog));
     }
+    for c in &s.clients {
+        out.push_str(&format!(
+            "client of {:<10} on {:<10} height {:>8}  lag {:>5}  {}  expires {}\n",
+            c.counterparty.as_str(),
+            c.host.as_str(),
+            c.height,
+            c.lag.map_or("-".to_string(), |l| l.to_string()),
+            c.status,
+            c.expires_at
+        ));
+    }
     out
 }

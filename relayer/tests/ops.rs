@@ -53,7 +53,10 @@ async fn operators_drive_a_running_relayer_through_its_api() {
         status.contains("cmport-1") && status.contains("cosco-1"),
         "{status}"
     );
-    assert!(!status.contains("gba-1"), "{status}");
+    assert!(
+        !status.lines().any(|l| l.starts_with("gba-1")),
+        "gba-1 is not relayed yet: {status}"
+    );
 
     // Changing anything needs the token: none, or a wrong one, is 401.
     let token = token_file.to_str().expect("path");
@@ -104,6 +107,14 @@ async fn operators_drive_a_running_relayer_through_its_api() {
         36
     );
     net.settle(36, Duration::from_secs(180)).await;
+
+    // Every ledger's clients of the others, as the status reports them.
+    let (code, out, err) = portrelay(&["status", "--json", "--api", &api_url]);
+    assert_eq!(code, 0, "{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).expect("status JSON");
+    let clients = status["clients"].as_array().expect("clients");
+    assert_eq!(clients.len(), 6, "{out}");
+    assert!(clients.iter().all(|c| c["status"] == "active"), "{out}");
 
     // Where a packet is: every path, gba-1 included.
     let (code, out, err) = portrelay(&[
