@@ -14,7 +14,7 @@ use adapters::http::HttpAdapter;
 use adapters::wire::{SubmitEvent, WIRE_VERSION};
 use devnet::node::{self, NodeConfig, RunningNode};
 use light_clients::any::{AnyHeader, FamilyName};
-use light_clients::host::{OperatorMsg, RelayerKey, SignedTx, TxBody};
+use light_clients::host::RelayerKey;
 use light_clients::{App, ChainId, Fraction, TrustOptions};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -155,32 +155,6 @@ pub fn relayer_key(dir: &Path) -> Result<ed25519_consensus::SigningKey, String> 
     Ok(ed25519_consensus::SigningKey::from(seed))
 }
 
-async fn operator_txs(l: &DevLedger, msgs: Vec<OperatorMsg>) -> Result<(), String> {
-    let key = devnet::ledger::operator_key(&l.dir)?;
-    let signer = RelayerKey(key.verification_key().to_bytes());
-    for msg in msgs {
-        let nonce = l
-            .adapter
-            .account(&signer)
-            .await
-            .map_err(err("operator account"))?
-            .next_nonce;
-        let tx = SignedTx::sign(&key, &l.chain_id, nonce, &TxBody::Operator(msg));
-        let r = l
-            .adapter
-            .submit(&tx)
-            .await
-            .map_err(err("operator transaction"))?;
-        if let Some(adapters::wire::MsgResult::Err { check, message }) = r.results.first() {
-            // A devnet resumed from its data directory has done this already.
-            if !matches!(check.as_str(), "client_exists" | "channel_exists") {
-                return Err(format!("{}: {check}: {message}", l.chain_id));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Each ledger's operator: clients of the others, the relayer's key, every channel, eBL platform keys.
 /// Returns the header each ledger's clients were created from, by chain.
 pub async fn connect(
@@ -196,44 +170,17 @@ pub async fn connect_with(
     relayer: &RelayerKey,
     options: TrustOptions,
 ) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
-    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
-    let channels = all_channels(&chains, &App::ALL);
-    let mut headers = BTreeMap::new();
+    let mut operated = Vec::new();
     for l in ledgers {
-        let status = l.adapter.status().await.map_err(err("status"))?;
-        let header = l
-            .adapter
-            .header(status.height)
-            .await
-            .map_err(err("header"))?;
-        headers.insert(l.chain_id.clone(), (status.height, header.clone()));
+        operated.push(crate::operator::Operated {
+            chain_id: l.chain_id.clone(),
+            adapter: l.adapter.clone(),
+            operator: devnet::ledger::operator_key(&l.dir)?,
+            relayer: *relayer,
+            apps: App::ALL.to_vec(),
+        });
     }
-    let mut setups = Vec::new();
-    for l in ledgers {
-        let mut msgs = Vec::new();
-        for (chain, (_, header)) in &headers {
-            if chain != &l.chain_id {
-                msgs.push(OperatorMsg::CreateClient {
-                    root: header.trust_root(),
-                    options,
-                });
-            }
-        }
-        msgs.push(OperatorMsg::RegisterRelayer { key: *relayer });
-        for c in channels
-            .iter()
-            .filter(|c| c.source == l.chain_id || c.destination == l.chain_id)
-        {
-            msgs.push(OperatorMsg::OpenChannel {
-                channel: c.clone(),
-                version: format!("{}-1", c.app),
-            });
-        }
-        setups.push(operator_txs(l, msgs));
-    }
-    for setup in setups {
-        setup.await?;
-    }
+    let headers = crate::operator::setup(&operated, options, &Paths::default()).await?;
     // eBL platforms: each ledger knows the others' envelope keys.
     for l in ledgers {
         for other in ledgers.iter().filter(|o| o.chain_id != l.chain_id) {

@@ -8,6 +8,7 @@
 //! - [`api`]: the relayer's HTTP API, which the operator commands use;
 //! - [`metrics`]: the Prometheus metrics (`docs/metrics.md`);
 //! - [`page`]: the status page at `/`;
+//! - [`operator`]: what each ledger's operator does first (`portrelay operator connect`);
 //! - [`ops`]: the operator commands (`status`, `packets`, `adapters`), clients of that API;
 //! - [`devnet`]: `portrelay devnet`, three ledgers, the relay and a workload in one process;
 //! - [`bench`]: `portrelay bench`, end-to-end throughput, latency and the relayer's memory;
@@ -26,6 +27,7 @@ pub mod devnet;
 pub mod events;
 pub mod light_client;
 pub mod metrics;
+pub mod operator;
 pub mod ops;
 pub mod page;
 pub mod relay;

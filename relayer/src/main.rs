@@ -76,6 +76,9 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// What each ledger's operator does before relaying can start.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// A running relayer's chains, followers, lanes and parked jobs (through its API).
     Status {
         #[command(flatten)]
@@ -90,6 +93,23 @@ enum Command {
     /// Adapters of a running relayer (through its API; kept in its store).
     #[command(subcommand)]
     Adapters(AdaptersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// On every chain of a relayer configuration: clients of the others (from
+    /// their latest headers), the relayer's key, the channels (for the apps
+    /// both ends list, on the configured paths), and the other ledgers' eBL
+    /// platform keys. Running it again changes nothing.
+    Connect {
+        /// The relayer's TOML configuration (chains, apps, key files, [trust]).
+        #[arg(long)]
+        config: PathBuf,
+        /// A ledger's data directory, holding its operator.key and admin.token
+        /// (repeat for each chain: `--ledger-dir cosco-1=/var/lib/portledger/cosco-1`).
+        #[arg(long = "ledger-dir", required = true, value_name = "CHAIN=DIR")]
+        ledger_dirs: Vec<String>,
+    },
 }
 
 /// Where the relayer's API is.
@@ -274,6 +294,10 @@ fn main() -> ExitCode {
             })
         }),
         Command::Packets(cmd) => packets_command(cmd),
+        Command::Operator(OperatorCommand::Connect {
+            config,
+            ledger_dirs,
+        }) => operator_connect(&config, &ledger_dirs),
         Command::Bench {
             packets,
             rate,
@@ -479,6 +503,28 @@ fn adapters_command(cmd: AdaptersCommand) -> ExitCode {
             Ok(format!("removed {chain_id}\n"))
         }),
     }
+}
+
+fn operator_connect(path: &std::path::Path, dirs: &[String]) -> ExitCode {
+    let config = match relayer::config::Config::load(path, std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let mut ledger_dirs = Vec::new();
+    for d in dirs {
+        let Some((chain, dir)) = d.split_once('=') else {
+            return fail(&format!("--ledger-dir {d}: expected CHAIN=DIR"));
+        };
+        match light_clients::ChainId::new(chain) {
+            Ok(c) => ledger_dirs.push((c, PathBuf::from(dir))),
+            Err(e) => return fail(&format!("--ledger-dir {d}: {e}")),
+        }
+    }
+    run_async(|_| async move {
+        let out = relayer::operator::connect(&config, &ledger_dirs).await?;
+        print!("{out}");
+        Ok(())
+    })
 }
 
 fn start_command(path: &std::path::Path) -> ExitCode {

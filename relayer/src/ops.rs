@@ -149,6 +149,14 @@ impl ApiTarget {
             .ok_or_else(|| OpsError::Unreachable(format!("{path}: empty answer")))
     }
 
+    /// A POST whose answer has no body (204), such as a ledger's admin calls.
+    pub async fn post_empty<B: Serialize>(&self, path: &str, body: &B) -> Result<(), OpsError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| OpsError::Unreachable(e.to_string()))?;
+        self.call::<serde_json::Value>(Method::POST, path, Some(bytes))
+            .await
+            .map(|_| ())
+    }
+
     pub async fn status(&self) -> Result<StatusResponse, OpsError> {
         self.get("/v1/status").await
     }

@@ -219,3 +219,58 @@ async fn operators_drive_a_running_relayer_through_its_api() {
     assert!(terminate(relayer).success());
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledgers_run_apart_are_connected_by_their_operators_command() {
+    let net = Net::start_apart().await;
+    let chains: Vec<(String, String, Vec<String>)> = net
+        .ledgers
+        .iter()
+        .map(|l| {
+            (
+                l.family.to_string(),
+                l.chain_id.to_string(),
+                vec![format!("http://{}", l.node.addr)],
+            )
+        })
+        .collect();
+    let config = write_config(net.dir.path(), &net.key_file, &chains, None);
+    let dirs: Vec<String> = net
+        .ledgers
+        .iter()
+        .map(|l| format!("{}={}", l.chain_id, l.dir.display()))
+        .collect();
+    let mut args = vec![
+        "operator",
+        "connect",
+        "--config",
+        config.to_str().expect("path"),
+    ];
+    for d in &dirs {
+        args.extend(["--ledger-dir", d.as_str()]);
+    }
+    let (code, out, err) = portrelay(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "connected 3 ledgers: clients of each other, the relayer's keys, 18 channels, 6 eBL platform keys"
+    );
+    // Again: nothing changes, nothing fails.
+    let (code, _, err) = portrelay(&args);
+    assert_eq!(code, 0, "{err}");
+    // A chain without its data directory is named.
+    let (code, _, err) = portrelay(&args[..args.len() - 2]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no data directory given for gba-1"), "{err}");
+
+    let relayer = start_relayer(&config, &net.dir.path().join("relayer.log"));
+    assert_eq!(
+        run_workload(&net.ledgers, 36, 51, 0, 600)
+            .await
+            .expect("workload"),
+        36
+    );
+    net.settle(36, Duration::from_secs(180)).await;
+    assert!(terminate(relayer).success());
+    net.shutdown().await;
+}

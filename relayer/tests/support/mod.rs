@@ -44,6 +44,21 @@ impl Net {
 
     /// Three ledgers whose clients of each other use `options`.
     pub async fn start_with(trust: light_clients::TrustOptions) -> Net {
+        let net = Net::start_apart().await;
+        let key = relayer::devnet::relayer_key(net.dir.path()).expect("key");
+        relayer::devnet::connect_with(
+            &net.ledgers,
+            &RelayerKey(key.verification_key().to_bytes()),
+            trust,
+        )
+        .await
+        .expect("connect");
+        net
+    }
+
+    /// Three ledgers that know nothing of each other yet (no clients, no
+    /// channels), and the relayer's key file.
+    pub async fn start_apart() -> Net {
         let dir = tempfile::tempdir().expect("tempdir");
         let opts = options(dir.path());
         let mut ledgers = Vec::new();
@@ -65,14 +80,7 @@ impl Net {
             );
             stops.push(stop);
         }
-        let key = relayer::devnet::relayer_key(dir.path()).expect("key");
-        relayer::devnet::connect_with(
-            &ledgers,
-            &RelayerKey(key.verification_key().to_bytes()),
-            trust,
-        )
-        .await
-        .expect("connect");
+        relayer::devnet::relayer_key(dir.path()).expect("key");
         let key_file = dir.path().join("relayer.key");
         Net {
             dir,

@@ -1,0 +1,219 @@
+//! What each ledger's operator does before a relayer can deliver anything:
+//! create a client of every other chain (from that chain's latest header),
+//! register the relayer's transaction key, open the channels, and register
+//! the other ledgers' eBL platform keys. `portrelay devnet` does it in
+//! process; `portrelay operator connect` does it over the ledgers' RPC for
+//! ledgers run apart (compose, systemd, Kubernetes), with each operator's
+//! key and admin token from that ledger's data directory. Running it again
+//! changes nothing (existing clients and channels are kept).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use adapters::chain::ChainAdapter;
+use adapters::http::HttpAdapter;
+use adapters::wire::MsgResult;
+use light_clients::any::AnyHeader;
+use light_clients::host::{OperatorMsg, RelayerKey, SignedTx, TxBody};
+use light_clients::{App, ChainId, ChannelId, TrustOptions};
+
+use crate::config::{read_key, Config};
+use crate::relay::engine::Paths;
+
+/// A ledger as its operator acts on it.
+#[derive(Debug, Clone)]
+pub struct Operated {
+    pub chain_id: ChainId,
+    pub adapter: Arc<dyn ChainAdapter>,
+    /// The ledger operator's key (`operator.key` in its data directory).
+    pub operator: ed25519_consensus::SigningKey,
+    /// The relayer's transaction key on this ledger.
+    pub relayer: RelayerKey,
+    /// The apps this ledger exchanges.
+    pub apps: Vec<App>,
+}
+
+fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+/// Submits operator messages one transaction each; clients and channels
+/// that exist already are fine.
+pub async fn operator_txs(l: &Operated, msgs: Vec<OperatorMsg>) -> Result<(), String> {
+    let signer = RelayerKey(l.operator.verification_key().to_bytes());
+    for msg in msgs {
+        let nonce = l
+            .adapter
+            .account(&signer)
+            .await
+            .map_err(err("operator account"))?
+            .next_nonce;
+        let tx = SignedTx::sign(&l.operator, &l.chain_id, nonce, &TxBody::Operator(msg));
+        let r = l
+            .adapter
+            .submit(&tx)
+            .await
+            .map_err(err("operator transaction"))?;
+        if let Some(MsgResult::Err { check, message }) = r.results.first() {
+            if !matches!(check.as_str(), "client_exists" | "channel_exists") {
+                return Err(format!("{}: {check}: {message}", l.chain_id));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The channels between these ledgers: every ordered pair, for each app
+/// both ends exchange, and on the configured paths when there are any.
+pub fn channels(ledgers: &[Operated], paths: &Paths) -> Vec<ChannelId> {
+    let mut out = Vec::new();
+    for s in ledgers {
+        for d in ledgers {
+            if s.chain_id == d.chain_id {
+                continue;
+            }
+            for app in App::ALL {
+                let channel = ChannelId {
+                    source: s.chain_id.clone(),
+                    destination: d.chain_id.clone(),
+                    app,
+                };
+                if s.apps.contains(&app) && d.apps.contains(&app) && paths.allows(&channel) {
+                    out.push(channel);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Clients of each other (from each chain's latest header), the relayer's
+/// key and the channels, on every ledger. Returns the header each ledger's
+/// clients of a chain were created from, by chain.
+pub async fn setup(
+    ledgers: &[Operated],
+    options: TrustOptions,
+    paths: &Paths,
+) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+    let channels = channels(ledgers, paths);
+    let mut headers = BTreeMap::new();
+    for l in ledgers {
+        let status = l.adapter.status().await.map_err(err("status"))?;
+        let header = l
+            .adapter
+            .header(status.height)
+            .await
+            .map_err(err("header"))?;
+        headers.insert(l.chain_id.clone(), (status.height, header));
+    }
+    let mut setups = Vec::new();
+    for l in ledgers {
+        let mut msgs = Vec::new();
+        for (chain, (_, header)) in &headers {
+            if chain != &l.chain_id {
+                msgs.push(OperatorMsg::CreateClient {
+                    root: header.trust_root(),
+                    options,
+                });
+            }
+        }
+        msgs.push(OperatorMsg::RegisterRelayer { key: l.relayer });
+        for c in channels
+            .iter()
+            .filter(|c| c.source == l.chain_id || c.destination == l.chain_id)
+        {
+            msgs.push(OperatorMsg::OpenChannel {
+                channel: c.clone(),
+                version: format!("{}-1", c.app),
+            });
+        }
+        setups.push(operator_txs(l, msgs));
+    }
+    for setup in setups {
+        setup.await?;
+    }
+    Ok(headers)
+}
+
+/// `portrelay operator connect`: the relayer configuration names the
+/// chains, their endpoints, apps and the relayer's key files; `ledger_dirs`
+/// gives, per chain, the ledger's data directory holding `operator.key`
+/// and `admin.token`.
+pub async fn connect(
+    config: &Config,
+    ledger_dirs: &[(ChainId, PathBuf)],
+) -> Result<String, String> {
+    let mut ledgers = Vec::new();
+    let mut admin = Vec::new();
+    for entry in &config.chains {
+        let chain = entry.adapter.chain();
+        let id = &chain.chain_id;
+        let dir = ledger_dirs
+            .iter()
+            .find(|(c, _)| c == id)
+            .map(|(_, d)| d)
+            .ok_or_else(|| format!("--ledger-dir {id}=DIR: no data directory given for {id}"))?;
+        let operator = devnet::ledger::operator_key(dir).map_err(err("--ledger-dir"))?;
+        let token_path = dir.join("admin.token");
+        let token = std::fs::read_to_string(&token_path)
+            .map_err(|e| format!("--ledger-dir: cannot read {}: {e}", token_path.display()))?
+            .trim()
+            .to_string();
+        let relayer =
+            read_key(&entry.key_file).map_err(|e| format!("chains ({id}).key_file: {e}"))?;
+        let adapter: Arc<dyn ChainAdapter> =
+            Arc::new(HttpAdapter::new(entry.adapter.family(), chain)?);
+        ledgers.push(Operated {
+            chain_id: id.clone(),
+            adapter,
+            operator,
+            relayer: RelayerKey(relayer.verification_key().to_bytes()),
+            apps: chain.apps.clone(),
+        });
+        let endpoint = chain
+            .endpoints
+            .first()
+            .cloned()
+            .ok_or_else(|| format!("chains ({id}).endpoints: none"))?;
+        admin.push((id.clone(), endpoint, token));
+    }
+    for (chain, _) in ledger_dirs {
+        if !ledgers.iter().any(|l| &l.chain_id == chain) {
+            return Err(format!(
+                "--ledger-dir {chain}: not one of the configuration's chains"
+            ));
+        }
+    }
+    setup(&ledgers, config.trust, &config.paths).await?;
+    // eBL platforms: each ledger learns the others' envelope keys (an admin call).
+    let mut platforms = 0;
+    for (id, endpoint, token) in &admin {
+        let target = crate::ops::ApiTarget {
+            base: endpoint.trim_end_matches('/').to_string(),
+            token: Some(token.clone()),
+        };
+        for other in ledgers.iter().filter(|o| &o.chain_id != id) {
+            let key = other
+                .adapter
+                .status()
+                .await
+                .map_err(err("status"))?
+                .ebl_platform;
+            target
+                .post_empty(
+                    "/v1/admin/ebl-platforms",
+                    &serde_json::json!({ "chain": other.chain_id, "key": key }),
+                )
+                .await
+                .map_err(|e| format!("{id}: registering {}'s eBL platform: {e}", other.chain_id))?;
+            platforms += 1;
+        }
+    }
+    Ok(format!(
+        "connected {} ledgers: clients of each other, the relayer's keys, {} channels, {} eBL platform keys\n",
+        ledgers.len(),
+        channels(&ledgers, &config.paths).len(),
+        platforms
+    ))
+}
