@@ -16,7 +16,8 @@ use hyper_util::rt::TokioExecutor;
 
 /// `portrelay devnet` running until stopped, and where its API is.
 struct Devnet {
-    child: Child,
+    /// Taken at the end; killed on drop if the test failed before.
+    child: Option<Child>,
     api: String,
     /// The ledgers' RPC addresses (`http://...`).
     ledgers: Vec<String>,
@@ -59,11 +60,20 @@ fn start_devnet() -> Devnet {
         .to_string();
     assert_eq!(ledgers.len(), 3, "the devnet printed its three ledgers");
     Devnet {
-        child,
+        child: Some(child),
         api,
         ledgers,
         token,
         dir,
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -278,9 +288,13 @@ async fn the_api_metrics_and_status_page_of_a_running_devnet() {
     check_in_chromium(&format!("{api}/"), devnet.dir.path());
 
     let _ = Command::new("kill")
-        .args(["-TERM", &devnet.child.id().to_string()])
+        .args([
+            "-TERM",
+            &devnet.child.as_ref().map_or(0, Child::id).to_string(),
+        ])
         .status();
-    let mut child = devnet.child;
+    let mut devnet = devnet;
+    let mut child = devnet.child.take().expect("the devnet process");
     let status = child.wait().expect("exit");
     assert!(status.success(), "{status:?}");
 }

@@ -220,8 +220,26 @@ pub fn write_config_with(
     path
 }
 
+/// A child process killed when dropped, so a failing test leaves none behind.
+pub struct Running(Option<Child>);
+
+impl Running {
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// `portrelay start --config`, its log in `log`.
-pub fn start_relayer(config: &Path, log: &Path) -> Child {
+pub fn start_relayer(config: &Path, log: &Path) -> Running {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -234,11 +252,13 @@ pub fn start_relayer(config: &Path, log: &Path) -> Child {
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
+        .map(|c| Running(Some(c)))
         .expect("portrelay start")
 }
 
 /// SIGTERM, and the exit status.
-pub fn terminate(mut child: Child) -> std::process::ExitStatus {
+pub fn terminate(mut running: Running) -> std::process::ExitStatus {
+    let mut child = running.0.take().expect("a running process");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
