@@ -1,0 +1,22 @@
+//! Groth16 disclosure proofs over BN254 for portrelay: a destination learns
+//! facts about a record committed in a source ledger's `zk_root` without
+//! receiving the record.
+//!
+//! This crate is pure: no I/O, no async runtime, no clock, no ambient
+//! randomness. Randomness comes in as an `RngCore` argument; batch
+//! verification derives its own from the batch.
+//!
+//! Layout:
+//! - [`poseidon`]: circomlib's Poseidon (1..=16 inputs), native and gadget;
+//! - [`encode`]: amounts, codes, digests and field element bytes/decimals;
+
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod encode;
+pub mod error;
+pub mod poseidon;
+
+pub use ark_bn254::Fr;
+pub use error::{EncodeError, PoseidonError};
