@@ -9,6 +9,8 @@
 //! Layout:
 //! - [`poseidon`]: circomlib's Poseidon (1..=16 inputs), native and gadget;
 //! - [`encode`]: amounts, codes, digests and field element bytes/decimals;
+//! - [`record`]: salted records and their leaves;
+//! - [`tree`]: the sparse Poseidon Merkle tree and its path gadget;
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -17,6 +19,8 @@
 pub mod encode;
 pub mod error;
 pub mod poseidon;
+pub mod record;
+pub mod tree;
 
 pub use ark_bn254::Fr;
 pub use error::{EncodeError, PoseidonError};

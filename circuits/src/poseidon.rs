@@ -323,7 +323,7 @@ mod tests {
         let vars: Vec<FpVar<Fr>> = (0..2u64)
             .map(|x| FpVar::new_witness(cs.clone(), || Ok(Fr::from(x))).unwrap())
             .collect();
-        hash_var(&vars).unwrap();
+        let _ = hash_var(&vars).unwrap();
         // 8 full rounds x 3 S-boxes + 57 partial rounds x 1, 3 constraints
         // each, less the first round's S-box on the constant capacity element.
         assert_eq!(cs.num_constraints(), POSEIDON2_CONSTRAINTS);
