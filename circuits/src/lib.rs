@@ -11,11 +11,13 @@
 //! - [`encode`]: amounts, codes, digests and field element bytes/decimals;
 //! - [`record`]: salted records and their leaves;
 //! - [`tree`]: the sparse Poseidon Merkle tree and its path gadget;
+//! - [`disclosure`]: statements (rules per field), the circuit, the native check;
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod disclosure;
 pub mod encode;
 pub mod error;
 pub mod poseidon;
