@@ -12,6 +12,9 @@
 //! - [`record`]: salted records and their leaves;
 //! - [`tree`]: the sparse Poseidon Merkle tree and its path gadget;
 //! - [`disclosure`]: statements (rules per field), the circuit, the native check;
+//! - [`groth16`]: keys, the seeded devnet setup, prove, verify, batch verify;
+//! - [`snarkjs`]: snarkjs JSON keys, proofs and inputs, and its `verify`;
+//! - [`error`]: one error enum per concern, each naming the failed check.
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -20,9 +23,17 @@
 pub mod disclosure;
 pub mod encode;
 pub mod error;
+pub mod groth16;
 pub mod poseidon;
 pub mod record;
+pub mod snarkjs;
 pub mod tree;
 
 pub use ark_bn254::Fr;
-pub use error::{EncodeError, PoseidonError};
+pub use disclosure::{Disclosure, DisclosureParams, Opening, Rule, Statement};
+pub use error::{EncodeError, PoseidonError, ProveError, SnarkjsError, TreeError, VerifyError};
+pub use groth16::{
+    prove, setup, verify, verify_batch, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey,
+};
+pub use record::Record;
+pub use tree::{MerklePath, Tree};
