@@ -13,8 +13,9 @@
 //! points, and public inputs at or above the scalar field modulus.
 //!
 //! `vk_alphabeta_12` (e(alpha, beta), which snarkjs writes but does not read
-//! when verifying) is exported, and on import only checked to be 12
-//! coordinates below the modulus: it is recomputed from alpha and beta.
+//! when verifying) is exported, and on import, when present, must equal the
+//! pairing of `vk_alpha_1` and `vk_beta_2` (arkworks and snarkjs's
+//! ffjavascript use the same Fq12 tower, so the values agree exactly).
 
 use ark_bn254::{Bn254, Fq, Fq12, Fq2, Fq6, Fr, G1Affine, G2Affine};
 use ark_ec::pairing::Pairing;
@@ -271,11 +272,18 @@ pub fn vk_from_json(text: &str) -> Result<ark_groth16::VerifyingKey<Bn254>, Snar
     };
     if let Some(ab) = v.get("vk_alphabeta_12") {
         let outer = array(F, ab, "vk_alphabeta_12", Some(2))?;
-        for (i, c6) in outer.iter().enumerate() {
-            let inner = array(F, c6, &format!("vk_alphabeta_12[{i}]"), Some(3))?;
-            for (j, c2) in inner.iter().enumerate() {
-                fq2(F, c2, &format!("vk_alphabeta_12[{i}][{j}]"))?;
+        let mut c6 = Vec::with_capacity(2);
+        for (i, c) in outer.iter().enumerate() {
+            let inner = array(F, c, &format!("vk_alphabeta_12[{i}]"), Some(3))?;
+            let mut c2 = Vec::with_capacity(3);
+            for (j, x) in inner.iter().enumerate() {
+                c2.push(fq2(F, x, &format!("vk_alphabeta_12[{i}][{j}]"))?);
             }
+            c6.push(Fq6::new(c2[0], c2[1], c2[2]));
+        }
+        let given = Fq12::new(c6[0], c6[1]);
+        if given != Bn254::pairing(vk.alpha_g1, vk.beta_g2).0 {
+            return Err(SnarkjsError::AlphaBeta);
         }
     }
     Ok(vk)
@@ -525,6 +533,17 @@ pub(crate) mod tests {
             verify_json(&f.vk, &bad, &f.proof),
             Err(SnarkjsError::Coordinate { .. })
         ));
+    }
+
+    #[test]
+    fn a_wrong_alphabeta_is_refused_and_a_missing_one_is_recomputed() {
+        let f = files();
+        let bad = edit(&f.vk, |v| v["vk_alphabeta_12"][1][2][0] = json!("7"));
+        assert_eq!(vk_from_json(&bad), Err(SnarkjsError::AlphaBeta));
+        let absent = edit(&f.vk, |v| {
+            v.as_object_mut().unwrap().remove("vk_alphabeta_12");
+        });
+        assert_eq!(vk_to_json(&vk_from_json(&absent).unwrap()), f.vk);
     }
 
     #[test]
