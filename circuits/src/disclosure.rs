@@ -360,6 +360,17 @@ impl DisclosureCircuit {
     }
 }
 
+/// The number of constraints of the circuit of this shape (synthesised
+/// without a witness; for progress reports and benchmarks).
+pub fn constraint_count(params: DisclosureParams) -> Result<usize, ProveError> {
+    let cs = ark_relations::gr1cs::ConstraintSystem::<Fr>::new_ref();
+    cs.set_mode(ark_relations::gr1cs::SynthesisMode::Setup);
+    DisclosureCircuit::blank(params)
+        .generate_constraints(cs.clone())
+        .map_err(|e| ProveError::Synthesis(e.to_string()))?;
+    Ok(cs.num_constraints())
+}
+
 fn missing() -> SynthesisError {
     SynthesisError::AssignmentMissing
 }
@@ -726,5 +737,7 @@ pub(crate) mod tests {
         assert_eq!(c1, 5879);
         assert_eq!(c4, 22586);
         assert_eq!(c8, 3943);
+        // Setup synthesises the same constraints without a witness.
+        assert_eq!(constraint_count(DisclosureParams::new(16, 1, 4).unwrap()).unwrap(), c1);
     }
 }
