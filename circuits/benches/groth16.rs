@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use ark_bn254::Fr;
 use circuits::disclosure::constraint_count;
-use circuits::groth16::{verify_raw, RawPreparedKey};
+use circuits::groth16::{verify_batch_raw, verify_raw, RawPreparedKey};
 use circuits::{encode, record, tree};
 use circuits::{
     prove, setup, verify, verify_batch, Disclosure, DisclosureParams, Opening, Proof, ProvingKey,
@@ -163,11 +163,22 @@ fn bench_verify(c: &mut Criterion) {
             .unwrap())
         })
     });
+    group.bench_function("point_checks", |b| {
+        b.iter(|| circuits::groth16::check_proof_points(black_box(p0)).unwrap())
+    });
     group.bench_function("statement_hash", |b| b.iter(|| black_box(s0).public_input()));
     for n in [16usize, 64] {
         let batch: Vec<(&Statement, &Proof)> = items[..n].iter().map(|(s, p)| (s, p)).collect();
         group.bench_with_input(BenchmarkId::new("batch/ours", n), &n, |b, _| {
             b.iter(|| verify_batch(&pvk, black_box(&batch)).unwrap())
+        });
+        let prehashed: Vec<(&[Fr], &Proof)> = inputs[..n]
+            .iter()
+            .zip(&items[..n])
+            .map(|(x, (_, p))| (x.as_slice(), p))
+            .collect();
+        group.bench_with_input(BenchmarkId::new("batch/ours_prehashed", n), &n, |b, _| {
+            b.iter(|| verify_batch_raw(&raw, black_box(&prehashed)).unwrap())
         });
         group.bench_with_input(BenchmarkId::new("batch/ark_groth16_each", n), &n, |b, _| {
             b.iter(|| {

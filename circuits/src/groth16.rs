@@ -11,7 +11,7 @@
 
 use ark_bn254::{Bn254, Fq12, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{BigInteger, One, PrimeField, Zero};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -236,8 +236,13 @@ fn check_input_count(pvk: &RawPreparedKey, got: usize) -> Result<(), VerifyError
 
 /// `IC_0 + sum_j inputs_j * IC_{j+1}`.
 fn prepare_inputs(pvk: &RawPreparedKey, inputs: &[Fr]) -> G1Projective {
+    // A plain sum: the key has one input, where an MSM's setup costs more
+    // than it saves.
     let ic = &pvk.pvk.vk.gamma_abc_g1;
-    ic[0].into_group() + G1Projective::msm_unchecked(&ic[1..], inputs)
+    ic[1..]
+        .iter()
+        .zip(inputs)
+        .fold(ic[0].into_group(), |acc, (p, x)| acc + p.mul_bigint(x.into_bigint()))
 }
 
 /// Verifies any Groth16 BN254 proof with these public inputs:
@@ -322,15 +327,22 @@ pub fn verify_batch_raw(
         }
     }
     let ic = &pvk.pvk.vk.gamma_abc_g1;
-    let l_sum = ic[0] * r_sum + G1Projective::msm_unchecked(&ic[1..], &input_scalars);
-    let cs: Vec<G1Affine> = items.iter().map(|(_, p)| p.c).collect();
-    let c_sum = G1Projective::msm_unchecked(&cs, &r);
+    let l_sum = ic[1..]
+        .iter()
+        .zip(&input_scalars)
+        .fold(ic[0] * r_sum, |acc, (p, s)| acc + p.mul_bigint(s.into_bigint()));
+    // The coefficients are 128 bits, so each product costs half a full one.
+    let c_sum: G1Projective = items
+        .iter()
+        .zip(&r)
+        .map(|((_, p), ri)| p.c.mul_bigint(ri.into_bigint()))
+        .sum();
     let alpha = pvk.pvk.vk.alpha_g1 * r_sum;
 
     let mut g1: Vec<G1Projective> = items
         .iter()
         .zip(&r)
-        .map(|((_, p), ri)| p.a * ri)
+        .map(|((_, p), ri)| p.a.mul_bigint(ri.into_bigint()))
         .collect();
     g1.extend([l_sum, c_sum, alpha]);
     let g1 = G1Projective::normalize_batch(&g1);
