@@ -92,7 +92,10 @@ impl Fixture {
             })
             .collect();
         let ds = range.map(|i| disclosure(&self.records[i])).collect();
-        (Statement::new(params, self.tree.root(), ds).unwrap(), openings)
+        (
+            Statement::new(params, self.tree.root(), ds).unwrap(),
+            openings,
+        )
     }
 }
 
@@ -166,7 +169,9 @@ fn bench_verify(c: &mut Criterion) {
     group.bench_function("point_checks", |b| {
         b.iter(|| circuits::groth16::check_proof_points(black_box(p0)).unwrap())
     });
-    group.bench_function("statement_hash", |b| b.iter(|| black_box(s0).public_input()));
+    group.bench_function("statement_hash", |b| {
+        b.iter(|| black_box(s0).public_input())
+    });
     for n in [16usize, 64] {
         let batch: Vec<(&Statement, &Proof)> = items[..n].iter().map(|(s, p)| (s, p)).collect();
         group.bench_with_input(BenchmarkId::new("batch/ours", n), &n, |b, _| {
@@ -183,8 +188,9 @@ fn bench_verify(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("batch/ark_groth16_each", n), &n, |b, _| {
             b.iter(|| {
                 for (x, (_, p)) in inputs[..n].iter().zip(&items[..n]) {
-                    assert!(ark_groth16::Groth16::<ark_bn254::Bn254>::verify_proof(&ark, p, x)
-                        .unwrap());
+                    assert!(
+                        ark_groth16::Groth16::<ark_bn254::Bn254>::verify_proof(&ark, p, x).unwrap()
+                    );
                 }
             })
         });

@@ -277,9 +277,7 @@ impl Statement {
             if r.packet_id != d.packet_id {
                 return Err(ProveError::PacketId { record: k });
             }
-            let leaf = r
-                .leaf()
-                .map_err(|e| ProveError::Synthesis(e.to_string()))?;
+            let leaf = r.leaf().map_err(|e| ProveError::Synthesis(e.to_string()))?;
             if !o.path.verifies(leaf, self.zk_root) {
                 return Err(ProveError::NotUnderRoot { record: k });
             }
@@ -441,10 +439,7 @@ impl ConstraintSynthesizer<Fr> for DisclosureCircuit {
             let mut values = Vec::with_capacity(p.width);
             let mut modes = FpVar::Constant(Fr::zero());
             for (i, f) in fields.iter().enumerate() {
-                let rule = || {
-                    d.and_then(|d| d.rules.get(i).copied())
-                        .ok_or_else(missing)
-                };
+                let rule = || d.and_then(|d| d.rules.get(i).copied()).ok_or_else(missing);
                 let b0 = Boolean::new_witness(cs.clone(), || Ok(rule()?.mode() & 1 == 1))?;
                 let b1 = Boolean::new_witness(cs.clone(), || Ok(rule()?.mode() & 2 == 2))?;
                 let v = FpVar::new_witness(cs.clone(), || Ok(rule()?.value()))?;
@@ -571,7 +566,10 @@ pub(crate) mod tests {
         let mut d = rules_for(&openings[0].record);
         d.packet_id = Fr::from(1002u64);
         let other = Statement::new(params, root, vec![d, rules_for(&openings[1].record)]).unwrap();
-        assert_eq!(other.check(&openings), Err(ProveError::PacketId { record: 0 }));
+        assert_eq!(
+            other.check(&openings),
+            Err(ProveError::PacketId { record: 0 })
+        );
         assert!(!satisfied(&other, &openings));
     }
 
@@ -738,6 +736,9 @@ pub(crate) mod tests {
         assert_eq!(c4, 22586);
         assert_eq!(c8, 3943);
         // Setup synthesises the same constraints without a witness.
-        assert_eq!(constraint_count(DisclosureParams::new(16, 1, 4).unwrap()).unwrap(), c1);
+        assert_eq!(
+            constraint_count(DisclosureParams::new(16, 1, 4).unwrap()).unwrap(),
+            c1
+        );
     }
 }

@@ -72,9 +72,7 @@ pub fn fr_from_bytes(bytes: &[u8; 32]) -> Result<Fr, EncodeError> {
     ark_ff::BigInt::<4>::try_from(n)
         .ok()
         .and_then(Fr::from_bigint)
-        .ok_or_else(|| EncodeError::NotCanonical {
-            hex: hex_of(bytes),
-        })
+        .ok_or_else(|| EncodeError::NotCanonical { hex: hex_of(bytes) })
 }
 
 /// `0x` and 64 lowercase hex digits.

@@ -17,7 +17,11 @@ pub enum PoseidonError {
 pub enum EncodeError {
     /// A code is packed into one field element: at most 31 bytes.
     #[error("code {code:?} is {len} bytes, at most {max} fit in a field element")]
-    CodeTooLong { code: String, len: usize, max: usize },
+    CodeTooLong {
+        code: String,
+        len: usize,
+        max: usize,
+    },
     /// Codes are printable ASCII, so that packing is injective and readable.
     #[error("code {code:?} has a byte {byte:#04x} that is not printable ASCII")]
     CodeNotAscii { code: String, byte: u8 },
@@ -65,13 +69,21 @@ pub enum VerifyError {
     RecordCount { got: usize, max: usize },
     /// Each record's rules list one rule per field.
     #[error("record {record} has {got} rules, the circuit's records have {expected} fields")]
-    RuleCount { record: usize, got: usize, expected: usize },
+    RuleCount {
+        record: usize,
+        got: usize,
+        expected: usize,
+    },
     /// The key expects a different number of public inputs.
     #[error("key has {ic} input points, a statement needs {expected}")]
     InputCount { ic: usize, expected: usize },
     /// A proof point is not on the curve or not in the prime-order subgroup.
     #[error("proof point {point} is not a valid {group} point ({why})")]
-    BadPoint { point: &'static str, group: &'static str, why: &'static str },
+    BadPoint {
+        point: &'static str,
+        group: &'static str,
+        why: &'static str,
+    },
     /// The Groth16 pairing equation does not hold.
     #[error("pairing check failed: the proof does not prove this statement under this key")]
     Pairing,
@@ -83,7 +95,11 @@ pub enum VerifyError {
     EmptyBatch,
     /// A batch item has a different number of public inputs than the key.
     #[error("proof {index} has {got} public inputs, the key takes {expected}")]
-    BatchInputCount { index: usize, got: usize, expected: usize },
+    BatchInputCount {
+        index: usize,
+        got: usize,
+        expected: usize,
+    },
 }
 
 /// Why a prover refused to prove (the witness does not satisfy the statement).
@@ -101,10 +117,18 @@ pub enum ProveError {
     PacketId { record: usize },
     /// The record's width is not the circuit's.
     #[error("record {record} has {got} fields, the circuit's records have {expected}")]
-    Width { record: usize, got: usize, expected: usize },
+    Width {
+        record: usize,
+        got: usize,
+        expected: usize,
+    },
     /// The Merkle path has the wrong depth.
     #[error("record {record}: path has {got} siblings, the tree depth is {expected}")]
-    PathDepth { record: usize, got: usize, expected: usize },
+    PathDepth {
+        record: usize,
+        got: usize,
+        expected: usize,
+    },
     /// The path does not lead from the record's leaf to the statement's root.
     #[error("record {record}: path does not lead to zk_root")]
     NotUnderRoot { record: usize },
@@ -113,7 +137,11 @@ pub enum ProveError {
     Disclosure { record: usize, field: usize },
     /// A predicate on a hidden field does not hold.
     #[error("record {record} field {field}: predicate {rule} does not hold")]
-    Predicate { record: usize, field: usize, rule: String },
+    Predicate {
+        record: usize,
+        field: usize,
+        rule: String,
+    },
     /// A field under an at least / at most rule is not a u64.
     #[error("record {record} field {field}: value is not a u64, so it cannot be compared")]
     NotAnAmount { record: usize, field: usize },
@@ -131,10 +159,19 @@ pub enum SnarkjsError {
     Json { file: &'static str, why: String },
     /// `protocol` or `curve` is not groth16 / bn128.
     #[error("{file}: {field} is {got:?}, expected {expected:?}")]
-    Unsupported { file: &'static str, field: &'static str, got: String, expected: &'static str },
+    Unsupported {
+        file: &'static str,
+        field: &'static str,
+        got: String,
+        expected: &'static str,
+    },
     /// A coordinate that is not a decimal number below the base field modulus.
     #[error("{what}: {value:?} is not a decimal number below the {field} modulus")]
-    Coordinate { what: String, value: String, field: &'static str },
+    Coordinate {
+        what: String,
+        value: String,
+        field: &'static str,
+    },
     /// A projective coordinate other than z = 1 (or z = 0 for infinity).
     #[error("{what}: projective z must be 1 (affine) or 0 (infinity)")]
     NotAffine { what: String },
@@ -149,7 +186,11 @@ pub enum SnarkjsError {
     Identity { what: String },
     /// `IC` must hold nPublic + 1 points.
     #[error("verification key has {ic} IC points and nPublic = {n_public}; expected {expected} IC points")]
-    IcCount { ic: usize, n_public: usize, expected: usize },
+    IcCount {
+        ic: usize,
+        n_public: usize,
+        expected: usize,
+    },
     /// The number of public inputs does not match the key.
     #[error("{got} public inputs, the verification key takes {expected}")]
     PublicCount { got: usize, expected: usize },

@@ -242,7 +242,9 @@ fn prepare_inputs(pvk: &RawPreparedKey, inputs: &[Fr]) -> G1Projective {
     ic[1..]
         .iter()
         .zip(inputs)
-        .fold(ic[0].into_group(), |acc, (p, x)| acc + p.mul_bigint(x.into_bigint()))
+        .fold(ic[0].into_group(), |acc, (p, x)| {
+            acc + p.mul_bigint(x.into_bigint())
+        })
 }
 
 /// Verifies any Groth16 BN254 proof with these public inputs:
@@ -295,8 +297,8 @@ fn batch_coefficients(pvk: &RawPreparedKey, items: &[(&[Fr], &Proof)]) -> Vec<Fr
 }
 
 /// Verifies any number of Groth16 BN254 proofs under one key at once:
-/// `prod_i e(r_i A_i, B_i) * e(-sum r_i L_i, gamma) * e(-sum r_i C_i, delta)
-/// * e(-(sum r_i) alpha, beta) = 1`. On failure, each proof is verified alone
+/// `prod_i e(r_i A_i, B_i) e(-sum r_i L_i, gamma) e(-sum r_i C_i, delta)
+/// e(-(sum r_i) alpha, beta) = 1`. On failure, each proof is verified alone
 /// to name the bad ones.
 pub fn verify_batch_raw(
     pvk: &RawPreparedKey,
@@ -330,7 +332,9 @@ pub fn verify_batch_raw(
     let l_sum = ic[1..]
         .iter()
         .zip(&input_scalars)
-        .fold(ic[0] * r_sum, |acc, (p, s)| acc + p.mul_bigint(s.into_bigint()));
+        .fold(ic[0] * r_sum, |acc, (p, s)| {
+            acc + p.mul_bigint(s.into_bigint())
+        });
     // The coefficients are 128 bits, so each product costs half a full one.
     let c_sum: G1Projective = items
         .iter()
@@ -376,13 +380,14 @@ pub fn proof_to_bytes(proof: &Proof) -> Vec<u8> {
 /// A proof from its compressed bytes: points decoded, on the curve and in the
 /// subgroup, and not the identity.
 pub fn proof_from_bytes(bytes: &[u8]) -> Result<Proof, VerifyError> {
-    let proof = Proof::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes).map_err(|_| {
-        VerifyError::BadPoint {
-            point: "proof",
-            group: "G1/G2",
-            why: "not a canonical compressed proof of valid points",
-        }
-    })?;
+    let proof =
+        Proof::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes).map_err(|_| {
+            VerifyError::BadPoint {
+                point: "proof",
+                group: "G1/G2",
+                why: "not a canonical compressed proof of valid points",
+            }
+        })?;
     check_proof_points(&proof)?;
     Ok(proof)
 }
@@ -453,7 +458,8 @@ mod tests {
         // Another statement (a stronger predicate) with the same proof.
         let mut d = rules_for(&openings[0].record);
         d.rules[0] = Rule::AtLeast(60_000);
-        let stronger = Statement::new(params, root, vec![d, rules_for(&openings[1].record)]).unwrap();
+        let stronger =
+            Statement::new(params, root, vec![d, rules_for(&openings[1].record)]).unwrap();
         assert_eq!(verify(&pvk, &stronger, &proof), Err(VerifyError::Pairing));
         // Another root.
         let moved = statement(params, root + Fr::from(1u64), &openings);
@@ -469,7 +475,10 @@ mod tests {
         );
         // Another key of the same shape.
         let (_, other) = setup(params, [2; 32]).unwrap();
-        assert_eq!(verify(&other.prepare(), &s, &proof), Err(VerifyError::Pairing));
+        assert_eq!(
+            verify(&other.prepare(), &s, &proof),
+            Err(VerifyError::Pairing)
+        );
         // A statement of another shape.
         let p2 = DisclosureParams::new(4, 1, 4).unwrap();
         let s2 = statement(p2, root, &openings[..1]);
@@ -517,19 +526,31 @@ mod tests {
         off.a = G1Affine::new_unchecked(proof.a.x, proof.a.y + ark_bn254::Fq::one());
         assert!(matches!(
             verify(&pvk, &s, &off),
-            Err(VerifyError::BadPoint { point: "A", why: "not on the curve", .. })
+            Err(VerifyError::BadPoint {
+                point: "A",
+                why: "not on the curve",
+                ..
+            })
         ));
         let mut zero = proof.clone();
         zero.c = G1Affine::zero();
         assert!(matches!(
             verify(&pvk, &s, &zero),
-            Err(VerifyError::BadPoint { point: "C", why: "identity", .. })
+            Err(VerifyError::BadPoint {
+                point: "C",
+                why: "identity",
+                ..
+            })
         ));
         let mut twisted = proof.clone();
         twisted.b = crate::snarkjs::tests::g2_outside_subgroup();
         assert!(matches!(
             verify(&pvk, &s, &twisted),
-            Err(VerifyError::BadPoint { point: "B", why: "not in the prime-order subgroup", .. })
+            Err(VerifyError::BadPoint {
+                point: "B",
+                why: "not in the prime-order subgroup",
+                ..
+            })
         ));
         // A's x coordinate (32 little-endian bytes, flags in the top two
         // bits) set above the modulus.
@@ -549,7 +570,8 @@ mod tests {
         let (pk, vk) = setup(params, [5; 32]).unwrap();
         let pvk = vk.prepare();
         let (root, records, _) = sample(4, 6, 0);
-        let tree = crate::tree::Tree::new(4, records.iter().map(|r| r.leaf().unwrap()).collect()).unwrap();
+        let tree =
+            crate::tree::Tree::new(4, records.iter().map(|r| r.leaf().unwrap()).collect()).unwrap();
         let mut rng = rng();
         let mut statements = Vec::new();
         let mut proofs = Vec::new();
@@ -592,7 +614,10 @@ mod tests {
             Err(VerifyError::BadPoint { point: "C", .. })
         ));
         // The coefficients depend on the batch, deterministically.
-        let raw: Vec<([Fr; 1], &Proof)> = items.iter().map(|(s, p)| ([s.public_input()], *p)).collect();
+        let raw: Vec<([Fr; 1], &Proof)> = items
+            .iter()
+            .map(|(s, p)| ([s.public_input()], *p))
+            .collect();
         let raw: Vec<(&[Fr], &Proof)> = raw.iter().map(|(x, p)| (x.as_slice(), *p)).collect();
         let r1 = batch_coefficients(pvk.raw(), &raw);
         assert_eq!(r1, batch_coefficients(pvk.raw(), &raw));

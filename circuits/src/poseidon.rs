@@ -114,12 +114,37 @@ pub fn hash(inputs: &[Fr]) -> Result<Fr, PoseidonError> {
         } else {
             state[0] = sbox(state[0]);
         }
-        for (n, row) in next.iter_mut().zip(&p.mds) {
-            *n = row.iter().zip(&state).map(|(m, s)| *m * s).sum();
-        }
+        mix(&p.mds, &state, &mut next);
         std::mem::swap(&mut state, &mut next);
     }
     Ok(state[0])
+}
+
+/// `next = mds * state`, through arkworks' fixed-size `sum_of_products`
+/// (one modular reduction per row instead of one per product) for every
+/// width circomlib has.
+fn mix(mds: &[Vec<Fr>], state: &[Fr], next: &mut [Fr]) {
+    macro_rules! fixed {
+        ($($t:literal)*) => {
+            match state.len() {
+                $($t => {
+                    if let Ok(s) = <&[Fr; $t]>::try_from(state) {
+                        for (n, row) in next.iter_mut().zip(mds) {
+                            if let Ok(r) = <&[Fr; $t]>::try_from(row.as_slice()) {
+                                *n = Fr::sum_of_products(r, s);
+                            }
+                        }
+                        return;
+                    }
+                })*
+                _ => {}
+            }
+        };
+    }
+    fixed!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17);
+    for (n, row) in next.iter_mut().zip(mds) {
+        *n = row.iter().zip(state).map(|(m, s)| *m * s).sum();
+    }
 }
 
 /// `Poseidon(left, right)`: a Merkle node.
@@ -213,7 +238,11 @@ mod tests {
         for n in 1..=12 {
             let inputs: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
             let mut theirs = Poseidon::<Fr>::new_circom(n).unwrap();
-            assert_eq!(hash(&inputs).unwrap(), theirs.hash(&inputs).unwrap(), "n = {n}");
+            assert_eq!(
+                hash(&inputs).unwrap(),
+                theirs.hash(&inputs).unwrap(),
+                "n = {n}"
+            );
         }
     }
 

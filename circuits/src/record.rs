@@ -95,8 +95,12 @@ mod tests {
 
     #[test]
     fn leaf_is_poseidon_of_salt_id_and_fields() {
-        let r = Record::new(Fr::from(7u64), Fr::from(9u64), vec![Fr::from(1u64), Fr::from(2u64)])
-            .unwrap();
+        let r = Record::new(
+            Fr::from(7u64),
+            Fr::from(9u64),
+            vec![Fr::from(1u64), Fr::from(2u64)],
+        )
+        .unwrap();
         let want = poseidon::hash(&[7u64, 9, 1, 2].map(Fr::from)).unwrap();
         assert_eq!(r.leaf().unwrap(), want);
     }
@@ -116,8 +120,12 @@ mod tests {
         assert_ne!(a, derive_salt(&secret, b"packet 2"));
         assert_ne!(a, derive_salt(&[4u8; 32], b"packet 1"));
         let r1 = Record::new(a, Fr::from(1u64), vec![Fr::from(5u64)]).unwrap();
-        let r2 = Record::new(derive_salt(&secret, b"packet 2"), Fr::from(1u64), vec![Fr::from(5u64)])
-            .unwrap();
+        let r2 = Record::new(
+            derive_salt(&secret, b"packet 2"),
+            Fr::from(1u64),
+            vec![Fr::from(5u64)],
+        )
+        .unwrap();
         assert_ne!(r1.leaf().unwrap(), r2.leaf().unwrap());
     }
 }

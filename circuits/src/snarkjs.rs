@@ -58,7 +58,10 @@ pub fn proof_to_json(proof: &Proof) -> String {
 /// Public inputs in snarkjs's `public.json` form.
 pub fn public_to_json(inputs: &[Fr]) -> String {
     pretty(&Value::Array(
-        inputs.iter().map(|x| Value::String(to_decimal(x))).collect(),
+        inputs
+            .iter()
+            .map(|x| Value::String(to_decimal(x)))
+            .collect(),
     ))
 }
 
@@ -107,7 +110,12 @@ fn field<'a>(file: &'static str, v: &'a Value, name: &str) -> Result<&'a Value, 
     })
 }
 
-fn array<'a>(file: &'static str, v: &'a Value, what: &str, len: Option<usize>) -> Result<&'a [Value], SnarkjsError> {
+fn array<'a>(
+    file: &'static str,
+    v: &'a Value,
+    what: &str,
+    len: Option<usize>,
+) -> Result<&'a [Value], SnarkjsError> {
     let a = v.as_array().ok_or_else(|| SnarkjsError::Json {
         file,
         why: format!("{what} is not an array"),
@@ -190,10 +198,11 @@ fn g2(file: &'static str, v: &Value, what: &str, id: Identity) -> Result<G2Affin
     check_point(p, name, id)
 }
 
-fn check_point<P: AffineRepr>(p: P, what: String, id: Identity) -> Result<P, SnarkjsError>
-where
-    P: OnCurve,
-{
+fn check_point<P: AffineRepr + OnCurve>(
+    p: P,
+    what: String,
+    id: Identity,
+) -> Result<P, SnarkjsError> {
     if p.is_zero() {
         return match id {
             Identity::Allowed => Ok(p),
@@ -260,10 +269,30 @@ pub fn vk_from_json(text: &str) -> Result<ark_groth16::VerifyingKey<Bn254>, Snar
         });
     }
     let vk = ark_groth16::VerifyingKey {
-        alpha_g1: g1(F, field(F, &v, "vk_alpha_1")?, "vk_alpha_1", Identity::Refused)?,
-        beta_g2: g2(F, field(F, &v, "vk_beta_2")?, "vk_beta_2", Identity::Refused)?,
-        gamma_g2: g2(F, field(F, &v, "vk_gamma_2")?, "vk_gamma_2", Identity::Refused)?,
-        delta_g2: g2(F, field(F, &v, "vk_delta_2")?, "vk_delta_2", Identity::Refused)?,
+        alpha_g1: g1(
+            F,
+            field(F, &v, "vk_alpha_1")?,
+            "vk_alpha_1",
+            Identity::Refused,
+        )?,
+        beta_g2: g2(
+            F,
+            field(F, &v, "vk_beta_2")?,
+            "vk_beta_2",
+            Identity::Refused,
+        )?,
+        gamma_g2: g2(
+            F,
+            field(F, &v, "vk_gamma_2")?,
+            "vk_gamma_2",
+            Identity::Refused,
+        )?,
+        delta_g2: g2(
+            F,
+            field(F, &v, "vk_delta_2")?,
+            "vk_delta_2",
+            Identity::Refused,
+        )?,
         gamma_abc_g1: ic_json
             .iter()
             .enumerate()
@@ -413,7 +442,10 @@ pub(crate) mod tests {
         );
         assert_eq!(
             verify_json(&f.vk, "[]", &f.proof),
-            Err(SnarkjsError::PublicCount { got: 0, expected: 1 })
+            Err(SnarkjsError::PublicCount {
+                got: 0,
+                expected: 1
+            })
         );
     }
 
@@ -422,7 +454,10 @@ pub(crate) mod tests {
         let f = files();
         assert!(matches!(
             vk_from_json("{not json"),
-            Err(SnarkjsError::Json { file: "verification_key.json", .. })
+            Err(SnarkjsError::Json {
+                file: "verification_key.json",
+                ..
+            })
         ));
         assert!(matches!(
             proof_from_json(&edit(&f.proof, |v| {
@@ -440,7 +475,10 @@ pub(crate) mod tests {
         ));
         assert!(matches!(
             proof_from_json(&edit(&f.proof, |v| v["protocol"] = json!("plonk"))),
-            Err(SnarkjsError::Unsupported { field: "protocol", .. })
+            Err(SnarkjsError::Unsupported {
+                field: "protocol",
+                ..
+            })
         ));
         assert!(matches!(
             vk_from_json(&edit(&f.vk, |v| v["curve"] = json!("bls12381"))),
@@ -448,7 +486,10 @@ pub(crate) mod tests {
         ));
         assert!(matches!(
             public_from_json("{\"a\": 1}"),
-            Err(SnarkjsError::Json { file: "public.json", .. })
+            Err(SnarkjsError::Json {
+                file: "public.json",
+                ..
+            })
         ));
         assert!(matches!(
             proof_from_json(&edit(&f.proof, |v| v["pi_a"][0] = json!("0x12"))),
@@ -466,27 +507,37 @@ pub(crate) mod tests {
         let bad = edit(&f.proof, |v| v["pi_a"][1] = bump(&v["pi_a"][1]));
         assert_eq!(
             proof_from_json(&bad),
-            Err(SnarkjsError::NotOnCurve { what: "proof.json pi_a".into() })
+            Err(SnarkjsError::NotOnCurve {
+                what: "proof.json pi_a".into()
+            })
         );
         let bad = edit(&f.proof, |v| v["pi_b"][1][0] = bump(&v["pi_b"][1][0]));
         assert_eq!(
             proof_from_json(&bad),
-            Err(SnarkjsError::NotOnCurve { what: "proof.json pi_b".into() })
+            Err(SnarkjsError::NotOnCurve {
+                what: "proof.json pi_b".into()
+            })
         );
         let bad = edit(&f.vk, |v| v["IC"][1][0] = bump(&v["IC"][1][0]));
         assert_eq!(
             vk_from_json(&bad),
-            Err(SnarkjsError::NotOnCurve { what: "verification_key.json IC[1]".into() })
+            Err(SnarkjsError::NotOnCurve {
+                what: "verification_key.json IC[1]".into()
+            })
         );
         let bad = edit(&f.proof, |v| v["pi_a"][2] = json!("2"));
         assert_eq!(
             proof_from_json(&bad),
-            Err(SnarkjsError::NotAffine { what: "proof.json pi_a".into() })
+            Err(SnarkjsError::NotAffine {
+                what: "proof.json pi_a".into()
+            })
         );
         let bad = edit(&f.proof, |v| v["pi_c"] = json!(["0", "1", "0"]));
         assert_eq!(
             proof_from_json(&bad),
-            Err(SnarkjsError::Identity { what: "proof.json pi_c".into() })
+            Err(SnarkjsError::Identity {
+                what: "proof.json pi_c".into()
+            })
         );
     }
 
@@ -497,12 +548,16 @@ pub(crate) mod tests {
         let bad = edit(&f.proof, |v| v["pi_b"] = g2_json(&p));
         assert_eq!(
             proof_from_json(&bad),
-            Err(SnarkjsError::NotInSubgroup { what: "proof.json pi_b".into() })
+            Err(SnarkjsError::NotInSubgroup {
+                what: "proof.json pi_b".into()
+            })
         );
         let bad = edit(&f.vk, |v| v["vk_delta_2"] = g2_json(&p));
         assert_eq!(
             vk_from_json(&bad),
-            Err(SnarkjsError::NotInSubgroup { what: "verification_key.json vk_delta_2".into() })
+            Err(SnarkjsError::NotInSubgroup {
+                what: "verification_key.json vk_delta_2".into()
+            })
         );
     }
 
@@ -521,13 +576,19 @@ pub(crate) mod tests {
             Err(SnarkjsError::Coordinate { ref what, field: "base field", .. }) if what == "proof.json pi_a[0]"
         ));
         let bad = edit(&f.vk, |v| v["vk_gamma_2"][0][1] = json!(q.to_string()));
-        assert!(matches!(vk_from_json(&bad), Err(SnarkjsError::Coordinate { .. })));
+        assert!(matches!(
+            vk_from_json(&bad),
+            Err(SnarkjsError::Coordinate { .. })
+        ));
         let input = public_from_json(&f.public).unwrap()[0];
         let n: BigUint = input.into_bigint().into();
         let bad = format!("[\"{}\"]", n + &r);
         assert!(matches!(
             public_from_json(&bad),
-            Err(SnarkjsError::Coordinate { field: "scalar field", .. })
+            Err(SnarkjsError::Coordinate {
+                field: "scalar field",
+                ..
+            })
         ));
         assert!(matches!(
             verify_json(&f.vk, &bad, &f.proof),
@@ -552,14 +613,22 @@ pub(crate) mod tests {
         let bad = edit(&f.vk, |v| v["nPublic"] = json!(2));
         assert_eq!(
             vk_from_json(&bad),
-            Err(SnarkjsError::IcCount { ic: 2, n_public: 2, expected: 3 })
+            Err(SnarkjsError::IcCount {
+                ic: 2,
+                n_public: 2,
+                expected: 3
+            })
         );
         let bad = edit(&f.vk, |v| {
             v["IC"].as_array_mut().unwrap().pop();
         });
         assert_eq!(
             vk_from_json(&bad),
-            Err(SnarkjsError::IcCount { ic: 1, n_public: 1, expected: 2 })
+            Err(SnarkjsError::IcCount {
+                ic: 1,
+                n_public: 1,
+                expected: 2
+            })
         );
     }
 }

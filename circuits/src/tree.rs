@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 
 use ark_bn254::Fr;
 use ark_ff::Zero;
-use ark_r1cs_std::prelude::*;
 use ark_r1cs_std::fields::fp::FpVar;
+use ark_r1cs_std::prelude::*;
 use ark_relations::gr1cs::SynthesisError;
 
 use crate::error::TreeError;
@@ -241,7 +241,11 @@ mod tests {
     fn sparse_root_equals_dense_root() {
         for (depth, n) in [(1, 0), (1, 1), (1, 2), (4, 5), (4, 16), (6, 33)] {
             let l = leaves(n, depth as u64);
-            assert_eq!(Tree::new(depth, l.clone()).unwrap().root(), dense_root(depth, &l), "{depth}/{n}");
+            assert_eq!(
+                Tree::new(depth, l.clone()).unwrap().root(),
+                dense_root(depth, &l),
+                "{depth}/{n}"
+            );
         }
     }
 
@@ -249,11 +253,26 @@ mod tests {
     fn empty_tree_and_limits() {
         assert_eq!(Tree::new(16, vec![]).unwrap().root(), empty_roots()[16]);
         assert_eq!(empty_roots()[1], poseidon::hash2(Fr::zero(), Fr::zero()));
-        assert!(matches!(Tree::new(2, leaves(5, 1)), Err(TreeError::TooManyLeaves { leaves: 5, depth: 2 })));
+        assert!(matches!(
+            Tree::new(2, leaves(5, 1)),
+            Err(TreeError::TooManyLeaves {
+                leaves: 5,
+                depth: 2
+            })
+        ));
         assert!(matches!(Tree::new(0, vec![]), Err(TreeError::Depth { .. })));
-        assert!(matches!(Tree::new(33, vec![]), Err(TreeError::Depth { .. })));
+        assert!(matches!(
+            Tree::new(33, vec![]),
+            Err(TreeError::Depth { .. })
+        ));
         let t = Tree::new(4, leaves(3, 2)).unwrap();
-        assert!(matches!(t.path(3), Err(TreeError::NoSuchLeaf { index: 3, leaves: 3 })));
+        assert!(matches!(
+            t.path(3),
+            Err(TreeError::NoSuchLeaf {
+                index: 3,
+                leaves: 3
+            })
+        ));
     }
 
     #[test]
