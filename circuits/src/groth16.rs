@@ -9,7 +9,7 @@
 //! seeding ChaCha20), so a host verifies deterministically: n + 3 Miller
 //! loops and one final exponentiation instead of 3n and n.
 
-use ark_bn254::{Bn254, Fq12, Fr, G1Affine, G1Projective, G2Affine};
+use ark_bn254::{Bn254, Fq12, Fr, G1Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{BigInteger, One, PrimeField, Zero};
@@ -180,30 +180,13 @@ pub fn verify_batch(
     verify_batch_raw(&pvk.inner, &raw)
 }
 
-fn check_g1(p: &G1Affine, point: &'static str) -> Result<(), VerifyError> {
-    let bad = |why| VerifyError::BadPoint {
-        point,
-        group: "G1",
-        why,
-    };
-    if p.is_zero() {
-        return Err(bad("identity"));
-    }
-    if !p.is_on_curve() {
-        return Err(bad("not on the curve"));
-    }
-    if !p.is_in_correct_subgroup_assuming_on_curve() {
-        return Err(bad("not in the prime-order subgroup"));
-    }
-    Ok(())
-}
-
-fn check_g2(p: &G2Affine, point: &'static str) -> Result<(), VerifyError> {
-    let bad = |why| VerifyError::BadPoint {
-        point,
-        group: "G2",
-        why,
-    };
+/// A point of either group: not the identity, on the curve, in the prime-order subgroup.
+fn check_point<C: ark_ec::short_weierstrass::SWCurveConfig>(
+    p: &ark_ec::short_weierstrass::Affine<C>,
+    point: &'static str,
+    group: &'static str,
+) -> Result<(), VerifyError> {
+    let bad = |why| VerifyError::BadPoint { point, group, why };
     if p.is_zero() {
         return Err(bad("identity"));
     }
@@ -218,9 +201,9 @@ fn check_g2(p: &G2Affine, point: &'static str) -> Result<(), VerifyError> {
 
 /// Checks a proof's points: on the curve, in the subgroup, not the identity.
 pub fn check_proof_points(proof: &Proof) -> Result<(), VerifyError> {
-    check_g1(&proof.a, "A")?;
-    check_g2(&proof.b, "B")?;
-    check_g1(&proof.c, "C")
+    check_point(&proof.a, "A", "G1")?;
+    check_point(&proof.b, "B", "G2")?;
+    check_point(&proof.c, "C", "G1")
 }
 
 fn check_input_count(pvk: &RawPreparedKey, got: usize) -> Result<(), VerifyError> {
@@ -438,6 +421,7 @@ mod tests {
     use super::*;
     use crate::disclosure::tests::{rules_for, sample, statement};
     use crate::disclosure::Rule;
+    use ark_bn254::G1Affine;
 
     fn rng() -> ChaCha20Rng {
         ChaCha20Rng::seed_from_u64(42)
