@@ -6,33 +6,15 @@ mod support;
 use adapters::chain::AdapterError;
 use adapters::wire::{SubmitEvent, SubmittedItem, MAX_EVENT_BATCH, WIRE_VERSION};
 use light_clients::any::FamilyName;
-use light_clients::host::OperatorMsg;
-use light_clients::{App, ChainId, ChannelId};
-use support::{options, Ledger};
+use light_clients::ChainId;
+use support::Ledger;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_answers_every_event_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cmport = Ledger::start(FamilyName::Cmport, "cmport-1", dir.path()).await;
     let cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
-    let root = cmport.trust_root(cmport.height().await).await;
-    cosco
-        .operator_tx(OperatorMsg::CreateClient {
-            root,
-            options: options(),
-        })
-        .await;
-    let channel = ChannelId {
-        source: cosco.chain_id.clone(),
-        destination: cmport.chain_id.clone(),
-        app: App::Cargo,
-    };
-    cosco
-        .operator_tx(OperatorMsg::OpenChannel {
-            channel: channel.clone(),
-            version: "cargo-1".into(),
-        })
-        .await;
+    let channel = cosco.cargo_channel_to(&cmport).await;
     let journey: Vec<serde_json::Value> =
         serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
             .expect("journey");

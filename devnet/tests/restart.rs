@@ -7,32 +7,14 @@ use adapters::chain::AdapterError;
 use adapters::wire::{SubmitEvent, WIRE_VERSION};
 use light_clients::any::FamilyName;
 use light_clients::host::{OperatorMsg, RelayerKey, SignedTx, TxBody};
-use light_clients::{App, ChannelId};
-use support::{options, Ledger};
+use support::Ledger;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_keeps_blocks_state_keys_and_sequences() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cmport = Ledger::start(FamilyName::Cmport, "cmport-1", dir.path()).await;
     let mut cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
-    let root = cmport.trust_root(cmport.height().await).await;
-    cosco
-        .operator_tx(OperatorMsg::CreateClient {
-            root,
-            options: options(),
-        })
-        .await;
-    let channel = ChannelId {
-        source: cosco.chain_id.clone(),
-        destination: cmport.chain_id.clone(),
-        app: App::Cargo,
-    };
-    cosco
-        .operator_tx(OperatorMsg::OpenChannel {
-            channel: channel.clone(),
-            version: "cargo-1".into(),
-        })
-        .await;
+    let channel = cosco.cargo_channel_to(&cmport).await;
     let journey: Vec<serde_json::Value> =
         serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
             .expect("journey");
@@ -184,24 +166,7 @@ async fn a_killed_ledger_replays_the_blocks_after_its_snapshot() {
         cosco.args = vec!["--snapshot-every".into(), every.to_string()];
         cosco.stop();
         cosco.spawn().await;
-        let root = cmport.trust_root(cmport.height().await).await;
-        cosco
-            .operator_tx(OperatorMsg::CreateClient {
-                root,
-                options: options(),
-            })
-            .await;
-        let channel = ChannelId {
-            source: cosco.chain_id.clone(),
-            destination: cmport.chain_id.clone(),
-            app: App::Cargo,
-        };
-        cosco
-            .operator_tx(OperatorMsg::OpenChannel {
-                channel: channel.clone(),
-                version: "cargo-1".into(),
-            })
-            .await;
+        let channel = cosco.cargo_channel_to(&cmport).await;
         // Events over more blocks than one interval of 7.
         let submit = |n: usize| {
             let mut event = journey[n % journey.len()].clone();

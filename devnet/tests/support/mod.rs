@@ -147,6 +147,28 @@ impl Ledger {
     }
 
     /// This ledger's header at `height` as a trust root for other ledgers' clients.
+    /// A client of `destination` (from its latest header) and a cargo
+    /// channel to it, by this ledger's operator; returns the channel.
+    pub async fn cargo_channel_to(&self, destination: &Ledger) -> light_clients::ChannelId {
+        let root = destination.trust_root(destination.height().await).await;
+        self.operator_tx(OperatorMsg::CreateClient {
+            root,
+            options: options(),
+        })
+        .await;
+        let channel = light_clients::ChannelId {
+            source: self.chain_id.clone(),
+            destination: destination.chain_id.clone(),
+            app: light_clients::App::Cargo,
+        };
+        self.operator_tx(OperatorMsg::OpenChannel {
+            channel: channel.clone(),
+            version: "cargo-1".into(),
+        })
+        .await;
+        channel
+    }
+
     pub async fn trust_root(&self, height: u64) -> AnyTrustRoot {
         let header = self.adapter.header(height).await.expect("header");
         header.trust_root()
