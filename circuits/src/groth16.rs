@@ -24,6 +24,9 @@ use crate::error::{ProveError, VerifyError};
 /// A Groth16 proof over BN254 (A, C in G1, B in G2).
 pub type Proof = ark_groth16::Proof<Bn254>;
 
+/// Any Groth16 BN254 verifying key (a snarkjs one, say), without a shape.
+pub type ArkVerifyingKey = ark_groth16::VerifyingKey<Bn254>;
+
 type Groth16 = ark_groth16::Groth16<Bn254>;
 
 /// A proving key for one disclosure shape.
@@ -375,22 +378,51 @@ pub fn proof_from_bytes(bytes: &[u8]) -> Result<Proof, VerifyError> {
     Ok(proof)
 }
 
-/// A verifying key as compressed bytes: shape (depth u32, records u32, width
-/// u32, big-endian) then arkworks' canonical encoding of the key.
-pub fn vk_to_bytes(vk: &VerifyingKey) -> Vec<u8> {
+/// A proving key as bytes: shape (depth u32, records u32, width u32,
+/// big-endian) then arkworks' uncompressed encoding of the key.
+pub fn pk_to_bytes(pk: &ProvingKey) -> Vec<u8> {
     let mut out = Vec::new();
-    out.extend((vk.params.depth).to_be_bytes());
-    out.extend((vk.params.records as u32).to_be_bytes());
-    out.extend((vk.params.width as u32).to_be_bytes());
-    let _ = vk.inner.serialize_compressed(&mut out);
+    out.extend(shape_bytes(pk.params));
+    let _ = pk.inner.serialize_uncompressed(&mut out);
     out
 }
 
-/// A verifying key from [`vk_to_bytes`], validated (points in their groups,
-/// one input point per public input plus one).
-pub fn vk_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, VerifyError> {
+/// A proving key from [`pk_to_bytes`]. Its points are decoded but not
+/// checked for subgroup membership: that would take longer than a proof, and
+/// a bad proving key can only make proofs that fail verification.
+pub fn pk_from_bytes(bytes: &[u8]) -> Result<ProvingKey, VerifyError> {
+    let (params, rest) = shape_from_bytes(bytes, "proving key")?;
+    let inner =
+        ark_groth16::ProvingKey::<Bn254>::deserialize_with_mode(rest, Compress::No, Validate::No)
+            .map_err(|_| VerifyError::BadPoint {
+            point: "proving key",
+            group: "G1/G2",
+            why: "not an uncompressed proving key",
+        })?;
+    if inner.vk.gamma_abc_g1.len() != 2 {
+        return Err(VerifyError::InputCount {
+            ic: inner.vk.gamma_abc_g1.len(),
+            expected: 2,
+        });
+    }
+    Ok(ProvingKey { params, inner })
+}
+
+fn shape_bytes(params: DisclosureParams) -> impl Iterator<Item = u8> {
+    params
+        .depth
+        .to_be_bytes()
+        .into_iter()
+        .chain((params.records as u32).to_be_bytes())
+        .chain((params.width as u32).to_be_bytes())
+}
+
+fn shape_from_bytes<'a>(
+    bytes: &'a [u8],
+    point: &'static str,
+) -> Result<(DisclosureParams, &'a [u8]), VerifyError> {
     let bad = |why| VerifyError::BadPoint {
-        point: "verifying key",
+        point,
         group: "G1/G2",
         why,
     };
@@ -401,6 +433,27 @@ pub fn vk_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, VerifyError> {
     let params = DisclosureParams::new(word(0)?, word(1)? as usize, word(2)? as usize)
         .map_err(|_| bad("shape out of range"))?;
     let rest = bytes.get(12..).ok_or(bad("truncated shape"))?;
+    Ok((params, rest))
+}
+
+/// A verifying key as compressed bytes: shape (depth u32, records u32, width
+/// u32, big-endian) then arkworks' canonical encoding of the key.
+pub fn vk_to_bytes(vk: &VerifyingKey) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend(shape_bytes(vk.params));
+    let _ = vk.inner.serialize_compressed(&mut out);
+    out
+}
+
+/// A verifying key from [`vk_to_bytes`], validated (points in their groups,
+/// one input point per public input plus one).
+pub fn vk_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, VerifyError> {
+    let (params, rest) = shape_from_bytes(bytes, "verifying key")?;
+    let bad = |why| VerifyError::BadPoint {
+        point: "verifying key",
+        group: "G1/G2",
+        why,
+    };
     let inner = ark_groth16::VerifyingKey::<Bn254>::deserialize_with_mode(
         rest,
         Compress::Yes,
@@ -485,6 +538,27 @@ mod tests {
         assert_eq!(proof_from_bytes(&bytes).unwrap(), proof);
         let vk2 = vk_from_bytes(&vk_to_bytes(&vk)).unwrap();
         assert_eq!(vk2, vk);
+        let pk2 = pk_from_bytes(&pk_to_bytes(&pk)).unwrap();
+        assert_eq!(pk2, pk);
+        // A key file cut short, or with another shape, is refused by name.
+        let pk_bytes = pk_to_bytes(&pk);
+        assert!(pk_from_bytes(&pk_bytes[..pk_bytes.len() - 1]).is_err());
+        assert!(matches!(
+            pk_from_bytes(&pk_bytes[..8]),
+            Err(VerifyError::BadPoint {
+                why: "truncated shape",
+                ..
+            })
+        ));
+        let mut zero_depth = pk_bytes.clone();
+        zero_depth[..4].copy_from_slice(&0u32.to_be_bytes());
+        assert!(matches!(
+            pk_from_bytes(&zero_depth),
+            Err(VerifyError::BadPoint {
+                why: "shape out of range",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! - [`disclosure`]: statements (rules per field), the circuit, the native check;
 //! - [`groth16`]: keys, the seeded devnet setup, prove, verify, batch verify;
 //! - [`snarkjs`]: snarkjs JSON keys, proofs and inputs, and its `verify`;
+//! - [`solidity`]: a Solidity verifier contract for a key (EVM destinations);
 //! - [`error`]: one error enum per concern, each naming the failed check.
 
 #![forbid(unsafe_code)]
@@ -27,6 +28,7 @@ pub mod groth16;
 pub mod poseidon;
 pub mod record;
 pub mod snarkjs;
+pub mod solidity;
 pub mod tree;
 
 pub use ark_bn254::Fr;

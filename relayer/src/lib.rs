@@ -14,6 +14,7 @@
 //! - [`bench`]: `portrelay bench`, end-to-end throughput, latency and the relayer's memory;
 //! - [`events`]: `portrelay events validate`, the event checker over `adapters::events`;
 //! - [`relay`]: the relay engine (followers, scanners, submitters) and its `Coordinator`;
+//! - [`zk`]: `portrelay zk`, Groth16 keys, proofs, snarkjs JSON and the Solidity verifier;
 //! - `main.rs`: the thin binary (argument parsing, exit codes).
 
 #![forbid(unsafe_code)]
@@ -31,3 +32,4 @@ pub mod operator;
 pub mod ops;
 pub mod page;
 pub mod relay;
+pub mod zk;

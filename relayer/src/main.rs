@@ -93,6 +93,116 @@ enum Command {
     /// Adapters of a running relayer (through its API; kept in its store).
     #[command(subcommand)]
     Adapters(AdaptersCommand),
+    /// Groth16 disclosure proofs: keys, proofs, snarkjs JSON, a Solidity verifier.
+    #[command(subcommand)]
+    Zk(ZkCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ZkCommand {
+    /// Make a key set for a circuit shape, from a seed: UNSAFE FOR PRODUCTION
+    /// (whoever knows the seed can forge proofs); for devnets and tests.
+    ///
+    /// Writes proving.key, verifying.key (what a chain operator registers),
+    /// verification_key.json (snarkjs) and circuit.json into --out.
+    Setup {
+        #[arg(long, value_enum, default_value = "disclosure")]
+        circuit: relayer::zk::CircuitName,
+        /// Depth of the zk_root tree (16: 2^16 records per block).
+        #[arg(long, default_value_t = 16)]
+        depth: u32,
+        /// Records per proof.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Fields per record.
+        #[arg(long, default_value_t = 8)]
+        width: usize,
+        #[arg(long)]
+        out: PathBuf,
+        /// The setup's randomness, 64 hex digits (default: a fixed devnet seed).
+        #[arg(long)]
+        seed: Option<String>,
+        /// Replace a key set already in --out.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Prove a witness file (records of a tree and what to disclose; docs/zk.md);
+    /// writes proof.json, public.json and statement.json into --out.
+    ///
+    /// Exits 1 when the witness does not satisfy its rules, 2 when an input
+    /// cannot be read or used.
+    Prove {
+        /// The key set from `zk setup`.
+        #[arg(long)]
+        keys: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a snarkjs-format proof like `snarkjs groth16 verify`.
+    ///
+    /// Prints OK and exits 0, or INVALID: <check> and exits 1; exits 2 when a
+    /// file cannot be read or is not the JSON it should be.
+    Verify {
+        /// verification_key.json (snarkjs) or a portrelay verifying.key.
+        #[arg(long)]
+        vk: PathBuf,
+        #[arg(long)]
+        proof: PathBuf,
+        #[arg(long)]
+        public: PathBuf,
+        /// Also check that the public input is this statement's hash.
+        #[arg(long)]
+        statement: Option<PathBuf>,
+    },
+    /// Convert a portrelay verifying.key or binary proof to snarkjs JSON.
+    Export {
+        #[command(flatten)]
+        what: ConvertArgs,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Convert a snarkjs verification_key.json (with the shape it proves) or
+    /// proof.json to portrelay's binary form.
+    Import {
+        #[command(flatten)]
+        what: ConvertArgs,
+        /// The key's circuit shape (a snarkjs key does not carry it).
+        #[arg(long)]
+        depth: Option<u32>,
+        #[arg(long)]
+        batch: Option<usize>,
+        #[arg(long)]
+        width: Option<usize>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a verifier contract for EVM-style destinations.
+    ExportVerifier {
+        /// Solidity (the only target).
+        #[arg(long, required = true)]
+        solidity: bool,
+        /// verification_key.json (snarkjs) or a portrelay verifying.key.
+        #[arg(long)]
+        vk: PathBuf,
+        #[arg(long, default_value = "PortrelayDisclosureVerifier")]
+        contract: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// The one thing `zk export`/`zk import` converts.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct ConvertArgs {
+    /// A verifying key.
+    #[arg(long)]
+    vk: Option<PathBuf>,
+    /// A proof.
+    #[arg(long)]
+    proof: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -319,6 +429,7 @@ fn main() -> ExitCode {
             run_async(|shutdown| async move { relayer::bench::run(opts, shutdown).await })
         }
         Command::Adapters(cmd) => adapters_command(cmd),
+        Command::Zk(cmd) => zk_command(cmd),
         Command::Events(EventsCommand::Validate { files }) => {
             ExitCode::from(relayer::events::validate_files(
                 &files,
@@ -503,6 +614,149 @@ fn adapters_command(cmd: AdaptersCommand) -> ExitCode {
             Ok(format!("removed {chain_id}\n"))
         }),
     }
+}
+
+fn zk_command(cmd: ZkCommand) -> ExitCode {
+    use relayer::zk::{self, Convert, ZkError};
+    let done = |r: Result<String, ZkError>| match r {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e @ ZkError::Refused(_)) => {
+            println!("INVALID: {e}");
+            ExitCode::from(e.exit_code())
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    };
+    match cmd {
+        ZkCommand::Setup {
+            circuit,
+            depth,
+            batch,
+            width,
+            out,
+            seed,
+            force,
+        } => {
+            let seed = match seed {
+                None => zk_devnet_seed(),
+                Some(hex_seed) => {
+                    let mut s = [0u8; 32];
+                    if let Err(e) = hex::decode_to_slice(&hex_seed, &mut s) {
+                        return fail(&format!("--seed: {e} (expected 64 hex digits)"));
+                    }
+                    s
+                }
+            };
+            let opts = zk::SetupOptions {
+                circuit,
+                depth,
+                batch,
+                width,
+                out,
+                seed,
+                force,
+            };
+            let bar = indicatif::ProgressBar::new(zk::SetupStep::COUNT);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {pos}/{len} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            let result = zk::setup(&opts, &|step| {
+                if !matches!(step, zk::SetupStep::Synthesising) {
+                    bar.inc(1);
+                }
+                bar.set_message(step.to_string());
+            });
+            bar.finish_and_clear();
+            done(result.map(|c| {
+                format!(
+                    "wrote the {} key set (depth {}, {} records of {} fields, {} constraints) to {}\n\
+                     WARNING: {}\n",
+                    c.circuit,
+                    c.depth,
+                    c.batch,
+                    c.width,
+                    c.constraints,
+                    opts.out.display(),
+                    zk::UNSAFE_SETUP
+                )
+            }))
+        }
+        ZkCommand::Prove { keys, input, out } => done(
+            zk::prove(&keys, &input, &out, &mut rand_core::OsRng).map(|p| {
+                let mut s = format!(
+                    "proved {} records under zk_root {}\n",
+                    p.statement.records().len(),
+                    circuits::encode::to_decimal(&p.statement.zk_root())
+                );
+                for f in p.files {
+                    s.push_str(&format!("wrote {}\n", f.display()));
+                }
+                s
+            }),
+        ),
+        ZkCommand::Verify {
+            vk,
+            proof,
+            public,
+            statement,
+        } => done(zk::verify(&vk, &proof, &public, statement.as_deref()).map(|()| "OK\n".into())),
+        ZkCommand::Export { what, out } => {
+            let (kind, from) = match (what.vk, what.proof) {
+                (Some(vk), _) => (Convert::ExportVk, vk),
+                (None, Some(p)) => (Convert::ExportProof, p),
+                (None, None) => return fail("give --vk or --proof"),
+            };
+            done(zk::convert(kind, &from, &out).map(|()| format!("wrote {}\n", out.display())))
+        }
+        ZkCommand::Import {
+            what,
+            depth,
+            batch,
+            width,
+            out,
+        } => {
+            let (kind, from) = match (what.vk, what.proof) {
+                (Some(vk), _) => {
+                    let (Some(d), Some(k), Some(w)) = (depth, batch, width) else {
+                        return fail("importing a key needs --depth, --batch and --width (the shape it proves)");
+                    };
+                    match circuits::DisclosureParams::new(d, k, w) {
+                        Ok(p) => (Convert::ImportVk(p), vk),
+                        Err(e) => return fail(&format!("--depth/--batch/--width: {e}")),
+                    }
+                }
+                (None, Some(p)) => (Convert::ImportProof, p),
+                (None, None) => return fail("give --vk or --proof"),
+            };
+            done(zk::convert(kind, &from, &out).map(|()| format!("wrote {}\n", out.display())))
+        }
+        ZkCommand::ExportVerifier {
+            solidity: _,
+            vk,
+            contract,
+            out,
+        } => done(
+            zk::export_solidity(&vk, &contract, &out)
+                .map(|()| format!("wrote {}\n", out.display())),
+        ),
+    }
+}
+
+/// The devnet seed of `zk setup` when none is given: public, hence unsafe.
+fn zk_devnet_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    let tag = b"portrelay devnet zk setup";
+    seed[..tag.len()].copy_from_slice(tag);
+    seed
 }
 
 fn operator_connect(path: &std::path::Path, dirs: &[String]) -> ExitCode {
