@@ -11,6 +11,7 @@
 //! - [`ledger`]: the synchronous state machine (execute, seal, query);
 //! - [`metrics`]: the node's Prometheus metrics;
 //! - [`node`]: the thread that owns a ledger, its handle and block timer;
+//! - [`prover`]: the disclosure prover (Groth16, a bounded pool off the runtime);
 //! - [`rpc`]: the HTTP routes (axum).
 
 #![forbid(unsafe_code)]
@@ -20,5 +21,6 @@ pub mod apps;
 pub mod ledger;
 pub mod metrics;
 pub mod node;
+pub mod prover;
 pub mod rpc;
 pub mod store;

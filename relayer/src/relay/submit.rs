@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapters::chain::{AdapterError, ChainAdapter};
-use adapters::wire::MsgResult;
+use adapters::wire::{DiscloseRequest, MsgResult, WIRE_VERSION};
 use light_clients::host::{Outcome, RelayMsg, RelayerKey, SignedTx, TxBody};
-use light_clients::ChainId;
+use light_clients::zk::{Disclosure, PathPolicy};
+use light_clients::{App, ChainId, PacketId};
 use tokio_util::sync::CancellationToken;
 
 use super::coordinator::{Job, Work};
@@ -463,11 +464,21 @@ impl Engine {
             }
         }
         let updates = msgs.len();
+        let started = Instant::now();
+        let mut disclosed = self.disclosures(chain, jobs).await?;
+        self.stats.stage("disclose", started.elapsed());
         for job in jobs {
             msgs.push(match &job.work {
-                Work::Packet { packet, proof } => RelayMsg::RecvPacket {
-                    packet: packet.clone(),
-                    proof: proof.clone(),
+                Work::Packet { packet, proof } => match disclosed.remove(&packet.id) {
+                    Some(disclosure) => RelayMsg::RecvDisclosed {
+                        packet: packet.clone(),
+                        proof: proof.clone(),
+                        disclosure,
+                    },
+                    None => RelayMsg::RecvPacket {
+                        packet: packet.clone(),
+                        proof: proof.clone(),
+                    },
                 },
                 Work::Ack { ack, proof } => RelayMsg::Acknowledge {
                     ack: ack.clone(),
@@ -484,6 +495,58 @@ impl Engine {
             SignedTx::sign(&chain.key, target, next, &TxBody::Relay(msgs)),
             updates,
         )))
+    }
+}
+
+impl Engine {
+    /// For the packets of `jobs` on paths the destination takes in
+    /// `groth16` mode (its policy, read from it): disclosure proofs from
+    /// each source's prover, per source block, by packet. The relayer sees
+    /// only what the destination asked disclosed, never a hidden field.
+    async fn disclosures(
+        &self,
+        destination: &Chain,
+        jobs: &[Job],
+    ) -> Result<BTreeMap<PacketId, Disclosure>, AdapterError> {
+        let mut paths: BTreeMap<(ChainId, App), BTreeMap<u64, Vec<PacketId>>> = BTreeMap::new();
+        for job in jobs {
+            if let Work::Packet { packet, proof } = &job.work {
+                let c = &packet.id.channel;
+                paths
+                    .entry((c.source.clone(), c.app))
+                    .or_default()
+                    .entry(proof.height)
+                    .or_default()
+                    .push(packet.id.clone());
+            }
+        }
+        let mut out = BTreeMap::new();
+        for ((source, app), blocks) in paths {
+            let policy = destination.adapter.path_policy(&source, app).await?.policy;
+            if policy == PathPolicy::Merkle {
+                continue;
+            }
+            let Some(from) = self.chain(&source) else {
+                return Err(AdapterError::NotFound {
+                    chain: source.clone(),
+                    what: "the source of a groth16 path is not a chain this relayer follows".into(),
+                });
+            };
+            for (proof_height, packets) in blocks {
+                let request = DiscloseRequest {
+                    version: WIRE_VERSION,
+                    proof_height,
+                    packets,
+                    policy: policy.clone(),
+                };
+                for d in from.adapter.disclose(&request).await?.disclosures {
+                    for r in &d.records {
+                        out.insert(r.packet.clone(), d.clone());
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
