@@ -105,6 +105,10 @@ impl LedgerMetrics {
         // Present from the start, at zero.
         m.transactions.with_label_values(&[chain]).inc_by(0);
         m.events.with_label_values(&[chain]).inc_by(0);
+        // The prover's series exist on every node (at zero where none runs).
+        m.zk_prove.with_label_values(&[chain]);
+        m.zk_records.with_label_values(&[chain]).inc_by(0);
+        m.zk_queue.with_label_values(&[chain]).set(0);
         // The commonest refusal (a packet ahead of its turn), so the series exists.
         m.failures
             .with_label_values(&[chain, "out_of_order"])

@@ -51,8 +51,6 @@ impl Prover {
         .await
         .map_err(|e| ApiError::new(500, "prover", e.to_string()))?
         .map_err(|e| ApiError::new(500, "prover", e.to_string()))?;
-        metrics.zk_queued(true);
-        metrics.zk_queued(false);
         Ok(Arc::new(Prover {
             pk: Arc::new(pk),
             vk,

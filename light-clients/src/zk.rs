@@ -291,6 +291,29 @@ mod tests {
         }
     }
 
+    /// Golden values of docs/profiles/cmport.md section 6a.
+    #[test]
+    fn zk_root_golden_values() {
+        assert_eq!(
+            crate::host::zk_root(DEFAULT_ZK_DEPTH, &[]).to_string(),
+            "2a7c7c9b6ce5880b9f6f228d72bf6a575a526f29c66ecceef8b753d38bba7323"
+        );
+        assert_eq!(
+            crate::host::zk_root(DEFAULT_ZK_DEPTH, &[fr_hash(&Fr::from(1u64))]).to_string(),
+            "23d73fb608e096c75d493703b5ac3140f585ce8b1ef1eaa35518c2760f21def5"
+        );
+        let id = id(1);
+        assert_eq!(
+            hex::encode(packet_id_bytes(&id)),
+            "706f727472656c61792e7061636b65742d69642e763107000000636f73636f2d31\
+             08000000636d706f72742d31010100000000000000"
+        );
+        assert_eq!(
+            fr_hash(&packet_id_field(&id)).to_string(),
+            "00c2fb0eab796e5b7536e4054833b237db7cb3c3a7692936aa556c9bea11f1ff"
+        );
+    }
+
     #[test]
     fn packet_ids_map_to_distinct_fields() {
         assert_ne!(packet_id_field(&id(1)), packet_id_field(&id(2)));
