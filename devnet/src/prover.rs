@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use adapters::wire::{ZkKeyResponse, WIRE_VERSION};
 use light_clients::zk::{Disclosure, VerifyingKeyBytes};
-use rand_chacha::rand_core::SeedableRng;
 use tokio::sync::Semaphore;
 
 use crate::ledger::{ApiError, Witness};
@@ -104,8 +103,7 @@ impl Prover {
         let started = Instant::now();
         let proved = tokio::task::spawn_blocking(move || {
             let _proving = proving;
-            let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
-            circuits::prove(&pk, &witness.statement, &witness.openings, &mut rng)
+            circuits::groth16::prove_seeded(&pk, &witness.statement, &witness.openings, seed)
                 .map(|proof| (proof, witness.disclosure))
         })
         .await

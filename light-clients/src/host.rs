@@ -1127,10 +1127,10 @@ impl Host {
     /// distinct (statement, proof) pairs of a path are batch-verified.
     fn check_proofs(&mut self, msgs: &[RelayMsg]) -> Vec<Option<Result<(), HostError>>> {
         type Item = (circuits::Statement, circuits::Proof);
+        /// A path's distinct items, and (message, item) for each message using one.
+        type Group = (Vec<Item>, Vec<(usize, usize)>);
         let mut verdicts: Vec<Option<Result<(), HostError>>> = vec![None; msgs.len()];
-        // Per path: the distinct items, and which message uses which item.
-        let mut groups: BTreeMap<(ChainId, App), (Vec<Item>, Vec<(usize, usize)>)> =
-            BTreeMap::new();
+        let mut groups: BTreeMap<(ChainId, App), Group> = BTreeMap::new();
         for (i, msg) in msgs.iter().enumerate() {
             let RelayMsg::RecvDisclosed {
                 packet, disclosure, ..

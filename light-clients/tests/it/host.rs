@@ -879,7 +879,6 @@ mod groth16 {
         self, DisclosedRecord, DisclosedRule, Disclosure, FieldRule, PathPolicy, VerifyingKeyBytes,
     };
     use light_clients::PacketId;
-    use rand_chacha::rand_core::SeedableRng;
 
     use super::*;
 
@@ -1037,8 +1036,8 @@ mod groth16 {
             }
             let statement =
                 circuits::Statement::new(keys().0.params, tree.root(), statement).unwrap();
-            let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
-            let proof = circuits::prove(&keys().0, &statement, &openings, &mut rng).unwrap();
+            let proof =
+                circuits::groth16::prove_seeded(&keys().0, &statement, &openings, [9; 32]).unwrap();
             Disclosure {
                 zk_root: roots.zk_root,
                 records: wire,
