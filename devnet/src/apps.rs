@@ -602,6 +602,11 @@ impl Apps for PortApps {
         };
         let kind = records::kind_of(kind)
             .ok_or_else(|| format!("unknown record kind {}", records::show(kind)))?;
+        if kind == "EBL_TRANSFER" {
+            // A title moves only with the platform's signed envelope: refused,
+            // so the source reclaims it rather than losing it.
+            return Err("an eBL title cannot move as a disclosure".into());
+        }
         let layout = records::layout(kind).ok_or_else(|| format!("no layout for {kind}"))?;
         if rules.len() != layout.len() {
             return Err(format!(

@@ -1335,6 +1335,16 @@ impl Host {
                 got: "groth16",
             });
         }
+        // Whatever the proofs say, a full event must not be taken here.
+        if packet.payload.len() != zk::COMMITMENT_BYTES {
+            return Err(HostError::Disclosure {
+                reason: format!(
+                    "the payload is {} bytes, a record commitment is {}: the source's channel is not confidential",
+                    packet.payload.len(),
+                    zk::COMMITMENT_BYTES
+                ),
+            });
+        }
         let leaf = EventLeaf::from(packet);
         self.verify(source, &leaf, proof, ctx)?;
         let index = disclosure

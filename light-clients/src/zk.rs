@@ -25,6 +25,9 @@ use crate::packet::PacketId;
 /// events: the source sends each packet's record leaf as its payload.
 pub const CONFIDENTIAL_VERSION_SUFFIX: &str = "+groth16";
 
+/// The payload of a packet on a confidential channel: its record's leaf.
+pub const COMMITMENT_BYTES: usize = 32;
+
 /// The default depth of a block's `zk_root` tree (2^16 records).
 pub const DEFAULT_ZK_DEPTH: u32 = circuits::tree::DEFAULT_DEPTH;
 
@@ -272,6 +275,7 @@ pub struct VerifyingKeyBytes(#[serde(with = "crate::packet::hex_bytes")] pub Vec
 
 /// The leaf bytes a confidential packet carries as its payload.
 pub fn commitment_payload(leaf: &Fr) -> Vec<u8> {
+    // `fr_to_bytes` is COMMITMENT_BYTES long.
     encode::fr_to_bytes(leaf).to_vec()
 }
 

@@ -1286,6 +1286,58 @@ mod groth16 {
     }
 
     #[test]
+    fn a_full_event_is_refused_on_a_groth16_path_whatever_the_proof() {
+        let mut z = zk_pair();
+        // cosco-1 -> cmport-1 / cargo was opened plain; CMPort now wants it in groth16 mode.
+        let cargo = ChannelId {
+            app: App::Cargo,
+            ..z.channel.clone()
+        };
+        z.dst
+            .operator_tx(OperatorMsg::SetPathPolicy {
+                source: chain("cosco-1"),
+                app: App::Cargo,
+                policy: policy(),
+            })
+            .unwrap();
+        z.dst
+            .operator_tx(OperatorMsg::RegisterVerifyingKey {
+                source: chain("cosco-1"),
+                app: App::Cargo,
+                key: VerifyingKeyBytes(circuits::groth16::vk_to_bytes(&keys().1)),
+            })
+            .unwrap();
+        let leaf = Fr::from(5u64);
+        z.src
+            .host
+            .send_packet_with_record(&cargo, b"{\"amount\": 1500}".to_vec(), timeout_far(), &leaf)
+            .unwrap();
+        z.src.produce();
+        let h = z.src.height();
+        let (event, proof) = z.src.proof(h, 0);
+        let packet = packet_of(event);
+        let disclosure = Disclosure {
+            zk_root: z.src.blocks[h as usize - 1].1.roots.zk_root,
+            records: vec![DisclosedRecord {
+                packet: packet.id.clone(),
+                rules: vec![DisclosedRule::Hidden; 4],
+            }],
+            proof: vec![0; 128],
+        };
+        let out = z.relay(vec![
+            z.update(h),
+            RelayMsg::RecvDisclosed {
+                packet,
+                proof,
+                disclosure,
+            },
+        ]);
+        let err = out[1].as_ref().unwrap_err();
+        assert_eq!(err.check(), "disclosure");
+        assert!(err.to_string().contains("not confidential"), "{err}");
+    }
+
+    #[test]
     fn a_confidential_channel_takes_only_record_commitments() {
         let mut z = zk_pair();
         let plain =
