@@ -1641,4 +1641,49 @@ mod tests {
             e.message
         );
     }
+
+    #[test]
+    fn a_witness_rebuilds_the_blocks_zk_root_and_refuses_what_it_cannot_prove() {
+        let mut p = Pair::new(SnapshotPolicy::DEFAULT);
+        p.send(3);
+        let h = p.seal();
+        let block = p.src.stored(h).unwrap();
+        let ids: Vec<PacketId> = block.records.iter().map(|r| r.packet.clone()).collect();
+        assert_eq!(ids.len(), 3, "one record per packet the block emitted");
+        let params = circuits::DisclosureParams::new(
+            light_clients::zk::DEFAULT_ZK_DEPTH,
+            2,
+            adapters::records::WIDTH,
+        )
+        .unwrap();
+        // A policy that lists no kinds: the kind disclosed, the rest hidden.
+        let policy = PathPolicy::Groth16 {
+            kinds: Default::default(),
+        };
+        let w = p.src.witness(h, &ids[..2], &policy, params).unwrap();
+        assert_eq!(w.disclosure.zk_root, block.roots.zk_root);
+        w.statement
+            .check(&w.openings)
+            .expect("the records, salted again, are under the committed root");
+        assert!(w
+            .disclosure
+            .records
+            .iter()
+            .all(|r| r.rules[1..].iter().all(|x| *x == DisclosedRule::Hidden)));
+        let code = |r: Result<Witness, ApiError>| r.map(|_| ()).unwrap_err().code;
+        assert_eq!(code(p.src.witness(h, &ids, &policy, params)), "packets");
+        assert_eq!(
+            code(p.src.witness(h, &ids[..1], &PathPolicy::Merkle, params)),
+            "policy"
+        );
+        assert_eq!(
+            code(p.src.witness(h - 1, &ids[..1], &policy, params)),
+            "not_found"
+        );
+        let shallow = circuits::DisclosureParams::new(8, 2, adapters::records::WIDTH).unwrap();
+        assert_eq!(
+            code(p.src.witness(h, &ids[..1], &policy, shallow)),
+            "zk_depth"
+        );
+    }
 }
