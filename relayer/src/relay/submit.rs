@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapters::chain::{AdapterError, ChainAdapter};
-use adapters::wire::{DiscloseRequest, MsgResult, WIRE_VERSION};
+use adapters::wire::{DiscloseRequest, MsgResult, MAX_DISCLOSE_PACKETS, WIRE_VERSION};
 use light_clients::host::{Outcome, RelayMsg, RelayerKey, SignedTx, TxBody};
 use light_clients::zk::{self, Disclosure, PathPolicy};
 use light_clients::{App, ChainId, PacketId};
@@ -588,15 +588,17 @@ impl Engine {
                 });
             };
             for (proof_height, packets) in blocks {
-                let request = DiscloseRequest {
-                    version: WIRE_VERSION,
-                    proof_height,
-                    packets,
-                    policy: policy.clone(),
-                };
-                for d in from.adapter.disclose(&request).await?.disclosures {
-                    for r in &d.records {
-                        out.insert(r.packet.clone(), d.clone());
+                for chunk in packets.chunks(MAX_DISCLOSE_PACKETS) {
+                    let request = DiscloseRequest {
+                        version: WIRE_VERSION,
+                        proof_height,
+                        packets: chunk.to_vec(),
+                        policy: policy.clone(),
+                    };
+                    for d in from.adapter.disclose(&request).await?.disclosures {
+                        for r in &d.records {
+                            out.insert(r.packet.clone(), d.clone());
+                        }
                     }
                 }
             }
