@@ -403,6 +403,7 @@ async fn disclose(
     body: Result<Json<adapters::wire::DiscloseRequest>, JsonRejection>,
 ) -> ApiResult<adapters::wire::DisclosureResponse> {
     let Json(req) = body.map_err(rejected)?;
+    let prover = prover(&node)?.clone();
     adapters::wire::check_version("disclose request", req.version)
         .map_err(|e| ApiError::new(400, "version", e.to_string()))?;
     if req.packets.is_empty() || req.packets.len() > adapters::wire::MAX_DISCLOSE_PACKETS {
@@ -416,7 +417,6 @@ async fn disclose(
             ),
         ));
     }
-    let prover = prover(&node)?.clone();
     let params = prover.params();
     let proof_height = req.proof_height;
     let policy = std::sync::Arc::new(req.policy);
