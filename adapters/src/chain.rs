@@ -90,6 +90,22 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
     /// `NotFound` when the ledger does not know it (it never arrived, or
     /// its block was lost).
     async fn wait_tx(&self, id: &str) -> Result<TxResponse, AdapterError>;
+    /// How this ledger, as a destination, takes packets of (`source`, `app`).
+    async fn path_policy(
+        &self,
+        source: &ChainId,
+        app: light_clients::App,
+    ) -> Result<crate::wire::PathPolicyResponse, AdapterError>;
+    /// The verifying key of this ledger's disclosure prover.
+    async fn zk_key(&self) -> Result<crate::wire::ZkKeyResponse, AdapterError>;
+    /// Disclosure proofs from this ledger's prover: what `policy` asks of the
+    /// records of `packets`, all proven against header `proof_height`; one
+    /// proof per K packets, in order. Only disclosed values and proven
+    /// predicates come back, never a hidden field.
+    async fn disclose(
+        &self,
+        request: &crate::wire::DiscloseRequest,
+    ) -> Result<crate::wire::DisclosureResponse, AdapterError>;
     /// Submits a port event (for the workload and for operators).
     async fn submit_event(&self, event: &SubmitEvent) -> Result<SubmittedEvent, AdapterError>;
     /// Submits several port events at once (at most

@@ -443,6 +443,10 @@ fn quote(body: &[u8]) -> String {
     format!("{s:?}")
 }
 
+/// How long a disclosure may take beyond the policy's timeout: proofs of a
+/// relayer's batch at about 0.3 s a record, behind other requests.
+const DISCLOSE_WAIT: Duration = Duration::from_secs(120);
+
 #[async_trait::async_trait]
 impl ChainAdapter for HttpAdapter {
     fn chain_id(&self) -> &ChainId {
@@ -578,6 +582,61 @@ impl ChainAdapter for HttpAdapter {
             return Err(self.bad(format!("asked for transaction {id}, got {}", found.id)));
         }
         Ok(found)
+    }
+
+    async fn path_policy(
+        &self,
+        source: &ChainId,
+        app: light_clients::App,
+    ) -> Result<crate::wire::PathPolicyResponse, AdapterError> {
+        self.get("path policy", format!("/v1/zk/paths/{source}/{app}"))
+            .await
+    }
+
+    async fn zk_key(&self) -> Result<crate::wire::ZkKeyResponse, AdapterError> {
+        self.get("zk key", "/v1/zk/key".to_string()).await
+    }
+
+    /// Sent once (the prover's work is not repeated blindly); the attempt
+    /// may take as long as the proofs do.
+    async fn disclose(
+        &self,
+        request: &crate::wire::DiscloseRequest,
+    ) -> Result<crate::wire::DisclosureResponse, AdapterError> {
+        let body = serde_json::to_vec(request).map_err(|e| {
+            not_sent(
+                &self.chain,
+                format!("cannot encode the disclose request: {e}"),
+            )
+        })?;
+        let path = "/v1/zk/disclose";
+        let call = Call {
+            method: Method::POST,
+            path: path.to_string(),
+            body: Bytes::from(body),
+            safety: Safety::Once,
+            wait: DISCLOSE_WAIT,
+        };
+        let response = self.send(call).await?;
+        let answer: crate::wire::DisclosureResponse = self.answer("disclosure", path, response)?;
+        if answer
+            .disclosures
+            .iter()
+            .map(|d| d.records.len())
+            .sum::<usize>()
+            != request.packets.len()
+        {
+            return Err(self.bad(format!(
+                "asked disclosures of {} packets, got {}",
+                request.packets.len(),
+                answer
+                    .disclosures
+                    .iter()
+                    .map(|d| d.records.len())
+                    .sum::<usize>()
+            )));
+        }
+        Ok(answer)
     }
 
     async fn submit_event(&self, event: &SubmitEvent) -> Result<SubmittedEvent, AdapterError> {

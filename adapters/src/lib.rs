@@ -8,6 +8,7 @@
 //! - [`events`]: the canonical port event schema (DCSA track-and-trace,
 //!   letters of credit, invoices, settlements, eBL transfers) and its
 //!   validation against the industry rules of `shared/STANDARDS.md`;
+//! - [`records`]: each event kind's disclosure record layout (`docs/records.md`);
 //! - [`wire`]: the ledgers' RPC messages, shared with the devnet nodes.
 
 #![forbid(unsafe_code)]
@@ -17,5 +18,6 @@
 pub mod chain;
 pub mod events;
 pub mod http;
+pub mod records;
 pub mod registry;
 pub mod wire;

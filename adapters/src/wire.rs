@@ -262,3 +262,56 @@ pub struct ErrorBody {
     pub code: String,
     pub message: String,
 }
+
+/// `GET /v1/zk/paths/{source}/{app}` on a destination: how it takes packets
+/// of that path, and whether a verifying key is registered for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathPolicyResponse {
+    pub version: u8,
+    pub source: ChainId,
+    pub app: light_clients::App,
+    pub policy: light_clients::zk::PathPolicy,
+    pub key_registered: bool,
+}
+
+/// `GET /v1/zk/key` on a source with a prover: the verifying key of its
+/// disclosure proofs (`circuits::groth16::vk_to_bytes`) and its shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZkKeyResponse {
+    pub version: u8,
+    /// Depth of the ledger's `zk_root` trees.
+    pub depth: u32,
+    /// K: packets per proof.
+    pub records: usize,
+    /// W: fields per record.
+    pub width: usize,
+    pub key: light_clients::zk::VerifyingKeyBytes,
+    /// The key comes from the seeded devnet setup: anyone can forge proofs
+    /// under it. Never true of a production key.
+    pub devnet_unsafe: bool,
+}
+
+/// Most packets one `POST /v1/zk/disclose` may name.
+pub const MAX_DISCLOSE_PACKETS: usize = 256;
+
+/// `POST /v1/zk/disclose` on a source: prove what `policy` asks of the
+/// records of `packets`, all emitted by the block whose roots header
+/// `proof_height` commits (the block itself; for gba the one before).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscloseRequest {
+    pub version: u8,
+    pub proof_height: u64,
+    /// At most [`MAX_DISCLOSE_PACKETS`].
+    pub packets: Vec<PacketId>,
+    pub policy: light_clients::zk::PathPolicy,
+}
+
+/// The answer to `POST /v1/zk/disclose`: one proof per K packets, in the
+/// order asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisclosureResponse {
+    pub version: u8,
+    pub proof_height: u64,
+    pub disclosures: Vec<light_clients::zk::Disclosure>,
+}

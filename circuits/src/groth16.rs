@@ -144,6 +144,18 @@ pub fn prove<R: RngCore + rand_core::CryptoRng>(
         .map_err(|e| ProveError::Synthesis(e.to_string()))
 }
 
+/// [`prove`] with ChaCha20 seeded from `seed` (fresh secret bytes from the
+/// caller). Not generic, so the prover is compiled here, at this crate's
+/// optimisation level, whatever the caller's.
+pub fn prove_seeded(
+    pk: &ProvingKey,
+    statement: &Statement,
+    openings: &[Opening],
+    seed: [u8; 32],
+) -> Result<Proof, ProveError> {
+    prove(pk, statement, openings, &mut ChaCha20Rng::from_seed(seed))
+}
+
 fn check_params(statement: DisclosureParams, key: DisclosureParams) -> Result<(), VerifyError> {
     if statement != key {
         return Err(VerifyError::ParamsMismatch {

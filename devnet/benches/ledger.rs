@@ -54,6 +54,7 @@ struct Pair {
 
 fn config(dir: &std::path::Path, chain: &str, family: FamilyName) -> LedgerConfig {
     LedgerConfig {
+        zk_depth: light_clients::zk::DEFAULT_ZK_DEPTH,
         chain_id: ChainId::new(chain).unwrap(),
         family,
         validators: 4,

@@ -6,7 +6,9 @@
 //!
 //! A packet's payload is the event's JSON. Events are validated again on
 //! arrival: a destination trusts the proof of where an event came from, not
-//! that the source checked it.
+//! that the source checked it. On a `groth16` path the payload is only the
+//! record's commitment, and what arrives is a [`Fact`]: the fields the
+//! destination asked disclosed and the predicates proven, by field name.
 
 use std::collections::BTreeMap;
 
@@ -182,6 +184,17 @@ impl AppRefusal {
     }
 }
 
+/// What a `groth16` path proved to this ledger about one packet's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fact {
+    pub packet: PacketId,
+    /// The record's kind (`PAYMENT_SETTLEMENT` ...).
+    pub kind: String,
+    /// By field name (`adapters::records`): `= value` for a disclosed field,
+    /// `>= x` / `<= x` for a proven bound; hidden fields are absent.
+    pub fields: BTreeMap<String, String>,
+}
+
 /// The three apps of a ledger.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PortApps {
@@ -189,6 +202,11 @@ pub struct PortApps {
     pub cargo: CargoRegistry,
     pub payment: PaymentLedger,
     pub ebl: EblRegistry,
+    /// Facts proven over `groth16` paths, by the document they are about
+    /// (the disclosed `transportDocumentReference`, `equipmentReference` or
+    /// `documentID`; `undisclosed` when none is).
+    #[serde(default)]
+    pub facts: BTreeMap<String, Vec<Fact>>,
     /// Where the record of each event sent away sits until its ack comes
     /// back, so an ack finds it without a scan of every history. Derived
     /// from the records; rebuilt by [`PortApps::reindex`] after loading.
@@ -250,6 +268,7 @@ impl PortApps {
             cargo: CargoRegistry::default(),
             payment: PaymentLedger::default(),
             ebl: EblRegistry::default(),
+            facts: BTreeMap::new(),
             awaiting: BTreeMap::new(),
             pledges: BTreeMap::new(),
         }
@@ -567,6 +586,68 @@ impl Apps for PortApps {
             };
         }
         self.apply(&event, &source, Some(packet.id.clone()));
+        Ok(())
+    }
+
+    fn on_recv_disclosed(
+        &mut self,
+        packet: &Packet,
+        rules: &[circuits::Rule],
+        _ctx: &BlockContext,
+    ) -> Result<(), String> {
+        use adapters::records::{self, Encoding};
+        use circuits::Rule;
+        let Some(Rule::Equals(kind)) = rules.first() else {
+            return Err("the record's kind is not disclosed".into());
+        };
+        let kind = records::kind_of(kind)
+            .ok_or_else(|| format!("unknown record kind {}", records::show(kind)))?;
+        if kind == "EBL_TRANSFER" {
+            // A title moves only with the platform's signed envelope: refused,
+            // so the source reclaims it rather than losing it.
+            return Err("an eBL title cannot move as a disclosure".into());
+        }
+        let layout = records::layout(kind).ok_or_else(|| format!("no layout for {kind}"))?;
+        if rules.len() != layout.len() {
+            return Err(format!(
+                "{} rules for a {kind} record of {} fields",
+                rules.len(),
+                layout.len()
+            ));
+        }
+        let mut fields = BTreeMap::new();
+        for (spec, rule) in layout.iter().zip(rules).skip(1) {
+            let text = match rule {
+                Rule::Hidden => continue,
+                Rule::Equals(v) => match spec.encoding {
+                    Encoding::Amount => format!(
+                        "= {}",
+                        circuits::disclosure::as_u64(*v)
+                            .map_or_else(|| records::show(v), |x| x.to_string())
+                    ),
+                    Encoding::Digest => format!("= {}", circuits::encode::fr_to_hex(v)),
+                    _ => format!("= {}", records::show(v)),
+                },
+                Rule::AtLeast(x) => format!(">= {x}"),
+                Rule::AtMost(x) => format!("<= {x}"),
+            };
+            fields.insert(spec.name.to_string(), text);
+        }
+        let about = [
+            "transportDocumentReference",
+            "equipmentReference",
+            "documentID",
+        ]
+        .iter()
+        .find_map(|name| fields.get(*name))
+        .and_then(|v| v.strip_prefix("= "))
+        .unwrap_or("undisclosed")
+        .to_string();
+        self.facts.entry(about).or_default().push(Fact {
+            packet: packet.id.clone(),
+            kind: kind.to_string(),
+            fields,
+        });
         Ok(())
     }
 

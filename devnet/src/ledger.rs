@@ -24,7 +24,10 @@ use light_clients::host::{
     self, BlockContext, BlockEvent, EventProof, Host, HostError, RelayerKey, SignedTx, TxBody,
 };
 use light_clients::sample::{self, BlockFields, Signing};
-use light_clients::{ChainId, ChannelId, ChannelState, Hash32, Roots, Timeout, Timestamp};
+use light_clients::zk::{self, DisclosedRecord, DisclosedRule, PathPolicy};
+use light_clients::{
+    ChainId, ChannelId, ChannelState, Hash32, PacketId, Roots, Timeout, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::apps::PortApps;
@@ -95,6 +98,8 @@ pub struct LedgerConfig {
     /// Validators at genesis.
     pub validators: usize,
     pub data_dir: PathBuf,
+    /// Depth of each block's `zk_root` tree (fixed at genesis).
+    pub zk_depth: u32,
 }
 
 /// An API refusal: HTTP status, stable code, message.
@@ -175,6 +180,28 @@ pub struct StoredBlock {
     pub client_states: Vec<light_clients::ClientSummary>,
     pub roots: Roots,
     pub txs: Vec<(String, Vec<MsgResult>)>,
+    /// The records of the block's packets, in `zk_root` order (the source's
+    /// own data: never served as such, only proven about).
+    #[serde(default)]
+    pub records: Vec<ZkRecord>,
+}
+
+/// A packet's disclosure record as its source keeps it: the fields in the
+/// layout of `adapters::records`; the salt is derived again from the
+/// ledger's secret when a proof needs it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ZkRecord {
+    pub packet: PacketId,
+    pub fields: Vec<Hash32>,
+}
+
+/// What a prover needs for one disclosure proof: the statement, the
+/// openings, and the disclosure as it will travel (proof still empty).
+#[derive(Debug, Clone)]
+pub struct Witness {
+    pub statement: circuits::Statement,
+    pub openings: Vec<circuits::Opening>,
+    pub disclosure: zk::Disclosure,
 }
 
 /// The ledger.
@@ -205,6 +232,11 @@ pub struct Ledger<F: Signing + IntoAny> {
     /// Bytes of inputs logged since that snapshot, and that snapshot's size.
     logged_since_snapshot: u64,
     snapshot_bytes: u64,
+    /// The secret the records' salts derive from (`zk.secret`): it never
+    /// leaves this ledger, so a destination cannot guess hidden fields.
+    zk_secret: [u8; 32],
+    /// The records of the block being built, in `zk_root` order.
+    block_records: Vec<ZkRecord>,
 }
 
 /// The operator's signing key, kept in the data directory (`operator.key`, hex).
@@ -221,6 +253,25 @@ fn read_key(data_dir: &Path, name: &str) -> Result<ed25519_consensus::SigningKey
     hex::decode_to_slice(text.trim(), &mut seed)
         .map_err(|e| format!("{} is not 64 hex digits: {e}", path.display()))?;
     Ok(ed25519_consensus::SigningKey::from(seed))
+}
+
+fn read_secret(data_dir: &Path, name: &str) -> Result<[u8; 32], ApiError> {
+    let path = data_dir.join(name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| ApiError::new(500, "store", format!("cannot read {}: {e}", path.display())))?;
+    let mut secret = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut secret).map_err(|e| {
+        ApiError::new(
+            500,
+            "store",
+            format!("{} is not 64 hex digits: {e}", path.display()),
+        )
+    })?;
+    Ok(secret)
+}
+
+fn field_bytes(fields: &[circuits::Fr]) -> Vec<Hash32> {
+    fields.iter().map(zk::fr_hash).collect()
 }
 
 fn replay_error(height: u64, message: String) -> ApiError {
@@ -260,7 +311,14 @@ impl<F: Signing + IntoAny> Ledger<F> {
         let operator = ed25519_consensus::SigningKey::from(op);
         let mut platform = [0u8; 32];
         platform.copy_from_slice(&entropy[40..72]);
-        for (name, secret) in [("operator.key", op), ("platform.key", platform)] {
+        // The records' salt secret: from the same fresh entropy, under its own tag.
+        let zk_secret: [u8; 32] =
+            light_clients::hash::sha256(&[b"portrelay.zk.secret.v1", &entropy]).0;
+        for (name, secret) in [
+            ("operator.key", op),
+            ("platform.key", platform),
+            ("zk.secret", zk_secret),
+        ] {
             let key_path = config.data_dir.join(name);
             std::fs::write(&key_path, hex::encode(secret)).map_err(|e| {
                 ApiError::new(
@@ -280,7 +338,8 @@ impl<F: Signing + IntoAny> Ledger<F> {
             config.chain_id.clone(),
             config.family,
             RelayerKey(operator.verification_key().to_bytes()),
-        );
+        )
+        .with_zk_depth(config.zk_depth)?;
         let mut ledger = Ledger {
             keys: keyring.keys::<F>(0, config.validators),
             apps: PortApps::new(config.chain_id.clone()),
@@ -309,6 +368,8 @@ impl<F: Signing + IntoAny> Ledger<F> {
             snapshot_height: 0,
             logged_since_snapshot: 0,
             snapshot_bytes: 0,
+            zk_secret,
+            block_records: Vec::new(),
         };
         ledger.seal(now)?;
         Ok(ledger)
@@ -377,6 +438,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         }
         let platform_key = read_key(&config.data_dir, "platform.key")
             .map_err(|e| ApiError::new(500, "store", e))?;
+        let zk_secret = read_secret(&config.data_dir, "zk.secret")?;
         let sent_at: Vec<(light_clients::PacketId, u64)> =
             store.meta("sent_at")?.unwrap_or_default();
         let tip_height = tip.height;
@@ -403,6 +465,8 @@ impl<F: Signing + IntoAny> Ledger<F> {
             snapshot_height,
             logged_since_snapshot: 0,
             snapshot_bytes: 0,
+            zk_secret,
+            block_records: Vec::new(),
         };
         let building = ledger.building;
         for height in snapshot_height + 1..=tip_height {
@@ -453,6 +517,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             })?;
         }
         let out = self.host.end_block();
+        self.block_records.clear();
         if out.roots != stored.roots {
             return Err(replay_error(
                 height,
@@ -574,6 +639,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             client_states: out.client_states,
             roots: out.roots,
             txs,
+            records: std::mem::take(&mut self.block_records),
         };
         let mut keyring = self.keyring.clone();
         if let Some((epoch, count)) = keyring.pending.take() {
@@ -913,9 +979,12 @@ impl<F: Signing + IntoAny> Ledger<F> {
         let ctx = self.building;
         let results: Vec<MsgResult> = match &body {
             TxBody::Operator(msg) => vec![self.host.apply_operator(msg, &ctx).into()],
-            TxBody::Relay(msgs) => msgs
-                .iter()
-                .map(|m| self.host.apply_relay(m, &mut self.apps, &ctx).into())
+            // One batch verification for the transaction's disclosure proofs.
+            TxBody::Relay(msgs) => self
+                .host
+                .apply_relay_tx(msgs, &mut self.apps, &ctx)
+                .into_iter()
+                .map(MsgResult::from)
                 .collect(),
         };
         // A packet leaves `sent_at` when its ack clears it from the host.
@@ -1006,13 +1075,168 @@ impl<F: Signing + IntoAny> Ledger<F> {
             serde_json::to_vec(event.json())
         }
         .map_err(|e| ApiError::new(500, "encode", e.to_string()))?;
-        let packet = self.host.send_packet(&channel, payload, timeout)?;
+        // The record: its id from the sequence the host is about to give it.
+        let next = self
+            .host
+            .channel(&channel)
+            .map(|c| c.next_send)
+            .ok_or_else(|| HostError::UnknownChannel {
+                channel: channel.clone(),
+            })?;
+        let id = PacketId {
+            channel: channel.clone(),
+            sequence: next,
+        };
+        let fields = adapters::records::fields(&event);
+        let record = self.record(&id, fields.clone())?;
+        let leaf = record
+            .leaf()
+            .map_err(|e| ApiError::new(500, "record", e.to_string()))?;
+        let payload = if self.host.is_confidential(&channel) {
+            zk::commitment_payload(&leaf)
+        } else {
+            payload
+        };
+        let packet = self
+            .host
+            .send_packet_with_record(&channel, payload, timeout, &leaf)?;
+        self.block_records.push(ZkRecord {
+            packet: packet.id.clone(),
+            fields: field_bytes(&fields),
+        });
         self.sent_at.insert(packet.id.clone(), self.building.height);
         self.apps.apply_local(&event, Some(packet.id.clone()));
         self.pending_events = true;
         Ok(SubmittedEvent {
             version: WIRE_VERSION,
             packet: Some(packet.id),
+        })
+    }
+}
+
+impl<F: Signing + IntoAny> Ledger<F> {
+    /// A packet's salted record.
+    fn record(
+        &self,
+        id: &PacketId,
+        fields: Vec<circuits::Fr>,
+    ) -> Result<circuits::Record, ApiError> {
+        circuits::Record::new(
+            circuits::record::derive_salt(&self.zk_secret, &zk::packet_id_bytes(id)),
+            zk::packet_id_field(id),
+            fields,
+        )
+        .map_err(|e| ApiError::new(500, "record", e.to_string()))
+    }
+
+    /// The witness of a disclosure proof of `packets` (all emitted by the
+    /// block whose roots header `proof_height` commits) with the rules
+    /// `policy` asks, for a circuit of `params`.
+    pub fn witness(
+        &self,
+        proof_height: u64,
+        packets: &[PacketId],
+        policy: &PathPolicy,
+        params: circuits::DisclosureParams,
+    ) -> Result<Witness, ApiError> {
+        let bad = |code: &str, message: String| ApiError::new(400, code, message);
+        if packets.is_empty() || packets.len() > params.records {
+            return Err(bad(
+                "packets",
+                format!(
+                    "a proof covers 1 to {} packets, asked {}",
+                    params.records,
+                    packets.len()
+                ),
+            ));
+        }
+        if params.depth != self.host.zk_depth() {
+            return Err(ApiError::new(
+                500,
+                "zk_depth",
+                format!(
+                    "the prover's key is for depth {}, this ledger's trees have depth {}",
+                    params.depth,
+                    self.host.zk_depth()
+                ),
+            ));
+        }
+        // gba headers commit the previous block's roots.
+        let height = if F::FAMILY == FamilyName::Gba {
+            proof_height.saturating_sub(1)
+        } else {
+            proof_height
+        };
+        let block = self.stored(height)?;
+        self.proof_point(height, block.roots)?;
+        let mut records = Vec::with_capacity(block.records.len());
+        for r in &block.records {
+            let fields = r
+                .fields
+                .iter()
+                .map(|h| circuits::encode::fr_from_bytes(h.as_bytes()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ApiError::new(500, "record", e.to_string()))?;
+            records.push(self.record(&r.packet, fields)?);
+        }
+        let leaves = records
+            .iter()
+            .map(circuits::Record::leaf)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::new(500, "record", e.to_string()))?;
+        let tree = circuits::Tree::new(params.depth, leaves)
+            .map_err(|e| ApiError::new(500, "record", e.to_string()))?;
+        if zk::fr_hash(&tree.root()) != block.roots.zk_root {
+            return Err(ApiError::new(
+                500,
+                "zk_root",
+                format!("block {height}'s records do not rebuild its zk_root"),
+            ));
+        }
+        let mut openings = Vec::with_capacity(packets.len());
+        let mut statement = Vec::with_capacity(packets.len());
+        let mut wire = Vec::with_capacity(packets.len());
+        for id in packets {
+            let index = block
+                .records
+                .iter()
+                .position(|r| &r.packet == id)
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("block {height} emitted no record of {id}"))
+                })?;
+            let record = records[index].clone();
+            let rules = policy.rules_for(&record.fields).ok_or_else(|| {
+                bad(
+                    "policy",
+                    format!(
+                        "the policy is not a groth16 policy for records of {} fields",
+                        record.fields.len()
+                    ),
+                )
+            })?;
+            let path = tree
+                .path(index as u64)
+                .map_err(|e| ApiError::new(500, "record", e.to_string()))?;
+            statement.push(circuits::Disclosure {
+                packet_id: record.packet_id,
+                rules: rules.clone(),
+            });
+            wire.push(DisclosedRecord {
+                packet: id.clone(),
+                rules: rules.iter().map(DisclosedRule::from_rule).collect(),
+            });
+            openings.push(circuits::Opening { record, path });
+        }
+        let statement = circuits::Statement::new(params, tree.root(), statement)
+            .map_err(|e| bad("statement", e.to_string()))?;
+        Ok(Witness {
+            statement,
+            openings,
+            disclosure: zk::Disclosure {
+                zk_root: block.roots.zk_root,
+                records: wire,
+                proof: Vec::new(),
+            },
         })
     }
 }
@@ -1038,6 +1262,7 @@ mod tests {
 
     fn config(dir: &Path, chain: &str, family: FamilyName) -> LedgerConfig {
         LedgerConfig {
+            zk_depth: light_clients::zk::DEFAULT_ZK_DEPTH,
             chain_id: ChainId::new(chain).unwrap(),
             family,
             validators: 4,
@@ -1414,6 +1639,51 @@ mod tests {
             e.message.contains("input 0") && e.message.contains("iso6346.check_digit"),
             "{}",
             e.message
+        );
+    }
+
+    #[test]
+    fn a_witness_rebuilds_the_blocks_zk_root_and_refuses_what_it_cannot_prove() {
+        let mut p = Pair::new(SnapshotPolicy::DEFAULT);
+        p.send(3);
+        let h = p.seal();
+        let block = p.src.stored(h).unwrap();
+        let ids: Vec<PacketId> = block.records.iter().map(|r| r.packet.clone()).collect();
+        assert_eq!(ids.len(), 3, "one record per packet the block emitted");
+        let params = circuits::DisclosureParams::new(
+            light_clients::zk::DEFAULT_ZK_DEPTH,
+            2,
+            adapters::records::WIDTH,
+        )
+        .unwrap();
+        // A policy that lists no kinds: the kind disclosed, the rest hidden.
+        let policy = PathPolicy::Groth16 {
+            kinds: Default::default(),
+        };
+        let w = p.src.witness(h, &ids[..2], &policy, params).unwrap();
+        assert_eq!(w.disclosure.zk_root, block.roots.zk_root);
+        w.statement
+            .check(&w.openings)
+            .expect("the records, salted again, are under the committed root");
+        assert!(w
+            .disclosure
+            .records
+            .iter()
+            .all(|r| r.rules[1..].iter().all(|x| *x == DisclosedRule::Hidden)));
+        let code = |r: Result<Witness, ApiError>| r.map(|_| ()).unwrap_err().code;
+        assert_eq!(code(p.src.witness(h, &ids, &policy, params)), "packets");
+        assert_eq!(
+            code(p.src.witness(h, &ids[..1], &PathPolicy::Merkle, params)),
+            "policy"
+        );
+        assert_eq!(
+            code(p.src.witness(h - 1, &ids[..1], &policy, params)),
+            "not_found"
+        );
+        let shallow = circuits::DisclosureParams::new(8, 2, adapters::records::WIDTH).unwrap();
+        assert_eq!(
+            code(p.src.witness(h, &ids[..1], &policy, shallow)),
+            "zk_depth"
         );
     }
 }

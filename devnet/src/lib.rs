@@ -11,6 +11,7 @@
 //! - [`ledger`]: the synchronous state machine (execute, seal, query);
 //! - [`metrics`]: the node's Prometheus metrics;
 //! - [`node`]: the thread that owns a ledger, its handle and block timer;
+//! - [`prover`]: the disclosure prover (Groth16, a bounded pool off the runtime);
 //! - [`rpc`]: the HTTP routes (axum).
 
 #![forbid(unsafe_code)]
@@ -20,5 +21,21 @@ pub mod apps;
 pub mod ledger;
 pub mod metrics;
 pub mod node;
+pub mod prover;
 pub mod rpc;
 pub mod store;
+
+/// The log filter of a binary: `RUST_LOG`, else `default`; and always
+/// without arkworks' constraint-system spans (targets `gr1cs` and `r1cs`),
+/// whose fields print the whole constraint system: at `info` they made a
+/// Groth16 setup take minutes instead of a second.
+pub fn log_filter(default: &str) -> tracing_subscriber::EnvFilter {
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    for quiet in ["gr1cs=off", "r1cs=off"] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}

@@ -36,14 +36,20 @@ struct Args {
     /// restart replays the blocks after the latest one).
     #[arg(long, default_value_t = devnet::ledger::SnapshotPolicy::DEFAULT.every_blocks, value_parser = clap::value_parser!(u64).range(1..))]
     snapshot_every: u64,
+    /// Depth of each block's `zk_root` tree (fixed at genesis).
+    #[arg(long, default_value_t = light_clients::zk::DEFAULT_ZK_DEPTH, value_parser = clap::value_parser!(u32).range(1..=32))]
+    zk_depth: u32,
+    /// Run a disclosure prover whose proofs cover up to K packets of a
+    /// block, with keys from the seeded devnet setup (UNSAFE FOR PRODUCTION:
+    /// the seed is public, anyone can forge proofs under these keys).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=256))]
+    zk_prover: Option<u64>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(devnet::log_filter("info"))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -74,6 +80,8 @@ async fn run(args: Args) -> ExitCode {
             every_blocks: args.snapshot_every,
             ..devnet::ledger::SnapshotPolicy::DEFAULT
         },
+        zk_depth: args.zk_depth,
+        prover_batch: args.zk_prover.map(|k| k as usize),
     };
     let node = match node::start_with(config, options, shutdown.clone()).await {
         Ok(n) => n,

@@ -22,7 +22,7 @@ use light_clients::{ChainId, Timestamp};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::ledger::{ApiError, Ledger, LedgerConfig, SnapshotPolicy};
+use crate::ledger::{ApiError, Ledger, LedgerConfig, SnapshotPolicy, Witness};
 
 /// What the handlers may ask of a ledger of any family.
 pub trait LedgerApi: Send {
@@ -54,6 +54,20 @@ pub trait LedgerApi: Send {
     /// Writes a snapshot of the state after the latest sealed block.
     fn snapshot(&mut self) -> Result<(), ApiError>;
     fn set_snapshot_policy(&mut self, policy: SnapshotPolicy);
+    /// The witness of a disclosure proof (see [`Ledger::witness`]).
+    fn witness(
+        &self,
+        height: u64,
+        packets: &[light_clients::PacketId],
+        policy: &light_clients::zk::PathPolicy,
+        params: circuits::DisclosureParams,
+    ) -> Result<Witness, ApiError>;
+    /// How this ledger takes packets of (`source`, `app`).
+    fn path_policy(
+        &self,
+        source: &ChainId,
+        app: light_clients::App,
+    ) -> adapters::wire::PathPolicyResponse;
 }
 
 impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
@@ -121,6 +135,17 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
             }
             ("ebl", "bills") => apps.ebl.bills.get(key).map(serde_json::to_value),
             ("ebl", "answers") => Some(serde_json::to_value(&apps.ebl.answers)),
+            ("cargo" | "payment" | "ebl", "facts") => apps
+                .facts
+                .get(key)
+                .map(|facts| {
+                    facts
+                        .iter()
+                        .filter(|f| f.packet.channel.app.as_str() == app)
+                        .collect::<Vec<_>>()
+                })
+                .filter(|facts| !facts.is_empty())
+                .map(serde_json::to_value),
             _ => {
                 return Err(ApiError::not_found(format!(
                     "no app record kind {app}/{kind}"
@@ -146,6 +171,28 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     fn set_snapshot_policy(&mut self, policy: SnapshotPolicy) {
         Ledger::set_snapshot_policy(self, policy)
     }
+    fn witness(
+        &self,
+        height: u64,
+        packets: &[light_clients::PacketId],
+        policy: &light_clients::zk::PathPolicy,
+        params: circuits::DisclosureParams,
+    ) -> Result<Witness, ApiError> {
+        Ledger::witness(self, height, packets, policy, params)
+    }
+    fn path_policy(
+        &self,
+        source: &ChainId,
+        app: light_clients::App,
+    ) -> adapters::wire::PathPolicyResponse {
+        adapters::wire::PathPolicyResponse {
+            version: adapters::wire::WIRE_VERSION,
+            source: source.clone(),
+            app,
+            policy: self.host().path_policy(source, app),
+            key_registered: self.host().verifying_key(source, app).is_some(),
+        }
+    }
 }
 
 type Job = Box<dyn FnOnce(&mut dyn LedgerApi) + Send>;
@@ -159,6 +206,8 @@ pub struct NodeHandle {
     pub family: FamilyName,
     pub admin_token: String,
     pub metrics: Arc<crate::metrics::LedgerMetrics>,
+    /// The disclosure prover, on a node that runs one.
+    pub prover: Option<Arc<crate::prover::Prover>>,
 }
 
 fn gone() -> ApiError {
@@ -210,11 +259,18 @@ pub struct NodeConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeOptions {
     pub snapshots: SnapshotPolicy,
+    /// Depth of each block's `zk_root` tree (fixed at genesis).
+    pub zk_depth: u32,
+    /// Run a disclosure prover whose proofs cover up to this many packets
+    /// (K); none by default.
+    pub prover_batch: Option<usize>,
 }
 
 impl NodeOptions {
     pub const DEFAULT: NodeOptions = NodeOptions {
         snapshots: SnapshotPolicy::DEFAULT,
+        zk_depth: light_clients::zk::DEFAULT_ZK_DEPTH,
+        prover_batch: None,
     };
 }
 
@@ -292,6 +348,7 @@ pub async fn start_with(
         family: config.family,
         validators: config.validators,
         data_dir: config.data_dir.clone(),
+        zk_depth: options.zk_depth,
     };
     let seed: [u8; 72] = entropy().map_err(|e| ApiError::new(500, "entropy", e.to_string()))?;
     let mut ledger: Box<dyn LedgerApi> = match config.family {
@@ -305,7 +362,17 @@ pub async fn start_with(
     let metrics = crate::metrics::LedgerMetrics::new(config.chain_id.as_str())
         .map_err(|e| ApiError::new(500, "metrics", e.to_string()))?;
     metrics.sealed(ledger.height(), Duration::ZERO);
+    let prover = match options.prover_batch {
+        None => None,
+        Some(k) => {
+            let params =
+                circuits::DisclosureParams::new(options.zk_depth, k, adapters::records::WIDTH)
+                    .map_err(|e| ApiError::new(400, "prover", e.to_string()))?;
+            Some(crate::prover::Prover::start(params, metrics.clone()).await?)
+        }
+    };
     let handle = NodeHandle {
+        prover,
         jobs,
         heights,
         chain_id: config.chain_id.clone(),

@@ -87,6 +87,9 @@ pub fn router(node: NodeHandle) -> Router {
             post(submit_events).layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES)),
         )
         .route("/v1/apps/{app}/{kind}/{key}", get(app_record))
+        .route("/v1/zk/key", get(zk_key))
+        .route("/v1/zk/disclose", post(disclose))
+        .route("/v1/zk/paths/{source}/{app}", get(path_policy))
         .route("/v1/admin/rotate", post(rotate))
         .route("/v1/admin/ebl-platforms", post(register_platform))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -376,6 +379,73 @@ async fn app_record(
         node.call(move |l| l.app_record(&app, &kind, &key))
             .await??,
     ))
+}
+
+fn prover(node: &NodeHandle) -> Result<&std::sync::Arc<crate::prover::Prover>, ApiError> {
+    node.prover.as_ref().ok_or_else(|| {
+        ApiError::new(
+            404,
+            "no_prover",
+            format!("{} runs no disclosure prover", node.chain_id),
+        )
+    })
+}
+
+async fn zk_key(State(node): State<NodeHandle>) -> ApiResult<adapters::wire::ZkKeyResponse> {
+    Ok(Json(prover(&node)?.key()))
+}
+
+/// Proves what the request's policy asks of some packets' records, one
+/// proof per K packets: each witness is read on the ledger thread, each
+/// proof built in the prover's pool.
+async fn disclose(
+    State(node): State<NodeHandle>,
+    body: Result<Json<adapters::wire::DiscloseRequest>, JsonRejection>,
+) -> ApiResult<adapters::wire::DisclosureResponse> {
+    let Json(req) = body.map_err(rejected)?;
+    let prover = prover(&node)?.clone();
+    adapters::wire::check_version("disclose request", req.version)
+        .map_err(|e| ApiError::new(400, "version", e.to_string()))?;
+    if req.packets.is_empty() || req.packets.len() > adapters::wire::MAX_DISCLOSE_PACKETS {
+        return Err(ApiError::new(
+            400,
+            "packets",
+            format!(
+                "a request names 1 to {} packets, not {}",
+                adapters::wire::MAX_DISCLOSE_PACKETS,
+                req.packets.len()
+            ),
+        ));
+    }
+    let params = prover.params();
+    let proof_height = req.proof_height;
+    let policy = std::sync::Arc::new(req.policy);
+    let mut disclosures = Vec::new();
+    for chunk in req.packets.chunks(params.records) {
+        let (packets, policy) = (chunk.to_vec(), policy.clone());
+        let witness = node
+            .call(move |l| l.witness(proof_height, &packets, &policy, params))
+            .await??;
+        disclosures.push(prover.prove(witness).await?);
+    }
+    Ok(Json(adapters::wire::DisclosureResponse {
+        version: WIRE_VERSION,
+        proof_height,
+        disclosures,
+    }))
+}
+
+async fn path_policy(
+    State(node): State<NodeHandle>,
+    Path((source, app)): Path<(String, String)>,
+) -> ApiResult<adapters::wire::PathPolicyResponse> {
+    let source: light_clients::ChainId = source
+        .parse()
+        .map_err(|e: String| ApiError::new(400, "chain_id", e))?;
+    let app: light_clients::App = app
+        .parse()
+        .map_err(|e: String| ApiError::new(400, "app", e))?;
+    Ok(Json(node.call(move |l| l.path_policy(&source, app)).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -229,6 +229,16 @@ impl AnyClient {
         on_client!(self, |c| c.verify_event(height, now, opening, leaf, proof))
     }
 
+    /// The roots committed by the verified header at `height` (opened for gba).
+    pub fn roots_at(
+        &self,
+        height: u64,
+        now: Timestamp,
+        opening: Option<&Roots>,
+    ) -> Result<Roots, ClientError> {
+        on_client!(self, |c| c.roots_at(height, now, opening))
+    }
+
     pub fn verify_channel_state(
         &self,
         height: u64,

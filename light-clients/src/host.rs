@@ -23,12 +23,14 @@ use crate::client::{Recovery, Status, UpdateOutcome};
 use crate::codec::Canonical;
 use crate::hash::{sha256, Hash32, HashAlgorithm};
 use crate::merkle::{self, MerkleProof};
+use crate::packet::App;
 use crate::packet::{
     Ack, AckResult, ChainId, ChannelId, ChannelState, ClientSummary, EventLeaf, Packet, PacketId,
     Roots, StateLeaf, Timeout,
 };
 use crate::time::Timestamp;
 use crate::verify::TrustOptions;
+use crate::zk::{self, Disclosure, PathPolicy, VerifyingKeyBytes};
 
 /// The block a message is applied in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +65,13 @@ pub enum RelayMsg {
     RecvPacket { packet: Packet, proof: EventProof },
     /// Bring back the destination's ack of a packet this ledger sent.
     Acknowledge { ack: Ack, proof: EventProof },
+    /// Deliver a packet of a `groth16` path: its payload is the record's
+    /// commitment, `disclosure` proves what the destination asked of the record.
+    RecvDisclosed {
+        packet: Packet,
+        proof: EventProof,
+        disclosure: Disclosure,
+    },
 }
 
 /// What only the ledger's operator may do.
@@ -90,6 +99,18 @@ pub enum OperatorMsg {
     },
     RetireRelayer {
         key: RelayerKey,
+    },
+    /// How this ledger takes packets from `source` for `app` (`merkle` by default).
+    SetPathPolicy {
+        source: ChainId,
+        app: App,
+        policy: PathPolicy,
+    },
+    /// The Groth16 verifying key of `source`'s disclosure proofs for `app`.
+    RegisterVerifyingKey {
+        source: ChainId,
+        app: App,
+        key: VerifyingKeyBytes,
     },
 }
 
@@ -281,6 +302,36 @@ pub enum HostError {
     /// A packet, ack or message that breaks its own rules.
     #[error("invalid {what}: {reason}")]
     Invalid { what: &'static str, reason: String },
+    /// The packet came in the form the path's policy does not take.
+    #[error("{from}/{app} is a {policy} path on this ledger; got a {got} delivery")]
+    PathPolicy {
+        from: ChainId,
+        app: App,
+        policy: &'static str,
+        got: &'static str,
+    },
+    /// No verifying key is registered for the path.
+    #[error("no verifying key registered for {from}/{app}")]
+    NoVerifyingKey { from: ChainId, app: App },
+    /// A verifying key that does not decode or has the wrong shape.
+    #[error("bad verifying key: {reason}")]
+    BadVerifyingKey { reason: String },
+    /// The disclosure is malformed or does not cover the packet.
+    #[error("bad disclosure: {reason}")]
+    Disclosure { reason: String },
+    /// The disclosure's rules for a record are not what the policy asks.
+    #[error("disclosure of {packet} does not follow the policy: {reason}")]
+    DisclosurePolicy { packet: PacketId, reason: String },
+    /// The disclosure is against another `zk_root` than the verified header's.
+    #[error("disclosure is against zk_root {claimed}, the verified header at {height} commits {committed}")]
+    ZkRootMismatch {
+        height: u64,
+        claimed: Hash32,
+        committed: Hash32,
+    },
+    /// The Groth16 proof does not verify.
+    #[error("groth16: {source}")]
+    Groth16 { source: circuits::VerifyError },
 }
 
 impl HostError {
@@ -307,6 +358,19 @@ impl HostError {
             HostError::UnknownPacket { .. } => "unknown_packet",
             HostError::AckMismatch { .. } => "ack_mismatch",
             HostError::Invalid { .. } => "invalid",
+            HostError::PathPolicy { .. } => "path_policy",
+            HostError::NoVerifyingKey { .. } => "no_verifying_key",
+            HostError::BadVerifyingKey { .. } => "verifying_key",
+            HostError::Disclosure { .. } => "disclosure",
+            HostError::DisclosurePolicy { .. } => "disclosure_policy",
+            HostError::ZkRootMismatch { .. } => "zk_root",
+            HostError::Groth16 { source } => match source {
+                circuits::VerifyError::BadPoint { .. } => "groth16_point",
+                circuits::VerifyError::ParamsMismatch { .. }
+                | circuits::VerifyError::RecordCount { .. }
+                | circuits::VerifyError::RuleCount { .. } => "groth16_statement",
+                _ => "groth16",
+            },
         }
     }
 }
@@ -347,6 +411,16 @@ pub enum Outcome {
     },
     RelayerRetired {
         key: RelayerKey,
+    },
+    PathPolicySet {
+        source: ChainId,
+        app: App,
+        mode: String,
+    },
+    VerifyingKeyRegistered {
+        source: ChainId,
+        app: App,
+        shape: String,
     },
     /// Delivered; the ack written says how the app took it.
     Received {
@@ -464,6 +538,22 @@ pub trait Apps {
     /// The destination acknowledged a packet this ledger sent; on `timeout`
     /// (or `error`) the app reverts what it did when sending.
     fn on_ack(&mut self, packet: &Packet, result: &AckResult, ctx: &BlockContext);
+    /// Applies a packet of a `groth16` path: `rules` are what was proven of
+    /// its record (one per field, in the record's layout; the packet's
+    /// payload is only the record's commitment). Apps that take no
+    /// disclosures answer with an `error` ack.
+    fn on_recv_disclosed(
+        &mut self,
+        packet: &Packet,
+        rules: &[circuits::Rule],
+        ctx: &BlockContext,
+    ) -> Result<(), String> {
+        let _ = (rules, ctx);
+        Err(format!(
+            "this ledger's apps take no disclosures ({})",
+            packet.id.channel.app
+        ))
+    }
 }
 
 /// A relayer account: its next nonce, and whether it was retired.
@@ -494,6 +584,25 @@ pub struct Host {
     recoveries: Vec<RecoveryRecord>,
     /// The current block's emitted events, in order.
     pending: Vec<BlockEvent>,
+    /// Depth of each block's `zk_root` tree.
+    #[serde(default = "default_zk_depth")]
+    zk_depth: u32,
+    /// The record leaves of the current block's packets, in order.
+    #[serde(default)]
+    zk_leaves: Vec<Hash32>,
+    /// Each (source, app) path's policy; absent means `merkle`.
+    #[serde(default, with = "pairs")]
+    policies: BTreeMap<(ChainId, App), PathPolicy>,
+    /// Each (source, app) path's verifying key, as registered.
+    #[serde(default, with = "pairs")]
+    zk_keys: BTreeMap<(ChainId, App), VerifyingKeyBytes>,
+    /// The registered keys, decoded and prepared (derived from `zk_keys`).
+    #[serde(skip)]
+    prepared: BTreeMap<(ChainId, App), circuits::PreparedVerifyingKey>,
+}
+
+fn default_zk_depth() -> u32 {
+    zk::DEFAULT_ZK_DEPTH
 }
 
 /// What a finished block commits.
@@ -535,7 +644,48 @@ impl Host {
             misbehaviour: Vec::new(),
             recoveries: Vec::new(),
             pending: Vec::new(),
+            zk_depth: zk::DEFAULT_ZK_DEPTH,
+            zk_leaves: Vec::new(),
+            policies: BTreeMap::new(),
+            zk_keys: BTreeMap::new(),
+            prepared: BTreeMap::new(),
         }
+    }
+
+    /// The depth of this ledger's `zk_root` trees (1..=32; 16 by default).
+    pub fn with_zk_depth(mut self, depth: u32) -> Result<Self, HostError> {
+        if depth == 0 || depth > circuits::tree::MAX_DEPTH {
+            return Err(HostError::Invalid {
+                what: "zk depth",
+                reason: format!("{depth} is outside 1..={}", circuits::tree::MAX_DEPTH),
+            });
+        }
+        self.zk_depth = depth;
+        Ok(self)
+    }
+
+    pub fn zk_depth(&self) -> u32 {
+        self.zk_depth
+    }
+
+    /// How this ledger takes packets from `source` for `app`.
+    pub fn path_policy(&self, source: &ChainId, app: App) -> PathPolicy {
+        self.policies
+            .get(&(source.clone(), app))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The verifying key registered for (`source`, `app`).
+    pub fn verifying_key(&self, source: &ChainId, app: App) -> Option<&VerifyingKeyBytes> {
+        self.zk_keys.get(&(source.clone(), app))
+    }
+
+    /// Whether packets sent on `channel` carry record commitments.
+    pub fn is_confidential(&self, channel: &ChannelId) -> bool {
+        self.channels
+            .get(channel)
+            .is_some_and(|c| zk::is_confidential(&c.version))
     }
 
     pub fn chain_id(&self) -> &ChainId {
@@ -820,6 +970,43 @@ impl Host {
                 a.retired = true;
                 Ok(Outcome::RelayerRetired { key: *key })
             }
+            OperatorMsg::SetPathPolicy {
+                source,
+                app,
+                policy,
+            } => {
+                if *source == self.chain_id {
+                    return Err(HostError::Invalid {
+                        what: "path policy",
+                        reason: "a path comes from another ledger".into(),
+                    });
+                }
+                policy.validate().map_err(|reason| HostError::Invalid {
+                    what: "path policy",
+                    reason,
+                })?;
+                self.policies.insert((source.clone(), *app), policy.clone());
+                Ok(Outcome::PathPolicySet {
+                    source: source.clone(),
+                    app: *app,
+                    mode: policy.mode().to_string(),
+                })
+            }
+            OperatorMsg::RegisterVerifyingKey { source, app, key } => {
+                let vk = circuits::groth16::vk_from_bytes(&key.0).map_err(|e| {
+                    HostError::BadVerifyingKey {
+                        reason: e.to_string(),
+                    }
+                })?;
+                let path = (source.clone(), *app);
+                self.prepared.insert(path.clone(), vk.prepare());
+                self.zk_keys.insert(path, key.clone());
+                Ok(Outcome::VerifyingKeyRegistered {
+                    source: source.clone(),
+                    app: *app,
+                    shape: vk.params.to_string(),
+                })
+            }
         }
     }
 
@@ -858,7 +1045,134 @@ impl Host {
             }
             RelayMsg::RecvPacket { packet, proof } => self.recv_packet(packet, proof, apps, ctx),
             RelayMsg::Acknowledge { ack, proof } => self.acknowledge(ack, proof, apps, ctx),
+            RelayMsg::RecvDisclosed { .. } => {
+                let checked = self.check_proofs(std::slice::from_ref(msg));
+                self.apply_checked(msg, checked.into_iter().next().flatten(), apps, ctx)
+            }
         }
+    }
+
+    /// Applies a relayer's messages in order, as [`Host::apply_relay`] does
+    /// one by one, except that the Groth16 proofs of all its `RecvDisclosed`
+    /// messages are verified first in one batch per path (a proof shared by
+    /// several packets once), with coefficients derived from the batch.
+    pub fn apply_relay_tx(
+        &mut self,
+        msgs: &[RelayMsg],
+        apps: &mut dyn Apps,
+        ctx: &BlockContext,
+    ) -> Vec<Result<Outcome, HostError>> {
+        let checked = self.check_proofs(msgs);
+        msgs.iter()
+            .zip(checked)
+            .map(|(msg, checked)| self.apply_checked(msg, checked, apps, ctx))
+            .collect()
+    }
+
+    fn apply_checked(
+        &mut self,
+        msg: &RelayMsg,
+        checked: Option<Result<(), HostError>>,
+        apps: &mut dyn Apps,
+        ctx: &BlockContext,
+    ) -> Result<Outcome, HostError> {
+        match msg {
+            RelayMsg::RecvDisclosed {
+                packet,
+                proof,
+                disclosure,
+            } => {
+                let checked = checked.unwrap_or(Err(HostError::Disclosure {
+                    reason: "proof not checked".into(),
+                }));
+                self.recv_disclosed(packet, proof, disclosure, checked, apps, ctx)
+            }
+            other => self.apply_relay(other, apps, ctx),
+        }
+    }
+
+    /// The prepared key of a path, preparing it from the registered bytes
+    /// the first time after a load.
+    fn prepared_key(
+        &mut self,
+        source: &ChainId,
+        app: App,
+    ) -> Result<&circuits::PreparedVerifyingKey, HostError> {
+        let path = (source.clone(), app);
+        if !self.prepared.contains_key(&path) {
+            let bytes = self
+                .zk_keys
+                .get(&path)
+                .ok_or_else(|| HostError::NoVerifyingKey {
+                    from: source.clone(),
+                    app,
+                })?;
+            let vk = circuits::groth16::vk_from_bytes(&bytes.0).map_err(|e| {
+                HostError::BadVerifyingKey {
+                    reason: e.to_string(),
+                }
+            })?;
+            self.prepared.insert(path.clone(), vk.prepare());
+        }
+        self.prepared
+            .get(&path)
+            .ok_or_else(|| HostError::NoVerifyingKey {
+                from: source.clone(),
+                app,
+            })
+    }
+
+    /// The Groth16 verdict of each `RecvDisclosed` message (`None` for the
+    /// others): its statement is built with the path's key shape, and the
+    /// distinct (statement, proof) pairs of a path are batch-verified.
+    fn check_proofs(&mut self, msgs: &[RelayMsg]) -> Vec<Option<Result<(), HostError>>> {
+        type Item = (circuits::Statement, circuits::Proof);
+        /// A path's distinct items, and (message, item) for each message using one.
+        type Group = (Vec<Item>, Vec<(usize, usize)>);
+        let mut verdicts: Vec<Option<Result<(), HostError>>> = vec![None; msgs.len()];
+        let mut groups: BTreeMap<(ChainId, App), Group> = BTreeMap::new();
+        for (i, msg) in msgs.iter().enumerate() {
+            let RelayMsg::RecvDisclosed {
+                packet, disclosure, ..
+            } = msg
+            else {
+                continue;
+            };
+            let source = packet.id.channel.source.clone();
+            let app = packet.id.channel.app;
+            let item = self.prepared_key(&source, app).and_then(|pvk| {
+                let statement = disclosure
+                    .statement(pvk.params)
+                    .map_err(|reason| HostError::Disclosure { reason })?;
+                let proof = circuits::groth16::proof_from_bytes(&disclosure.proof)
+                    .map_err(|source| HostError::Groth16 { source })?;
+                Ok((statement, proof))
+            });
+            match item {
+                Err(e) => verdicts[i] = Some(Err(e)),
+                Ok(item) => {
+                    let (items, users) = groups.entry((source, app)).or_default();
+                    let at = match items.iter().position(|x| *x == item) {
+                        Some(at) => at,
+                        None => {
+                            items.push(item);
+                            items.len() - 1
+                        }
+                    };
+                    users.push((i, at));
+                }
+            }
+        }
+        for ((source, app), (items, users)) in groups {
+            let results: Vec<Result<(), HostError>> = match self.prepared_key(&source, app) {
+                Err(e) => vec![Err(e); items.len()],
+                Ok(pvk) => verify_items(pvk, &items),
+            };
+            for (i, at) in users {
+                verdicts[i] = results.get(at).cloned();
+            }
+        }
+        verdicts
     }
 
     fn update_client(
@@ -974,12 +1288,114 @@ impl Host {
             what: "packet",
             reason,
         })?;
-        let id = &packet.id;
-        let channel_id = &id.channel;
-        let channel = self.channel_end(channel_id, End::Destination, true)?;
-        let next_recv = channel.next_recv;
+        let channel_id = &packet.id.channel;
+        self.channel_end(channel_id, End::Destination, true)?;
+        let policy = self.path_policy(&channel_id.source, channel_id.app);
+        if policy != PathPolicy::Merkle {
+            return Err(HostError::PathPolicy {
+                from: channel_id.source.clone(),
+                app: channel_id.app,
+                policy: policy.mode(),
+                got: "merkle",
+            });
+        }
         let leaf = EventLeaf::from(packet);
         self.verify(&channel_id.source, &leaf, proof, ctx)?;
+        self.deliver(
+            packet,
+            leaf,
+            ctx,
+            |apps, packet, ctx| apps.on_recv(packet, ctx),
+            apps,
+        )
+    }
+
+    fn recv_disclosed(
+        &mut self,
+        packet: &Packet,
+        proof: &EventProof,
+        disclosure: &Disclosure,
+        checked: Result<(), HostError>,
+        apps: &mut dyn Apps,
+        ctx: &BlockContext,
+    ) -> Result<Outcome, HostError> {
+        packet.validate().map_err(|reason| HostError::Invalid {
+            what: "packet",
+            reason,
+        })?;
+        let channel_id = &packet.id.channel;
+        self.channel_end(channel_id, End::Destination, true)?;
+        let (source, app) = (&channel_id.source, channel_id.app);
+        let policy = self.path_policy(source, app);
+        if policy == PathPolicy::Merkle {
+            return Err(HostError::PathPolicy {
+                from: source.clone(),
+                app,
+                policy: policy.mode(),
+                got: "groth16",
+            });
+        }
+        // Whatever the proofs say, a full event must not be taken here.
+        if packet.payload.len() != zk::COMMITMENT_BYTES {
+            return Err(HostError::Disclosure {
+                reason: format!(
+                    "the payload is {} bytes, a record commitment is {}: the source's channel is not confidential",
+                    packet.payload.len(),
+                    zk::COMMITMENT_BYTES
+                ),
+            });
+        }
+        let leaf = EventLeaf::from(packet);
+        self.verify(source, &leaf, proof, ctx)?;
+        let index = disclosure
+            .index_of(&packet.id)
+            .map_err(|reason| HostError::Disclosure { reason })?;
+        let width = self.prepared_key(source, app)?.params.width;
+        let rules = disclosure.records[index]
+            .rules
+            .iter()
+            .map(zk::DisclosedRule::to_rule)
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|reason| HostError::Disclosure { reason })?;
+        check_against_policy(&policy, &packet.id, &rules, width)?;
+        let roots = self
+            .client_of(source)?
+            .roots_at(proof.height, ctx.time, proof.opening.as_ref())
+            .map_err(|e| HostError::Client {
+                chain: source.clone(),
+                source: e.into(),
+            })?;
+        if roots.zk_root != disclosure.zk_root {
+            return Err(HostError::ZkRootMismatch {
+                height: proof.height,
+                claimed: disclosure.zk_root,
+                committed: roots.zk_root,
+            });
+        }
+        checked?;
+        self.deliver(
+            packet,
+            leaf,
+            ctx,
+            |apps, packet, ctx| apps.on_recv_disclosed(packet, &rules, ctx),
+            apps,
+        )
+    }
+
+    /// Receipt, order and app call, once the packet's proofs are checked.
+    fn deliver(
+        &mut self,
+        packet: &Packet,
+        leaf: EventLeaf,
+        ctx: &BlockContext,
+        apply: impl FnOnce(&mut dyn Apps, &Packet, &BlockContext) -> Result<(), String>,
+        apps: &mut dyn Apps,
+    ) -> Result<Outcome, HostError> {
+        let id = &packet.id;
+        let channel_id = &id.channel;
+        let next_recv = self
+            .channel_end(channel_id, End::Destination, true)?
+            .next_recv;
         if let Some(receipt) = self.receipts.get(id) {
             if receipt.commitment == leaf.commitment {
                 return Ok(Outcome::AlreadyReceived { packet: id.clone() });
@@ -1008,7 +1424,7 @@ impl Host {
         let result = if timed_out(&packet.timeout, ctx) {
             AckResult::Timeout
         } else {
-            match apps.on_recv(packet, ctx) {
+            match apply(apps, packet, ctx) {
                 Ok(()) => AckResult::Ok,
                 Err(reason) => AckResult::Error(bounded_reason(reason)),
             }
@@ -1085,8 +1501,60 @@ impl Host {
         })
     }
 
-    /// Sends a packet on an open channel from this ledger (called by its apps).
+    /// Sends a packet on an open channel from this ledger (called by its
+    /// apps). The packet has no record in `zk_root`, so it cannot go on a
+    /// confidential channel.
     pub fn send_packet(
+        &mut self,
+        channel: &ChannelId,
+        payload: Vec<u8>,
+        timeout: Timeout,
+    ) -> Result<Packet, HostError> {
+        if self.is_confidential(channel) {
+            return Err(HostError::Invalid {
+                what: "packet",
+                reason: format!("{channel} is confidential: a packet on it needs a record"),
+            });
+        }
+        self.send(channel, payload, timeout)
+    }
+
+    /// Sends a packet whose record has leaf `leaf` (the ledger salts and
+    /// hashes the record: the secret salt never reaches the host): the leaf
+    /// goes into this block's `zk_root` tree, after the records sent before
+    /// it. On a confidential channel the payload must be the leaf itself
+    /// ([`zk::commitment_payload`]), so the event never leaves the ledger.
+    pub fn send_packet_with_record(
+        &mut self,
+        channel: &ChannelId,
+        payload: Vec<u8>,
+        timeout: Timeout,
+        leaf: &circuits::Fr,
+    ) -> Result<Packet, HostError> {
+        if self.is_confidential(channel) && payload != zk::commitment_payload(leaf) {
+            return Err(HostError::Invalid {
+                what: "packet",
+                reason: format!(
+                    "{channel} is confidential: the payload must be the record's commitment"
+                ),
+            });
+        }
+        let capacity = 1u64 << self.zk_depth.min(63);
+        if self.zk_leaves.len() as u64 >= capacity {
+            return Err(HostError::Invalid {
+                what: "packet",
+                reason: format!(
+                    "this block's zk tree is full ({capacity} records at depth {})",
+                    self.zk_depth
+                ),
+            });
+        }
+        let packet = self.send(channel, payload, timeout)?;
+        self.zk_leaves.push(zk::fr_hash(leaf));
+        Ok(packet)
+    }
+
+    fn send(
         &mut self,
         channel: &ChannelId,
         payload: Vec<u8>,
@@ -1147,10 +1615,11 @@ impl Host {
             .iter()
             .map(Canonical::encode)
             .collect();
+        let zk_leaves = std::mem::take(&mut self.zk_leaves);
         let roots = Roots {
             events: commit(alg, &event_leaves),
             state: commit(alg, &state_leaves),
-            zk_root: Hash32::ZERO,
+            zk_root: zk_root(self.zk_depth, &zk_leaves),
         };
         BlockOutput {
             events,
@@ -1164,6 +1633,83 @@ impl Host {
     pub fn client_status(&self, chain: &ChainId, now: Timestamp) -> Option<Status> {
         self.clients.get(chain).map(|c| c.status(now))
     }
+}
+
+/// The root of a block's records tree: the sparse Poseidon tree of `depth`
+/// over `leaves` in order, as 32 big-endian bytes.
+pub fn zk_root(depth: u32, leaves: &[Hash32]) -> Hash32 {
+    let leaves: Vec<circuits::Fr> = leaves
+        .iter()
+        // Leaves are field elements the host wrote itself (`fr_hash`).
+        .filter_map(|h| circuits::encode::fr_from_bytes(h.as_bytes()).ok())
+        .collect();
+    // `send_packet_with_record` keeps the count within the depth's capacity.
+    match circuits::Tree::new(depth, leaves) {
+        Ok(tree) => zk::fr_hash(&tree.root()),
+        Err(_) => Hash32::ZERO,
+    }
+}
+
+/// The verdict on each distinct (statement, proof) of one key: one batch,
+/// or a single verification for one item.
+fn verify_items(
+    pvk: &circuits::PreparedVerifyingKey,
+    items: &[(circuits::Statement, circuits::Proof)],
+) -> Vec<Result<(), HostError>> {
+    let groth16 = |source| HostError::Groth16 { source };
+    if let [(statement, proof)] = items {
+        return vec![circuits::verify(pvk, statement, proof).map_err(groth16)];
+    }
+    let refs: Vec<(&circuits::Statement, &circuits::Proof)> =
+        items.iter().map(|(s, p)| (s, p)).collect();
+    match circuits::verify_batch(pvk, &refs) {
+        Ok(()) => vec![Ok(()); items.len()],
+        Err(circuits::VerifyError::Batch { bad }) => (0..items.len())
+            .map(|i| {
+                if bad.contains(&i) {
+                    Err(groth16(circuits::VerifyError::Pairing))
+                } else {
+                    Ok(())
+                }
+            })
+            .collect(),
+        Err(e) => vec![Err(groth16(e)); items.len()],
+    }
+}
+
+/// Checks a record's proven rules against what the policy asks for its
+/// kind: field 0 disclosed (the kind), then exactly the policy's rules.
+fn check_against_policy(
+    policy: &PathPolicy,
+    packet: &PacketId,
+    rules: &[circuits::Rule],
+    width: usize,
+) -> Result<(), HostError> {
+    let refuse = |reason: String| HostError::DisclosurePolicy {
+        packet: packet.clone(),
+        reason,
+    };
+    let Some(circuits::Rule::Equals(kind)) = rules.first() else {
+        return Err(refuse("field 0 (the kind) must be disclosed".into()));
+    };
+    let expected = policy.expected(*kind, width).ok_or_else(|| {
+        refuse(format!(
+            "the policy for this kind is wider than the key's {width} fields"
+        ))
+    })?;
+    if rules.len() != expected.len() {
+        return Err(refuse(format!(
+            "{} rules, the key's records have {} fields",
+            rules.len(),
+            expected.len()
+        )));
+    }
+    for (i, (want, got)) in expected.iter().zip(rules).enumerate() {
+        if !want.admits(got) {
+            return Err(refuse(format!("field {i}: asked {want:?}, proven {got}")));
+        }
+    }
+    Ok(())
 }
 
 fn root_chain(root: &AnyTrustRoot) -> String {

@@ -16,6 +16,7 @@
 //! - [`any`]: clients, headers, roots and evidence of any family, tagged;
 //! - [`host`]: the on-chain side: counterparty clients, channels, packet receipt,
 //!   acks, relayer keys; what a ledger runs;
+//! - [`zk`]: confidential paths: path policies, disclosures, record ids;
 //! - [`sample`]: signing headers from keys, for devnets, samples and tests.
 
 #![forbid(unsafe_code)]
@@ -36,6 +37,7 @@ pub mod quorum;
 pub mod sample;
 pub mod time;
 pub mod verify;
+pub mod zk;
 
 pub use client::{
     ClientError, ClientState, Evidence, Misbehaviour, Recovery, Status, TrustRoot, UpdateOutcome,

@@ -157,6 +157,7 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
         batch_max: opts.batch_max,
         api_listen: None,
         ledgers_listen: None,
+        zk: None,
     };
     let nodes_stop = CancellationToken::new();
     let ledgers = start_ledgers(&dir, &devnet, &nodes_stop).await?;

@@ -2,7 +2,10 @@
 //! ports, each with clients of the other two, channels on all six directed
 //! paths for all three apps, the relay engine between them, and a workload
 //! of realistic journeys (cargo events, letters of credit and settlements,
-//! bills of lading issued and transferred), then a summary.
+//! bills of lading issued and transferred), then a summary. With `--zk`,
+//! COSCO -> CMPort payments travel in `groth16` mode: COSCO's node runs a
+//! disclosure prover (keys from the seeded devnet setup: unsafe for
+//! production) and CMPort receives settlement facts, not settlements.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +40,48 @@ pub struct DevnetOptions {
     pub api_listen: Option<std::net::SocketAddr>,
     /// Where the first ledger listens, the others on the next ports; none: free loopback ports.
     pub ledgers_listen: Option<std::net::SocketAddr>,
+    /// Confidential paths; none: every path in `merkle` mode.
+    pub zk: Option<ZkDevnet>,
+}
+
+/// The devnet's confidential paths and the shape of their proofs.
+#[derive(Debug, Clone)]
+pub struct ZkDevnet {
+    /// Depth of every ledger's `zk_root` tree.
+    pub depth: u32,
+    /// K: packets per proof on the sources' provers.
+    pub batch: usize,
+    pub paths: Vec<crate::operator::ConfidentialPath>,
+}
+
+impl ZkDevnet {
+    /// COSCO -> CMPort payments in `groth16` mode, settlements proven "at
+    /// least `min_amount` minor units" with status and bill of lading disclosed.
+    pub fn payments(depth: u32, batch: usize, min_amount: u64) -> Result<Self, String> {
+        Ok(ZkDevnet {
+            depth,
+            batch,
+            paths: vec![crate::operator::ConfidentialPath {
+                source: ChainId::new("cosco-1")?,
+                destination: ChainId::new("cmport-1")?,
+                app: App::Payment,
+                policy: crate::operator::settlement_policy(min_amount),
+            }],
+        })
+    }
+
+    /// The node options of ledger `chain`: a prover when it is the source of a path.
+    fn node_options(&self, chain: &ChainId) -> node::NodeOptions {
+        node::NodeOptions {
+            zk_depth: self.depth,
+            prover_batch: self
+                .paths
+                .iter()
+                .any(|p| &p.source == chain)
+                .then_some(self.batch),
+            ..node::NodeOptions::DEFAULT
+        }
+    }
 }
 
 /// The three networks: chain id, family.
@@ -120,7 +165,11 @@ pub async fn start_ledger(
         block_time: opts.block_time,
         listen,
     };
-    let node = node::start(config, shutdown.clone())
+    let options = match &opts.zk {
+        Some(zk) => zk.node_options(&chain_id),
+        None => node::NodeOptions::DEFAULT,
+    };
+    let node = node::start_with(config, options, shutdown.clone())
         .await
         .map_err(|e| format!("{chain_id}: {}", e.message))?;
     let endpoint = format!("http://{}", node.addr);
@@ -170,6 +219,16 @@ pub async fn connect_with(
     relayer: &RelayerKey,
     options: TrustOptions,
 ) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+    connect_confidential(ledgers, relayer, options, &[]).await
+}
+
+/// [`connect_with`], with confidential paths (see `operator::setup_with`).
+pub async fn connect_confidential(
+    ledgers: &[DevLedger],
+    relayer: &RelayerKey,
+    options: TrustOptions,
+    confidential: &[crate::operator::ConfidentialPath],
+) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
     let mut operated = Vec::new();
     for l in ledgers {
         operated.push(crate::operator::Operated {
@@ -180,7 +239,8 @@ pub async fn connect_with(
             apps: App::ALL.to_vec(),
         });
     }
-    let headers = crate::operator::setup(&operated, options, &Paths::default()).await?;
+    let headers =
+        crate::operator::setup_with(&operated, options, &Paths::default(), confidential).await?;
     // eBL platforms: each ledger knows the others' envelope keys.
     for l in ledgers {
         for other in ledgers.iter().filter(|o| o.chain_id != l.chain_id) {
@@ -479,7 +539,21 @@ pub async fn run(
     }
     let key = relayer_key(&dir)?;
     let relayer = RelayerKey(key.verification_key().to_bytes());
-    let roots = connect(&ledgers, &relayer).await?;
+    let confidential = opts
+        .zk
+        .as_ref()
+        .map(|z| z.paths.clone())
+        .unwrap_or_default();
+    let roots = connect_confidential(&ledgers, &relayer, trust(), &confidential).await?;
+    for p in &confidential {
+        println!(
+            "zk        {} -> {} {} in groth16 mode ({}; devnet-unsafe seeded keys)",
+            p.source,
+            p.destination,
+            p.app,
+            serde_json::to_string(&p.policy).unwrap_or_default()
+        );
+    }
     let stats = Arc::new(Stats::default());
     let engine = in_process_engine(
         &dir,

@@ -53,6 +53,12 @@ enum Command {
         /// (default: free loopback ports).
         #[arg(long)]
         ledgers_listen: Option<std::net::SocketAddr>,
+        /// COSCO -> CMPort payments in groth16 mode: CMPort receives
+        /// settlement facts (status, bill of lading, "amount at least
+        /// 1,000.00"), never the settlements; COSCO's node proves them with
+        /// keys from the seeded devnet setup (unsafe for production).
+        #[arg(long)]
+        zk: bool,
     },
     /// Measure end-to-end throughput and latency over the three ledgers,
     /// then the relayer's memory with many packets pending.
@@ -383,7 +389,18 @@ fn main() -> ExitCode {
             batch_max,
             api_listen,
             ledgers_listen,
+            zk,
         } => {
+            let zk = match zk
+                .then(|| relayer::devnet::ZkDevnet::payments(16, 4, 100_000))
+                .transpose()
+            {
+                Ok(zk) => zk,
+                Err(e) => {
+                    eprintln!("error: --zk: {e}");
+                    return ExitCode::from(UNREADABLE);
+                }
+            };
             let opts = relayer::devnet::DevnetOptions {
                 data_dir,
                 packets,
@@ -392,6 +409,7 @@ fn main() -> ExitCode {
                 batch_max,
                 api_listen,
                 ledgers_listen,
+                zk,
             };
             devnet_command(opts)
         }
@@ -800,9 +818,7 @@ where
     Fut: std::future::Future<Output = Result<(), String>>,
 {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(devnet::log_filter("warn"))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

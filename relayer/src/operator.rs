@@ -6,6 +6,12 @@
 //! ledgers run apart (compose, systemd, Kubernetes), with each operator's
 //! key and admin token from that ledger's data directory. Running it again
 //! changes nothing (existing clients and channels are kept).
+//!
+//! A confidential path (a destination that takes a (source, app) in
+//! `groth16` mode) is set up here too: its channel opened with a `+groth16`
+//! version at both ends (so the source sends record commitments), the
+//! destination's policy set and the source prover's verifying key
+//! registered on the destination.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,6 +22,7 @@ use adapters::http::HttpAdapter;
 use adapters::wire::MsgResult;
 use light_clients::any::AnyHeader;
 use light_clients::host::{OperatorMsg, RelayerKey, SignedTx, TxBody};
+use light_clients::zk::{self, PathPolicy, CONFIDENTIAL_VERSION_SUFFIX};
 use light_clients::{App, ChainId, ChannelId, TrustOptions};
 
 use crate::config::{read_key, Config};
@@ -88,6 +95,29 @@ pub fn channels(ledgers: &[Operated], paths: &Paths) -> Vec<ChannelId> {
     out
 }
 
+/// A path whose destination takes its packets in `groth16` mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfidentialPath {
+    pub source: ChainId,
+    pub destination: ChainId,
+    pub app: App,
+    /// What the destination asks of each kind of record.
+    pub policy: PathPolicy,
+}
+
+/// The version a channel is opened with: `<app>-1`, and `+groth16` on a
+/// confidential path.
+pub fn channel_version(channel: &ChannelId, confidential: &[ConfidentialPath]) -> String {
+    let plain = format!("{}-1", channel.app);
+    if confidential.iter().any(|p| {
+        p.source == channel.source && p.destination == channel.destination && p.app == channel.app
+    }) {
+        format!("{plain}{CONFIDENTIAL_VERSION_SUFFIX}")
+    } else {
+        plain
+    }
+}
+
 /// Clients of each other (from each chain's latest header), the relayer's
 /// key and the channels, on every ledger. Returns the header each ledger's
 /// clients of a chain were created from, by chain.
@@ -95,6 +125,17 @@ pub async fn setup(
     ledgers: &[Operated],
     options: TrustOptions,
     paths: &Paths,
+) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+    setup_with(ledgers, options, paths, &[]).await
+}
+
+/// [`setup`], with confidential paths: their channels opened `+groth16`,
+/// then on each destination the path's policy and the source's key.
+pub async fn setup_with(
+    ledgers: &[Operated],
+    options: TrustOptions,
+    paths: &Paths,
+    confidential: &[ConfidentialPath],
 ) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
     let channels = channels(ledgers, paths);
     let mut headers = BTreeMap::new();
@@ -125,7 +166,7 @@ pub async fn setup(
         {
             msgs.push(OperatorMsg::OpenChannel {
                 channel: c.clone(),
-                version: format!("{}-1", c.app),
+                version: channel_version(c, confidential),
             });
         }
         setups.push(operator_txs(l, msgs));
@@ -133,7 +174,61 @@ pub async fn setup(
     for setup in setups {
         setup.await?;
     }
+    for path in confidential {
+        let find = |id: &ChainId| {
+            ledgers
+                .iter()
+                .find(|l| &l.chain_id == id)
+                .ok_or_else(|| format!("confidential path: {id} is not one of the ledgers"))
+        };
+        let (source, destination) = (find(&path.source)?, find(&path.destination)?);
+        path.policy.validate().map_err(|e| {
+            format!(
+                "confidential path {}->{}: {e}",
+                path.source, path.destination
+            )
+        })?;
+        let key = source
+            .adapter
+            .zk_key()
+            .await
+            .map_err(err("the source's disclosure key"))?;
+        if key.devnet_unsafe {
+            tracing::warn!(source = %path.source, "registering a devnet-unsafe verifying key (seeded setup)");
+        }
+        operator_txs(
+            destination,
+            vec![
+                OperatorMsg::SetPathPolicy {
+                    source: path.source.clone(),
+                    app: path.app,
+                    policy: path.policy.clone(),
+                },
+                OperatorMsg::RegisterVerifyingKey {
+                    source: path.source.clone(),
+                    app: path.app,
+                    key: key.key,
+                },
+            ],
+        )
+        .await?;
+    }
     Ok(headers)
+}
+
+/// What `portrelay devnet --zk` asks on its confidential path, for
+/// settlements: status and bill of lading disclosed, the amount at least
+/// `min_amount` minor units; currency, agents and end-to-end id hidden.
+/// Other payment kinds disclose their kind only.
+pub fn settlement_policy(min_amount: u64) -> PathPolicy {
+    use zk::FieldRule::{AtLeast, Disclose};
+    PathPolicy::Groth16 {
+        kinds: [(
+            "PAYMENT_SETTLEMENT".to_string(),
+            vec![Disclose, Disclose, AtLeast(min_amount)],
+        )]
+        .into(),
+    }
 }
 
 /// `portrelay operator connect`: the relayer configuration names the

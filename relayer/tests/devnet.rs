@@ -21,6 +21,7 @@ async fn every_path_and_app_exactly_once_in_order() {
         batch_max: 50,
         api_listen: None,
         ledgers_listen: None,
+        zk: None,
     };
     let (summary, ledgers) = run(opts, CancellationToken::new())
         .await
@@ -66,6 +67,7 @@ async fn setup() -> Setup {
         batch_max: 50,
         api_listen: None,
         ledgers_listen: None,
+        zk: None,
     };
     let stop = CancellationToken::new();
     let ledgers = relayer::devnet::start_ledgers(dir.path(), &opts, &stop)

@@ -25,6 +25,8 @@ struct Recorder {
     received: Vec<Packet>,
     acked: Vec<(u64, AckResult)>,
     refuse: Option<String>,
+    /// Packets of groth16 paths: sequence and the rules proven.
+    disclosed: Vec<(u64, Vec<circuits::Rule>)>,
 }
 
 impl Apps for Recorder {
@@ -37,6 +39,15 @@ impl Apps for Recorder {
     }
     fn on_ack(&mut self, packet: &Packet, result: &AckResult, _: &BlockContext) {
         self.acked.push((packet.id.sequence, result.clone()));
+    }
+    fn on_recv_disclosed(
+        &mut self,
+        packet: &Packet,
+        rules: &[circuits::Rule],
+        _: &BlockContext,
+    ) -> Result<(), String> {
+        self.disclosed.push((packet.id.sequence, rules.to_vec()));
+        Ok(())
     }
 }
 
@@ -163,10 +174,7 @@ impl<F: Signing> Ledger<F> {
         let TxBody::Relay(msgs) = self.host.authenticate(&tx)? else {
             unreachable!()
         };
-        Ok(msgs
-            .iter()
-            .map(|m| self.host.apply_relay(m, &mut self.apps, &ctx))
-            .collect())
+        Ok(self.host.apply_relay_tx(&msgs, &mut self.apps, &ctx))
     }
 
     /// The proof of event `index` of block `height`, against the header that commits it.
@@ -858,4 +866,511 @@ fn the_host_round_trips_through_json_and_commits_its_channel_states() {
     assert_eq!(out.client_states[0].chain, chain("cmport-1"));
     assert_eq!(host::commit(Cosco::TREE_HASH, &leaves), out.roots.state);
     let _ = Timestamp::default();
+}
+
+/// Confidential (groth16) paths: records under `zk_root`, disclosure proofs
+/// verified against a header the destination's client verified.
+mod groth16 {
+    use std::collections::BTreeMap;
+    use std::sync::OnceLock;
+
+    use circuits::{encode, DisclosureParams, Fr, Rule};
+    use light_clients::zk::{
+        self, DisclosedRecord, DisclosedRule, Disclosure, FieldRule, PathPolicy, VerifyingKeyBytes,
+    };
+    use light_clients::PacketId;
+
+    use super::*;
+
+    const DEPTH: u32 = 4;
+    const SECRET: [u8; 32] = [7; 32];
+
+    /// Small keys (depth 4, 2 records of 4 fields) so the tests stay fast.
+    fn keys() -> &'static (circuits::ProvingKey, circuits::VerifyingKey) {
+        static KEYS: OnceLock<(circuits::ProvingKey, circuits::VerifyingKey)> = OnceLock::new();
+        KEYS.get_or_init(|| {
+            circuits::setup(DisclosureParams::new(DEPTH, 2, 4).unwrap(), [5; 32]).unwrap()
+        })
+    }
+
+    fn policy() -> PathPolicy {
+        PathPolicy::Groth16 {
+            kinds: [(
+                "SETTLEMENT".to_string(),
+                vec![FieldRule::Disclose, FieldRule::AtLeast(1_000)],
+            )]
+            .into(),
+        }
+    }
+
+    /// A settlement record: kind, bill of lading, amount, payer.
+    fn fields(amount: u64) -> Vec<Fr> {
+        vec![
+            encode::code("SETTLEMENT").unwrap(),
+            encode::code("COSU6123456780").unwrap(),
+            encode::amount(amount),
+            encode::code("PAYER-BANK").unwrap(),
+        ]
+    }
+
+    fn record(id: &PacketId, fields: Vec<Fr>) -> circuits::Record {
+        circuits::Record::new(
+            circuits::record::derive_salt(&SECRET, &zk::packet_id_bytes(id)),
+            zk::packet_id_field(id),
+            fields,
+        )
+        .unwrap()
+    }
+
+    struct Zk {
+        src: Ledger<Cosco>,
+        dst: Ledger<Cmport>,
+        channel: ChannelId,
+        /// Per block of `src`: the records it committed, in order.
+        records: BTreeMap<u64, Vec<circuits::Record>>,
+    }
+
+    /// `src -> dst / payment` opened confidential, dst's policy groth16, its key registered.
+    fn zk_pair() -> Zk {
+        let clock = Clock::default();
+        let mut src = Ledger::<Cosco>::new("cosco-1", FamilyName::Cosco, 1, &clock);
+        let mut dst = Ledger::<Cmport>::new("cmport-1", FamilyName::Cmport, 2, &clock);
+        src.host = src.host.clone().with_zk_depth(DEPTH).unwrap();
+        connect(&mut src, &mut dst);
+        let channel = ChannelId {
+            source: chain("cosco-1"),
+            destination: chain("cmport-1"),
+            app: App::Payment,
+        };
+        let open = OperatorMsg::OpenChannel {
+            channel: channel.clone(),
+            version: "payment-1+groth16".into(),
+        };
+        src.operator_tx(open.clone()).unwrap();
+        dst.operator_tx(open).unwrap();
+        assert!(matches!(
+            dst.operator_tx(OperatorMsg::SetPathPolicy {
+                source: chain("cosco-1"),
+                app: App::Payment,
+                policy: policy(),
+            }),
+            Ok(Outcome::PathPolicySet { .. })
+        ));
+        assert!(matches!(
+            dst.operator_tx(OperatorMsg::RegisterVerifyingKey {
+                source: chain("cosco-1"),
+                app: App::Payment,
+                key: VerifyingKeyBytes(circuits::groth16::vk_to_bytes(&keys().1)),
+            }),
+            Ok(Outcome::VerifyingKeyRegistered { .. })
+        ));
+        Zk {
+            src,
+            dst,
+            channel,
+            records: BTreeMap::new(),
+        }
+    }
+
+    impl Zk {
+        /// Sends one settlement per amount in one block; returns the block's height.
+        fn send(&mut self, amounts: &[u64]) -> u64 {
+            let mut recs = Vec::new();
+            for &amount in amounts {
+                let next = self.src.host.channel(&self.channel).unwrap().next_send;
+                let id = PacketId {
+                    channel: self.channel.clone(),
+                    sequence: next,
+                };
+                let r = record(&id, fields(amount));
+                let leaf = r.leaf().unwrap();
+                self.src
+                    .host
+                    .send_packet_with_record(
+                        &self.channel,
+                        zk::commitment_payload(&leaf),
+                        timeout_far(),
+                        &leaf,
+                    )
+                    .unwrap();
+                recs.push(r);
+            }
+            self.src.produce();
+            let h = self.src.height();
+            self.records.insert(h, recs);
+            h
+        }
+
+        /// What the source's prover makes for packets `indexes` of block `h`.
+        fn disclose(&self, h: u64, indexes: &[usize]) -> Disclosure {
+            let recs = &self.records[&h];
+            let tree = circuits::Tree::new(DEPTH, recs.iter().map(|r| r.leaf().unwrap()).collect())
+                .unwrap();
+            let roots = self.src.blocks[h as usize - 1].1.roots;
+            assert_eq!(
+                zk::fr_hash(&tree.root()),
+                roots.zk_root,
+                "the header commits the tree"
+            );
+            let policy = policy();
+            let mut statement = Vec::new();
+            let mut openings = Vec::new();
+            let mut wire = Vec::new();
+            for &i in indexes {
+                let r = recs[i].clone();
+                let rules = policy.rules_for(&r.fields).unwrap();
+                let (event, _) = self.src.proof(h, i);
+                let packet = packet_of(event);
+                statement.push(circuits::Disclosure {
+                    packet_id: r.packet_id,
+                    rules: rules.clone(),
+                });
+                wire.push(DisclosedRecord {
+                    packet: packet.id.clone(),
+                    rules: rules.iter().map(DisclosedRule::from_rule).collect(),
+                });
+                openings.push(circuits::Opening {
+                    path: tree.path(i as u64).unwrap(),
+                    record: r,
+                });
+            }
+            let statement =
+                circuits::Statement::new(keys().0.params, tree.root(), statement).unwrap();
+            let proof =
+                circuits::groth16::prove_seeded(&keys().0, &statement, &openings, [9; 32]).unwrap();
+            Disclosure {
+                zk_root: roots.zk_root,
+                records: wire,
+                proof: circuits::groth16::proof_to_bytes(&proof),
+            }
+        }
+
+        fn recv(&self, h: u64, i: usize, disclosure: &Disclosure) -> RelayMsg {
+            let (event, proof) = self.src.proof(h, i);
+            RelayMsg::RecvDisclosed {
+                packet: packet_of(event),
+                proof,
+                disclosure: disclosure.clone(),
+            }
+        }
+
+        fn update(&self, h: u64) -> RelayMsg {
+            RelayMsg::UpdateClient {
+                chain: chain("cosco-1"),
+                header: self.src.header(h),
+            }
+        }
+
+        fn relay(&mut self, msgs: Vec<RelayMsg>) -> Vec<Result<Outcome, HostError>> {
+            self.dst.relay_tx(&relayer(), msgs).unwrap()
+        }
+    }
+
+    fn check(r: &Result<Outcome, HostError>) -> &'static str {
+        match r {
+            Ok(_) => "ok",
+            Err(e) => e.check(),
+        }
+    }
+
+    fn received(r: &Result<Outcome, HostError>) -> bool {
+        matches!(
+            r,
+            Ok(Outcome::Received {
+                ack: AckResult::Ok,
+                ..
+            })
+        )
+    }
+
+    #[test]
+    fn headers_commit_the_records_tree_and_an_empty_block_its_empty_root() {
+        let mut z = zk_pair();
+        z.src.produce();
+        let empty = z.src.blocks.last().unwrap().1.roots.zk_root;
+        assert_eq!(
+            empty,
+            zk::fr_hash(&circuits::tree::empty_roots()[DEPTH as usize]),
+            "no records: the empty tree's root, not zero"
+        );
+        let h = z.send(&[1_500, 2_000]);
+        assert_ne!(z.src.blocks[h as usize - 1].1.roots.zk_root, empty);
+        // The payload is the record's commitment: the event never leaves.
+        let (event, _) = z.src.proof(h, 0);
+        let leaf = z.records[&h][0].leaf().unwrap();
+        assert_eq!(packet_of(event).payload, zk::commitment_payload(&leaf));
+    }
+
+    #[test]
+    fn settled_at_least_x_is_proven_batched_once_and_in_order() {
+        let mut z = zk_pair();
+        let h = z.send(&[1_500, 2_000, 9_000]);
+        let first = z.disclose(h, &[0, 1]);
+        let second = z.disclose(h, &[2]);
+        // Out of order first: sequence 2 before 1.
+        let out = z.relay(vec![z.update(h), z.recv(h, 1, &first)]);
+        assert_eq!(check(&out[1]), "out_of_order");
+        // Three packets, two distinct proofs, one batch verification.
+        let msgs = vec![
+            z.update(h),
+            z.recv(h, 0, &first),
+            z.recv(h, 1, &first),
+            z.recv(h, 2, &second),
+        ];
+        let out = z.relay(msgs.clone());
+        assert!(out[1..].iter().all(received), "{out:?}");
+        // Again: already received, nothing applied twice.
+        let again = z.relay(msgs);
+        assert!(again[1..]
+            .iter()
+            .all(|r| matches!(r, Ok(Outcome::AlreadyReceived { .. }))));
+        let seqs: Vec<u64> = z.dst.apps.disclosed.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+        // What reached the destination: kind and bill of lading, "at least 1000",
+        // and nothing of the amount or the payer.
+        let (_, rules) = &z.dst.apps.disclosed[0];
+        assert_eq!(
+            rules,
+            &vec![
+                Rule::Equals(encode::code("SETTLEMENT").unwrap()),
+                Rule::Equals(encode::code("COSU6123456780").unwrap()),
+                Rule::AtLeast(1_000),
+                Rule::Hidden,
+            ]
+        );
+        let state = serde_json::to_string(&z.dst.host).unwrap();
+        for hidden in [
+            hex::encode(encode::fr_to_bytes(&encode::code("PAYER-BANK").unwrap())),
+            hex::encode(encode::fr_to_bytes(&encode::amount(1_500))),
+        ] {
+            assert!(
+                !state.contains(&hidden),
+                "the host state holds a hidden field"
+            );
+        }
+        assert!(z.dst.apps.received.is_empty(), "no plain delivery");
+    }
+
+    #[test]
+    fn tampered_proofs_disclosures_and_roots_are_refused_by_name() {
+        let mut z = zk_pair();
+        let h = z.send(&[1_500]);
+        let good = z.disclose(h, &[0]);
+        let mut cases: Vec<(&str, Disclosure)> = Vec::new();
+        let mut d = good.clone();
+        d.proof[..32].fill(0xff);
+        cases.push(("groth16_point", d));
+        // A flipped bit that still decodes to curve points: the pairing fails.
+        let mut d = good.clone();
+        d.proof[5] ^= 1;
+        cases.push(("groth16", d));
+        // A valid proof of another statement (the same packet, an honest
+        // proof of another block's root): pairing fails.
+        let other = z.send(&[3_000]);
+        let mut d = z.disclose(other, &[0]);
+        d.records = good.records.clone();
+        d.zk_root = good.zk_root;
+        cases.push(("groth16", d));
+        let mut d = good.clone();
+        d.records[0].rules[2] = DisclosedRule::AtLeast(999);
+        cases.push(("disclosure_policy", d));
+        let mut d = good.clone();
+        d.records[0].rules[1] = DisclosedRule::Equals(zk::fr_hash(&Fr::from(1u64)));
+        cases.push(("groth16", d));
+        let mut d = good.clone();
+        d.records[0].rules[3] = DisclosedRule::Equals(zk::fr_hash(&Fr::from(1u64)));
+        cases.push(("disclosure_policy", d));
+        let mut d = good.clone();
+        d.zk_root = Hash32([1; 32]);
+        cases.push(("zk_root", d));
+        let mut d = good.clone();
+        d.records[0].packet.sequence = 9;
+        cases.push(("disclosure", d));
+        for (want, d) in cases {
+            let out = z.relay(vec![z.update(h), z.recv(h, 0, &d)]);
+            assert_eq!(check(&out[1]), want, "{:?}", out[1]);
+        }
+        assert!(z.dst.apps.disclosed.is_empty());
+        let out = z.relay(vec![z.update(h), z.recv(h, 0, &good)]);
+        assert!(received(&out[1]), "{:?}", out[1]);
+    }
+
+    #[test]
+    fn the_form_of_a_delivery_must_be_the_paths_policy() {
+        let mut z = zk_pair();
+        let h = z.send(&[1_500]);
+        let (event, proof) = z.src.proof(h, 0);
+        let out = z.relay(vec![
+            z.update(h),
+            RelayMsg::RecvPacket {
+                packet: packet_of(event),
+                proof,
+            },
+        ]);
+        assert_eq!(check(&out[1]), "path_policy");
+        // Back to merkle: a disclosure is refused in its turn.
+        z.dst
+            .operator_tx(OperatorMsg::SetPathPolicy {
+                source: chain("cosco-1"),
+                app: App::Payment,
+                policy: PathPolicy::Merkle,
+            })
+            .unwrap();
+        let d = z.disclose(h, &[0]);
+        let out = z.relay(vec![z.update(h), z.recv(h, 0, &d)]);
+        assert_eq!(check(&out[1]), "path_policy");
+    }
+
+    #[test]
+    fn operators_set_policies_and_keys_and_bad_ones_are_refused() {
+        let mut z = zk_pair();
+        let source = chain("cosco-1");
+        assert_eq!(z.dst.host.path_policy(&source, App::Payment), policy());
+        assert_eq!(
+            z.dst.host.path_policy(&source, App::Cargo),
+            PathPolicy::Merkle
+        );
+        let bad_key = z.dst.operator_tx(OperatorMsg::RegisterVerifyingKey {
+            source: source.clone(),
+            app: App::Cargo,
+            key: VerifyingKeyBytes(vec![0; 40]),
+        });
+        assert_eq!(bad_key.unwrap_err().check(), "verifying_key");
+        let bad_policy = z.dst.operator_tx(OperatorMsg::SetPathPolicy {
+            source: source.clone(),
+            app: App::Cargo,
+            policy: PathPolicy::Groth16 {
+                kinds: [("".to_string(), vec![])].into(),
+            },
+        });
+        assert_eq!(bad_policy.unwrap_err().check(), "invalid");
+        // Only the operator: a relayer's transaction cannot carry operator messages.
+        let tx = SignedTx::sign(
+            &relayer(),
+            z.dst.host.chain_id(),
+            z.dst
+                .host
+                .next_nonce(&RelayerKey(relayer().verification_key().to_bytes()))
+                .unwrap(),
+            &TxBody::Operator(OperatorMsg::SetPathPolicy {
+                source: source.clone(),
+                app: App::Cargo,
+                policy: policy(),
+            }),
+        );
+        assert_eq!(
+            z.dst.host.authenticate(&tx).unwrap_err().check(),
+            "not_operator"
+        );
+        // Through JSON and back (as a ledger stores it), the registered key
+        // is prepared again on first use.
+        let mut fresh = zk_pair();
+        fresh.dst.host =
+            serde_json::from_value(serde_json::to_value(&fresh.dst.host).unwrap()).unwrap();
+        let hgt = fresh.send(&[1_200]);
+        let d = fresh.disclose(hgt, &[0]);
+        let out = fresh.relay(vec![fresh.update(hgt), fresh.recv(hgt, 0, &d)]);
+        assert!(received(&out[1]), "{:?}", out[1]);
+        // A groth16 path without a key: refused by name.
+        let mut nokey = zk_pair();
+        nokey.dst.host = serde_json::from_value({
+            let mut v = serde_json::to_value(&nokey.dst.host).unwrap();
+            v["zk_keys"] = serde_json::json!([]);
+            v
+        })
+        .unwrap();
+        let hgt = nokey.send(&[1_200]);
+        let d = nokey.disclose(hgt, &[0]);
+        let out = nokey.relay(vec![nokey.update(hgt), nokey.recv(hgt, 0, &d)]);
+        assert_eq!(check(&out[1]), "no_verifying_key");
+    }
+
+    #[test]
+    fn a_full_event_is_refused_on_a_groth16_path_whatever_the_proof() {
+        let mut z = zk_pair();
+        // cosco-1 -> cmport-1 / cargo was opened plain; CMPort now wants it in groth16 mode.
+        let cargo = ChannelId {
+            app: App::Cargo,
+            ..z.channel.clone()
+        };
+        z.dst
+            .operator_tx(OperatorMsg::SetPathPolicy {
+                source: chain("cosco-1"),
+                app: App::Cargo,
+                policy: policy(),
+            })
+            .unwrap();
+        z.dst
+            .operator_tx(OperatorMsg::RegisterVerifyingKey {
+                source: chain("cosco-1"),
+                app: App::Cargo,
+                key: VerifyingKeyBytes(circuits::groth16::vk_to_bytes(&keys().1)),
+            })
+            .unwrap();
+        let leaf = Fr::from(5u64);
+        z.src
+            .host
+            .send_packet_with_record(&cargo, b"{\"amount\": 1500}".to_vec(), timeout_far(), &leaf)
+            .unwrap();
+        z.src.produce();
+        let h = z.src.height();
+        let (event, proof) = z.src.proof(h, 0);
+        let packet = packet_of(event);
+        let disclosure = Disclosure {
+            zk_root: z.src.blocks[h as usize - 1].1.roots.zk_root,
+            records: vec![DisclosedRecord {
+                packet: packet.id.clone(),
+                rules: vec![DisclosedRule::Hidden; 4],
+            }],
+            proof: vec![0; 128],
+        };
+        let out = z.relay(vec![
+            z.update(h),
+            RelayMsg::RecvDisclosed {
+                packet,
+                proof,
+                disclosure,
+            },
+        ]);
+        let err = out[1].as_ref().unwrap_err();
+        assert_eq!(err.check(), "disclosure");
+        assert!(err.to_string().contains("not confidential"), "{err}");
+    }
+
+    #[test]
+    fn a_confidential_channel_takes_only_record_commitments() {
+        let mut z = zk_pair();
+        let plain =
+            z.src
+                .host
+                .send_packet(&z.channel, b"{\"amount\": 1500}".to_vec(), timeout_far());
+        assert_eq!(plain.unwrap_err().check(), "invalid");
+        let leaf = Fr::from(5u64);
+        let wrong = z.src.host.send_packet_with_record(
+            &z.channel,
+            b"{\"amount\": 1500}".to_vec(),
+            timeout_far(),
+            &leaf,
+        );
+        assert_eq!(wrong.unwrap_err().check(), "invalid");
+        // A depth-4 tree holds 16 records a block; the 17th waits for the next.
+        for _ in 0..16 {
+            z.src
+                .host
+                .send_packet_with_record(
+                    &z.channel,
+                    zk::commitment_payload(&leaf),
+                    timeout_far(),
+                    &leaf,
+                )
+                .unwrap();
+        }
+        let full = z.src.host.send_packet_with_record(
+            &z.channel,
+            zk::commitment_payload(&leaf),
+            timeout_far(),
+            &leaf,
+        );
+        assert!(full.unwrap_err().to_string().contains("full"));
+    }
 }

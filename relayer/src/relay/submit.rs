@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapters::chain::{AdapterError, ChainAdapter};
-use adapters::wire::MsgResult;
+use adapters::wire::{DiscloseRequest, MsgResult, MAX_DISCLOSE_PACKETS, WIRE_VERSION};
 use light_clients::host::{Outcome, RelayMsg, RelayerKey, SignedTx, TxBody};
-use light_clients::ChainId;
+use light_clients::zk::{self, Disclosure, PathPolicy};
+use light_clients::{App, ChainId, PacketId};
 use tokio_util::sync::CancellationToken;
 
 use super::coordinator::{Job, Work};
@@ -245,8 +246,37 @@ impl Engine {
         if jobs.is_empty() {
             return Ok(None);
         }
+        let policies = match self.path_policies(chain, &jobs).await {
+            Ok(p) => p,
+            Err(e) => {
+                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
+                return Err(e);
+            }
+        };
+        // A full event on a path the destination takes in groth16 mode (its
+        // channel was not opened confidential at the source): relaying it
+        // would hand the destination every field, so it is parked instead.
+        let (exposed, jobs): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| {
+            matches!(&j.work, Work::Packet { packet, .. }
+                if policies.get(&(packet.id.channel.source.clone(), packet.id.channel.app))
+                    .is_some_and(|p| *p != PathPolicy::Merkle)
+                    && packet.payload.len() != zk::COMMITMENT_BYTES)
+        });
+        if !exposed.is_empty() {
+            tracing::error!(%target, jobs = exposed.len(), "parking full events on groth16 paths");
+            self.coordinator.fail(
+                exposed,
+                "the destination takes this path in groth16 mode but the packet carries the event (the source's channel is not confidential): not relayed",
+                1,
+            );
+        }
+        if jobs.is_empty() {
+            return Ok(None);
+        }
         let started = Instant::now();
-        let prepared = self.prepare(chain, target, signer, &jobs, nonce).await;
+        let prepared = self
+            .prepare(chain, target, signer, &jobs, &policies, nonce)
+            .await;
         self.stats.stage("prepare", started.elapsed());
         let (tx, updates) = match prepared {
             Ok(Some(p)) => p,
@@ -414,6 +444,7 @@ impl Engine {
         target: &ChainId,
         signer: RelayerKey,
         jobs: &[Job],
+        policies: &Policies,
         nonce: &mut Option<u64>,
     ) -> Result<Option<(SignedTx, usize)>, AdapterError> {
         let mut needed: BTreeMap<ChainId, std::collections::BTreeSet<u64>> = BTreeMap::new();
@@ -463,11 +494,21 @@ impl Engine {
             }
         }
         let updates = msgs.len();
+        let started = Instant::now();
+        let mut disclosed = self.disclosures(policies, jobs).await?;
+        self.stats.stage("disclose", started.elapsed());
         for job in jobs {
             msgs.push(match &job.work {
-                Work::Packet { packet, proof } => RelayMsg::RecvPacket {
-                    packet: packet.clone(),
-                    proof: proof.clone(),
+                Work::Packet { packet, proof } => match disclosed.remove(&packet.id) {
+                    Some(disclosure) => RelayMsg::RecvDisclosed {
+                        packet: packet.clone(),
+                        proof: proof.clone(),
+                        disclosure,
+                    },
+                    None => RelayMsg::RecvPacket {
+                        packet: packet.clone(),
+                        proof: proof.clone(),
+                    },
                 },
                 Work::Ack { ack, proof } => RelayMsg::Acknowledge {
                     ack: ack.clone(),
@@ -484,6 +525,85 @@ impl Engine {
             SignedTx::sign(&chain.key, target, next, &TxBody::Relay(msgs)),
             updates,
         )))
+    }
+}
+
+/// How the destination takes each (source, app) of a batch's packets.
+type Policies = BTreeMap<(ChainId, App), PathPolicy>;
+
+impl Engine {
+    /// The destination's policy for each (source, app) of `jobs`' packets,
+    /// read from it (one request per path and batch).
+    async fn path_policies(
+        &self,
+        destination: &Chain,
+        jobs: &[Job],
+    ) -> Result<Policies, AdapterError> {
+        let mut out = Policies::new();
+        for job in jobs {
+            if let Work::Packet { packet, .. } = &job.work {
+                let c = &packet.id.channel;
+                if let std::collections::btree_map::Entry::Vacant(e) =
+                    out.entry((c.source.clone(), c.app))
+                {
+                    let policy = destination.adapter.path_policy(&c.source, c.app).await?;
+                    e.insert(policy.policy);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// For the packets of `jobs` on paths the destination takes in
+    /// `groth16` mode: disclosure proofs from each source's prover, per
+    /// source block, by packet. The relayer sees only what the destination
+    /// asked disclosed, never a hidden field.
+    async fn disclosures(
+        &self,
+        policies: &Policies,
+        jobs: &[Job],
+    ) -> Result<BTreeMap<PacketId, Disclosure>, AdapterError> {
+        let mut paths: BTreeMap<(ChainId, App), BTreeMap<u64, Vec<PacketId>>> = BTreeMap::new();
+        for job in jobs {
+            if let Work::Packet { packet, proof } = &job.work {
+                let c = &packet.id.channel;
+                paths
+                    .entry((c.source.clone(), c.app))
+                    .or_default()
+                    .entry(proof.height)
+                    .or_default()
+                    .push(packet.id.clone());
+            }
+        }
+        let mut out = BTreeMap::new();
+        for ((source, app), blocks) in paths {
+            let policy = match policies.get(&(source.clone(), app)) {
+                None | Some(PathPolicy::Merkle) => continue,
+                Some(p) => p,
+            };
+            let Some(from) = self.chain(&source) else {
+                return Err(AdapterError::NotFound {
+                    chain: source.clone(),
+                    what: "the source of a groth16 path is not a chain this relayer follows".into(),
+                });
+            };
+            for (proof_height, packets) in blocks {
+                for chunk in packets.chunks(MAX_DISCLOSE_PACKETS) {
+                    let request = DiscloseRequest {
+                        version: WIRE_VERSION,
+                        proof_height,
+                        packets: chunk.to_vec(),
+                        policy: policy.clone(),
+                    };
+                    for d in from.adapter.disclose(&request).await?.disclosures {
+                        for r in &d.records {
+                            out.insert(r.packet.clone(), d.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -22,6 +22,7 @@ pub fn options(dir: &Path) -> DevnetOptions {
         batch_max: 50,
         api_listen: None,
         ledgers_listen: None,
+        zk: None,
     }
 }
 
