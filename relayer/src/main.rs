@@ -708,8 +708,10 @@ fn zk_command(cmd: ZkCommand) -> ExitCode {
                 )
             }))
         }
-        ZkCommand::Prove { keys, input, out } => done(
-            zk::prove(&keys, &input, &out, &mut rand_core::OsRng).map(|p| {
+        ZkCommand::Prove { keys, input, out } => done({
+            let mut seed = [0u8; 32];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
+            zk::prove(&keys, &input, &out, seed).map(|p| {
                 let mut s = format!(
                     "proved {} records under zk_root {}\n",
                     p.statement.records().len(),
@@ -719,8 +721,8 @@ fn zk_command(cmd: ZkCommand) -> ExitCode {
                     s.push_str(&format!("wrote {}\n", f.display()));
                 }
                 s
-            }),
-        ),
+            })
+        }),
         ZkCommand::Verify {
             vk,
             proof,

@@ -407,12 +407,13 @@ pub fn load_proving_key(keys: &Path) -> Result<ProvingKey, ZkError> {
 }
 
 /// Proves the witness in `input_path` with the key set in `keys`; writes
-/// `proof.json`, `public.json` and `statement.json` into `out`.
+/// `proof.json`, `public.json` and `statement.json` into `out`. `seed` is the
+/// proof's blinding randomness: fresh secret bytes (the operating system's).
 pub fn prove(
     keys: &Path,
     input_path: &Path,
     out: &Path,
-    rng: &mut (impl rand_core::RngCore + rand_core::CryptoRng),
+    seed: [u8; 32],
 ) -> Result<Proven, ZkError> {
     let what = input_path.display().to_string();
     let witness: WitnessFile =
@@ -488,7 +489,7 @@ pub fn prove(
     }
     let statement =
         Statement::new(params, tree.root(), disclosures).map_err(|e| input(&what, e))?;
-    let proof = groth16::prove(&pk, &statement, &openings, rng).map_err(|e| {
+    let proof = groth16::prove_seeded(&pk, &statement, &openings, seed).map_err(|e| {
         ZkError::Refused(format!("the witness does not satisfy the statement: {e}"))
     })?;
     std::fs::create_dir_all(out).map_err(|e| ZkError::Io {
