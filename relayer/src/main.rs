@@ -93,6 +93,22 @@ enum Command {
     /// Adapters of a running relayer (through its API; kept in its store).
     #[command(subcommand)]
     Adapters(AdaptersCommand),
+    /// The relayer fleet a running member belongs to (through its API).
+    #[command(subcommand)]
+    Fleet(FleetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum FleetCommand {
+    /// Members (live heartbeats) with the leases each holds, every lane's
+    /// queue depth and the parked jobs, as the member at `--api` sees them.
+    Status {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Print the API's JSON (the `fleet` section of `/v1/status`).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -294,6 +310,18 @@ fn main() -> ExitCode {
             })
         }),
         Command::Packets(cmd) => packets_command(cmd),
+        Command::Fleet(FleetCommand::Status { api, json }) => ops_command(api, |t| async move {
+            let s = t.status().await?;
+            match s.fleet {
+                Some(f) if json => Ok(pretty(&f)),
+                Some(f) => Ok(relayer::ops::render_fleet(&f)),
+                None => Err(relayer::ops::OpsError::Refused {
+                    status: 200,
+                    code: "not_a_fleet".into(),
+                    message: "this relayer uses the embedded coordinator (no [coordinator] backend = \"redis\")".into(),
+                }),
+            }
+        }),
         Command::Operator(OperatorCommand::Connect {
             config,
             ledger_dirs,

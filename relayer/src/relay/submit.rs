@@ -67,11 +67,19 @@ impl Engine {
             };
             let paths = &self.paths;
             let default_max = self.options.batch_max;
-            let jobs = self
+            let jobs = match self
                 .coordinator
                 .take(&target, self.options.batch_max, &|s, d| {
                     paths.batch_max(s, d, default_max)
-                });
+                })
+                .await
+            {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::warn!(%target, error = %e, "cannot take jobs");
+                    Vec::new()
+                }
+            };
             if jobs.is_empty() {
                 drop(permit);
                 tokio::select! {
@@ -211,6 +219,17 @@ impl Engine {
         }
     }
 
+    /// Hands failed jobs back to the coordinator (back in their lanes, or
+    /// parked after `max_attempts`).
+    async fn settle_failed(&self, jobs: Vec<Job>, reason: &str, max_attempts: u32) {
+        if jobs.is_empty() {
+            return;
+        }
+        if let Err(e) = self.coordinator.fail(jobs, reason, max_attempts).await {
+            tracing::warn!(error = %e, "cannot hand failed jobs back to the coordinator");
+        }
+    }
+
     fn requeue_control(&self, target: &ChainId, control: Vec<Control>) {
         // Refreshes are asked for again by the refresher; evidence must get through.
         for c in control {
@@ -236,11 +255,12 @@ impl Engine {
             .partition(|j| self.is_frozen(j.proof_source()));
         if !blocked.is_empty() {
             tracing::error!(%target, jobs = blocked.len(), "parking jobs proven by a chain that showed misbehaviour");
-            self.coordinator.fail(
+            self.settle_failed(
                 blocked,
                 "frozen: the source chain showed misbehaviour; its proofs are not relayed",
                 1,
-            );
+            )
+            .await;
         }
         if jobs.is_empty() {
             return Ok(None);
@@ -251,15 +271,16 @@ impl Engine {
         let (tx, updates) = match prepared {
             Ok(Some(p)) => p,
             Ok(None) => {
-                self.coordinator.fail(
+                self.settle_failed(
                     jobs,
                     "a header is not verified by the follower yet",
                     u32::MAX,
-                );
+                )
+                .await;
                 return Ok(None);
             }
             Err(e) => {
-                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
+                self.settle_failed(jobs, &e.to_string(), u32::MAX).await;
                 return Err(e);
             }
         };
@@ -269,7 +290,7 @@ impl Engine {
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
+                self.settle_failed(jobs, &e.to_string(), u32::MAX).await;
                 return Err(e);
             }
         };
@@ -277,8 +298,8 @@ impl Engine {
         if response.results.len() != updates + jobs.len() {
             // An answer we cannot pair up: the ledger's receipts decide;
             // re-queue, and a resend is answered "already received".
-            self.coordinator
-                .fail(jobs, "an answer that does not match the batch", u32::MAX);
+            self.settle_failed(jobs, "an answer that does not match the batch", u32::MAX)
+                .await;
             return Ok(None);
         }
         self.stats.batch(jobs.len());
@@ -320,9 +341,9 @@ impl Engine {
                 .inc_by((retry.len() + later.len()) as u64);
         }
         // Later ones go back first so that failed ones end up ahead of them in their lanes.
-        self.coordinator.fail(later, &reason, u32::MAX);
-        self.coordinator
-            .fail(retry, &reason, self.options.max_attempts);
+        self.settle_failed(later, &reason, u32::MAX).await;
+        self.settle_failed(retry, &reason, self.options.max_attempts)
+            .await;
         Ok(Some(Sent {
             id: response.id,
             executed,
@@ -384,11 +405,27 @@ impl Engine {
                                 ])
                                 .inc();
                         }
+                        (
+                            Outcome::AlreadyReceived { .. } | Outcome::AlreadyAcknowledged { .. },
+                            _,
+                        ) => {
+                            // Another member (or this one before a restart) got it
+                            // there first: the destination's receipt refused the repeat.
+                            self.metrics
+                                .duplicates_refused
+                                .with_label_values(&[target.as_str()])
+                                .inc();
+                            tracing::info!(%target, channel = %id.channel, sequence = id.sequence, kind = ?id.kind, "the destination refused a repeat delivery (already received)");
+                        }
                         _ => {}
                     }
                     done.push(id);
                 }
-                self.coordinator.complete(&done);
+                if let Err(e) = self.coordinator.complete(&done).await {
+                    // Delivered all the same: a member that submits them again
+                    // is answered "already received" by the destination.
+                    tracing::warn!(%target, error = %e, "cannot record completed jobs");
+                }
                 return;
             }
             Err(reason) => {
@@ -400,7 +437,7 @@ impl Engine {
             .retries
             .with_label_values(&[target.as_str()])
             .inc_by(jobs.len() as u64);
-        self.coordinator.fail(jobs, "not confirmed", u32::MAX);
+        self.settle_failed(jobs, "not confirmed", u32::MAX).await;
         self.wake.notify_waiters();
     }
 
