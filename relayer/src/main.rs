@@ -125,6 +125,10 @@ enum OperatorCommand {
         /// (repeat for each chain: `--ledger-dir cosco-1=/var/lib/portledger/cosco-1`).
         #[arg(long = "ledger-dir", required = true, value_name = "CHAIN=DIR")]
         ledger_dirs: Vec<String>,
+        /// Another relayer instance's key file, registered on every chain too
+        /// (repeat for each other member of a fleet: each signs with its own key).
+        #[arg(long = "relayer-key-file", value_name = "FILE")]
+        relayer_keys: Vec<PathBuf>,
     },
 }
 
@@ -325,7 +329,8 @@ fn main() -> ExitCode {
         Command::Operator(OperatorCommand::Connect {
             config,
             ledger_dirs,
-        }) => operator_connect(&config, &ledger_dirs),
+            relayer_keys,
+        }) => operator_connect(&config, &ledger_dirs, &relayer_keys),
         Command::Bench {
             packets,
             rate,
@@ -533,7 +538,7 @@ fn adapters_command(cmd: AdaptersCommand) -> ExitCode {
     }
 }
 
-fn operator_connect(path: &std::path::Path, dirs: &[String]) -> ExitCode {
+fn operator_connect(path: &std::path::Path, dirs: &[String], relayer_keys: &[PathBuf]) -> ExitCode {
     let config = match relayer::config::Config::load(path, std::env::vars()) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
@@ -549,7 +554,7 @@ fn operator_connect(path: &std::path::Path, dirs: &[String]) -> ExitCode {
         }
     }
     run_async(|_| async move {
-        let out = relayer::operator::connect(&config, &ledger_dirs).await?;
+        let out = relayer::operator::connect(&config, &ledger_dirs, relayer_keys).await?;
         print!("{out}");
         Ok(())
     })

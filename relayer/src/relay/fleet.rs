@@ -359,10 +359,26 @@ impl Inner {
         self.metrics.coordinator_up.set(1);
     }
 
+    /// A failed command: a broken connection is dropped (the next call
+    /// connects afresh), and Redis is marked away.
+    async fn failed(&self, e: redis::RedisError) -> CoordinatorError {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+        {
+            *self.conn.lock().await = None;
+        }
+        self.down(e)
+    }
+
     /// Runs a command on the shared connection; failures mark Redis away.
     async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, CoordinatorError> {
         let mut c = self.conn().await?;
-        cmd.query_async(&mut c).await.map_err(|e| self.down(e))
+        match cmd.query_async(&mut c).await {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.failed(e).await),
+        }
     }
 
     async fn pipe<T: redis::FromRedisValue>(
@@ -370,7 +386,10 @@ impl Inner {
         pipe: &redis::Pipeline,
     ) -> Result<T, CoordinatorError> {
         let mut c = self.conn().await?;
-        pipe.query_async(&mut c).await.map_err(|e| self.down(e))
+        match pipe.query_async(&mut c).await {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.failed(e).await),
+        }
     }
 
     async fn script<T: redis::FromRedisValue>(
@@ -378,10 +397,10 @@ impl Inner {
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<T, CoordinatorError> {
         let mut c = self.conn().await?;
-        invocation
-            .invoke_async(&mut c)
-            .await
-            .map_err(|e| self.down(e))
+        match invocation.invoke_async(&mut c).await {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.failed(e).await),
+        }
     }
 
     /// Stops a lease's work and forgets it (and a lane's local queue).
@@ -684,7 +703,7 @@ impl Inner {
         match made {
             Ok(()) => Ok(()),
             Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-            Err(e) => Err(self.down(e)),
+            Err(e) => Err(self.failed(e).await),
         }
     }
 
@@ -695,7 +714,7 @@ impl Inner {
         let mut start = "0-0".to_string();
         loop {
             let mut c = self.conn().await?;
-            let reply: StreamAutoClaimReply = c
+            let reply: redis::RedisResult<StreamAutoClaimReply> = c
                 .xautoclaim_options(
                     stream,
                     GROUP,
@@ -704,8 +723,11 @@ impl Inner {
                     &start,
                     StreamAutoClaimOptions::default().count(READ_COUNT),
                 )
-                .await
-                .map_err(|e| self.down(e))?;
+                .await;
+            let reply = match reply {
+                Ok(r) => r,
+                Err(e) => return Err(self.failed(e).await),
+            };
             for id in &reply.claimed {
                 match self.entry(stream, id) {
                     Some(e) => out.push(e),
