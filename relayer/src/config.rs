@@ -661,6 +661,67 @@ rate_per_sec = 500
     }
 
     #[test]
+    fn the_coordinator_is_embedded_unless_redis_is_configured() {
+        let c = load(GOOD, &[]).unwrap();
+        assert_eq!(c.coordinator, CoordinatorConfig::Embedded);
+        let redis = "[coordinator]\nbackend = \"redis\"\nurl = \"redis://:s3cret@127.0.0.1:6390/2\"\ninstance = \"a-1\"\n";
+        let c = load(&format!("{GOOD}\n{redis}"), &[]).unwrap();
+        let CoordinatorConfig::Redis(r) = &c.coordinator else {
+            panic!("redis expected");
+        };
+        assert_eq!(r.lease, Duration::from_secs(10));
+        assert_eq!(r.namespace, "portrelay");
+        assert!(
+            !format!("{r:?}").contains("s3cret"),
+            "the password stays out of logs"
+        );
+        // The instance name and the URL come from the environment in a fleet.
+        let c = load(
+            &format!("{GOOD}\n{redis}"),
+            &[
+                ("PORTRELAY_COORDINATOR__INSTANCE", "b-2"),
+                (
+                    "PORTRELAY_COORDINATOR__URL",
+                    "rediss://:pw@redis.example:6380",
+                ),
+            ],
+        )
+        .unwrap();
+        let CoordinatorConfig::Redis(r) = &c.coordinator else {
+            panic!("redis expected");
+        };
+        assert_eq!(
+            (r.instance.as_str(), r.url.as_str()),
+            ("b-2", "rediss://:pw@redis.example:6380")
+        );
+        let cases = [
+            ("[coordinator]\nbackend = \"etcd\"\n", "coordinator.backend: unknown backend \"etcd\""),
+            ("[coordinator]\nbackend = \"redis\"\ninstance = \"a\"\n", "coordinator.url: backend = \"redis\" needs url"),
+            ("[coordinator]\nbackend = \"redis\"\nurl = \"http://x:1\"\ninstance = \"a\"\n", "coordinator.url: \"http://x:1\" is not a redis:// or rediss:// URL"),
+            ("[coordinator]\nbackend = \"redis\"\nurl = \"redis://x:1\"\n", "coordinator.instance: each member of a fleet needs its own name"),
+            ("[coordinator]\nbackend = \"redis\"\nurl = \"redis://x:1\"\ninstance = \"a b\"\n", "coordinator.instance: \"a b\" must be"),
+            ("[coordinator]\nbackend = \"redis\"\nurl = \"redis://x:1\"\ninstance = \"a\"\nlease = \"10ms\"\n", "coordinator.lease: must be 300ms to 10m"),
+            ("[coordinator]\nbackend = \"embedded\"\nurl = \"redis://x:1\"\n", "coordinator.url: only for backend = \"redis\""),
+        ];
+        for (extra, message) in cases {
+            let err = load(&format!("{GOOD}\n{extra}"), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(message), "{message}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_compose_fleet_file_is_valid() {
+        let c = load(include_str!("../../deploy/compose/fleet.toml"), &[]).unwrap();
+        let CoordinatorConfig::Redis(r) = &c.coordinator else {
+            panic!("a fleet file");
+        };
+        assert_eq!(r.url, "redis://redis:6379/0");
+        assert_eq!(c.chains.len(), 3);
+    }
+
+    #[test]
     fn api_paths_and_pins_are_checked_by_key() {
         let with = |extra: &str| format!("{GOOD}\n{extra}");
         let path = |apps: &str| {

@@ -75,6 +75,12 @@ enum Command {
         pending: u64,
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Instead: the cost of a fleet. A backlog of `--packets` packets per
+        /// round drained by one relayer on the embedded coordinator, one on
+        /// Redis, three on Redis (`portrelay start` processes and a
+        /// `redis-server` of its own; docs/benchmarks.md).
+        #[arg(long)]
+        fleet: bool,
     },
     /// What each ledger's operator does before relaying can start.
     #[command(subcommand)]
@@ -339,6 +345,7 @@ fn main() -> ExitCode {
             batch_max,
             pending,
             data_dir,
+            fleet,
         } => {
             let opts = relayer::bench::BenchOptions {
                 packets,
@@ -349,6 +356,11 @@ fn main() -> ExitCode {
                 pending,
                 data_dir,
             };
+            if fleet {
+                return run_async(|shutdown| async move {
+                    relayer::bench_fleet::run(opts, shutdown).await
+                });
+            }
             run_async(|shutdown| async move { relayer::bench::run(opts, shutdown).await })
         }
         Command::Adapters(cmd) => adapters_command(cmd),

@@ -416,8 +416,8 @@ async fn three_relayers_on_one_redis_relay_every_path_exactly_once_in_order() {
     assert!(out.contains("3 members"), "{out}");
     // Each member signs with its own key, and each delivered its lanes' share.
     for m in &fleet.members {
-        let delivered = m.metric("portrelay_packets_relayed_total")
-            + m.metric("portrelay_acks_relayed_total");
+        let delivered =
+            m.metric("portrelay_packets_relayed_total") + m.metric("portrelay_acks_relayed_total");
         assert!(delivered > 0.0, "{} relayed nothing", m.instance);
     }
     fleet.stop().await;
@@ -478,7 +478,10 @@ async fn a_lease_holder_paused_past_its_lease_has_its_stale_writes_refused_by_fe
         "the refusal is logged: {}",
         paused.log.display()
     );
-    eprintln!("refused writes of the woken member:\n{}", refusals.join("\n"));
+    eprintln!(
+        "refused writes of the woken member:\n{}",
+        refusals.join("\n")
+    );
     fleet.settle(108).await;
     fleet.stop().await;
 }

@@ -828,12 +828,27 @@ impl Inner {
                 })
                 .collect()
         };
-        for (name, value) in held {
-            let _ = self.release_value(&name, &value).await;
+        if self.state().unavailable.is_some() {
+            // Redis is away: the leases and the heartbeat expire by themselves.
+            return;
         }
-        let _ = self
-            .run::<()>(redis::cmd("DEL").arg(self.member_key(&self.config.instance)))
-            .await;
+        let release = async {
+            for (name, value) in held {
+                self.release_value(&name, &value).await?;
+            }
+            self.run::<()>(redis::cmd("DEL").arg(self.member_key(&self.config.instance)))
+                .await
+        };
+        // Bounded: a shutdown must not hang on a Redis that stops answering.
+        match tokio::time::timeout(self.config.lease, release).await {
+            Ok(Ok(())) => tracing::info!("left the fleet: leases released"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "leaving the fleet; the leases expire by themselves")
+            }
+            Err(_) => {
+                tracing::warn!("leaving the fleet timed out; the leases expire by themselves")
+            }
+        }
     }
 
     /// Reads new entries of the held lanes (blocking up to [`BLOCK_MS`]).
