@@ -285,7 +285,7 @@ fn command_stats(port: u16) -> Vec<(String, u64, u64)> {
             Some((name.to_string(), field("calls")?, field("usec")?))
         })
         .collect();
-    out.sort_by(|a, b| b.2.cmp(&a.2));
+    out.sort_by_key(|c| std::cmp::Reverse(c.2));
     out
 }
 
