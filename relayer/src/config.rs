@@ -714,10 +714,8 @@ rate_per_sec = 500
     #[test]
     fn the_compose_fleet_file_is_valid() {
         // The token file is in the member's keys volume, absent here.
-        let text = include_str!("../../deploy/compose/fleet.toml").replace(
-            "token_file = \"/etc/portrelay/keys/api.token\"\n",
-            "",
-        );
+        let text = include_str!("../../deploy/compose/fleet.toml")
+            .replace("token_file = \"/etc/portrelay/keys/api.token\"\n", "");
         let c = load(&text, &[]).unwrap();
         let CoordinatorConfig::Redis(r) = &c.coordinator else {
             panic!("a fleet file");

@@ -40,6 +40,13 @@ use super::coordinator::{
 use crate::config::{redact, RedisConfig};
 use crate::metrics::Metrics;
 
+/// A job key's value once the destination confirmed the job.
+const DONE: &str = "done";
+/// How long a done job's key stays (ms): long enough for the scanner and
+/// the clearer, which see the same events at different times, to agree.
+/// At 6,000 packets per second that is about 720,000 small keys.
+const DONE_MS: u64 = 60_000;
+
 /// The consumer group of every lane stream.
 const GROUP: &str = "relayers";
 /// Most entries one stream read or claim returns.
@@ -616,7 +623,7 @@ impl Inner {
                     .collect()
             };
             if held.len() > share {
-                if let Some(name) = self.surplus(&held) {
+                for name in self.surplus(&held, held.len() - share) {
                     self.release(&name).await?;
                 }
                 continue;
@@ -640,15 +647,18 @@ impl Inner {
     }
 
     /// A held lease to give up: one with nothing in flight.
-    fn surplus(&self, held: &[LeaseName]) -> Option<LeaseName> {
+    /// Up to `n` held leases to give up: those with nothing in flight.
+    fn surplus(&self, held: &[LeaseName], n: usize) -> Vec<LeaseName> {
         let st = self.state();
         held.iter()
             .rev()
-            .find(|n| match lane_of(n) {
+            .filter(|n| match lane_of(n) {
                 Some(lane) => !st.flying.values().any(|e| &e.job.lane() == lane),
                 None => true,
             })
+            .take(n)
             .cloned()
+            .collect()
     }
 
     async fn try_acquire(&self, name: &LeaseName) -> Result<bool, CoordinatorError> {
@@ -1016,6 +1026,7 @@ impl Coordinator for RedisCoordinator {
         Ok(queued == 1)
     }
 
+    /// Queued, in flight, or confirmed within the last minute.
     async fn knows(&self, id: &JobId) -> Result<bool, CoordinatorError> {
         let i = &self.inner;
         i.run(redis::cmd("EXISTS").arg(i.job_key(id))).await
@@ -1067,7 +1078,7 @@ impl Coordinator for RedisCoordinator {
         }
         let i = &self.inner;
         let entry: Option<String> = i.run(redis::cmd("GET").arg(i.job_key(id))).await?;
-        let Some(entry) = entry else {
+        let Some(entry) = entry.filter(|e| e != DONE) else {
             return Ok(None);
         };
         let lane = Lane {
@@ -1111,7 +1122,15 @@ impl Coordinator for RedisCoordinator {
                 .arg(&e.entry)
                 .ignore();
             p.cmd("XDEL").arg(&e.stream).arg(&e.entry).ignore();
-            p.cmd("DEL").arg(i.job_key(id)).ignore();
+            // Remembered as done for a while, so the scanner or the clearer
+            // seeing the event again does not queue a delivery the
+            // destination would refuse as a repeat.
+            p.cmd("SET")
+                .arg(i.job_key(id))
+                .arg(DONE)
+                .arg("PX")
+                .arg(DONE_MS)
+                .ignore();
         }
         i.pipe::<()>(&p).await
     }
