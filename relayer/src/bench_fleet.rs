@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bench::BenchOptions;
 use crate::devnet::{check_ledgers, connect, relayer_key, start_ledgers, DevLedger, DevnetOptions};
+use crate::relay::coordinator::{Coordinator, Embedded, LeaseName};
 
 fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
     move |e| format!("{what}: {e}")
@@ -311,6 +312,31 @@ async fn drain(
     if round.redis {
         redis_cmd(port, &["FLUSHALL"])?;
         redis_cmd(port, &["CONFIG", "RESETSTAT"])?;
+    }
+    // Every round scans from the blocks of its own backlog on: a fresh
+    // store would otherwise rescan the previous round's last blocks (from
+    // the clients' heights) and send repeats the destinations refuse.
+    for l in ledgers {
+        let next = l.adapter.status().await.map_err(err("status"))?.height + 1;
+        if round.redis {
+            let key = format!("portrelay:checkpoint:{}", l.chain_id);
+            redis_cmd(port, &["SET", &key, &next.to_string()])?;
+        } else {
+            for i in 0..round.members {
+                let store = dir.join(format!("member-{i}")).join("relayer.redb");
+                let embedded = Embedded::open(&store).map_err(err("relayer store"))?;
+                let scanner = LeaseName::Scanner {
+                    chain: l.chain_id.clone(),
+                };
+                let lease = embedded
+                    .lease(&scanner)
+                    .ok_or("the embedded store holds every lease")?;
+                embedded
+                    .set_checkpoint(&l.chain_id, next, &lease)
+                    .await
+                    .map_err(err("checkpoint"))?;
+            }
+        }
     }
     crate::bench::send_backlog(ledgers, seed, first, opts.packets).await?;
     let total = first + opts.packets;
