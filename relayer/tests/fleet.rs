@@ -142,7 +142,13 @@ async fn jobs_are_queued_once_and_a_dead_owners_pending_jobs_are_reclaimed() {
     // The same id twice (the scanner and the clearer both saw it): queued once.
     assert!(a.enqueue(job(1)).await.expect("enqueue"));
     assert!(!a.enqueue(job(1)).await.expect("enqueue"));
-    assert!(a.enqueue(job(2)).await.expect("enqueue"));
+    // A block's jobs in one call: each deduplicated on its own.
+    assert_eq!(
+        a.enqueue_all(vec![job(1), job(2), job(2)])
+            .await
+            .expect("enqueue"),
+        vec![false, true, false]
+    );
     assert!(a.knows(&job(1).id()).await.expect("knows"));
     let target = chain("cosco-1");
     let all = |_: &ChainId, _: &ChainId| usize::MAX;

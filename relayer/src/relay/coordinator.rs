@@ -255,6 +255,15 @@ pub trait Coordinator: Send + Sync + std::fmt::Debug {
     }
     /// Queues a job unless one with its id is queued or in flight; returns whether it was queued.
     async fn enqueue(&self, job: Job) -> Result<bool, CoordinatorError>;
+    /// Queues jobs in order, as [`Coordinator::enqueue`] each; returns for
+    /// each whether it was queued.
+    async fn enqueue_all(&self, jobs: Vec<Job>) -> Result<Vec<bool>, CoordinatorError> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            out.push(self.enqueue(job).await?);
+        }
+        Ok(out)
+    }
     /// Whether a job with this id is queued or in flight.
     async fn knows(&self, id: &JobId) -> Result<bool, CoordinatorError>;
     /// Takes up to `max` jobs for `target`, oldest first per lane, lanes in

@@ -659,7 +659,7 @@ impl Engine {
             .block_events(height)
             .await
             .map_err(ScanError::Adapter)?;
-        let mut queued = false;
+        let mut jobs = Vec::new();
         for proven in block.events {
             let work = Work::from_event(proven.event, proven.proof);
             let job = Job { work, attempts: 0 };
@@ -672,11 +672,20 @@ impl Engine {
             if id.kind == JobKind::Packet {
                 self.stats.emitted(&id, height);
             }
-            let fresh = self
-                .coordinator
-                .enqueue(job)
-                .await
-                .map_err(ScanError::Coordinator)?;
+            jobs.push(job);
+        }
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<_> = jobs.iter().map(Job::id).collect();
+        // One call per block: a fleet's Redis answers the block's jobs in one round trip.
+        let fresh = self
+            .coordinator
+            .enqueue_all(jobs)
+            .await
+            .map_err(ScanError::Coordinator)?;
+        let mut queued = false;
+        for (id, fresh) in ids.iter().zip(fresh) {
             tracing::debug!(%chain, height, channel = %id.channel, sequence = id.sequence, kind = ?id.kind, fresh, "job");
             queued |= fresh;
         }

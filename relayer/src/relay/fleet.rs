@@ -1026,6 +1026,32 @@ impl Coordinator for RedisCoordinator {
         Ok(queued == 1)
     }
 
+    /// One pipelined round trip for all the jobs (the scanner's block):
+    /// each still deduplicated atomically by its own script call.
+    async fn enqueue_all(&self, jobs: Vec<Job>) -> Result<Vec<bool>, CoordinatorError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let i = &self.inner;
+        let mut p = redis::pipe();
+        for job in &jobs {
+            let json = serde_json::to_string(job).map_err(store)?;
+            let lane = job.lane();
+            let lane_json = serde_json::to_string(&lane).map_err(store)?;
+            // EVAL with the text: a pipeline cannot load a script on NOSCRIPT.
+            p.cmd("EVAL")
+                .arg(ENQUEUE)
+                .arg(3)
+                .arg(i.job_key(&job.id()))
+                .arg(i.stream_key(&lane))
+                .arg(i.key("lanes"))
+                .arg(json)
+                .arg(lane_json);
+        }
+        let queued: Vec<i64> = i.pipe(&p).await?;
+        Ok(queued.into_iter().map(|q| q == 1).collect())
+    }
+
     /// Queued, in flight, or confirmed within the last minute.
     async fn knows(&self, id: &JobId) -> Result<bool, CoordinatorError> {
         let i = &self.inner;
