@@ -93,13 +93,13 @@ return 1
 ";
 
 /// Queues a job unless its id is known: the id's key and the stream entry
-/// are written together, so no job is queued twice.
+/// are written together, so no job is queued twice. Returns 0 (known), 1
+/// (queued) or 2 (queued on a lane never seen before).
 const ENQUEUE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local e = redis.call('XADD', KEYS[2], '*', 'job', ARGV[1])
 redis.call('SET', KEYS[1], e)
-redis.call('SADD', KEYS[3], ARGV[2])
-return 1
+return 1 + redis.call('SADD', KEYS[3], ARGV[2])
 ";
 
 /// A lease this member holds.
@@ -161,6 +161,8 @@ struct Inner {
     api: Option<String>,
     metrics: Arc<Metrics>,
     state: Mutex<State>,
+    /// Runs a lease round now (a new lane or lease wanted), not at the next tick.
+    wake: tokio::sync::Notify,
     /// Bound on one command (and on connecting): a third of the lease at most,
     /// so a renewal that hangs still fails before the lease runs out.
     op_timeout: Duration,
@@ -222,6 +224,7 @@ impl RedisCoordinator {
                 api,
                 metrics,
                 state: Mutex::new(State::default()),
+                wake: tokio::sync::Notify::new(),
                 op_timeout,
                 acquire: redis::Script::new(ACQUIRE),
                 renew: redis::Script::new(RENEW),
@@ -927,6 +930,7 @@ impl Inner {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = tokio::time::sleep(pause) => {}
+                _ = self.wake.notified() => {}
             }
         }
         self.leave().await;
@@ -997,8 +1001,8 @@ impl Coordinator for RedisCoordinator {
                 stop: h.stop.clone(),
             });
         }
-        if lane_of(name).is_none() {
-            st.wanted.insert(name.clone());
+        if lane_of(name).is_none() && st.wanted.insert(name.clone()) {
+            self.inner.wake.notify_one();
         }
         None
     }
@@ -1023,7 +1027,10 @@ impl Coordinator for RedisCoordinator {
                     .arg(lane_json),
             )
             .await?;
-        Ok(queued == 1)
+        if queued == 2 {
+            i.wake.notify_one();
+        }
+        Ok(queued >= 1)
     }
 
     /// One pipelined round trip for all the jobs (the scanner's block):
@@ -1049,7 +1056,10 @@ impl Coordinator for RedisCoordinator {
                 .arg(lane_json);
         }
         let queued: Vec<i64> = i.pipe(&p).await?;
-        Ok(queued.into_iter().map(|q| q == 1).collect())
+        if queued.contains(&2) {
+            i.wake.notify_one();
+        }
+        Ok(queued.into_iter().map(|q| q >= 1).collect())
     }
 
     /// Queued, in flight, or confirmed within the last minute.
