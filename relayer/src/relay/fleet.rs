@@ -47,6 +47,9 @@ const DONE: &str = "done";
 /// At 6,000 packets per second that is about 720,000 small keys.
 const DONE_MS: u64 = 60_000;
 
+/// Most jobs queued in one pipelined round trip.
+const ENQUEUE_CHUNK: usize = 256;
+
 /// The consumer group of every lane stream.
 const GROUP: &str = "relayers";
 /// Most entries one stream read or claim returns.
@@ -985,6 +988,33 @@ impl Inner {
     }
 }
 
+impl RedisCoordinator {
+    /// One pipelined round trip of enqueue scripts.
+    async fn enqueue_chunk(&self, jobs: &[Job]) -> Result<Vec<bool>, CoordinatorError> {
+        let i = &self.inner;
+        let mut p = redis::pipe();
+        for job in jobs {
+            let json = serde_json::to_string(job).map_err(store)?;
+            let lane = job.lane();
+            let lane_json = serde_json::to_string(&lane).map_err(store)?;
+            // EVAL with the text: a pipeline cannot load a script on NOSCRIPT.
+            p.cmd("EVAL")
+                .arg(ENQUEUE)
+                .arg(3)
+                .arg(i.job_key(&job.id()))
+                .arg(i.stream_key(&lane))
+                .arg(i.key("lanes"))
+                .arg(json)
+                .arg(lane_json);
+        }
+        let queued: Vec<i64> = i.pipe(&p).await?;
+        if queued.contains(&2) {
+            i.wake.notify_one();
+        }
+        Ok(queued.into_iter().map(|q| q >= 1).collect())
+    }
+}
+
 #[async_trait::async_trait]
 impl Coordinator for RedisCoordinator {
     fn start(&self, tasks: &TaskTracker, stop: CancellationToken) {
@@ -1039,27 +1069,13 @@ impl Coordinator for RedisCoordinator {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        let i = &self.inner;
-        let mut p = redis::pipe();
-        for job in &jobs {
-            let json = serde_json::to_string(job).map_err(store)?;
-            let lane = job.lane();
-            let lane_json = serde_json::to_string(&lane).map_err(store)?;
-            // EVAL with the text: a pipeline cannot load a script on NOSCRIPT.
-            p.cmd("EVAL")
-                .arg(ENQUEUE)
-                .arg(3)
-                .arg(i.job_key(&job.id()))
-                .arg(i.stream_key(&lane))
-                .arg(i.key("lanes"))
-                .arg(json)
-                .arg(lane_json);
+        let mut out = Vec::with_capacity(jobs.len());
+        // Bounded round trips: a block of thousands of events must not
+        // outlast the command timeout in one pipeline.
+        for chunk in jobs.chunks(ENQUEUE_CHUNK) {
+            out.extend(self.enqueue_chunk(chunk).await?);
         }
-        let queued: Vec<i64> = i.pipe(&p).await?;
-        if queued.contains(&2) {
-            i.wake.notify_one();
-        }
-        Ok(queued.into_iter().map(|q| q >= 1).collect())
+        Ok(out)
     }
 
     /// Queued, in flight, or confirmed within the last minute.
