@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::relay::clear::{ClearFilter, Trace, TraceError};
-use crate::relay::coordinator::{AdapterRecord, Lane, Parked};
+use crate::relay::coordinator::{AdapterRecord, FleetStatus, Lane, Parked};
 use crate::relay::engine::{Engine, FollowState};
 
 /// The largest request body accepted.
@@ -247,6 +247,11 @@ pub struct StatusResponse {
     pub parked: usize,
     pub delivered: u64,
     pub acked: u64,
+    /// With the Redis coordinator: this member, the members with the leases
+    /// each holds, each lane's queue depth (absent for a single relayer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub fleet: Option<FleetStatus>,
 }
 
 /// A chain as the relayer sees it.
@@ -319,6 +324,8 @@ async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
     let lanes = engine
         .coordinator
         .backlog()
+        .await
+        .map_err(store_error)?
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .map(|(Lane { channel, kind }, backlog)| LaneStatus {
@@ -358,9 +365,15 @@ async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
         lanes,
         clients,
         in_flight: engine.coordinator.in_flight(),
-        parked: engine.coordinator.parked().len(),
+        parked: engine
+            .coordinator
+            .parked()
+            .await
+            .map_err(store_error)?
+            .len(),
         delivered: summary.delivered(),
         acked: summary.acked(),
+        fleet: engine.coordinator.fleet().await,
     }))
 }
 
@@ -384,12 +397,12 @@ async fn readyz(State(state): State<ApiState>) -> Result<&'static str, ApiError>
             }
         }
     }
-    let store = engine
-        .chain_ids()
-        .first()
-        .map_or(Ok(None), |id| engine.coordinator.checkpoint(id));
-    if let Err(e) = store {
-        down.push(format!("store: {e}"));
+    if let Some(reason) = engine.coordinator.unavailable() {
+        down.push(format!("coordinator: {reason}"));
+    } else if let Some(id) = engine.chain_ids().first() {
+        if let Err(e) = engine.coordinator.checkpoint(id).await {
+            down.push(format!("store: {e}"));
+        }
     }
     engine.metrics.ready.set(i64::from(down.is_empty()));
     if down.is_empty() {
@@ -476,13 +489,21 @@ async fn trace(
             "ledger_unavailable",
             e.to_string(),
         )),
+        Err(TraceError::Coordinator(e)) => Err(store_error(e)),
     }
 }
 
 #[utoipa::path(get, path = "/v1/packets/parked", tag = "packets",
     responses((status = 200, description = "parked jobs with their reasons", body = Vec<Parked>)))]
 async fn parked(State(state): State<ApiState>) -> ApiResult<Vec<Parked>> {
-    Ok(Json(state.engine.coordinator.parked()))
+    Ok(Json(
+        state
+            .engine
+            .coordinator
+            .parked()
+            .await
+            .map_err(store_error)?,
+    ))
 }
 
 /// Answer of `POST /v1/packets/clear` and `/retry`.
@@ -521,9 +542,15 @@ async fn clear(
             }
         }
     }
-    let requeued =
-        state.engine.clear_once(&filter).await.map_err(|e| {
-            ApiError::new(StatusCode::BAD_GATEWAY, "ledger_unavailable", e.to_string())
+    let requeued = state
+        .engine
+        .clear_once(&filter)
+        .await
+        .map_err(|e| match e {
+            crate::relay::clear::ClearError::Adapter(e) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "ledger_unavailable", e.to_string())
+            }
+            crate::relay::clear::ClearError::Coordinator(e) => store_error(e),
         })?;
     Ok(Json(Requeued { requeued }))
 }
@@ -536,7 +563,12 @@ async fn clear(
     ))]
 async fn retry(State(state): State<ApiState>, headers: HeaderMap) -> ApiResult<Requeued> {
     authorize(&state, &headers)?;
-    let requeued = state.engine.coordinator.retry_parked();
+    let requeued = state
+        .engine
+        .coordinator
+        .retry_parked()
+        .await
+        .map_err(store_error)?;
     state.engine.wake_submitters();
     Ok(Json(Requeued { requeued }))
 }
@@ -558,7 +590,12 @@ pub struct AdapterView {
 #[utoipa::path(get, path = "/v1/adapters", tag = "adapters",
     responses((status = 200, description = "adapters of the file and registered ones", body = Vec<AdapterView>)))]
 async fn list_adapters(State(state): State<ApiState>) -> ApiResult<Vec<AdapterView>> {
-    let registered = state.engine.coordinator.adapters().map_err(store_error)?;
+    let registered = state
+        .engine
+        .coordinator
+        .adapters()
+        .await
+        .map_err(store_error)?;
     let mut out = Vec::new();
     for id in state.engine.chain_ids() {
         if !state.configured.contains(&id) {
@@ -644,6 +681,7 @@ async fn register_adapter(
         .engine
         .coordinator
         .put_adapter(&record)
+        .await
         .map_err(store_error)?;
     state
         .engine
@@ -690,6 +728,7 @@ async fn remove_adapter(
         .engine
         .coordinator
         .remove_adapter(&id)
+        .await
         .map_err(store_error)?;
     let running = state.engine.remove_chain(&id);
     if !stored && !running {

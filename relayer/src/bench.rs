@@ -301,6 +301,23 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
     Ok(())
 }
 
+/// Sends packets `first..first + count` over every path and app (no relayer
+/// need run); returns once the ledgers took them.
+pub(crate) async fn send_backlog(
+    ledgers: &[DevLedger],
+    seed: u64,
+    first: u64,
+    count: u64,
+) -> Result<(), String> {
+    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
+    for (chain, list) in events(&chains, seed, first, count)? {
+        if let Some(l) = ledgers.iter().find(|l| l.chain_id == chain) {
+            submit(&(l.chain_id.clone(), l.adapter.clone()), &list).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Sends `opts.pending` packets with no relayer running, then starts one
 /// (`portrelay start`, this executable) and samples its memory while it
 /// takes them all in and drains them.

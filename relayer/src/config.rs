@@ -40,6 +40,8 @@ struct RawConfig {
     #[serde(default)]
     api: Option<RawApi>,
     #[serde(default)]
+    coordinator: Option<RawCoordinator>,
+    #[serde(default)]
     chains: Vec<RawChain>,
     #[serde(default)]
     paths: Vec<RawPath>,
@@ -51,6 +53,22 @@ struct RawApi {
     listen: String,
     #[serde(default)]
     token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCoordinator {
+    backend: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    instance: Option<String>,
+    #[serde(default)]
+    lease: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    registered_keys: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +144,54 @@ pub struct ApiConfig {
     pub token: Option<String>,
 }
 
+/// Where jobs, leases and checkpoints are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoordinatorConfig {
+    /// In process, checkpoints in `data_dir/relayer.redb`: one relayer.
+    Embedded,
+    /// A fleet sharing one Redis.
+    Redis(RedisConfig),
+}
+
+/// `[coordinator] backend = "redis"`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// `redis://[:password@]host:port[/db]` or `rediss://` (TLS).
+    pub url: String,
+    /// This member's name, unique in the fleet (its consumer name and heartbeat).
+    pub instance: String,
+    /// How long a lease lasts unless renewed (renewed every third of it).
+    pub lease: Duration,
+    /// Prefix of every key, so fleets can share a server.
+    pub namespace: String,
+    /// Where this member finds its key for a chain registered over the API:
+    /// `<dir>/<chain-id>.key` (none: the key file named at registration).
+    pub registered_keys: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("RedisConfig")
+            .field("url", &redact(&self.url))
+            .field("instance", &self.instance)
+            .field("lease", &self.lease)
+            .field("namespace", &self.namespace)
+            .field("registered_keys", &self.registered_keys)
+            .finish()
+    }
+}
+
+/// A Redis URL with its password (if any) replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -136,6 +202,7 @@ pub struct Config {
     pub clear_interval: Duration,
     pub trust: TrustOptions,
     pub api: Option<ApiConfig>,
+    pub coordinator: CoordinatorConfig,
     pub chains: Vec<ChainEntry>,
     pub paths: Paths,
 }
@@ -309,7 +376,12 @@ impl Config {
                 Some(ApiConfig { listen, token })
             }
         };
+        let coordinator = match raw.coordinator {
+            None => CoordinatorConfig::Embedded,
+            Some(c) => validate_coordinator(c, base)?,
+        };
         Ok(Config {
+            coordinator,
             data_dir,
             batch_max: r.batch_max,
             max_attempts: r.max_attempts,
@@ -320,6 +392,70 @@ impl Config {
             chains,
             paths,
         })
+    }
+}
+
+fn validate_coordinator(c: RawCoordinator, base: &Path) -> Result<CoordinatorConfig, ConfigError> {
+    let redis_only = [
+        ("url", c.url.is_some()),
+        ("instance", c.instance.is_some()),
+        ("lease", c.lease.is_some()),
+        ("namespace", c.namespace.is_some()),
+        ("registered_keys", c.registered_keys.is_some()),
+    ];
+    match c.backend.as_str() {
+        "embedded" => match redis_only.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(invalid(format!(
+                "coordinator.{key}: only for backend = \"redis\""
+            ))),
+            None => Ok(CoordinatorConfig::Embedded),
+        },
+        "redis" => {
+            let url = c.url.ok_or_else(|| {
+                invalid("coordinator.url: backend = \"redis\" needs url = \"redis://[:password@]host:port\"")
+            })?;
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(invalid(format!(
+                    "coordinator.url: {:?} is not a redis:// or rediss:// URL",
+                    redact(&url)
+                )));
+            }
+            redis::Client::open(url.as_str())
+                .map_err(|e| invalid(format!("coordinator.url: {:?}: {e}", redact(&url))))?;
+            let instance = c.instance.ok_or_else(|| {
+                invalid("coordinator.instance: each member of a fleet needs its own name")
+            })?;
+            if instance.is_empty()
+                || instance.len() > 64
+                || !instance
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            {
+                return Err(invalid(format!(
+                    "coordinator.instance: {instance:?} must be 1 to 64 letters, digits, '-', '_' or '.'"
+                )));
+            }
+            let lease = duration("coordinator.lease", c.lease.as_deref().unwrap_or("10s"))?;
+            if lease < Duration::from_millis(300) || lease > Duration::from_secs(600) {
+                return Err(invalid("coordinator.lease: must be 300ms to 10m"));
+            }
+            let namespace = c.namespace.unwrap_or_else(|| "portrelay".to_string());
+            if namespace.is_empty() || namespace.contains(char::is_whitespace) {
+                return Err(invalid(
+                    "coordinator.namespace: must be a non-empty word without spaces",
+                ));
+            }
+            Ok(CoordinatorConfig::Redis(RedisConfig {
+                url,
+                instance,
+                lease,
+                namespace,
+                registered_keys: c.registered_keys.map(|d| resolve(base, d)),
+            }))
+        }
+        other => Err(invalid(format!(
+            "coordinator.backend: unknown backend {other:?} (embedded or redis)"
+        ))),
     }
 }
 
@@ -522,6 +658,70 @@ rate_per_sec = 500
         assert_eq!(c.paths.0[0].batch_max, 500);
         assert_eq!(c.paths.0[2].apps, vec![App::Cargo]);
         assert!(c.api.is_some_and(|a| a.token.is_none()));
+    }
+
+    #[test]
+    fn the_coordinator_is_embedded_unless_redis_is_configured() {
+        let c = load(GOOD, &[]).unwrap();
+        assert_eq!(c.coordinator, CoordinatorConfig::Embedded);
+        let redis = "[coordinator]\nbackend = \"redis\"\nurl = \"redis://:s3cret@127.0.0.1:6390/2\"\ninstance = \"a-1\"\n";
+        let c = load(&format!("{GOOD}\n{redis}"), &[]).unwrap();
+        let CoordinatorConfig::Redis(r) = &c.coordinator else {
+            panic!("redis expected");
+        };
+        assert_eq!(r.lease, Duration::from_secs(10));
+        assert_eq!(r.namespace, "portrelay");
+        assert!(
+            !format!("{r:?}").contains("s3cret"),
+            "the password stays out of logs"
+        );
+        // The instance name and the URL come from the environment in a fleet.
+        let c = load(
+            &format!("{GOOD}\n{redis}"),
+            &[
+                ("PORTRELAY_COORDINATOR__INSTANCE", "b-2"),
+                (
+                    "PORTRELAY_COORDINATOR__URL",
+                    "rediss://:pw@redis.example:6380",
+                ),
+            ],
+        )
+        .unwrap();
+        let CoordinatorConfig::Redis(r) = &c.coordinator else {
+            panic!("redis expected");
+        };
+        assert_eq!(
+            (r.instance.as_str(), r.url.as_str()),
+            ("b-2", "rediss://:pw@redis.example:6380")
+        );
+        let cases = [
+            ("[coordinator]\nbackend = \"etcd\"\n", "coordinator.backend: unknown backend \"etcd\""),
+            ("[coordinator]\nbackend = \"redis\"\ninstance = \"a\"\n", "coordinator.url: backend = \"redis\" needs url"),
+            ("[coordinator]\nbackend = \"redis\"\nurl = \"http://x:1\"\ninstance = \"a\"\n", "coordinator.url: \"http://x:1\" is not a redis:// or rediss:// URL"),
+            ("[coordinator]\nbackend = \"redis\"\nurl = \"redis://x:1\"\n", "coordinator.instance: each member of a fleet needs its own name"),
+            ("[coordinator]\nbackend = \"redis\"\nurl = \"redis://x:1\"\ninstance = \"a b\"\n", "coordinator.instance: \"a b\" must be"),
+            ("[coordinator]\nbackend = \"redis\"\nurl = \"redis://x:1\"\ninstance = \"a\"\nlease = \"10ms\"\n", "coordinator.lease: must be 300ms to 10m"),
+            ("[coordinator]\nbackend = \"embedded\"\nurl = \"redis://x:1\"\n", "coordinator.url: only for backend = \"redis\""),
+        ];
+        for (extra, message) in cases {
+            let err = load(&format!("{GOOD}\n{extra}"), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(message), "{message}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_compose_fleet_file_is_valid() {
+        // The token file is in the member's keys volume, absent here.
+        let text = include_str!("../../deploy/compose/fleet.toml")
+            .replace("token_file = \"/etc/portrelay/keys/api.token\"\n", "");
+        let c = load(&text, &[]).unwrap();
+        let CoordinatorConfig::Redis(r) = &c.coordinator else {
+            panic!("a fleet file");
+        };
+        assert_eq!(r.url, "redis://redis:6379/0");
+        assert_eq!(c.chains.len(), 3);
     }
 
     #[test]

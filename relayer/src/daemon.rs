@@ -1,12 +1,15 @@
 //! `portrelay start --config FILE`: the long-running relayer over the
 //! chains of a configuration file and the adapters registered over its API,
-//! with the embedded coordinator in its data directory. Killed and started
-//! again, it resumes from its checkpoints (no rescan of history) and its
-//! clearer re-queues whatever was in flight.
+//! with the embedded coordinator in its data directory or, for a fleet, the
+//! Redis one (`[coordinator]`). Killed and started again, it resumes from its
+//! checkpoints (no rescan of history) and its clearer re-queues whatever was
+//! in flight. In a fleet, adapters registered on one member reach the others
+//! through Redis (`follow_registry`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use adapters::chain::{AdapterConfig, ChainAdapter};
 use adapters::http::{HttpAdapter, RpcObserver};
@@ -14,10 +17,11 @@ use light_clients::{ChainId, Hash32};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiState, ChainBuilder};
-use crate::config::{read_key, ChainEntry, Config};
+use crate::config::{read_key, ChainEntry, Config, CoordinatorConfig};
 use crate::metrics::Metrics;
 use crate::relay::coordinator::{AdapterRecord, Coordinator, Embedded};
 use crate::relay::engine::{Chain, Engine, EngineOptions};
+use crate::relay::fleet::RedisCoordinator;
 use crate::relay::stats::Stats;
 
 /// Builds a chain's adapters (one failing over between all endpoints, and
@@ -91,14 +95,39 @@ pub async fn build_chain(
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), String> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("relayer.data_dir {}: {e}", config.data_dir.display()))?;
-    let coordinator: Arc<dyn Coordinator> = Arc::new(
-        Embedded::open(&config.data_dir.join("relayer.redb"))
-            .map_err(|e| format!("relayer.data_dir: {e}"))?,
-    );
     // Bind first: a taken port is an error at start, not later.
     let listener = match &config.api {
         Some(api) => Some(crate::api::bind(api.listen).await?),
         None => None,
+    };
+    let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
+    let registered_keys = match &config.coordinator {
+        CoordinatorConfig::Redis(r) => r.registered_keys.clone(),
+        CoordinatorConfig::Embedded => None,
+    };
+    let coordinator: Arc<dyn Coordinator> = match &config.coordinator {
+        CoordinatorConfig::Embedded => Arc::new(
+            Embedded::open(&config.data_dir.join("relayer.redb"))
+                .map_err(|e| format!("relayer.data_dir: {e}"))?,
+        ),
+        CoordinatorConfig::Redis(r) => {
+            let api = match &listener {
+                Some(l) => Some(format!(
+                    "http://{}",
+                    l.local_addr().map_err(|e| format!("api.listen: {e}"))?
+                )),
+                None => None,
+            };
+            println!(
+                "portrelay: fleet member {} on {}",
+                r.instance,
+                crate::config::redact(&r.url)
+            );
+            Arc::new(
+                RedisCoordinator::new(r.clone(), api, metrics.clone())
+                    .map_err(|e| format!("coordinator.url: {e}"))?,
+            )
+        }
     };
     let configured: BTreeSet<ChainId> = config
         .chains
@@ -106,15 +135,25 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
         .map(|c| c.adapter.chain().chain_id.clone())
         .collect();
     let mut entries: Vec<ChainEntry> = config.chains.clone();
-    for record in coordinator.adapters().map_err(|e| e.to_string())? {
+    let registered = match coordinator.adapters().await {
+        Ok(r) => r,
+        // Redis away at start: the registry is followed once it answers.
+        Err(e) if matches!(config.coordinator, CoordinatorConfig::Redis(_)) => {
+            tracing::warn!(error = %e, "cannot read the registered adapters yet");
+            Vec::new()
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    for record in registered {
         let id = &record.adapter.chain().chain_id;
         if configured.contains(id) {
             tracing::warn!(chain = %id, "a registered adapter is also in the configuration file; the file wins");
             continue;
         }
+        let key_file = member_key(&record, registered_keys.as_deref());
         entries.push(ChainEntry {
             adapter: record.adapter,
-            key_file: record.key_file,
+            key_file,
             pin: None,
         });
     }
@@ -125,7 +164,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
             adapter.chain(),
         )?));
     }
-    let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
     let observer: Arc<dyn RpcObserver> = metrics.clone();
     let mut chains = BTreeMap::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -175,13 +213,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
         Arc::new(Stats::default()),
         metrics,
     );
+    let configured = Arc::new(configured);
+    let registry = tokio::spawn(follow_registry(
+        engine.clone(),
+        configured.clone(),
+        registered_keys.clone(),
+        shutdown.clone(),
+    ));
     let api_task = match (listener, &config.api) {
         (Some(listener), Some(api)) => {
             let state = ApiState {
                 engine: engine.clone(),
                 token: api.token.as_deref().map(Arc::from),
-                configured: Arc::new(configured),
-                build: chain_builder(engine.clone()),
+                configured,
+                build: fleet_chain_builder(engine.clone(), registered_keys.clone()),
             };
             println!(
                 "portrelay: API on http://{}{}",
@@ -203,6 +248,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
         _ => None,
     };
     engine.run(shutdown).await;
+    if let Err(e) = registry.await {
+        tracing::error!(error = %e, "registry task");
+    }
     if let Some(task) = api_task {
         match task.await {
             Ok(Err(e)) => tracing::error!(error = %e, "api"),
@@ -214,11 +262,26 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
     Ok(())
 }
 
+/// This member's key for a registered chain: `<registered_keys>/<chain>.key`
+/// in a fleet that sets it, else the key file named at registration.
+fn member_key(record: &AdapterRecord, registered_keys: Option<&Path>) -> PathBuf {
+    match registered_keys {
+        Some(dir) => dir.join(format!("{}.key", record.adapter.chain().chain_id)),
+        None => record.key_file.clone(),
+    }
+}
+
 /// How the API turns a registration into a running chain: against the
 /// adapters of the chains the engine relays now.
 pub fn chain_builder(engine: Arc<Engine>) -> ChainBuilder {
+    fleet_chain_builder(engine, None)
+}
+
+/// [`chain_builder`], with this member's own key for registered chains.
+fn fleet_chain_builder(engine: Arc<Engine>, registered_keys: Option<PathBuf>) -> ChainBuilder {
     Arc::new(move |record: AdapterRecord| {
         let engine = engine.clone();
+        let key_file = member_key(&record, registered_keys.as_deref());
         Box::pin(async move {
             let others: Vec<Arc<dyn ChainAdapter>> = engine
                 .chain_ids()
@@ -226,14 +289,70 @@ pub fn chain_builder(engine: Arc<Engine>) -> ChainBuilder {
                 .filter_map(|id| engine.chain(id).map(|c| c.adapter))
                 .collect();
             let observer: Arc<dyn RpcObserver> = engine.metrics.clone();
-            build_chain(
-                &record.adapter,
-                &record.key_file,
-                None,
-                &others,
-                Some(observer),
-            )
-            .await
+            build_chain(&record.adapter, &key_file, None, &others, Some(observer)).await
         })
     })
+}
+
+/// Keeps the chains relayed in step with the adapters registered in the
+/// coordinator by other members (a fleet): polls its version every second,
+/// starts registered chains not relayed yet and stops removed ones. Returns
+/// at once for the embedded coordinator, whose registry only this process changes.
+async fn follow_registry(
+    engine: Arc<Engine>,
+    configured: Arc<BTreeSet<ChainId>>,
+    registered_keys: Option<PathBuf>,
+    shutdown: CancellationToken,
+) {
+    let build = fleet_chain_builder(engine.clone(), registered_keys);
+    let mut seen: Option<u64> = None;
+    loop {
+        match engine.coordinator.adapters_version().await {
+            Ok(None) => return,
+            Ok(Some(v)) if seen != Some(v) => match engine.coordinator.adapters().await {
+                Ok(records) => {
+                    let mut settled = true;
+                    let ids: BTreeSet<ChainId> = records
+                        .iter()
+                        .map(|r| r.adapter.chain().chain_id.clone())
+                        .collect();
+                    for record in records {
+                        let id = record.adapter.chain().chain_id.clone();
+                        if configured.contains(&id) || engine.chain(&id).is_some() {
+                            continue;
+                        }
+                        match build(record).await {
+                            Ok(chain) => {
+                                if let Err(e) = engine.add_chain(id.clone(), chain) {
+                                    tracing::debug!(chain = %id, error = %e, "registered adapter");
+                                } else {
+                                    tracing::info!(chain = %id, "following an adapter another member registered");
+                                }
+                            }
+                            Err(e) => {
+                                settled = false;
+                                tracing::warn!(chain = %id, error = %e, "a registered adapter cannot start here");
+                            }
+                        }
+                    }
+                    for id in engine.chain_ids() {
+                        if !configured.contains(&id) && !ids.contains(&id) {
+                            engine.remove_chain(&id);
+                            tracing::info!(chain = %id, "an adapter another member removed");
+                        }
+                    }
+                    if settled {
+                        seen = Some(v);
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "registry"),
+            },
+            Ok(Some(_)) => {}
+            Err(e) => tracing::debug!(error = %e, "registry version"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }

@@ -12,8 +12,10 @@
 //! - [`ops`]: the operator commands (`status`, `packets`, `adapters`), clients of that API;
 //! - [`devnet`]: `portrelay devnet`, three ledgers, the relay and a workload in one process;
 //! - [`bench`]: `portrelay bench`, end-to-end throughput, latency and the relayer's memory;
+//! - [`bench_fleet`]: `portrelay bench --fleet`, what coordinating through Redis costs;
 //! - [`events`]: `portrelay events validate`, the event checker over `adapters::events`;
-//! - [`relay`]: the relay engine (followers, scanners, submitters) and its `Coordinator`;
+//! - [`relay`]: the relay engine (followers, scanners, submitters) and its `Coordinator`
+//!   (embedded, or Redis for a fleet: `relay::fleet`);
 //! - [`zk`]: `portrelay zk`, Groth16 keys, proofs, snarkjs JSON and the Solidity verifier;
 //! - `main.rs`: the thin binary (argument parsing, exit codes).
 
@@ -22,6 +24,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod bench_fleet;
 pub mod config;
 pub mod daemon;
 pub mod devnet;

@@ -81,6 +81,12 @@ enum Command {
         pending: u64,
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Instead: the cost of a fleet. A backlog of `--packets` packets per
+        /// round drained by one relayer on the embedded coordinator, one on
+        /// Redis, three on Redis (`portrelay start` processes and a
+        /// `redis-server` of its own; docs/benchmarks.md).
+        #[arg(long)]
+        fleet: bool,
     },
     /// What each ledger's operator does before relaying can start.
     #[command(subcommand)]
@@ -102,6 +108,9 @@ enum Command {
     /// Groth16 disclosure proofs: keys, proofs, snarkjs JSON, a Solidity verifier.
     #[command(subcommand)]
     Zk(ZkCommand),
+    /// The relayer fleet a running member belongs to (through its API).
+    #[command(subcommand)]
+    Fleet(FleetCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +221,19 @@ struct ConvertArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum FleetCommand {
+    /// Members (live heartbeats) with the leases each holds, every lane's
+    /// queue depth and the parked jobs, as the member at `--api` sees them.
+    Status {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Print the API's JSON (the `fleet` section of `/v1/status`).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum OperatorCommand {
     /// On every chain of a relayer configuration: clients of the others (from
     /// their latest headers), the relayer's key, the channels (for the apps
@@ -225,6 +247,10 @@ enum OperatorCommand {
         /// (repeat for each chain: `--ledger-dir cosco-1=/var/lib/portledger/cosco-1`).
         #[arg(long = "ledger-dir", required = true, value_name = "CHAIN=DIR")]
         ledger_dirs: Vec<String>,
+        /// Another relayer instance's key file, registered on every chain too
+        /// (repeat for each other member of a fleet: each signs with its own key).
+        #[arg(long = "relayer-key-file", value_name = "FILE")]
+        relayer_keys: Vec<PathBuf>,
     },
 }
 
@@ -422,10 +448,23 @@ fn main() -> ExitCode {
             })
         }),
         Command::Packets(cmd) => packets_command(cmd),
+        Command::Fleet(FleetCommand::Status { api, json }) => ops_command(api, |t| async move {
+            let s = t.status().await?;
+            match s.fleet {
+                Some(f) if json => Ok(pretty(&f)),
+                Some(f) => Ok(relayer::ops::render_fleet(&f)),
+                None => Err(relayer::ops::OpsError::Refused {
+                    status: 200,
+                    code: "not_a_fleet".into(),
+                    message: "this relayer uses the embedded coordinator (no [coordinator] backend = \"redis\")".into(),
+                }),
+            }
+        }),
         Command::Operator(OperatorCommand::Connect {
             config,
             ledger_dirs,
-        }) => operator_connect(&config, &ledger_dirs),
+            relayer_keys,
+        }) => operator_connect(&config, &ledger_dirs, &relayer_keys),
         Command::Bench {
             packets,
             rate,
@@ -434,6 +473,7 @@ fn main() -> ExitCode {
             batch_max,
             pending,
             data_dir,
+            fleet,
         } => {
             let opts = relayer::bench::BenchOptions {
                 packets,
@@ -444,6 +484,11 @@ fn main() -> ExitCode {
                 pending,
                 data_dir,
             };
+            if fleet {
+                return run_async(|shutdown| async move {
+                    relayer::bench_fleet::run(opts, shutdown).await
+                });
+            }
             run_async(|shutdown| async move { relayer::bench::run(opts, shutdown).await })
         }
         Command::Adapters(cmd) => adapters_command(cmd),
@@ -779,7 +824,7 @@ fn zk_devnet_seed() -> [u8; 32] {
     seed
 }
 
-fn operator_connect(path: &std::path::Path, dirs: &[String]) -> ExitCode {
+fn operator_connect(path: &std::path::Path, dirs: &[String], relayer_keys: &[PathBuf]) -> ExitCode {
     let config = match relayer::config::Config::load(path, std::env::vars()) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
@@ -795,7 +840,7 @@ fn operator_connect(path: &std::path::Path, dirs: &[String]) -> ExitCode {
         }
     }
     run_async(|_| async move {
-        let out = relayer::operator::connect(&config, &ledger_dirs).await?;
+        let out = relayer::operator::connect(&config, &ledger_dirs, relayer_keys).await?;
         print!("{out}");
         Ok(())
     })

@@ -42,6 +42,10 @@ pub struct Metrics {
     pub batch_size: HistogramVec,
     pub fleet_members: IntGauge,
     pub leases_held: IntGaugeVec,
+    pub leases_lost: IntCounterVec,
+    pub fencing_refusals: IntCounterVec,
+    pub duplicates_refused: IntCounterVec,
+    pub coordinator_up: IntGauge,
     pub cargo_events: IntCounterVec,
     pub customs_releases: IntCounterVec,
     pub payment_volume: IntCounterVec,
@@ -302,6 +306,43 @@ impl Metrics {
                     &["kind"]
                 )?
             ),
+            leases_lost: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_leases_lost_total",
+                        "leases this relayer stopped holding before releasing them"
+                    ),
+                    &["kind"]
+                )?
+            ),
+            fencing_refusals: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_fencing_refusals_total",
+                        "writes under a lease another member had taken over, refused by the fencing check"
+                    ),
+                    &["write"]
+                )?
+            ),
+            duplicates_refused: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_duplicates_refused_total",
+                        "deliveries the destination answered already received or acknowledged"
+                    ),
+                    &["destination"]
+                )?
+            ),
+            coordinator_up: register!(
+                r,
+                IntGauge::new(
+                    "portrelay_coordinator_up",
+                    "1 when the coordinator's store (redb file or Redis) answers"
+                )?
+            ),
             cargo_events: register!(
                 r,
                 IntCounterVec::new(
@@ -355,6 +396,13 @@ impl Metrics {
             registry: r,
         };
         m.fleet_members.set(1);
+        m.coordinator_up.set(1);
+        for kind in ["lane", "scanner", "clearer"] {
+            m.leases_lost.with_label_values(&[kind]).inc_by(0);
+        }
+        for write in ["checkpoint", "renew"] {
+            m.fencing_refusals.with_label_values(&[write]).inc_by(0);
+        }
         for answer in ["RECE", "DUPE", "DISE", "BSIG", "BENV"] {
             m.ebl_transfers.with_label_values(&[answer]).inc_by(0);
         }

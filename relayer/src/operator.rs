@@ -234,11 +234,18 @@ pub fn settlement_policy(min_amount: u64) -> PathPolicy {
 /// `portrelay operator connect`: the relayer configuration names the
 /// chains, their endpoints, apps and the relayer's key files; `ledger_dirs`
 /// gives, per chain, the ledger's data directory holding `operator.key`
-/// and `admin.token`.
+/// and `admin.token`; `relayer_keys` are the other fleet members' key files,
+/// registered on every chain as well.
 pub async fn connect(
     config: &Config,
     ledger_dirs: &[(ChainId, PathBuf)],
+    relayer_keys: &[PathBuf],
 ) -> Result<String, String> {
+    let mut members = Vec::new();
+    for path in relayer_keys {
+        let key = read_key(path).map_err(|e| format!("--relayer-key-file: {e}"))?;
+        members.push(RelayerKey(key.verification_key().to_bytes()));
+    }
     let mut ledgers = Vec::new();
     let mut admin = Vec::new();
     for entry in &config.chains {
@@ -281,6 +288,13 @@ pub async fn connect(
         }
     }
     setup(&ledgers, config.trust, &config.paths).await?;
+    for l in &ledgers {
+        let msgs = members
+            .iter()
+            .map(|key| OperatorMsg::RegisterRelayer { key: *key })
+            .collect();
+        operator_txs(l, msgs).await?;
+    }
     // eBL platforms: each ledger learns the others' envelope keys (an admin call).
     let mut platforms = 0;
     for (id, endpoint, token) in &admin {
@@ -306,8 +320,13 @@ pub async fn connect(
         }
     }
     Ok(format!(
-        "connected {} ledgers: clients of each other, the relayer's keys, {} channels, {} eBL platform keys\n",
+        "connected {} ledgers: clients of each other, the relayer's keys{}, {} channels, {} eBL platform keys\n",
         ledgers.len(),
+        if members.is_empty() {
+            String::new()
+        } else {
+            format!(" (and {} more fleet members')", members.len())
+        },
         channels(&ledgers, &config.paths).len(),
         platforms
     ))

@@ -249,6 +249,50 @@ fn ack_text(ack: &light_clients::AckResult) -> String {
     serde_json::to_string(ack).unwrap_or_else(|_| format!("{ack:?}"))
 }
 
+/// The fleet as lines for a terminal: this member, each member with the
+/// leases it holds, each lane's queue depth.
+pub fn render_fleet(f: &crate::relay::coordinator::FleetStatus) -> String {
+    let mut out = format!(
+        "fleet seen from {}: redis {}; {} members, {} jobs queued, {} parked\n",
+        f.instance,
+        f.redis,
+        f.members.len(),
+        f.queues.values().sum::<u64>(),
+        f.parked
+    );
+    for m in &f.members {
+        let count = |kind: &str| {
+            m.leases
+                .iter()
+                .filter(|l| l.split(':').next() == Some(kind))
+                .count()
+        };
+        out.push_str(&format!(
+            "member {:<16} api {:<24} {} lanes, scanners [{}]{}\n",
+            m.instance,
+            m.api.as_deref().unwrap_or("-"),
+            count("lane"),
+            m.leases
+                .iter()
+                .filter_map(|l| l.strip_prefix("scanner:"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if count("clearer") > 0 {
+                ", clearer"
+            } else {
+                ""
+            }
+        ));
+        for l in m.leases.iter().filter(|l| l.starts_with("lane:")) {
+            out.push_str(&format!("  {l}\n"));
+        }
+    }
+    for (lane, n) in f.queues.iter().filter(|(_, n)| **n > 0) {
+        out.push_str(&format!("queue {lane}: {n}\n"));
+    }
+    out
+}
+
 /// The status as lines for a terminal.
 pub fn render_status(s: &StatusResponse) -> String {
     let mut out = String::new();

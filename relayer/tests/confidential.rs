@@ -228,7 +228,7 @@ async fn settlements_reach_cmport_as_facts_without_amounts_or_parties() {
     };
     loop {
         let l = check_ledgers(&ledgers).await.expect("ledgers");
-        let parked = coordinator.parked();
+        let parked = coordinator.parked().await.expect("parked jobs");
         let gba_parked = parked
             .iter()
             .any(|p| p.job.id().channel == gba_channel && p.reason.contains("groth16 mode"));

@@ -5,7 +5,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use relayer::devnet::{check_ledgers, run, run_workload, DevnetOptions};
-use relayer::relay::coordinator::{Coordinator, Embedded};
+use relayer::relay::coordinator::{Coordinator, Embedded, LeaseName};
 use relayer::relay::engine::{Chain, Engine, EngineOptions, Paths};
 use relayer::relay::stats::Stats;
 use tokio_util::sync::CancellationToken;
@@ -173,8 +173,15 @@ async fn the_clearer_relays_what_no_scanner_saw() {
         }
         // The scanners start past every block that holds a packet.
         let now = l.adapter.status().await.expect("status").height;
+        let scanner = LeaseName::Scanner {
+            chain: l.chain_id.clone(),
+        };
+        let lease = coordinator
+            .lease(&scanner)
+            .expect("the embedded coordinator holds every lease");
         coordinator
-            .set_checkpoint(&l.chain_id, now + 1)
+            .set_checkpoint(&l.chain_id, now + 1, &lease)
+            .await
             .expect("checkpoint");
     }
     let engine = s.engine(coordinator, Arc::new(Stats::default()));

@@ -11,7 +11,7 @@ use light_clients::{AckResult, App, ChainId, ChannelId, PacketId};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::coordinator::{Job, JobId, JobKind, JobState, Work};
+use super::coordinator::{CoordinatorError, Job, JobId, JobKind, JobState, LeaseName, Work};
 use super::engine::Engine;
 
 /// Most sequences the clearer looks up per channel and direction in one round.
@@ -87,17 +87,37 @@ pub enum TraceError {
     UnknownChain(ChainId),
     #[error(transparent)]
     Adapter(#[from] AdapterError),
+    #[error(transparent)]
+    Coordinator(#[from] CoordinatorError),
+}
+
+/// Why a clear round stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ClearError {
+    #[error(transparent)]
+    Adapter(#[from] AdapterError),
+    #[error(transparent)]
+    Coordinator(#[from] CoordinatorError),
 }
 
 impl Engine {
     /// Re-queues gaps at start and every `clear_interval`, so nothing depends
     /// on a scanner having seen an event live (a crash, a restart, a lost queue).
+    /// In a fleet, only the holder of the clearer lease runs these rounds.
     pub(super) async fn clear(self: Arc<Self>, shutdown: CancellationToken) {
         loop {
-            match self.clear_once(&ClearFilter::default()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(jobs = n, "clearer re-queued gaps"),
-                Err(e) => tracing::warn!(error = %e, "clearer"),
+            if let Some(lease) = self.coordinator.lease(&LeaseName::Clearer) {
+                let all = ClearFilter::default();
+                let round = tokio::select! {
+                    // Losing the lease stops the round at once.
+                    _ = lease.stop.cancelled() => Ok(0),
+                    r = self.clear_once(&all) => r,
+                };
+                match round {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(jobs = n, "clearer re-queued gaps"),
+                    Err(e) => tracing::warn!(error = %e, "clearer"),
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -108,7 +128,7 @@ impl Engine {
 
     /// One comparison of the two ends of every channel `filter` selects;
     /// returns how many jobs it queued.
-    pub async fn clear_once(&self, filter: &ClearFilter) -> Result<usize, AdapterError> {
+    pub async fn clear_once(&self, filter: &ClearFilter) -> Result<usize, ClearError> {
         let mut chains = BTreeMap::new();
         for id in self.chain_ids() {
             if let Some(c) = self.chain(&id) {
@@ -141,13 +161,13 @@ impl Engine {
                     channel: id.clone(),
                     sequence,
                 };
-                if self.knows(&packet_id, JobKind::Packet) {
+                if self.knows(&packet_id, JobKind::Packet).await? {
                     continue;
                 }
                 let location = match from.adapter.packet_location(&packet_id).await {
                     Ok(l) => l,
                     Err(e) if not_there_yet(&e) => continue,
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 };
                 queued += self
                     .requeue(
@@ -165,19 +185,19 @@ impl Engine {
                     channel: id.clone(),
                     sequence,
                 };
-                if self.knows(&packet_id, JobKind::Ack) {
+                if self.knows(&packet_id, JobKind::Ack).await? {
                     continue;
                 }
                 match from.adapter.packet_location(&packet_id).await {
                     Ok(_) => {}
                     // Acknowledged already (acks settle out of order).
                     Err(e) if not_there_yet(&e) => continue,
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 }
                 let location = match to.adapter.receipt_location(&packet_id).await {
                     Ok(l) => l,
                     Err(e) if not_there_yet(&e) => continue,
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 };
                 queued += self
                     .requeue(
@@ -195,12 +215,18 @@ impl Engine {
         Ok(queued)
     }
 
-    fn knows(&self, packet: &light_clients::PacketId, kind: JobKind) -> bool {
-        self.coordinator.knows(&JobId {
-            channel: packet.channel.clone(),
-            sequence: packet.sequence,
-            kind,
-        })
+    async fn knows(
+        &self,
+        packet: &light_clients::PacketId,
+        kind: JobKind,
+    ) -> Result<bool, CoordinatorError> {
+        self.coordinator
+            .knows(&JobId {
+                channel: packet.channel.clone(),
+                sequence: packet.sequence,
+                kind,
+            })
+            .await
     }
 
     /// Queues the event of block `height` on `chain` that `wanted` picks, with its proof.
@@ -210,12 +236,12 @@ impl Engine {
         adapter: &dyn ChainAdapter,
         height: u64,
         wanted: impl Fn(&BlockEvent) -> bool,
-    ) -> Result<usize, AdapterError> {
+    ) -> Result<usize, ClearError> {
         let block = match adapter.block_events(height).await {
             Ok(b) => b,
             // A gba block waits for the next header; the next round takes it.
             Err(e) if e.is_transient() => return Ok(0),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let Some(proven) = block.events.into_iter().find(|p| wanted(&p.event)) else {
             tracing::warn!(%chain, height, "the ledger located an event in a block that does not hold it");
@@ -223,7 +249,7 @@ impl Engine {
         };
         let work = Work::from_event(proven.event, proven.proof);
         Ok(usize::from(
-            self.coordinator.enqueue(Job { work, attempts: 0 }),
+            self.coordinator.enqueue(Job { work, attempts: 0 }).await?,
         ))
     }
 
@@ -246,21 +272,23 @@ impl Engine {
             .find(|c| &c.id == channel);
         let sent = end.as_ref().is_some_and(|e| packet.sequence < e.next_send);
         let receipt = optional(destination.adapter.receipt_location(packet).await)?;
-        let view = |kind| {
-            self.coordinator
+        let view = |kind| async move {
+            let found = self
+                .coordinator
                 .lookup(&JobId {
                     channel: channel.clone(),
                     sequence: packet.sequence,
                     kind,
                 })
-                .map(|(state, job)| JobView {
-                    state,
-                    proof_height: job.proof_height(),
-                    attempts: job.attempts,
-                })
+                .await?;
+            Ok::<_, CoordinatorError>(found.map(|(state, job)| JobView {
+                state,
+                proof_height: job.proof_height(),
+                attempts: job.attempts,
+            }))
         };
-        let packet_job = view(JobKind::Packet);
-        let ack_job = view(JobKind::Ack);
+        let packet_job = view(JobKind::Packet).await?;
+        let ack_job = view(JobKind::Ack).await?;
         // Sent, and no longer awaiting its ack at the source: acknowledged.
         let acked = sent && sent_height.is_none();
         let stage = if acked {

@@ -17,6 +17,8 @@ use light_clients::host::EventProof;
 use light_clients::{Ack, ChainId, ChannelId, Packet};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// What a job carries to its destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,56 +148,176 @@ pub struct AdapterRecord {
     pub key_file: PathBuf,
 }
 
-/// A coordinator failure (the store).
+/// A coordinator failure (the store, or the fleet's Redis).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CoordinatorError {
+    /// The store (redb file or Redis) failed or is out of reach.
     #[error("coordinator store: {0}")]
     Store(String),
+    /// A write under a lease this relayer no longer holds: another member
+    /// took the lease over (its fencing token is newer), so the write was
+    /// refused by the fencing check.
+    #[error("refused by the fencing check: the {lease} lease (token {fence}) is no longer ours")]
+    Fenced { lease: String, fence: u64 },
 }
 
 fn store<E: std::fmt::Display>(e: E) -> CoordinatorError {
     CoordinatorError::Store(e.to_string())
 }
 
-/// Where jobs and checkpoints flow (the embedded backend here; a Redis one
-/// for fleets plugs in behind the same calls).
+/// What a lease covers: one lane, one source chain's scanner, or the clearer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LeaseName {
+    Lane { lane: Lane },
+    Scanner { chain: ChainId },
+    Clearer,
+}
+
+impl LeaseName {
+    /// The metric label: `lane`, `scanner` or `clearer`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LeaseName::Lane { .. } => "lane",
+            LeaseName::Scanner { .. } => "scanner",
+            LeaseName::Clearer => "clearer",
+        }
+    }
+}
+
+impl std::fmt::Display for LeaseName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LeaseName::Lane { lane } => {
+                let c = &lane.channel;
+                let kind = match lane.kind {
+                    JobKind::Packet => "packet",
+                    JobKind::Ack => "ack",
+                };
+                write!(f, "lane:{}:{}:{}:{kind}", c.source, c.destination, c.app)
+            }
+            LeaseName::Scanner { chain } => write!(f, "scanner:{chain}"),
+            LeaseName::Clearer => write!(f, "clearer"),
+        }
+    }
+}
+
+/// A lease this relayer holds. Work done under it stops as soon as `stop`
+/// is cancelled (the lease could not be renewed in time, or was released);
+/// writes under it carry `fence`, the token the store checks them against.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub name: LeaseName,
+    /// The fencing token: grows each time the lease changes hands.
+    pub fence: u64,
+    pub stop: CancellationToken,
+}
+
+/// The fleet as one member sees it (`/v1/status`, `portrelay fleet status`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetStatus {
+    /// This relayer's instance name.
+    pub instance: String,
+    /// Whether Redis answers; when not, why.
+    pub redis: String,
+    /// Members whose heartbeat has not expired, with the leases each holds.
+    pub members: Vec<FleetMember>,
+    /// Jobs on each lane's stream (waiting or in flight), by lease name of the lane.
+    pub queues: BTreeMap<String, u64>,
+    /// Jobs on the parked stream.
+    pub parked: u64,
+}
+
+/// A member's heartbeat.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetMember {
+    pub instance: String,
+    /// Its API address, when it serves one.
+    pub api: Option<String>,
+    /// The leases it holds, as `lane:SRC:DST:APP:KIND`, `scanner:CHAIN`, `clearer`.
+    pub leases: Vec<String>,
+}
+
+/// Where jobs and checkpoints flow: the embedded backend (one relayer) or
+/// Redis (a fleet, `fleet.rs`), behind the same calls.
+#[async_trait::async_trait]
 pub trait Coordinator: Send + Sync + std::fmt::Debug {
+    /// Starts the backend's own tasks (leases, heartbeats, stream reads)
+    /// until `stop`; the embedded backend has none.
+    fn start(&self, _tasks: &TaskTracker, _stop: CancellationToken) {}
+    /// The lease on `name` when this relayer holds it, none otherwise. Asking
+    /// declares interest: a fleet member then tries to acquire it.
+    fn lease(&self, name: &LeaseName) -> Option<Lease>;
+    /// Why the backend cannot coordinate now (Redis away), if so.
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
     /// Queues a job unless one with its id is queued or in flight; returns whether it was queued.
-    fn enqueue(&self, job: Job) -> bool;
+    async fn enqueue(&self, job: Job) -> Result<bool, CoordinatorError>;
+    /// Queues jobs in order, as [`Coordinator::enqueue`] each; returns for
+    /// each whether it was queued.
+    async fn enqueue_all(&self, jobs: Vec<Job>) -> Result<Vec<bool>, CoordinatorError> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            out.push(self.enqueue(job).await?);
+        }
+        Ok(out)
+    }
     /// Whether a job with this id is queued or in flight.
-    fn knows(&self, id: &JobId) -> bool;
+    async fn knows(&self, id: &JobId) -> Result<bool, CoordinatorError>;
     /// Takes up to `max` jobs for `target`, oldest first per lane, lanes in
     /// order, and at most `path_max(source, destination)` of one path. Taken
     /// jobs are in flight until completed or failed.
-    fn take(
+    async fn take(
         &self,
         target: &ChainId,
         max: usize,
-        path_max: &dyn Fn(&ChainId, &ChainId) -> usize,
-    ) -> Vec<Job>;
+        path_max: &(dyn for<'c> Fn(&'c ChainId, &'c ChainId) -> usize + Sync),
+    ) -> Result<Vec<Job>, CoordinatorError>;
     /// Where a job stands, with the job; none when it is neither queued, in flight nor parked.
-    fn lookup(&self, id: &JobId) -> Option<(JobState, Job)>;
-    /// Jobs taken and not yet settled.
+    async fn lookup(&self, id: &JobId) -> Result<Option<(JobState, Job)>, CoordinatorError>;
+    /// Jobs this relayer took and has not yet settled.
     fn in_flight(&self) -> usize;
     /// The destination confirmed these: they are done.
-    fn complete(&self, ids: &[JobId]);
+    async fn complete(&self, ids: &[JobId]) -> Result<(), CoordinatorError>;
     /// These failed; they go back to the front of their lanes, or are parked after `max_attempts`.
-    fn fail(&self, jobs: Vec<Job>, reason: &str, max_attempts: u32);
-    fn parked(&self) -> Vec<Parked>;
+    async fn fail(
+        &self,
+        jobs: Vec<Job>,
+        reason: &str,
+        max_attempts: u32,
+    ) -> Result<(), CoordinatorError>;
+    async fn parked(&self) -> Result<Vec<Parked>, CoordinatorError>;
     /// Puts every parked job back in its lane; returns how many.
-    fn retry_parked(&self) -> usize;
+    async fn retry_parked(&self) -> Result<usize, CoordinatorError>;
     /// Jobs waiting (not in flight), per lane.
-    fn backlog(&self) -> BTreeMap<Lane, usize>;
+    async fn backlog(&self) -> Result<BTreeMap<Lane, usize>, CoordinatorError>;
     /// The next height to scan on a chain.
-    fn checkpoint(&self, chain: &ChainId) -> Result<Option<u64>, CoordinatorError>;
-    fn set_checkpoint(&self, chain: &ChainId, next_height: u64) -> Result<(), CoordinatorError>;
+    async fn checkpoint(&self, chain: &ChainId) -> Result<Option<u64>, CoordinatorError>;
+    /// Records the next height to scan, if `lease` (the chain's scanner
+    /// lease) is still this relayer's: else [`CoordinatorError::Fenced`].
+    async fn set_checkpoint(
+        &self,
+        chain: &ChainId,
+        next_height: u64,
+        lease: &Lease,
+    ) -> Result<(), CoordinatorError>;
     /// Adapters registered at run time.
-    fn adapters(&self) -> Result<Vec<AdapterRecord>, CoordinatorError>;
+    async fn adapters(&self) -> Result<Vec<AdapterRecord>, CoordinatorError>;
     /// Registers (or replaces) the adapter of its chain.
-    fn put_adapter(&self, record: &AdapterRecord) -> Result<(), CoordinatorError>;
+    async fn put_adapter(&self, record: &AdapterRecord) -> Result<(), CoordinatorError>;
     /// Forgets a registered adapter; returns whether there was one.
-    fn remove_adapter(&self, chain: &ChainId) -> Result<bool, CoordinatorError>;
+    async fn remove_adapter(&self, chain: &ChainId) -> Result<bool, CoordinatorError>;
+    /// A number that changes whenever another member changes the registered
+    /// adapters (none: only this process changes them).
+    async fn adapters_version(&self) -> Result<Option<u64>, CoordinatorError> {
+        Ok(None)
+    }
+    /// The fleet as this member sees it; none for the embedded backend.
+    async fn fleet(&self) -> Option<FleetStatus> {
+        None
+    }
 }
 
 const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoints");
@@ -217,6 +339,8 @@ struct Queues {
 pub struct Embedded {
     queues: Mutex<Queues>,
     db: Database,
+    /// The stop token of every lease: never cancelled, the one relayer holds them all.
+    never: CancellationToken,
 }
 
 impl Embedded {
@@ -232,6 +356,7 @@ impl Embedded {
         Ok(Embedded {
             queues: Mutex::new(Queues::default()),
             db,
+            never: CancellationToken::new(),
         })
     }
 
@@ -241,28 +366,38 @@ impl Embedded {
     }
 }
 
+#[async_trait::async_trait]
 impl Coordinator for Embedded {
-    fn enqueue(&self, job: Job) -> bool {
+    fn lease(&self, name: &LeaseName) -> Option<Lease> {
+        // One relayer holds every lease there is, for good.
+        Some(Lease {
+            name: name.clone(),
+            fence: 0,
+            stop: self.never.clone(),
+        })
+    }
+
+    async fn enqueue(&self, job: Job) -> Result<bool, CoordinatorError> {
         let mut q = self.queues();
         let id = job.id();
         if q.known.contains_key(&id) {
-            return false;
+            return Ok(false);
         }
         q.known.insert(id, false);
         q.lanes.entry(job.lane()).or_default().push_back(job);
-        true
+        Ok(true)
     }
 
-    fn knows(&self, id: &JobId) -> bool {
-        self.queues().known.contains_key(id)
+    async fn knows(&self, id: &JobId) -> Result<bool, CoordinatorError> {
+        Ok(self.queues().known.contains_key(id))
     }
 
-    fn take(
+    async fn take(
         &self,
         target: &ChainId,
         max: usize,
-        path_max: &dyn Fn(&ChainId, &ChainId) -> usize,
-    ) -> Vec<Job> {
+        path_max: &(dyn for<'c> Fn(&'c ChainId, &'c ChainId) -> usize + Sync),
+    ) -> Result<Vec<Job>, CoordinatorError> {
         let mut q = self.queues();
         let Queues {
             lanes,
@@ -295,22 +430,22 @@ impl Coordinator for Embedded {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
-    fn lookup(&self, id: &JobId) -> Option<(JobState, Job)> {
+    async fn lookup(&self, id: &JobId) -> Result<Option<(JobState, Job)>, CoordinatorError> {
         let q = self.queues();
         if let Some(p) = q.parked.iter().find(|p| &p.job.id() == id) {
             let state = JobState::Parked {
                 reason: p.reason.clone(),
             };
-            return Some((state, p.job.clone()));
+            return Ok(Some((state, p.job.clone())));
         }
         let lane = Lane {
             channel: id.channel.clone(),
             kind: id.kind,
         };
-        match q.known.get(id) {
+        Ok(match q.known.get(id) {
             Some(false) => q.lanes.get(&lane).and_then(|jobs| {
                 jobs.iter()
                     .find(|j| &j.id() == id)
@@ -318,22 +453,28 @@ impl Coordinator for Embedded {
             }),
             Some(true) => q.flying.get(id).map(|j| (JobState::InFlight, j.clone())),
             None => None,
-        }
+        })
     }
 
     fn in_flight(&self) -> usize {
         self.queues().flying.len()
     }
 
-    fn complete(&self, ids: &[JobId]) {
+    async fn complete(&self, ids: &[JobId]) -> Result<(), CoordinatorError> {
         let mut q = self.queues();
         for id in ids {
             q.known.remove(id);
             q.flying.remove(id);
         }
+        Ok(())
     }
 
-    fn fail(&self, jobs: Vec<Job>, reason: &str, max_attempts: u32) {
+    async fn fail(
+        &self,
+        jobs: Vec<Job>,
+        reason: &str,
+        max_attempts: u32,
+    ) -> Result<(), CoordinatorError> {
         let mut q = self.queues();
         // Back to the front in their original order, so lanes stay ordered.
         for mut job in jobs.into_iter().rev() {
@@ -350,13 +491,14 @@ impl Coordinator for Embedded {
                 q.lanes.entry(job.lane()).or_default().push_front(job);
             }
         }
+        Ok(())
     }
 
-    fn parked(&self) -> Vec<Parked> {
-        self.queues().parked.clone()
+    async fn parked(&self) -> Result<Vec<Parked>, CoordinatorError> {
+        Ok(self.queues().parked.clone())
     }
 
-    fn retry_parked(&self) -> usize {
+    async fn retry_parked(&self) -> Result<usize, CoordinatorError> {
         let mut q = self.queues();
         let parked = std::mem::take(&mut q.parked);
         let n = parked.len();
@@ -367,25 +509,31 @@ impl Coordinator for Embedded {
                 q.lanes.entry(job.lane()).or_default().push_back(job);
             }
         }
-        n
+        Ok(n)
     }
 
-    fn backlog(&self) -> BTreeMap<Lane, usize> {
-        self.queues()
+    async fn backlog(&self) -> Result<BTreeMap<Lane, usize>, CoordinatorError> {
+        Ok(self
+            .queues()
             .lanes
             .iter()
             .map(|(l, j)| (l.clone(), j.len()))
-            .collect()
+            .collect())
     }
 
-    fn checkpoint(&self, chain: &ChainId) -> Result<Option<u64>, CoordinatorError> {
+    async fn checkpoint(&self, chain: &ChainId) -> Result<Option<u64>, CoordinatorError> {
         let txn = self.db.begin_read().map_err(store)?;
         let table = txn.open_table(CHECKPOINTS).map_err(store)?;
         let value = table.get(chain.as_str()).map_err(store)?.map(|v| v.value());
         Ok(value)
     }
 
-    fn set_checkpoint(&self, chain: &ChainId, next_height: u64) -> Result<(), CoordinatorError> {
+    async fn set_checkpoint(
+        &self,
+        chain: &ChainId,
+        next_height: u64,
+        _lease: &Lease,
+    ) -> Result<(), CoordinatorError> {
         let txn = self.db.begin_write().map_err(store)?;
         {
             let mut table = txn.open_table(CHECKPOINTS).map_err(store)?;
@@ -394,7 +542,7 @@ impl Coordinator for Embedded {
         txn.commit().map_err(store)
     }
 
-    fn adapters(&self) -> Result<Vec<AdapterRecord>, CoordinatorError> {
+    async fn adapters(&self) -> Result<Vec<AdapterRecord>, CoordinatorError> {
         let txn = self.db.begin_read().map_err(store)?;
         let table = txn.open_table(ADAPTERS).map_err(store)?;
         let mut out = Vec::new();
@@ -408,7 +556,7 @@ impl Coordinator for Embedded {
         Ok(out)
     }
 
-    fn put_adapter(&self, record: &AdapterRecord) -> Result<(), CoordinatorError> {
+    async fn put_adapter(&self, record: &AdapterRecord) -> Result<(), CoordinatorError> {
         let bytes = serde_json::to_vec(record).map_err(store)?;
         let txn = self.db.begin_write().map_err(store)?;
         {
@@ -419,7 +567,7 @@ impl Coordinator for Embedded {
         txn.commit().map_err(store)
     }
 
-    fn remove_adapter(&self, chain: &ChainId) -> Result<bool, CoordinatorError> {
+    async fn remove_adapter(&self, chain: &ChainId) -> Result<bool, CoordinatorError> {
         let txn = self.db.begin_write().map_err(store)?;
         let removed = {
             let mut table = txn.open_table(ADAPTERS).map_err(store)?;

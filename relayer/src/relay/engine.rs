@@ -22,7 +22,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::coordinator::{Coordinator, Job, JobKind, Work};
+use super::coordinator::{Coordinator, CoordinatorError, Job, JobKind, LeaseName, Work};
 use super::stats::Stats;
 use crate::metrics::Metrics;
 
@@ -249,6 +249,7 @@ impl Engine {
         for id in ids {
             self.spawn_chain(&id);
         }
+        self.coordinator.start(&self.tasks, self.stop.clone());
         self.tasks.spawn(self.clone().clear(self.stop.clone()));
         self.tasks.spawn(self.clone().refresh(self.stop.clone()));
         self.tasks.spawn(self.clone().observe(self.stop.clone()));
@@ -500,10 +501,15 @@ impl Engine {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
         };
-        let mut next_scan = match self.coordinator.checkpoint(&chain) {
+        let mut next_scan = match self.coordinator.checkpoint(&chain).await {
             Ok(Some(h)) => h,
             _ => height,
         };
+        let scanner = LeaseName::Scanner {
+            chain: chain.clone(),
+        };
+        // The fencing token of the scanner lease scanning was resumed under.
+        let mut scanning_under: Option<u64> = None;
         self.with_follow(&chain, |f| {
             f.verified_height = height;
             f.next_scan = next_scan;
@@ -580,7 +586,28 @@ impl Engine {
             } else {
                 height + 1
             };
-            while next_scan < provable {
+            // In a fleet one member scans each chain: the holder of its
+            // scanner lease, from the checkpoint the last holder wrote.
+            let Some(lease) = self.coordinator.lease(&scanner) else {
+                scanning_under = None;
+                continue;
+            };
+            if scanning_under != Some(lease.fence) {
+                match self.coordinator.checkpoint(&chain).await {
+                    Ok(h) => {
+                        if let Some(h) = h {
+                            next_scan = h;
+                        }
+                        scanning_under = Some(lease.fence);
+                        tracing::info!(%chain, next_scan, fence = lease.fence, "scanning this chain");
+                    }
+                    Err(e) => {
+                        tracing::warn!(%chain, error = %e, "cannot read the checkpoint; not scanning");
+                        continue;
+                    }
+                }
+            }
+            while next_scan < provable && !lease.stop.is_cancelled() {
                 let started = Instant::now();
                 match self.scan(&chain, adapter.as_ref(), next_scan).await {
                     Ok(()) => {
@@ -590,12 +617,28 @@ impl Engine {
                             .with_label_values(&[chain.as_str()])
                             .observe(started.elapsed().as_secs_f64());
                         next_scan += 1;
-                        if let Err(e) = self.coordinator.set_checkpoint(&chain, next_scan) {
-                            tracing::error!(%chain, error = %e, "checkpoint");
+                        match self
+                            .coordinator
+                            .set_checkpoint(&chain, next_scan, &lease)
+                            .await
+                        {
+                            Ok(()) => {}
+                            Err(e @ CoordinatorError::Fenced { .. }) => {
+                                // Another member scans this chain now; what this one
+                                // queued meanwhile is deduplicated by job id.
+                                self.metrics
+                                    .fencing_refusals
+                                    .with_label_values(&["checkpoint"])
+                                    .inc();
+                                tracing::warn!(%chain, next_scan, error = %e, "stale checkpoint write refused by the fencing check; scanning stops");
+                                scanning_under = None;
+                                break;
+                            }
+                            Err(e) => tracing::error!(%chain, error = %e, "checkpoint"),
                         }
                         self.with_follow(&chain, |f| f.next_scan = next_scan);
                     }
-                    Err(e) if e.is_transient() => break,
+                    Err(ScanError::Adapter(e)) if e.is_transient() => break,
                     Err(e) => {
                         tracing::error!(%chain, height = next_scan, error = %e, "scanning");
                         break;
@@ -611,9 +654,12 @@ impl Engine {
         chain: &ChainId,
         adapter: &dyn ChainAdapter,
         height: u64,
-    ) -> Result<(), AdapterError> {
-        let block = adapter.block_events(height).await?;
-        let mut queued = false;
+    ) -> Result<(), ScanError> {
+        let block = adapter
+            .block_events(height)
+            .await
+            .map_err(ScanError::Adapter)?;
+        let mut jobs = Vec::new();
         for proven in block.events {
             let work = Work::from_event(proven.event, proven.proof);
             let job = Job { work, attempts: 0 };
@@ -626,7 +672,20 @@ impl Engine {
             if id.kind == JobKind::Packet {
                 self.stats.emitted(&id, height);
             }
-            let fresh = self.coordinator.enqueue(job);
+            jobs.push(job);
+        }
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<_> = jobs.iter().map(Job::id).collect();
+        // One call per block: a fleet's Redis answers the block's jobs in one round trip.
+        let fresh = self
+            .coordinator
+            .enqueue_all(jobs)
+            .await
+            .map_err(ScanError::Coordinator)?;
+        let mut queued = false;
+        for (id, fresh) in ids.iter().zip(fresh) {
             tracing::debug!(%chain, height, channel = %id.channel, sequence = id.sequence, kind = ?id.kind, fresh, "job");
             queued |= fresh;
         }
@@ -694,7 +753,13 @@ impl Engine {
     pub async fn observe_once(&self) -> bool {
         let m = &self.metrics;
         let mut backlog: BTreeMap<(ChainId, ChainId), i64> = BTreeMap::new();
-        let lanes = self.coordinator.backlog();
+        let lanes = match self.coordinator.backlog().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(error = %e, "observe: cannot read the backlog");
+                BTreeMap::new()
+            }
+        };
         for (lane, n) in &lanes {
             *backlog
                 .entry((
@@ -732,16 +797,41 @@ impl Engine {
         }
         m.in_flight
             .set(i64::try_from(self.coordinator.in_flight()).unwrap_or(i64::MAX));
-        m.parked
-            .set(i64::try_from(self.coordinator.parked().len()).unwrap_or(i64::MAX));
-        // The embedded coordinator holds every lease there is.
-        m.leases_held
-            .with_label_values(&["lane"])
-            .set(i64::try_from(lanes.len()).unwrap_or(i64::MAX));
-        m.leases_held
-            .with_label_values(&["scanner"])
-            .set(i64::try_from(ids.len()).unwrap_or(i64::MAX));
-        m.leases_held.with_label_values(&["clearer"]).set(1);
+        if let Ok(parked) = self.coordinator.parked().await {
+            m.parked
+                .set(i64::try_from(parked.len()).unwrap_or(i64::MAX));
+        }
+        match self.coordinator.fleet().await {
+            Some(fleet) => {
+                let count = |kind: &str| {
+                    fleet
+                        .members
+                        .iter()
+                        .filter(|mb| mb.instance == fleet.instance)
+                        .flat_map(|mb| &mb.leases)
+                        .filter(|l| l.split(':').next() == Some(kind))
+                        .count()
+                };
+                for kind in ["lane", "scanner", "clearer"] {
+                    m.leases_held
+                        .with_label_values(&[kind])
+                        .set(i64::try_from(count(kind)).unwrap_or(i64::MAX));
+                }
+                m.fleet_members
+                    .set(i64::try_from(fleet.members.len()).unwrap_or(i64::MAX));
+            }
+            None => {
+                // The embedded coordinator holds every lease there is.
+                m.leases_held
+                    .with_label_values(&["lane"])
+                    .set(i64::try_from(lanes.len()).unwrap_or(i64::MAX));
+                m.leases_held
+                    .with_label_values(&["scanner"])
+                    .set(i64::try_from(ids.len()).unwrap_or(i64::MAX));
+                m.leases_held.with_label_values(&["clearer"]).set(1);
+            }
+        }
+        let coordinated = self.coordinator.unavailable().is_none();
         let mut reachable = true;
         for host in &ids {
             let Some(c) = self.chain(host) else { continue };
@@ -769,10 +859,20 @@ impl Engine {
                 }
             }
         }
-        m.ready
-            .set(i64::from(reachable && !self.stop.is_cancelled()));
-        reachable
+        m.ready.set(i64::from(
+            reachable && coordinated && !self.stop.is_cancelled(),
+        ));
+        reachable && coordinated
     }
+}
+
+/// Why a block could not be turned into jobs.
+#[derive(Debug, thiserror::Error)]
+enum ScanError {
+    #[error(transparent)]
+    Adapter(AdapterError),
+    #[error(transparent)]
+    Coordinator(CoordinatorError),
 }
 
 /// Whether a client expiring at `expires_at` is past two thirds of its trusting period.

@@ -5,6 +5,7 @@
 pub mod clear;
 pub mod coordinator;
 pub mod engine;
+pub mod fleet;
 pub mod stats;
 mod submit;
 mod witness;

@@ -68,11 +68,19 @@ impl Engine {
             };
             let paths = &self.paths;
             let default_max = self.options.batch_max;
-            let jobs = self
+            let jobs = match self
                 .coordinator
                 .take(&target, self.options.batch_max, &|s, d| {
                     paths.batch_max(s, d, default_max)
-                });
+                })
+                .await
+            {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::warn!(%target, error = %e, "cannot take jobs");
+                    Vec::new()
+                }
+            };
             if jobs.is_empty() {
                 drop(permit);
                 tokio::select! {
@@ -212,6 +220,17 @@ impl Engine {
         }
     }
 
+    /// Hands failed jobs back to the coordinator (back in their lanes, or
+    /// parked after `max_attempts`).
+    async fn settle_failed(&self, jobs: Vec<Job>, reason: &str, max_attempts: u32) {
+        if jobs.is_empty() {
+            return;
+        }
+        if let Err(e) = self.coordinator.fail(jobs, reason, max_attempts).await {
+            tracing::warn!(error = %e, "cannot hand failed jobs back to the coordinator");
+        }
+    }
+
     fn requeue_control(&self, target: &ChainId, control: Vec<Control>) {
         // Refreshes are asked for again by the refresher; evidence must get through.
         for c in control {
@@ -237,11 +256,12 @@ impl Engine {
             .partition(|j| self.is_frozen(j.proof_source()));
         if !blocked.is_empty() {
             tracing::error!(%target, jobs = blocked.len(), "parking jobs proven by a chain that showed misbehaviour");
-            self.coordinator.fail(
+            self.settle_failed(
                 blocked,
                 "frozen: the source chain showed misbehaviour; its proofs are not relayed",
                 1,
-            );
+            )
+            .await;
         }
         if jobs.is_empty() {
             return Ok(None);
@@ -249,7 +269,7 @@ impl Engine {
         let policies = match self.path_policies(chain, &jobs).await {
             Ok(p) => p,
             Err(e) => {
-                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
+                self.settle_failed(jobs, &e.to_string(), u32::MAX).await;
                 return Err(e);
             }
         };
@@ -264,11 +284,12 @@ impl Engine {
         });
         if !exposed.is_empty() {
             tracing::error!(%target, jobs = exposed.len(), "parking full events on groth16 paths");
-            self.coordinator.fail(
+            self.settle_failed(
                 exposed,
                 "the destination takes this path in groth16 mode but the packet carries the event (the source's channel is not confidential): not relayed",
                 1,
-            );
+            )
+            .await;
         }
         if jobs.is_empty() {
             return Ok(None);
@@ -281,15 +302,16 @@ impl Engine {
         let (tx, updates) = match prepared {
             Ok(Some(p)) => p,
             Ok(None) => {
-                self.coordinator.fail(
+                self.settle_failed(
                     jobs,
                     "a header is not verified by the follower yet",
                     u32::MAX,
-                );
+                )
+                .await;
                 return Ok(None);
             }
             Err(e) => {
-                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
+                self.settle_failed(jobs, &e.to_string(), u32::MAX).await;
                 return Err(e);
             }
         };
@@ -299,7 +321,7 @@ impl Engine {
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                self.coordinator.fail(jobs, &e.to_string(), u32::MAX);
+                self.settle_failed(jobs, &e.to_string(), u32::MAX).await;
                 return Err(e);
             }
         };
@@ -307,8 +329,8 @@ impl Engine {
         if response.results.len() != updates + jobs.len() {
             // An answer we cannot pair up: the ledger's receipts decide;
             // re-queue, and a resend is answered "already received".
-            self.coordinator
-                .fail(jobs, "an answer that does not match the batch", u32::MAX);
+            self.settle_failed(jobs, "an answer that does not match the batch", u32::MAX)
+                .await;
             return Ok(None);
         }
         self.stats.batch(jobs.len());
@@ -350,9 +372,9 @@ impl Engine {
                 .inc_by((retry.len() + later.len()) as u64);
         }
         // Later ones go back first so that failed ones end up ahead of them in their lanes.
-        self.coordinator.fail(later, &reason, u32::MAX);
-        self.coordinator
-            .fail(retry, &reason, self.options.max_attempts);
+        self.settle_failed(later, &reason, u32::MAX).await;
+        self.settle_failed(retry, &reason, self.options.max_attempts)
+            .await;
         Ok(Some(Sent {
             id: response.id,
             executed,
@@ -414,11 +436,27 @@ impl Engine {
                                 ])
                                 .inc();
                         }
+                        (
+                            Outcome::AlreadyReceived { .. } | Outcome::AlreadyAcknowledged { .. },
+                            _,
+                        ) => {
+                            // Another member (or this one before a restart) got it
+                            // there first: the destination's receipt refused the repeat.
+                            self.metrics
+                                .duplicates_refused
+                                .with_label_values(&[target.as_str()])
+                                .inc();
+                            tracing::info!(%target, channel = %id.channel, sequence = id.sequence, kind = ?id.kind, "the destination refused a repeat delivery (already received)");
+                        }
                         _ => {}
                     }
                     done.push(id);
                 }
-                self.coordinator.complete(&done);
+                if let Err(e) = self.coordinator.complete(&done).await {
+                    // Delivered all the same: a member that submits them again
+                    // is answered "already received" by the destination.
+                    tracing::warn!(%target, error = %e, "cannot record completed jobs");
+                }
                 return;
             }
             Err(reason) => {
@@ -430,7 +468,7 @@ impl Engine {
             .retries
             .with_label_values(&[target.as_str()])
             .inc_by(jobs.len() as u64);
-        self.coordinator.fail(jobs, "not confirmed", u32::MAX);
+        self.settle_failed(jobs, "not confirmed", u32::MAX).await;
         self.wake.notify_waiters();
     }
 

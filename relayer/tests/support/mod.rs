@@ -241,6 +241,11 @@ impl Drop for Running {
 
 /// `portrelay start --config`, its log in `log`.
 pub fn start_relayer(config: &Path, log: &Path) -> Running {
+    start_relayer_with(config, log, "warn")
+}
+
+/// [`start_relayer`] with a `RUST_LOG` filter.
+pub fn start_relayer_with(config: &Path, log: &Path, filter: &str) -> Running {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -249,7 +254,7 @@ pub fn start_relayer(config: &Path, log: &Path) -> Running {
     Command::new(env!("CARGO_BIN_EXE_portrelay"))
         .args(["start", "--config"])
         .arg(config)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", filter)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -285,4 +290,156 @@ pub fn portrelay(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A `redis-server` of a test's own: a free loopback port, its files in
+/// `dir`, append-only persistence (fsync on every write) when asked for.
+/// Never the machine's shared Redis.
+pub struct RedisServer {
+    pub port: u16,
+    pub dir: PathBuf,
+    pub persistence: bool,
+    process: Running,
+}
+
+impl RedisServer {
+    pub fn start(dir: &Path, persistence: bool) -> RedisServer {
+        RedisServer::start_on(dir, free_addr().port(), persistence)
+    }
+
+    /// Starts (or starts again) on `port`, with the data of `dir`.
+    pub fn start_on(dir: &Path, port: u16, persistence: bool) -> RedisServer {
+        std::fs::create_dir_all(dir).expect("redis dir");
+        let found = Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            found,
+            "redis-server not found: install redis-server (apt-get install redis-server); the fleet tests start their own"
+        );
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--protected-mode", "no", "--daemonize", "no", "--save", ""])
+            .args(["--appendonly", if persistence { "yes" } else { "no" }])
+            .args(["--appendfsync", "always"])
+            .args(["--maxmemory-policy", "noeviction"])
+            .arg("--dir")
+            .arg(dir)
+            .arg("--logfile")
+            .arg(dir.join("redis.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let server = RedisServer {
+            port,
+            dir: dir.to_path_buf(),
+            persistence,
+            process: Running(Some(child)),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let pong = redis::Client::open(server.url())
+                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+            if pong.is_ok() {
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {port} did not answer: see {}",
+                dir.join("redis.log").display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL; with persistence on, what was acknowledged is on disk.
+    pub fn kill(mut self) -> (PathBuf, u16, bool) {
+        if let Some(mut c) = self.process.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        (self.dir.clone(), self.port, self.persistence)
+    }
+}
+
+/// A new relayer key in `path` (64 hex digits).
+pub fn new_key(path: &Path, seed: u8) -> ed25519_consensus::SigningKey {
+    let mut bytes = [seed; 32];
+    bytes[0] = 0x5a;
+    let key = ed25519_consensus::SigningKey::from(bytes);
+    std::fs::write(path, hex::encode(bytes)).expect("key file");
+    key
+}
+
+/// Registers another relayer instance's key on every ledger, as their
+/// operators do for each member of a fleet.
+pub async fn register_relayer(ledgers: &[DevLedger], key: &ed25519_consensus::SigningKey) {
+    for l in ledgers {
+        let operated = relayer::operator::Operated {
+            chain_id: l.chain_id.clone(),
+            adapter: l.adapter.clone(),
+            operator: devnet::ledger::operator_key(&l.dir).expect("operator key"),
+            relayer: RelayerKey(key.verification_key().to_bytes()),
+            apps: light_clients::App::ALL.to_vec(),
+        };
+        relayer::operator::operator_txs(
+            &operated,
+            vec![light_clients::host::OperatorMsg::RegisterRelayer {
+                key: RelayerKey(key.verification_key().to_bytes()),
+            }],
+        )
+        .await
+        .expect("register the relayer key");
+    }
+}
+
+/// Adds a `[coordinator]` section for a fleet member to a written config.
+pub fn fleet_config(config: &Path, redis: &str, instance: &str, lease: &str, keys: Option<&Path>) {
+    let mut text = std::fs::read_to_string(config).expect("config");
+    text.push_str(&format!(
+        "\n[coordinator]\nbackend = \"redis\"\nurl = \"{redis}\"\ninstance = \"{instance}\"\nlease = \"{lease}\"\nnamespace = \"test\"\n"
+    ));
+    if let Some(k) = keys {
+        text.push_str(&format!("registered_keys = \"{}\"\n", k.display()));
+    }
+    std::fs::write(config, text).expect("config");
+}
+
+/// Sends a signal (`-STOP`, `-CONT`, `-KILL`) to a process.
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {sig} {pid}");
+}
+
+/// GET `url` (plain HTTP on loopback): status code and body.
+pub fn http_get(url: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((code, body))
 }

@@ -1,0 +1,1416 @@
+//! The Redis coordinator of a relayer fleet: several `portrelay start`
+//! processes share the work through one Redis.
+//!
+//! - Leases (`SET NX PX`, a fencing token from `INCR`; renew, release and
+//!   checkpoint writes are Lua scripts that compare the holder's value) cover
+//!   each lane, each source chain's scanner and the clearer. Each member
+//!   takes its fair share (leases of a kind over live members); a lease not
+//!   renewed in time cancels its work at once.
+//! - Each lane's jobs sit on a stream with one consumer group: the lane's
+//!   owner reads with `XREADGROUP` on a connection of its own (the read
+//!   blocks), acknowledges only after the destination confirmed, and on
+//!   taking a lane over claims what the last owner left pending
+//!   (`XAUTOCLAIM`). A job that keeps failing goes to the parked stream with
+//!   its reason.
+//! - A job's key (from source, destination, app, sequence and kind) is set
+//!   with the `XADD` in one script, so a job is never queued twice.
+//! - Registered adapters live in a hash with a version counter that every
+//!   member polls; heartbeats (keys with an expiry) give membership.
+//!
+//! Safety does not rest here: the destinations' receipts refuse a repeat
+//! delivery, and a member that lost Redis state (or a lease while paused)
+//! costs time, never a packet.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use light_clients::ChainId;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::streams::{StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions};
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::coordinator::{
+    AdapterRecord, Coordinator, CoordinatorError, FleetMember, FleetStatus, Job, JobId, JobKind,
+    JobState, Lane, Lease, LeaseName, Parked,
+};
+use crate::config::{redact, RedisConfig};
+use crate::metrics::Metrics;
+
+/// A job key's value once the destination confirmed the job.
+const DONE: &str = "done";
+/// How long a done job's key stays (ms): long enough for the scanner and
+/// the clearer, which see the same events at different times, to agree.
+/// At 6,000 packets per second that is about 720,000 small keys.
+const DONE_MS: u64 = 60_000;
+
+/// Most jobs queued in one pipelined round trip.
+const ENQUEUE_CHUNK: usize = 256;
+
+/// The consumer group of every lane stream.
+const GROUP: &str = "relayers";
+/// Most entries one stream read or claim returns.
+const READ_COUNT: usize = 512;
+/// How long a blocking stream read waits for new entries, in milliseconds:
+/// short enough that newly acquired lanes join the read soon.
+const BLOCK_MS: usize = 500;
+
+/// Takes a lease if nobody holds it: a new fencing token, the lease's value
+/// `instance:token` with the lease time. Returns the token, or 0 when held.
+const ACQUIRE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local t = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. t, 'PX', ARGV[2])
+return t
+";
+
+/// Extends a lease still held under the caller's value: 1; expired and
+/// free: 0; held by another member (a newer token): -1.
+const RENEW: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if v then return -1 end
+return 0
+";
+
+/// Gives a lease up if the caller still holds it.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Writes a checkpoint only under the scanner lease the caller holds: the
+/// fencing check. Returns 1 when written, 0 when refused.
+const CHECKPOINT: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+";
+
+/// Queues a job unless its id is known: the id's key and the stream entry
+/// are written together, so no job is queued twice. Returns 0 (known), 1
+/// (queued) or 2 (queued on a lane never seen before).
+const ENQUEUE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local e = redis.call('XADD', KEYS[2], '*', 'job', ARGV[1])
+redis.call('SET', KEYS[1], e)
+return 1 + redis.call('SADD', KEYS[3], ARGV[2])
+";
+
+/// A lease this member holds.
+#[derive(Debug)]
+struct Held {
+    fence: u64,
+    /// `instance:fence`, what the scripts compare.
+    value: String,
+    stop: CancellationToken,
+    /// When the last renewal was sent: the lease runs out a lease time later.
+    renewed: Instant,
+}
+
+/// A job taken from a lane stream.
+#[derive(Debug, Clone)]
+struct Entry {
+    stream: String,
+    /// The stream entry id.
+    entry: String,
+    job: Job,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Scanner and clearer leases the engine asked about.
+    wanted: BTreeSet<LeaseName>,
+    held: BTreeMap<LeaseName, Held>,
+    /// Lapsed (not renewed in time; their work was stopped): renewed again
+    /// if Redis still shows them ours, else forgotten.
+    lapsed: BTreeMap<LeaseName, Held>,
+    /// Jobs read from the streams of the lanes held, by sequence.
+    queues: BTreeMap<Lane, BTreeMap<u64, Entry>>,
+    /// Jobs taken and not yet settled.
+    flying: BTreeMap<JobId, Entry>,
+    /// Why Redis cannot be used now.
+    unavailable: Option<String>,
+}
+
+/// A heartbeat as stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct Heartbeat {
+    instance: String,
+    api: Option<String>,
+    leases: Vec<String>,
+}
+
+/// The Redis coordinator; cheap to clone (the tasks share it).
+#[derive(Debug, Clone)]
+pub struct RedisCoordinator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    /// Connected on first use, so a relayer starts while Redis is away.
+    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    config: RedisConfig,
+    /// This member's API address, shown in its heartbeat.
+    api: Option<String>,
+    metrics: Arc<Metrics>,
+    state: Mutex<State>,
+    /// Runs a lease round now (a new lane or lease wanted), not at the next tick.
+    wake: tokio::sync::Notify,
+    /// Bound on one command (and on connecting): a third of the lease at most,
+    /// so a renewal that hangs still fails before the lease runs out.
+    op_timeout: Duration,
+    acquire: redis::Script,
+    renew: redis::Script,
+    release: redis::Script,
+    checkpoint: redis::Script,
+    enqueue: redis::Script,
+}
+
+fn store<E: std::fmt::Display>(e: E) -> CoordinatorError {
+    CoordinatorError::Store(e.to_string())
+}
+
+fn lane_kind(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::Packet => "packet",
+        JobKind::Ack => "ack",
+    }
+}
+
+fn lane_of(name: &LeaseName) -> Option<&Lane> {
+    match name {
+        LeaseName::Lane { lane } => Some(lane),
+        _ => None,
+    }
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("config", &self.config)
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCoordinator {
+    /// A coordinator over `config`'s Redis; nothing is contacted until the
+    /// tasks start or a call needs it.
+    pub fn new(
+        config: RedisConfig,
+        api: Option<String>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, CoordinatorError> {
+        if config.url.starts_with("rediss://") {
+            // One crypto provider for rustls (ring); a second install is harmless.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|e| store(format!("{}: {e}", redact(&config.url))))?;
+        let op_timeout =
+            (config.lease / 3).clamp(Duration::from_millis(100), Duration::from_secs(2));
+        Ok(RedisCoordinator {
+            inner: Arc::new(Inner {
+                client,
+                conn: tokio::sync::Mutex::new(None),
+                config,
+                api,
+                metrics,
+                state: Mutex::new(State::default()),
+                wake: tokio::sync::Notify::new(),
+                op_timeout,
+                acquire: redis::Script::new(ACQUIRE),
+                renew: redis::Script::new(RENEW),
+                release: redis::Script::new(RELEASE),
+                checkpoint: redis::Script::new(CHECKPOINT),
+                enqueue: redis::Script::new(ENQUEUE),
+            }),
+        })
+    }
+
+    /// This member's instance name.
+    pub fn instance(&self) -> &str {
+        &self.inner.config.instance
+    }
+
+    /// One round of lease keeping (heartbeat, renewals, acquisitions), as the
+    /// lease task runs it every third of the lease time; for tests.
+    pub async fn tick(&self) -> bool {
+        self.inner.tick().await
+    }
+
+    /// Reads once from the held lanes' streams (what the reader task does); for tests.
+    pub async fn read_once(&self) -> Result<usize, CoordinatorError> {
+        let mut conn = self.inner.reader_conn().await?;
+        self.inner.read(&mut conn).await
+    }
+
+    /// Gives up every lease and the heartbeat (at shutdown, so others take over at once).
+    pub async fn leave(&self) {
+        self.inner.leave().await
+    }
+}
+
+impl Inner {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain collections behind; keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}:{rest}", self.config.namespace)
+    }
+
+    fn lease_key(&self, name: &LeaseName) -> String {
+        self.key(&format!("lease:{name}"))
+    }
+
+    fn fence_key(&self, name: &LeaseName) -> String {
+        self.key(&format!("fence:{name}"))
+    }
+
+    fn stream_key(&self, lane: &Lane) -> String {
+        let c = &lane.channel;
+        self.key(&format!(
+            "stream:{}:{}:{}:{}",
+            c.source,
+            c.destination,
+            c.app,
+            lane_kind(lane.kind)
+        ))
+    }
+
+    fn job_key(&self, id: &JobId) -> String {
+        let c = &id.channel;
+        self.key(&format!(
+            "job:{}:{}:{}:{}:{}",
+            c.source,
+            c.destination,
+            c.app,
+            id.sequence,
+            lane_kind(id.kind)
+        ))
+    }
+
+    fn member_key(&self, instance: &str) -> String {
+        self.key(&format!("member:{instance}"))
+    }
+
+    fn lease_ms(&self) -> u64 {
+        u64::try_from(self.config.lease.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn value(&self, fence: u64) -> String {
+        format!("{}:{fence}", self.config.instance)
+    }
+
+    /// The shared connection; made on first use and after it was dropped.
+    async fn conn(&self) -> Result<ConnectionManager, CoordinatorError> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(self.op_timeout)
+            .set_response_timeout(self.op_timeout)
+            .set_number_of_retries(1);
+        let made = tokio::time::timeout(
+            self.op_timeout * 2,
+            ConnectionManager::new_with_config(self.client.clone(), config),
+        )
+        .await;
+        match made {
+            Ok(Ok(c)) => {
+                *slot = Some(c.clone());
+                Ok(c)
+            }
+            Ok(Err(e)) => Err(self.down(format!("connecting: {e}"))),
+            Err(_) => Err(self.down("connecting: timed out")),
+        }
+    }
+
+    /// The reader's own connection: a blocking read must not hold up the
+    /// commands of the other tasks.
+    async fn reader_conn(&self) -> Result<MultiplexedConnection, CoordinatorError> {
+        let wait = Duration::from_millis(BLOCK_MS as u64) + self.op_timeout * 2;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(self.op_timeout)
+            .set_response_timeout(wait);
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| self.down(format!("connecting: {e}")))
+    }
+
+    /// Records that Redis failed; the error to return.
+    fn down(&self, reason: impl std::fmt::Display) -> CoordinatorError {
+        let reason = format!("redis {}: {reason}", redact(&self.config.url));
+        let mut st = self.state();
+        if st.unavailable.is_none() {
+            tracing::warn!(%reason, "coordinator: Redis is away; no new work until it answers");
+        }
+        st.unavailable = Some(reason.clone());
+        self.metrics.coordinator_up.set(0);
+        CoordinatorError::Store(reason)
+    }
+
+    fn up(&self) {
+        let mut st = self.state();
+        if st.unavailable.take().is_some() {
+            tracing::info!("coordinator: Redis answers again");
+        }
+        self.metrics.coordinator_up.set(1);
+    }
+
+    /// A failed command: a broken connection is dropped (the next call
+    /// connects afresh), and Redis is marked away.
+    async fn failed(&self, e: redis::RedisError) -> CoordinatorError {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+        {
+            *self.conn.lock().await = None;
+        }
+        self.down(e)
+    }
+
+    /// Runs a command on the shared connection; failures mark Redis away.
+    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, CoordinatorError> {
+        let mut c = self.conn().await?;
+        match cmd.query_async(&mut c).await {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.failed(e).await),
+        }
+    }
+
+    async fn pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, CoordinatorError> {
+        let mut c = self.conn().await?;
+        match pipe.query_async(&mut c).await {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.failed(e).await),
+        }
+    }
+
+    async fn script<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, CoordinatorError> {
+        let mut c = self.conn().await?;
+        match invocation.invoke_async(&mut c).await {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.failed(e).await),
+        }
+    }
+
+    /// Stops a lease's work and forgets it (and a lane's local queue).
+    fn lose(&self, st: &mut State, name: &LeaseName, why: &str) {
+        if let Some(h) = st.held.remove(name) {
+            h.stop.cancel();
+            self.metrics
+                .leases_lost
+                .with_label_values(&[name.kind()])
+                .inc();
+            tracing::warn!(lease = %name, fence = h.fence, why, "lease lost; its work stops");
+        }
+        if let Some(h) = st.lapsed.remove(name) {
+            h.stop.cancel();
+        }
+        if let Some(lane) = lane_of(name) {
+            st.queues.remove(lane);
+        }
+    }
+
+    /// One round: lapse what was not renewed in time, heartbeat, renew,
+    /// take a fair share of free leases, give up a surplus, reclaim strays.
+    /// Returns whether Redis answered.
+    async fn tick(&self) -> bool {
+        self.lapse_expired();
+        match self.tick_redis().await {
+            Ok(()) => {
+                self.up();
+                true
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "coordinator round");
+                false
+            }
+        }
+    }
+
+    /// A lease whose renewal did not get through within the lease time stops
+    /// its work now: another member may hold it already.
+    fn lapse_expired(&self) {
+        let now = Instant::now();
+        let mut st = self.state();
+        let expired: Vec<LeaseName> = st
+            .held
+            .iter()
+            .filter(|(_, h)| now >= h.renewed + self.config.lease)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in expired {
+            if let Some(h) = st.held.remove(&name) {
+                h.stop.cancel();
+                self.metrics
+                    .leases_lost
+                    .with_label_values(&[name.kind()])
+                    .inc();
+                tracing::warn!(lease = %name, fence = h.fence, "lease not renewed in time; its work stops");
+                if let Some(lane) = lane_of(&name) {
+                    st.queues.remove(lane);
+                }
+                st.lapsed.insert(name, h);
+            }
+        }
+    }
+
+    async fn tick_redis(&self) -> Result<(), CoordinatorError> {
+        let members = self.heartbeat().await?;
+        self.renew_all().await?;
+        self.acquire_share(members).await?;
+        self.reclaim_strays().await
+    }
+
+    /// Writes this member's heartbeat; returns how many members are live.
+    async fn heartbeat(&self) -> Result<usize, CoordinatorError> {
+        let leases: Vec<String> = self.state().held.keys().map(ToString::to_string).collect();
+        let beat = Heartbeat {
+            instance: self.config.instance.clone(),
+            api: self.api.clone(),
+            leases,
+        };
+        let json = serde_json::to_string(&beat).map_err(store)?;
+        let mut p = redis::pipe();
+        p.cmd("SET")
+            .arg(self.member_key(&self.config.instance))
+            .arg(json)
+            .arg("PX")
+            .arg(self.lease_ms())
+            .ignore()
+            .cmd("SADD")
+            .arg(self.key("members"))
+            .arg(&self.config.instance)
+            .ignore()
+            .cmd("SMEMBERS")
+            .arg(self.key("members"));
+        let (names,): (Vec<String>,) = self.pipe(&p).await?;
+        let beats = self.beats(&names).await?;
+        let live = beats.len().max(1);
+        self.metrics
+            .fleet_members
+            .set(i64::try_from(live).unwrap_or(i64::MAX));
+        Ok(live)
+    }
+
+    /// The live heartbeats of `names`; names whose heartbeat expired leave the set.
+    async fn beats(&self, names: &[String]) -> Result<Vec<Heartbeat>, CoordinatorError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = names.iter().map(|n| self.member_key(n)).collect();
+        let values: Vec<Option<String>> = self.run(redis::cmd("MGET").arg(&keys)).await?;
+        let mut out = Vec::new();
+        let mut gone = Vec::new();
+        for (name, v) in names.iter().zip(values) {
+            match v.and_then(|v| serde_json::from_str::<Heartbeat>(&v).ok()) {
+                Some(b) => out.push(b),
+                None => gone.push(name.clone()),
+            }
+        }
+        if !gone.is_empty() {
+            self.run::<()>(redis::cmd("SREM").arg(self.key("members")).arg(&gone))
+                .await?;
+        }
+        Ok(out)
+    }
+
+    async fn renew_all(&self) -> Result<(), CoordinatorError> {
+        let leases: Vec<(LeaseName, String, bool)> = {
+            let st = self.state();
+            st.held
+                .iter()
+                .map(|(n, h)| (n.clone(), h.value.clone(), false))
+                .chain(
+                    st.lapsed
+                        .iter()
+                        .map(|(n, h)| (n.clone(), h.value.clone(), true)),
+                )
+                .collect()
+        };
+        for (name, value, lapsed) in leases {
+            let sent = Instant::now();
+            let answer: i64 = self
+                .script(
+                    self.renew
+                        .key(self.lease_key(&name))
+                        .arg(&value)
+                        .arg(self.lease_ms()),
+                )
+                .await?;
+            let mut st = self.state();
+            match answer {
+                1 if lapsed => {
+                    // Nobody took it meanwhile: ours again, under the same token.
+                    if let Some(mut h) = st.lapsed.remove(&name) {
+                        h.stop = CancellationToken::new();
+                        h.renewed = sent;
+                        tracing::info!(lease = %name, fence = h.fence, "lapsed lease renewed: nobody had taken it");
+                        st.held.insert(name, h);
+                    }
+                }
+                1 => {
+                    if let Some(h) = st.held.get_mut(&name) {
+                        h.renewed = sent;
+                    }
+                }
+                -1 => {
+                    self.metrics
+                        .fencing_refusals
+                        .with_label_values(&["renew"])
+                        .inc();
+                    tracing::warn!(lease = %name, holder = %value, "stale lease renewal refused by the fencing check: another member holds it now");
+                    self.lose(&mut st, &name, "taken over by another member");
+                }
+                _ => {
+                    self.lose(&mut st, &name, "expired in Redis");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes free leases up to this member's share of each kind (lanes,
+    /// scanners, the clearer) and gives up one surplus lease per round, so
+    /// work spreads over the members as they join.
+    async fn acquire_share(&self, members: usize) -> Result<(), CoordinatorError> {
+        let lanes: Vec<String> = self
+            .run(redis::cmd("SMEMBERS").arg(self.key("lanes")))
+            .await?;
+        let mut lanes: Vec<LeaseName> = lanes
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Lane>(l).ok())
+            .map(|lane| LeaseName::Lane { lane })
+            .collect();
+        lanes.sort();
+        let wanted: Vec<LeaseName> = self.state().wanted.iter().cloned().collect();
+        let (scanners, others): (Vec<LeaseName>, Vec<LeaseName>) = wanted
+            .into_iter()
+            .partition(|n| matches!(n, LeaseName::Scanner { .. }));
+        // Start each member at a different place so they do not all race
+        // for the same leases.
+        let offset = self.config.instance.bytes().fold(0usize, |a, b| {
+            a.wrapping_mul(31).wrapping_add(usize::from(b))
+        });
+        for group in [lanes, scanners, others] {
+            if group.is_empty() {
+                continue;
+            }
+            let share = group.len().div_ceil(members);
+            let held: Vec<LeaseName> = {
+                let st = self.state();
+                group
+                    .iter()
+                    .filter(|n| st.held.contains_key(n))
+                    .cloned()
+                    .collect()
+            };
+            if held.len() > share {
+                for name in self.surplus(&held, held.len() - share) {
+                    self.release(&name).await?;
+                }
+                continue;
+            }
+            let mut have = held.len();
+            let start = offset % group.len();
+            for i in 0..group.len() {
+                if have >= share {
+                    break;
+                }
+                let name = &group[(start + i) % group.len()];
+                if self.state().held.contains_key(name) {
+                    continue;
+                }
+                if self.try_acquire(name).await? {
+                    have += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A held lease to give up: one with nothing in flight.
+    /// Up to `n` held leases to give up: those with nothing in flight.
+    fn surplus(&self, held: &[LeaseName], n: usize) -> Vec<LeaseName> {
+        let st = self.state();
+        held.iter()
+            .rev()
+            .filter(|n| match lane_of(n) {
+                Some(lane) => !st.flying.values().any(|e| &e.job.lane() == lane),
+                None => true,
+            })
+            .take(n)
+            .cloned()
+            .collect()
+    }
+
+    async fn try_acquire(&self, name: &LeaseName) -> Result<bool, CoordinatorError> {
+        let sent = Instant::now();
+        let fence: u64 = self
+            .script(
+                self.acquire
+                    .key(self.lease_key(name))
+                    .key(self.fence_key(name))
+                    .arg(&self.config.instance)
+                    .arg(self.lease_ms()),
+            )
+            .await?;
+        if fence == 0 {
+            return Ok(false);
+        }
+        let held = Held {
+            fence,
+            value: self.value(fence),
+            stop: CancellationToken::new(),
+            renewed: sent,
+        };
+        if let Some(lane) = lane_of(name) {
+            // The lane's stream and group, and whatever the last owner left pending.
+            if let Err(e) = self.take_over(lane).await {
+                let _ = self.release_value(name, &held.value).await;
+                return Err(e);
+            }
+        }
+        tracing::info!(lease = %name, fence, "lease acquired");
+        let mut st = self.state();
+        st.lapsed.remove(name);
+        st.held.insert(name.clone(), held);
+        Ok(true)
+    }
+
+    async fn take_over(&self, lane: &Lane) -> Result<(), CoordinatorError> {
+        let stream = self.stream_key(lane);
+        self.ensure_group(&stream).await?;
+        let claimed = self.claim(&stream, 0).await?;
+        let mut st = self.state();
+        let q = st.queues.entry(lane.clone()).or_default();
+        for e in claimed {
+            q.insert(e.job.id().sequence, e);
+        }
+        Ok(())
+    }
+
+    async fn ensure_group(&self, stream: &str) -> Result<(), CoordinatorError> {
+        let mut c = self.conn().await?;
+        let made: redis::RedisResult<()> = c.xgroup_create_mkstream(stream, GROUP, "0").await;
+        match made {
+            Ok(()) => Ok(()),
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            Err(e) => Err(self.failed(e).await),
+        }
+    }
+
+    /// Claims the stream's pending entries idle at least `min_idle_ms` for
+    /// this member (all of them with 0), in stream order.
+    async fn claim(&self, stream: &str, min_idle_ms: u64) -> Result<Vec<Entry>, CoordinatorError> {
+        let mut out = Vec::new();
+        let mut start = "0-0".to_string();
+        loop {
+            let mut c = self.conn().await?;
+            let reply: redis::RedisResult<StreamAutoClaimReply> = c
+                .xautoclaim_options(
+                    stream,
+                    GROUP,
+                    &self.config.instance,
+                    min_idle_ms,
+                    &start,
+                    StreamAutoClaimOptions::default().count(READ_COUNT),
+                )
+                .await;
+            let reply = match reply {
+                Ok(r) => r,
+                Err(e) => return Err(self.failed(e).await),
+            };
+            for id in &reply.claimed {
+                match self.entry(stream, id) {
+                    Some(e) => out.push(e),
+                    None => self.drop_bad(stream, &id.id).await,
+                }
+            }
+            if reply.next_stream_id == "0-0" || reply.claimed.is_empty() {
+                return Ok(out);
+            }
+            start = reply.next_stream_id;
+        }
+    }
+
+    fn entry(&self, stream: &str, id: &StreamId) -> Option<Entry> {
+        let job: String = id.get("job")?;
+        let job: Job = serde_json::from_str(&job).ok()?;
+        Some(Entry {
+            stream: stream.to_string(),
+            entry: id.id.clone(),
+            job,
+        })
+    }
+
+    /// An entry that is not a job (written by something else): acknowledged
+    /// and reported, so it does not come back.
+    async fn drop_bad(&self, stream: &str, entry: &str) {
+        tracing::error!(stream, entry, "a stream entry that is not a job; dropped");
+        let mut p = redis::pipe();
+        p.cmd("XACK").arg(stream).arg(GROUP).arg(entry).ignore();
+        p.cmd("XDEL").arg(stream).arg(entry).ignore();
+        let _ = self.pipe::<()>(&p).await;
+    }
+
+    /// Entries delivered to a member after this one took their lane over
+    /// (its read was under way) wait in that member's pending list; once
+    /// idle for two lease times they are this member's.
+    async fn reclaim_strays(&self) -> Result<(), CoordinatorError> {
+        let lanes: Vec<Lane> = self.state().queues.keys().cloned().collect();
+        let idle = self.lease_ms().saturating_mul(2);
+        for lane in lanes {
+            let claimed = self.claim(&self.stream_key(&lane), idle).await?;
+            self.insert(&lane, claimed);
+        }
+        Ok(())
+    }
+
+    /// Adds entries to a held lane's queue, skipping what is in flight.
+    fn insert(&self, lane: &Lane, entries: Vec<Entry>) -> usize {
+        let mut st = self.state();
+        let State { queues, flying, .. } = &mut *st;
+        let Some(q) = queues.get_mut(lane) else {
+            // Not ours (any more): the entries stay pending for the lane's owner.
+            return 0;
+        };
+        let mut n = 0;
+        for e in entries {
+            let id = e.job.id();
+            if !flying.contains_key(&id) {
+                n += usize::from(q.insert(id.sequence, e).is_none());
+            }
+        }
+        n
+    }
+
+    async fn release(&self, name: &LeaseName) -> Result<(), CoordinatorError> {
+        let value = match self.state().held.get(name) {
+            Some(h) => h.value.clone(),
+            None => return Ok(()),
+        };
+        {
+            let mut st = self.state();
+            if let Some(h) = st.held.remove(name) {
+                h.stop.cancel();
+            }
+            if let Some(lane) = lane_of(name) {
+                st.queues.remove(lane);
+            }
+        }
+        tracing::info!(lease = %name, "lease released (more than this member's share)");
+        self.release_value(name, &value).await
+    }
+
+    async fn release_value(&self, name: &LeaseName, value: &str) -> Result<(), CoordinatorError> {
+        self.script::<i64>(self.release.key(self.lease_key(name)).arg(value))
+            .await
+            .map(|_| ())
+    }
+
+    async fn leave(&self) {
+        let held: Vec<(LeaseName, String)> = {
+            let mut st = self.state();
+            let held = std::mem::take(&mut st.held);
+            st.queues.clear();
+            held.into_iter()
+                .map(|(n, h)| {
+                    h.stop.cancel();
+                    (n, h.value)
+                })
+                .collect()
+        };
+        if self.state().unavailable.is_some() {
+            // Redis is away: the leases and the heartbeat expire by themselves.
+            return;
+        }
+        let release = async {
+            for (name, value) in held {
+                self.release_value(&name, &value).await?;
+            }
+            self.run::<()>(redis::cmd("DEL").arg(self.member_key(&self.config.instance)))
+                .await
+        };
+        // Bounded: a shutdown must not hang on a Redis that stops answering.
+        match tokio::time::timeout(self.config.lease, release).await {
+            Ok(Ok(())) => tracing::info!("left the fleet: leases released"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "leaving the fleet; the leases expire by themselves")
+            }
+            Err(_) => {
+                tracing::warn!("leaving the fleet timed out; the leases expire by themselves")
+            }
+        }
+    }
+
+    /// Reads new entries of the held lanes (blocking up to [`BLOCK_MS`]).
+    async fn read(&self, conn: &mut MultiplexedConnection) -> Result<usize, CoordinatorError> {
+        let lanes: Vec<(String, Lane)> = self
+            .state()
+            .queues
+            .keys()
+            .map(|l| (self.stream_key(l), l.clone()))
+            .collect();
+        if lanes.is_empty() {
+            return Ok(0);
+        }
+        let keys: Vec<&str> = lanes.iter().map(|(k, _)| k.as_str()).collect();
+        let ids: Vec<&str> = vec![">"; keys.len()];
+        let opts = StreamReadOptions::default()
+            .group(GROUP, &self.config.instance)
+            .count(READ_COUNT)
+            .block(BLOCK_MS);
+        let reply: redis::RedisResult<Option<redis::streams::StreamReadReply>> =
+            conn.xread_options(&keys, &ids, &opts).await;
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) if e.code() == Some("NOGROUP") => {
+                // Redis lost its data (restarted without persistence): make the
+                // groups again; the clearer re-queues from the ledgers.
+                tracing::warn!("lane streams lost their consumer group; making them again");
+                for (k, _) in &lanes {
+                    self.ensure_group(k).await?;
+                }
+                return Ok(0);
+            }
+            Err(e) => return Err(self.down(e)),
+        };
+        let mut n = 0;
+        for key in reply.map(|r| r.keys).unwrap_or_default() {
+            let Some((_, lane)) = lanes.iter().find(|(k, _)| k == &key.key) else {
+                continue;
+            };
+            let mut entries = Vec::new();
+            for id in &key.ids {
+                match self.entry(&key.key, id) {
+                    Some(e) => entries.push(e),
+                    None => self.drop_bad(&key.key, &id.id).await,
+                }
+            }
+            n += self.insert(lane, entries);
+        }
+        Ok(n)
+    }
+
+    /// The lease task: a round every third of the lease time; after a
+    /// failure, retries sooner with a capped backoff.
+    async fn keep_leases(self: Arc<Self>, stop: CancellationToken) {
+        let period = self.config.lease / 3;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let pause = if self.tick().await {
+                backoff = Duration::from_millis(100);
+                period
+            } else {
+                let p = backoff.min(period);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                p
+            };
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(pause) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+        self.leave().await;
+    }
+
+    /// The reader task: blocking reads on a connection of its own.
+    async fn read_streams(self: Arc<Self>, stop: CancellationToken) {
+        let mut conn: Option<MultiplexedConnection> = None;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if stop.is_cancelled() {
+                return;
+            }
+            if self.state().queues.is_empty() {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+                continue;
+            }
+            let c = match conn.as_mut() {
+                Some(c) => c,
+                None => match self.reader_conn().await {
+                    Ok(c) => conn.insert(c),
+                    Err(_) => {
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                },
+            };
+            let read = tokio::select! {
+                _ = stop.cancelled() => return,
+                r = self.read(c) => r,
+            };
+            match read {
+                Ok(_) => backoff = Duration::from_millis(100),
+                Err(e) => {
+                    tracing::debug!(error = %e, "reading lane streams");
+                    conn = None;
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+impl RedisCoordinator {
+    /// One pipelined round trip of enqueue scripts.
+    async fn enqueue_chunk(&self, jobs: &[Job]) -> Result<Vec<bool>, CoordinatorError> {
+        let i = &self.inner;
+        let mut p = redis::pipe();
+        for job in jobs {
+            let json = serde_json::to_string(job).map_err(store)?;
+            let lane = job.lane();
+            let lane_json = serde_json::to_string(&lane).map_err(store)?;
+            // EVAL with the text: a pipeline cannot load a script on NOSCRIPT.
+            p.cmd("EVAL")
+                .arg(ENQUEUE)
+                .arg(3)
+                .arg(i.job_key(&job.id()))
+                .arg(i.stream_key(&lane))
+                .arg(i.key("lanes"))
+                .arg(json)
+                .arg(lane_json);
+        }
+        let queued: Vec<i64> = i.pipe(&p).await?;
+        if queued.contains(&2) {
+            i.wake.notify_one();
+        }
+        Ok(queued.into_iter().map(|q| q >= 1).collect())
+    }
+}
+
+#[async_trait::async_trait]
+impl Coordinator for RedisCoordinator {
+    fn start(&self, tasks: &TaskTracker, stop: CancellationToken) {
+        tasks.spawn(self.inner.clone().keep_leases(stop.clone()));
+        tasks.spawn(self.inner.clone().read_streams(stop));
+    }
+
+    fn lease(&self, name: &LeaseName) -> Option<Lease> {
+        let mut st = self.inner.state();
+        if let Some(h) = st.held.get(name) {
+            return Some(Lease {
+                name: name.clone(),
+                fence: h.fence,
+                stop: h.stop.clone(),
+            });
+        }
+        if lane_of(name).is_none() && st.wanted.insert(name.clone()) {
+            self.inner.wake.notify_one();
+        }
+        None
+    }
+
+    fn unavailable(&self) -> Option<String> {
+        self.inner.state().unavailable.clone()
+    }
+
+    async fn enqueue(&self, job: Job) -> Result<bool, CoordinatorError> {
+        let i = &self.inner;
+        let id = job.id();
+        let lane = job.lane();
+        let json = serde_json::to_string(&job).map_err(store)?;
+        let lane_json = serde_json::to_string(&lane).map_err(store)?;
+        let queued: i64 = i
+            .script(
+                i.enqueue
+                    .key(i.job_key(&id))
+                    .key(i.stream_key(&lane))
+                    .key(i.key("lanes"))
+                    .arg(json)
+                    .arg(lane_json),
+            )
+            .await?;
+        if queued == 2 {
+            i.wake.notify_one();
+        }
+        Ok(queued >= 1)
+    }
+
+    /// One pipelined round trip for all the jobs (the scanner's block):
+    /// each still deduplicated atomically by its own script call.
+    async fn enqueue_all(&self, jobs: Vec<Job>) -> Result<Vec<bool>, CoordinatorError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(jobs.len());
+        // Bounded round trips: a block of thousands of events must not
+        // outlast the command timeout in one pipeline.
+        for chunk in jobs.chunks(ENQUEUE_CHUNK) {
+            out.extend(self.enqueue_chunk(chunk).await?);
+        }
+        Ok(out)
+    }
+
+    /// Queued, in flight, or confirmed within the last minute.
+    async fn knows(&self, id: &JobId) -> Result<bool, CoordinatorError> {
+        let i = &self.inner;
+        i.run(redis::cmd("EXISTS").arg(i.job_key(id))).await
+    }
+
+    async fn take(
+        &self,
+        target: &ChainId,
+        max: usize,
+        path_max: &(dyn for<'c> Fn(&'c ChainId, &'c ChainId) -> usize + Sync),
+    ) -> Result<Vec<Job>, CoordinatorError> {
+        let mut st = self.inner.state();
+        if st.unavailable.is_some() {
+            // No new work while Redis is away: it could not be acknowledged.
+            return Ok(Vec::new());
+        }
+        let State { queues, flying, .. } = &mut *st;
+        let mut out = Vec::new();
+        let mut per_path: BTreeMap<(ChainId, ChainId), usize> = BTreeMap::new();
+        for (lane, jobs) in queues.iter_mut() {
+            let to_target = match lane.kind {
+                JobKind::Packet => &lane.channel.destination == target,
+                JobKind::Ack => &lane.channel.source == target,
+            };
+            if !to_target {
+                continue;
+            }
+            let (src, dst) = (&lane.channel.source, &lane.channel.destination);
+            let limit = path_max(src, dst);
+            let taken = per_path.entry((src.clone(), dst.clone())).or_default();
+            while out.len() < max && *taken < limit {
+                let Some((_, e)) = jobs.pop_first() else {
+                    break;
+                };
+                *taken += 1;
+                out.push(e.job.clone());
+                flying.insert(e.job.id(), e);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn lookup(&self, id: &JobId) -> Result<Option<(JobState, Job)>, CoordinatorError> {
+        if let Some(e) = self.inner.state().flying.get(id) {
+            return Ok(Some((JobState::InFlight, e.job.clone())));
+        }
+        if let Some(p) = self.parked().await?.into_iter().find(|p| &p.job.id() == id) {
+            return Ok(Some((JobState::Parked { reason: p.reason }, p.job)));
+        }
+        let i = &self.inner;
+        let entry: Option<String> = i.run(redis::cmd("GET").arg(i.job_key(id))).await?;
+        let Some(entry) = entry.filter(|e| e != DONE) else {
+            return Ok(None);
+        };
+        let lane = Lane {
+            channel: id.channel.clone(),
+            kind: id.kind,
+        };
+        let stream = i.stream_key(&lane);
+        let range: redis::streams::StreamRangeReply = i
+            .run(redis::cmd("XRANGE").arg(&stream).arg(&entry).arg(&entry))
+            .await?;
+        // Queued, or taken by another member (its in-flight jobs are its own).
+        Ok(range
+            .ids
+            .first()
+            .and_then(|s| i.entry(&stream, s))
+            .map(|e| (JobState::Queued, e.job)))
+    }
+
+    fn in_flight(&self) -> usize {
+        self.inner.state().flying.len()
+    }
+
+    async fn complete(&self, ids: &[JobId]) -> Result<(), CoordinatorError> {
+        let i = &self.inner;
+        let done: Vec<(JobId, Entry)> = {
+            let mut st = i.state();
+            ids.iter()
+                .filter_map(|id| st.flying.remove(id).map(|e| (id.clone(), e)))
+                .collect()
+        };
+        if done.is_empty() {
+            return Ok(());
+        }
+        // Acknowledged even if the lane changed hands since: the destination
+        // confirmed it, so nobody needs to send it again.
+        let mut p = redis::pipe();
+        for (id, e) in &done {
+            p.cmd("XACK")
+                .arg(&e.stream)
+                .arg(GROUP)
+                .arg(&e.entry)
+                .ignore();
+            p.cmd("XDEL").arg(&e.stream).arg(&e.entry).ignore();
+            // Remembered as done for a while, so the scanner or the clearer
+            // seeing the event again does not queue a delivery the
+            // destination would refuse as a repeat.
+            p.cmd("SET")
+                .arg(i.job_key(id))
+                .arg(DONE)
+                .arg("PX")
+                .arg(DONE_MS)
+                .ignore();
+        }
+        i.pipe::<()>(&p).await
+    }
+
+    async fn fail(
+        &self,
+        jobs: Vec<Job>,
+        reason: &str,
+        max_attempts: u32,
+    ) -> Result<(), CoordinatorError> {
+        let i = &self.inner;
+        let mut parked = Vec::new();
+        {
+            let mut st = i.state();
+            for mut job in jobs {
+                let id = job.id();
+                let Some(mut e) = st.flying.remove(&id) else {
+                    continue;
+                };
+                job.attempts = job.attempts.saturating_add(1);
+                e.job = job;
+                if e.job.attempts >= max_attempts {
+                    parked.push((id, e));
+                } else if let Some(q) = st.queues.get_mut(&e.job.lane()) {
+                    // Back in its lane, in sequence order.
+                    q.insert(id.sequence, e);
+                }
+                // A lane no longer held: the entry stays pending for its new owner.
+            }
+        }
+        if parked.is_empty() {
+            return Ok(());
+        }
+        let mut p = redis::pipe();
+        for (id, e) in &parked {
+            let job = serde_json::to_string(&e.job).map_err(store)?;
+            p.cmd("XADD")
+                .arg(i.key("parked"))
+                .arg("*")
+                .arg("job")
+                .arg(job)
+                .arg("reason")
+                .arg(reason)
+                .ignore();
+            p.cmd("XACK")
+                .arg(&e.stream)
+                .arg(GROUP)
+                .arg(&e.entry)
+                .ignore();
+            p.cmd("XDEL").arg(&e.stream).arg(&e.entry).ignore();
+            p.cmd("DEL").arg(i.job_key(id)).ignore();
+        }
+        p.atomic();
+        i.pipe::<()>(&p).await
+    }
+
+    async fn parked(&self) -> Result<Vec<Parked>, CoordinatorError> {
+        let i = &self.inner;
+        let range: redis::streams::StreamRangeReply = i
+            .run(redis::cmd("XRANGE").arg(i.key("parked")).arg("-").arg("+"))
+            .await?;
+        Ok(range
+            .ids
+            .iter()
+            .filter_map(|s| {
+                let job: String = s.get("job")?;
+                let reason: String = s.get("reason")?;
+                Some(Parked {
+                    job: serde_json::from_str(&job).ok()?,
+                    reason,
+                })
+            })
+            .collect())
+    }
+
+    async fn retry_parked(&self) -> Result<usize, CoordinatorError> {
+        let i = &self.inner;
+        let range: redis::streams::StreamRangeReply = i
+            .run(redis::cmd("XRANGE").arg(i.key("parked")).arg("-").arg("+"))
+            .await?;
+        let mut n = 0;
+        for s in &range.ids {
+            if let Some(job) = s
+                .get::<String>("job")
+                .and_then(|j| serde_json::from_str::<Job>(&j).ok())
+            {
+                self.enqueue(Job { attempts: 0, ..job }).await?;
+                n += 1;
+            }
+            i.run::<()>(redis::cmd("XDEL").arg(i.key("parked")).arg(&s.id))
+                .await?;
+        }
+        Ok(n)
+    }
+
+    async fn backlog(&self) -> Result<BTreeMap<Lane, usize>, CoordinatorError> {
+        let i = &self.inner;
+        let lanes: Vec<String> = i.run(redis::cmd("SMEMBERS").arg(i.key("lanes"))).await?;
+        let lanes: Vec<Lane> = lanes
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        if lanes.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut p = redis::pipe();
+        for l in &lanes {
+            p.cmd("XLEN").arg(i.stream_key(l));
+        }
+        let lens: Vec<usize> = i.pipe(&p).await?;
+        Ok(lanes.into_iter().zip(lens).collect())
+    }
+
+    async fn checkpoint(&self, chain: &ChainId) -> Result<Option<u64>, CoordinatorError> {
+        let i = &self.inner;
+        i.run(redis::cmd("GET").arg(i.key(&format!("checkpoint:{chain}"))))
+            .await
+    }
+
+    async fn set_checkpoint(
+        &self,
+        chain: &ChainId,
+        next_height: u64,
+        lease: &Lease,
+    ) -> Result<(), CoordinatorError> {
+        let i = &self.inner;
+        let written: i64 = i
+            .script(
+                i.checkpoint
+                    .key(i.lease_key(&lease.name))
+                    .key(i.key(&format!("checkpoint:{chain}")))
+                    .arg(i.value(lease.fence))
+                    .arg(next_height),
+            )
+            .await?;
+        if written == 1 {
+            Ok(())
+        } else {
+            Err(CoordinatorError::Fenced {
+                lease: lease.name.to_string(),
+                fence: lease.fence,
+            })
+        }
+    }
+
+    async fn adapters(&self) -> Result<Vec<AdapterRecord>, CoordinatorError> {
+        let i = &self.inner;
+        let all: BTreeMap<String, String> =
+            i.run(redis::cmd("HGETALL").arg(i.key("adapters"))).await?;
+        all.into_iter()
+            .map(|(chain, v)| {
+                serde_json::from_str(&v).map_err(|e| {
+                    CoordinatorError::Store(format!("registered adapter {chain}: {e}"))
+                })
+            })
+            .collect()
+    }
+
+    async fn put_adapter(&self, record: &AdapterRecord) -> Result<(), CoordinatorError> {
+        let i = &self.inner;
+        let json = serde_json::to_string(record).map_err(store)?;
+        let mut p = redis::pipe();
+        p.atomic()
+            .cmd("HSET")
+            .arg(i.key("adapters"))
+            .arg(record.adapter.chain().chain_id.as_str())
+            .arg(json)
+            .ignore()
+            .cmd("INCR")
+            .arg(i.key("adapters:version"))
+            .ignore();
+        i.pipe::<()>(&p).await
+    }
+
+    async fn remove_adapter(&self, chain: &ChainId) -> Result<bool, CoordinatorError> {
+        let i = &self.inner;
+        let mut p = redis::pipe();
+        p.atomic()
+            .cmd("HDEL")
+            .arg(i.key("adapters"))
+            .arg(chain.as_str())
+            .cmd("INCR")
+            .arg(i.key("adapters:version"))
+            .ignore();
+        let (removed,): (u64,) = i.pipe(&p).await?;
+        Ok(removed > 0)
+    }
+
+    async fn adapters_version(&self) -> Result<Option<u64>, CoordinatorError> {
+        let i = &self.inner;
+        let v: Option<u64> = i
+            .run(redis::cmd("GET").arg(i.key("adapters:version")))
+            .await?;
+        Ok(Some(v.unwrap_or(0)))
+    }
+
+    async fn fleet(&self) -> Option<FleetStatus> {
+        let i = &self.inner;
+        let mut status = FleetStatus {
+            instance: i.config.instance.clone(),
+            redis: "up".into(),
+            ..FleetStatus::default()
+        };
+        let read = async {
+            let names: Vec<String> = i.run(redis::cmd("SMEMBERS").arg(i.key("members"))).await?;
+            let mut beats = i.beats(&names).await?;
+            beats.sort_by(|a, b| a.instance.cmp(&b.instance));
+            status.members = beats
+                .into_iter()
+                .map(|b| FleetMember {
+                    instance: b.instance,
+                    api: b.api,
+                    leases: b.leases,
+                })
+                .collect();
+            for (lane, n) in self.backlog().await? {
+                let name = LeaseName::Lane { lane }.to_string();
+                status
+                    .queues
+                    .insert(name, u64::try_from(n).unwrap_or(u64::MAX));
+            }
+            status.parked = i.run(redis::cmd("XLEN").arg(i.key("parked"))).await?;
+            Ok::<_, CoordinatorError>(())
+        }
+        .await;
+        if let Err(e) = read {
+            status.redis = e.to_string();
+        }
+        Some(status)
+    }
+}
