@@ -39,8 +39,36 @@ pub struct BenchOptions {
     pub data_dir: Option<PathBuf>,
 }
 
-fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
+pub(crate) fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
     move |e| format!("{what}: {e}")
+}
+
+/// A bench run's data directory (`--data-dir`, or a new one in the temporary
+/// directory named after `kind`), created, and the options of its ledgers.
+pub(crate) fn workspace(
+    opts: &BenchOptions,
+    kind: &str,
+) -> Result<(PathBuf, DevnetOptions), String> {
+    let dir = match &opts.data_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!(
+            "portrelay-{kind}-{}-{}",
+            std::process::id(),
+            crate::relay::engine::now().unix_nanos()
+        )),
+    };
+    std::fs::create_dir_all(&dir).map_err(err("data dir"))?;
+    let devnet = DevnetOptions {
+        data_dir: Some(dir.clone()),
+        packets: None,
+        block_time: opts.block_time,
+        validators: opts.validators,
+        batch_max: opts.batch_max,
+        api_listen: None,
+        ledgers_listen: None,
+        zk: None,
+    };
+    Ok((dir, devnet))
 }
 
 /// The events of packets `first..first + count`, grouped by source ledger,
@@ -140,25 +168,7 @@ async fn feed(
 
 /// Runs the benchmark and prints its report.
 pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), String> {
-    let dir = match &opts.data_dir {
-        Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!(
-            "portrelay-bench-{}-{}",
-            std::process::id(),
-            crate::relay::engine::now().unix_nanos()
-        )),
-    };
-    std::fs::create_dir_all(&dir).map_err(err("data dir"))?;
-    let devnet = DevnetOptions {
-        data_dir: Some(dir.clone()),
-        packets: None,
-        block_time: opts.block_time,
-        validators: opts.validators,
-        batch_max: opts.batch_max,
-        api_listen: None,
-        ledgers_listen: None,
-        zk: None,
-    };
+    let (dir, devnet) = workspace(&opts, "bench")?;
     let nodes_stop = CancellationToken::new();
     let ledgers = start_ledgers(&dir, &devnet, &nodes_stop).await?;
     let key = relayer_key(&dir)?;

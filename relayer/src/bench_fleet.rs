@@ -15,13 +15,9 @@ use light_clients::host::{OperatorMsg, RelayerKey};
 use light_clients::App;
 use tokio_util::sync::CancellationToken;
 
-use crate::bench::BenchOptions;
-use crate::devnet::{check_ledgers, connect, relayer_key, start_ledgers, DevLedger, DevnetOptions};
+use crate::bench::{err, BenchOptions};
+use crate::devnet::{check_ledgers, connect, relayer_key, start_ledgers, DevLedger};
 use crate::relay::coordinator::{Coordinator, Embedded, LeaseName};
-
-fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
-    move |e| format!("{what}: {e}")
-}
 
 /// A child process stopped (SIGTERM, then waited for) when dropped.
 struct Proc(Child);
@@ -72,25 +68,7 @@ struct Measured {
 }
 
 pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), String> {
-    let dir = match &opts.data_dir {
-        Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!(
-            "portrelay-bench-fleet-{}-{}",
-            std::process::id(),
-            crate::relay::engine::now().unix_nanos()
-        )),
-    };
-    std::fs::create_dir_all(&dir).map_err(err("data dir"))?;
-    let devnet = DevnetOptions {
-        data_dir: Some(dir.clone()),
-        packets: None,
-        block_time: opts.block_time,
-        validators: opts.validators,
-        batch_max: opts.batch_max,
-        api_listen: None,
-        ledgers_listen: None,
-        zk: None,
-    };
+    let (dir, devnet) = crate::bench::workspace(&opts, "bench-fleet")?;
     let nodes_stop = CancellationToken::new();
     let ledgers = start_ledgers(&dir, &devnet, &nodes_stop).await?;
     // Each member signs with its own key, registered on every ledger.
