@@ -208,6 +208,15 @@ pub enum AdapterConfig {
 }
 
 impl AdapterConfig {
+    /// The configuration of a `family` chain.
+    pub fn new(family: FamilyName, chain: ChainConfig) -> Self {
+        match family {
+            FamilyName::Cmport => AdapterConfig::Cmport(chain),
+            FamilyName::Cosco => AdapterConfig::Cosco(chain),
+            FamilyName::Gba => AdapterConfig::Gba(chain),
+        }
+    }
+
     pub fn family(&self) -> FamilyName {
         match self {
             AdapterConfig::Cmport(_) => FamilyName::Cmport,
@@ -223,62 +232,93 @@ impl AdapterConfig {
     }
 
     /// Checks the configuration; the error names the key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let c = self.chain();
+        let chain = c.chain_id.clone();
         if c.endpoints.is_empty() {
-            return Err(format!(
-                "{}.endpoints: at least one endpoint is needed",
-                c.chain_id
-            ));
+            return Err(ConfigError::NoEndpoint { chain });
         }
-        for (i, e) in c.endpoints.iter().enumerate() {
+        for (index, e) in c.endpoints.iter().enumerate() {
             let ok = e
                 .parse::<hyper::Uri>()
                 .ok()
                 .filter(|u| u.scheme_str() == Some("http") && u.authority().is_some());
             if ok.is_none() {
-                return Err(format!(
-                    "{}.endpoints[{i}]: {e:?} is not an http://host:port URL",
-                    c.chain_id
-                ));
+                return Err(ConfigError::Endpoint {
+                    chain,
+                    index,
+                    endpoint: e.clone(),
+                });
             }
         }
         if c.apps.is_empty() {
-            return Err(format!(
-                "{}.apps: name at least one of cargo, payment, ebl",
-                c.chain_id
-            ));
+            return Err(ConfigError::NoApps { chain });
         }
         if c.rpc.concurrency > MAX_CONCURRENCY {
-            return Err(format!(
-                "{}.rpc.concurrency: {} is over {MAX_CONCURRENCY}",
-                c.chain_id, c.rpc.concurrency
-            ));
+            return Err(ConfigError::Concurrency {
+                chain,
+                given: c.rpc.concurrency,
+            });
         }
         if c.rpc.backoff > c.rpc.max_backoff {
-            return Err(format!(
-                "{}.rpc.backoff: longer than max_backoff",
-                c.chain_id
-            ));
+            return Err(ConfigError::Backoff { chain });
         }
         if c.rpc.concurrency == 0 || c.rpc.rate_per_sec == 0 || c.rpc.timeout.is_zero() {
-            return Err(format!(
-                "{}.rpc: timeout, concurrency and rate_per_sec must be above zero",
-                c.chain_id
-            ));
+            return Err(ConfigError::Zero { chain });
         }
         if let Some(root) = &c.trust_root {
             if root.family() != self.family() {
-                return Err(format!(
-                    "{}.trust_root: a {} root for a {} chain",
-                    c.chain_id,
-                    root.family(),
-                    self.family()
-                ));
+                return Err(ConfigError::TrustRootFamily {
+                    chain,
+                    root: root.family(),
+                    family: self.family(),
+                });
             }
         }
         Ok(())
     }
+}
+
+/// Why an adapter's configuration or registration was refused; each names
+/// the key at fault, prefixed by the chain id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No RPC endpoint was given.
+    #[error("{chain}.endpoints: at least one endpoint is needed")]
+    NoEndpoint { chain: ChainId },
+    /// An endpoint is not an `http://host:port` URL.
+    #[error("{chain}.endpoints[{index}]: {endpoint:?} is not an http://host:port URL")]
+    Endpoint {
+        chain: ChainId,
+        index: usize,
+        endpoint: String,
+    },
+    /// No app is relayed to or from the chain.
+    #[error("{chain}.apps: name at least one of cargo, payment, ebl")]
+    NoApps { chain: ChainId },
+    /// More requests in flight than the limiters can hold.
+    #[error("{chain}.rpc.concurrency: {given} is over {MAX_CONCURRENCY}")]
+    Concurrency { chain: ChainId, given: usize },
+    /// The first backoff is longer than the longest.
+    #[error("{chain}.rpc.backoff: longer than max_backoff")]
+    Backoff { chain: ChainId },
+    /// A timeout, concurrency or rate of zero would never send anything.
+    #[error("{chain}.rpc: timeout, concurrency and rate_per_sec must be above zero")]
+    Zero { chain: ChainId },
+    /// The trust root is of another family than the chain.
+    #[error("{chain}.trust_root: a {root} root for a {family} chain")]
+    TrustRootFamily {
+        chain: ChainId,
+        root: FamilyName,
+        family: FamilyName,
+    },
+    /// The chain id is registered already.
+    #[error("{chain}.chain_id: {chain} is already registered (a {family} chain)")]
+    Taken { chain: ChainId, family: FamilyName },
+    /// An adapter was built outside a tokio runtime (its limiters live there).
+    #[error("{chain}: an http adapter must be built inside a tokio runtime")]
+    NoRuntime { chain: ChainId },
 }
 
 /// Durations as humantime strings ("5s", "200ms") in config files.

@@ -80,7 +80,7 @@ use tower::limit::{ConcurrencyLimit, RateLimit};
 use tower::retry::{Policy, Retry};
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 
-use crate::chain::{AdapterConfig, AdapterError, ChainAdapter, ChainConfig, RpcPolicy};
+use crate::chain::{AdapterConfig, AdapterError, ChainAdapter, ConfigError, RpcPolicy};
 use crate::wire::{
     self, AccountResponse, BlockEvents, ChannelsResponse, ClientInfo, ClientsResponse, ErrorBody,
     HeaderResponse, NodeStatus, PacketLocation, ReceiptLocation, SubmitEvent, SubmittedEvent,
@@ -125,30 +125,28 @@ impl std::fmt::Debug for HttpAdapter {
 }
 
 impl HttpAdapter {
-    /// Builds the adapter of a `family` chain. The configuration is validated
-    /// first (errors name the key). Must run inside a tokio runtime: the
-    /// limiters' worker task and timers live there, and die with it.
-    pub fn new(family: FamilyName, config: &ChainConfig) -> Result<Self, String> {
-        Self::observed(family, config, None)
+    /// Builds the adapter of a chain. The configuration is validated first
+    /// (errors name the key). Must run inside a tokio runtime: the limiters'
+    /// worker task and timers live there, and die with it. Production code
+    /// builds adapters through `registry::build`, which picks the family's.
+    pub fn new(config: &AdapterConfig) -> Result<Self, ConfigError> {
+        Self::observed(config, None)
     }
 
     /// [`HttpAdapter::new`], with every attempt reported to `observer`.
     pub fn observed(
-        family: FamilyName,
-        config: &ChainConfig,
+        tagged: &AdapterConfig,
         observer: Option<Arc<dyn RpcObserver>>,
-    ) -> Result<Self, String> {
-        let tagged = match family {
-            FamilyName::Cmport => AdapterConfig::Cmport(config.clone()),
-            FamilyName::Cosco => AdapterConfig::Cosco(config.clone()),
-            FamilyName::Gba => AdapterConfig::Gba(config.clone()),
-        };
+    ) -> Result<Self, ConfigError> {
         tagged.validate()?;
+        let family = tagged.family();
+        let config = tagged.chain();
         let chain = config.chain_id.clone();
         let policy = config.rpc;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            format!("{chain}: an http adapter must be built inside a tokio runtime")
-        })?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime {
+                chain: chain.clone(),
+            })?;
 
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);

@@ -7,8 +7,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use light_clients::any::FamilyName;
 use light_clients::{App, ChainId};
 
-use crate::chain::{AdapterConfig, ChainAdapter, ChainConfig};
-use crate::http::HttpAdapter;
+use crate::chain::{AdapterConfig, ChainAdapter, ConfigError};
+use crate::http::{HttpAdapter, RpcObserver};
 
 /// The registered adapters, shared by every task of the relayer (behind an
 /// `Arc`). The map sits in a `RwLock` that is held only to read or swap an
@@ -39,7 +39,7 @@ impl Registry {
     /// Builds every adapter of a configuration file; the first invalid or
     /// duplicate entry is refused by its key. Must run inside a tokio
     /// runtime (see `HttpAdapter::new`).
-    pub fn from_configs(configs: Vec<AdapterConfig>) -> Result<Self, String> {
+    pub fn from_configs(configs: Vec<AdapterConfig>) -> Result<Self, ConfigError> {
         let registry = Registry::new();
         for config in configs {
             registry.register(config)?;
@@ -49,17 +49,17 @@ impl Registry {
 
     /// Validates and builds an adapter and registers it under its chain id,
     /// unless that id is taken.
-    pub fn register(&self, config: AdapterConfig) -> Result<Arc<dyn ChainAdapter>, String> {
+    pub fn register(&self, config: AdapterConfig) -> Result<Arc<dyn ChainAdapter>, ConfigError> {
         config.validate()?;
         let chain = config.chain().chain_id.clone();
         let mut chains = self.write();
         if let Some(existing) = chains.get(&chain) {
-            return Err(format!(
-                "{chain}.chain_id: {chain} is already registered (a {} chain)",
-                existing.config.family()
-            ));
+            return Err(ConfigError::Taken {
+                family: existing.config.family(),
+                chain,
+            });
         }
-        let adapter = build(&config)?;
+        let adapter = build(&config, None)?;
         chains.insert(
             chain,
             Registered {
@@ -113,15 +113,15 @@ impl Registry {
     }
 }
 
-/// One line per family: each builds its own adapter.
-fn build(config: &AdapterConfig) -> Result<Arc<dyn ChainAdapter>, String> {
-    match config {
-        AdapterConfig::Cmport(c) => http(FamilyName::Cmport, c),
-        AdapterConfig::Cosco(c) => http(FamilyName::Cosco, c),
-        AdapterConfig::Gba(c) => http(FamilyName::Gba, c),
-    }
-}
-
-fn http(family: FamilyName, config: &ChainConfig) -> Result<Arc<dyn ChainAdapter>, String> {
-    Ok(Arc::new(HttpAdapter::new(family, config)?))
+/// Builds the adapter of a chain, for the registry or for a task that
+/// needs one of its own (a witness per endpoint, the devnet's operator):
+/// the one place adapters are made. Every family's ledger speaks the RPC of
+/// `docs/profiles/rpc.md` today, so each is an [`HttpAdapter`]; a family
+/// with another transport gets its line here. Every RPC attempt is reported
+/// to `observer` when one is given (the relayer's metrics).
+pub fn build(
+    config: &AdapterConfig,
+    observer: Option<Arc<dyn RpcObserver>>,
+) -> Result<Arc<dyn ChainAdapter>, ConfigError> {
+    Ok(Arc::new(HttpAdapter::observed(config, observer)?))
 }

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapters::chain::{AdapterConfig, AdapterError, ChainAdapter, ChainConfig, RpcPolicy};
+use adapters::chain::{
+    AdapterConfig, AdapterError, ChainAdapter, ChainConfig, ConfigError, RpcPolicy,
+};
 use adapters::http::HttpAdapter;
 use adapters::registry::Registry;
 use adapters::wire::{
@@ -79,7 +81,10 @@ fn chain_config(chain: &str, endpoints: Vec<String>, rpc: RpcPolicy) -> ChainCon
 }
 
 fn cosco(endpoints: Vec<String>, rpc: RpcPolicy) -> HttpAdapter {
-    HttpAdapter::new(FamilyName::Cosco, &chain_config("cosco-1", endpoints, rpc)).unwrap()
+    HttpAdapter::new(&AdapterConfig::Cosco(chain_config(
+        "cosco-1", endpoints, rpc,
+    )))
+    .unwrap()
 }
 
 fn node_status(chain: &str, family: FamilyName) -> NodeStatus {
@@ -552,10 +557,10 @@ async fn a_header_of_another_family_is_a_bad_response() {
     let url =
         serve(Router::new().route("/v1/headers/{h}", get(move || async move { Json(header) })))
             .await;
-    let gba = HttpAdapter::new(
+    let gba = HttpAdapter::new(&AdapterConfig::new(
         FamilyName::Gba,
-        &chain_config("cosco-1", vec![url], policy()),
-    )
+        chain_config("cosco-1", vec![url], policy()),
+    ))
     .unwrap();
     let err = gba.header(2).await.unwrap_err();
     assert!(
@@ -585,10 +590,10 @@ async fn a_header_at_another_height_or_of_another_chain_is_a_bad_response() {
         matches!(&err, AdapterError::BadResponse { reason, .. } if reason.contains("signed header is at height 2")),
         "{err:?}"
     );
-    let other_chain = HttpAdapter::new(
+    let other_chain = HttpAdapter::new(&AdapterConfig::new(
         FamilyName::Cosco,
-        &chain_config("cosco-2", vec![url], policy()),
-    )
+        chain_config("cosco-2", vec![url], policy()),
+    ))
     .unwrap();
     let err = other_chain.header(3).await.unwrap_err();
     assert!(matches!(err, AdapterError::BadResponse { .. }), "{err:?}");
@@ -601,10 +606,10 @@ async fn the_status_of_another_chain_is_a_bad_response() {
         get(|| async { Json(node_status("cosco-1", FamilyName::Cosco)) }),
     ))
     .await;
-    let err = HttpAdapter::new(
+    let err = HttpAdapter::new(&AdapterConfig::new(
         FamilyName::Cosco,
-        &chain_config("cosco-9", vec![url], policy()),
-    )
+        chain_config("cosco-9", vec![url], policy()),
+    ))
     .unwrap()
     .status()
     .await
@@ -794,19 +799,19 @@ async fn a_dead_chain_does_not_block_another_chain() {
         ..policy()
     };
     let dead: Arc<dyn ChainAdapter> = Arc::new(
-        HttpAdapter::new(
+        HttpAdapter::new(&AdapterConfig::new(
             FamilyName::Cosco,
-            &chain_config("cosco-1", vec![dead_endpoint(), held], dead_rpc),
-        )
+            chain_config("cosco-1", vec![dead_endpoint(), held], dead_rpc),
+        ))
         .unwrap(),
     );
     let live_calls = Counter::default();
     let live_url = status_ledger(live_calls.clone()).await;
     let live: Arc<dyn ChainAdapter> = Arc::new(
-        HttpAdapter::new(
+        HttpAdapter::new(&AdapterConfig::new(
             FamilyName::Cosco,
-            &chain_config("cosco-1", vec![live_url], policy()),
-        )
+            chain_config("cosco-1", vec![live_url], policy()),
+        ))
         .unwrap(),
     );
 
@@ -898,12 +903,13 @@ async fn the_concurrency_limit_holds_requests_back() {
 
 #[test]
 fn an_adapter_needs_a_runtime() {
-    let err = HttpAdapter::new(
+    let err = HttpAdapter::new(&AdapterConfig::new(
         FamilyName::Cosco,
-        &chain_config("cosco-1", vec!["http://127.0.0.1:1".into()], policy()),
-    )
+        chain_config("cosco-1", vec!["http://127.0.0.1:1".into()], policy()),
+    ))
     .unwrap_err();
-    assert!(err.contains("tokio runtime"), "{err}");
+    assert!(matches!(err, ConfigError::NoRuntime { .. }), "{err}");
+    assert!(err.to_string().contains("tokio runtime"), "{err}");
 }
 
 // ---------------------------------------------------------------- registry
@@ -914,11 +920,7 @@ fn adapter_config(family: FamilyName, chain: &str, endpoints: &[&str]) -> Adapte
         endpoints.iter().map(|e| e.to_string()).collect(),
         policy(),
     );
-    match family {
-        FamilyName::Cmport => AdapterConfig::Cmport(c),
-        FamilyName::Cosco => AdapterConfig::Cosco(c),
-        FamilyName::Gba => AdapterConfig::Gba(c),
-    }
+    AdapterConfig::new(family, c)
 }
 
 #[tokio::test]
@@ -927,7 +929,7 @@ async fn the_registry_refuses_a_duplicate_chain_id() {
         adapter_config(FamilyName::Cosco, "cosco-1", &["http://127.0.0.1:1"]),
         adapter_config(FamilyName::Gba, "cosco-1", &["http://127.0.0.1:2"]),
     ];
-    let err = Registry::from_configs(configs).unwrap_err();
+    let err = Registry::from_configs(configs).unwrap_err().to_string();
     assert!(err.starts_with("cosco-1.chain_id:"), "{err}");
 
     let registry = Registry::from_configs(vec![adapter_config(
@@ -945,6 +947,17 @@ async fn the_registry_refuses_a_duplicate_chain_id() {
         .err()
         .unwrap();
     assert!(
+        matches!(
+            err,
+            ConfigError::Taken {
+                family: FamilyName::Cosco,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = err.to_string();
+    assert!(
         err.starts_with("cosco-1.chain_id:") && err.contains("already registered"),
         "{err}"
     );
@@ -961,9 +974,11 @@ async fn the_registry_refuses_an_invalid_endpoint() {
         "not a url",
     ] {
         let config = adapter_config(FamilyName::Gba, "gba-1", &["http://127.0.0.1:1", bad]);
-        let err = Registry::from_configs(vec![config.clone()]).unwrap_err();
+        let err = Registry::from_configs(vec![config.clone()])
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("gba-1.endpoints[1]:"), "{bad}: {err}");
-        let err = Registry::new().register(config).err().unwrap();
+        let err = Registry::new().register(config).err().unwrap().to_string();
         assert!(err.starts_with("gba-1.endpoints[1]:"), "{bad}: {err}");
     }
 }

@@ -660,7 +660,7 @@ async fn register_adapter(
     let Json(req) = body.map_err(rejected)?;
     req.adapter
         .validate()
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_adapter", e))?;
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_adapter", e.to_string()))?;
     let id = req.adapter.chain().chain_id.clone();
     if state.configured.contains(&id) || state.engine.chain(&id).is_some() {
         return Err(ApiError::new(
@@ -676,7 +676,7 @@ async fn register_adapter(
     // Build it first: a registration that cannot run is refused, not stored.
     let chain = (state.build)(record.clone())
         .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_adapter", e))?;
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_adapter", e.to_string()))?;
     state
         .engine
         .coordinator

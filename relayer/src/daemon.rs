@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::chain::{AdapterConfig, ChainAdapter};
-use adapters::http::{HttpAdapter, RpcObserver};
+use adapters::http::RpcObserver;
+use adapters::registry;
 use light_clients::{ChainId, Hash32};
 use tokio_util::sync::CancellationToken;
 
@@ -38,22 +39,15 @@ pub async fn build_chain(
 ) -> Result<Chain, String> {
     let config = adapter.chain();
     let id = &config.chain_id;
-    let primary: Arc<dyn ChainAdapter> = Arc::new(HttpAdapter::observed(
-        adapter.family(),
-        config,
-        observer.clone(),
-    )?);
+    let primary = registry::build(adapter, observer.clone()).map_err(|e| e.to_string())?;
     let key = read_key(key_file).map_err(|e| format!("{id}: key_file: {e}"))?;
     let mut witnesses = Vec::new();
     if config.endpoints.len() > 1 {
         for endpoint in &config.endpoints {
             let mut single = config.clone();
             single.endpoints = vec![endpoint.clone()];
-            let w: Arc<dyn ChainAdapter> = Arc::new(HttpAdapter::observed(
-                adapter.family(),
-                &single,
-                observer.clone(),
-            )?);
+            let single = AdapterConfig::new(adapter.family(), single);
+            let w = registry::build(&single, observer.clone()).map_err(|e| e.to_string())?;
             witnesses.push((endpoint.clone(), w));
         }
     }
@@ -159,10 +153,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
     }
     let mut all: Vec<Arc<dyn ChainAdapter>> = Vec::new();
     for ChainEntry { adapter, .. } in &entries {
-        all.push(Arc::new(HttpAdapter::new(
-            adapter.family(),
-            adapter.chain(),
-        )?));
+        all.push(registry::build(adapter, None).map_err(|e| e.to_string())?);
     }
     let observer: Arc<dyn RpcObserver> = metrics.clone();
     let mut chains = BTreeMap::new();

@@ -217,7 +217,8 @@ impl<'a> Obj<'a> {
     /// Required free text of the project's own events: 1 to `max` characters, no control characters.
     pub(crate) fn text(&self, key: &str, max: usize) -> Result<&'a str, Refusal> {
         let s = self.req_str(key, rules::EVENT_REQUIRED, rules::EVENT_TEXT)?;
-        check_text(s, max).map_err(|why| Refusal::new(rules::EVENT_TEXT, self.field(key), why))?;
+        check_text(s, max)
+            .map_err(|why| Refusal::new(rules::EVENT_TEXT, self.field(key), why.to_string()))?;
         Ok(s)
     }
 
@@ -226,25 +227,40 @@ impl<'a> Obj<'a> {
         match self.opt_str(key, rules::EVENT_TEXT)? {
             None => Ok(None),
             Some(s) => {
-                check_text(s, max)
-                    .map_err(|why| Refusal::new(rules::EVENT_TEXT, self.field(key), why))?;
+                check_text(s, max).map_err(|why| {
+                    Refusal::new(rules::EVENT_TEXT, self.field(key), why.to_string())
+                })?;
                 Ok(Some(s))
             }
         }
     }
 }
 
-/// Whether `s` is acceptable free text of at most `max` characters; the reason if not.
-pub(crate) fn check_text(s: &str, max: usize) -> Result<(), String> {
+/// Why a free text is refused (the message of an `EVENT_TEXT` refusal).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum TextFault {
+    /// Empty, or only white space.
+    #[error("must not be empty")]
+    Empty,
+    /// Longer than the field allows.
+    #[error("{chars} characters, at most {max} allowed")]
+    TooLong { chars: usize, max: usize },
+    /// A control character.
+    #[error("must not contain control characters")]
+    Control,
+}
+
+/// Whether `s` is acceptable free text of at most `max` characters; the fault if not.
+pub(crate) fn check_text(s: &str, max: usize) -> Result<(), TextFault> {
     if s.trim().is_empty() {
-        return Err("must not be empty".to_string());
+        return Err(TextFault::Empty);
     }
     let chars = s.chars().count();
     if chars > max {
-        return Err(format!("{chars} characters, at most {max} allowed"));
+        return Err(TextFault::TooLong { chars, max });
     }
     if s.chars().any(char::is_control) {
-        return Err("must not contain control characters".to_string());
+        return Err(TextFault::Control);
     }
     Ok(())
 }

@@ -1,0 +1,746 @@
+//! `portrelay devnet`: the three port ledgers in-process on free loopback
+//! ports, each with clients of the other two, channels on all six directed
+//! paths for all three apps, the relay engine between them, and a workload
+//! of realistic journeys (cargo events, letters of credit and settlements,
+//! bills of lading issued and transferred), then a summary. With `--zk`,
+//! COSCO -> CMPort payments travel in `groth16` mode: COSCO's node runs a
+//! disclosure prover (keys from the seeded devnet setup: unsafe for
+//! production) and CMPort receives settlement facts, not settlements.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapters::chain::{AdapterConfig, ChainAdapter, ChainConfig, RpcPolicy};
+use adapters::registry;
+use adapters::wire::{SubmitEvent, WIRE_VERSION};
+use devnet::node::{self, NodeConfig, RunningNode};
+use light_clients::any::{AnyHeader, FamilyName};
+use light_clients::host::RelayerKey;
+use light_clients::{App, ChainId, Fraction, TrustOptions};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use relayer::relay::coordinator::{Coordinator, Embedded};
+use relayer::relay::engine::{all_channels, Chain, Engine, EngineOptions, Paths};
+use relayer::relay::stats::{Stats, Summary};
+
+/// How to run the devnet.
+#[derive(Debug, Clone)]
+pub struct DevnetOptions {
+    /// Where the ledgers and the relayer keep their data (a fresh temporary directory if none).
+    pub data_dir: Option<PathBuf>,
+    /// Stop once this many packets are delivered and acknowledged; none: run until Ctrl-C.
+    pub packets: Option<u64>,
+    pub block_time: Duration,
+    pub validators: usize,
+    pub batch_max: usize,
+    /// Where the relayer's API (status page, metrics) listens; none: a free loopback port.
+    pub api_listen: Option<std::net::SocketAddr>,
+    /// Where the first ledger listens, the others on the next ports; none: free loopback ports.
+    pub ledgers_listen: Option<std::net::SocketAddr>,
+    /// Confidential paths; none: every path in `merkle` mode.
+    pub zk: Option<ZkDevnet>,
+}
+
+/// The devnet's confidential paths and the shape of their proofs.
+#[derive(Debug, Clone)]
+pub struct ZkDevnet {
+    /// Depth of every ledger's `zk_root` tree.
+    pub depth: u32,
+    /// K: packets per proof on the sources' provers.
+    pub batch: usize,
+    pub paths: Vec<crate::cmd::operator::ConfidentialPath>,
+}
+
+impl ZkDevnet {
+    /// COSCO -> CMPort payments in `groth16` mode, settlements proven "at
+    /// least `min_amount` minor units" with status and bill of lading disclosed.
+    pub fn payments(depth: u32, batch: usize, min_amount: u64) -> Result<Self, String> {
+        Ok(ZkDevnet {
+            depth,
+            batch,
+            paths: vec![crate::cmd::operator::ConfidentialPath {
+                source: ChainId::new("cosco-1")?,
+                destination: ChainId::new("cmport-1")?,
+                app: App::Payment,
+                policy: crate::cmd::operator::settlement_policy(min_amount),
+            }],
+        })
+    }
+
+    /// The node options of ledger `chain`: a prover when it is the source of a path.
+    fn node_options(&self, chain: &ChainId) -> node::NodeOptions {
+        node::NodeOptions {
+            zk_depth: self.depth,
+            prover_batch: self
+                .paths
+                .iter()
+                .any(|p| &p.source == chain)
+                .then_some(self.batch),
+            ..node::NodeOptions::DEFAULT
+        }
+    }
+}
+
+/// The three networks: chain id, family.
+pub const NETWORKS: [(&str, FamilyName); 3] = [
+    ("cmport-1", FamilyName::Cmport),
+    ("cosco-1", FamilyName::Cosco),
+    ("gba-1", FamilyName::Gba),
+];
+
+/// A running ledger of the devnet.
+#[derive(Debug)]
+pub struct DevLedger {
+    pub chain_id: ChainId,
+    pub family: FamilyName,
+    pub dir: PathBuf,
+    pub node: RunningNode,
+    pub adapter: Arc<dyn ChainAdapter>,
+}
+
+fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+/// The devnet's trust options with another trusting period (`"14d"`, `"9s"`);
+/// 14 days when it does not parse.
+pub fn trust_options(trusting_period: &str) -> TrustOptions {
+    TrustOptions {
+        trusting_period: humantime::parse_duration(trusting_period)
+            .unwrap_or(Duration::from_secs(14 * 24 * 3600)),
+        ..trust()
+    }
+}
+
+pub(crate) fn trust() -> TrustOptions {
+    TrustOptions {
+        trusting_period: Duration::from_secs(14 * 24 * 3600),
+        clock_drift: Duration::from_secs(10),
+        trust_threshold: Fraction::ONE_THIRD,
+    }
+}
+
+/// Starts the three ledgers in `dir`.
+pub async fn start_ledgers(
+    dir: &Path,
+    opts: &DevnetOptions,
+    shutdown: &CancellationToken,
+) -> Result<Vec<DevLedger>, String> {
+    let mut out = Vec::new();
+    for (i, (id, family)) in NETWORKS.into_iter().enumerate() {
+        let chain_id = ChainId::new(id).map_err(err("chain id"))?;
+        let listen = match opts.ledgers_listen {
+            Some(first) => {
+                let port = first
+                    .port()
+                    .checked_add(u16::try_from(i).map_err(err("listen"))?)
+                    .ok_or("--ledgers-listen: the port is too high for three ledgers")?;
+                std::net::SocketAddr::new(first.ip(), port)
+            }
+            None => "127.0.0.1:0".parse().map_err(err("listen"))?,
+        };
+        out.push(start_ledger(&dir.join(id), chain_id, family, opts, listen, shutdown).await?);
+    }
+    Ok(out)
+}
+
+/// Starts one ledger with its data in `data_dir` (resuming what is there),
+/// listening on `listen` (port 0: a free one).
+pub async fn start_ledger(
+    data_dir: &Path,
+    chain_id: ChainId,
+    family: FamilyName,
+    opts: &DevnetOptions,
+    listen: std::net::SocketAddr,
+    shutdown: &CancellationToken,
+) -> Result<DevLedger, String> {
+    let config = NodeConfig {
+        chain_id: chain_id.clone(),
+        family,
+        validators: opts.validators,
+        data_dir: data_dir.to_path_buf(),
+        block_time: opts.block_time,
+        listen,
+    };
+    let options = match &opts.zk {
+        Some(zk) => zk.node_options(&chain_id),
+        None => node::NodeOptions::DEFAULT,
+    };
+    let node = node::start_with(config, options, shutdown.clone())
+        .await
+        .map_err(|e| format!("{chain_id}: {}", e.message))?;
+    let endpoint = format!("http://{}", node.addr);
+    let chain = ChainConfig {
+        chain_id: chain_id.clone(),
+        endpoints: vec![endpoint],
+        apps: App::ALL.to_vec(),
+        trust_root: None,
+        rpc: RpcPolicy::DEVNET,
+    };
+    let adapter = registry::build(&AdapterConfig::new(family, chain), None)
+        .map_err(err(chain_id.as_str()))?;
+    Ok(DevLedger {
+        chain_id,
+        family,
+        dir: data_dir.to_path_buf(),
+        node,
+        adapter,
+    })
+}
+
+/// The relayer's transaction key, kept in `dir/relayer.key`.
+pub fn relayer_key(dir: &Path) -> Result<ed25519_consensus::SigningKey, String> {
+    let path = dir.join("relayer.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut seed).map_err(err("relayer.key"))?;
+        return Ok(ed25519_consensus::SigningKey::from(seed));
+    }
+    let seed: [u8; 32] = node::entropy().map_err(err("entropy"))?;
+    std::fs::write(&path, hex::encode(seed)).map_err(err("relayer.key"))?;
+    Ok(ed25519_consensus::SigningKey::from(seed))
+}
+
+/// Each ledger's operator: clients of the others, the relayer's key, every channel, eBL platform keys.
+/// Returns the header each ledger's clients were created from, by chain.
+pub async fn connect(
+    ledgers: &[DevLedger],
+    relayer: &RelayerKey,
+) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+    connect_with(ledgers, relayer, trust()).await
+}
+
+/// [`connect`], with the clients' trust options.
+pub async fn connect_with(
+    ledgers: &[DevLedger],
+    relayer: &RelayerKey,
+    options: TrustOptions,
+) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+    connect_confidential(ledgers, relayer, options, &[]).await
+}
+
+/// [`connect_with`], with confidential paths (see `operator::setup_with`).
+pub async fn connect_confidential(
+    ledgers: &[DevLedger],
+    relayer: &RelayerKey,
+    options: TrustOptions,
+    confidential: &[crate::cmd::operator::ConfidentialPath],
+) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+    let mut operated = Vec::new();
+    for l in ledgers {
+        operated.push(crate::cmd::operator::Operated {
+            chain_id: l.chain_id.clone(),
+            adapter: l.adapter.clone(),
+            operator: devnet::ledger::operator_key(&l.dir)?,
+            relayer: *relayer,
+            apps: App::ALL.to_vec(),
+        });
+    }
+    let headers =
+        crate::cmd::operator::setup_with(&operated, options, &Paths::default(), confidential)
+            .await?;
+    // eBL platforms: each ledger knows the others' envelope keys.
+    for l in ledgers {
+        for other in ledgers.iter().filter(|o| o.chain_id != l.chain_id) {
+            let key = other
+                .adapter
+                .status()
+                .await
+                .map_err(err("status"))?
+                .ebl_platform;
+            let chain = other.chain_id.clone();
+            l.node
+                .handle
+                .call(move |ledger| ledger.register_platform(chain, key))
+                .await
+                .map_err(|e| e.message)?;
+        }
+    }
+    Ok(headers)
+}
+
+/// The example events the workload is built from.
+pub(crate) struct Templates {
+    cargo: Vec<Value>,
+    payment: Vec<Value>,
+    ebl: Vec<Value>,
+}
+
+pub(crate) fn templates() -> Result<Templates, String> {
+    let cargo: Vec<Value> =
+        serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
+            .map_err(err("journey"))?;
+    let payment = include_str!("../../docs/examples/events/payments.ndjson")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(err("payments"))?;
+    let ebl: Vec<Value> = serde_json::from_str(include_str!("../../docs/examples/events/ebl.json"))
+        .map_err(err("ebl"))?;
+    Ok(Templates {
+        cargo,
+        payment,
+        ebl,
+    })
+}
+
+/// A fresh UUID v4 in lowercase, from a counter and a run seed.
+fn uuid(seed: u64, n: u64) -> String {
+    let h = light_clients::hash::sha256(&[&seed.to_le_bytes(), &n.to_le_bytes()]).0;
+    format!(
+        "{}-{}-4{}-{}{}-{}",
+        hex::encode(&h[0..4]),
+        hex::encode(&h[4..6]),
+        &hex::encode(&h[6..8])[1..],
+        ["8", "9", "a", "b"][usize::from(h[8] % 4)],
+        &hex::encode(&h[8..10])[1..],
+        hex::encode(&h[10..16])
+    )
+}
+
+/// The `n`th event of the workload, its app, and (for eBL) the local ISSUE that must come first.
+pub(crate) fn workload_event(t: &Templates, seed: u64, n: u64, app: App) -> (Option<Value>, Value) {
+    let k = n as usize;
+    match app {
+        App::Cargo => {
+            let mut e = t.cargo[k % t.cargo.len()].clone();
+            e["eventID"] = Value::String(uuid(seed, 2 * n));
+            (None, e)
+        }
+        App::Payment => {
+            let mut e = t.payment[k % t.payment.len()].clone();
+            e["eventID"] = Value::String(uuid(seed, 2 * n));
+            if e["eventType"] == "PAYMENT_SETTLEMENT" {
+                e["endToEndId"] = Value::String(format!("E2E-{seed:x}-{n}"));
+                e["uetr"] = Value::String(uuid(seed ^ 0x5555, n));
+            }
+            (None, e)
+        }
+        App::Ebl => {
+            let reference = format!("PRL{:x}{n:07}", seed % 0xfff);
+            let mut issue = t.ebl[0].clone();
+            issue["eventID"] = Value::String(uuid(seed, 2 * n));
+            issue["transportDocumentReference"] = Value::String(reference.clone());
+            let mut transfer = t.ebl[1].clone();
+            transfer["eventID"] = Value::String(uuid(seed, 2 * n + 1));
+            transfer["transportDocumentReference"] = Value::String(reference);
+            (Some(issue), transfer)
+        }
+    }
+}
+
+/// Submits `count` events spread over every path and app, each packet
+/// receivable up to `timeout_secs` after its block; returns how many became packets.
+pub async fn run_workload(
+    ledgers: &[DevLedger],
+    count: u64,
+    seed: u64,
+    first: u64,
+    timeout_secs: u64,
+) -> Result<u64, String> {
+    let t = templates()?;
+    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
+    let channels = all_channels(&chains, &App::ALL);
+    let mut sent = 0;
+    for n in first..first + count {
+        let channel = &channels[(n as usize) % channels.len()];
+        let Some(source) = ledgers.iter().find(|l| l.chain_id == channel.source) else {
+            continue;
+        };
+        let (before, event) = workload_event(&t, seed, n, channel.app);
+        if let Some(issue) = before {
+            let local = SubmitEvent {
+                version: WIRE_VERSION,
+                destination: source.chain_id.clone(),
+                event: issue,
+                timeout_secs: None,
+            };
+            source
+                .adapter
+                .submit_event(&local)
+                .await
+                .map_err(err("issue"))?;
+        }
+        let req = SubmitEvent {
+            version: WIRE_VERSION,
+            destination: channel.destination.clone(),
+            event,
+            timeout_secs: Some(timeout_secs),
+        };
+        source
+            .adapter
+            .submit_event(&req)
+            .await
+            .map_err(err("event"))?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// What the ledgers themselves say of every channel after a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledgers {
+    pub channels: usize,
+    /// Packets the sources sent, the destinations received, and the sources saw acknowledged.
+    pub sent: u64,
+    pub received: u64,
+    pub acked: u64,
+    /// Channels whose ends disagree, described.
+    pub mismatches: Vec<String>,
+}
+
+/// Reads both ends of every channel: on an ordered channel, exactly once and
+/// in order means the destination's `next_recv` equals the source's
+/// `next_send` (no gap, no duplicate) and every ack came back.
+pub async fn check_ledgers(ledgers: &[DevLedger]) -> Result<Ledgers, String> {
+    let mut ends = BTreeMap::new();
+    for l in ledgers {
+        for c in l.adapter.channels().await.map_err(err("channels"))? {
+            ends.insert((l.chain_id.clone(), c.id.clone()), c);
+        }
+    }
+    let mut out = Ledgers::default();
+    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
+    for channel in all_channels(&chains, &App::ALL) {
+        let (Some(src), Some(dst)) = (
+            ends.get(&(channel.source.clone(), channel.clone())),
+            ends.get(&(channel.destination.clone(), channel.clone())),
+        ) else {
+            out.mismatches.push(format!("{channel}: an end is missing"));
+            continue;
+        };
+        out.channels += 1;
+        let (sent, received, acked) = (src.next_send - 1, dst.next_recv - 1, src.next_ack - 1);
+        out.sent += sent;
+        out.received += received;
+        out.acked += acked;
+        if sent != received || acked != sent {
+            out.mismatches.push(format!(
+                "{channel}: sent {sent}, received {received}, acked {acked}"
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The relay engine over the devnet's ledgers, in this process, with its
+/// coordinator's file in `dir` and every path served.
+pub(crate) fn in_process_engine(
+    dir: &Path,
+    ledgers: &[DevLedger],
+    key: &ed25519_consensus::SigningKey,
+    roots: &BTreeMap<ChainId, (u64, AnyHeader)>,
+    batch_max: usize,
+    clear_interval: Duration,
+    stats: Arc<Stats>,
+) -> Result<Arc<Engine>, String> {
+    let coordinator: Arc<dyn Coordinator> =
+        Arc::new(Embedded::open(&dir.join("relayer.redb")).map_err(err("relayer store"))?);
+    let metrics = relayer::metrics::Metrics::new().map_err(err("metrics"))?;
+    let mut chains = BTreeMap::new();
+    for l in ledgers {
+        let endpoint = format!("http://{}", l.node.addr);
+        // The engine's own adapters report every request to the metrics.
+        let config = ChainConfig {
+            chain_id: l.chain_id.clone(),
+            endpoints: vec![endpoint.clone()],
+            apps: App::ALL.to_vec(),
+            trust_root: None,
+            rpc: RpcPolicy::DEVNET,
+        };
+        let adapter = registry::build(&AdapterConfig::new(l.family, config), Some(metrics.clone()))
+            .map_err(err(l.chain_id.as_str()))?;
+        let chain = Chain::single(
+            adapter,
+            key.clone(),
+            endpoint,
+            roots.get(&l.chain_id).cloned(),
+        );
+        chains.insert(l.chain_id.clone(), chain);
+    }
+    let options = EngineOptions {
+        trust: trust(),
+        batch_max,
+        max_attempts: 5,
+        backoff: Duration::from_millis(100),
+        clear_interval,
+    };
+    Ok(Engine::new(
+        chains,
+        coordinator,
+        options,
+        Paths::default(),
+        stats,
+        metrics,
+    ))
+}
+
+/// Serves the relayer's API on a free loopback port, with a fresh token
+/// written to `dir/api.token`; returns the address and the token's file.
+async fn start_api(
+    dir: &Path,
+    engine: &Arc<Engine>,
+    ledgers: &[DevLedger],
+    api_listen: Option<std::net::SocketAddr>,
+    stop: CancellationToken,
+) -> Result<(std::net::SocketAddr, PathBuf), String> {
+    let token = hex::encode(node::entropy::<16>().map_err(err("entropy"))?);
+    let token_file = dir.join("api.token");
+    std::fs::write(&token_file, &token).map_err(err("api.token"))?;
+    let listen = match api_listen {
+        Some(a) => a,
+        None => "127.0.0.1:0".parse().map_err(err("listen"))?,
+    };
+    let listener = relayer::api::bind(listen).await?;
+    let addr = listener.local_addr().map_err(err("api"))?;
+    let state = relayer::api::ApiState {
+        engine: engine.clone(),
+        token: Some(Arc::from(token.as_str())),
+        configured: Arc::new(ledgers.iter().map(|l| l.chain_id.clone()).collect()),
+        build: relayer::daemon::chain_builder(engine.clone()),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = relayer::api::serve(listener, state, stop).await {
+            tracing::error!(error = %e, "api");
+        }
+    });
+    Ok((addr, token_file))
+}
+
+/// Runs the devnet; returns the summary when done (after `packets`, or on shutdown).
+pub async fn run(
+    opts: DevnetOptions,
+    shutdown: CancellationToken,
+) -> Result<(Summary, Ledgers), String> {
+    let dir = match &opts.data_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!(
+            "portrelay-devnet-{}-{}",
+            std::process::id(),
+            relayer::relay::engine::now().unix_nanos()
+        )),
+    };
+    std::fs::create_dir_all(&dir).map_err(err("data dir"))?;
+    let nodes_stop = CancellationToken::new();
+    let ledgers = start_ledgers(&dir, &opts, &nodes_stop).await?;
+    for l in &ledgers {
+        println!(
+            "{:<9} ({:<6}) http://{}  data {}",
+            l.chain_id,
+            l.family.as_str(),
+            l.node.addr,
+            l.dir.display()
+        );
+    }
+    let key = relayer_key(&dir)?;
+    let relayer = RelayerKey(key.verification_key().to_bytes());
+    let confidential = opts
+        .zk
+        .as_ref()
+        .map(|z| z.paths.clone())
+        .unwrap_or_default();
+    let roots = connect_confidential(&ledgers, &relayer, trust(), &confidential).await?;
+    for p in &confidential {
+        println!(
+            "zk        {} -> {} {} in groth16 mode ({}; devnet-unsafe seeded keys)",
+            p.source,
+            p.destination,
+            p.app,
+            serde_json::to_string(&p.policy).unwrap_or_default()
+        );
+    }
+    let stats = Arc::new(Stats::default());
+    let engine = in_process_engine(
+        &dir,
+        &ledgers,
+        &key,
+        &roots,
+        opts.batch_max,
+        Duration::from_secs(5),
+        stats.clone(),
+    )?;
+    let engine_stop = CancellationToken::new();
+    let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
+    let (api_addr, token_file) = start_api(
+        &dir,
+        &engine,
+        &ledgers,
+        opts.api_listen,
+        engine_stop.clone(),
+    )
+    .await?;
+    println!(
+        "relayer   status page http://{api_addr}/  metrics http://{api_addr}/metrics\n          API http://{api_addr}/v1  (token in {}; try: portrelay status --api http://{api_addr})",
+        token_file.display()
+    );
+
+    let started = Instant::now();
+    let seed = relayer::relay::engine::now().unix_nanos();
+    let target = opts.packets;
+    let mut submitted = 0u64;
+    let mut last_print = Instant::now();
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let want = target
+            .map(|t| t.saturating_sub(submitted))
+            .unwrap_or(18)
+            .min(18 * 4);
+        if want > 0 {
+            submitted += run_workload(&ledgers, want, seed, submitted, 600).await?;
+        }
+        let s = stats.summary();
+        if last_print.elapsed() >= Duration::from_secs(1) {
+            println!(
+                "  submitted {submitted:>6}  delivered {:>6}  acked {:>6}  ({:.0?})",
+                s.delivered(),
+                s.acked(),
+                started.elapsed()
+            );
+            last_print = Instant::now();
+        }
+        if target.is_some_and(|t| s.acked() >= t) {
+            break;
+        }
+        // Everything submitted: only waiting for acks, so look more often.
+        let all_submitted = target.is_some_and(|t| submitted >= t);
+        let pause = if all_submitted {
+            Duration::from_millis(50)
+        } else {
+            opts.block_time
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+    let elapsed = started.elapsed();
+    engine_stop.cancel();
+    let _ = engine_task.await;
+    let checked = check_ledgers(&ledgers).await?;
+    nodes_stop.cancel();
+    for l in ledgers {
+        l.node.wait().await;
+    }
+    let summary = stats.summary();
+    print_summary(&summary, elapsed);
+    if checked.mismatches.is_empty() {
+        println!(
+            "ledgers: {} channels, {} sent, {} received, {} acked: exactly once, in order",
+            checked.channels, checked.sent, checked.received, checked.acked
+        );
+    }
+    for m in &checked.mismatches {
+        println!("ledgers: {m}");
+    }
+    Ok((summary, checked))
+}
+
+pub fn print_summary(s: &Summary, elapsed: Duration) {
+    println!("\npath                      app      delivered   ok  refused timeout  acked");
+    for ((src, dst, app), p) in &s.paths {
+        println!(
+            "{:<25} {:<8} {:>9} {:>4} {:>8} {:>7} {:>6}",
+            format!("{src} -> {dst}"),
+            app.as_str(),
+            p.delivered,
+            p.ok,
+            p.refused,
+            p.timeouts,
+            p.acked
+        );
+    }
+    let secs = elapsed.as_secs_f64().max(f64::EPSILON);
+    println!(
+        "\ndelivered {} and acked {} in {:.1} s: {:.1} packets/s",
+        s.delivered(),
+        s.acked(),
+        secs,
+        s.delivered() as f64 / secs
+    );
+    if let Some((p50, p95, p99)) = s.latency_ms {
+        println!("latency, source commit to destination receipt confirmed: p50 {p50:.0} ms, p95 {p95:.0} ms, p99 {p99:.0} ms");
+    }
+    println!(
+        "batches {} (mean {:.1} jobs); headers verified {} (mean {:?})",
+        s.batches, s.mean_batch, s.headers_verified, s.header_verify_mean
+    );
+    if s.errors.is_empty() {
+        println!("errors: none");
+    }
+    for ((chain, check), n) in &s.errors {
+        println!("errors: {chain} {check}: {n}");
+    }
+    for (name, t) in &s.stages {
+        println!(
+            "stage {name:<8} {:>7} times, mean {:>9.2?}, max {:>9.2?}, total {:>8.2?}",
+            t.count,
+            t.total
+                .checked_div(t.count.max(1) as u32)
+                .unwrap_or_default(),
+            t.max,
+            t.total
+        );
+    }
+}
+
+// The `portrelay devnet` command line.
+
+/// `portrelay devnet`'s options.
+#[derive(Debug, clap::Args)]
+pub struct DevnetArgs {
+    /// Keep the ledgers' and the relayer's data here (default: a new temporary directory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Stop once this many packets are delivered and acknowledged (default: run until Ctrl-C).
+    #[arg(long)]
+    pub packets: Option<u64>,
+    #[arg(long, default_value = "200ms", value_parser = humantime::parse_duration)]
+    pub block_time: std::time::Duration,
+    /// Validators per ledger.
+    #[arg(long, default_value_t = 4)]
+    pub validators: usize,
+    /// Most packets or acks in one transaction.
+    #[arg(long, default_value_t = 200)]
+    pub batch_max: usize,
+    /// Where the relayer's API, status page and metrics listen (default: a free loopback port).
+    #[arg(long)]
+    pub api_listen: Option<std::net::SocketAddr>,
+    /// Where the first ledger listens; the other two on the next two ports
+    /// (default: free loopback ports).
+    #[arg(long)]
+    pub ledgers_listen: Option<std::net::SocketAddr>,
+    /// COSCO -> CMPort payments in groth16 mode: CMPort receives
+    /// settlement facts (status, bill of lading, "amount at least
+    /// 1,000.00"), never the settlements; COSCO's node proves them with
+    /// keys from the seeded devnet setup (unsafe for production).
+    #[arg(long)]
+    pub zk: bool,
+}
+
+pub fn run_command(args: DevnetArgs) -> std::process::ExitCode {
+    let zk = match args
+        .zk
+        .then(|| ZkDevnet::payments(16, 4, 100_000))
+        .transpose()
+    {
+        Ok(zk) => zk,
+        Err(e) => return super::fail(&format!("--zk: {e}")),
+    };
+    let opts = DevnetOptions {
+        data_dir: args.data_dir,
+        packets: args.packets,
+        block_time: args.block_time,
+        validators: args.validators,
+        batch_max: args.batch_max,
+        api_listen: args.api_listen,
+        ledgers_listen: args.ledgers_listen,
+        zk,
+    };
+    super::run_async(|shutdown| async move { run(opts, shutdown).await.map(|_| ()) })
+}

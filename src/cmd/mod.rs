@@ -1,0 +1,81 @@
+//! The `portrelay` commands, one module each, and what they share: exit
+//! codes, the runtime with Ctrl-C and SIGTERM wired to a cancellation token.
+//!
+//! - [`light_client`]: `light-client sample|verify`, over the `light-clients` crate;
+//! - [`events`]: `events validate`, over `adapters::events`;
+//! - [`start`]: `start --config`, the relayer daemon (`relayer::run`);
+//! - [`devnet`]: `devnet`, three ledgers, the relay and a workload in one process;
+//! - [`bench`] and [`bench_fleet`]: `bench` and `bench --fleet`;
+//! - [`operator`]: `operator connect`, what each ledger's operator does first;
+//! - [`ops`]: the client of a running relayer's API that [`status`],
+//!   [`packets`], [`adapters`] and [`fleet`] use;
+//! - [`zk`]: `zk setup|prove|verify|export|import|export-verifier`.
+
+use std::process::ExitCode;
+
+pub mod adapters;
+pub mod bench;
+pub mod bench_fleet;
+pub mod devnet;
+pub mod events;
+pub mod fleet;
+pub mod light_client;
+pub mod operator;
+pub mod ops;
+pub mod packets;
+pub mod start;
+pub mod status;
+pub mod zk;
+
+/// Exit code for input that cannot be read or arguments that make no sense.
+pub const UNREADABLE: u8 = 2;
+
+/// Runs `job` on a runtime, with Ctrl-C and SIGTERM cancelling it.
+pub fn run_async<F, Fut, E>(job: F) -> ExitCode
+where
+    F: FnOnce(tokio_util::sync::CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(::devnet::log_filter("warn"))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(async {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            stop.cancel();
+        });
+        match job(shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e.to_string()),
+        }
+    })
+}
+
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        return;
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub fn fail(reason: &str) -> ExitCode {
+    eprintln!("error: {reason}");
+    ExitCode::from(UNREADABLE)
+}

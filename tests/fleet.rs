@@ -1,0 +1,588 @@
+//! Relayer fleets on Redis: the Redis coordinator on its own (leases and
+//! fencing, deduplication, reclaiming a dead owner's jobs), then three
+//! `portrelay start` processes sharing one `redis-server` (started here on a
+//! free loopback port): a workload exactly once and in order, a scanner
+//! holder killed, a lease holder paused past its lease, Redis restarted, an
+//! adapter registered on one member followed by the others.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::support::net::{
+    fleet_config, free_addr, http_get, new_key, portrelay, register_relayer, signal,
+    start_relayer_with, write_config, Net, RedisServer, Running,
+};
+use light_clients::host::EventProof;
+use light_clients::merkle::MerkleProof;
+use light_clients::{App, ChainId, ChannelId, Packet, PacketId, Timeout, Timestamp};
+use relayer::config::RedisConfig;
+use relayer::metrics::Metrics;
+use relayer::relay::coordinator::{Coordinator, CoordinatorError, Job, LeaseName, Work};
+use relayer::relay::fleet::RedisCoordinator;
+use serde_json::Value;
+
+/// The process tests each run three relayers and three ledgers: one at a
+/// time on a small machine.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn chain(s: &str) -> ChainId {
+    ChainId::new(s).expect("chain id")
+}
+
+fn coordinator(url: &str, instance: &str, lease: Duration) -> RedisCoordinator {
+    let config = RedisConfig {
+        url: url.to_string(),
+        instance: instance.to_string(),
+        lease,
+        namespace: "unit".into(),
+        registered_keys: None,
+    };
+    RedisCoordinator::new(config, None, Metrics::new().expect("metrics")).expect("coordinator")
+}
+
+fn job(sequence: u64) -> Job {
+    let channel = ChannelId {
+        source: chain("cmport-1"),
+        destination: chain("cosco-1"),
+        app: App::Cargo,
+    };
+    Job {
+        work: Work::Packet {
+            packet: Packet {
+                id: PacketId { channel, sequence },
+                timeout: Timeout {
+                    time: Timestamp::from_unix_nanos(1),
+                    height: None,
+                },
+                payload: vec![1, 2, 3],
+            },
+            proof: EventProof {
+                height: 7,
+                opening: None,
+                proof: MerkleProof {
+                    leaf_index: 0,
+                    siblings: Vec::new(),
+                },
+            },
+        },
+        attempts: 0,
+    }
+}
+
+/// Runs lease rounds on `c` until `done`, within 30 s.
+async fn tick_until(c: &RedisCoordinator, what: &str, done: impl Fn(&RedisCoordinator) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        c.tick().await;
+        if done(c) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_holders_checkpoint_write_is_refused_by_the_fencing_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let lease = Duration::from_millis(600);
+    let a = coordinator(&redis.url(), "a", lease);
+    let b = coordinator(&redis.url(), "b", lease);
+    let cosco = chain("cosco-1");
+    let scanner = LeaseName::Scanner {
+        chain: cosco.clone(),
+    };
+    // Asking declares interest; the next round acquires.
+    assert!(a.lease(&scanner).is_none());
+    tick_until(&a, "a never took the free scanner lease", |c| {
+        c.lease(&scanner).is_some()
+    })
+    .await;
+    let old = a.lease(&scanner).expect("held");
+    a.set_checkpoint(&cosco, 10, &old)
+        .await
+        .expect("written by the holder");
+    assert_eq!(a.checkpoint(&cosco).await.expect("read"), Some(10));
+
+    // a stops renewing (paused); b takes the lease once it lapses in Redis.
+    assert!(b.lease(&scanner).is_none());
+    tick_until(&b, "b never took the lapsed lease over", |c| {
+        c.lease(&scanner).is_some()
+    })
+    .await;
+    let new = b.lease(&scanner).expect("held");
+    assert!(new.fence > old.fence, "a newer fencing token");
+    b.set_checkpoint(&cosco, 20, &new).await.expect("written");
+
+    // a wakes and writes under its old token: refused, and the checkpoint is b's.
+    match a.set_checkpoint(&cosco, 11, &old).await {
+        Err(CoordinatorError::Fenced { fence, .. }) => assert_eq!(fence, old.fence),
+        other => panic!("the stale write was not refused by the fencing check: {other:?}"),
+    }
+    assert_eq!(a.checkpoint(&cosco).await.expect("read"), Some(20));
+    // Its next round stops the work under the lease (the renewal is refused too).
+    a.tick().await;
+    assert!(
+        old.stop.is_cancelled(),
+        "the stale holder's work is cancelled"
+    );
+    assert!(a.lease(&scanner).is_none());
+    assert!(b.lease(&scanner).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_are_queued_once_and_a_dead_owners_pending_jobs_are_reclaimed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let lease = Duration::from_millis(600);
+    let a = coordinator(&redis.url(), "a", lease);
+    // The same id twice (the scanner and the clearer both saw it): queued once.
+    assert!(a.enqueue(job(1)).await.expect("enqueue"));
+    assert!(!a.enqueue(job(1)).await.expect("enqueue"));
+    // A block's jobs in one call: each deduplicated on its own.
+    assert_eq!(
+        a.enqueue_all(vec![job(1), job(2), job(2)])
+            .await
+            .expect("enqueue"),
+        vec![false, true, false]
+    );
+    assert!(a.knows(&job(1).id()).await.expect("knows"));
+    let target = chain("cosco-1");
+    let all = |_: &ChainId, _: &ChainId| usize::MAX;
+    // No lane lease yet: nothing to take.
+    assert!(a.take(&target, 10, &all).await.expect("take").is_empty());
+    let lane = LeaseName::Lane {
+        lane: job(1).lane(),
+    };
+    tick_until(&a, "a never took the lane", |c| c.lease(&lane).is_some()).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let taken = loop {
+        a.read_once().await.expect("read");
+        let t = a.take(&target, 10, &all).await.expect("take");
+        if !t.is_empty() {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "jobs never read from the lane");
+    };
+    let seqs: Vec<u64> = taken.iter().map(|j| j.id().sequence).collect();
+    assert_eq!(seqs, vec![1, 2], "in order");
+    // a completes 1 and dies with 2 in flight (never acknowledged).
+    a.complete(&[job(1).id()]).await.expect("complete");
+    // Done: seen again (the clearer, a late scan), it is not queued again.
+    assert!(!a.enqueue(job(1)).await.expect("enqueue"));
+    assert!(a.lookup(&job(1).id()).await.expect("lookup").is_none());
+    drop(a);
+
+    // b takes the lane over when a's lease runs out, and claims job 2.
+    let b = coordinator(&redis.url(), "b", lease);
+    tick_until(&b, "b never took the dead owner's lane", |c| {
+        c.lease(&lane).is_some()
+    })
+    .await;
+    let taken = b.take(&target, 10, &all).await.expect("take");
+    let seqs: Vec<u64> = taken.iter().map(|j| j.id().sequence).collect();
+    assert_eq!(seqs, vec![2], "the pending job, reclaimed");
+    // Failing past max_attempts parks it with its reason.
+    b.fail(taken, "refused: bad proof", 1).await.expect("fail");
+    let parked = b.parked().await.expect("parked");
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].reason, "refused: bad proof");
+    assert_eq!(b.retry_parked().await.expect("retry"), 1);
+    assert!(b.parked().await.expect("parked").is_empty());
+    assert!(b.knows(&job(2).id()).await.expect("knows"), "queued again");
+}
+
+/// One fleet member: its process, API and files.
+struct Member {
+    instance: String,
+    api: String,
+    log: PathBuf,
+    process: Option<Running>,
+}
+
+impl Member {
+    fn pid(&self) -> u32 {
+        self.process.as_ref().map_or(0, Running::id)
+    }
+
+    fn status(&self) -> Option<Value> {
+        let (code, body) = http_get(&format!("{}/v1/status", self.api))?;
+        (code == 200).then(|| serde_json::from_str(&body).ok())?
+    }
+
+    fn metric(&self, name: &str) -> f64 {
+        let Some((200, text)) = http_get(&format!("{}/metrics", self.api)) else {
+            return 0.0;
+        };
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Three ledgers and three relayers sharing `redis`.
+struct Fleet {
+    net: Net,
+    members: Vec<Member>,
+}
+
+/// The file's chains for a relayer: all three, or those `only` names.
+fn file_chains(net: &Net, only: Option<&[&str]>) -> Vec<(String, String, Vec<String>)> {
+    net.ledgers
+        .iter()
+        .filter(|l| only.is_none_or(|o| o.contains(&l.chain_id.as_str())))
+        .map(|l| {
+            (
+                l.family.to_string(),
+                l.chain_id.to_string(),
+                vec![format!("http://{}", l.node.addr)],
+            )
+        })
+        .collect()
+}
+
+impl Fleet {
+    /// Ledgers connected, each member's key registered on each, and three
+    /// members started (each its own key, data directory and API).
+    async fn start(redis_url: &str, only: Option<&[&str]>, keys_dirs: bool) -> Fleet {
+        let net = Net::start().await;
+        let mut members = Vec::new();
+        for (i, name) in ["alpha", "beta", "gamma"].iter().enumerate() {
+            let home = net.dir.path().join(name);
+            std::fs::create_dir_all(&home).expect("member dir");
+            let key_file = home.join("relayer.key");
+            let key = new_key(&key_file, 10 + u8::try_from(i).expect("small"));
+            register_relayer(&net.ledgers, &key).await;
+            let keys = home.join("keys");
+            std::fs::create_dir_all(&keys).expect("keys dir");
+            std::fs::copy(&key_file, keys.join("gba-1.key")).expect("key");
+            let api = free_addr();
+            let token = home.join("api.token");
+            std::fs::write(&token, format!("{name}-token-0123456789abcdef\n")).expect("token");
+            let config = write_config(
+                &home,
+                &key_file,
+                &file_chains(&net, only),
+                Some((api, Some(&token))),
+            );
+            fleet_config(
+                &config,
+                redis_url,
+                name,
+                "2s",
+                keys_dirs.then_some(keys.as_path()),
+            );
+            let log = home.join("relayer.log");
+            let process = start_relayer_logged(&config, &log);
+            members.push(Member {
+                instance: name.to_string(),
+                api: format!("http://{api}"),
+                log,
+                process: Some(process),
+            });
+        }
+        let fleet = Fleet { net, members };
+        fleet
+            .wait("every member sees three members", |f| {
+                f.members.iter().all(|m| {
+                    m.status()
+                        .is_some_and(|s| s["fleet"]["members"].as_array().map(Vec::len) == Some(3))
+                })
+            })
+            .await;
+        fleet
+    }
+
+    /// Waits for `cond` within three minutes (generous: 2 cores run six processes).
+    async fn wait(&self, what: &str, cond: impl Fn(&Fleet) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while !cond(self) {
+            assert!(Instant::now() < deadline, "{what}; {}", self.logs());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn logs(&self) -> String {
+        let paths: Vec<String> = self
+            .members
+            .iter()
+            .map(|m| m.log.display().to_string())
+            .collect();
+        format!("logs: {}", paths.join(", "))
+    }
+
+    /// The fleet section as a live member reports it.
+    fn fleet_status(&self) -> Option<Value> {
+        self.members
+            .iter()
+            .filter(|m| m.process.is_some())
+            .find_map(|m| m.status().map(|s| s["fleet"].clone()))
+    }
+
+    /// Which member holds `lease` (`scanner:cosco-1`), by the heartbeats.
+    fn holder(&self, lease: &str) -> Option<usize> {
+        let fleet = self.fleet_status()?;
+        let name = fleet["members"].as_array()?.iter().find(|m| {
+            m["leases"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|x| x == lease))
+        })?["instance"]
+            .as_str()?
+            .to_string();
+        self.members.iter().position(|m| m.instance == name)
+    }
+
+    /// A scanner lease and its holder.
+    async fn some_scanner(&self) -> (String, usize) {
+        let mut found = None;
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while found.is_none() {
+            for l in &self.net.ledgers {
+                let lease = format!("scanner:{}", l.chain_id);
+                if let Some(i) = self.holder(&lease) {
+                    found = Some((lease, i));
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no scanner lease held; {}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        found.expect("found")
+    }
+
+    async fn workload(&self, count: u64, seed: u64, first: u64) {
+        let sent = portrelay::cmd::devnet::run_workload(&self.net.ledgers, count, seed, first, 600)
+            .await
+            .expect("workload");
+        assert_eq!(sent, count);
+    }
+
+    /// Every channel exactly once and in order, read from the ledgers.
+    async fn settle(&self, packets: u64) {
+        self.net.settle(packets, Duration::from_secs(300)).await;
+    }
+
+    async fn stop(mut self) {
+        for m in &mut self.members {
+            if let Some(p) = m.process.take() {
+                // A paused member must run again to take the SIGTERM.
+                signal(p.id(), "-CONT");
+                crate::support::net::terminate(p);
+            }
+        }
+        self.net.shutdown().await;
+    }
+}
+
+/// `portrelay start` with the fleet's own lines (leases taken and lost) in its log.
+fn start_relayer_logged(config: &Path, log: &Path) -> Running {
+    start_relayer_with(config, log, "warn,relayer::relay::fleet=info")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_relayers_on_one_redis_relay_every_path_exactly_once_in_order() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let fleet = Fleet::start(&redis.url(), None, false).await;
+    fleet.workload(108, 41, 0).await;
+    fleet.settle(108).await;
+    // The lanes spread over the members: each holds some (fair shares of 36).
+    fleet
+        .wait("lanes not spread over the three members", |f| {
+            f.fleet_status().is_some_and(|s| {
+                s["members"].as_array().is_some_and(|ms| {
+                    ms.len() == 3
+                        && ms.iter().all(|m| {
+                            m["leases"].as_array().is_some_and(|l| {
+                                l.iter()
+                                    .any(|x| x.as_str().is_some_and(|x| x.starts_with("lane:")))
+                            })
+                        })
+                })
+            })
+        })
+        .await;
+    // `portrelay fleet status` prints the members and their leases.
+    let (code, out, err) = portrelay(&["fleet", "status", "--api", &fleet.members[0].api]);
+    assert_eq!(code, 0, "{err}");
+    for m in &fleet.members {
+        assert!(out.contains(&format!("member {}", m.instance)), "{out}");
+    }
+    assert!(out.contains("3 members"), "{out}");
+    // Each member signs with its own key, and each delivered its lanes' share.
+    for m in &fleet.members {
+        let delivered =
+            m.metric("portrelay_packets_relayed_total") + m.metric("portrelay_acks_relayed_total");
+        assert!(delivered > 0.0, "{} relayed nothing", m.instance);
+    }
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scanner_holder_killed_mid_run_is_taken_over_and_nothing_is_lost_or_doubled() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let mut fleet = Fleet::start(&redis.url(), None, false).await;
+    fleet.workload(54, 51, 0).await;
+    let (lease, holder) = fleet.some_scanner().await;
+    let victim = fleet.members[holder].process.take().expect("running");
+    signal(victim.id(), "-KILL");
+    drop(victim);
+    // More packets while the lease is up for grabs.
+    fleet.workload(54, 51, 54).await;
+    fleet
+        .wait("nobody took the dead member's scanner lease over", |f| {
+            f.holder(&lease).is_some_and(|i| i != holder)
+        })
+        .await;
+    fleet.settle(108).await;
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_holder_paused_past_its_lease_has_its_stale_writes_refused_by_fencing() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let fleet = Fleet::start(&redis.url(), None, false).await;
+    fleet.workload(54, 61, 0).await;
+    let (lease, holder) = fleet.some_scanner().await;
+    let paused = &fleet.members[holder];
+    signal(paused.pid(), "-STOP");
+    fleet
+        .wait("nobody took the paused member's scanner lease over", |f| {
+            f.holder(&lease).is_some_and(|i| i != holder)
+        })
+        .await;
+    fleet.workload(54, 61, 54).await;
+    signal(paused.pid(), "-CONT");
+    // Woken, it writes under the token it held: refused by the fencing check.
+    fleet
+        .wait("the woken member's stale writes were not refused", |f| {
+            f.members[holder].metric("portrelay_fencing_refusals_total") >= 1.0
+        })
+        .await;
+    let log = paused.log_text();
+    let refusals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("refused by the fencing check"))
+        .collect();
+    assert!(
+        !refusals.is_empty(),
+        "the refusal is logged: {}",
+        paused.log.display()
+    );
+    eprintln!(
+        "refused writes of the woken member:\n{}",
+        refusals.join("\n")
+    );
+    fleet.settle(108).await;
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_recovers_by_itself_when_redis_restarts_mid_run() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis_dir = dir.path().join("redis");
+    let redis = RedisServer::start(&redis_dir, true);
+    let url = redis.url();
+    let fleet = Fleet::start(&url, None, false).await;
+    fleet.workload(54, 71, 0).await;
+    let (redis_dir, port, persistence) = redis.kill();
+    // Every member says why it is not ready.
+    fleet
+        .wait("a member stayed ready without Redis", |f| {
+            f.members.iter().all(|m| {
+                http_get(&format!("{}/readyz", m.api))
+                    .is_some_and(|(code, body)| code == 503 && body.contains("coordinator"))
+            })
+        })
+        .await;
+    fleet.workload(54, 71, 54).await;
+    let redis = RedisServer::start_on(&redis_dir, port, persistence);
+    fleet
+        .wait("members not ready again after Redis came back", |f| {
+            f.members.iter().all(|m| {
+                http_get(&format!("{}/readyz", m.api)).is_some_and(|(code, _)| code == 200)
+            })
+        })
+        .await;
+    fleet.settle(108).await;
+    fleet.stop().await;
+    drop(redis);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adapter_registered_on_one_member_is_followed_by_the_others() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let fleet = Fleet::start(&redis.url(), Some(&["cmport-1", "cosco-1"]), true).await;
+    let gba = &fleet.net.ledgers[fleet.net.index("gba-1")];
+    let endpoint = format!("http://{}", gba.node.addr);
+    let first = &fleet.members[0];
+    let token = first.log.with_file_name("api.token");
+    let key = first.log.with_file_name("keys").join("gba-1.key");
+    let (code, out, err) = portrelay(&[
+        "adapters",
+        "register",
+        "--family",
+        "gba",
+        "--chain-id",
+        "gba-1",
+        "--endpoint",
+        &endpoint,
+        "--key-file",
+        key.to_str().expect("path"),
+        "--api",
+        &first.api,
+        "--token-file",
+        token.to_str().expect("path"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let relays = |m: &Member| {
+        m.status()
+            .is_some_and(|s| s["chains"]["gba-1"]["origin"] == "registered")
+    };
+    fleet
+        .wait(
+            "the other members do not follow the registered adapter",
+            |f| f.members.iter().all(relays),
+        )
+        .await;
+    // All three chains relay now, through every member.
+    fleet.workload(54, 81, 0).await;
+    fleet.settle(54).await;
+    let (code, _, err) = portrelay(&[
+        "adapters",
+        "remove",
+        "gba-1",
+        "--api",
+        &first.api,
+        "--token-file",
+        token.to_str().expect("path"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    fleet
+        .wait("the other members still follow the removed adapter", |f| {
+            f.members.iter().all(|m| {
+                m.status()
+                    .is_some_and(|s| s["chains"].get("gba-1").is_none())
+            })
+        })
+        .await;
+    fleet.stop().await;
+}

@@ -1,0 +1,36 @@
+//! The end-to-end suite: the real `portrelay` and `portledger` binaries,
+//! in-process networks of devnet ledgers, Redis, Prometheus and Chromium,
+//! asserted on as an operator would (ledger state, `/metrics`, exit codes).
+//! One test binary, a module per area; the shared harness is `support`.
+//!
+//! A test that needs a service it cannot find (redis-server, chromium,
+//! promtool, node) fails naming what to install; `scripts/test` installs
+//! them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+mod support;
+
+/// `portrelay light-client`, `events validate` and `zk`: the CLI tools.
+mod cli;
+mod events_cli;
+mod zk_cli;
+
+/// `portledger` processes on their own: restart, event batches, zk routes,
+/// relaying by hand.
+mod ledger;
+
+/// The relay over in-process ledgers: every path and app, faults, the
+/// confidential path.
+mod confidential;
+mod devnet;
+mod faults;
+
+/// Relayer fleets on Redis.
+mod fleet;
+
+/// Operating a relayer: the operator commands, metrics and the status page,
+/// the deployment files.
+mod deploy;
+mod observability;
+mod ops;
