@@ -277,7 +277,7 @@ async fn the_daemon_killed_mid_run_resumes_exactly_once_past_dead_endpoints() {
     };
     for l in &s.ledgers {
         config.push_str(&format!(
-            "\n[[chains]]\nfamily = \"{}\"\nchain_id = \"{}\"\nendpoints = [\"http://127.0.0.1:{dead}\", \"http://{}\"]\napps = [\"cargo\", \"payment\", \"ebl\"]\nkey_file = \"{}\"\n",
+            "\n[[chains]]\nfamily = \"{}\"\nchain_id = \"{}\"\nendpoints = [\"http://127.0.0.1:{dead}\", \"http://{}\"]\napps = [\"cargo\", \"payment\", \"ebl\"]\nkey_file = \"{}\"\nrpc = {{ preset = \"devnet\" }}\n",
             l.family,
             l.chain_id,
             l.node.addr,

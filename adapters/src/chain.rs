@@ -168,7 +168,20 @@ pub struct RpcPolicy {
 }
 
 impl RpcPolicy {
-    /// The policy the devnet uses; a config file states its own.
+    /// For a ledger across a network, run by someone else: a longer timeout,
+    /// more patient retries and a modest load. What a configured chain gets
+    /// unless its `[chains.rpc]` says otherwise.
+    pub const PRODUCTION: RpcPolicy = RpcPolicy {
+        timeout: Duration::from_secs(10),
+        retries: 5,
+        backoff: Duration::from_millis(200),
+        max_backoff: Duration::from_secs(30),
+        concurrency: 16,
+        rate_per_sec: 500,
+    };
+
+    /// For ledgers on this machine (the devnet, tests, benchmarks): short
+    /// timeouts and a high request rate.
     pub const DEVNET: RpcPolicy = RpcPolicy {
         timeout: Duration::from_secs(5),
         retries: 3,

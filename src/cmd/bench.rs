@@ -359,7 +359,7 @@ async fn pending(
     );
     for l in ledgers {
         config.push_str(&format!(
-            "\n[[chains]]\nfamily = \"{}\"\nchain_id = \"{}\"\nendpoints = [\"http://{}\"]\napps = [\"cargo\", \"payment\", \"ebl\"]\nkey_file = \"{}\"\n",
+            "\n[[chains]]\nfamily = \"{}\"\nchain_id = \"{}\"\nendpoints = [\"http://{}\"]\napps = [\"cargo\", \"payment\", \"ebl\"]\nkey_file = \"{}\"\nrpc = {{ preset = \"devnet\" }}\n",
             l.family,
             l.chain_id,
             l.node.addr,

@@ -210,7 +210,7 @@ pub fn write_config_with(
     for (family, chain_id, endpoints) in chains {
         let endpoints: Vec<String> = endpoints.iter().map(|e| format!("\"{e}\"")).collect();
         config.push_str(&format!(
-            "\n[[chains]]\nfamily = \"{family}\"\nchain_id = \"{chain_id}\"\nendpoints = [{}]\napps = [\"cargo\", \"payment\", \"ebl\"]\nkey_file = \"{}\"\n",
+            "\n[[chains]]\nfamily = \"{family}\"\nchain_id = \"{chain_id}\"\nendpoints = [{}]\napps = [\"cargo\", \"payment\", \"ebl\"]\nkey_file = \"{}\"\nrpc = {{ preset = \"devnet\" }}\n",
             endpoints.join(", "),
             key_file.display()
         ));
