@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bench::{err, BenchOptions};
 use crate::devnet::{check_ledgers, connect, relayer_key, start_ledgers, DevLedger};
-use crate::relay::coordinator::{Coordinator, Embedded, LeaseName};
+use crate::relay::coordinator::{Embedded, LeaseName, Leases, RelayerStore};
 
 /// A child process stopped (SIGTERM, then waited for) when dropped.
 struct Proc(Child);

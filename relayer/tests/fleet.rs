@@ -15,7 +15,9 @@ use light_clients::merkle::MerkleProof;
 use light_clients::{App, ChainId, ChannelId, Packet, PacketId, Timeout, Timestamp};
 use relayer::config::RedisConfig;
 use relayer::metrics::Metrics;
-use relayer::relay::coordinator::{Coordinator, CoordinatorError, Job, LeaseName, Work};
+use relayer::relay::coordinator::{
+    CoordinatorError, Job, JobQueue, LeaseName, Leases, RelayerStore, Work,
+};
 use relayer::relay::fleet::RedisCoordinator;
 use serde_json::Value;
 use support::{

@@ -34,8 +34,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::coordinator::{
-    AdapterRecord, Coordinator, CoordinatorError, FleetMember, FleetStatus, Job, JobId, JobKind,
-    JobState, Lane, Lease, LeaseName, Parked,
+    AdapterRecord, CoordinatorError, FleetMember, FleetStatus, FleetView, Job, JobId, JobKind,
+    JobQueue, JobState, Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore,
 };
 use crate::config::{redact, RedisConfig};
 use crate::metrics::Metrics;
@@ -1015,8 +1015,7 @@ impl RedisCoordinator {
     }
 }
 
-#[async_trait::async_trait]
-impl Coordinator for RedisCoordinator {
+impl Leases for RedisCoordinator {
     fn start(&self, tasks: &TaskTracker, stop: CancellationToken) {
         tasks.spawn(self.inner.clone().keep_leases(stop.clone()));
         tasks.spawn(self.inner.clone().read_streams(stop));
@@ -1036,11 +1035,10 @@ impl Coordinator for RedisCoordinator {
         }
         None
     }
+}
 
-    fn unavailable(&self) -> Option<String> {
-        self.inner.state().unavailable.clone()
-    }
-
+#[async_trait::async_trait]
+impl JobQueue for RedisCoordinator {
     async fn enqueue(&self, job: Job) -> Result<bool, CoordinatorError> {
         let i = &self.inner;
         let id = job.id();
@@ -1088,7 +1086,7 @@ impl Coordinator for RedisCoordinator {
         &self,
         target: &ChainId,
         max: usize,
-        path_max: &(dyn for<'c> Fn(&'c ChainId, &'c ChainId) -> usize + Sync),
+        path_max: &PathMax<'_>,
     ) -> Result<Vec<Job>, CoordinatorError> {
         let mut st = self.inner.state();
         if st.unavailable.is_some() {
@@ -1295,7 +1293,10 @@ impl Coordinator for RedisCoordinator {
         let lens: Vec<usize> = i.pipe(&p).await?;
         Ok(lanes.into_iter().zip(lens).collect())
     }
+}
 
+#[async_trait::async_trait]
+impl RelayerStore for RedisCoordinator {
     async fn checkpoint(&self, chain: &ChainId) -> Result<Option<u64>, CoordinatorError> {
         let i = &self.inner;
         i.run(redis::cmd("GET").arg(i.key(&format!("checkpoint:{chain}"))))
@@ -1378,8 +1379,15 @@ impl Coordinator for RedisCoordinator {
             .await?;
         Ok(Some(v.unwrap_or(0)))
     }
+}
 
-    async fn fleet(&self) -> Option<FleetStatus> {
+#[async_trait::async_trait]
+impl FleetView for RedisCoordinator {
+    fn unavailable(&self) -> Option<String> {
+        self.inner.state().unavailable.clone()
+    }
+
+    async fn status(&self) -> Option<FleetStatus> {
         let i = &self.inner;
         let mut status = FleetStatus {
             instance: i.config.instance.clone(),

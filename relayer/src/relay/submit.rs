@@ -69,7 +69,7 @@ impl Engine {
             let paths = &self.paths;
             let default_max = self.options.batch_max;
             let jobs = match self
-                .coordinator
+                .queue
                 .take(&target, self.options.batch_max, &|s, d| {
                     paths.batch_max(s, d, default_max)
                 })
@@ -226,7 +226,7 @@ impl Engine {
         if jobs.is_empty() {
             return;
         }
-        if let Err(e) = self.coordinator.fail(jobs, reason, max_attempts).await {
+        if let Err(e) = self.queue.fail(jobs, reason, max_attempts).await {
             tracing::warn!(error = %e, "cannot hand failed jobs back to the coordinator");
         }
     }
@@ -452,7 +452,7 @@ impl Engine {
                     }
                     done.push(id);
                 }
-                if let Err(e) = self.coordinator.complete(&done).await {
+                if let Err(e) = self.queue.complete(&done).await {
                     // Delivered all the same: a member that submits them again
                     // is answered "already received" by the destination.
                     tracing::warn!(%target, error = %e, "cannot record completed jobs");
