@@ -16,7 +16,7 @@ use light_clients::{App, ChainId, ChannelId, Packet, PacketId, Timeout, Timestam
 use relayer::config::RedisConfig;
 use relayer::metrics::Metrics;
 use relayer::relay::coordinator::{
-    CoordinatorError, Job, JobQueue, LeaseName, Leases, RelayerStore, Work,
+    CoordinatorError, Job, JobQueue, LeaseName, Leases, RelayerStore, Requeue, Work,
 };
 use relayer::relay::fleet::RedisCoordinator;
 use serde_json::Value;
@@ -187,8 +187,14 @@ async fn jobs_are_queued_once_and_a_dead_owners_pending_jobs_are_reclaimed() {
     let taken = b.take(&target, 10, &all).await.expect("take");
     let seqs: Vec<u64> = taken.iter().map(|j| j.id().sequence).collect();
     assert_eq!(seqs, vec![2], "the pending job, reclaimed");
-    // Failing past max_attempts parks it with its reason.
-    b.fail(taken, "refused: bad proof", 1).await.expect("fail");
+    // Refused past the maximum of attempts: parked with its reason.
+    b.requeue(
+        taken,
+        "refused: bad proof",
+        Requeue::Attempt { park_after: 1 },
+    )
+    .await
+    .expect("requeue");
     let parked = b.parked().await.expect("parked");
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].reason, "refused: bad proof");

@@ -10,9 +10,10 @@ use light_clients::ChainId;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use tokio_util::sync::CancellationToken;
 
+use super::lanes::plan_take;
 use super::{
-    store, AdapterRecord, CoordinatorError, FleetView, Job, JobId, JobKind, JobQueue, JobState,
-    Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore,
+    store, AdapterRecord, CoordinatorError, FleetView, HandBack, Job, JobId, JobQueue, JobState,
+    Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue,
 };
 
 const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoints");
@@ -58,6 +59,27 @@ impl Embedded {
     fn queues(&self) -> std::sync::MutexGuard<'_, Queues> {
         // A panic while holding the lock leaves plain collections behind; keep going.
         self.queues.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Settles failed jobs: back to the front of their lanes, or parked.
+    fn hand_back(&self, jobs: Vec<Job>, reason: &str, how: HandBack) {
+        let mut q = self.queues();
+        // Back to the front in their original order, so lanes stay ordered.
+        for mut job in jobs.into_iter().rev() {
+            q.flying.remove(&job.id());
+            let (attempts, park) = how.apply(job.attempts);
+            job.attempts = attempts;
+            if park {
+                q.known.remove(&job.id());
+                q.parked.push(Parked {
+                    job,
+                    reason: reason.to_string(),
+                });
+            } else {
+                q.known.insert(job.id(), false);
+                q.lanes.entry(job.lane()).or_default().push_front(job);
+            }
+        }
     }
 }
 
@@ -105,29 +127,21 @@ impl JobQueue for Embedded {
             flying,
             ..
         } = &mut *q;
+        let plan = plan_take(
+            lanes.iter().map(|(l, j)| (l, j.len())),
+            target,
+            max,
+            path_max,
+        );
         let mut out = Vec::new();
-        let mut per_path: BTreeMap<(&ChainId, &ChainId), usize> = BTreeMap::new();
-        for (lane, jobs) in lanes.iter_mut() {
-            let to_target = match lane.kind {
-                JobKind::Packet => &lane.channel.destination == target,
-                JobKind::Ack => &lane.channel.source == target,
-            };
-            if !to_target {
+        for (lane, n) in plan {
+            let Some(jobs) = lanes.get_mut(&lane) else {
                 continue;
-            }
-            let (src, dst) = (&lane.channel.source, &lane.channel.destination);
-            let taken = per_path.entry((src, dst)).or_default();
-            let limit = path_max(src, dst);
-            while out.len() < max && *taken < limit {
-                match jobs.pop_front() {
-                    Some(j) => {
-                        known.insert(j.id(), true);
-                        flying.insert(j.id(), j.clone());
-                        *taken += 1;
-                        out.push(j);
-                    }
-                    None => break,
-                }
+            };
+            for j in jobs.drain(..n.min(jobs.len())) {
+                known.insert(j.id(), true);
+                flying.insert(j.id(), j.clone());
+                out.push(j);
             }
         }
         Ok(out)
@@ -169,28 +183,18 @@ impl JobQueue for Embedded {
         Ok(())
     }
 
-    async fn fail(
+    async fn requeue(
         &self,
         jobs: Vec<Job>,
         reason: &str,
-        max_attempts: u32,
+        how: Requeue,
     ) -> Result<(), CoordinatorError> {
-        let mut q = self.queues();
-        // Back to the front in their original order, so lanes stay ordered.
-        for mut job in jobs.into_iter().rev() {
-            q.flying.remove(&job.id());
-            job.attempts += 1;
-            if job.attempts >= max_attempts {
-                q.known.remove(&job.id());
-                q.parked.push(Parked {
-                    job,
-                    reason: reason.to_string(),
-                });
-            } else {
-                q.known.insert(job.id(), false);
-                q.lanes.entry(job.lane()).or_default().push_front(job);
-            }
-        }
+        self.hand_back(jobs, reason, HandBack::Requeue(how));
+        Ok(())
+    }
+
+    async fn park(&self, jobs: Vec<Job>, reason: &str) -> Result<(), CoordinatorError> {
+        self.hand_back(jobs, reason, HandBack::Park);
         Ok(())
     }
 
@@ -279,5 +283,126 @@ impl RelayerStore for Embedded {
         };
         txn.commit().map_err(store)?;
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use light_clients::host::EventProof;
+    use light_clients::merkle::MerkleProof;
+    use light_clients::{App, ChannelId, Packet, PacketId, Timeout, Timestamp};
+
+    use super::super::Work;
+    use super::*;
+
+    fn job(sequence: u64) -> Job {
+        let id = |s: &str| ChainId::new(s).expect("chain id");
+        let channel = ChannelId {
+            source: id("cmport-1"),
+            destination: id("cosco-1"),
+            app: App::Cargo,
+        };
+        Job {
+            work: Work::Packet {
+                packet: Packet {
+                    id: PacketId { channel, sequence },
+                    timeout: Timeout {
+                        time: Timestamp::from_unix_nanos(1),
+                        height: None,
+                    },
+                    payload: vec![1, 2, 3],
+                },
+                proof: EventProof {
+                    height: 7,
+                    opening: None,
+                    proof: MerkleProof {
+                        leaf_index: 0,
+                        siblings: Vec::new(),
+                    },
+                },
+            },
+            attempts: 0,
+        }
+    }
+
+    async fn take_one(q: &Embedded) -> Vec<Job> {
+        let cosco = ChainId::new("cosco-1").expect("chain id");
+        q.take(&cosco, 10, &|_, _| usize::MAX).await.expect("take")
+    }
+
+    #[tokio::test]
+    async fn transient_requeues_never_park_a_job_and_refusals_park_it_at_the_maximum() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Embedded::open(&dir.path().join("relayer.redb")).expect("store");
+        assert!(q.enqueue(job(1)).await.expect("enqueue"));
+        // A hundred failures that were not the job's fault (a ledger away, a
+        // lost batch, a refused predecessor): taken again every time.
+        for _ in 0..100 {
+            let taken = take_one(&q).await;
+            assert_eq!(taken, vec![job(1)], "taken again, attempts untouched");
+            q.requeue(taken, "unavailable", Requeue::NotAnAttempt)
+                .await
+                .expect("requeue");
+        }
+        assert!(q.parked().await.expect("parked").is_empty());
+        // Its first refusal is one attempt of three, not the 101st.
+        let taken = take_one(&q).await;
+        let park_after = 3;
+        q.requeue(taken, "refused", Requeue::Attempt { park_after })
+            .await
+            .expect("requeue");
+        let taken = take_one(&q).await;
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].attempts, 1);
+        // Then delivered: done, never parked.
+        q.complete(&[job(1).id()]).await.expect("complete");
+        assert!(q.parked().await.expect("parked").is_empty());
+        assert!(!q.knows(&job(1).id()).await.expect("knows"));
+        assert_eq!(q.in_flight(), 0);
+
+        // Refused every time: parked at the third attempt, with the reason.
+        assert!(q.enqueue(job(2)).await.expect("enqueue"));
+        for attempt in 1..=park_after {
+            let taken = take_one(&q).await;
+            assert_eq!(taken.len(), 1, "still queued before attempt {attempt}");
+            q.requeue(taken, "refused: bad proof", Requeue::Attempt { park_after })
+                .await
+                .expect("requeue");
+        }
+        assert!(take_one(&q).await.is_empty(), "parked, not queued");
+        let parked = q.parked().await.expect("parked");
+        assert_eq!(parked.len(), 1);
+        assert_eq!(parked[0].reason, "refused: bad proof");
+        assert_eq!(parked[0].job.attempts, park_after);
+        assert!(matches!(
+            q.lookup(&job(2).id()).await.expect("lookup"),
+            Some((JobState::Parked { .. }, _))
+        ));
+        assert_eq!(q.retry_parked().await.expect("retry"), 1);
+        assert_eq!(take_one(&q).await[0].attempts, 0, "retried afresh");
+    }
+
+    #[tokio::test]
+    async fn parking_sets_a_job_aside_at_once_and_requeues_keep_lane_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Embedded::open(&dir.path().join("relayer.redb")).expect("store");
+        for s in 1..=3 {
+            assert!(q.enqueue(job(s)).await.expect("enqueue"));
+        }
+        let taken = take_one(&q).await;
+        assert_eq!(taken.len(), 3);
+        let (first, rest) = taken.split_at(1);
+        q.park(first.to_vec(), "frozen").await.expect("park");
+        q.requeue(rest.to_vec(), "later", Requeue::NotAnAttempt)
+            .await
+            .expect("requeue");
+        let seqs: Vec<u64> = take_one(&q).await.iter().map(|j| j.id().sequence).collect();
+        assert_eq!(seqs, vec![2, 3], "back in order at the front of the lane");
+        let parked = q.parked().await.expect("parked");
+        assert_eq!(parked.len(), 1);
+        assert_eq!(
+            (parked[0].job.attempts, parked[0].reason.as_str()),
+            (1, "frozen")
+        );
     }
 }

@@ -29,7 +29,8 @@ impl Work {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub work: Work,
-    /// Attempts so far that failed.
+    /// Attempts so far that failed through the job's own fault (see
+    /// [`super::Requeue`]); a job is parked when they reach the maximum.
     pub attempts: u32,
 }
 

@@ -9,6 +9,9 @@
 //!   scanner lease) and the adapters registered at run time;
 //! - [`FleetView`] (`view.rs`): whether the backend answers, and the fleet.
 //!
+//! Lane selection (a member's fair share of the leases, how many jobs a
+//! take draws from each lane) is pure and shared by the backends (`lanes.rs`).
+//!
 //! Each has two backends: [`Embedded`] (`embedded.rs`: in-process lanes and
 //! a redb file, every lease held for good; a single relayer needs no other
 //! service) and the Redis one of a fleet (`super::fleet`). A
@@ -23,6 +26,7 @@ use std::sync::Arc;
 
 mod embedded;
 mod job;
+pub(crate) mod lanes;
 mod lease;
 mod queue;
 mod store;
@@ -31,7 +35,8 @@ mod view;
 pub use embedded::Embedded;
 pub use job::{Job, JobId, JobKind, Lane, Work};
 pub use lease::{Lease, LeaseName, Leases};
-pub use queue::{JobQueue, JobState, Parked, PathMax};
+pub(crate) use queue::HandBack;
+pub use queue::{JobQueue, JobState, Parked, PathMax, Requeue};
 pub use store::{AdapterRecord, RelayerStore};
 pub use view::{FleetMember, FleetStatus, FleetView};
 
