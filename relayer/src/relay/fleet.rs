@@ -596,8 +596,8 @@ impl Inner {
     }
 
     /// Takes free leases up to this member's share of each kind (lanes,
-    /// scanners, the clearer) and gives up one surplus lease per round, so
-    /// work spreads over the members as they join.
+    /// scanners, the clearer) and gives up the idle ones beyond it (see
+    /// `lanes::fair_share`), so work spreads over the members as they join.
     async fn acquire_share(&self, members: usize) -> Result<(), CoordinatorError> {
         let lanes: Vec<String> = self
             .run(redis::cmd("SMEMBERS").arg(self.key("lanes")))
