@@ -14,7 +14,7 @@ use adapters::wire::{SubmitEvent, WIRE_VERSION};
 use light_clients::host::RelayerKey;
 use light_clients::{App, ChainId, ChannelId};
 use portrelay::cmd::devnet::{check_ledgers, DevnetOptions, ZkDevnet};
-use relayer::relay::coordinator::{Coordinator, Embedded};
+use relayer::relay::coordinator::{Embedded, JobQueue};
 use relayer::relay::engine::{Chain, Engine, EngineOptions, Paths};
 use relayer::relay::stats::Stats;
 use serde_json::{json, Value};

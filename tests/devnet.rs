@@ -5,7 +5,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use portrelay::cmd::devnet::{check_ledgers, run, run_workload, DevnetOptions};
-use relayer::relay::coordinator::{Coordinator, Embedded, LeaseName};
+use relayer::relay::coordinator::{Coordinator, Embedded, LeaseName, Leases, RelayerStore};
 use relayer::relay::engine::{Chain, Engine, EngineOptions, Paths};
 use relayer::relay::stats::Stats;
 use tokio_util::sync::CancellationToken;

@@ -17,7 +17,9 @@ use light_clients::merkle::MerkleProof;
 use light_clients::{App, ChainId, ChannelId, Packet, PacketId, Timeout, Timestamp};
 use relayer::config::RedisConfig;
 use relayer::metrics::Metrics;
-use relayer::relay::coordinator::{Coordinator, CoordinatorError, Job, LeaseName, Work};
+use relayer::relay::coordinator::{
+    CoordinatorError, Job, JobQueue, LeaseName, Leases, RelayerStore, Requeue, Work,
+};
 use relayer::relay::fleet::RedisCoordinator;
 use serde_json::Value;
 
@@ -183,14 +185,86 @@ async fn jobs_are_queued_once_and_a_dead_owners_pending_jobs_are_reclaimed() {
     let taken = b.take(&target, 10, &all).await.expect("take");
     let seqs: Vec<u64> = taken.iter().map(|j| j.id().sequence).collect();
     assert_eq!(seqs, vec![2], "the pending job, reclaimed");
-    // Failing past max_attempts parks it with its reason.
-    b.fail(taken, "refused: bad proof", 1).await.expect("fail");
+    // Refused past the maximum of attempts: parked with its reason.
+    b.requeue(
+        taken,
+        "refused: bad proof",
+        Requeue::Attempt { park_after: 1 },
+    )
+    .await
+    .expect("requeue");
     let parked = b.parked().await.expect("parked");
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].reason, "refused: bad proof");
     assert_eq!(b.retry_parked().await.expect("retry"), 1);
     assert!(b.parked().await.expect("parked").is_empty());
     assert!(b.knows(&job(2).id()).await.expect("knows"), "queued again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_requeues_never_park_a_job_and_refusals_park_it_at_the_maximum() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let a = coordinator(&redis.url(), "a", Duration::from_millis(600));
+    let target = chain("cosco-1");
+    let all = |_: &ChainId, _: &ChainId| usize::MAX;
+    assert!(a.enqueue(job(1)).await.expect("enqueue"));
+    assert!(a.enqueue(job(2)).await.expect("enqueue"));
+    let lane = LeaseName::Lane {
+        lane: job(1).lane(),
+    };
+    tick_until(&a, "a never took the lane", |c| c.lease(&lane).is_some()).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut taken = loop {
+        a.read_once().await.expect("read");
+        let t = a.take(&target, 1, &all).await.expect("take");
+        if !t.is_empty() {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "jobs never read from the lane");
+    };
+    // A hundred failures that were not the job's fault: taken again every time.
+    for _ in 0..100 {
+        assert_eq!(taken, vec![job(1)], "taken again, attempts untouched");
+        a.requeue(taken, "unavailable", Requeue::NotAnAttempt)
+            .await
+            .expect("requeue");
+        taken = a.take(&target, 1, &all).await.expect("take");
+    }
+    assert!(a.parked().await.expect("parked").is_empty());
+    // Its first refusal is one attempt of three, not the 101st.
+    let park_after = 3;
+    a.requeue(taken, "refused", Requeue::Attempt { park_after })
+        .await
+        .expect("requeue");
+    let taken = a.take(&target, 1, &all).await.expect("take");
+    assert_eq!(taken.len(), 1);
+    assert_eq!((taken[0].id(), taken[0].attempts), (job(1).id(), 1));
+    // Then delivered: done, never parked, not queued again.
+    a.complete(&[job(1).id()]).await.expect("complete");
+    assert!(a.parked().await.expect("parked").is_empty());
+    assert!(a.lookup(&job(1).id()).await.expect("lookup").is_none());
+    assert!(!a.enqueue(job(1)).await.expect("enqueue"), "done");
+
+    // Job 2 is refused every time: parked at the third attempt.
+    for attempt in 1..=park_after {
+        let taken = a.take(&target, 1, &all).await.expect("take");
+        assert_eq!(taken.len(), 1, "still queued before attempt {attempt}");
+        assert_eq!(taken[0].id(), job(2).id());
+        a.requeue(taken, "refused: bad proof", Requeue::Attempt { park_after })
+            .await
+            .expect("requeue");
+    }
+    assert!(a.take(&target, 1, &all).await.expect("take").is_empty());
+    let parked = a.parked().await.expect("parked");
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].reason, "refused: bad proof");
+    assert_eq!(parked[0].job.attempts, park_after);
+    assert_eq!(parked[0].job.id(), job(2).id());
+    assert!(
+        !a.knows(&job(2).id()).await.expect("knows"),
+        "no longer queued"
+    );
 }
 
 /// One fleet member: its process, API and files.

@@ -322,7 +322,7 @@ async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
         );
     }
     let lanes = engine
-        .coordinator
+        .queue
         .backlog()
         .await
         .map_err(store_error)?
@@ -364,16 +364,11 @@ async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
         chains,
         lanes,
         clients,
-        in_flight: engine.coordinator.in_flight(),
-        parked: engine
-            .coordinator
-            .parked()
-            .await
-            .map_err(store_error)?
-            .len(),
+        in_flight: engine.queue.in_flight(),
+        parked: engine.queue.parked().await.map_err(store_error)?.len(),
         delivered: summary.delivered(),
         acked: summary.acked(),
-        fleet: engine.coordinator.fleet().await,
+        fleet: engine.fleet.status().await,
     }))
 }
 
@@ -397,10 +392,10 @@ async fn readyz(State(state): State<ApiState>) -> Result<&'static str, ApiError>
             }
         }
     }
-    if let Some(reason) = engine.coordinator.unavailable() {
+    if let Some(reason) = engine.fleet.unavailable() {
         down.push(format!("coordinator: {reason}"));
     } else if let Some(id) = engine.chain_ids().first() {
-        if let Err(e) = engine.coordinator.checkpoint(id).await {
+        if let Err(e) = engine.store.checkpoint(id).await {
             down.push(format!("store: {e}"));
         }
     }
@@ -497,12 +492,7 @@ async fn trace(
     responses((status = 200, description = "parked jobs with their reasons", body = Vec<Parked>)))]
 async fn parked(State(state): State<ApiState>) -> ApiResult<Vec<Parked>> {
     Ok(Json(
-        state
-            .engine
-            .coordinator
-            .parked()
-            .await
-            .map_err(store_error)?,
+        state.engine.queue.parked().await.map_err(store_error)?,
     ))
 }
 
@@ -565,7 +555,7 @@ async fn retry(State(state): State<ApiState>, headers: HeaderMap) -> ApiResult<R
     authorize(&state, &headers)?;
     let requeued = state
         .engine
-        .coordinator
+        .queue
         .retry_parked()
         .await
         .map_err(store_error)?;
@@ -590,12 +580,7 @@ pub struct AdapterView {
 #[utoipa::path(get, path = "/v1/adapters", tag = "adapters",
     responses((status = 200, description = "adapters of the file and registered ones", body = Vec<AdapterView>)))]
 async fn list_adapters(State(state): State<ApiState>) -> ApiResult<Vec<AdapterView>> {
-    let registered = state
-        .engine
-        .coordinator
-        .adapters()
-        .await
-        .map_err(store_error)?;
+    let registered = state.engine.store.adapters().await.map_err(store_error)?;
     let mut out = Vec::new();
     for id in state.engine.chain_ids() {
         if !state.configured.contains(&id) {
@@ -679,7 +664,7 @@ async fn register_adapter(
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_adapter", e.to_string()))?;
     state
         .engine
-        .coordinator
+        .store
         .put_adapter(&record)
         .await
         .map_err(store_error)?;
@@ -726,7 +711,7 @@ async fn remove_adapter(
     }
     let stored = state
         .engine
-        .coordinator
+        .store
         .remove_adapter(&id)
         .await
         .map_err(store_error)?;

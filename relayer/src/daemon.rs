@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiState, ChainBuilder};
 use crate::config::{read_key, ChainEntry, Config, CoordinatorConfig};
 use crate::metrics::Metrics;
-use crate::relay::coordinator::{AdapterRecord, Coordinator, Embedded};
+use crate::relay::coordinator::{AdapterRecord, Coordination, Embedded};
 use crate::relay::engine::{Chain, Engine, EngineOptions};
 use crate::relay::fleet::RedisCoordinator;
 use crate::relay::stats::Stats;
@@ -99,11 +99,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
         CoordinatorConfig::Redis(r) => r.registered_keys.clone(),
         CoordinatorConfig::Embedded => None,
     };
-    let coordinator: Arc<dyn Coordinator> = match &config.coordinator {
+    let coordination: Coordination = match &config.coordinator {
         CoordinatorConfig::Embedded => Arc::new(
             Embedded::open(&config.data_dir.join("relayer.redb"))
                 .map_err(|e| format!("relayer.data_dir: {e}"))?,
-        ),
+        )
+        .into(),
         CoordinatorConfig::Redis(r) => {
             let api = match &listener {
                 Some(l) => Some(format!(
@@ -121,6 +122,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
                 RedisCoordinator::new(r.clone(), api, metrics.clone())
                     .map_err(|e| format!("coordinator.url: {e}"))?,
             )
+            .into()
         }
     };
     let configured: BTreeSet<ChainId> = config
@@ -129,7 +131,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
         .map(|c| c.adapter.chain().chain_id.clone())
         .collect();
     let mut entries: Vec<ChainEntry> = config.chains.clone();
-    let registered = match coordinator.adapters().await {
+    let registered = match coordination.store.adapters().await {
         Ok(r) => r,
         // Redis away at start: the registry is followed once it answers.
         Err(e) if matches!(config.coordinator, CoordinatorConfig::Redis(_)) => {
@@ -198,7 +200,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
     );
     let engine = Engine::new(
         chains,
-        coordinator,
+        coordination,
         options,
         config.paths.clone(),
         Arc::new(Stats::default()),
@@ -298,9 +300,9 @@ async fn follow_registry(
     let build = fleet_chain_builder(engine.clone(), registered_keys);
     let mut seen: Option<u64> = None;
     loop {
-        match engine.coordinator.adapters_version().await {
+        match engine.store.adapters_version().await {
             Ok(None) => return,
-            Ok(Some(v)) if seen != Some(v) => match engine.coordinator.adapters().await {
+            Ok(Some(v)) if seen != Some(v) => match engine.store.adapters().await {
                 Ok(records) => {
                     let mut settled = true;
                     let ids: BTreeSet<ChainId> = records

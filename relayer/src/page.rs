@@ -83,7 +83,7 @@ pub async fn render(engine: &Engine) -> String {
     // Paths: backlog now; throughput and latency over the last minute.
     let mut backlog: BTreeMap<(ChainId, ChainId), usize> = BTreeMap::new();
     // Redis away: the page still renders, with no backlog figures.
-    for (lane, n) in engine.coordinator.backlog().await.unwrap_or_default() {
+    for (lane, n) in engine.queue.backlog().await.unwrap_or_default() {
         *backlog
             .entry((lane.channel.source, lane.channel.destination))
             .or_default() += n;

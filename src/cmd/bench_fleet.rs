@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cmd::bench::{err, BenchOptions};
 use crate::cmd::devnet::{check_ledgers, connect, relayer_key, start_ledgers, DevLedger};
-use relayer::relay::coordinator::{Coordinator, Embedded, LeaseName};
+use relayer::relay::coordinator::{Embedded, LeaseName, Leases, RelayerStore};
 
 /// A child process stopped (SIGTERM, then waited for) when dropped.
 struct Proc(Child);

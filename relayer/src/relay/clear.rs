@@ -106,7 +106,7 @@ impl Engine {
     /// In a fleet, only the holder of the clearer lease runs these rounds.
     pub(super) async fn clear(self: Arc<Self>, shutdown: CancellationToken) {
         loop {
-            if let Some(lease) = self.coordinator.lease(&LeaseName::Clearer) {
+            if let Some(lease) = self.leases.lease(&LeaseName::Clearer) {
                 let all = ClearFilter::default();
                 let round = tokio::select! {
                     // Losing the lease stops the round at once.
@@ -220,7 +220,7 @@ impl Engine {
         packet: &light_clients::PacketId,
         kind: JobKind,
     ) -> Result<bool, CoordinatorError> {
-        self.coordinator
+        self.queue
             .knows(&JobId {
                 channel: packet.channel.clone(),
                 sequence: packet.sequence,
@@ -249,7 +249,7 @@ impl Engine {
         };
         let work = Work::from_event(proven.event, proven.proof);
         Ok(usize::from(
-            self.coordinator.enqueue(Job { work, attempts: 0 }).await?,
+            self.queue.enqueue(Job { work, attempts: 0 }).await?,
         ))
     }
 
@@ -274,7 +274,7 @@ impl Engine {
         let receipt = optional(destination.adapter.receipt_location(packet).await)?;
         let view = |kind| async move {
             let found = self
-                .coordinator
+                .queue
                 .lookup(&JobId {
                     channel: channel.clone(),
                     sequence: packet.sequence,

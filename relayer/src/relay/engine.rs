@@ -22,7 +22,10 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::coordinator::{Coordinator, CoordinatorError, Job, JobKind, LeaseName, Work};
+use super::coordinator::{
+    Coordination, CoordinatorError, FleetView, Job, JobKind, JobQueue, LeaseName, Leases,
+    RelayerStore, Work,
+};
 use super::stats::Stats;
 use crate::metrics::Metrics;
 
@@ -175,7 +178,14 @@ struct Running {
 #[derive(Debug)]
 pub struct Engine {
     chains: RwLock<BTreeMap<ChainId, Running>>,
-    pub coordinator: Arc<dyn Coordinator>,
+    /// Where jobs wait: scanners and the clearer queue, submitters take and settle.
+    pub queue: Arc<dyn JobQueue>,
+    /// The scanner and clearer leases (lanes are the queue's backend's business).
+    pub leases: Arc<dyn Leases>,
+    /// Checkpoints and registered adapters.
+    pub store: Arc<dyn RelayerStore>,
+    /// Whether the coordinator answers, and the fleet.
+    pub fleet: Arc<dyn FleetView>,
     pub options: EngineOptions,
     pub paths: Paths,
     pub stats: Arc<Stats>,
@@ -209,7 +219,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Engine {
     pub fn new(
         chains: BTreeMap<ChainId, Chain>,
-        coordinator: Arc<dyn Coordinator>,
+        coordination: impl Into<Coordination>,
         options: EngineOptions,
         paths: Paths,
         stats: Arc<Stats>,
@@ -226,9 +236,18 @@ impl Engine {
                 (id, running)
             })
             .collect();
+        let Coordination {
+            queue,
+            leases,
+            store,
+            fleet,
+        } = coordination.into();
         Arc::new(Engine {
             chains: RwLock::new(chains),
-            coordinator,
+            queue,
+            leases,
+            store,
+            fleet,
             options,
             paths,
             stats,
@@ -249,7 +268,7 @@ impl Engine {
         for id in ids {
             self.spawn_chain(&id);
         }
-        self.coordinator.start(&self.tasks, self.stop.clone());
+        self.leases.start(&self.tasks, self.stop.clone());
         self.tasks.spawn(self.clone().clear(self.stop.clone()));
         self.tasks.spawn(self.clone().refresh(self.stop.clone()));
         self.tasks.spawn(self.clone().observe(self.stop.clone()));
@@ -501,7 +520,7 @@ impl Engine {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
         };
-        let mut next_scan = match self.coordinator.checkpoint(&chain).await {
+        let mut next_scan = match self.store.checkpoint(&chain).await {
             Ok(Some(h)) => h,
             _ => height,
         };
@@ -588,12 +607,12 @@ impl Engine {
             };
             // In a fleet one member scans each chain: the holder of its
             // scanner lease, from the checkpoint the last holder wrote.
-            let Some(lease) = self.coordinator.lease(&scanner) else {
+            let Some(lease) = self.leases.lease(&scanner) else {
                 scanning_under = None;
                 continue;
             };
             if scanning_under != Some(lease.fence) {
-                match self.coordinator.checkpoint(&chain).await {
+                match self.store.checkpoint(&chain).await {
                     Ok(h) => {
                         if let Some(h) = h {
                             next_scan = h;
@@ -617,11 +636,7 @@ impl Engine {
                             .with_label_values(&[chain.as_str()])
                             .observe(started.elapsed().as_secs_f64());
                         next_scan += 1;
-                        match self
-                            .coordinator
-                            .set_checkpoint(&chain, next_scan, &lease)
-                            .await
-                        {
+                        match self.store.set_checkpoint(&chain, next_scan, &lease).await {
                             Ok(()) => {}
                             Err(e @ CoordinatorError::Fenced { .. }) => {
                                 // Another member scans this chain now; what this one
@@ -680,7 +695,7 @@ impl Engine {
         let ids: Vec<_> = jobs.iter().map(Job::id).collect();
         // One call per block: a fleet's Redis answers the block's jobs in one round trip.
         let fresh = self
-            .coordinator
+            .queue
             .enqueue_all(jobs)
             .await
             .map_err(ScanError::Coordinator)?;
@@ -753,7 +768,7 @@ impl Engine {
     pub async fn observe_once(&self) -> bool {
         let m = &self.metrics;
         let mut backlog: BTreeMap<(ChainId, ChainId), i64> = BTreeMap::new();
-        let lanes = match self.coordinator.backlog().await {
+        let lanes = match self.queue.backlog().await {
             Ok(l) => l,
             Err(e) => {
                 tracing::debug!(error = %e, "observe: cannot read the backlog");
@@ -796,12 +811,12 @@ impl Engine {
             }
         }
         m.in_flight
-            .set(i64::try_from(self.coordinator.in_flight()).unwrap_or(i64::MAX));
-        if let Ok(parked) = self.coordinator.parked().await {
+            .set(i64::try_from(self.queue.in_flight()).unwrap_or(i64::MAX));
+        if let Ok(parked) = self.queue.parked().await {
             m.parked
                 .set(i64::try_from(parked.len()).unwrap_or(i64::MAX));
         }
-        match self.coordinator.fleet().await {
+        match self.fleet.status().await {
             Some(fleet) => {
                 let count = |kind: &str| {
                     fleet
@@ -831,7 +846,7 @@ impl Engine {
                 m.leases_held.with_label_values(&["clearer"]).set(1);
             }
         }
-        let coordinated = self.coordinator.unavailable().is_none();
+        let coordinated = self.fleet.unavailable().is_none();
         let mut reachable = true;
         for host in &ids {
             let Some(c) = self.chain(host) else { continue };

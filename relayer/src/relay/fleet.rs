@@ -33,9 +33,11 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::coordinator::lanes::{fair_share, plan_take};
+use super::coordinator::HandBack;
 use super::coordinator::{
-    AdapterRecord, Coordinator, CoordinatorError, FleetMember, FleetStatus, Job, JobId, JobKind,
-    JobState, Lane, Lease, LeaseName, Parked,
+    AdapterRecord, CoordinatorError, FleetMember, FleetStatus, FleetView, Job, JobId, JobKind,
+    JobQueue, JobState, Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue,
 };
 use crate::config::{redact, RedisConfig};
 use crate::metrics::Metrics;
@@ -594,8 +596,8 @@ impl Inner {
     }
 
     /// Takes free leases up to this member's share of each kind (lanes,
-    /// scanners, the clearer) and gives up one surplus lease per round, so
-    /// work spreads over the members as they join.
+    /// scanners, the clearer) and gives up the idle ones beyond it (see
+    /// `lanes::fair_share`), so work spreads over the members as they join.
     async fn acquire_share(&self, members: usize) -> Result<(), CoordinatorError> {
         let lanes: Vec<String> = self
             .run(redis::cmd("SMEMBERS").arg(self.key("lanes")))
@@ -610,37 +612,26 @@ impl Inner {
         let (scanners, others): (Vec<LeaseName>, Vec<LeaseName>) = wanted
             .into_iter()
             .partition(|n| matches!(n, LeaseName::Scanner { .. }));
-        // Start each member at a different place so they do not all race
-        // for the same leases.
-        let offset = self.config.instance.bytes().fold(0usize, |a, b| {
-            a.wrapping_mul(31).wrapping_add(usize::from(b))
-        });
         for group in [lanes, scanners, others] {
-            if group.is_empty() {
-                continue;
-            }
-            let share = group.len().div_ceil(members);
-            let held: Vec<LeaseName> = {
+            let decision = {
                 let st = self.state();
-                group
-                    .iter()
-                    .filter(|n| st.held.contains_key(n))
-                    .cloned()
-                    .collect()
+                let held: BTreeSet<LeaseName> = st.held.keys().cloned().collect();
+                // A lane with jobs in flight is not given up.
+                let busy: BTreeSet<LeaseName> = st
+                    .flying
+                    .values()
+                    .map(|e| LeaseName::Lane { lane: e.job.lane() })
+                    .collect();
+                fair_share(&group, members, &self.config.instance, &held, &busy)
             };
-            if held.len() > share {
-                for name in self.surplus(&held, held.len() - share) {
-                    self.release(&name).await?;
-                }
-                continue;
+            for name in &decision.release {
+                self.release(name).await?;
             }
-            let mut have = held.len();
-            let start = offset % group.len();
-            for i in 0..group.len() {
-                if have >= share {
+            let mut have = 0;
+            for name in &decision.acquire {
+                if have >= decision.want {
                     break;
                 }
-                let name = &group[(start + i) % group.len()];
                 if self.state().held.contains_key(name) {
                     continue;
                 }
@@ -650,21 +641,6 @@ impl Inner {
             }
         }
         Ok(())
-    }
-
-    /// A held lease to give up: one with nothing in flight.
-    /// Up to `n` held leases to give up: those with nothing in flight.
-    fn surplus(&self, held: &[LeaseName], n: usize) -> Vec<LeaseName> {
-        let st = self.state();
-        held.iter()
-            .rev()
-            .filter(|n| match lane_of(n) {
-                Some(lane) => !st.flying.values().any(|e| &e.job.lane() == lane),
-                None => true,
-            })
-            .take(n)
-            .cloned()
-            .collect()
     }
 
     async fn try_acquire(&self, name: &LeaseName) -> Result<bool, CoordinatorError> {
@@ -1015,8 +991,64 @@ impl RedisCoordinator {
     }
 }
 
-#[async_trait::async_trait]
-impl Coordinator for RedisCoordinator {
+impl RedisCoordinator {
+    /// Settles failed jobs: back in their lanes (in this member's queue; the
+    /// stream entry stays pending), or parked with `reason`.
+    async fn hand_back(
+        &self,
+        jobs: Vec<Job>,
+        reason: &str,
+        how: HandBack,
+    ) -> Result<(), CoordinatorError> {
+        let i = &self.inner;
+        let mut parked = Vec::new();
+        {
+            let mut st = i.state();
+            for mut job in jobs {
+                let id = job.id();
+                let Some(mut e) = st.flying.remove(&id) else {
+                    continue;
+                };
+                let (attempts, park) = how.apply(job.attempts);
+                job.attempts = attempts;
+                e.job = job;
+                if park {
+                    parked.push((id, e));
+                } else if let Some(q) = st.queues.get_mut(&e.job.lane()) {
+                    // Back in its lane, in sequence order.
+                    q.insert(id.sequence, e);
+                }
+                // A lane no longer held: the entry stays pending for its new owner.
+            }
+        }
+        if parked.is_empty() {
+            return Ok(());
+        }
+        let mut p = redis::pipe();
+        for (id, e) in &parked {
+            let job = serde_json::to_string(&e.job).map_err(store)?;
+            p.cmd("XADD")
+                .arg(i.key("parked"))
+                .arg("*")
+                .arg("job")
+                .arg(job)
+                .arg("reason")
+                .arg(reason)
+                .ignore();
+            p.cmd("XACK")
+                .arg(&e.stream)
+                .arg(GROUP)
+                .arg(&e.entry)
+                .ignore();
+            p.cmd("XDEL").arg(&e.stream).arg(&e.entry).ignore();
+            p.cmd("DEL").arg(i.job_key(id)).ignore();
+        }
+        p.atomic();
+        i.pipe::<()>(&p).await
+    }
+}
+
+impl Leases for RedisCoordinator {
     fn start(&self, tasks: &TaskTracker, stop: CancellationToken) {
         tasks.spawn(self.inner.clone().keep_leases(stop.clone()));
         tasks.spawn(self.inner.clone().read_streams(stop));
@@ -1036,11 +1068,10 @@ impl Coordinator for RedisCoordinator {
         }
         None
     }
+}
 
-    fn unavailable(&self) -> Option<String> {
-        self.inner.state().unavailable.clone()
-    }
-
+#[async_trait::async_trait]
+impl JobQueue for RedisCoordinator {
     async fn enqueue(&self, job: Job) -> Result<bool, CoordinatorError> {
         let i = &self.inner;
         let id = job.id();
@@ -1088,7 +1119,7 @@ impl Coordinator for RedisCoordinator {
         &self,
         target: &ChainId,
         max: usize,
-        path_max: &(dyn for<'c> Fn(&'c ChainId, &'c ChainId) -> usize + Sync),
+        path_max: &PathMax<'_>,
     ) -> Result<Vec<Job>, CoordinatorError> {
         let mut st = self.inner.state();
         if st.unavailable.is_some() {
@@ -1096,24 +1127,21 @@ impl Coordinator for RedisCoordinator {
             return Ok(Vec::new());
         }
         let State { queues, flying, .. } = &mut *st;
+        let plan = plan_take(
+            queues.iter().map(|(l, q)| (l, q.len())),
+            target,
+            max,
+            path_max,
+        );
         let mut out = Vec::new();
-        let mut per_path: BTreeMap<(ChainId, ChainId), usize> = BTreeMap::new();
-        for (lane, jobs) in queues.iter_mut() {
-            let to_target = match lane.kind {
-                JobKind::Packet => &lane.channel.destination == target,
-                JobKind::Ack => &lane.channel.source == target,
-            };
-            if !to_target {
+        for (lane, n) in plan {
+            let Some(jobs) = queues.get_mut(&lane) else {
                 continue;
-            }
-            let (src, dst) = (&lane.channel.source, &lane.channel.destination);
-            let limit = path_max(src, dst);
-            let taken = per_path.entry((src.clone(), dst.clone())).or_default();
-            while out.len() < max && *taken < limit {
+            };
+            for _ in 0..n {
                 let Some((_, e)) = jobs.pop_first() else {
                     break;
                 };
-                *taken += 1;
                 out.push(e.job.clone());
                 flying.insert(e.job.id(), e);
             }
@@ -1187,56 +1215,17 @@ impl Coordinator for RedisCoordinator {
         i.pipe::<()>(&p).await
     }
 
-    async fn fail(
+    async fn requeue(
         &self,
         jobs: Vec<Job>,
         reason: &str,
-        max_attempts: u32,
+        how: Requeue,
     ) -> Result<(), CoordinatorError> {
-        let i = &self.inner;
-        let mut parked = Vec::new();
-        {
-            let mut st = i.state();
-            for mut job in jobs {
-                let id = job.id();
-                let Some(mut e) = st.flying.remove(&id) else {
-                    continue;
-                };
-                job.attempts = job.attempts.saturating_add(1);
-                e.job = job;
-                if e.job.attempts >= max_attempts {
-                    parked.push((id, e));
-                } else if let Some(q) = st.queues.get_mut(&e.job.lane()) {
-                    // Back in its lane, in sequence order.
-                    q.insert(id.sequence, e);
-                }
-                // A lane no longer held: the entry stays pending for its new owner.
-            }
-        }
-        if parked.is_empty() {
-            return Ok(());
-        }
-        let mut p = redis::pipe();
-        for (id, e) in &parked {
-            let job = serde_json::to_string(&e.job).map_err(store)?;
-            p.cmd("XADD")
-                .arg(i.key("parked"))
-                .arg("*")
-                .arg("job")
-                .arg(job)
-                .arg("reason")
-                .arg(reason)
-                .ignore();
-            p.cmd("XACK")
-                .arg(&e.stream)
-                .arg(GROUP)
-                .arg(&e.entry)
-                .ignore();
-            p.cmd("XDEL").arg(&e.stream).arg(&e.entry).ignore();
-            p.cmd("DEL").arg(i.job_key(id)).ignore();
-        }
-        p.atomic();
-        i.pipe::<()>(&p).await
+        self.hand_back(jobs, reason, HandBack::Requeue(how)).await
+    }
+
+    async fn park(&self, jobs: Vec<Job>, reason: &str) -> Result<(), CoordinatorError> {
+        self.hand_back(jobs, reason, HandBack::Park).await
     }
 
     async fn parked(&self) -> Result<Vec<Parked>, CoordinatorError> {
@@ -1295,7 +1284,10 @@ impl Coordinator for RedisCoordinator {
         let lens: Vec<usize> = i.pipe(&p).await?;
         Ok(lanes.into_iter().zip(lens).collect())
     }
+}
 
+#[async_trait::async_trait]
+impl RelayerStore for RedisCoordinator {
     async fn checkpoint(&self, chain: &ChainId) -> Result<Option<u64>, CoordinatorError> {
         let i = &self.inner;
         i.run(redis::cmd("GET").arg(i.key(&format!("checkpoint:{chain}"))))
@@ -1378,8 +1370,15 @@ impl Coordinator for RedisCoordinator {
             .await?;
         Ok(Some(v.unwrap_or(0)))
     }
+}
 
-    async fn fleet(&self) -> Option<FleetStatus> {
+#[async_trait::async_trait]
+impl FleetView for RedisCoordinator {
+    fn unavailable(&self) -> Option<String> {
+        self.inner.state().unavailable.clone()
+    }
+
+    async fn status(&self) -> Option<FleetStatus> {
         let i = &self.inner;
         let mut status = FleetStatus {
             instance: i.config.instance.clone(),

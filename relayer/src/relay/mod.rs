@@ -1,4 +1,5 @@
-//! The relay: jobs and checkpoints (`coordinator`), the tasks that move
+//! The relay: jobs, leases and checkpoints (`coordinator`, one trait per
+//! concern; `fleet`, its Redis backend), the tasks that move
 //! packets and acks (`engine`: followers and scanners; `submit`; `clear`;
 //! `witness`), and what they did (`stats`).
 

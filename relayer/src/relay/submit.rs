@@ -14,7 +14,7 @@ use light_clients::zk::{self, Disclosure, PathPolicy};
 use light_clients::{App, ChainId, PacketId};
 use tokio_util::sync::CancellationToken;
 
-use super::coordinator::{Job, Work};
+use super::coordinator::{Job, Requeue, Work};
 
 /// Batches a submitter keeps sent but not yet confirmed at once.
 const PIPELINE: usize = 4;
@@ -69,7 +69,7 @@ impl Engine {
             let paths = &self.paths;
             let default_max = self.options.batch_max;
             let jobs = match self
-                .coordinator
+                .queue
                 .take(&target, self.options.batch_max, &|s, d| {
                     paths.batch_max(s, d, default_max)
                 })
@@ -220,14 +220,24 @@ impl Engine {
         }
     }
 
-    /// Hands failed jobs back to the coordinator (back in their lanes, or
-    /// parked after `max_attempts`).
-    async fn settle_failed(&self, jobs: Vec<Job>, reason: &str, max_attempts: u32) {
+    /// Hands failed jobs back to their lanes; only [`Requeue::Attempt`]
+    /// brings them nearer to being parked.
+    async fn hand_back(&self, jobs: Vec<Job>, reason: &str, how: Requeue) {
         if jobs.is_empty() {
             return;
         }
-        if let Err(e) = self.coordinator.fail(jobs, reason, max_attempts).await {
+        if let Err(e) = self.queue.requeue(jobs, reason, how).await {
             tracing::warn!(error = %e, "cannot hand failed jobs back to the coordinator");
+        }
+    }
+
+    /// Sets aside jobs that must not be relayed as they are.
+    async fn park(&self, jobs: Vec<Job>, reason: &str) {
+        if jobs.is_empty() {
+            return;
+        }
+        if let Err(e) = self.queue.park(jobs, reason).await {
+            tracing::warn!(error = %e, "cannot park jobs");
         }
     }
 
@@ -256,10 +266,9 @@ impl Engine {
             .partition(|j| self.is_frozen(j.proof_source()));
         if !blocked.is_empty() {
             tracing::error!(%target, jobs = blocked.len(), "parking jobs proven by a chain that showed misbehaviour");
-            self.settle_failed(
+            self.park(
                 blocked,
                 "frozen: the source chain showed misbehaviour; its proofs are not relayed",
-                1,
             )
             .await;
         }
@@ -269,7 +278,8 @@ impl Engine {
         let policies = match self.path_policies(chain, &jobs).await {
             Ok(p) => p,
             Err(e) => {
-                self.settle_failed(jobs, &e.to_string(), u32::MAX).await;
+                self.hand_back(jobs, &e.to_string(), Requeue::NotAnAttempt)
+                    .await;
                 return Err(e);
             }
         };
@@ -284,10 +294,9 @@ impl Engine {
         });
         if !exposed.is_empty() {
             tracing::error!(%target, jobs = exposed.len(), "parking full events on groth16 paths");
-            self.settle_failed(
+            self.park(
                 exposed,
                 "the destination takes this path in groth16 mode but the packet carries the event (the source's channel is not confidential): not relayed",
-                1,
             )
             .await;
         }
@@ -302,16 +311,17 @@ impl Engine {
         let (tx, updates) = match prepared {
             Ok(Some(p)) => p,
             Ok(None) => {
-                self.settle_failed(
+                self.hand_back(
                     jobs,
                     "a header is not verified by the follower yet",
-                    u32::MAX,
+                    Requeue::NotAnAttempt,
                 )
                 .await;
                 return Ok(None);
             }
             Err(e) => {
-                self.settle_failed(jobs, &e.to_string(), u32::MAX).await;
+                self.hand_back(jobs, &e.to_string(), Requeue::NotAnAttempt)
+                    .await;
                 return Err(e);
             }
         };
@@ -321,7 +331,8 @@ impl Engine {
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                self.settle_failed(jobs, &e.to_string(), u32::MAX).await;
+                self.hand_back(jobs, &e.to_string(), Requeue::NotAnAttempt)
+                    .await;
                 return Err(e);
             }
         };
@@ -329,8 +340,12 @@ impl Engine {
         if response.results.len() != updates + jobs.len() {
             // An answer we cannot pair up: the ledger's receipts decide;
             // re-queue, and a resend is answered "already received".
-            self.settle_failed(jobs, "an answer that does not match the batch", u32::MAX)
-                .await;
+            self.hand_back(
+                jobs,
+                "an answer that does not match the batch",
+                Requeue::NotAnAttempt,
+            )
+            .await;
             return Ok(None);
         }
         self.stats.batch(jobs.len());
@@ -372,8 +387,9 @@ impl Engine {
                 .inc_by((retry.len() + later.len()) as u64);
         }
         // Later ones go back first so that failed ones end up ahead of them in their lanes.
-        self.settle_failed(later, &reason, u32::MAX).await;
-        self.settle_failed(retry, &reason, self.options.max_attempts)
+        self.hand_back(later, &reason, Requeue::NotAnAttempt).await;
+        let park_after = self.options.max_attempts;
+        self.hand_back(retry, &reason, Requeue::Attempt { park_after })
             .await;
         Ok(Some(Sent {
             id: response.id,
@@ -452,7 +468,7 @@ impl Engine {
                     }
                     done.push(id);
                 }
-                if let Err(e) = self.coordinator.complete(&done).await {
+                if let Err(e) = self.queue.complete(&done).await {
                     // Delivered all the same: a member that submits them again
                     // is answered "already received" by the destination.
                     tracing::warn!(%target, error = %e, "cannot record completed jobs");
@@ -468,7 +484,9 @@ impl Engine {
             .retries
             .with_label_values(&[target.as_str()])
             .inc_by(jobs.len() as u64);
-        self.settle_failed(jobs, "not confirmed", u32::MAX).await;
+        // Lost or late on the ledger's side: not the jobs' fault.
+        self.hand_back(jobs, "not confirmed", Requeue::NotAnAttempt)
+            .await;
         self.wake.notify_waiters();
     }
 
