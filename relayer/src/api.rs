@@ -127,8 +127,9 @@ pub type ChainBuilder = Arc<
             AdapterRecord,
         ) -> std::pin::Pin<
             Box<
-                dyn std::future::Future<Output = Result<crate::relay::engine::Chain, String>>
-                    + Send,
+                dyn std::future::Future<
+                        Output = Result<crate::relay::engine::Chain, crate::daemon::DaemonError>,
+                    > + Send,
             >,
         > + Send
         + Sync,
@@ -187,18 +188,21 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
     shutdown: CancellationToken,
-) -> Result<(), String> {
+) -> Result<(), crate::daemon::DaemonError> {
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
-        .map_err(|e| format!("api: {e}"))
+        .map_err(crate::daemon::DaemonError::Serve)
 }
 
 /// Binds the API's address; the error names it.
-pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, crate::daemon::DaemonError> {
     tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("api.listen {addr}: {e}"))
+        .map_err(|source| crate::daemon::DaemonError::Listen {
+            addr: addr.to_string(),
+            source,
+        })
 }
 
 /// Lets a mutating request through only with the configured bearer token.
@@ -415,11 +419,10 @@ async fn readyz(State(state): State<ApiState>) -> Result<&'static str, ApiError>
 #[utoipa::path(get, path = "/metrics", tag = "status",
     responses((status = 200, description = "Prometheus text format (docs/metrics.md)", content_type = "text/plain")))]
 async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
-    let text = state
-        .engine
-        .metrics
-        .encode()
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "metrics", e))?;
+    let text =
+        state.engine.metrics.encode().map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "metrics", e.to_string())
+        })?;
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -671,7 +674,7 @@ async fn register_adapter(
     state
         .engine
         .add_chain(id.clone(), chain)
-        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "adapter_exists", e))?;
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "adapter_exists", e.to_string()))?;
     let c = record.adapter.chain();
     Ok((
         StatusCode::CREATED,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapters::chain::{AdapterConfig, ChainAdapter};
+use adapters::chain::{AdapterConfig, ChainAdapter, ConfigError};
 use adapters::http::RpcObserver;
 use adapters::registry;
 use light_clients::{ChainId, Hash32};
@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiState, ChainBuilder};
 use crate::config::{read_key, ChainEntry, Config, CoordinatorConfig};
 use crate::metrics::Metrics;
-use crate::relay::coordinator::{AdapterRecord, Coordination, Embedded};
-use crate::relay::engine::{Chain, Engine, EngineOptions};
+use crate::relay::coordinator::{AdapterRecord, Coordination, CoordinatorError, Embedded};
+use crate::relay::engine::{AlreadyRelayed, Chain, Engine, EngineOptions};
 use crate::relay::fleet::RedisCoordinator;
 use crate::relay::stats::Stats;
 
@@ -36,18 +36,21 @@ pub async fn build_chain(
     pin: Option<(u64, Hash32)>,
     others: &[Arc<dyn ChainAdapter>],
     observer: Option<Arc<dyn RpcObserver>>,
-) -> Result<Chain, String> {
+) -> Result<Chain, DaemonError> {
     let config = adapter.chain();
     let id = &config.chain_id;
-    let primary = registry::build(adapter, observer.clone()).map_err(|e| e.to_string())?;
-    let key = read_key(key_file).map_err(|e| format!("{id}: key_file: {e}"))?;
+    let primary = registry::build(adapter, observer.clone())?;
+    let key = read_key(key_file).map_err(|source| DaemonError::Key {
+        chain: id.clone(),
+        source,
+    })?;
     let mut witnesses = Vec::new();
     if config.endpoints.len() > 1 {
         for endpoint in &config.endpoints {
             let mut single = config.clone();
             single.endpoints = vec![endpoint.clone()];
             let single = AdapterConfig::new(adapter.family(), single);
-            let w = registry::build(&single, observer.clone()).map_err(|e| e.to_string())?;
+            let w = registry::build(&single, observer.clone())?;
             witnesses.push((endpoint.clone(), w));
         }
     }
@@ -85,32 +88,86 @@ pub async fn build_chain(
     })
 }
 
+/// Why the relayer could not start, or a chain could not be added to it;
+/// each names the configuration key at fault where there is one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    /// The data directory cannot be created.
+    #[error("relayer.data_dir {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The API's address cannot be bound, or read back.
+    #[error("api.listen {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    /// The API server stopped with an error.
+    #[error("api: {0}")]
+    Serve(std::io::Error),
+    /// The metrics registry refused a metric.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The embedded store cannot be opened or read.
+    #[error("relayer.data_dir: {0}")]
+    Store(CoordinatorError),
+    /// The Redis coordinator cannot be set up.
+    #[error("coordinator.url: {0}")]
+    Coordinator(CoordinatorError),
+    /// An adapter's configuration was refused.
+    #[error(transparent)]
+    Adapter(#[from] ConfigError),
+    /// A chain's key file cannot be used.
+    #[error("{chain}: key_file: {source}")]
+    Key {
+        chain: ChainId,
+        source: crate::config::ConfigError,
+    },
+    /// A chain of the configuration file cannot start.
+    #[error("chains ({chain}): {source}")]
+    Chain {
+        chain: ChainId,
+        source: Box<DaemonError>,
+    },
+    /// The chain is relayed already.
+    #[error(transparent)]
+    AlreadyRelayed(#[from] AlreadyRelayed),
+}
+
+fn local_addr(listener: &tokio::net::TcpListener) -> Result<std::net::SocketAddr, DaemonError> {
+    listener.local_addr().map_err(|source| DaemonError::Listen {
+        addr: "(bound)".into(),
+        source,
+    })
+}
+
 /// Runs the relayer until `shutdown`; in-flight batches finish first.
-pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), String> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("relayer.data_dir {}: {e}", config.data_dir.display()))?;
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| DaemonError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
     // Bind first: a taken port is an error at start, not later.
     let listener = match &config.api {
         Some(api) => Some(crate::api::bind(api.listen).await?),
         None => None,
     };
-    let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
+    let metrics = Metrics::new()?;
     let registered_keys = match &config.coordinator {
         CoordinatorConfig::Redis(r) => r.registered_keys.clone(),
         CoordinatorConfig::Embedded => None,
     };
     let coordination: Coordination = match &config.coordinator {
         CoordinatorConfig::Embedded => Arc::new(
-            Embedded::open(&config.data_dir.join("relayer.redb"))
-                .map_err(|e| format!("relayer.data_dir: {e}"))?,
+            Embedded::open(&config.data_dir.join("relayer.redb")).map_err(DaemonError::Store)?,
         )
         .into(),
         CoordinatorConfig::Redis(r) => {
             let api = match &listener {
-                Some(l) => Some(format!(
-                    "http://{}",
-                    l.local_addr().map_err(|e| format!("api.listen: {e}"))?
-                )),
+                Some(l) => Some(format!("http://{}", local_addr(l)?)),
                 None => None,
             };
             println!(
@@ -120,7 +177,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
             );
             Arc::new(
                 RedisCoordinator::new(r.clone(), api, metrics.clone())
-                    .map_err(|e| format!("coordinator.url: {e}"))?,
+                    .map_err(DaemonError::Coordinator)?,
             )
             .into()
         }
@@ -138,7 +195,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
             tracing::warn!(error = %e, "cannot read the registered adapters yet");
             Vec::new()
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(DaemonError::Store(e)),
     };
     for record in registered {
         let id = &record.adapter.chain().chain_id;
@@ -155,7 +212,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
     }
     let mut all: Vec<Arc<dyn ChainAdapter>> = Vec::new();
     for ChainEntry { adapter, .. } in &entries {
-        all.push(registry::build(adapter, None).map_err(|e| e.to_string())?);
+        all.push(registry::build(adapter, None)?);
     }
     let observer: Arc<dyn RpcObserver> = metrics.clone();
     let mut chains = BTreeMap::new();
@@ -181,7 +238,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
             }
             // A chain of the file must work; a registered one that no longer
             // does is reported and skipped (remove or register it again).
-            Err(e) if configured.contains(&id) => return Err(format!("chains ({id}): {e}")),
+            Err(e) if configured.contains(&id) => {
+                return Err(DaemonError::Chain {
+                    chain: id,
+                    source: Box::new(e),
+                })
+            }
             Err(e) => tracing::error!(chain = %id, error = %e, "registered adapter cannot start"),
         }
     }
@@ -223,9 +285,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Stri
             };
             println!(
                 "portrelay: API on http://{}{}",
-                listener
-                    .local_addr()
-                    .map_err(|e| format!("api.listen: {e}"))?,
+                local_addr(&listener)?,
                 if api.token.is_some() {
                     ""
                 } else {

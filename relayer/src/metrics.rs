@@ -426,12 +426,10 @@ impl Metrics {
     }
 
     /// The text exposition of every metric.
-    pub fn encode(&self) -> Result<String, String> {
+    pub fn encode(&self) -> Result<String, prometheus::Error> {
         let mut out = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .map_err(|e| e.to_string())?;
-        String::from_utf8(out).map_err(|e| e.to_string())
+        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
+        String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
     }
 
     /// A packet's receipt is confirmed: counts it, and what it carried for the analysts.

@@ -495,7 +495,9 @@ async fn start_api(
         Some(a) => a,
         None => "127.0.0.1:0".parse().map_err(err("listen"))?,
     };
-    let listener = relayer::api::bind(listen).await?;
+    let listener = relayer::api::bind(listen)
+        .await
+        .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(err("api"))?;
     let state = relayer::api::ApiState {
         engine: engine.clone(),

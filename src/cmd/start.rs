@@ -18,5 +18,5 @@ pub fn run(args: StartArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
-    run_async(|shutdown| async move { relayer::daemon::run(config, shutdown).await })
+    run_async(|shutdown| async move { relayer::run(config, shutdown).await })
 }

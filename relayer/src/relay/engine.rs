@@ -216,6 +216,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A chain added while it is relayed already.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is relayed already")]
+pub struct AlreadyRelayed(pub ChainId);
+
 impl Engine {
     pub fn new(
         chains: BTreeMap<ChainId, Chain>,
@@ -323,11 +328,11 @@ impl Engine {
     }
 
     /// Starts relaying to and from a chain while running; refused when it is already relayed.
-    pub fn add_chain(self: &Arc<Self>, id: ChainId, chain: Chain) -> Result<(), String> {
+    pub fn add_chain(self: &Arc<Self>, id: ChainId, chain: Chain) -> Result<(), AlreadyRelayed> {
         {
             let mut chains = self.chains.write().unwrap_or_else(|e| e.into_inner());
             if chains.contains_key(&id) {
-                return Err(format!("{id} is relayed already"));
+                return Err(AlreadyRelayed(id));
             }
             let running = Running {
                 chain,
