@@ -30,7 +30,7 @@ use light_clients::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::apps::PortApps;
+use crate::apps::{AppRefusal, PortApps};
 use crate::store::{BlockWrite, Store, StoreError};
 
 /// Most validators a devnet ledger signs with (cmport: organisations, one orderer each).
@@ -102,45 +102,217 @@ pub struct LedgerConfig {
     pub zk_depth: u32,
 }
 
-/// An API refusal: HTTP status, stable code, message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
+/// Why the ledger refused a call, or could not open its data directory.
+/// Each variant has a stable [`code`](LedgerError::code); the RPC maps
+/// them to HTTP statuses.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The ledger's type is of another family than its configuration says.
+    #[error("ledger built for {built} opened as {configured}")]
+    WrongFamily {
+        built: FamilyName,
+        configured: FamilyName,
+    },
+    /// A validator count outside 1 to [`MAX_VALIDATORS`].
+    #[error("validators must be 1 to {MAX_VALIDATORS}")]
+    Validators { asked: usize },
+    /// The data directory holds another chain's or family's ledger.
+    #[error("data directory holds {held} ({held_family}), not {chain_id} ({family})")]
+    OtherLedger {
+        held: ChainId,
+        held_family: FamilyName,
+        chain_id: ChainId,
+        family: FamilyName,
+    },
+    /// The data directory has blocks but lacks a state record.
+    #[error("data directory has blocks but no {what}")]
+    Missing { what: &'static str },
+    /// The snapshot was written in another store format.
+    #[error(
+        "the snapshot has store format version {found}, this portledger reads {STORE_VERSION}"
+    )]
+    SnapshotVersion { found: u8 },
+    /// The snapshot is not of a block at or below the tip.
+    #[error("the snapshot is of block {snapshot}, the tip is block {tip}")]
+    SnapshotHeight { snapshot: u64, tip: u64 },
+    /// A restart could not rebuild a stored block from its inputs.
+    #[error("cannot resume: replaying block {height}: {fault}; the data directory is not what this ledger wrote (damaged, or from another portledger version)")]
+    Replay { height: u64, fault: ReplayFault },
+    /// A snapshot asked for while the block being built holds inputs.
+    #[error("the block being built holds inputs; seal it first")]
+    BlockOpen,
+    /// The sealed header cannot be summarised (hashed) by its family.
+    #[error(transparent)]
+    Seal(light_clients::VerifyError),
+    /// No block at that height.
+    #[error("no block at height {height} (latest {latest})")]
+    NoBlock { height: u64, latest: u64 },
+    /// The header that commits the block's roots is not sealed yet.
+    #[error("block {height}'s roots are committed by header {proof_height}, not sealed yet")]
+    NotYetProvable { height: u64, proof_height: u64 },
+    /// The packet was sent in the block being built.
+    #[error("{packet} is in the block being built")]
+    SentInOpenBlock { packet: PacketId },
+    /// No sent packet of that id awaits an ack.
+    #[error("no sent packet {packet} awaiting an ack")]
+    NoSentPacket { packet: PacketId },
+    /// The packet was received in the block being built.
+    #[error("{packet} was received in the block being built")]
+    ReceivedInOpenBlock { packet: PacketId },
+    /// No receipt of that packet.
+    #[error("no receipt of {packet}")]
+    NoReceipt { packet: PacketId },
+    /// No app record kind of that name (`GET /v1/apps/{app}/{kind}/{key}`).
+    #[error("no app record kind {app}/{kind}")]
+    NoRecordKind { app: String, kind: String },
+    /// No app record under that key.
+    #[error("no {app}/{kind} record {key:?}")]
+    NoAppRecord {
+        app: String,
+        kind: String,
+        key: String,
+    },
+    /// A request in a wire version this ledger does not read.
+    #[error(transparent)]
+    Wire(#[from] adapters::wire::WireError),
+    /// A port event that breaks a rule of the schema.
+    #[error(transparent)]
+    Invalid(events::Refusal),
+    /// An event an app refuses in its current state.
+    #[error(transparent)]
+    App(#[from] AppRefusal),
+    /// The host module refused a transaction or a packet.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// A packet payload that cannot be encoded.
+    #[error(transparent)]
+    Encode(serde_json::Error),
+    /// A disclosure record, or its tree, cannot be built.
+    #[error(transparent)]
+    Record(circuits::TreeError),
+    /// A stored record field is not a field element.
+    #[error(transparent)]
+    RecordField(circuits::EncodeError),
+    /// A disclosure proof asked for no packets, or more than the key covers.
+    #[error("a proof covers 1 to {max} packets, asked {asked}")]
+    ProofPackets { max: usize, asked: usize },
+    /// The prover's key is for trees of another depth than this ledger's.
+    #[error("the prover's key is for depth {key}, this ledger's trees have depth {ledger}")]
+    ZkDepth { key: u32, ledger: u32 },
+    /// A block's stored records do not rebuild the `zk_root` it committed.
+    #[error("block {height}'s records do not rebuild its zk_root")]
+    ZkRoot { height: u64 },
+    /// The block emitted no record of that packet.
+    #[error("block {height} emitted no record of {packet}")]
+    NoZkRecord { height: u64, packet: PacketId },
+    /// The policy asked for is not a `groth16` policy for such records.
+    #[error("the policy is not a groth16 policy for records of {fields} fields")]
+    Policy { fields: usize },
+    /// The disclosure statement cannot be formed.
+    #[error(transparent)]
+    Statement(circuits::VerifyError),
+    /// The redb file refused a read or a write.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A key or secret file of the data directory.
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
-impl ApiError {
-    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code: code.into(),
-            message: message.into(),
+impl LedgerError {
+    /// The stable code of the error (`code` in the RPC's error body).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LedgerError::WrongFamily { .. } => "family",
+            LedgerError::Validators { .. } => "validators",
+            LedgerError::OtherLedger { .. } => "data_dir",
+            LedgerError::Missing { .. }
+            | LedgerError::SnapshotVersion { .. }
+            | LedgerError::SnapshotHeight { .. } => "store",
+            LedgerError::Replay { .. } => "replay",
+            LedgerError::BlockOpen => "block_open",
+            LedgerError::Seal(_) => "seal",
+            LedgerError::NoBlock { .. }
+            | LedgerError::NoSentPacket { .. }
+            | LedgerError::NoReceipt { .. }
+            | LedgerError::NoRecordKind { .. }
+            | LedgerError::NoAppRecord { .. }
+            | LedgerError::NoZkRecord { .. } => "not_found",
+            LedgerError::NotYetProvable { .. } => "not_yet_provable",
+            LedgerError::SentInOpenBlock { .. } | LedgerError::ReceivedInOpenBlock { .. } => {
+                "not_yet_sealed"
+            }
+            LedgerError::Wire(_) => "version",
+            LedgerError::Invalid(r) => r.rule,
+            LedgerError::App(e) => e.code(),
+            LedgerError::Host(e) => e.check(),
+            LedgerError::Encode(_) => "encode",
+            LedgerError::Record(_) | LedgerError::RecordField(_) => "record",
+            LedgerError::ProofPackets { .. } => "packets",
+            LedgerError::ZkDepth { .. } => "zk_depth",
+            LedgerError::ZkRoot { .. } => "zk_root",
+            LedgerError::Policy { .. } => "policy",
+            LedgerError::Statement(_) => "statement",
+            LedgerError::Store(e) => e.code(),
+            LedgerError::Key(e) => e.code(),
         }
     }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError::new(404, "not_found", message)
-    }
 }
 
-impl From<HostError> for ApiError {
-    fn from(e: HostError) -> Self {
-        let status = match e {
-            HostError::UnregisteredKey { .. }
-            | HostError::RetiredKey { .. }
-            | HostError::BadSignature { .. }
-            | HostError::NotOperator { .. } => 401,
-            HostError::WrongNonce { .. } => 409,
-            _ => 400,
-        };
-        ApiError::new(status, e.check(), e.to_string())
-    }
+/// What a restart found wrong when replaying a block (inside
+/// [`LedgerError::Replay`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayFault {
+    /// The block is above the snapshot but its inputs are not stored.
+    #[error("it is above the snapshot (block {snapshot}) but its inputs are not stored")]
+    InputsMissing { snapshot: u64 },
+    /// The stored inputs record is of another format or block.
+    #[error("its inputs record says version {version} height {height}")]
+    InputsRecord { version: u8, height: u64 },
+    /// An input accepted when the block was built is refused now.
+    #[error("input {index} was accepted when the block was built and is refused now: {} ({})", .error, .error.code())]
+    Refused {
+        index: usize,
+        error: Box<LedgerError>,
+    },
+    /// The replayed block's roots differ from the stored ones.
+    #[error("the replayed roots {replayed:?} differ from the stored {stored:?}")]
+    Roots {
+        replayed: Box<Roots>,
+        stored: Box<Roots>,
+    },
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        ApiError::new(500, "store", e.to_string())
+/// A key or secret file of the data directory that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The file cannot be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file does not hold 64 hex digits.
+    #[error("{} is not 64 hex digits: {source}", .path.display())]
+    Hex {
+        path: PathBuf,
+        source: hex::FromHexError,
+    },
+    /// The file cannot be written.
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl KeyError {
+    /// The stable code of the error: key files are part of the store.
+    pub fn code(&self) -> &'static str {
+        "store"
     }
 }
 
@@ -240,65 +412,57 @@ pub struct Ledger<F: Signing + IntoAny> {
 }
 
 /// The operator's signing key, kept in the data directory (`operator.key`, hex).
-pub fn operator_key(data_dir: &Path) -> Result<ed25519_consensus::SigningKey, String> {
+pub fn operator_key(data_dir: &Path) -> Result<ed25519_consensus::SigningKey, KeyError> {
     read_key(data_dir, "operator.key")
 }
 
 /// An Ed25519 seed kept as hex in a file of the data directory.
-fn read_key(data_dir: &Path, name: &str) -> Result<ed25519_consensus::SigningKey, String> {
-    let path = data_dir.join(name);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut seed = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut seed)
-        .map_err(|e| format!("{} is not 64 hex digits: {e}", path.display()))?;
-    Ok(ed25519_consensus::SigningKey::from(seed))
+fn read_key(data_dir: &Path, name: &str) -> Result<ed25519_consensus::SigningKey, KeyError> {
+    read_secret(data_dir, name).map(ed25519_consensus::SigningKey::from)
 }
 
-fn read_secret(data_dir: &Path, name: &str) -> Result<[u8; 32], ApiError> {
+/// 32 secret bytes kept as hex in a file of the data directory.
+fn read_secret(data_dir: &Path, name: &str) -> Result<[u8; 32], KeyError> {
     let path = data_dir.join(name);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| ApiError::new(500, "store", format!("cannot read {}: {e}", path.display())))?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(source) => return Err(KeyError::Read { path, source }),
+    };
     let mut secret = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut secret).map_err(|e| {
-        ApiError::new(
-            500,
-            "store",
-            format!("{} is not 64 hex digits: {e}", path.display()),
-        )
-    })?;
-    Ok(secret)
+    match hex::decode_to_slice(text.trim(), &mut secret) {
+        Ok(()) => Ok(secret),
+        Err(source) => Err(KeyError::Hex { path, source }),
+    }
+}
+
+/// Writes 32 secret bytes as hex to a file of the data directory.
+fn write_secret(data_dir: &Path, name: &str, secret: &[u8; 32]) -> Result<(), KeyError> {
+    let path = data_dir.join(name);
+    std::fs::write(&path, hex::encode(secret)).map_err(|source| KeyError::Write { path, source })
 }
 
 fn field_bytes(fields: &[circuits::Fr]) -> Vec<Hash32> {
     fields.iter().map(zk::fr_hash).collect()
 }
 
-fn replay_error(height: u64, message: String) -> ApiError {
-    ApiError::new(
-        500,
-        "replay",
-        format!("cannot resume: replaying block {height}: {message}; the data directory is not what this ledger wrote (damaged, or from another portledger version)"),
-    )
-}
-
 impl<F: Signing + IntoAny> Ledger<F> {
     /// Opens the ledger in its data directory: resumes what is there, or
     /// creates genesis (with fresh keys from `entropy`) at time `now`.
-    pub fn open(config: LedgerConfig, entropy: [u8; 72], now: Timestamp) -> Result<Self, ApiError> {
+    pub fn open(
+        config: LedgerConfig,
+        entropy: [u8; 72],
+        now: Timestamp,
+    ) -> Result<Self, LedgerError> {
         if config.family != F::FAMILY {
-            return Err(ApiError::new(
-                500,
-                "family",
-                format!("ledger built for {} opened as {}", F::FAMILY, config.family),
-            ));
+            return Err(LedgerError::WrongFamily {
+                built: F::FAMILY,
+                configured: config.family,
+            });
         }
         if config.validators == 0 || config.validators > MAX_VALIDATORS {
-            return Err(ApiError::new(
-                400,
-                "validators",
-                format!("validators must be 1 to {MAX_VALIDATORS}"),
-            ));
+            return Err(LedgerError::Validators {
+                asked: config.validators,
+            });
         }
         let store = Store::open(&config.data_dir)?;
         if store.latest_height()? > 0 {
@@ -319,14 +483,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             ("platform.key", platform),
             ("zk.secret", zk_secret),
         ] {
-            let key_path = config.data_dir.join(name);
-            std::fs::write(&key_path, hex::encode(secret)).map_err(|e| {
-                ApiError::new(
-                    500,
-                    "store",
-                    format!("cannot write {}: {e}", key_path.display()),
-                )
-            })?;
+            write_secret(&config.data_dir, name, &secret)?;
         }
         let keyring = KeyRing {
             seed: u64::from_le_bytes(seed),
@@ -385,27 +542,16 @@ impl<F: Signing + IntoAny> Ledger<F> {
         self.snapshot_height
     }
 
-    fn resume(config: LedgerConfig, store: Store, now: Timestamp) -> Result<Self, ApiError> {
-        let missing = |what: &str| {
-            ApiError::new(
-                500,
-                "store",
-                format!("data directory has blocks but no {what}"),
-            )
-        };
+    fn resume(config: LedgerConfig, store: Store, now: Timestamp) -> Result<Self, LedgerError> {
+        let missing = |what: &'static str| LedgerError::Missing { what };
         let host: Host = store.meta("host")?.ok_or_else(|| missing("host state"))?;
         if host.chain_id() != &config.chain_id || host.family() != config.family {
-            return Err(ApiError::new(
-                400,
-                "data_dir",
-                format!(
-                    "data directory holds {} ({}), not {} ({})",
-                    host.chain_id(),
-                    host.family(),
-                    config.chain_id,
-                    config.family
-                ),
-            ));
+            return Err(LedgerError::OtherLedger {
+                held: host.chain_id().clone(),
+                held_family: host.family(),
+                chain_id: config.chain_id,
+                family: config.family,
+            });
         }
         let mut apps: PortApps = store.meta("apps")?.ok_or_else(|| missing("apps state"))?;
         apps.reindex();
@@ -415,29 +561,19 @@ impl<F: Signing + IntoAny> Ledger<F> {
         let snapshot_height = match store.meta::<SnapshotMark>("snapshot")? {
             None => tip.height,
             Some(mark) if mark.version != STORE_VERSION => {
-                return Err(ApiError::new(
-                    500,
-                    "store",
-                    format!(
-                        "the snapshot has store format version {}, this portledger reads {STORE_VERSION}",
-                        mark.version
-                    ),
-                ))
+                return Err(LedgerError::SnapshotVersion {
+                    found: mark.version,
+                })
             }
             Some(mark) => mark.height,
         };
         if snapshot_height > tip.height || snapshot_height == 0 {
-            return Err(ApiError::new(
-                500,
-                "store",
-                format!(
-                    "the snapshot is of block {snapshot_height}, the tip is block {}",
-                    tip.height
-                ),
-            ));
+            return Err(LedgerError::SnapshotHeight {
+                snapshot: snapshot_height,
+                tip: tip.height,
+            });
         }
-        let platform_key = read_key(&config.data_dir, "platform.key")
-            .map_err(|e| ApiError::new(500, "store", e))?;
+        let platform_key = read_key(&config.data_dir, "platform.key")?;
         let zk_secret = read_secret(&config.data_dir, "zk.secret")?;
         let sent_at: Vec<(light_clients::PacketId, u64)> =
             store.meta("sent_at")?.unwrap_or_default();
@@ -478,24 +614,18 @@ impl<F: Signing + IntoAny> Ledger<F> {
 
     /// Executes a stored block's inputs again, in its context, and checks
     /// that the result has the stored block's roots.
-    fn replay(&mut self, height: u64) -> Result<(), ApiError> {
+    fn replay(&mut self, height: u64) -> Result<(), LedgerError> {
+        let replay = |fault| LedgerError::Replay { height, fault };
         let inputs: BlockInputs = self.store.inputs(height)?.ok_or_else(|| {
-            replay_error(
-                height,
-                format!(
-                    "it is above the snapshot (block {}) but its inputs are not stored",
-                    self.snapshot_height
-                ),
-            )
+            replay(ReplayFault::InputsMissing {
+                snapshot: self.snapshot_height,
+            })
         })?;
         if inputs.version != STORE_VERSION || inputs.height != height {
-            return Err(replay_error(
-                height,
-                format!(
-                    "its inputs record says version {} height {}",
-                    inputs.version, inputs.height
-                ),
-            ));
+            return Err(replay(ReplayFault::InputsRecord {
+                version: inputs.version,
+                height: inputs.height,
+            }));
         }
         let stored = self.stored(height)?;
         self.building = BlockContext {
@@ -505,27 +635,21 @@ impl<F: Signing + IntoAny> Ledger<F> {
         self.logged_since_snapshot = self
             .logged_since_snapshot
             .saturating_add(Store::encode("inputs", &inputs)?.len() as u64);
-        for (i, input) in inputs.inputs.iter().enumerate() {
+        for (index, input) in inputs.inputs.iter().enumerate() {
             self.execute(input).map_err(|e| {
-                replay_error(
-                    height,
-                    format!(
-                        "input {i} was accepted when the block was built and is refused now: {} ({})",
-                        e.message, e.code
-                    ),
-                )
+                replay(ReplayFault::Refused {
+                    index,
+                    error: Box::new(e),
+                })
             })?;
         }
         let out = self.host.end_block();
         self.block_records.clear();
         if out.roots != stored.roots {
-            return Err(replay_error(
-                height,
-                format!(
-                    "the replayed roots {:?} differ from the stored {:?}",
-                    out.roots, stored.roots
-                ),
-            ));
+            return Err(replay(ReplayFault::Roots {
+                replayed: Box::new(out.roots),
+                stored: Box::new(stored.roots),
+            }));
         }
         for (id, results) in std::mem::take(&mut self.block_txs) {
             self.remember_tx(id, height, results);
@@ -535,7 +659,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
     }
 
     /// Applies one input to the block being built.
-    fn execute(&mut self, input: &Input) -> Result<(), ApiError> {
+    fn execute(&mut self, input: &Input) -> Result<(), LedgerError> {
         match input {
             Input::Tx { tx } => self.execute_tx(tx).map(|_| ()),
             Input::Event { event } => self.execute_event(event).map(|_| ()),
@@ -572,13 +696,9 @@ impl<F: Signing + IntoAny> Ledger<F> {
     /// Writes a snapshot of the state after the latest sealed block (on
     /// shutdown, so that a restart has nothing to replay). Refused while
     /// the block being built holds inputs.
-    pub fn snapshot(&mut self) -> Result<(), ApiError> {
+    pub fn snapshot(&mut self) -> Result<(), LedgerError> {
         if !self.block_inputs.is_empty() {
-            return Err(ApiError::new(
-                409,
-                "block_open",
-                "the block being built holds inputs; seal it first",
-            ));
+            return Err(LedgerError::BlockOpen);
         }
         let records = self.snapshot_records(self.tip.height)?;
         self.store.put_meta(&records)?;
@@ -602,7 +722,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
     }
 
     /// Closes the block being built, signs and stores it; returns its height.
-    pub fn seal(&mut self, now: Timestamp) -> Result<u64, ApiError> {
+    pub fn seal(&mut self, now: Timestamp) -> Result<u64, LedgerError> {
         let ctx = self.building;
         let out = self.host.end_block();
         let set = F::validator_set(&self.keys);
@@ -630,7 +750,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         let block = sample::block(&fields, &self.keys);
         let hash = F::summary(&block.signed_header)
             .map(|s| s.hash)
-            .map_err(|e| ApiError::new(500, "seal", e.to_string()))?;
+            .map_err(LedgerError::Seal)?;
         let txs = std::mem::take(&mut self.block_txs);
         let stored = StoredBlock {
             header: F::any_header(block),
@@ -723,13 +843,9 @@ impl<F: Signing + IntoAny> Ledger<F> {
 
     /// Announces a new validator set (of `count` fresh keys) in the next
     /// header; the header after it is signed by the new set.
-    pub fn rotate(&mut self, count: usize) -> Result<u64, ApiError> {
+    pub fn rotate(&mut self, count: usize) -> Result<u64, LedgerError> {
         if count == 0 || count > MAX_VALIDATORS {
-            return Err(ApiError::new(
-                400,
-                "validators",
-                format!("validators must be 1 to {MAX_VALIDATORS}"),
-            ));
+            return Err(LedgerError::Validators { asked: count });
         }
         let epoch = self
             .keyring
@@ -754,16 +870,14 @@ impl<F: Signing + IntoAny> Ledger<F> {
         }
     }
 
-    fn stored(&self, height: u64) -> Result<StoredBlock, ApiError> {
-        self.store.block(height)?.ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no block at height {height} (latest {})",
-                self.tip.height
-            ))
+    fn stored(&self, height: u64) -> Result<StoredBlock, LedgerError> {
+        self.store.block(height)?.ok_or(LedgerError::NoBlock {
+            height,
+            latest: self.tip.height,
         })
     }
 
-    pub fn header(&self, height: u64) -> Result<HeaderResponse, ApiError> {
+    pub fn header(&self, height: u64) -> Result<HeaderResponse, LedgerError> {
         Ok(HeaderResponse {
             version: WIRE_VERSION,
             height,
@@ -773,20 +887,17 @@ impl<F: Signing + IntoAny> Ledger<F> {
 
     /// The header that commits block `height`'s roots, and the opening a gba
     /// proof needs; refused while that header is not sealed.
-    fn proof_point(&self, height: u64, roots: Roots) -> Result<(u64, Option<Roots>), ApiError> {
+    fn proof_point(&self, height: u64, roots: Roots) -> Result<(u64, Option<Roots>), LedgerError> {
         let proof_height = if F::FAMILY == FamilyName::Gba {
             height + 1
         } else {
             height
         };
         if proof_height > self.tip.height {
-            return Err(ApiError::new(
-                409,
-                "not_yet_provable",
-                format!(
-                    "block {height}'s roots are committed by header {proof_height}, not sealed yet"
-                ),
-            ));
+            return Err(LedgerError::NotYetProvable {
+                height,
+                proof_height,
+            });
         }
         Ok((
             proof_height,
@@ -795,7 +906,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
     }
 
     /// Every channel's sequences after block `height`, proven under its `state_root`.
-    pub fn state(&self, height: u64) -> Result<wire::BlockState, ApiError> {
+    pub fn state(&self, height: u64) -> Result<wire::BlockState, LedgerError> {
         let block = self.stored(height)?;
         let (proof_height, opening) = self.proof_point(height, block.roots)?;
         let leaves: Vec<Vec<u8>> =
@@ -836,7 +947,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
     }
 
     /// A block's packets and acks with their inclusion proofs.
-    pub fn events(&self, height: u64) -> Result<BlockEvents, ApiError> {
+    pub fn events(&self, height: u64) -> Result<BlockEvents, LedgerError> {
         let block = self.stored(height)?;
         let (proof_height, opening) = self.proof_point(height, block.roots)?;
         let leaves: Vec<Vec<u8>> = block.events.iter().map(|e| e.leaf().encode()).collect();
@@ -898,21 +1009,15 @@ impl<F: Signing + IntoAny> Ledger<F> {
     pub fn packet_location(
         &self,
         id: &light_clients::PacketId,
-    ) -> Result<wire::PacketLocation, ApiError> {
+    ) -> Result<wire::PacketLocation, LedgerError> {
         match self.sent_at.get(id) {
             Some(&height) if height <= self.tip.height => Ok(wire::PacketLocation {
                 version: WIRE_VERSION,
                 packet: id.clone(),
                 height,
             }),
-            Some(_) => Err(ApiError::new(
-                409,
-                "not_yet_sealed",
-                format!("{id} is in the block being built"),
-            )),
-            None => Err(ApiError::not_found(format!(
-                "no sent packet {id} awaiting an ack"
-            ))),
+            Some(_) => Err(LedgerError::SentInOpenBlock { packet: id.clone() }),
+            None => Err(LedgerError::NoSentPacket { packet: id.clone() }),
         }
     }
 
@@ -920,7 +1025,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
     pub fn receipt_location(
         &self,
         id: &light_clients::PacketId,
-    ) -> Result<wire::ReceiptLocation, ApiError> {
+    ) -> Result<wire::ReceiptLocation, LedgerError> {
         match self.host.receipt(id) {
             Some(r) if r.height <= self.tip.height => Ok(wire::ReceiptLocation {
                 version: WIRE_VERSION,
@@ -928,12 +1033,8 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 height: r.height,
                 result: r.result.clone(),
             }),
-            Some(_) => Err(ApiError::new(
-                409,
-                "not_yet_sealed",
-                format!("{id} was received in the block being built"),
-            )),
-            None => Err(ApiError::not_found(format!("no receipt of {id}"))),
+            Some(_) => Err(LedgerError::ReceivedInOpenBlock { packet: id.clone() }),
+            None => Err(LedgerError::NoReceipt { packet: id.clone() }),
         }
     }
 
@@ -957,7 +1058,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
     }
 
     /// Authenticates a transaction and executes it in the block being built.
-    pub fn submit_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, ApiError> {
+    pub fn submit_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, LedgerError> {
         let id = tx.id().to_string();
         if let Some((height, results)) = self.recent_txs.get(&id) {
             return Ok(TxResponse {
@@ -973,7 +1074,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
     }
 
     /// Authenticates and executes a transaction; nothing changes when it is refused.
-    fn execute_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, ApiError> {
+    fn execute_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, LedgerError> {
         let id = tx.id().to_string();
         let body = self.host.authenticate(tx)?;
         let ctx = self.building;
@@ -1029,21 +1130,17 @@ impl<F: Signing + IntoAny> Ledger<F> {
 
     /// Validates a port event and records it; for another network it leaves
     /// in a packet on the channel to it.
-    pub fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError> {
+    pub fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, LedgerError> {
         let submitted = self.execute_event(req)?;
         self.block_inputs.push(Input::Event { event: req.clone() });
         Ok(submitted)
     }
 
     /// Validates and records a port event; nothing changes when it is refused.
-    fn execute_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, ApiError> {
-        wire::check_version("event submission", req.version)
-            .map_err(|e| ApiError::new(400, "version", e.to_string()))?;
-        let event =
-            events::validate(&req.event).map_err(|r| ApiError::new(422, r.rule, r.to_string()))?;
-        self.apps
-            .check_local(&event, &req.destination)
-            .map_err(|e| ApiError::new(409, e.code(), e.to_string()))?;
+    fn execute_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, LedgerError> {
+        wire::check_version("event submission", req.version)?;
+        let event = events::validate(&req.event).map_err(LedgerError::Invalid)?;
+        self.apps.check_local(&event, &req.destination)?;
         if req.destination == self.config.chain_id {
             self.apps.apply_local(&event, None);
             self.pending_events = true;
@@ -1074,7 +1171,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         } else {
             serde_json::to_vec(event.json())
         }
-        .map_err(|e| ApiError::new(500, "encode", e.to_string()))?;
+        .map_err(LedgerError::Encode)?;
         // The record: its id from the sequence the host is about to give it.
         let next = self
             .host
@@ -1089,9 +1186,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         };
         let fields = adapters::records::fields(&event);
         let record = self.record(&id, fields.clone())?;
-        let leaf = record
-            .leaf()
-            .map_err(|e| ApiError::new(500, "record", e.to_string()))?;
+        let leaf = record.leaf().map_err(LedgerError::Record)?;
         let payload = if self.host.is_confidential(&channel) {
             zk::commitment_payload(&leaf)
         } else {
@@ -1120,13 +1215,13 @@ impl<F: Signing + IntoAny> Ledger<F> {
         &self,
         id: &PacketId,
         fields: Vec<circuits::Fr>,
-    ) -> Result<circuits::Record, ApiError> {
+    ) -> Result<circuits::Record, LedgerError> {
         circuits::Record::new(
             circuits::record::derive_salt(&self.zk_secret, &zk::packet_id_bytes(id)),
             zk::packet_id_field(id),
             fields,
         )
-        .map_err(|e| ApiError::new(500, "record", e.to_string()))
+        .map_err(LedgerError::Record)
     }
 
     /// The witness of a disclosure proof of `packets` (all emitted by the
@@ -1138,28 +1233,18 @@ impl<F: Signing + IntoAny> Ledger<F> {
         packets: &[PacketId],
         policy: &PathPolicy,
         params: circuits::DisclosureParams,
-    ) -> Result<Witness, ApiError> {
-        let bad = |code: &str, message: String| ApiError::new(400, code, message);
+    ) -> Result<Witness, LedgerError> {
         if packets.is_empty() || packets.len() > params.records {
-            return Err(bad(
-                "packets",
-                format!(
-                    "a proof covers 1 to {} packets, asked {}",
-                    params.records,
-                    packets.len()
-                ),
-            ));
+            return Err(LedgerError::ProofPackets {
+                max: params.records,
+                asked: packets.len(),
+            });
         }
         if params.depth != self.host.zk_depth() {
-            return Err(ApiError::new(
-                500,
-                "zk_depth",
-                format!(
-                    "the prover's key is for depth {}, this ledger's trees have depth {}",
-                    params.depth,
-                    self.host.zk_depth()
-                ),
-            ));
+            return Err(LedgerError::ZkDepth {
+                key: params.depth,
+                ledger: self.host.zk_depth(),
+            });
         }
         // gba headers commit the previous block's roots.
         let height = if F::FAMILY == FamilyName::Gba {
@@ -1176,22 +1261,17 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 .iter()
                 .map(|h| circuits::encode::fr_from_bytes(h.as_bytes()))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ApiError::new(500, "record", e.to_string()))?;
+                .map_err(LedgerError::RecordField)?;
             records.push(self.record(&r.packet, fields)?);
         }
         let leaves = records
             .iter()
             .map(circuits::Record::leaf)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::new(500, "record", e.to_string()))?;
-        let tree = circuits::Tree::new(params.depth, leaves)
-            .map_err(|e| ApiError::new(500, "record", e.to_string()))?;
+            .map_err(LedgerError::Record)?;
+        let tree = circuits::Tree::new(params.depth, leaves).map_err(LedgerError::Record)?;
         if zk::fr_hash(&tree.root()) != block.roots.zk_root {
-            return Err(ApiError::new(
-                500,
-                "zk_root",
-                format!("block {height}'s records do not rebuild its zk_root"),
-            ));
+            return Err(LedgerError::ZkRoot { height });
         }
         let mut openings = Vec::with_capacity(packets.len());
         let mut statement = Vec::with_capacity(packets.len());
@@ -1201,22 +1281,17 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 .records
                 .iter()
                 .position(|r| &r.packet == id)
-                .ok_or_else(|| {
-                    ApiError::not_found(format!("block {height} emitted no record of {id}"))
+                .ok_or_else(|| LedgerError::NoZkRecord {
+                    height,
+                    packet: id.clone(),
                 })?;
             let record = records[index].clone();
-            let rules = policy.rules_for(&record.fields).ok_or_else(|| {
-                bad(
-                    "policy",
-                    format!(
-                        "the policy is not a groth16 policy for records of {} fields",
-                        record.fields.len()
-                    ),
-                )
-            })?;
-            let path = tree
-                .path(index as u64)
-                .map_err(|e| ApiError::new(500, "record", e.to_string()))?;
+            let rules = policy
+                .rules_for(&record.fields)
+                .ok_or(LedgerError::Policy {
+                    fields: record.fields.len(),
+                })?;
+            let path = tree.path(index as u64).map_err(LedgerError::Record)?;
             statement.push(circuits::Disclosure {
                 packet_id: record.packet_id,
                 rules: rules.clone(),
@@ -1228,7 +1303,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             openings.push(circuits::Opening { record, path });
         }
         let statement = circuits::Statement::new(params, tree.root(), statement)
-            .map_err(|e| bad("statement", e.to_string()))?;
+            .map_err(LedgerError::Statement)?;
         Ok(Witness {
             statement,
             openings,
@@ -1463,7 +1538,7 @@ mod tests {
             self.seal();
         }
 
-        fn reopen(&mut self) -> Result<(), ApiError> {
+        fn reopen(&mut self) -> Result<(), LedgerError> {
             let dir = self.dir.path().to_path_buf();
             // Opening a second ledger on the same file is refused by redb: close first.
             let policy = self.src.snapshot_policy;
@@ -1557,7 +1632,7 @@ mod tests {
         let mut pair = Pair::new(SnapshotPolicy::DEFAULT);
         pair.send(1);
         let e = pair.src.snapshot().unwrap_err();
-        assert_eq!(e.code, "block_open");
+        assert_eq!(e.code(), "block_open");
     }
 
     #[test]
@@ -1593,11 +1668,11 @@ mod tests {
         let damaged = serde_json::to_vec(&inputs).unwrap();
         pair.src.store.put_inputs(height, Some(&damaged)).unwrap();
         let e = pair.reopen().unwrap_err();
-        assert_eq!(e.code, "replay");
+        assert_eq!(e.code(), "replay");
+        let message = e.to_string();
         assert!(
-            e.message.contains(&format!("replaying block {height}")) && e.message.contains("roots"),
-            "{}",
-            e.message
+            message.contains(&format!("replaying block {height}")) && message.contains("roots"),
+            "{message}"
         );
     }
 
@@ -1611,12 +1686,12 @@ mod tests {
         let height = pair.seal();
         pair.src.store.put_inputs(height, None).unwrap();
         let e = pair.reopen().unwrap_err();
-        assert_eq!(e.code, "replay");
+        assert_eq!(e.code(), "replay");
+        let message = e.to_string();
         assert!(
-            e.message.contains(&format!("replaying block {height}"))
-                && e.message.contains("inputs are not stored"),
-            "{}",
-            e.message
+            message.contains(&format!("replaying block {height}"))
+                && message.contains("inputs are not stored"),
+            "{message}"
         );
     }
 
@@ -1634,11 +1709,11 @@ mod tests {
         let damaged = serde_json::to_vec(&inputs).unwrap();
         pair.src.store.put_inputs(height, Some(&damaged)).unwrap();
         let e = pair.reopen().unwrap_err();
-        assert_eq!(e.code, "replay");
+        assert_eq!(e.code(), "replay");
+        let message = e.to_string();
         assert!(
-            e.message.contains("input 0") && e.message.contains("iso6346.check_digit"),
-            "{}",
-            e.message
+            message.contains("input 0") && message.contains("iso6346.check_digit"),
+            "{message}"
         );
     }
 
@@ -1670,7 +1745,7 @@ mod tests {
             .records
             .iter()
             .all(|r| r.rules[1..].iter().all(|x| *x == DisclosedRule::Hidden)));
-        let code = |r: Result<Witness, ApiError>| r.map(|_| ()).unwrap_err().code;
+        let code = |r: Result<Witness, LedgerError>| r.map(|_| ()).unwrap_err().code();
         assert_eq!(code(p.src.witness(h, &ids, &policy, params)), "packets");
         assert_eq!(
             code(p.src.witness(h, &ids[..1], &PathPolicy::Merkle, params)),
