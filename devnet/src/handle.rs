@@ -127,46 +127,7 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
         kind: &str,
         key: &str,
     ) -> Result<serde_json::Value, LedgerError> {
-        let apps = self.apps();
-        let found = match (app, kind) {
-            ("cargo", "containers") => apps.cargo.containers.get(key).map(serde_json::to_value),
-            ("cargo", "documents") => apps.cargo.documents.get(key).map(serde_json::to_value),
-            ("payment", "letters-of-credit") => apps
-                .payment
-                .letters_of_credit
-                .get(key)
-                .map(serde_json::to_value),
-            ("payment", "invoices") => apps.payment.invoices.get(key).map(serde_json::to_value),
-            ("payment", "settlements") => {
-                apps.payment.settlements.get(key).map(serde_json::to_value)
-            }
-            ("ebl", "bills") => apps.ebl.bills.get(key).map(serde_json::to_value),
-            ("ebl", "answers") => Some(serde_json::to_value(&apps.ebl.answers)),
-            ("cargo" | "payment" | "ebl", "facts") => apps
-                .facts
-                .get(key)
-                .map(|facts| {
-                    facts
-                        .iter()
-                        .filter(|f| f.packet.channel.app.as_str() == app)
-                        .collect::<Vec<_>>()
-                })
-                .filter(|facts| !facts.is_empty())
-                .map(serde_json::to_value),
-            _ => {
-                return Err(LedgerError::NoRecordKind {
-                    app: app.to_string(),
-                    kind: kind.to_string(),
-                })
-            }
-        };
-        found
-            .ok_or_else(|| LedgerError::NoAppRecord {
-                app: app.to_string(),
-                kind: kind.to_string(),
-                key: key.to_string(),
-            })?
-            .map_err(LedgerError::Encode)
+        Ledger::app_record(self, app, kind, key)
     }
     fn seal(&mut self, now: Timestamp) -> Result<u64, LedgerError> {
         Ledger::seal(self, now)
