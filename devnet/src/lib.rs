@@ -5,19 +5,28 @@
 //! `host` module of `light-clients` for its counterparties and three port
 //! apps; and serves the RPC of `adapters::wire` over HTTP.
 //!
-//! Layout:
-//! - [`store`]: the redb file (blocks, and the state after each);
-//! - [`apps`]: cargo registry, payment ledger, eBL registry;
-//! - [`ledger`]: the synchronous state machine (execute, seal, query);
+//! Layout (each module imports only those above it in this list):
+//! - [`clock`]: the wall clock and OS randomness, the crate's only reads of them;
+//! - [`store`]: the redb file (blocks, their inputs, snapshots of the state);
+//! - [`apps`]: cargo registry, payment ledger, eBL registry, proven facts;
+//! - [`ledger`]: the synchronous state machine (execute, seal, query, witness);
 //! - [`metrics`]: the node's Prometheus metrics;
-//! - [`node`]: the thread that owns a ledger, its handle and block timer;
 //! - [`prover`]: the disclosure prover (Groth16, a bounded pool off the runtime);
-//! - [`rpc`]: the HTTP routes (axum).
+//! - [`handle`]: the thread that owns a ledger, its handle and block timer;
+//! - [`rpc`]: the HTTP routes (axum), where errors become HTTP statuses;
+//! - [`node`]: a whole node started: ledger thread, prover, RPC server.
+//!
+//! Errors are one `thiserror` enum per concern, each variant with a stable
+//! `code()`: [`store::StoreError`], [`ledger::LedgerError`] (and
+//! [`ledger::KeyError`]), [`apps::AppRefusal`], [`prover::ProverError`],
+//! [`metrics::MetricsError`], [`handle::CallError`], [`node::NodeError`].
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod apps;
+pub mod clock;
+pub mod handle;
 pub mod ledger;
 pub mod metrics;
 pub mod node;

@@ -14,6 +14,25 @@ use prometheus::{
 /// K x 0.3 s at depth 16 on two cores.
 const PROVE_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
 
+/// Why the metrics cannot be read out.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetricsError {
+    /// The text encoder refused the gathered metrics.
+    #[error(transparent)]
+    Encode(#[from] prometheus::Error),
+    /// The encoder's output is not UTF-8.
+    #[error(transparent)]
+    Utf8(#[from] std::string::FromUtf8Error),
+}
+
+impl MetricsError {
+    /// The stable code of the error (`code` in the RPC's error body).
+    pub fn code(&self) -> &'static str {
+        "metrics"
+    }
+}
+
 /// A ledger node's metrics, labelled with its chain id.
 #[derive(Debug, Clone)]
 pub struct LedgerMetrics {
@@ -169,11 +188,9 @@ impl LedgerMetrics {
     }
 
     /// The text exposition.
-    pub fn encode(&self) -> Result<String, String> {
+    pub fn encode(&self) -> Result<String, MetricsError> {
         let mut out = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .map_err(|e| e.to_string())?;
-        String::from_utf8(out).map_err(|e| e.to_string())
+        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
+        Ok(String::from_utf8(out)?)
     }
 }

@@ -12,7 +12,7 @@ use adapters::wire::{ZkKeyResponse, WIRE_VERSION};
 use light_clients::zk::{Disclosure, VerifyingKeyBytes};
 use tokio::sync::Semaphore;
 
-use crate::ledger::{ApiError, Witness};
+use crate::ledger::Witness;
 use crate::metrics::LedgerMetrics;
 
 /// The devnet setup's seed (public, hence devnet-unsafe).
@@ -25,6 +25,42 @@ pub const QUEUE: usize = 32;
 
 /// Proofs built at once: arkworks' prover already uses every core.
 const PROVING: usize = 1;
+
+/// Why a prover could not start or prove.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProverError {
+    /// The devnet setup could not build the keys.
+    #[error(transparent)]
+    Setup(circuits::ProveError),
+    /// A task on the blocking pool panicked or was cancelled.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+    /// The pool of proofs in progress is closed.
+    #[error(transparent)]
+    Closed(#[from] tokio::sync::AcquireError),
+    /// [`QUEUE`] requests are admitted already.
+    #[error("{queue} disclosure requests are queued; retry later")]
+    Busy { queue: usize },
+    /// No fresh randomness for the proof.
+    #[error(transparent)]
+    Entropy(std::io::Error),
+    /// The witness does not satisfy the circuit.
+    #[error(transparent)]
+    Unprovable(circuits::ProveError),
+}
+
+impl ProverError {
+    /// The stable code of the error (`code` in the RPC's error body).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProverError::Setup(_) | ProverError::Task(_) | ProverError::Closed(_) => "prover",
+            ProverError::Busy { .. } => "prover_busy",
+            ProverError::Entropy(_) => "entropy",
+            ProverError::Unprovable(_) => "unprovable",
+        }
+    }
+}
 
 /// The prover of one ledger node.
 #[derive(Debug)]
@@ -43,13 +79,12 @@ impl Prover {
     pub async fn start(
         params: circuits::DisclosureParams,
         metrics: Arc<LedgerMetrics>,
-    ) -> Result<Arc<Self>, ApiError> {
+    ) -> Result<Arc<Self>, ProverError> {
         let (pk, vk) = tokio::task::spawn_blocking(move || {
             circuits::groth16::setup(params, DEVNET_SETUP_SEED)
         })
-        .await
-        .map_err(|e| ApiError::new(500, "prover", e.to_string()))?
-        .map_err(|e| ApiError::new(500, "prover", e.to_string()))?;
+        .await?
+        .map_err(ProverError::Setup)?;
         Ok(Arc::new(Prover {
             pk: Arc::new(pk),
             vk,
@@ -75,29 +110,20 @@ impl Prover {
     }
 
     /// Proves `witness`; refused at once when [`QUEUE`] requests are in.
-    pub async fn prove(&self, witness: Witness) -> Result<Disclosure, ApiError> {
-        let _admitted = self.admitted.try_acquire().map_err(|_| {
-            ApiError::new(
-                503,
-                "prover_busy",
-                format!("{QUEUE} disclosure requests are queued; retry later"),
-            )
-        })?;
+    pub async fn prove(&self, witness: Witness) -> Result<Disclosure, ProverError> {
+        let _admitted = self
+            .admitted
+            .try_acquire()
+            .map_err(|_| ProverError::Busy { queue: QUEUE })?;
         self.metrics.zk_queued(true);
         let result = self.prove_admitted(witness).await;
         self.metrics.zk_queued(false);
         result
     }
 
-    async fn prove_admitted(&self, witness: Witness) -> Result<Disclosure, ApiError> {
-        let proving = self
-            .proving
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ApiError::new(500, "prover", e.to_string()))?;
-        let seed: [u8; 32] =
-            crate::node::entropy().map_err(|e| ApiError::new(500, "entropy", e.to_string()))?;
+    async fn prove_admitted(&self, witness: Witness) -> Result<Disclosure, ProverError> {
+        let proving = self.proving.clone().acquire_owned().await?;
+        let seed: [u8; 32] = crate::clock::entropy().map_err(ProverError::Entropy)?;
         let pk = self.pk.clone();
         let records = witness.openings.len();
         let started = Instant::now();
@@ -106,10 +132,8 @@ impl Prover {
             circuits::groth16::prove_seeded(&pk, &witness.statement, &witness.openings, seed)
                 .map(|proof| (proof, witness.disclosure))
         })
-        .await
-        .map_err(|e| ApiError::new(500, "prover", e.to_string()))?;
-        let (proof, mut disclosure) =
-            proved.map_err(|e| ApiError::new(422, "unprovable", e.to_string()))?;
+        .await?;
+        let (proof, mut disclosure) = proved.map_err(ProverError::Unprovable)?;
         self.metrics.proved(records, started.elapsed());
         disclosure.proof = circuits::groth16::proof_to_bytes(&proof);
         Ok(disclosure)

@@ -1,6 +1,7 @@
 //! The ledger's RPC over HTTP (axum): the routes of `docs/profiles/rpc.md`.
 //! Every error is a status and a JSON `{code, message}`; bodies are limited
-//! in size; the ledger keeps running whatever a request holds.
+//! in size; the ledger keeps running whatever a request holds. This is the
+//! one place where the crate's errors meet HTTP statuses.
 
 use std::time::Duration;
 
@@ -14,11 +15,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use light_clients::host::SignedTx;
+use light_clients::host::{HostError, SignedTx};
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::ApiError;
-use crate::node::NodeHandle;
+use crate::handle::{CallError, NodeHandle};
+use crate::ledger::LedgerError;
+use crate::metrics::MetricsError;
+use crate::prover::ProverError;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -31,6 +34,113 @@ pub const MAX_BATCH_BODY_BYTES: usize = 32 * 1024 * 1024;
 const EVENTS_PER_JOB: usize = 500;
 /// The longest a request may wait for a block.
 const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// An HTTP refusal: the status, and the body's stable code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(404, "not_found", message)
+    }
+}
+
+/// The status of a host refusal: authentication 401, a nonce out of turn
+/// 409, anything else the request's fault.
+fn host_status(e: &HostError) -> u16 {
+    match e {
+        HostError::UnregisteredKey { .. }
+        | HostError::RetiredKey { .. }
+        | HostError::BadSignature { .. }
+        | HostError::NotOperator { .. } => 401,
+        HostError::WrongNonce { .. } => 409,
+        _ => 400,
+    }
+}
+
+fn ledger_status(e: &LedgerError) -> u16 {
+    match e {
+        LedgerError::Validators { .. }
+        | LedgerError::OtherLedger { .. }
+        | LedgerError::Wire(_)
+        | LedgerError::ProofPackets { .. }
+        | LedgerError::Policy { .. }
+        | LedgerError::Statement(_) => 400,
+        LedgerError::NoBlock { .. }
+        | LedgerError::NoSentPacket { .. }
+        | LedgerError::NoReceipt { .. }
+        | LedgerError::NoRecordKind { .. }
+        | LedgerError::NoAppRecord { .. }
+        | LedgerError::NoZkRecord { .. } => 404,
+        LedgerError::BlockOpen
+        | LedgerError::NotYetProvable { .. }
+        | LedgerError::SentInOpenBlock { .. }
+        | LedgerError::ReceivedInOpenBlock { .. }
+        | LedgerError::App(_) => 409,
+        LedgerError::Invalid(_) => 422,
+        LedgerError::Host(e) => host_status(e),
+        LedgerError::WrongFamily { .. }
+        | LedgerError::Missing { .. }
+        | LedgerError::SnapshotVersion { .. }
+        | LedgerError::SnapshotHeight { .. }
+        | LedgerError::Replay { .. }
+        | LedgerError::Seal(_)
+        | LedgerError::Encode(_)
+        | LedgerError::Record(_)
+        | LedgerError::RecordField(_)
+        | LedgerError::ZkDepth { .. }
+        | LedgerError::ZkRoot { .. }
+        | LedgerError::Store(_)
+        | LedgerError::Key(_) => 500,
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        ApiError::new(ledger_status(&e), e.code(), e.to_string())
+    }
+}
+
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> Self {
+        let status = match e {
+            CallError::Stopped => 503,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<ProverError> for ApiError {
+    fn from(e: ProverError) -> Self {
+        let status = match e {
+            ProverError::Busy { .. } => 503,
+            ProverError::Unprovable(_) => 422,
+            ProverError::Setup(_)
+            | ProverError::Task(_)
+            | ProverError::Closed(_)
+            | ProverError::Entropy(_) => 500,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<MetricsError> for ApiError {
+    fn from(e: MetricsError) -> Self {
+        ApiError::new(500, e.code(), e.to_string())
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -277,10 +387,7 @@ async fn submit_event(
 
 /// `GET /metrics`: the ledger's metrics in the Prometheus text format.
 async fn metrics(State(node): State<NodeHandle>) -> Result<Response, ApiError> {
-    let text = node
-        .metrics
-        .encode()
-        .map_err(|e| ApiError::new(500, "metrics", e))?;
+    let text = node.metrics.encode()?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -345,19 +452,22 @@ async fn submit_events(
             .call(move |l| {
                 chunk
                     .into_iter()
-                    .map(
-                        |(i, item)| match item.and_then(|req| l.submit_event(&req)) {
+                    .map(|(i, item)| {
+                        match item.and_then(|req| l.submit_event(&req).map_err(ApiError::from)) {
                             Ok(submitted) => SubmittedItem::Submitted(submitted),
                             Err(e) => refused(i, e),
-                        },
-                    )
+                        }
+                    })
                     .collect::<Vec<_>>()
             })
             .await;
         match done {
             Ok(answers) => results.extend(answers),
             // The ledger stopped: what it did not take is answered as such, not dropped.
-            Err(e) => results.extend(indexes.into_iter().map(|i| refused(i, e.clone()))),
+            Err(e) => {
+                let e = ApiError::from(e);
+                results.extend(indexes.into_iter().map(|i| refused(i, e.clone())))
+            }
         }
     }
     let recorded = results

@@ -35,6 +35,13 @@ pub enum StoreError {
     Encode { key: String, reason: String },
 }
 
+impl StoreError {
+    /// The stable code of the error (`code` in the RPC's error body).
+    pub fn code(&self) -> &'static str {
+        "store"
+    }
+}
+
 fn dberr<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Db(e.to_string())
 }

@@ -86,7 +86,7 @@ async fn run(args: Args) -> ExitCode {
     let node = match node::start_with(config, options, shutdown.clone()).await {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("error: {} ({})", e.message, e.code);
+            eprintln!("error: {e} ({})", e.code());
             return ExitCode::from(2);
         }
     };

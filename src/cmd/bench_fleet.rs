@@ -88,7 +88,7 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
             let operated = crate::cmd::operator::Operated {
                 chain_id: l.chain_id.clone(),
                 adapter: l.adapter.clone(),
-                operator: devnet::ledger::operator_key(&l.dir)?,
+                operator: devnet::ledger::operator_key(&l.dir).map_err(|e| e.to_string())?,
                 relayer: RelayerKey(key.verification_key().to_bytes()),
                 apps: App::ALL.to_vec(),
             };

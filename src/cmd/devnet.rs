@@ -171,7 +171,7 @@ pub async fn start_ledger(
     };
     let node = node::start_with(config, options, shutdown.clone())
         .await
-        .map_err(|e| format!("{chain_id}: {}", e.message))?;
+        .map_err(|e| format!("{chain_id}: {e}"))?;
     let endpoint = format!("http://{}", node.addr);
     let chain = ChainConfig {
         chain_id: chain_id.clone(),
@@ -234,7 +234,7 @@ pub async fn connect_confidential(
         operated.push(crate::cmd::operator::Operated {
             chain_id: l.chain_id.clone(),
             adapter: l.adapter.clone(),
-            operator: devnet::ledger::operator_key(&l.dir)?,
+            operator: devnet::ledger::operator_key(&l.dir).map_err(|e| e.to_string())?,
             relayer: *relayer,
             apps: App::ALL.to_vec(),
         });
@@ -256,7 +256,7 @@ pub async fn connect_confidential(
                 .handle
                 .call(move |ledger| ledger.register_platform(chain, key))
                 .await
-                .map_err(|e| e.message)?;
+                .map_err(|e| e.to_string())?;
         }
     }
     Ok(headers)

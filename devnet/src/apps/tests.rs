@@ -1,0 +1,286 @@
+//! The apps' unit tests: eBL title across ledgers, envelopes, cargo histories.
+
+use super::*;
+use light_clients::host::RelayerKey;
+use light_clients::{App, ChannelId, Timeout, Timestamp};
+use serde_json::json;
+
+fn chain(s: &str) -> ChainId {
+    ChainId::new(s).unwrap()
+}
+
+fn party(name: &str) -> serde_json::Value {
+    json!({"partyName": name, "eblPlatform": "WAVE", "identifyingCodes": [{"codeListProvider": "GLEIF", "partyCode": "5493001KJTIIGC8Y1R12", "codeListName": "LEI"}]})
+}
+
+fn ebl(action: &str, id: &str, chain_before: &[&str], recipient: &str) -> serde_json::Value {
+    json!({
+        "eventType": "EBL_TRANSFER",
+        "eventID": id,
+        "eventCreatedDateTime": "2024-05-10T10:00:00+08:00",
+        "eventDateTime": "2024-05-10T09:59:30+08:00",
+        "transportDocumentReference": "CMPSHK24000381",
+        "action": action,
+        "transportDocumentStatus": "ISSUED",
+        "sender": party("China Merchants Shipping Container Line"),
+        "recipient": party(recipient),
+        "transferChain": chain_before,
+    })
+}
+
+fn event(v: &serde_json::Value) -> PortEvent {
+    events::validate(v).unwrap()
+}
+
+/// The platform key a ledger signs its eBL envelopes with, in these tests.
+fn platform(ledger: &str) -> ed25519_consensus::SigningKey {
+    ed25519_consensus::SigningKey::from(
+        *light_clients::hash::sha256(&[ledger.as_bytes()]).as_bytes(),
+    )
+}
+
+/// A packet carrying `v`: signed by the source's platform on the ebl channel.
+fn packet(from: &str, to: &str, seq: u64, v: &serde_json::Value) -> Packet {
+    Packet {
+        id: PacketId {
+            channel: ChannelId {
+                source: chain(from),
+                destination: chain(to),
+                app: App::Ebl,
+            },
+            sequence: seq,
+        },
+        timeout: Timeout {
+            time: Timestamp::from_unix_secs(2_000_000_000),
+            height: None,
+        },
+        payload: serde_json::to_vec(&SignedEnvelope::seal(v, &platform(from))).unwrap(),
+    }
+}
+
+fn plain_packet(from: &str, to: &str, seq: u64, app: App, v: &serde_json::Value) -> Packet {
+    let mut p = packet(from, to, seq, v);
+    p.id.channel.app = app;
+    p.payload = serde_json::to_vec(v).unwrap();
+    p
+}
+
+const CTX: BlockContext = BlockContext {
+    height: 1,
+    time: Timestamp::from_unix_secs(1_800_000_000),
+};
+const BILL: &str = "CMPSHK24000381";
+
+/// How many of these ledgers hold the bill live: never more than one.
+fn live(ledgers: &[&PortApps]) -> usize {
+    let n = ledgers
+        .iter()
+        .filter(|l| {
+            l.ebl
+                .bills
+                .get(BILL)
+                .is_some_and(|b| b.title == Title::Live)
+        })
+        .count();
+    assert!(n <= 1, "bill live on {n} ledgers");
+    n
+}
+
+#[test]
+fn a_bill_is_never_live_on_two_ledgers() {
+    let (mut a, mut b) = (
+        PortApps::new(chain("cmport-1")),
+        PortApps::new(chain("cosco-1")),
+    );
+    let issue = ebl(
+        "ISSUE",
+        "347e6044-4304-48e9-a649-77683158be2e",
+        &[],
+        "Shenzhen Bright Furniture",
+    );
+    a.check_local(&event(&issue), &chain("cmport-1")).unwrap();
+    a.apply_local(&event(&issue), None);
+    assert_eq!(live(&[&a, &b]), 1);
+    // An ISSUE cannot go straight to another ledger, nor happen twice.
+    let reissue = ebl("ISSUE", "11111111-4304-48e9-a649-77683158be2e", &[], "x");
+    assert_eq!(
+        a.check_local(&event(&reissue), &chain("cmport-1"))
+            .unwrap_err()
+            .code(),
+        "DISE"
+    );
+
+    // Pledge on a: not live anywhere while in flight.
+    let transfer = ebl(
+        "TRANSFER",
+        "26df94d2-b078-4db8-a3f5-32a13678377a",
+        &["ISSUE"],
+        "Rotterdam Importers BV",
+    );
+    a.check_local(&event(&transfer), &chain("cosco-1")).unwrap();
+    let p1 = packet("cmport-1", "cosco-1", 1, &transfer);
+    a.apply_local(&event(&transfer), Some(p1.id.clone()));
+    assert!(matches!(a.ebl.bills[BILL].title, Title::Pledged { .. }));
+    assert_eq!(live(&[&a, &b]), 0);
+    // While pledged, a cannot move it again.
+    let again = ebl(
+        "TRANSFER",
+        "33333333-b078-4db8-a3f5-32a13678377a",
+        &["ISSUE"],
+        "y",
+    );
+    assert_eq!(
+        a.check_local(&event(&again), &chain("gba-1"))
+            .unwrap_err()
+            .code(),
+        "DISE"
+    );
+
+    // Claim on b (RECE), then a learns it was claimed.
+    b.on_recv(&p1, &CTX).unwrap();
+    assert_eq!(live(&[&a, &b]), 1);
+    assert_eq!(b.ebl.bills[BILL].holder, "Rotterdam Importers BV");
+    a.on_ack(&p1, &AckResult::Ok, &CTX);
+    assert_eq!(
+        a.ebl.bills[BILL].title,
+        Title::Away {
+            to: chain("cosco-1")
+        }
+    );
+    assert_eq!(live(&[&a, &b]), 1);
+
+    // The same transfer again, through another packet: DUPE, accepted, nothing changes.
+    b.on_recv(&packet("cmport-1", "cosco-1", 2, &transfer), &CTX)
+        .unwrap();
+    assert_eq!(b.ebl.answers.get("DUPE"), Some(&1));
+    assert_eq!(live(&[&a, &b]), 1);
+
+    // A conflicting history from a third ledger: DISE, refused.
+    let forged = ebl(
+        "TRANSFER",
+        "44444444-b078-4db8-a3f5-32a13678377a",
+        &["ISSUE"],
+        "Someone Else",
+    );
+    let err = b
+        .on_recv(&packet("gba-1", "cosco-1", 1, &forged), &CTX)
+        .unwrap_err();
+    assert!(err.starts_with("DISE"), "{err}");
+    assert_eq!(b.ebl.bills[BILL].holder, "Rotterdam Importers BV");
+
+    // b sends it back to a, but the packet times out: b reclaims, a never held it.
+    let back = ebl(
+        "TRANSFER",
+        "55555555-b078-4db8-a3f5-32a13678377a",
+        &["ISSUE", "TRANSFER"],
+        "Shenzhen Bright Furniture",
+    );
+    b.check_local(&event(&back), &chain("cmport-1")).unwrap();
+    let p2 = packet("cosco-1", "cmport-1", 1, &back);
+    b.apply_local(&event(&back), Some(p2.id.clone()));
+    assert_eq!(live(&[&a, &b]), 0);
+    b.on_ack(&p2, &AckResult::Timeout, &CTX);
+    assert_eq!(live(&[&a, &b]), 1);
+    assert_eq!(
+        b.ebl.bills[BILL].holder, "Rotterdam Importers BV",
+        "reclaimed as it was"
+    );
+    assert_eq!(b.ebl.bills[BILL].actions, ["ISSUE", "TRANSFER"]);
+
+    // Sent again, it arrives: a takes it back (its history is extended), b marks it away.
+    let back2 = ebl(
+        "TRANSFER",
+        "66666666-b078-4db8-a3f5-32a13678377a",
+        &["ISSUE", "TRANSFER"],
+        "Shenzhen Bright Furniture",
+    );
+    let p3 = packet("cosco-1", "cmport-1", 2, &back2);
+    b.apply_local(&event(&back2), Some(p3.id.clone()));
+    a.on_recv(&p3, &CTX).unwrap();
+    b.on_ack(&p3, &AckResult::Ok, &CTX);
+    assert_eq!(live(&[&a, &b]), 1);
+    assert_eq!(a.ebl.bills[BILL].title, Title::Live);
+    assert_eq!(a.ebl.answers.get("RECE"), Some(&1));
+}
+
+#[test]
+fn envelopes_must_be_signed_by_the_registered_platform() {
+    let mut b = PortApps::new(chain("cosco-1"));
+    let transfer = ebl(
+        "TRANSFER",
+        "26df94d2-b078-4db8-a3f5-32a13678377a",
+        &["ISSUE"],
+        "x",
+    );
+    b.register_platform(
+        chain("cmport-1"),
+        RelayerKey(platform("cmport-1").verification_key().to_bytes()),
+    );
+    // Signed by another key than cmport-1's platform.
+    let mut forged = packet("cmport-1", "cosco-1", 1, &transfer);
+    forged.payload =
+        serde_json::to_vec(&SignedEnvelope::seal(&transfer, &platform("mallory"))).unwrap();
+    assert!(b.on_recv(&forged, &CTX).unwrap_err().starts_with("BSIG"));
+    // A signature that does not match the envelope.
+    let mut tampered: SignedEnvelope =
+        serde_json::from_slice(&packet("cmport-1", "cosco-1", 1, &transfer).payload).unwrap();
+    tampered.envelope["recipient"]["partyName"] = json!("Mallory Ltd");
+    let mut p = packet("cmport-1", "cosco-1", 1, &transfer);
+    p.payload = serde_json::to_vec(&tampered).unwrap();
+    assert!(b.on_recv(&p, &CTX).unwrap_err().starts_with("BSIG"));
+    // Unsigned, from a platform whose key is registered.
+    let unsigned = plain_packet("cmport-1", "cosco-1", 1, App::Ebl, &transfer);
+    assert!(b.on_recv(&unsigned, &CTX).unwrap_err().starts_with("BSIG"));
+    assert!(b.ebl.bills.is_empty(), "nothing was claimed");
+    assert_eq!(b.ebl.answers.get("BSIG"), Some(&3));
+    // Properly signed: received.
+    b.on_recv(&packet("cmport-1", "cosco-1", 1, &transfer), &CTX)
+        .unwrap();
+    assert_eq!(b.ebl.answers.get("RECE"), Some(&1));
+}
+
+#[test]
+fn an_invalid_envelope_is_benv_and_changes_nothing() {
+    let mut b = PortApps::new(chain("cosco-1"));
+    let mut bad = ebl(
+        "TRANSFER",
+        "26df94d2-b078-4db8-a3f5-32a13678377a",
+        &["ISSUE"],
+        "x",
+    );
+    bad["transportDocumentReference"] = json!("X".repeat(21));
+    let err = b
+        .on_recv(&packet("cmport-1", "cosco-1", 1, &bad), &CTX)
+        .unwrap_err();
+    assert!(err.starts_with("BENV"), "{err}");
+    assert!(b.ebl.bills.is_empty());
+    assert_eq!(b.ebl.answers.get("BENV"), Some(&1));
+}
+
+#[test]
+fn cargo_events_are_tracked_by_container_with_their_origin() {
+    let journey: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../../../docs/examples/events/journey.json")).unwrap();
+    let mut a = PortApps::new(chain("cmport-1"));
+    let mut b = PortApps::new(chain("cosco-1"));
+    for (i, e) in journey.iter().enumerate() {
+        let ev = event(e);
+        a.apply_local(&ev, None);
+        let p = plain_packet("cmport-1", "cosco-1", i as u64 + 1, ev.app(), e);
+        b.on_recv(&p, &CTX).unwrap();
+    }
+    let tracked = &b.cargo.containers["TCNU7200794"];
+    assert!(tracked.history.len() >= 2);
+    assert!(tracked
+        .history
+        .iter()
+        .all(|r| r.origin == chain("cmport-1")));
+    assert_eq!(tracked.history[0].kind, "EQUIPMENT/GTIN");
+    assert_eq!(tracked.history[0].ports, ["CNSHK"]);
+    // An event on the wrong app's channel is refused.
+    let wrong = plain_packet("cmport-1", "cosco-1", 99, App::Payment, &journey[0]);
+    assert!(b
+        .on_recv(&wrong, &CTX)
+        .unwrap_err()
+        .starts_with("payload.app"));
+}

@@ -1,0 +1,290 @@
+//! The ledger thread and its handle: the thread owns a ledger of one
+//! family and seals a block every `block_time`; the HTTP handlers reach it
+//! through [`NodeHandle`], a cheap cloneable sender of jobs with a oneshot
+//! reply.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapters::wire::{
+    AccountResponse, BlockEvents, ChannelsResponse, ClientsResponse, HeaderResponse, NodeStatus,
+    SubmitEvent, SubmittedEvent, TxResponse,
+};
+use light_clients::any::{FamilyName, IntoAny};
+use light_clients::host::{RelayerKey, SignedTx};
+use light_clients::sample::Signing;
+use light_clients::{ChainId, Timestamp};
+use tokio::sync::{oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::now;
+use crate::ledger::{Ledger, LedgerError, SnapshotPolicy, Witness};
+
+/// What the handlers may ask of a ledger of any family.
+pub trait LedgerApi: Send {
+    fn status(&self) -> NodeStatus;
+    fn header(&self, height: u64) -> Result<HeaderResponse, LedgerError>;
+    fn events(&self, height: u64) -> Result<BlockEvents, LedgerError>;
+    fn state(&self, height: u64) -> Result<adapters::wire::BlockState, LedgerError>;
+    fn channels(&self) -> ChannelsResponse;
+    fn clients(&self) -> ClientsResponse;
+    fn submit_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, LedgerError>;
+    fn account(&self, key: &RelayerKey) -> Option<AccountResponse>;
+    fn packet_location(
+        &self,
+        id: &light_clients::PacketId,
+    ) -> Result<adapters::wire::PacketLocation, LedgerError>;
+    fn receipt_location(
+        &self,
+        id: &light_clients::PacketId,
+    ) -> Result<adapters::wire::ReceiptLocation, LedgerError>;
+    fn tx(&self, id: &str) -> Option<TxResponse>;
+    fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, LedgerError>;
+    fn rotate(&mut self, validators: usize) -> Result<u64, LedgerError>;
+    fn register_platform(&mut self, chain: ChainId, key: RelayerKey);
+    /// An app's record: `app` is cargo, payment or ebl; `kind` and `key` pick the record.
+    fn app_record(
+        &self,
+        app: &str,
+        kind: &str,
+        key: &str,
+    ) -> Result<serde_json::Value, LedgerError>;
+    fn seal(&mut self, now: Timestamp) -> Result<u64, LedgerError>;
+    fn has_pending(&self) -> bool;
+    fn height(&self) -> u64;
+    /// Writes a snapshot of the state after the latest sealed block.
+    fn snapshot(&mut self) -> Result<(), LedgerError>;
+    fn set_snapshot_policy(&mut self, policy: SnapshotPolicy);
+    /// The witness of a disclosure proof (see [`Ledger::witness`]).
+    fn witness(
+        &self,
+        height: u64,
+        packets: &[light_clients::PacketId],
+        policy: &light_clients::zk::PathPolicy,
+        params: circuits::DisclosureParams,
+    ) -> Result<Witness, LedgerError>;
+    /// How this ledger takes packets of (`source`, `app`).
+    fn path_policy(
+        &self,
+        source: &ChainId,
+        app: light_clients::App,
+    ) -> adapters::wire::PathPolicyResponse;
+}
+
+impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
+    fn status(&self) -> NodeStatus {
+        Ledger::status(self)
+    }
+    fn header(&self, height: u64) -> Result<HeaderResponse, LedgerError> {
+        Ledger::header(self, height)
+    }
+    fn events(&self, height: u64) -> Result<BlockEvents, LedgerError> {
+        Ledger::events(self, height)
+    }
+    fn state(&self, height: u64) -> Result<adapters::wire::BlockState, LedgerError> {
+        Ledger::state(self, height)
+    }
+    fn channels(&self) -> ChannelsResponse {
+        Ledger::channels(self)
+    }
+    fn clients(&self) -> ClientsResponse {
+        Ledger::clients(self)
+    }
+    fn submit_tx(&mut self, tx: &SignedTx) -> Result<TxResponse, LedgerError> {
+        Ledger::submit_tx(self, tx)
+    }
+    fn tx(&self, id: &str) -> Option<TxResponse> {
+        Ledger::tx(self, id)
+    }
+    fn account(&self, key: &RelayerKey) -> Option<AccountResponse> {
+        Ledger::account(self, key)
+    }
+    fn packet_location(
+        &self,
+        id: &light_clients::PacketId,
+    ) -> Result<adapters::wire::PacketLocation, LedgerError> {
+        Ledger::packet_location(self, id)
+    }
+    fn receipt_location(
+        &self,
+        id: &light_clients::PacketId,
+    ) -> Result<adapters::wire::ReceiptLocation, LedgerError> {
+        Ledger::receipt_location(self, id)
+    }
+    fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, LedgerError> {
+        Ledger::submit_event(self, req)
+    }
+    fn rotate(&mut self, validators: usize) -> Result<u64, LedgerError> {
+        Ledger::rotate(self, validators)
+    }
+    fn register_platform(&mut self, chain: ChainId, key: RelayerKey) {
+        Ledger::register_platform(self, chain, key)
+    }
+    fn app_record(
+        &self,
+        app: &str,
+        kind: &str,
+        key: &str,
+    ) -> Result<serde_json::Value, LedgerError> {
+        Ledger::app_record(self, app, kind, key)
+    }
+    fn seal(&mut self, now: Timestamp) -> Result<u64, LedgerError> {
+        Ledger::seal(self, now)
+    }
+    fn has_pending(&self) -> bool {
+        Ledger::has_pending(self)
+    }
+    fn height(&self) -> u64 {
+        Ledger::height(self)
+    }
+    fn snapshot(&mut self) -> Result<(), LedgerError> {
+        Ledger::snapshot(self)
+    }
+    fn set_snapshot_policy(&mut self, policy: SnapshotPolicy) {
+        Ledger::set_snapshot_policy(self, policy)
+    }
+    fn witness(
+        &self,
+        height: u64,
+        packets: &[light_clients::PacketId],
+        policy: &light_clients::zk::PathPolicy,
+        params: circuits::DisclosureParams,
+    ) -> Result<Witness, LedgerError> {
+        Ledger::witness(self, height, packets, policy, params)
+    }
+    fn path_policy(
+        &self,
+        source: &ChainId,
+        app: light_clients::App,
+    ) -> adapters::wire::PathPolicyResponse {
+        adapters::wire::PathPolicyResponse {
+            version: adapters::wire::WIRE_VERSION,
+            source: source.clone(),
+            app,
+            policy: self.host().path_policy(source, app),
+            key_registered: self.host().verifying_key(source, app).is_some(),
+        }
+    }
+}
+
+pub(crate) type Job = Box<dyn FnOnce(&mut dyn LedgerApi) + Send>;
+
+/// A cheap handle to a running ledger.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    pub(crate) jobs: mpsc::Sender<Job>,
+    pub(crate) heights: watch::Receiver<u64>,
+    pub chain_id: ChainId,
+    pub family: FamilyName,
+    pub admin_token: String,
+    pub metrics: Arc<crate::metrics::LedgerMetrics>,
+    /// The disclosure prover, on a node that runs one.
+    pub prover: Option<Arc<crate::prover::Prover>>,
+}
+
+/// Why a job did not run on the ledger thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The ledger thread has stopped: the job cannot reach it, or its answer cannot come back.
+    #[error("the ledger has stopped")]
+    Stopped,
+}
+
+impl CallError {
+    /// The stable code of the error (`code` in the RPC's error body).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CallError::Stopped => "stopped",
+        }
+    }
+}
+
+impl NodeHandle {
+    /// Runs `f` on the ledger thread and returns its answer.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn LedgerApi) -> R + Send + 'static,
+    ) -> Result<R, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |ledger| {
+                let _ = tx.send(f(ledger));
+            }))
+            .map_err(|_| CallError::Stopped)?;
+        rx.await.map_err(|_| CallError::Stopped)
+    }
+
+    /// The latest sealed height.
+    pub fn height(&self) -> u64 {
+        *self.heights.borrow()
+    }
+
+    /// Waits until a block above `height` is sealed, or `max` passes; returns the latest height.
+    pub async fn wait_above(&self, height: u64, max: Duration) -> u64 {
+        let mut rx = self.heights.clone();
+        let _ = tokio::time::timeout(max, rx.wait_for(|h| *h > height)).await;
+        let latest = *rx.borrow();
+        latest
+    }
+}
+
+/// The ledger thread: jobs as they come, a seal every `block_time`.
+pub(crate) fn run_ledger(
+    mut ledger: Box<dyn LedgerApi>,
+    jobs: mpsc::Receiver<Job>,
+    heights: watch::Sender<u64>,
+    block_time: Duration,
+    shutdown: CancellationToken,
+    metrics: Arc<crate::metrics::LedgerMetrics>,
+) {
+    let mut next_seal = Instant::now() + block_time;
+    loop {
+        if shutdown.is_cancelled() {
+            if ledger.has_pending() {
+                // Nothing accepted is lost: seal what the block holds.
+                if let Err(e) = ledger.seal(now()) {
+                    tracing::error!(error = %e, "final seal failed");
+                }
+                heights.send_replace(ledger.height());
+            }
+            // A restart then has no blocks to replay.
+            if let Err(e) = ledger.snapshot() {
+                tracing::error!(error = %e, "final snapshot failed");
+            }
+            return;
+        }
+        let wait = next_seal
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(100));
+        match jobs.recv_timeout(wait) {
+            Ok(job) => job(ledger.as_mut()),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        if Instant::now() >= next_seal {
+            let started = Instant::now();
+            match ledger.seal(now()) {
+                Ok(height) => {
+                    metrics.sealed(height, started.elapsed());
+                    heights.send_replace(height);
+                }
+                Err(e) => {
+                    // The store refused a block: stop rather than run on with
+                    // state that is not on disk.
+                    tracing::error!(
+                        code = e.code(),
+                        error = %e,
+                        "sealing failed; the ledger stops"
+                    );
+                    return;
+                }
+            }
+            next_seal += block_time;
+            if next_seal < Instant::now() {
+                next_seal = Instant::now() + block_time;
+            }
+        }
+    }
+}
