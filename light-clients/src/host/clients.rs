@@ -227,15 +227,5 @@ impl Host {
 }
 
 fn root_chain(root: &AnyTrustRoot) -> String {
-    use crate::verify::Family;
-    let chain = match root {
-        AnyTrustRoot::Cmport(r) => {
-            crate::cmport::Cmport::summary(&r.signed_header).map(|s| s.chain_id)
-        }
-        AnyTrustRoot::Cosco(r) => {
-            crate::cosco::Cosco::summary(&r.signed_header).map(|s| s.chain_id)
-        }
-        AnyTrustRoot::Gba(r) => crate::gba::Gba::summary(&r.signed_header).map(|s| s.chain_id),
-    };
-    chain.unwrap_or_default()
+    root.summary().map(|s| s.chain_id).unwrap_or_default()
 }
