@@ -256,3 +256,17 @@ pub enum Outcome {
         packet: PacketId,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relayer_keys_are_hex_in_json_and_refused_otherwise() {
+        let key = RelayerKey([7; 32]);
+        let json = serde_json::to_string(&key).unwrap();
+        assert_eq!(json, format!("\"{}\"", "07".repeat(32)));
+        assert_eq!(serde_json::from_str::<RelayerKey>(&json).unwrap(), key);
+        assert!(serde_json::from_str::<RelayerKey>("\"07\"").is_err());
+    }
+}

@@ -59,3 +59,23 @@ pub fn prove_all(alg: HashAlgorithm, leaves: &[Vec<u8>]) -> Vec<MerkleProof> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_proof_checks_against_the_commitment_for_both_hashes() {
+        let leaves: Vec<Vec<u8>> = (0u8..5).map(|i| vec![i; 3]).collect();
+        for alg in [HashAlgorithm::Sha256, HashAlgorithm::Keccak256] {
+            let root = commit(alg, &leaves);
+            let all = prove_all(alg, &leaves);
+            assert_eq!(all.len(), leaves.len());
+            for (i, (leaf, proof)) in leaves.iter().zip(&all).enumerate() {
+                assert_eq!(prove(alg, &leaves, i as u64).as_ref(), Some(proof));
+                merkle::verify_inclusion(alg, &root, leaf, proof).unwrap();
+            }
+            assert_eq!(prove(alg, &leaves, 5), None);
+        }
+    }
+}
