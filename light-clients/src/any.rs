@@ -1,45 +1,168 @@
-//! A client, header, trust root or misbehaviour of any family, tagged with
-//! the family name, so that a ledger can keep clients of all three kinds.
+//! The ledger families, listed once, and a client, header, trust root or
+//! misbehaviour of any of them, tagged with the family name, so that a
+//! ledger can keep clients of every kind.
+//!
+//! [`for_each_family!`](crate::for_each_family) holds the list. [`FamilyName`],
+//! the `Any*` enums, their dispatch, [`IntoAny`] and
+//! [`with_family!`](crate::with_family) are generated from it: adding a family
+//! is its module plus one line there. What differs between families (names,
+//! tree hash, how a header commits its roots) is a constant of the
+//! [`Family`] trait, never a test of a family's name.
 
 use serde::{Deserialize, Serialize};
 
 use crate::client::{
     ClientError, ClientState, Evidence, Misbehaviour, Recovery, Status, TrustRoot, UpdateOutcome,
 };
-use crate::cmport::Cmport;
-use crate::cosco::Cosco;
-use crate::gba::Gba;
+use crate::hash::{Hash32, HashAlgorithm};
 use crate::merkle::MerkleProof;
 use crate::packet::{ChannelState, ClientSummary, EventLeaf, Roots};
 use crate::time::Timestamp;
-use crate::verify::{Family, TrustOptions, UntrustedBlock};
+use crate::verify::{Family, HeaderSummary, TrustOptions, UntrustedBlock, VerifyError};
 
-/// The ledger families, by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FamilyName {
-    Cmport,
-    Cosco,
-    Gba,
+/// The list of ledger families: the one place they are written out.
+///
+/// Calls the macro `callback` with `args` in brackets, then one line per
+/// family: its [`FamilyName`] variant, its module, and its [`Family`] type:
+///
+/// ```text
+/// callback! { [args] Cmport(cmport) => light_clients::cmport::Cmport, ... }
+/// ```
+///
+/// so a crate can generate a per-family enum, table or test module that
+/// grows with the list. A callback matches the lines with
+/// `$($variant:ident($module:ident) => $ty:path,)*`. To run code over one
+/// family's type, [`with_family!`](crate::with_family) is simpler.
+#[macro_export]
+macro_rules! for_each_family {
+    (($($callback:tt)+) $($args:tt)*) => {
+        $($callback)+! {
+            [$($args)*]
+            Cmport(cmport) => $crate::cmport::Cmport,
+            Cosco(cosco) => $crate::cosco::Cosco,
+            Gba(gba) => $crate::gba::Gba,
+        }
+    };
 }
 
-impl FamilyName {
-    pub const ALL: [FamilyName; 3] = [FamilyName::Cmport, FamilyName::Cosco, FamilyName::Gba];
+/// Runs `body` with `F` bound to the [`Family`] type named by `name` (a
+/// [`FamilyName`]), and evaluates to its value: one generic expression instead
+/// of a match with an arm per family.
+///
+/// ```
+/// use light_clients::any::FamilyName;
+/// use light_clients::Family;
+///
+/// fn lag(name: FamilyName) -> u64 {
+///     light_clients::with_family!(name, F => F::ROOTS_LAG)
+/// }
+/// assert_eq!(lag(FamilyName::Gba), 1);
+/// ```
+///
+/// `body` is an expression (a block for several statements); every family
+/// must give it the same type. It is inlined, so it may borrow locals, `?`
+/// and `return`. `F` is the concrete type (`light_clients::gba::Gba` ...),
+/// so every trait the families implement is usable: [`Family`],
+/// [`IntoAny`], [`Signing`](crate::sample::Signing).
+#[macro_export]
+macro_rules! with_family {
+    ($name:expr, $F:ident => $body:expr $(,)?) => {
+        $crate::for_each_family!(($crate::__with_family) $name, $F => $body)
+    };
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FamilyName::Cmport => Cmport::NAME,
-            FamilyName::Cosco => Cosco::NAME,
-            FamilyName::Gba => Gba::NAME,
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_family {
+    ([$name:expr, $F:ident => $body:expr] $($variant:ident($module:ident) => $ty:path,)*) => {
+        match $name {
+            $($crate::any::FamilyName::$variant => {
+                #[allow(dead_code)]
+                type $F = $ty;
+                $body
+            })*
         }
+    };
+}
+
+/// Generates [`FamilyName`] and the [`IntoAny`] impls from the list.
+macro_rules! family_name {
+    ([] $($variant:ident($module:ident) => $ty:path,)*) => {
+        /// The ledger families, by name (`cmport`, `cosco`, `gba` in JSON and
+        /// on command lines: each family's [`Family::NAME`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum FamilyName {
+            $($variant,)*
+        }
+
+        impl FamilyName {
+            /// How many families there are.
+            pub const COUNT: usize = [$(stringify!($variant)),*].len();
+            /// Every family, in the list's order.
+            pub const ALL: [FamilyName; FamilyName::COUNT] = [$(FamilyName::$variant),*];
+        }
+
+        $(impl IntoAny for $ty {
+            const FAMILY: FamilyName = FamilyName::$variant;
+            fn any_header(block: UntrustedBlock<Self>) -> AnyHeader {
+                AnyHeader::$variant(block)
+            }
+            fn any_root(root: TrustRoot<Self>) -> AnyTrustRoot {
+                AnyTrustRoot::$variant(root)
+            }
+            fn any_client(client: ClientState<Self>) -> AnyClient {
+                AnyClient::$variant(client)
+            }
+            fn any_misbehaviour(evidence: Misbehaviour<Self>) -> AnyMisbehaviour {
+                AnyMisbehaviour::$variant(evidence)
+            }
+        })*
+    };
+}
+crate::for_each_family!((family_name));
+
+impl FamilyName {
+    /// The family's name: its [`Family::NAME`].
+    pub fn as_str(self) -> &'static str {
+        crate::with_family!(self, F => F::NAME)
     }
 
-    /// The hash of the family's events and state trees.
-    pub fn tree_hash(self) -> crate::hash::HashAlgorithm {
-        match self {
-            FamilyName::Cmport => Cmport::TREE_HASH,
-            FamilyName::Cosco => Cosco::TREE_HASH,
-            FamilyName::Gba => Gba::TREE_HASH,
+    /// The hash of the family's events and state trees: its [`Family::TREE_HASH`].
+    pub fn tree_hash(self) -> HashAlgorithm {
+        crate::with_family!(self, F => F::TREE_HASH)
+    }
+
+    /// How many blocks behind its header the roots a header commits are:
+    /// its [`Family::ROOTS_LAG`] (gba 1, the others 0).
+    pub fn roots_lag(self) -> u64 {
+        crate::with_family!(self, F => F::ROOTS_LAG)
+    }
+
+    /// Whether a header commits its roots through `app_hash`, so that a
+    /// proof must carry the roots (the opening): its [`Family::ROOTS_OPENING`].
+    pub fn roots_opening(self) -> bool {
+        crate::with_family!(self, F => F::ROOTS_OPENING)
+    }
+
+    /// The height of the header whose roots prove block `height`'s events
+    /// and state: [`Family::proof_height`].
+    pub fn proof_height(self, height: u64) -> u64 {
+        crate::with_family!(self, F => F::proof_height(height))
+    }
+
+    /// The block whose roots the header at `header_height` commits:
+    /// [`Family::roots_height`].
+    pub fn roots_height(self, header_height: u64) -> u64 {
+        crate::with_family!(self, F => F::roots_height(header_height))
+    }
+
+    /// The names every family answers to, for messages: `"cmport, cosco or gba"`.
+    pub fn expected() -> String {
+        let names: Vec<&str> = FamilyName::ALL.iter().map(|f| f.as_str()).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.concat(),
         }
     }
 }
@@ -50,18 +173,29 @@ impl core::fmt::Display for FamilyName {
     }
 }
 
+/// A name that is not one of the families.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown family {given:?} (expected {})", FamilyName::expected())]
+pub struct UnknownFamily {
+    /// The name given.
+    pub given: String,
+}
+
 impl core::str::FromStr for FamilyName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownFamily;
+    fn from_str(s: &str) -> Result<Self, UnknownFamily> {
         FamilyName::ALL
             .into_iter()
             .find(|f| f.as_str() == s)
-            .ok_or_else(|| format!("unknown family {s:?} (expected cmport, cosco or gba)"))
+            .ok_or_else(|| UnknownFamily {
+                given: s.to_string(),
+            })
     }
 }
 
+/// Generates one tagged enum over the families from the list.
 macro_rules! any_of {
-    ($(#[$doc:meta])* $name:ident, $inner:ident) => {
+    ([$(#[$doc:meta])* $name:ident, $inner:ident, $wrap:ident] $($variant:ident($module:ident) => $ty:path,)*) => {
         $(#[$doc])*
         // CometBFT values are larger than the others; these are built once per
         // message, so boxing would buy nothing but indirection.
@@ -69,39 +203,69 @@ macro_rules! any_of {
         #[derive(Debug, Clone, Serialize, Deserialize)]
         #[serde(tag = "family", content = "value", rename_all = "lowercase")]
         pub enum $name {
-            Cmport($inner<Cmport>),
-            Cosco($inner<Cosco>),
-            Gba($inner<Gba>),
+            $($variant($inner<$ty>),)*
         }
 
         impl $name {
             pub fn family(&self) -> FamilyName {
                 match self {
-                    $name::Cmport(_) => FamilyName::Cmport,
-                    $name::Cosco(_) => FamilyName::Cosco,
-                    $name::Gba(_) => FamilyName::Gba,
+                    $($name::$variant(_) => FamilyName::$variant,)*
                 }
+            }
+        }
+
+        impl<F: IntoAny> From<$inner<F>> for $name {
+            fn from(value: $inner<F>) -> Self {
+                F::$wrap(value)
             }
         }
     };
 }
 
-any_of!(
+crate::for_each_family!((any_of)
     /// A light client of any family.
-    AnyClient, ClientState
+    AnyClient, ClientState, any_client
 );
-any_of!(
+crate::for_each_family!((any_of)
     /// A header with its sets, of any family.
-    AnyHeader, UntrustedBlock
+    AnyHeader, UntrustedBlock, any_header
 );
-any_of!(
+crate::for_each_family!((any_of)
     /// An operator-approved trust root of any family.
-    AnyTrustRoot, TrustRoot
+    AnyTrustRoot, TrustRoot, any_root
 );
-any_of!(
+crate::for_each_family!((any_of)
     /// Misbehaviour evidence of any family.
-    AnyMisbehaviour, Misbehaviour
+    AnyMisbehaviour, Misbehaviour, any_misbehaviour
 );
+
+/// `match value { Any::V(bind) => body, .. }` over every family.
+macro_rules! match_any {
+    ([$any:ident, $value:expr, $bind:ident => $body:expr] $($variant:ident($module:ident) => $ty:path,)*) => {
+        match $value {
+            $($any::$variant($bind) => $body,)*
+        }
+    };
+}
+
+/// Dispatches an expression over the family of an `Any*` value.
+macro_rules! on_any {
+    ($any:ident, $value:expr, |$bind:ident| $body:expr) => {
+        crate::for_each_family!((match_any) $any, $value, $bind => $body)
+    };
+}
+
+/// `match (a, b) { (A::V(x), B::V(y)) => body, .., other => otherwise }`:
+/// two values of the same family, or `otherwise`.
+macro_rules! match_pair {
+    ([$a:ident, $b:ident, $value:expr, |$x:ident, $y:ident| $body:expr, $other:pat => $otherwise:expr]
+     $($variant:ident($module:ident) => $ty:path,)*) => {
+        match $value {
+            $(($a::$variant($x), $b::$variant($y)) => $body,)*
+            $other => $otherwise,
+        }
+    };
+}
 
 /// A value of one family given to a client of another.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,17 +274,6 @@ pub struct FamilyMismatch {
     pub client: FamilyName,
     pub given: FamilyName,
     pub what: &'static str,
-}
-
-/// Dispatches a method over the client's family.
-macro_rules! on_client {
-    ($client:expr, |$c:ident| $body:expr) => {
-        match $client {
-            AnyClient::Cmport($c) => $body,
-            AnyClient::Cosco($c) => $body,
-            AnyClient::Gba($c) => $body,
-        }
-    };
 }
 
 /// Why an operation on a client of any family failed.
@@ -147,31 +300,29 @@ impl AnyClientError {
 
 impl AnyClient {
     pub fn create(root: &AnyTrustRoot, options: TrustOptions) -> Result<Self, ClientError> {
-        Ok(match root {
-            AnyTrustRoot::Cmport(r) => AnyClient::Cmport(ClientState::create(r, options)?),
-            AnyTrustRoot::Cosco(r) => AnyClient::Cosco(ClientState::create(r, options)?),
-            AnyTrustRoot::Gba(r) => AnyClient::Gba(ClientState::create(r, options)?),
-        })
+        on_any!(AnyTrustRoot, root, |r| Ok(
+            ClientState::create(r, options)?.into()
+        ))
     }
 
     pub fn chain_id(&self) -> &str {
-        on_client!(self, |c| c.chain_id())
+        on_any!(AnyClient, self, |c| c.chain_id())
     }
 
     pub fn latest_height(&self) -> u64 {
-        on_client!(self, |c| c.latest_height())
+        on_any!(AnyClient, self, |c| c.latest_height())
     }
 
     pub fn status(&self, now: Timestamp) -> Status {
-        on_client!(self, |c| c.status(now))
+        on_any!(AnyClient, self, |c| c.status(now))
     }
 
     pub fn frozen(&self) -> Option<&Evidence> {
-        on_client!(self, |c| c.frozen())
+        on_any!(AnyClient, self, |c| c.frozen())
     }
 
     pub fn expires_at(&self) -> Timestamp {
-        on_client!(self, |c| c.expires_at())
+        on_any!(AnyClient, self, |c| c.expires_at())
     }
 
     fn mismatch(&self, given: FamilyName, what: &'static str) -> AnyClientError {
@@ -187,21 +338,17 @@ impl AnyClient {
         header: &AnyHeader,
         now: Timestamp,
     ) -> Result<UpdateOutcome, AnyClientError> {
-        Ok(match (&mut *self, header) {
-            (AnyClient::Cmport(c), AnyHeader::Cmport(h)) => c.update(h, now)?,
-            (AnyClient::Cosco(c), AnyHeader::Cosco(h)) => c.update(h, now)?,
-            (AnyClient::Gba(c), AnyHeader::Gba(h)) => c.update(h, now)?,
-            _ => return Err(self.mismatch(header.family(), "header")),
-        })
+        crate::for_each_family!((match_pair) AnyClient, AnyHeader, (&mut *self, header),
+            |c, h| Ok(c.update(h, now)?),
+            _ => Err(self.mismatch(header.family(), "header"))
+        )
     }
 
     pub fn submit_misbehaviour(&mut self, m: &AnyMisbehaviour) -> Result<Evidence, AnyClientError> {
-        Ok(match (&mut *self, m) {
-            (AnyClient::Cmport(c), AnyMisbehaviour::Cmport(m)) => c.submit_misbehaviour(m)?,
-            (AnyClient::Cosco(c), AnyMisbehaviour::Cosco(m)) => c.submit_misbehaviour(m)?,
-            (AnyClient::Gba(c), AnyMisbehaviour::Gba(m)) => c.submit_misbehaviour(m)?,
-            _ => return Err(self.mismatch(m.family(), "misbehaviour")),
-        })
+        crate::for_each_family!((match_pair) AnyClient, AnyMisbehaviour, (&mut *self, m),
+            |c, m| Ok(c.submit_misbehaviour(m)?),
+            _ => Err(self.mismatch(m.family(), "misbehaviour"))
+        )
     }
 
     pub fn recover(
@@ -209,13 +356,10 @@ impl AnyClient {
         root: &AnyTrustRoot,
         recovery: Recovery,
     ) -> Result<(), AnyClientError> {
-        match (&mut *self, root) {
-            (AnyClient::Cmport(c), AnyTrustRoot::Cmport(r)) => c.recover(r, recovery)?,
-            (AnyClient::Cosco(c), AnyTrustRoot::Cosco(r)) => c.recover(r, recovery)?,
-            (AnyClient::Gba(c), AnyTrustRoot::Gba(r)) => c.recover(r, recovery)?,
-            _ => return Err(self.mismatch(root.family(), "trust root")),
-        }
-        Ok(())
+        crate::for_each_family!((match_pair) AnyClient, AnyTrustRoot, (&mut *self, root),
+            |c, r| Ok(c.recover(r, recovery)?),
+            _ => Err(self.mismatch(root.family(), "trust root"))
+        )
     }
 
     pub fn verify_event(
@@ -226,17 +370,19 @@ impl AnyClient {
         leaf: &EventLeaf,
         proof: &MerkleProof,
     ) -> Result<(), ClientError> {
-        on_client!(self, |c| c.verify_event(height, now, opening, leaf, proof))
+        on_any!(AnyClient, self, |c| c
+            .verify_event(height, now, opening, leaf, proof))
     }
 
-    /// The roots committed by the verified header at `height` (opened for gba).
+    /// The roots committed by the verified header at `height` (opened when
+    /// the family's [`Family::ROOTS_OPENING`]).
     pub fn roots_at(
         &self,
         height: u64,
         now: Timestamp,
         opening: Option<&Roots>,
     ) -> Result<Roots, ClientError> {
-        on_client!(self, |c| c.roots_at(height, now, opening))
+        on_any!(AnyClient, self, |c| c.roots_at(height, now, opening))
     }
 
     pub fn verify_channel_state(
@@ -247,12 +393,10 @@ impl AnyClient {
         state: &ChannelState,
         proof: &MerkleProof,
     ) -> Result<(), ClientError> {
-        on_client!(self, |c| c
+        on_any!(AnyClient, self, |c| c
             .verify_channel_state(height, now, opening, state, proof))
     }
-}
 
-impl AnyClient {
     pub fn verify_client_state(
         &self,
         height: u64,
@@ -261,51 +405,36 @@ impl AnyClient {
         summary: &ClientSummary,
         proof: &MerkleProof,
     ) -> Result<(), ClientError> {
-        on_client!(self, |c| c
+        on_any!(AnyClient, self, |c| c
             .verify_client_state(height, now, opening, summary, proof))
     }
 
     /// Hash of the latest header the client verified.
-    pub fn latest_hash(&self) -> crate::hash::Hash32 {
-        on_client!(self, |c| c
+    pub fn latest_hash(&self) -> Hash32 {
+        on_any!(AnyClient, self, |c| c
             .consensus_state(c.latest_height())
             .map(|cs| cs.hash)
             .unwrap_or_default())
     }
 }
 
-/// A family whose values can be wrapped into the tagged `Any*` types.
+/// A family whose values can be wrapped into the tagged `Any*` types
+/// (implemented for each family of the list; `Any*::from` does the same).
 pub trait IntoAny: Family {
     const FAMILY: FamilyName;
     fn any_header(block: UntrustedBlock<Self>) -> AnyHeader;
     fn any_root(root: TrustRoot<Self>) -> AnyTrustRoot;
+    fn any_client(client: ClientState<Self>) -> AnyClient;
+    fn any_misbehaviour(evidence: Misbehaviour<Self>) -> AnyMisbehaviour;
 }
-
-macro_rules! into_any {
-    ($ty:ident, $variant:ident) => {
-        impl IntoAny for $ty {
-            const FAMILY: FamilyName = FamilyName::$variant;
-            fn any_header(block: UntrustedBlock<Self>) -> AnyHeader {
-                AnyHeader::$variant(block)
-            }
-            fn any_root(root: TrustRoot<Self>) -> AnyTrustRoot {
-                AnyTrustRoot::$variant(root)
-            }
-        }
-    };
-}
-into_any!(Cmport, Cmport);
-into_any!(Cosco, Cosco);
-into_any!(Gba, Gba);
 
 impl AnyHeader {
     /// The fields the shared checks use (chain, height, time, hash, set hashes, roots).
-    pub fn summary(&self) -> Result<crate::verify::HeaderSummary, crate::verify::VerifyError> {
-        match self {
-            AnyHeader::Cmport(b) => Cmport::summary(&b.signed_header),
-            AnyHeader::Cosco(b) => Cosco::summary(&b.signed_header),
-            AnyHeader::Gba(b) => Gba::summary(&b.signed_header),
+    pub fn summary(&self) -> Result<HeaderSummary, VerifyError> {
+        fn summary<F: Family>(b: &UntrustedBlock<F>) -> Result<HeaderSummary, VerifyError> {
+            F::summary(&b.signed_header)
         }
+        on_any!(AnyHeader, self, |b| summary(b))
     }
 
     /// This header, with its sets, as a trust root for a client of its chain.
@@ -317,11 +446,17 @@ impl AnyHeader {
                 validators: Some(b.validators.clone()),
             }
         }
-        match self {
-            AnyHeader::Cmport(b) => AnyTrustRoot::Cmport(root(b)),
-            AnyHeader::Cosco(b) => AnyTrustRoot::Cosco(root(b)),
-            AnyHeader::Gba(b) => AnyTrustRoot::Gba(root(b)),
+        on_any!(AnyHeader, self, |b| root(b).into())
+    }
+}
+
+impl AnyTrustRoot {
+    /// The fields of the root's header (its chain id among them).
+    pub fn summary(&self) -> Result<HeaderSummary, VerifyError> {
+        fn summary<F: Family>(r: &TrustRoot<F>) -> Result<HeaderSummary, VerifyError> {
+            F::summary(&r.signed_header)
         }
+        on_any!(AnyTrustRoot, self, |r| summary(r))
     }
 }
 
@@ -334,43 +469,111 @@ impl AnyMisbehaviour {
         second: AnyHeader,
         second_trusted_height: u64,
     ) -> Result<Self, FamilyMismatch> {
-        fn pair<F: Family>(
-            first: UntrustedBlock<F>,
-            first_trusted_height: u64,
-            second: UntrustedBlock<F>,
-            second_trusted_height: u64,
-        ) -> Misbehaviour<F> {
-            Misbehaviour {
+        crate::for_each_family!((match_pair) AnyHeader, AnyHeader, (first, second),
+            |first, second| Ok(Misbehaviour {
                 first,
                 first_trusted_height,
                 second,
                 second_trusted_height,
             }
-        }
-        match (first, second) {
-            (AnyHeader::Cmport(a), AnyHeader::Cmport(b)) => Ok(AnyMisbehaviour::Cmport(pair(
-                a,
-                first_trusted_height,
-                b,
-                second_trusted_height,
-            ))),
-            (AnyHeader::Cosco(a), AnyHeader::Cosco(b)) => Ok(AnyMisbehaviour::Cosco(pair(
-                a,
-                first_trusted_height,
-                b,
-                second_trusted_height,
-            ))),
-            (AnyHeader::Gba(a), AnyHeader::Gba(b)) => Ok(AnyMisbehaviour::Gba(pair(
-                a,
-                first_trusted_height,
-                b,
-                second_trusted_height,
-            ))),
+            .into()),
             (a, b) => Err(FamilyMismatch {
                 client: a.family(),
                 given: b.family(),
                 what: "second header",
-            }),
+            })
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample;
+    use crate::verify::RootCommitment;
+
+    #[test]
+    fn names_round_trip_through_str_serde_and_the_family_types() {
+        assert_eq!(FamilyName::ALL.len(), FamilyName::COUNT);
+        for name in FamilyName::ALL {
+            assert_eq!(name.as_str().parse::<FamilyName>(), Ok(name));
+            assert_eq!(name.to_string(), name.as_str());
+            let json = serde_json::to_value(name).unwrap();
+            assert_eq!(json, serde_json::json!(name.as_str()));
+            let family = crate::with_family!(name, F => F::FAMILY);
+            assert_eq!(family, name);
         }
+    }
+
+    #[test]
+    fn an_unknown_name_is_refused_naming_the_accepted_ones() {
+        let err = "fabric".parse::<FamilyName>().unwrap_err();
+        assert_eq!(
+            err,
+            UnknownFamily {
+                given: "fabric".into()
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "unknown family \"fabric\" (expected cmport, cosco or gba)"
+        );
+    }
+
+    #[test]
+    fn per_family_facts_are_trait_constants() {
+        assert_eq!(
+            FamilyName::ALL.map(FamilyName::roots_lag),
+            [0, 0, 1],
+            "cmport, cosco, gba"
+        );
+        assert_eq!(
+            FamilyName::ALL.map(FamilyName::roots_opening),
+            [false, false, true]
+        );
+        assert_eq!(
+            FamilyName::ALL.map(FamilyName::tree_hash),
+            [
+                HashAlgorithm::Sha256,
+                HashAlgorithm::Keccak256,
+                HashAlgorithm::Sha256
+            ]
+        );
+        assert_eq!(FamilyName::Gba.proof_height(7), 8);
+        assert_eq!(FamilyName::Cosco.proof_height(7), 7);
+        assert_eq!(FamilyName::Gba.roots_height(1), 0);
+        assert_eq!(FamilyName::Cmport.roots_height(1), 1);
+    }
+
+    /// `ROOTS_OPENING` says what a header's summary carries, for every family.
+    #[test]
+    fn roots_opening_agrees_with_the_headers() {
+        for name in FamilyName::ALL {
+            crate::with_family!(name, F => {
+                let (_, block) = sample::pair::<F>("port-1", 4, 1, Timestamp::from_unix_secs(1_000));
+                let summary = F::summary(&block.signed_header).unwrap();
+                let opened = matches!(summary.roots, RootCommitment::AppHash(_));
+                assert_eq!(opened, F::ROOTS_OPENING, "{name}");
+                let header = AnyHeader::from(block);
+                assert_eq!(header.family(), name);
+                assert_eq!(header.summary().unwrap(), summary);
+            })
+        }
+    }
+
+    #[test]
+    fn values_of_different_families_are_not_evidence() {
+        let (_, a) =
+            sample::pair::<crate::cosco::Cosco>("c-1", 4, 1, Timestamp::from_unix_secs(1_000));
+        let (_, b) = sample::pair::<crate::gba::Gba>("c-1", 4, 1, Timestamp::from_unix_secs(1_000));
+        let err = AnyMisbehaviour::from_headers(a.into(), 1, b.into(), 1).unwrap_err();
+        assert_eq!(
+            err,
+            FamilyMismatch {
+                client: FamilyName::Cosco,
+                given: FamilyName::Gba,
+                what: "second header",
+            }
+        );
     }
 }

@@ -200,6 +200,9 @@ fn parse_key(bytes: &[u8]) -> Result<VerifyingKey, String> {
 impl Family for Cmport {
     const NAME: &'static str = "cmport";
     const TREE_HASH: HashAlgorithm = HashAlgorithm::Sha256;
+    // Its own block's roots, in the header.
+    const ROOTS_LAG: u64 = 0;
+    const ROOTS_OPENING: bool = false;
     type SignedHeader = SignedHeader;
     type ValidatorSet = OrgSet;
 

@@ -186,6 +186,9 @@ pub fn address_of(key: &VerifyingKey) -> Address {
 impl Family for Cosco {
     const NAME: &'static str = "cosco";
     const TREE_HASH: HashAlgorithm = HashAlgorithm::Keccak256;
+    // Its own block's roots, in the header.
+    const ROOTS_LAG: u64 = 0;
+    const ROOTS_OPENING: bool = false;
     type SignedHeader = SignedHeader;
     type ValidatorSet = ValidatorSet;
 

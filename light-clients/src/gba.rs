@@ -39,6 +39,9 @@ fn hash32(h: tendermint::Hash) -> Hash32 {
 impl Family for Gba {
     const NAME: &'static str = "gba";
     const TREE_HASH: HashAlgorithm = HashAlgorithm::Sha256;
+    // Block H's roots behind `app_hash` in header H+1.
+    const ROOTS_LAG: u64 = 1;
+    const ROOTS_OPENING: bool = true;
     type SignedHeader = SignedHeader;
     type ValidatorSet = ValidatorSet;
 

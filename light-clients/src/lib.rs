@@ -13,9 +13,10 @@
 //! - [`verify`]: the `Family` contract and the shared header checks;
 //! - [`cmport`], [`cosco`], [`gba`]: the three ledger families;
 //! - [`client`]: the client state machine (update, misbehaviour, recovery, membership);
-//! - [`any`]: clients, headers, roots and evidence of any family, tagged;
+//! - [`any`]: the list of families ([`for_each_family!`], [`with_family!`],
+//!   [`FamilyName`]) and clients, headers, roots and evidence of any family, tagged;
 //! - [`host`]: the on-chain side: counterparty clients, channels, packet receipt,
-//!   acks, relayer keys; what a ledger runs;
+//!   acks, relayer keys; what a ledger runs (a folder, one concern a file);
 //! - [`zk`]: confidential paths: path policies, disclosures, record ids;
 //! - [`sample`]: signing headers from keys, for devnets, samples and tests.
 
@@ -39,6 +40,7 @@ pub mod time;
 pub mod verify;
 pub mod zk;
 
+pub use any::{FamilyName, IntoAny, UnknownFamily};
 pub use client::{
     ClientError, ClientState, Evidence, Misbehaviour, Recovery, Status, TrustRoot, UpdateOutcome,
 };

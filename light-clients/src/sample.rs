@@ -21,7 +21,8 @@ pub struct BlockFields<'a, F: Family> {
     pub time: Timestamp,
     /// Hash of the previous header (all zero at height 1).
     pub previous: Hash32,
-    /// For gba: the roots of the previous block, committed through `app_hash`.
+    /// The roots the header commits: block `height - F::ROOTS_LAG`'s (the
+    /// block's own, or for gba the previous block's, behind `app_hash`).
     pub roots: Roots,
     pub validators: &'a F::ValidatorSet,
     pub next_validators: &'a F::ValidatorSet,

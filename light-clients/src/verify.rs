@@ -46,6 +46,16 @@ pub trait Family: Copy + core::fmt::Debug + Send + Sync + 'static {
     const NAME: &'static str;
     /// The hash of the family's events and state trees.
     const TREE_HASH: HashAlgorithm;
+    /// How many blocks below a header's own height the block is whose roots
+    /// it commits: 0 when a header carries its own block's roots (cmport,
+    /// cosco); 1 when header H+1 carries block H's (gba: `app_hash` is the
+    /// result of executing the previous block, as in CometBFT). Block `h`'s
+    /// events and state are proven against the header at `h + ROOTS_LAG`.
+    const ROOTS_LAG: u64;
+    /// Whether a header commits its roots through their hash
+    /// ([`RootCommitment::AppHash`], gba) rather than the roots themselves,
+    /// so that a proof must carry the roots (the opening) to be checked.
+    const ROOTS_OPENING: bool;
     type SignedHeader: Clone + core::fmt::Debug + Serialize + DeserializeOwned;
     type ValidatorSet: Clone + core::fmt::Debug + PartialEq + Serialize + DeserializeOwned;
 
@@ -62,6 +72,19 @@ pub trait Family: Copy + core::fmt::Debug + Send + Sync + 'static {
     fn tally(header: &Self::SignedHeader, set: &Self::ValidatorSet) -> Result<Tally, VerifyError>;
     /// When a header signed by `set` is valid.
     fn quorum(set: &Self::ValidatorSet) -> Quorum;
+
+    /// The height of the header whose roots prove block `height`'s events
+    /// and state (`height + ROOTS_LAG`).
+    fn proof_height(height: u64) -> u64 {
+        height.saturating_add(Self::ROOTS_LAG)
+    }
+
+    /// The block whose roots the header at `header_height` commits
+    /// (`header_height - ROOTS_LAG`, 0 below the lag): the highest block
+    /// provable once that header is verified.
+    fn roots_height(header_height: u64) -> u64 {
+        header_height.saturating_sub(Self::ROOTS_LAG)
+    }
 }
 
 /// The verification parameters a client is created with.

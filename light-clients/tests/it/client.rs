@@ -376,7 +376,7 @@ fn membership_against_verified_roots<F: Signing>() {
         .verify_event(2, now(), Some(&roots), &as_packet, &proofs[5])
         .is_err());
     // Where roots sit behind app_hash (gba), the opening is checked.
-    if F::NAME == "gba" {
+    if F::ROOTS_OPENING {
         assert!(matches!(
             c.verify_event(2, now(), None, &leaves[0], &proofs[0]),
             Err(ClientError::MissingOpening { height: 2 })

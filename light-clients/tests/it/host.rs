@@ -63,8 +63,6 @@ struct Ledger<F: Signing> {
     operator: ed25519_consensus::SigningKey,
     blocks: Vec<(UntrustedBlock<F>, BlockOutput)>,
     apps: Recorder,
-    /// gba commits a block's roots in the next header's app_hash.
-    last_roots: Roots,
 }
 
 fn chain(s: &str) -> ChainId {
@@ -97,7 +95,6 @@ impl<F: Signing> Ledger<F> {
             operator,
             blocks: Vec::new(),
             apps: Recorder::default(),
-            last_roots: Roots::empty(F::TREE_HASH),
         };
         l.produce();
         l
@@ -127,11 +124,12 @@ impl<F: Signing> Ledger<F> {
             .last()
             .map(|(b, _)| F::summary(&b.signed_header).unwrap().hash)
             .unwrap_or(Hash32::ZERO);
-        // cmport and cosco commit this block's roots; gba the previous block's.
-        let roots = if F::NAME == "gba" {
-            std::mem::replace(&mut self.last_roots, out.roots)
-        } else {
-            out.roots
+        // The header commits block `height - ROOTS_LAG`'s roots: its own
+        // (cmport, cosco) or the previous block's (gba); none before block 1.
+        let roots = match F::roots_height(height) {
+            h if h == height => out.roots,
+            0 => Roots::empty(F::TREE_HASH),
+            h => self.blocks[h as usize - 1].1.roots,
         };
         let fields = BlockFields::<F> {
             chain_id: self.host.chain_id().as_str(),
@@ -186,11 +184,10 @@ impl<F: Signing> Ledger<F> {
             .map(|e| light_clients::Canonical::encode(&e.leaf()))
             .collect();
         let proof = host::prove(F::TREE_HASH, &leaves, index as u64).unwrap();
-        let (proof_height, opening) = if F::NAME == "gba" {
-            (height + 1, Some(out.roots))
-        } else {
-            (height, None)
-        };
+        let (proof_height, opening) = (
+            F::proof_height(height),
+            F::ROOTS_OPENING.then_some(out.roots),
+        );
         (
             out.events[index].clone(),
             EventProof {
@@ -321,7 +318,7 @@ fn round_trip<S: Signing, D: Signing>(src_family: FamilyName, dst_family: Family
     let mut dst = Ledger::<D>::new("dst-1", dst_family, 2, &clock);
     let channel = connect(&mut src, &mut dst);
     let h = send(&mut src, &channel, 3, timeout_far());
-    if S::NAME == "gba" {
+    for _ in 0..S::ROOTS_LAG {
         src.produce(); // the header that carries block h's roots
     }
     for i in 0..3 {
@@ -342,7 +339,7 @@ fn round_trip<S: Signing, D: Signing>(src_family: FamilyName, dst_family: Family
     // The acks go back.
     dst.produce();
     let ack_height = dst.height();
-    if D::NAME == "gba" {
+    for _ in 0..D::ROOTS_LAG {
         dst.produce();
     }
     for i in 0..3 {

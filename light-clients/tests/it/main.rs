@@ -105,19 +105,23 @@ pub fn block<F: Signing>(fx: &Fixture<F>, height: u64, time: Timestamp) -> Untru
     block_with::<F>(height, time, Roots::default(), &fx.keys, &fx.keys, &fx.keys)
 }
 
-/// Runs a generic test for each of the three families.
+/// Runs a generic test for each family of `light_clients::for_each_family!`.
 #[macro_export]
 macro_rules! for_each_family {
     ($($name:ident => $body:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn cmport() { super::$body::<light_clients::cmport::Cmport>() }
-                #[test]
-                fn cosco() { super::$body::<light_clients::cosco::Cosco>() }
-                #[test]
-                fn gba() { super::$body::<light_clients::gba::Gba>() }
-            }
-        )*
+        $(light_clients::for_each_family!(($crate::family_tests) $name => $body);)*
+    };
+}
+
+/// One test module: a test per family, named after the family's module.
+#[macro_export]
+macro_rules! family_tests {
+    ([$name:ident => $body:ident] $($variant:ident($module:ident) => $ty:path,)*) => {
+        mod $name {
+            $(#[test]
+            fn $module() {
+                super::$body::<$ty>()
+            })*
+        }
     };
 }
