@@ -211,39 +211,42 @@ pub struct ChainConfig {
     pub rpc: RpcPolicy,
 }
 
-/// An adapter's configuration, tagged by family (`family = "cosco"` in TOML).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "family", rename_all = "lowercase")]
-pub enum AdapterConfig {
-    Cmport(ChainConfig),
-    Cosco(ChainConfig),
-    Gba(ChainConfig),
+/// An adapter's configuration, tagged by family (`family = "cosco"` in
+/// TOML): one variant per family of `light_clients::for_each_family!`.
+macro_rules! adapter_config {
+    ([] $($variant:ident($module:ident) => $ty:path,)*) => {
+        /// An adapter's configuration, tagged by family (`family = "cosco"` in TOML).
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(tag = "family", rename_all = "lowercase")]
+        pub enum AdapterConfig {
+            $($variant(ChainConfig),)*
+        }
+
+        impl AdapterConfig {
+            /// The configuration of a `family` chain.
+            pub fn new(family: FamilyName, chain: ChainConfig) -> Self {
+                match family {
+                    $(FamilyName::$variant => AdapterConfig::$variant(chain),)*
+                }
+            }
+
+            pub fn family(&self) -> FamilyName {
+                match self {
+                    $(AdapterConfig::$variant(_) => FamilyName::$variant,)*
+                }
+            }
+
+            pub fn chain(&self) -> &ChainConfig {
+                match self {
+                    $(AdapterConfig::$variant(c))|* => c,
+                }
+            }
+        }
+    };
 }
+light_clients::for_each_family!((adapter_config));
 
 impl AdapterConfig {
-    /// The configuration of a `family` chain.
-    pub fn new(family: FamilyName, chain: ChainConfig) -> Self {
-        match family {
-            FamilyName::Cmport => AdapterConfig::Cmport(chain),
-            FamilyName::Cosco => AdapterConfig::Cosco(chain),
-            FamilyName::Gba => AdapterConfig::Gba(chain),
-        }
-    }
-
-    pub fn family(&self) -> FamilyName {
-        match self {
-            AdapterConfig::Cmport(_) => FamilyName::Cmport,
-            AdapterConfig::Cosco(_) => FamilyName::Cosco,
-            AdapterConfig::Gba(_) => FamilyName::Gba,
-        }
-    }
-
-    pub fn chain(&self) -> &ChainConfig {
-        match self {
-            AdapterConfig::Cmport(c) | AdapterConfig::Cosco(c) | AdapterConfig::Gba(c) => c,
-        }
-    }
-
     /// Checks the configuration; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let c = self.chain();

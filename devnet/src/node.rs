@@ -7,9 +7,6 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use light_clients::any::FamilyName;
-use light_clients::cmport::Cmport;
-use light_clients::cosco::Cosco;
-use light_clients::gba::Gba;
 use light_clients::ChainId;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -164,11 +161,9 @@ pub async fn start_with(
         zk_depth: options.zk_depth,
     };
     let seed: [u8; 72] = entropy().map_err(NodeError::Entropy)?;
-    let mut ledger: Box<dyn LedgerApi> = match config.family {
-        FamilyName::Cmport => Box::new(Ledger::<Cmport>::open(ledger_config, seed, now())?),
-        FamilyName::Cosco => Box::new(Ledger::<Cosco>::open(ledger_config, seed, now())?),
-        FamilyName::Gba => Box::new(Ledger::<Gba>::open(ledger_config, seed, now())?),
-    };
+    let mut ledger: Box<dyn LedgerApi> = light_clients::with_family!(config.family, F => {
+        Box::new(Ledger::<F>::open(ledger_config, seed, now())?) as Box<dyn LedgerApi>
+    });
     ledger.set_snapshot_policy(options.snapshots);
     let (jobs, rx) = mpsc::channel::<Job>();
     let (heights_tx, heights) = watch::channel(ledger.height());

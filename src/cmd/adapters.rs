@@ -85,11 +85,7 @@ pub fn run(cmd: AdaptersCommand) -> ExitCode {
                     trust_root: None,
                     rpc: RpcPolicy::DEVNET,
                 };
-                let adapter = match family {
-                    FamilyName::Cmport => AdapterConfig::Cmport(chain),
-                    FamilyName::Cosco => AdapterConfig::Cosco(chain),
-                    FamilyName::Gba => AdapterConfig::Gba(chain),
-                };
+                let adapter = AdapterConfig::new(family, chain);
                 adapter.validate().map_err(|e| e.to_string())?;
                 // The relayer reads it on its machine; an absolute path says which file.
                 let key_file =

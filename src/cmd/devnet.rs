@@ -84,12 +84,13 @@ impl ZkDevnet {
     }
 }
 
-/// The three networks: chain id, family.
-pub const NETWORKS: [(&str, FamilyName); 3] = [
-    ("cmport-1", FamilyName::Cmport),
-    ("cosco-1", FamilyName::Cosco),
-    ("gba-1", FamilyName::Gba),
-];
+/// The devnet's networks: one ledger of each family, `<family>-1`.
+pub fn networks() -> Vec<(String, FamilyName)> {
+    FamilyName::ALL
+        .into_iter()
+        .map(|f| (format!("{f}-1"), f))
+        .collect()
+}
 
 /// A running ledger of the devnet.
 #[derive(Debug)]
@@ -130,8 +131,8 @@ pub async fn start_ledgers(
     shutdown: &CancellationToken,
 ) -> Result<Vec<DevLedger>, String> {
     let mut out = Vec::new();
-    for (i, (id, family)) in NETWORKS.into_iter().enumerate() {
-        let chain_id = ChainId::new(id).map_err(err("chain id"))?;
+    for (i, (id, family)) in networks().into_iter().enumerate() {
+        let chain_id = ChainId::new(id.as_str()).map_err(err("chain id"))?;
         let listen = match opts.ledgers_listen {
             Some(first) => {
                 let port = first
@@ -142,7 +143,7 @@ pub async fn start_ledgers(
             }
             None => "127.0.0.1:0".parse().map_err(err("listen"))?,
         };
-        out.push(start_ledger(&dir.join(id), chain_id, family, opts, listen, shutdown).await?);
+        out.push(start_ledger(&dir.join(&id), chain_id, family, opts, listen, shutdown).await?);
     }
     Ok(out)
 }

@@ -10,30 +10,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use light_clients::cmport::Cmport;
-use light_clients::cosco::Cosco;
-use light_clients::gba::Gba;
 use light_clients::sample::{self, Signing};
+use light_clients::FamilyName;
 use light_clients::{Family, Timestamp, TrustOptions, TrustRoot, UntrustedBlock, VerifyError};
 use serde::de::DeserializeOwned;
-
-/// A ledger family, as named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FamilyName {
-    Cmport,
-    Cosco,
-    Gba,
-}
-
-impl fmt::Display for FamilyName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FamilyName::Cmport => Cmport::NAME,
-            FamilyName::Cosco => Cosco::NAME,
-            FamilyName::Gba => Gba::NAME,
-        })
-    }
-}
 
 /// Input that could not be read: exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -115,11 +95,7 @@ pub fn verify(
     options: &TrustOptions,
     now: Timestamp,
 ) -> Result<Outcome, InputError> {
-    match family {
-        FamilyName::Cmport => verify_as::<Cmport>(trusted, untrusted, options, now),
-        FamilyName::Cosco => verify_as::<Cosco>(trusted, untrusted, options, now),
-        FamilyName::Gba => verify_as::<Gba>(trusted, untrusted, options, now),
-    }
+    light_clients::with_family!(family, F => verify_as::<F>(trusted, untrusted, options, now))
 }
 
 fn verify_as<F: Family>(
@@ -156,11 +132,7 @@ pub fn sample(
     time: Timestamp,
     out: &Path,
 ) -> Result<SampleFiles, InputError> {
-    match family {
-        FamilyName::Cmport => sample_as::<Cmport>(chain_id, validators, seed, time, out),
-        FamilyName::Cosco => sample_as::<Cosco>(chain_id, validators, seed, time, out),
-        FamilyName::Gba => sample_as::<Gba>(chain_id, validators, seed, time, out),
-    }
+    light_clients::with_family!(family, F => sample_as::<F>(chain_id, validators, seed, time, out))
 }
 
 fn sample_as<F: Signing>(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use light_clients::host::RelayerKey;
 use light_clients::ChainId;
-use portrelay::cmd::devnet::{check_ledgers, start_ledger, DevLedger, DevnetOptions, NETWORKS};
+use portrelay::cmd::devnet::{check_ledgers, start_ledger, DevLedger, DevnetOptions};
 use tokio_util::sync::CancellationToken;
 
 pub fn options(dir: &Path) -> DevnetOptions {
@@ -63,12 +63,12 @@ impl Net {
         let opts = options(dir.path());
         let mut ledgers = Vec::new();
         let mut stops = Vec::new();
-        for (id, family) in NETWORKS {
+        for (id, family) in portrelay::cmd::devnet::networks() {
             let stop = CancellationToken::new();
-            let chain = ChainId::new(id).expect("chain id");
+            let chain = ChainId::new(id.as_str()).expect("chain id");
             ledgers.push(
                 start_ledger(
-                    &dir.path().join(id),
+                    &dir.path().join(&id),
                     chain,
                     family,
                     &opts,

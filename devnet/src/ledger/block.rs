@@ -2,7 +2,7 @@
 //! header and writes the block with its inputs in one store transaction.
 
 use adapters::wire::MsgResult;
-use light_clients::any::{AnyHeader, FamilyName, IntoAny};
+use light_clients::any::{AnyHeader, IntoAny};
 use light_clients::host::{BlockContext, BlockEvent};
 use light_clients::sample::{self, BlockFields, Signing};
 use light_clients::{ChannelState, Hash32, Roots, Timestamp};
@@ -58,9 +58,10 @@ impl<F: Signing + IntoAny> Ledger<F> {
             None => self.keys.clone(),
         };
         let next_set = F::validator_set(&next_keys);
-        // cmport and cosco headers commit the block's own roots; a gba header
-        // commits the previous block's through app_hash, as CometBFT does.
-        let committed = if F::FAMILY == FamilyName::Gba {
+        // A family without lag (cmport, cosco) commits the block's own roots;
+        // one with a lag of one (gba, as CometBFT does) the previous block's,
+        // through app_hash. This ledger builds no family with a longer lag.
+        let committed = if F::ROOTS_LAG > 0 {
             self.tip.roots
         } else {
             out.roots

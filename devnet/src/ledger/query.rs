@@ -6,7 +6,7 @@ use adapters::wire::{
     self, BlockEvents, ChannelsResponse, ClientInfo, ClientsResponse, HeaderResponse, NodeStatus,
     ProvenEvent, WIRE_VERSION,
 };
-use light_clients::any::{FamilyName, IntoAny};
+use light_clients::any::IntoAny;
 use light_clients::codec::Canonical;
 use light_clients::host::{self, EventProof, RelayerKey};
 use light_clients::sample::Signing;
@@ -50,21 +50,14 @@ impl<F: Signing + IntoAny> Ledger<F> {
         height: u64,
         roots: Roots,
     ) -> Result<(u64, Option<Roots>), LedgerError> {
-        let proof_height = if F::FAMILY == FamilyName::Gba {
-            height + 1
-        } else {
-            height
-        };
+        let proof_height = F::proof_height(height);
         if proof_height > self.tip.height {
             return Err(LedgerError::NotYetProvable {
                 height,
                 proof_height,
             });
         }
-        Ok((
-            proof_height,
-            (F::FAMILY == FamilyName::Gba).then_some(roots),
-        ))
+        Ok((proof_height, F::ROOTS_OPENING.then_some(roots)))
     }
 
     /// Every channel's sequences after block `height`, proven under its `state_root`.

@@ -1,7 +1,7 @@
 //! The zk records of sent packets (salted from `zk.secret`, kept with their
 //! block) and the witness of a disclosure proof, rebuilt from them.
 
-use light_clients::any::{FamilyName, IntoAny};
+use light_clients::any::IntoAny;
 use light_clients::sample::Signing;
 use light_clients::zk::{self, DisclosedRecord, DisclosedRule, PathPolicy};
 use light_clients::{Hash32, PacketId};
@@ -68,12 +68,8 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 ledger: self.host.zk_depth(),
             });
         }
-        // gba headers commit the previous block's roots.
-        let height = if F::FAMILY == FamilyName::Gba {
-            proof_height.saturating_sub(1)
-        } else {
-            proof_height
-        };
+        // The block whose roots the header at `proof_height` commits.
+        let height = F::roots_height(proof_height);
         let block = self.stored(height)?;
         self.proof_point(height, block.roots)?;
         let mut records = Vec::with_capacity(block.records.len());
