@@ -24,6 +24,8 @@ mod ledger;
 /// confidential path.
 mod confidential;
 mod devnet;
+/// The eBL title: holder checks and PINT's answers, over one ledger and the relay.
+mod ebl;
 mod faults;
 
 /// Relayer fleets on Redis.

@@ -211,6 +211,20 @@ pub struct SubmittedEvent {
     /// The packet the event will travel in (none for an event recorded on
     /// this ledger only, whose destination is the ledger itself).
     pub packet: Option<PacketId>,
+    /// For an eBL transfer, PINT's answer: RECE with the entry accepted
+    /// now, or DUPE with the entry accepted before (nothing changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebl: Option<EblReceipt>,
+}
+
+/// PINT's answer to an eBL transfer that was accepted (RECE) or had been (DUPE).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EblReceipt {
+    /// `RECE` or `DUPE`.
+    pub response_code: String,
+    /// The accepted chain entry, as the ledger keeps it.
+    pub entry: serde_json::Value,
 }
 
 /// Most events one `POST /v1/events/batch` may carry.

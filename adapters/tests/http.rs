@@ -264,6 +264,7 @@ async fn a_submission_that_times_out_is_not_sent_again() {
             Json(SubmittedEvent {
                 version: 1,
                 packet: None,
+                ebl: None,
             })
         }),
     ))
@@ -306,6 +307,7 @@ async fn batch_ledger(calls: Counter, misplace: bool) -> String {
                         SubmittedItem::Submitted(SubmittedEvent {
                             version: 1,
                             packet: None,
+                            ebl: None,
                         })
                     } else {
                         SubmittedItem::Refused(RefusedEvent {

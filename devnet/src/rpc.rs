@@ -87,8 +87,9 @@ fn ledger_status(e: &LedgerError) -> u16 {
         LedgerError::BlockOpen
         | LedgerError::NotYetProvable { .. }
         | LedgerError::SentInOpenBlock { .. }
-        | LedgerError::ReceivedInOpenBlock { .. }
-        | LedgerError::App(_) => 409,
+        | LedgerError::ReceivedInOpenBlock { .. } => 409,
+        // PINT's statuses: BSIG and BENV 422, DISE, INCD and MDOC 409.
+        LedgerError::App(e) => e.status(),
         LedgerError::Invalid(_) => 422,
         LedgerError::Host(e) => host_status(e),
         LedgerError::WrongFamily { .. }

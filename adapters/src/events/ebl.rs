@@ -19,6 +19,12 @@ use super::{project_header, rules, EventHeader, Refusal};
 ///  "recipient": {"partyName": "…", "eblPlatform": "BOLE", "identifyingCodes": […]},
 ///  "transferChain": ["ISSUE"]}
 /// ```
+///
+/// Parties have PINT 3.0's shape (`partyName`, `eblPlatform`,
+/// `identifyingCodes`, optional `taxLegalReferences` and `representedParty`).
+/// `recipient` is there only where the action has one: SIGN and
+/// BLANK_ENDORSE have none, SACC and SREJ may name the surrendering party,
+/// every other action names its recipient.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EblTransfer {
     /// `eventID`, `eventCreatedDateTime`, `eventDateTime` (when the action took place).
@@ -31,8 +37,9 @@ pub struct EblTransfer {
     pub transport_document_status: TransportDocumentStatus,
     /// `sender`: the party that performed the action (PINT `actor`).
     pub sender: EblParty,
-    /// `recipient`: the party that receives the document or the request.
-    pub recipient: EblParty,
+    /// `recipient`: the party that receives the document or the request, for
+    /// the actions that have one (see [`recipient_rule`]).
+    pub recipient: Option<EblParty>,
     /// `transferChain`: the actions before this one, oldest first, when the sender
     /// supplies them. With it the chain rules are checked: it starts with ISSUE and
     /// nothing follows SACC. Without it only this action is known.
@@ -50,6 +57,48 @@ pub struct EblParty {
     pub ebl_platform: String,
     /// `identifyingCodes`: at least one code identifying the party.
     pub identifying_codes: Vec<IdentifyingCode>,
+    /// `taxLegalReferences`: the party's tax or legal registrations, if given.
+    pub tax_legal_references: Vec<TaxLegalReference>,
+    /// `representedParty`: the party this one acts on behalf of, if any.
+    pub represented_party: Option<RepresentedParty>,
+}
+
+/// A PINT tax or legal reference of a party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxLegalReference {
+    /// `type`: e.g. CVR, EORI (at most 50 characters).
+    pub kind: String,
+    /// `countryCode`: ISO 3166-1 alpha-2, `ZZ` when unknown.
+    pub country_code: String,
+    /// `value`: the reference (at most 35 characters).
+    pub value: String,
+}
+
+/// A PINT represented party: whom an actor or recipient acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepresentedParty {
+    /// `partyName`: at most 70 characters.
+    pub party_name: String,
+    /// `identifyingCodes`: optional, possibly empty.
+    pub identifying_codes: Vec<IdentifyingCode>,
+}
+
+/// Whether an action has a recipient: `Some(true)` it must, `Some(false)` it
+/// must not, `None` it may. PINT 3.0 makes `recipient` optional in the
+/// schema; SIGN and BLANK_ENDORSE have none, SACC and SREJ are addressed to
+/// the surrendering party, and a surrender must be addressed to the carrier
+/// (which cannot be checked without a recipient, so it is required here).
+pub fn recipient_rule(action: EblAction) -> Option<bool> {
+    match action {
+        EblAction::Sign | EblAction::BlankEndorse => Some(false),
+        EblAction::Sacc | EblAction::Srej => None,
+        EblAction::Issue
+        | EblAction::Transfer
+        | EblAction::Endorse
+        | EblAction::EndorseToOrder
+        | EblAction::SurrenderForDelivery
+        | EblAction::SurrenderForAmendment => Some(true),
+    }
 }
 
 /// A PINT identifying code: a party's code in some provider's list.
@@ -65,7 +114,13 @@ pub struct IdentifyingCode {
 
 fn party(parent: &Obj<'_>, key: &str) -> Result<EblParty, Refusal> {
     let obj = parent.req_obj(key, rules::EVENT_REQUIRED, rules::EBL_PARTY)?;
-    obj.deny_unknown(&["partyName", "eblPlatform", "identifyingCodes"])?;
+    obj.deny_unknown(&[
+        "partyName",
+        "eblPlatform",
+        "identifyingCodes",
+        "taxLegalReferences",
+        "representedParty",
+    ])?;
     let party_name = obj.text("partyName", 70)?.to_string();
     let platform = obj.req_str("eblPlatform", rules::EVENT_REQUIRED, rules::EBL_PARTY)?;
     if platform.is_empty()
@@ -92,21 +147,62 @@ fn party(parent: &Obj<'_>, key: &str) -> Result<EblParty, Refusal> {
             "a party has at least one identifying code",
         ));
     }
-    let mut identifying_codes = Vec::with_capacity(items.len());
+    let identifying_codes = codes(items, &path)?;
+    let mut tax_legal_references = Vec::new();
+    if let Some((items, path)) = obj.opt_array("taxLegalReferences", rules::EBL_PARTY)? {
+        for (i, item) in items.iter().enumerate() {
+            let r = Obj::new(item, index(&path, i), rules::EBL_PARTY)?;
+            r.deny_unknown(&["type", "countryCode", "value"])?;
+            let country = r.text("countryCode", 2)?;
+            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(Refusal::new(
+                    rules::EBL_PARTY,
+                    r.field("countryCode"),
+                    format!("{country:?} is not a two-letter country code (ZZ when unknown)"),
+                ));
+            }
+            tax_legal_references.push(TaxLegalReference {
+                kind: r.text("type", 50)?.to_string(),
+                country_code: country.to_string(),
+                value: r.text("value", 35)?.to_string(),
+            });
+        }
+    }
+    let represented_party = match obj.opt_obj("representedParty", rules::EBL_PARTY)? {
+        None => None,
+        Some(r) => {
+            r.deny_unknown(&["partyName", "identifyingCodes"])?;
+            let identifying_codes = match r.opt_array("identifyingCodes", rules::EBL_PARTY)? {
+                Some((items, path)) => codes(items, &path)?,
+                None => Vec::new(),
+            };
+            Some(RepresentedParty {
+                party_name: r.text("partyName", 70)?.to_string(),
+                identifying_codes,
+            })
+        }
+    };
+    Ok(EblParty {
+        party_name,
+        ebl_platform: platform.to_string(),
+        identifying_codes,
+        tax_legal_references,
+        represented_party,
+    })
+}
+
+fn codes(items: &[Value], path: &str) -> Result<Vec<IdentifyingCode>, Refusal> {
+    let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let code = Obj::new(item, index(&path, i), rules::EBL_PARTY)?;
+        let code = Obj::new(item, index(path, i), rules::EBL_PARTY)?;
         code.deny_unknown(&["codeListProvider", "partyCode", "codeListName"])?;
-        identifying_codes.push(IdentifyingCode {
+        out.push(IdentifyingCode {
             code_list_provider: code.text("codeListProvider", 100)?.to_string(),
             party_code: code.text("partyCode", 150)?.to_string(),
             code_list_name: code.opt_text("codeListName", 100)?.map(str::to_string),
         });
     }
-    Ok(EblParty {
-        party_name,
-        ebl_platform: platform.to_string(),
-        identifying_codes,
-    })
+    Ok(out)
 }
 
 fn action(s: &str, field: String) -> Result<EblAction, Refusal> {
@@ -193,7 +289,24 @@ pub(crate) fn ebl_transfer(obj: &Obj<'_>, json: &Value) -> Result<EblTransfer, R
         )
     })?;
     let sender = party(obj, "sender")?;
-    let recipient = party(obj, "recipient")?;
+    let recipient = match (recipient_rule(current), obj.get("recipient").is_some()) {
+        (Some(false), true) => {
+            return Err(Refusal::new(
+                rules::EBL_RECIPIENT,
+                obj.field("recipient"),
+                format!("the action {current} has no recipient"),
+            ))
+        }
+        (Some(true), false) => {
+            return Err(Refusal::new(
+                rules::EBL_RECIPIENT,
+                obj.field("recipient"),
+                format!("the action {current} is addressed to a recipient"),
+            ))
+        }
+        (_, true) => Some(party(obj, "recipient")?),
+        (_, false) => None,
+    };
 
     let transfer_chain = match obj.opt_array("transferChain", rules::EVENT_FIELD_TYPE)? {
         None => None,

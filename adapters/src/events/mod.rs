@@ -88,6 +88,7 @@
 //! | `ebl.chain_start` | the transfer chain starts with ISSUE, and only starts with it | eBL title transfer |
 //! | `ebl.after_sacc` | nothing follows SACC in the transfer chain | eBL title transfer |
 //! | `ebl.party` | `sender` and `recipient` name an eBL platform and at least one identifying code | eBL title transfer |
+//! | `ebl.recipient` | `recipient` is present for actions addressed to a party and absent for SIGN and BLANK_ENDORSE | eBL title transfer |
 //!
 //! Layout: [`rules`] (identifiers), [`codes`] (code lists), [`iso6346`],
 //! [`unlocode`], [`money`], and one module per family of events: `dcsa`, `payment`,
@@ -118,7 +119,9 @@ pub use codes::{
     TransportDocumentStatus, TransportEventTypeCode,
 };
 pub use dcsa::{EquipmentEvent, Location, ShipmentEvent, TransportCall, TransportEvent};
-pub use ebl::{EblParty, EblTransfer, IdentifyingCode};
+pub use ebl::{
+    recipient_rule, EblParty, EblTransfer, IdentifyingCode, RepresentedParty, TaxLegalReference,
+};
 pub use iso6346::{ContainerNumber, ContainerNumberError};
 pub use money::{Currency, Money};
 pub use payment::{is_bic, is_uetr, FreightInvoice, LetterOfCredit, PaymentSettlement};

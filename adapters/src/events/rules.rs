@@ -145,6 +145,8 @@ rules! {
     EBL_AFTER_SACC = "ebl.after_sacc", "nothing follows SACC in the transfer chain", EBL;
     /// Sender and recipient are PINT parties.
     EBL_PARTY = "ebl.party", "`sender` and `recipient` name an eBL platform and at least one identifying code", EBL;
+    /// The recipient is there exactly where the action has one.
+    EBL_RECIPIENT = "ebl.recipient", "`recipient` is present for actions addressed to a party and absent for SIGN and BLANK_ENDORSE", EBL;
 }
 
 /// The rule with this identifier, if there is one.

@@ -440,6 +440,11 @@ fn cases() -> Vec<Case> {
         case(EBL_PARTY, ebl_transfer, vec![set("/sender/eblPlatform", json!("IDT"))], vec![set("/sender/identifyingCodes", json!([]))], "sender.identifyingCodes"),
         case(EBL_PARTY, ebl_transfer, vec![], vec![set("/recipient/eblPlatform", json!("BOLERO"))], "recipient.eblPlatform"),
         case(EBL_PARTY, ebl_transfer, vec![], vec![set("/recipient", json!("Rotterdam Home Goods B.V."))], "recipient"),
+        case(EBL_PARTY, ebl_transfer, vec![set("/sender/taxLegalReferences", json!([{"type": "CVR", "countryCode": "DK", "value": "33991282"}]))], vec![set("/sender/taxLegalReferences", json!([{"type": "CVR", "countryCode": "dk", "value": "33991282"}]))], "sender.taxLegalReferences[0].countryCode"),
+        case(EVENT_REQUIRED, ebl_transfer, vec![set("/sender/representedParty", json!({"partyName": "Rotterdam Home Goods B.V."}))], vec![set("/sender/representedParty", json!({"identifyingCodes": []}))], "sender.representedParty.partyName"),
+        case(EBL_RECIPIENT, ebl_transfer, vec![set("/action", json!("SIGN")), remove("/recipient")], vec![set("/action", json!("SIGN"))], "recipient"),
+        case(EBL_RECIPIENT, ebl_transfer, vec![set("/action", json!("SURRENDER_FOR_DELIVERY"))], vec![remove("/recipient")], "recipient"),
+        case(EBL_RECIPIENT, ebl_transfer, vec![set("/transferChain", json!(["ISSUE", "SURRENDER_FOR_DELIVERY"])), set("/action", json!("SACC")), remove("/recipient")], vec![set("/action", json!("BLANK_ENDORSE"))], "recipient"),
     ]
 }
 
@@ -650,7 +655,7 @@ fn typed_payment_and_ebl_views() {
         t.sender.identifying_codes[0].code_list_name.as_deref(),
         Some("LEI")
     );
-    assert_eq!(t.recipient.ebl_platform, "BOLE");
+    assert_eq!(t.recipient.map(|r| r.ebl_platform).as_deref(), Some("BOLE"));
 }
 
 #[test]

@@ -30,7 +30,10 @@ mod payment;
 mod tests;
 
 pub use cargo::CargoRegistry;
-pub use ebl::{Bill, EblRegistry, SignedEnvelope, Title};
+pub use ebl::{
+    receipt, Bill, ClosedChain, Control, EblRegistry, Entry, Party, SignedEnvelope, Surrender,
+    Title, Verdict,
+};
 pub use facts::{Fact, FactRefusal};
 pub use payment::PaymentLedger;
 
@@ -77,6 +80,18 @@ pub enum AppRefusal {
     /// An eBL envelope whose signature is not its platform's (PINT BSIG).
     #[error("BSIG: {0}")]
     BadSignature(String),
+    /// An eBL action the chain does not allow: after SACC, a surrender not
+    /// addressed to the carrier, not for this platform (PINT BENV).
+    #[error("BENV: {0}")]
+    BadEnvelope(String),
+    /// An additional document whose checksum or size is not the declared
+    /// one (PINT INCD: the transfer stays open).
+    #[error("INCD: {0}")]
+    Inconclusive(String),
+    /// Additional documents still missing at finish (PINT MDOC: the
+    /// transfer stays open).
+    #[error("MDOC: {0}")]
+    MissingDocuments(String),
     /// The packet does not carry a port event for its channel's app.
     #[error("{code}: {message}")]
     Payload { code: &'static str, message: String },
@@ -90,7 +105,25 @@ impl AppRefusal {
             AppRefusal::Disputed(_) => "DISE",
             AppRefusal::Duplicate(_) => "DUPE",
             AppRefusal::BadSignature(_) => "BSIG",
+            AppRefusal::BadEnvelope(_) => "BENV",
+            AppRefusal::Inconclusive(_) => "INCD",
+            AppRefusal::MissingDocuments(_) => "MDOC",
             AppRefusal::Payload { code, .. } => code,
+        }
+    }
+
+    /// The HTTP status PINT gives the answer: BSIG and BENV (and schema
+    /// refusals, PINT's bad envelopes) 422; DISE, INCD and MDOC 409.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppRefusal::Invalid(_)
+            | AppRefusal::BadSignature(_)
+            | AppRefusal::BadEnvelope(_)
+            | AppRefusal::Payload { .. } => 422,
+            AppRefusal::Disputed(_)
+            | AppRefusal::Duplicate(_)
+            | AppRefusal::Inconclusive(_)
+            | AppRefusal::MissingDocuments(_) => 409,
         }
     }
 }
@@ -230,12 +263,15 @@ impl PortApps {
                 .ebl
                 .bills
                 .get(&t.transport_document_reference)
-                .map(|b| (b.holder.clone(), b.status.clone())),
+                .map(|b| (b.holder.clone(), b.status.clone(), b.control.clone())),
             _ => None,
         };
         self.apply(event, &origin, packet.clone());
-        if let (PortEvent::EblTransfer(t), Some(packet), Some((previous_holder, previous_status))) =
-            (event, packet, before)
+        if let (
+            PortEvent::EblTransfer(t),
+            Some(packet),
+            Some((previous_holder, previous_status, previous_control)),
+        ) = (event, packet, before)
         {
             if let Some(b) = self.ebl.bills.get_mut(&t.transport_document_reference) {
                 self.pledges
@@ -245,6 +281,7 @@ impl PortApps {
                     packet,
                     previous_holder,
                     previous_status,
+                    previous_control: Box::new(previous_control),
                 };
             }
         }
@@ -266,26 +303,7 @@ impl PortApps {
             PortEvent::FreightInvoice(e) => (Register::Invoices, e.invoice_number.clone()),
             PortEvent::PaymentSettlement(e) => (Register::Settlements, e.end_to_end_id.clone()),
             PortEvent::EblTransfer(t) => {
-                let bill = self
-                    .ebl
-                    .bills
-                    .entry(t.transport_document_reference.clone())
-                    .or_insert_with(|| Bill {
-                        title: Title::Live,
-                        holder: String::new(),
-                        status: String::new(),
-                        actions: t
-                            .transfer_chain
-                            .iter()
-                            .flatten()
-                            .map(ToString::to_string)
-                            .collect(),
-                        event_ids: Vec::new(),
-                    });
-                bill.holder = t.recipient.party_name.clone();
-                bill.status = t.transport_document_status.to_string();
-                bill.actions.push(t.action.to_string());
-                bill.event_ids.push(r.event_id.clone());
+                self.apply_transfer(t, &r.event_id, packet, None);
                 return;
             }
         };
@@ -297,12 +315,13 @@ impl PortApps {
         }
     }
 
-    /// Read the event out of a packet payload.
-    fn event_of(&self, packet: &Packet) -> Result<PortEvent, AppRefusal> {
+    /// Read the event out of a packet payload (with the issuing carrier an
+    /// eBL envelope names).
+    fn event_of(&self, packet: &Packet) -> Result<(PortEvent, Option<Party>), AppRefusal> {
         if packet.id.channel.app == light_clients::App::Ebl {
-            let value = self.open_envelope(packet)?;
+            let (value, carrier) = self.open_envelope(packet)?;
             let event = events::validate(&value).map_err(AppRefusal::Invalid)?;
-            return Self::on_its_channel(event, packet);
+            return Ok((Self::on_its_channel(event, packet)?, carrier));
         }
         let value: serde_json::Value =
             serde_json::from_slice(&packet.payload).map_err(|e| AppRefusal::Payload {
@@ -310,7 +329,7 @@ impl PortApps {
                 message: format!("payload is not JSON: {e}"),
             })?;
         let event = events::validate(&value).map_err(AppRefusal::Invalid)?;
-        Self::on_its_channel(event, packet)
+        Ok((Self::on_its_channel(event, packet)?, None))
     }
 
     /// An event travels on its own app's channel only.
@@ -332,7 +351,7 @@ impl PortApps {
 
 impl Apps for PortApps {
     fn on_recv(&mut self, packet: &Packet, _ctx: &BlockContext) -> Result<(), String> {
-        let event = match self.event_of(packet) {
+        let (event, carrier) = match self.event_of(packet) {
             Ok(e) => e,
             Err(e @ AppRefusal::BadSignature(_)) => {
                 self.answer("BSIG");
@@ -348,7 +367,7 @@ impl Apps for PortApps {
         };
         let source = packet.id.channel.source.clone();
         if matches!(event, PortEvent::EblTransfer(_)) {
-            return match self.claim(&event, &source) {
+            return match self.claim(&event, &source, &packet.id, carrier) {
                 Ok(code) => {
                     self.answer(code);
                     Ok(())

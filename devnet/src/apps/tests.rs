@@ -9,12 +9,31 @@ fn chain(s: &str) -> ChainId {
     ChainId::new(s).unwrap()
 }
 
+/// A party whose identifying code is its name: one party per name.
 fn party(name: &str) -> serde_json::Value {
-    json!({"partyName": name, "eblPlatform": "WAVE", "identifyingCodes": [{"codeListProvider": "GLEIF", "partyCode": "5493001KJTIIGC8Y1R12", "codeListName": "LEI"}]})
+    json!({"partyName": name, "eblPlatform": "WAVE", "identifyingCodes": [{"codeListProvider": "ZZZ", "partyCode": name}]})
 }
 
+const CARRIER: &str = "China Merchants Shipping Container Line";
+
+/// An EBL_TRANSFER by the holder the step implies: the carrier issues to
+/// Shenzhen Bright Furniture, who transfers on.
 fn ebl(action: &str, id: &str, chain_before: &[&str], recipient: &str) -> serde_json::Value {
-    json!({
+    let sender = match chain_before {
+        [] => CARRIER,
+        _ => "Shenzhen Bright Furniture",
+    };
+    by(sender, action, id, chain_before, Some(recipient))
+}
+
+fn by(
+    sender: &str,
+    action: &str,
+    id: &str,
+    chain_before: &[&str],
+    recipient: Option<&str>,
+) -> serde_json::Value {
+    let mut v = json!({
         "eventType": "EBL_TRANSFER",
         "eventID": id,
         "eventCreatedDateTime": "2024-05-10T10:00:00+08:00",
@@ -22,10 +41,13 @@ fn ebl(action: &str, id: &str, chain_before: &[&str], recipient: &str) -> serde_
         "transportDocumentReference": "CMPSHK24000381",
         "action": action,
         "transportDocumentStatus": "ISSUED",
-        "sender": party("China Merchants Shipping Container Line"),
-        "recipient": party(recipient),
+        "sender": party(sender),
         "transferChain": chain_before,
-    })
+    });
+    if let Some(r) = recipient {
+        v["recipient"] = party(r);
+    }
+    v
 }
 
 fn event(v: &serde_json::Value) -> PortEvent {
@@ -54,7 +76,7 @@ fn packet(from: &str, to: &str, seq: u64, v: &serde_json::Value) -> Packet {
             time: Timestamp::from_unix_secs(2_000_000_000),
             height: None,
         },
-        payload: serde_json::to_vec(&SignedEnvelope::seal(v, &platform(from))).unwrap(),
+        payload: serde_json::to_vec(&SignedEnvelope::seal(v, None, &platform(from))).unwrap(),
     }
 }
 
@@ -169,11 +191,12 @@ fn a_bill_is_never_live_on_two_ledgers() {
     assert_eq!(b.ebl.bills[BILL].holder, "Rotterdam Importers BV");
 
     // b sends it back to a, but the packet times out: b reclaims, a never held it.
-    let back = ebl(
+    let back = by(
+        "Rotterdam Importers BV",
         "TRANSFER",
         "55555555-b078-4db8-a3f5-32a13678377a",
         &["ISSUE", "TRANSFER"],
-        "Shenzhen Bright Furniture",
+        Some("Shenzhen Bright Furniture"),
     );
     b.check_local(&event(&back), &chain("cmport-1")).unwrap();
     let p2 = packet("cosco-1", "cmport-1", 1, &back);
@@ -188,11 +211,12 @@ fn a_bill_is_never_live_on_two_ledgers() {
     assert_eq!(b.ebl.bills[BILL].actions, ["ISSUE", "TRANSFER"]);
 
     // Sent again, it arrives: a takes it back (its history is extended), b marks it away.
-    let back2 = ebl(
+    let back2 = by(
+        "Rotterdam Importers BV",
         "TRANSFER",
         "66666666-b078-4db8-a3f5-32a13678377a",
         &["ISSUE", "TRANSFER"],
-        "Shenzhen Bright Furniture",
+        Some("Shenzhen Bright Furniture"),
     );
     let p3 = packet("cosco-1", "cmport-1", 2, &back2);
     b.apply_local(&event(&back2), Some(p3.id.clone()));
@@ -219,7 +243,7 @@ fn envelopes_must_be_signed_by_the_registered_platform() {
     // Signed by another key than cmport-1's platform.
     let mut forged = packet("cmport-1", "cosco-1", 1, &transfer);
     forged.payload =
-        serde_json::to_vec(&SignedEnvelope::seal(&transfer, &platform("mallory"))).unwrap();
+        serde_json::to_vec(&SignedEnvelope::seal(&transfer, None, &platform("mallory"))).unwrap();
     assert!(b.on_recv(&forged, &CTX).unwrap_err().starts_with("BSIG"));
     // A signature that does not match the envelope.
     let mut tampered: SignedEnvelope =
@@ -283,4 +307,237 @@ fn cargo_events_are_tracked_by_container_with_their_origin() {
         .on_recv(&wrong, &CTX)
         .unwrap_err()
         .starts_with("payload.app"));
+}
+
+fn uuid(n: u32) -> String {
+    format!("{n:08x}-4304-48e9-a649-77683158be2e")
+}
+
+/// Checks and, when accepted, applies a local step; returns its PINT code.
+fn step(l: &mut PortApps, v: &serde_json::Value) -> &'static str {
+    let e = event(v);
+    match l.check_local(&e, &chain("cmport-1")) {
+        Ok(Verdict::Apply) => {
+            l.apply_local(&e, None);
+            "RECE"
+        }
+        Ok(Verdict::Duplicate(_)) => "DUPE",
+        Err(e) => e.code(),
+    }
+}
+
+#[test]
+fn only_the_holder_moves_a_bill_and_nothing_follows_sacc() {
+    let mut a = PortApps::new(chain("cmport-1"));
+    let (shipper, bank) = ("Shenzhen Bright Furniture", "Bank of Rotterdam");
+    assert_eq!(
+        step(&mut a, &by(CARRIER, "ISSUE", &uuid(1), &[], Some(shipper))),
+        "RECE"
+    );
+    assert_eq!(a.ebl.bills[BILL].holder, shipper);
+    // A party that does not hold the bill: refused, nothing changes.
+    let before = a.ebl.bills[BILL].clone();
+    let theft = by(
+        "Mallory Ltd",
+        "TRANSFER",
+        &uuid(2),
+        &["ISSUE"],
+        Some("Mallory Ltd"),
+    );
+    assert_eq!(step(&mut a, &theft), "DISE");
+    let forged_surrender = by(
+        "Mallory Ltd",
+        "SURRENDER_FOR_DELIVERY",
+        &uuid(2),
+        &["ISSUE"],
+        Some(CARRIER),
+    );
+    assert_eq!(step(&mut a, &forged_surrender), "DISE");
+    assert_eq!(a.ebl.bills[BILL], before);
+    // The holder transfers; the same step again is DUPE with the entry accepted.
+    let transfer = by(shipper, "TRANSFER", &uuid(3), &["ISSUE"], Some(bank));
+    assert_eq!(step(&mut a, &transfer), "RECE");
+    let Verdict::Duplicate(entry) = a
+        .check_local(&event(&transfer), &chain("cmport-1"))
+        .unwrap()
+    else {
+        panic!("a duplicate");
+    };
+    assert_eq!(
+        (entry.position, entry.event_id.as_str()),
+        (1, uuid(3).as_str())
+    );
+    // The same eventID with another history, or a history the ledger never saw: DISE.
+    let mut reused = transfer.clone();
+    reused["transferChain"] = json!(["ISSUE", "TRANSFER"]);
+    assert_eq!(step(&mut a, &reused), "DISE");
+    let stale = by(
+        shipper,
+        "TRANSFER",
+        &uuid(4),
+        &["ISSUE"],
+        Some("Someone Else"),
+    );
+    assert_eq!(step(&mut a, &stale), "DISE");
+    let invented = by(
+        bank,
+        "TRANSFER",
+        &uuid(4),
+        &["ISSUE", "TRANSFER", "TRANSFER"],
+        Some(shipper),
+    );
+    assert_eq!(step(&mut a, &invented), "DISE");
+    // SIGN has no recipient; the possessor signs.
+    assert_eq!(
+        step(
+            &mut a,
+            &by(bank, "SIGN", &uuid(5), &["ISSUE", "TRANSFER"], None)
+        ),
+        "RECE"
+    );
+    // A surrender not addressed to the carrier: BENV.
+    let chain3 = ["ISSUE", "TRANSFER", "SIGN"];
+    let astray = by(
+        bank,
+        "SURRENDER_FOR_DELIVERY",
+        &uuid(6),
+        &chain3,
+        Some(shipper),
+    );
+    assert_eq!(step(&mut a, &astray), "BENV");
+    // Addressed to the carrier's representative: accepted; the carrier rejects it (SREJ).
+    let mut via_agent = by(
+        bank,
+        "SURRENDER_FOR_DELIVERY",
+        &uuid(7),
+        &chain3,
+        Some("Carrier Agent"),
+    );
+    via_agent["recipient"]["representedParty"] = json!({"partyName": CARRIER, "identifyingCodes": [{"codeListProvider": "ZZZ", "partyCode": CARRIER}]});
+    assert_eq!(step(&mut a, &via_agent), "RECE");
+    let chain4 = ["ISSUE", "TRANSFER", "SIGN", "SURRENDER_FOR_DELIVERY"];
+    assert_eq!(
+        step(
+            &mut a,
+            &by(bank, "TRANSFER", &uuid(8), &chain4, Some(shipper))
+        ),
+        "DISE",
+        "pending surrender"
+    );
+    assert_eq!(
+        step(&mut a, &by(bank, "SACC", &uuid(8), &chain4, None)),
+        "BENV",
+        "SACC is the carrier's"
+    );
+    assert_eq!(
+        step(&mut a, &by(CARRIER, "SREJ", &uuid(9), &chain4, Some(bank))),
+        "RECE"
+    );
+    assert_eq!(
+        a.ebl.bills[BILL].holder, bank,
+        "possession returns to the surrendering party"
+    );
+    // Surrendered again, accepted: SACC without a recipient, then nothing.
+    let chain5 = [
+        "ISSUE",
+        "TRANSFER",
+        "SIGN",
+        "SURRENDER_FOR_DELIVERY",
+        "SREJ",
+    ];
+    assert_eq!(
+        step(
+            &mut a,
+            &by(
+                bank,
+                "SURRENDER_FOR_DELIVERY",
+                &uuid(10),
+                &chain5,
+                Some(CARRIER)
+            )
+        ),
+        "RECE"
+    );
+    let chain6 = [
+        "ISSUE",
+        "TRANSFER",
+        "SIGN",
+        "SURRENDER_FOR_DELIVERY",
+        "SREJ",
+        "SURRENDER_FOR_DELIVERY",
+    ];
+    assert_eq!(
+        step(&mut a, &by(CARRIER, "SACC", &uuid(11), &chain6, None)),
+        "RECE"
+    );
+    assert_eq!(
+        step(&mut a, &by(CARRIER, "SREJ", &uuid(12), &chain6, Some(bank))),
+        "BENV"
+    );
+    assert_eq!(
+        step(&mut a, &by(CARRIER, "ISSUE", &uuid(13), &[], Some(bank))),
+        "BENV",
+        "no reissue after delivery"
+    );
+}
+
+#[test]
+fn an_amended_bill_is_reissued_with_a_new_chain_linked_to_the_old() {
+    let mut a = PortApps::new(chain("cmport-1"));
+    let shipper = "Shenzhen Bright Furniture";
+    assert_eq!(
+        step(&mut a, &by(CARRIER, "ISSUE", &uuid(1), &[], Some(shipper))),
+        "RECE"
+    );
+    assert_eq!(
+        step(
+            &mut a,
+            &by(
+                shipper,
+                "SURRENDER_FOR_AMENDMENT",
+                &uuid(2),
+                &["ISSUE"],
+                Some(CARRIER)
+            )
+        ),
+        "RECE"
+    );
+    assert_eq!(
+        step(
+            &mut a,
+            &by(
+                CARRIER,
+                "SACC",
+                &uuid(3),
+                &["ISSUE", "SURRENDER_FOR_AMENDMENT"],
+                Some(shipper)
+            )
+        ),
+        "RECE"
+    );
+    assert_eq!(
+        step(&mut a, &by(shipper, "ISSUE", &uuid(4), &[], Some(shipper))),
+        "BENV",
+        "only the carrier reissues"
+    );
+    assert_eq!(
+        step(&mut a, &by(CARRIER, "ISSUE", &uuid(4), &[], Some(shipper))),
+        "RECE"
+    );
+    let bill = &a.ebl.bills[BILL];
+    assert_eq!(bill.actions, ["ISSUE"]);
+    assert_eq!(bill.previous_chains.len(), 1);
+    assert_eq!(
+        bill.previous_chains[0].actions,
+        ["ISSUE", "SURRENDER_FOR_AMENDMENT", "SACC"]
+    );
+    assert_eq!(bill.holder, shipper);
+    // The new chain moves on from its ISSUE.
+    assert_eq!(
+        step(
+            &mut a,
+            &by(shipper, "TRANSFER", &uuid(5), &["ISSUE"], Some("Bank"))
+        ),
+        "RECE"
+    );
 }

@@ -143,13 +143,23 @@ impl<F: Signing + IntoAny> Ledger<F> {
     ) -> Result<SubmittedEvent, LedgerError> {
         wire::check_version("event submission", req.version)?;
         let event = events::validate(&req.event).map_err(LedgerError::Invalid)?;
-        self.apps.check_local(&event, &req.destination)?;
+        if let crate::apps::Verdict::Duplicate(entry) =
+            self.apps.check_local(&event, &req.destination)?
+        {
+            // PINT's DUPE: accepted before, nothing changes, here is the entry.
+            return Ok(SubmittedEvent {
+                version: WIRE_VERSION,
+                packet: entry.packet.clone(),
+                ebl: Some(crate::apps::receipt("DUPE", &entry)),
+            });
+        }
         if req.destination == self.config.chain_id {
             self.apps.apply_local(&event, None);
             self.pending_events = true;
             return Ok(SubmittedEvent {
                 version: WIRE_VERSION,
                 packet: None,
+                ebl: self.apps.accepted(&event),
             });
         }
         let channel = ChannelId {
@@ -166,9 +176,16 @@ impl<F: Signing + IntoAny> Ledger<F> {
             height: None,
         };
         // eBL transfers travel signed by this ledger's platform (PINT's envelope).
-        let payload = if event.app() == light_clients::App::Ebl {
+        let payload = if let adapters::events::PortEvent::EblTransfer(t) = &event {
+            let carrier = self
+                .apps
+                .ebl
+                .bills
+                .get(&t.transport_document_reference)
+                .and_then(|b| b.carrier.as_ref());
             serde_json::to_vec(&crate::apps::SignedEnvelope::seal(
                 event.json(),
+                carrier,
                 &self.platform_key,
             ))
         } else {
@@ -208,6 +225,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         Ok(SubmittedEvent {
             version: WIRE_VERSION,
             packet: Some(packet.id),
+            ebl: self.apps.accepted(&event),
         })
     }
 }
