@@ -210,7 +210,7 @@ impl Engine {
             }
         }
         if queued > 0 {
-            self.wake.notify_waiters();
+            self.wake_submitters();
         }
         Ok(queued)
     }

@@ -7,6 +7,8 @@ pub mod clear;
 pub mod coordinator;
 pub mod engine;
 pub mod fleet;
+pub mod follower;
+mod scanner;
 pub mod stats;
 mod submit;
 mod witness;

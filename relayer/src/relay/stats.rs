@@ -111,6 +111,11 @@ impl Stats {
         self.inner().emitted.entry(id.clone()).or_insert(height);
     }
 
+    /// The source block that sent a packet still in flight.
+    pub fn emitted_height(&self, id: &JobId) -> Option<u64> {
+        self.inner().emitted.get(id).copied()
+    }
+
     /// A packet's receipt is in a sealed destination block, as of `confirmed`.
     /// Its latency runs from the source's commit of the block that sent it,
     /// which `committed_at(height)` tells.
