@@ -23,7 +23,6 @@ use tokio_util::task::TaskTracker;
 
 use super::coordinator::{Coordination, FleetView, JobQueue, Leases, RelayerStore};
 use super::follower::{follower, FollowerHandle};
-use super::stats::Stats;
 use super::submit::SubmitterHandle;
 use crate::metrics::Metrics;
 
@@ -216,7 +215,6 @@ pub struct Engine {
     pub fleet: Arc<dyn FleetView>,
     pub options: EngineOptions,
     pub paths: Paths,
-    pub stats: Arc<Stats>,
     pub metrics: Arc<Metrics>,
     pub(super) tasks: TaskTracker,
     stop: CancellationToken,
@@ -241,7 +239,6 @@ impl Engine {
         coordination: impl Into<Coordination>,
         options: EngineOptions,
         paths: Paths,
-        stats: Arc<Stats>,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let stop = CancellationToken::new();
@@ -263,7 +260,6 @@ impl Engine {
             fleet,
             options,
             paths,
-            stats,
             metrics,
             tasks: TaskTracker::new(),
             stop,
@@ -301,7 +297,6 @@ impl Engine {
                 id.clone(),
                 r.chain.clone(),
                 self.options.trust,
-                self.stats.clone(),
                 self.metrics.clone(),
                 r.stop.clone(),
             );
@@ -548,7 +543,7 @@ impl Engine {
                 }
             }
         }
-        let oldest = self.stats.oldest_in_flight();
+        let oldest = self.metrics.samples.oldest_in_flight();
         let now_ns = now().unix_nanos();
         // When each path's oldest packet was committed, one request per source.
         let mut committed = BTreeMap::new();

@@ -19,7 +19,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::engine::{header_time, now, Chain, FollowState, MisbehaviourReport, WitnessState};
-use super::stats::Stats;
 use crate::metrics::Metrics;
 
 /// Headers kept per chain for submitters and witnesses to use.
@@ -194,7 +193,6 @@ pub(super) fn follower(
     id: ChainId,
     chain: Chain,
     trust: light_clients::TrustOptions,
-    stats: Arc<Stats>,
     metrics: Arc<Metrics>,
     stop: CancellationToken,
 ) -> (FollowerHandle, impl Future<Output = ()> + Send + 'static) {
@@ -204,7 +202,6 @@ pub(super) fn follower(
         id,
         chain,
         trust,
-        stats,
         metrics,
         window: BTreeMap::new(),
         state: state_tx,
@@ -216,7 +213,6 @@ struct Follower {
     id: ChainId,
     chain: Chain,
     trust: light_clients::TrustOptions,
-    stats: Arc<Stats>,
     metrics: Arc<Metrics>,
     /// Headers verified, by height (a window of recent ones).
     window: BTreeMap<u64, AnyHeader>,
@@ -272,11 +268,7 @@ impl Follower {
                     let started = Instant::now();
                     match c.update(&header, now()) {
                         Ok(UpdateOutcome::Updated { .. } | UpdateOutcome::AlreadyKnown { .. }) => {
-                            self.stats.header_verified(started.elapsed());
-                            self.metrics
-                                .header_verify
-                                .with_label_values(&[self.id.as_str()])
-                                .observe(started.elapsed().as_secs_f64());
+                            self.metrics.header_verified(&self.id, started.elapsed());
                             height += 1;
                             self.metrics
                                 .verified_height

@@ -1,7 +1,7 @@
 //! The relay: jobs, leases and checkpoints (`coordinator`, one trait per
 //! concern; `fleet`, its Redis backend), the tasks that move
 //! packets and acks (`engine`: followers and scanners; `submit`; `clear`;
-//! `witness`), and what they did (`stats`).
+//! `witness`), and the run's summary read from the metrics (`stats`).
 
 pub mod clear;
 pub mod coordinator;

@@ -131,11 +131,7 @@ impl Engine {
             let started = Instant::now();
             match self.scan(chain, adapter, *next_scan).await {
                 Ok(()) => {
-                    self.stats.stage("scan", started.elapsed());
-                    self.metrics
-                        .scan
-                        .with_label_values(&[chain.as_str()])
-                        .observe(started.elapsed().as_secs_f64());
+                    self.metrics.scanned(chain, started.elapsed());
                     *next_scan += 1;
                     match self.store.set_checkpoint(chain, *next_scan, &lease).await {
                         Ok(()) => {}
@@ -185,7 +181,7 @@ impl Engine {
             // Latency is measured for packets (source commit to receipt); acks
             // are not recorded, so the table holds only packets in flight.
             if id.kind == JobKind::Packet {
-                self.stats.emitted(&id, height);
+                self.metrics.emitted(&id, height);
             }
             jobs.push(job);
         }

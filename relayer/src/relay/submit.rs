@@ -15,6 +15,7 @@ use light_clients::{App, ChainId, PacketId};
 use tokio_util::sync::CancellationToken;
 
 use super::coordinator::{Job, Requeue, Work};
+use crate::metrics::bounded_check;
 
 /// Batches a submitter keeps sent but not yet confirmed at once.
 const PIPELINE: usize = 4;
@@ -340,7 +341,7 @@ impl Engine {
         let prepared = self
             .prepare(chain, target, signer, &jobs, &policies, nonce)
             .await;
-        self.stats.stage("prepare", started.elapsed());
+        self.metrics.stage("prepare", started.elapsed());
         let (tx, updates) = match prepared {
             Ok(Some(p)) => p,
             Ok(None) => {
@@ -360,7 +361,7 @@ impl Engine {
         };
         let started = Instant::now();
         let response = chain.adapter.submit_pending(&tx).await;
-        self.stats.stage("submit", started.elapsed());
+        self.metrics.stage("submit", started.elapsed());
         let response = match response {
             Ok(r) => r,
             Err(e) => {
@@ -381,11 +382,7 @@ impl Engine {
             .await;
             return Ok(None);
         }
-        self.stats.batch(jobs.len());
-        self.metrics
-            .batch_size
-            .with_label_values(&[target.as_str()])
-            .observe(jobs.len() as f64);
+        self.metrics.batch(target, jobs.len());
         let mut executed = Vec::new();
         let (mut later, mut retry) = (Vec::new(), Vec::new());
         let mut reason = String::new();
@@ -396,11 +393,7 @@ impl Engine {
             match result {
                 MsgResult::Ok { outcome } => executed.push((job, outcome)),
                 MsgResult::Err { check, message } => {
-                    self.stats.error(target, &check);
-                    self.metrics
-                        .submit_errors
-                        .with_label_values(&[target.as_str(), bounded_check(&check)])
-                        .inc();
+                    self.metrics.refused(target, &check);
                     reason = format!("{check}: {message}");
                     // Behind a predecessor that failed, or a client not yet at the
                     // proof height: not the job's own fault, so not an attempt.
@@ -453,7 +446,7 @@ impl Engine {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        self.stats.stage("confirm", started.elapsed());
+        self.metrics.stage("confirm", started.elapsed());
         let jobs: Vec<Job> = match outcome {
             Ok(()) => {
                 let confirmed = now();
@@ -463,32 +456,15 @@ impl Engine {
                     let id = job.id();
                     match (outcome, &job.work) {
                         (Outcome::Received { ack, .. }, Work::Packet { packet, .. }) => {
-                            let latency = self.stats.delivered(&id, ack, confirmed, |h| {
-                                committed
-                                    .get(&id.channel.source)
-                                    .and_then(|c| c.get(&h))
-                                    .copied()
-                            });
-                            self.metrics.delivered(
-                                &id.channel.source,
-                                &id.channel.destination,
-                                id.channel.app,
-                                &packet.payload,
-                                ack,
-                                latency,
-                            );
-                        }
-                        (Outcome::Acknowledged { .. }, _) => {
-                            self.stats.acknowledged(&id);
                             self.metrics
-                                .acks
-                                .with_label_values(&[
-                                    id.channel.source.as_str(),
-                                    id.channel.destination.as_str(),
-                                    id.channel.app.as_str(),
-                                ])
-                                .inc();
+                                .received(&id, &packet.payload, ack, confirmed, |h| {
+                                    committed
+                                        .get(&id.channel.source)
+                                        .and_then(|c| c.get(&h))
+                                        .copied()
+                                });
                         }
+                        (Outcome::Acknowledged { .. }, _) => self.metrics.acknowledged(&id),
                         (
                             Outcome::AlreadyReceived { .. } | Outcome::AlreadyAcknowledged { .. },
                             _,
@@ -595,7 +571,7 @@ impl Engine {
         let updates = msgs.len();
         let started = Instant::now();
         let mut disclosed = self.disclosures(policies, jobs).await?;
-        self.stats.stage("disclose", started.elapsed());
+        self.metrics.stage("disclose", started.elapsed());
         for job in jobs {
             msgs.push(match &job.work {
                 Work::Packet { packet, proof } => match disclosed.remove(&packet.id) {
@@ -640,7 +616,7 @@ impl Engine {
                 continue;
             }
             let id = job.id();
-            if let Some(h) = self.stats.emitted_height(&id) {
+            if let Some(h) = self.metrics.samples.emitted_height(&id) {
                 heights.entry(id.channel.source).or_default().insert(h);
             }
         }
@@ -739,18 +715,5 @@ impl Engine {
             }
         }
         Ok(out)
-    }
-}
-
-/// A check name as a metric label: the host's stable names are short
-/// snake_case words; anything else is `other`, so labels stay bounded.
-fn bounded_check(check: &str) -> &str {
-    if !check.is_empty()
-        && check.len() <= 32
-        && check.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-    {
-        check
-    } else {
-        "other"
     }
 }
