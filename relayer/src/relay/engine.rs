@@ -6,8 +6,14 @@
 //! need (`submit`); a clearer that re-queues gaps from both ends of every
 //! channel (`clear`).
 //!
+//! Each task owns its state; the others reach it through a cheap cloneable
+//! handle held in the engine's registry of chains: a follower's headers and
+//! follow state through its `FollowerHandle`, a submitter's control messages
+//! through its `SubmitterHandle`. Counts go to `Metrics` only.
+//!
 //! Chains can be added and removed while the engine runs (adapters
-//! registered over the API): each has its own tasks and stop token.
+//! registered over the API): each has its own tasks and stop token (a child
+//! of the engine's), and its tasks' state goes with them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};

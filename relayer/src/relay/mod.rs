@@ -1,7 +1,10 @@
 //! The relay: jobs, leases and checkpoints (`coordinator`, one trait per
-//! concern; `fleet`, its Redis backend), the tasks that move
-//! packets and acks (`engine`: followers and scanners; `submit`; `clear`;
-//! `witness`), and the run's summary read from the metrics (`stats`).
+//! concern; `fleet`, its Redis backend), and the tasks that move packets
+//! and acks, each owning its state and reached through a handle: per chain
+//! a `follower` (verified headers, follow state; `FollowerHandle`), a
+//! `scanner` and a submitter (`submit`; control messages through its
+//! `SubmitterHandle`), witnesses (`witness`); the clearer (`clear`) and the
+//! refresher (`engine`). `stats`: the run's summary, read from the metrics.
 
 pub mod clear;
 pub mod coordinator;
