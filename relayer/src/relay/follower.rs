@@ -229,6 +229,10 @@ impl Follower {
                 _ = stop.cancelled() => return,
                 Some(request) = requests.recv() => {
                     self.answer(request);
+                    // A witness's fork stops following at once, not after the next header.
+                    if self.state.borrow().follow.frozen.is_some() {
+                        pending = frozen();
+                    }
                     continue;
                 }
                 step = &mut pending => step,
