@@ -16,7 +16,6 @@ use light_clients::{App, ChainId, ChannelId};
 use portrelay::cmd::devnet::{check_ledgers, DevnetOptions, ZkDevnet};
 use relayer::relay::coordinator::{Embedded, JobQueue};
 use relayer::relay::engine::{Chain, Engine, EngineOptions, Paths};
-use relayer::relay::stats::Stats;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
@@ -214,7 +213,6 @@ async fn settlements_reach_cmport_as_facts_without_amounts_or_parties() {
             clear_interval: Duration::from_secs(1),
         },
         Paths::default(),
-        Arc::new(Stats::default()),
         relayer::metrics::Metrics::new().expect("metrics"),
     );
     let engine_stop = CancellationToken::new();

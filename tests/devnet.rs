@@ -7,7 +7,6 @@ use std::sync::Arc;
 use portrelay::cmd::devnet::{check_ledgers, run, run_workload, DevnetOptions};
 use relayer::relay::coordinator::{Coordinator, Embedded, LeaseName, Leases, RelayerStore};
 use relayer::relay::engine::{Chain, Engine, EngineOptions, Paths};
-use relayer::relay::stats::Stats;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,7 +88,7 @@ async fn setup() -> Setup {
 
 impl Setup {
     /// An engine over these ledgers with a coordinator of its own.
-    fn engine(&self, coordinator: Arc<dyn Coordinator>, stats: Arc<Stats>) -> Arc<Engine> {
+    fn engine(&self, coordinator: Arc<dyn Coordinator>) -> Arc<Engine> {
         let chains = self
             .ledgers
             .iter()
@@ -121,7 +120,6 @@ impl Setup {
             coordinator,
             options,
             Paths::default(),
-            stats,
             relayer::metrics::Metrics::new().expect("metrics"),
         )
     }
@@ -185,7 +183,7 @@ async fn the_clearer_relays_what_no_scanner_saw() {
             .await
             .expect("checkpoint");
     }
-    let engine = s.engine(coordinator, Arc::new(Stats::default()));
+    let engine = s.engine(coordinator);
     // The clearer alone finds every packet, from the two ends of each channel.
     assert_eq!(
         engine.clear_once(&Default::default()).await.expect("clear"),
@@ -218,10 +216,10 @@ async fn late_packets_get_timeout_acks_are_reverted_and_channels_move_on() {
             .expect("workload"),
         18
     );
-    let stats = Arc::new(Stats::default());
-    s.settle(s.engine(s.coordinator(), stats.clone()), 36).await;
+    let engine = s.engine(s.coordinator());
+    s.settle(engine.clone(), 36).await;
     // Every channel: its first packet timed out, the second was applied.
-    let summary = stats.summary();
+    let summary = engine.metrics.summary();
     assert_eq!(summary.paths.len(), 18);
     assert!(
         summary

@@ -363,15 +363,15 @@ async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
             });
         }
     }
-    let summary = engine.stats.summary();
+    let (delivered, acked) = engine.metrics.counts();
     Ok(Json(StatusResponse {
         chains,
         lanes,
         clients,
         in_flight: engine.queue.in_flight(),
         parked: engine.queue.parked().await.map_err(store_error)?.len(),
-        delivered: summary.delivered(),
-        acked: summary.acked(),
+        delivered,
+        acked,
         fleet: engine.fleet.status().await,
     }))
 }

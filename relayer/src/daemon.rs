@@ -23,7 +23,6 @@ use crate::metrics::Metrics;
 use crate::relay::coordinator::{AdapterRecord, Coordination, CoordinatorError, Embedded};
 use crate::relay::engine::{AlreadyRelayed, Chain, Engine, EngineOptions};
 use crate::relay::fleet::RedisCoordinator;
-use crate::relay::stats::Stats;
 
 /// Builds a chain's adapters (one failing over between all endpoints, and
 /// one per endpoint as witnesses when there are several) and reads its key.
@@ -260,14 +259,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         names.join(", "),
         config.data_dir.display()
     );
-    let engine = Engine::new(
-        chains,
-        coordination,
-        options,
-        config.paths.clone(),
-        Arc::new(Stats::default()),
-        metrics,
-    );
+    let engine = Engine::new(chains, coordination, options, config.paths.clone(), metrics);
     let configured = Arc::new(configured);
     let registry = tokio::spawn(follow_registry(
         engine.clone(),

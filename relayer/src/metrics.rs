@@ -7,12 +7,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use light_clients::{AckResult, App, ChainId};
+use std::collections::BTreeMap;
+
+use light_clients::{AckResult, App, ChainId, Timestamp};
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
 use serde::Deserialize;
+
+use crate::relay::coordinator::JobId;
+use crate::relay::stats::{PathCounts, Samples, Summary};
 
 /// Every metric of the relayer.
 #[derive(Debug, Clone)]
@@ -51,6 +57,8 @@ pub struct Metrics {
     pub payment_volume: IntCounterVec,
     pub letters_of_credit: IntCounterVec,
     pub ebl_transfers: IntCounterVec,
+    /// What the series cannot hold, fed by the same calls (see `relay::stats`).
+    pub samples: Arc<Samples>,
 }
 
 impl adapters::http::RpcObserver for Metrics {
@@ -394,6 +402,7 @@ impl Metrics {
                 )?
             ),
             registry: r,
+            samples: Arc::default(),
         };
         m.fleet_members.set(1);
         m.coordinator_up.set(1);
@@ -432,6 +441,153 @@ impl Metrics {
         String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
     }
 
+    /// A packet was seen in source block `height` (its latency runs from there).
+    pub fn emitted(&self, id: &JobId, height: u64) {
+        self.samples.emitted(id, height);
+    }
+
+    /// A packet's receipt is in a sealed destination block, as of
+    /// `confirmed`: counts it, its latency (from the source's commit of the
+    /// block that sent it, which `committed_at(height)` tells) and what it
+    /// carried.
+    pub fn received(
+        &self,
+        id: &JobId,
+        payload: &[u8],
+        ack: &AckResult,
+        confirmed: Timestamp,
+        committed_at: impl Fn(u64) -> Option<Timestamp>,
+    ) {
+        let latency = self
+            .samples
+            .delivered(id, outcome(ack), confirmed, committed_at);
+        let c = &id.channel;
+        self.delivered(&c.source, &c.destination, c.app, payload, ack, latency);
+    }
+
+    /// An ack was taken back by the source.
+    pub fn acknowledged(&self, id: &JobId) {
+        let c = &id.channel;
+        self.acks
+            .with_label_values(&[c.source.as_str(), c.destination.as_str(), c.app.as_str()])
+            .inc();
+    }
+
+    /// A destination refused a message or a transaction: `check` names why.
+    pub fn refused(&self, destination: &ChainId, check: &str) {
+        self.submit_errors
+            .with_label_values(&[destination.as_str(), bounded_check(check)])
+            .inc();
+    }
+
+    /// A header verified by `chain`'s follower.
+    pub fn header_verified(&self, chain: &ChainId, took: Duration) {
+        self.header_verify
+            .with_label_values(&[chain.as_str()])
+            .observe(took.as_secs_f64());
+    }
+
+    /// One block of `chain` turned into jobs.
+    pub fn scanned(&self, chain: &ChainId, took: Duration) {
+        self.scan
+            .with_label_values(&[chain.as_str()])
+            .observe(took.as_secs_f64());
+        self.samples.stage("scan", took);
+    }
+
+    /// Time spent in a stage of the relay that has no series of its own
+    /// (`prepare`, `disclose`, `submit`, `confirm`).
+    pub fn stage(&self, name: &'static str, took: Duration) {
+        self.samples.stage(name, took);
+    }
+
+    /// A batch of `jobs` sent to `destination`.
+    pub fn batch(&self, destination: &ChainId, jobs: usize) {
+        self.batch_size
+            .with_label_values(&[destination.as_str()])
+            .observe(jobs as f64);
+    }
+
+    /// Counts per path and app, read from the packet and ack counters.
+    pub fn path_counts(&self) -> BTreeMap<(ChainId, ChainId, App), PathCounts> {
+        let mut out: BTreeMap<(ChainId, ChainId, App), PathCounts> = BTreeMap::new();
+        for (labels, n) in counter_values(&self.packets) {
+            let labels: BTreeMap<&str, &str> = labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let (Some(key), Some(outcome)) = (path_key(&labels), labels.get("outcome")) else {
+                continue;
+            };
+            let p = out.entry(key).or_default();
+            p.delivered += n;
+            match *outcome {
+                "ok" => p.ok += n,
+                "refused" => p.refused += n,
+                "timeout" => p.timeouts += n,
+                _ => {}
+            }
+        }
+        for (labels, n) in counter_values(&self.acks) {
+            let labels: BTreeMap<&str, &str> = labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            if let Some(key) = path_key(&labels) {
+                out.entry(key).or_default().acked += n;
+            }
+        }
+        out
+    }
+
+    /// Packets delivered and acked so far (cheaper than a summary).
+    pub fn counts(&self) -> (u64, u64) {
+        self.path_counts()
+            .values()
+            .fold((0, 0), |(d, a), p| (d + p.delivered, a + p.acked))
+    }
+
+    /// The run so far, read from the series and the samples.
+    pub fn summary(&self) -> Summary {
+        let mut errors = BTreeMap::new();
+        for (labels, n) in counter_values(&self.submit_errors) {
+            let get = |k: &str| labels.iter().find(|(l, _)| l == k).map(|(_, v)| v.clone());
+            let (Some(chain), Some(reason)) = (get("destination"), get("reason")) else {
+                continue;
+            };
+            // The summary lists what the destinations refused; a ledger that
+            // did not answer shows in the metrics and the logs.
+            if n == 0 || TRANSPORT.contains(&reason.as_str()) {
+                continue;
+            }
+            if let Ok(chain) = ChainId::new(&chain) {
+                errors.insert((chain, reason), n);
+            }
+        }
+        let (headers, header_secs) = histogram_totals(&self.header_verify);
+        let (batches, jobs) = histogram_totals(&self.batch_size);
+        let (latency_ms, latency_by_source) = self.samples.latency();
+        Summary {
+            paths: self.path_counts(),
+            errors,
+            latency_ms,
+            latency_by_source,
+            headers_verified: headers,
+            header_verify_mean: if headers == 0 {
+                Duration::ZERO
+            } else {
+                Duration::from_secs_f64(header_secs / headers as f64)
+            },
+            batches,
+            mean_batch: if batches == 0 {
+                0.0
+            } else {
+                jobs / batches as f64
+            },
+            stages: self.samples.stages(),
+        }
+    }
+
     /// A packet's receipt is confirmed: counts it, and what it carried for the analysts.
     pub fn delivered(
         &self,
@@ -443,13 +599,8 @@ impl Metrics {
         latency: Option<Duration>,
     ) {
         let (s, d) = (source.as_str(), destination.as_str());
-        let outcome = match ack {
-            AckResult::Ok => "ok",
-            AckResult::Error(_) => "refused",
-            AckResult::Timeout => "timeout",
-        };
         self.packets
-            .with_label_values(&[s, d, app.as_str(), outcome])
+            .with_label_values(&[s, d, app.as_str(), outcome(ack)])
             .inc();
         if let Some(l) = latency {
             self.latency
@@ -540,6 +691,69 @@ impl Metrics {
     }
 }
 
+/// Reasons of `portrelay_submit_errors_total` that are a ledger not
+/// answering (or answering nonsense) rather than a refusal.
+const TRANSPORT: [&str; 3] = ["unavailable", "bad_response", "not_found"];
+
+fn outcome(ack: &AckResult) -> &'static str {
+    match ack {
+        AckResult::Ok => "ok",
+        AckResult::Error(_) => "refused",
+        AckResult::Timeout => "timeout",
+    }
+}
+
+/// A check name as a metric label: the host's stable names are short
+/// snake_case words; anything else is `other`, so labels stay bounded.
+pub(crate) fn bounded_check(check: &str) -> &str {
+    if !check.is_empty()
+        && check.len() <= 32
+        && check.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        check
+    } else {
+        "other"
+    }
+}
+
+/// Every series of a counter: its labels and value.
+fn counter_values(c: &IntCounterVec) -> Vec<(Vec<(String, String)>, u64)> {
+    let mut out = Vec::new();
+    for family in c.collect() {
+        for m in family.get_metric() {
+            let labels = m
+                .get_label()
+                .iter()
+                .map(|l| (l.name().to_string(), l.value().to_string()))
+                .collect();
+            // Counters hold whole numbers below 2^53 here (counts of packets and refusals).
+            out.push((labels, m.get_counter().get_value() as u64));
+        }
+    }
+    out
+}
+
+/// The count and sum of every series of a histogram, together.
+fn histogram_totals(h: &HistogramVec) -> (u64, f64) {
+    let mut count = 0;
+    let mut sum = 0.0;
+    for family in h.collect() {
+        for m in family.get_metric() {
+            let h = m.get_histogram();
+            count += h.get_sample_count();
+            sum += h.get_sample_sum();
+        }
+    }
+    (count, sum)
+}
+
+/// The (source, destination, app) a series' labels name.
+fn path_key(labels: &BTreeMap<&str, &str>) -> Option<(ChainId, ChainId, App)> {
+    let chain = |k: &str| labels.get(k).and_then(|v| ChainId::new(*v).ok());
+    let app = labels.get("app").and_then(|a| a.parse::<App>().ok())?;
+    Some((chain("source")?, chain("destination")?, app))
+}
+
 fn is_locode(s: &str) -> bool {
     s.len() == 5
         && s.bytes()
@@ -594,6 +808,56 @@ mod tests {
 
     fn chain(s: &str) -> ChainId {
         ChainId::new(s).unwrap()
+    }
+
+    #[test]
+    fn the_summary_is_read_from_the_series() {
+        use crate::relay::coordinator::JobKind;
+        use light_clients::ChannelId;
+        let m = Metrics::new().unwrap();
+        let (a, b) = (chain("cmport-1"), chain("cosco-1"));
+        let id = |sequence, kind| JobId {
+            channel: ChannelId {
+                source: a.clone(),
+                destination: b.clone(),
+                app: App::Cargo,
+            },
+            sequence,
+            kind,
+        };
+        let t = |s: u64| Timestamp::from_unix_nanos(s * 1_000_000_000);
+        m.emitted(&id(1, JobKind::Packet), 7);
+        m.received(&id(1, JobKind::Packet), b"{}", &AckResult::Ok, t(12), |h| {
+            (h == 7).then(|| t(10))
+        });
+        m.received(
+            &id(2, JobKind::Packet),
+            b"{}",
+            &AckResult::Timeout,
+            t(12),
+            |_| None,
+        );
+        m.acknowledged(&id(1, JobKind::Ack));
+        m.refused(&b, "bad_proof");
+        m.refused(&b, "unavailable");
+        m.header_verified(&a, Duration::from_millis(4));
+        m.header_verified(&b, Duration::from_millis(2));
+        m.batch(&b, 2);
+        m.stage("prepare", Duration::from_millis(1));
+        let s = m.summary();
+        let p = &s.paths[&(a.clone(), b.clone(), App::Cargo)];
+        assert_eq!((p.delivered, p.ok, p.timeouts, p.acked), (2, 1, 1, 1));
+        assert_eq!(m.counts(), (2, 1));
+        assert_eq!(
+            s.errors.into_iter().collect::<Vec<_>>(),
+            vec![((b.clone(), "bad_proof".to_string()), 1)]
+        );
+        assert_eq!(s.latency_ms, Some((2000.0, 2000.0, 2000.0)));
+        assert_eq!(s.headers_verified, 2);
+        assert_eq!(s.header_verify_mean, Duration::from_millis(3));
+        assert_eq!((s.batches, s.mean_batch), (1, 2.0));
+        assert_eq!(s.stages["prepare"].count, 1);
+        assert_eq!(m.samples.recent().len(), 2);
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub async fn render(engine: &Engine) -> String {
             .entry((lane.channel.source, lane.channel.destination))
             .or_default() += n;
     }
-    let recent = engine.stats.recent();
+    let recent = engine.metrics.samples.recent();
     let minute_ago = now().unix_nanos().saturating_sub(60_000_000_000);
     let mut per_path: BTreeMap<(ChainId, ChainId), Vec<&Recent>> = BTreeMap::new();
     for r in recent
@@ -103,7 +103,7 @@ pub async fn render(engine: &Engine) -> String {
             .or_default()
             .push(r);
     }
-    let totals = engine.stats.summary_paths();
+    let totals = engine.metrics.path_counts();
     h.push_str("<h2>Paths</h2><table id=\"paths\"><tr><th>path</th><th>backlog</th><th>delivered</th><th>packets/s (last minute)</th><th>latency p50</th><th>latency p99</th></tr>");
     for s in &ids {
         for d in &ids {

@@ -23,7 +23,6 @@ use crate::cmd::devnet::{
     DevnetOptions,
 };
 use relayer::relay::engine::all_channels;
-use relayer::relay::stats::Stats;
 
 /// How to run the benchmark.
 #[derive(Debug, Clone)]
@@ -184,7 +183,6 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
     );
 
     // Sustained: the engine in this process, the feeder at the offered rate.
-    let stats = Arc::new(Stats::default());
     let engine = crate::cmd::devnet::in_process_engine(
         &dir,
         &ledgers,
@@ -192,7 +190,6 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
         &roots,
         opts.batch_max,
         Duration::from_secs(30),
-        stats.clone(),
     )?;
     let engine_stop = CancellationToken::new();
     let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
@@ -215,7 +212,7 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
     let mut marks: Vec<(Duration, u64)> = Vec::new();
     let mut last_print = Instant::now();
     loop {
-        let s = stats.summary_counts();
+        let s = engine.metrics.counts();
         marks.push((started.elapsed(), s.0));
         if s.1 >= opts.packets {
             break;
@@ -240,7 +237,7 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
     engine_stop.cancel();
     let _ = engine_task.await;
     let checked = check_ledgers(&ledgers).await?;
-    let summary = stats.summary();
+    let summary = engine.metrics.summary();
     let at = |fraction: f64| {
         let target = (opts.packets as f64 * fraction) as u64;
         marks

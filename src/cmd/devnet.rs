@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use relayer::relay::coordinator::{Coordinator, Embedded};
 use relayer::relay::engine::{all_channels, Chain, Engine, EngineOptions, Paths};
-use relayer::relay::stats::{Stats, Summary};
+use relayer::relay::stats::Summary;
 
 /// How to run the devnet.
 #[derive(Debug, Clone)]
@@ -437,7 +437,6 @@ pub(crate) fn in_process_engine(
     roots: &BTreeMap<ChainId, (u64, AnyHeader)>,
     batch_max: usize,
     clear_interval: Duration,
-    stats: Arc<Stats>,
 ) -> Result<Arc<Engine>, String> {
     let coordinator: Arc<dyn Coordinator> =
         Arc::new(Embedded::open(&dir.join("relayer.redb")).map_err(err("relayer store"))?);
@@ -475,7 +474,6 @@ pub(crate) fn in_process_engine(
         coordinator,
         options,
         Paths::default(),
-        stats,
         metrics,
     ))
 }
@@ -556,7 +554,6 @@ pub async fn run(
             serde_json::to_string(&p.policy).unwrap_or_default()
         );
     }
-    let stats = Arc::new(Stats::default());
     let engine = in_process_engine(
         &dir,
         &ledgers,
@@ -564,7 +561,6 @@ pub async fn run(
         &roots,
         opts.batch_max,
         Duration::from_secs(5),
-        stats.clone(),
     )?;
     let engine_stop = CancellationToken::new();
     let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
@@ -597,7 +593,7 @@ pub async fn run(
         if want > 0 {
             submitted += run_workload(&ledgers, want, seed, submitted, 600).await?;
         }
-        let s = stats.summary();
+        let s = engine.metrics.summary();
         if last_print.elapsed() >= Duration::from_secs(1) {
             println!(
                 "  submitted {submitted:>6}  delivered {:>6}  acked {:>6}  ({:.0?})",
@@ -630,7 +626,7 @@ pub async fn run(
     for l in ledgers {
         l.node.wait().await;
     }
-    let summary = stats.summary();
+    let summary = engine.metrics.summary();
     print_summary(&summary, elapsed);
     if checked.mismatches.is_empty() {
         println!(

@@ -210,9 +210,20 @@ impl Engine {
             }
         }
         if queued > 0 {
-            self.wake.notify_waiters();
+            self.wake_submitters();
         }
         Ok(queued)
+    }
+
+    /// The next block `chain`'s scanner turns into jobs, when this member
+    /// scans the chain (it holds the lease and its follower has started).
+    fn scanning_from(&self, chain: &ChainId) -> Option<u64> {
+        self.leases.lease(&LeaseName::Scanner {
+            chain: chain.clone(),
+        })?;
+        let follower = self.follower(chain)?;
+        follower.latest()?;
+        Some(follower.state().next_scan)
     }
 
     async fn knows(
@@ -237,6 +248,13 @@ impl Engine {
         height: u64,
         wanted: impl Fn(&BlockEvent) -> bool,
     ) -> Result<usize, ClearError> {
+        // A block this member's scanner has not reached yet is left to it: a
+        // proof from there would move the destination's client past the
+        // scanner's checkpoint, and a relayer restarted from those clients
+        // could then no longer prove the blocks between.
+        if self.scanning_from(chain).is_some_and(|next| height >= next) {
+            return Ok(0);
+        }
         let block = match adapter.block_events(height).await {
             Ok(b) => b,
             // A gba block waits for the next header; the next round takes it.

@@ -6,27 +6,30 @@
 //! need (`submit`); a clearer that re-queues gaps from both ends of every
 //! channel (`clear`).
 //!
+//! Each task owns its state; the others reach it through a cheap cloneable
+//! handle held in the engine's registry of chains: a follower's headers and
+//! follow state through its `FollowerHandle`, a submitter's control messages
+//! through its `SubmitterHandle`. Counts go to `Metrics` only.
+//!
 //! Chains can be added and removed while the engine runs (adapters
-//! registered over the API): each has its own tasks and stop token.
+//! registered over the API): each has its own tasks and stop token (a child
+//! of the engine's), and its tasks' state goes with them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use adapters::chain::{AdapterError, ChainAdapter};
-use light_clients::any::{AnyClient, AnyHeader, FamilyName};
-use light_clients::client::UpdateOutcome;
+use adapters::chain::ChainAdapter;
+use light_clients::any::AnyHeader;
 use light_clients::host::RelayMsg;
 use light_clients::{App, ChainId, ChannelId, Timestamp, TrustOptions};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::coordinator::{
-    Coordination, CoordinatorError, FleetView, Job, JobKind, JobQueue, LeaseName, Leases,
-    RelayerStore, Work,
-};
-use super::stats::Stats;
+use super::coordinator::{Coordination, FleetView, JobQueue, Leases, RelayerStore};
+use super::follower::{follower, FollowerHandle};
+use super::submit::SubmitterHandle;
 use crate::metrics::Metrics;
 
 /// A chain the engine relays to and from.
@@ -144,6 +147,16 @@ pub struct WitnessState {
     pub last_error: Option<String>,
 }
 
+impl WitnessState {
+    /// An endpoint that could not be compared (the height it agreed up to stays).
+    pub fn failed(reason: String) -> Self {
+        WitnessState {
+            agreed_height: 0,
+            last_error: Some(reason),
+        }
+    }
+}
+
 /// Misbehaviour the relayer detected, and what the hosts made of its evidence.
 #[derive(Debug, Clone, Serialize)]
 pub struct MisbehaviourReport {
@@ -168,15 +181,35 @@ pub(super) enum Control {
     },
 }
 
+/// A chain being relayed: its configuration, its stop token, and the
+/// handles of its tasks (none before the engine runs).
 #[derive(Debug)]
 struct Running {
     chain: Chain,
     stop: CancellationToken,
+    follower: Option<FollowerHandle>,
+    submitter: Option<SubmitterHandle>,
 }
 
-/// What the tasks share.
+impl Running {
+    fn new(chain: Chain, stop: CancellationToken) -> Self {
+        Running {
+            chain,
+            stop,
+            follower: None,
+            submitter: None,
+        }
+    }
+}
+
+/// The relay engine: the registry of chains with their tasks' handles, and
+/// what every task is given (the coordinator, options, metrics). Each task
+/// owns its own state: a follower its verified headers and follow state, a
+/// submitter its control messages and nonce, a scanner its position.
 #[derive(Debug)]
 pub struct Engine {
+    /// The chains relayed and their tasks' handles; written only when a
+    /// chain is added or removed (or its tasks start), read to find a handle.
     chains: RwLock<BTreeMap<ChainId, Running>>,
     /// Where jobs wait: scanners and the clearer queue, submitters take and settle.
     pub queue: Arc<dyn JobQueue>,
@@ -188,20 +221,10 @@ pub struct Engine {
     pub fleet: Arc<dyn FleetView>,
     pub options: EngineOptions,
     pub paths: Paths,
-    pub stats: Arc<Stats>,
     pub metrics: Arc<Metrics>,
-    /// Headers the followers verified, by chain and height (a window of recent ones).
-    verified: Mutex<BTreeMap<ChainId, BTreeMap<u64, AnyHeader>>>,
-    follow: Mutex<BTreeMap<ChainId, FollowState>>,
-    pub(super) control: Mutex<BTreeMap<ChainId, Vec<Control>>>,
-    /// Wakes submitters when jobs arrive.
-    pub(super) wake: tokio::sync::Notify,
     pub(super) tasks: TaskTracker,
     stop: CancellationToken,
 }
-
-/// Headers kept per chain for submitters to use.
-const HEADER_WINDOW: usize = 4096;
 
 pub fn now() -> Timestamp {
     let nanos = std::time::SystemTime::now()
@@ -209,11 +232,6 @@ pub fn now() -> Timestamp {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     Timestamp::from_unix_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding the lock leaves plain collections behind; keep going.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A chain added while it is relayed already.
@@ -227,19 +245,12 @@ impl Engine {
         coordination: impl Into<Coordination>,
         options: EngineOptions,
         paths: Paths,
-        stats: Arc<Stats>,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let stop = CancellationToken::new();
         let chains = chains
             .into_iter()
-            .map(|(id, chain)| {
-                let running = Running {
-                    chain,
-                    stop: stop.child_token(),
-                };
-                (id, running)
-            })
+            .map(|(id, chain)| (id, Running::new(chain, stop.child_token())))
             .collect();
         let Coordination {
             queue,
@@ -255,12 +266,7 @@ impl Engine {
             fleet,
             options,
             paths,
-            stats,
             metrics,
-            verified: Mutex::new(BTreeMap::new()),
-            follow: Mutex::new(BTreeMap::new()),
-            control: Mutex::new(BTreeMap::new()),
-            wake: tokio::sync::Notify::new(),
             tasks: TaskTracker::new(),
             stop,
         })
@@ -286,21 +292,49 @@ impl Engine {
         self.tasks.wait().await;
     }
 
+    /// Starts a chain's tasks: its follower, scanner, submitter and witnesses.
     fn spawn_chain(self: &Arc<Self>, id: &ChainId) {
-        let Some((stop, witnesses, endpoints)) = self.running(id, |r| {
+        let (follower, submitter, stop) = {
+            let mut chains = self.chains.write().unwrap_or_else(|e| e.into_inner());
+            let Some(r) = chains.get_mut(id) else {
+                return;
+            };
+            let (follower, follow) = follower(
+                id.clone(),
+                r.chain.clone(),
+                self.options.trust,
+                self.metrics.clone(),
+                r.stop.clone(),
+            );
+            let (submitter, control) = SubmitterHandle::new();
+            r.follower = Some(follower.clone());
+            r.submitter = Some(submitter.clone());
+            self.tasks.spawn(follow);
+            (follower, (submitter, control), r.stop.clone())
+        };
+        let Some((witnesses, endpoints)) = self.running(id, |r| {
             let w: Vec<String> = r.chain.witnesses.iter().map(|(e, _)| e.clone()).collect();
-            (r.stop.clone(), w, r.chain.endpoints.clone())
+            (w, r.chain.endpoints.clone())
         }) else {
             return;
         };
         self.metrics.chain_known(id, &endpoints);
-        self.tasks
-            .spawn(self.clone().follow(id.clone(), stop.clone()));
-        self.tasks
-            .spawn(self.clone().submit_to(id.clone(), stop.clone()));
+        self.tasks.spawn(
+            self.clone()
+                .scan_chain(id.clone(), follower.clone(), stop.clone()),
+        );
+        let (submitter, control) = submitter;
+        self.tasks.spawn(
+            self.clone()
+                .submit_to(id.clone(), submitter, control, stop.clone()),
+        );
         for endpoint in witnesses {
-            self.tasks
-                .spawn(self.clone().witness(id.clone(), endpoint, stop.clone()));
+            self.tasks.spawn(self.clone().witness(
+                id.clone(),
+                endpoint,
+                follower.clone(),
+                stop.clone(),
+            ));
         }
     }
 
@@ -327,6 +361,16 @@ impl Engine {
         self.running(id, |r| r.chain.clone())
     }
 
+    /// The handle of a chain's follower (none before the engine runs).
+    pub fn follower(&self, id: &ChainId) -> Option<FollowerHandle> {
+        self.running(id, |r| r.follower.clone()).flatten()
+    }
+
+    /// The handle of a destination's submitter (none before the engine runs).
+    pub(super) fn submitter(&self, id: &ChainId) -> Option<SubmitterHandle> {
+        self.running(id, |r| r.submitter.clone()).flatten()
+    }
+
     /// Starts relaying to and from a chain while running; refused when it is already relayed.
     pub fn add_chain(self: &Arc<Self>, id: ChainId, chain: Chain) -> Result<(), AlreadyRelayed> {
         {
@@ -334,11 +378,7 @@ impl Engine {
             if chains.contains_key(&id) {
                 return Err(AlreadyRelayed(id));
             }
-            let running = Running {
-                chain,
-                stop: self.stop.child_token(),
-            };
-            chains.insert(id.clone(), running);
+            chains.insert(id.clone(), Running::new(chain, self.stop.child_token()));
         }
         if !self.stop.is_cancelled() {
             self.spawn_chain(&id);
@@ -348,7 +388,8 @@ impl Engine {
     }
 
     /// Stops relaying to and from a chain; its queued jobs stay (they go on
-    /// if the chain comes back). Returns whether it was relayed.
+    /// if the chain comes back). Its tasks stop with their state. Returns
+    /// whether it was relayed.
     pub fn remove_chain(&self, id: &ChainId) -> bool {
         let removed = self
             .chains
@@ -358,8 +399,6 @@ impl Engine {
         match removed {
             Some(r) => {
                 r.stop.cancel();
-                lock(&self.follow).remove(id);
-                lock(&self.verified).remove(id);
                 tracing::info!(chain = %id, "stopped relaying a chain");
                 true
             }
@@ -367,77 +406,42 @@ impl Engine {
         }
     }
 
-    /// What each follower has done.
+    /// What each follower has done, as each last published it.
     pub fn follow_states(&self) -> BTreeMap<ChainId, FollowState> {
-        lock(&self.follow).clone()
-    }
-
-    pub(super) fn with_follow<T>(
-        &self,
-        chain: &ChainId,
-        f: impl FnOnce(&mut FollowState) -> T,
-    ) -> T {
-        f(lock(&self.follow).entry(chain.clone()).or_default())
+        self.chains
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|(id, r)| r.follower.as_ref().map(|f| (id.clone(), f.state())))
+            .collect()
     }
 
     pub(super) fn is_frozen(&self, chain: &ChainId) -> bool {
-        lock(&self.follow)
-            .get(chain)
-            .is_some_and(|f| f.frozen.is_some())
-    }
-
-    /// When block `height` of `chain` was committed: the time of the header
-    /// after it (each block's time is when the one before was sealed), or,
-    /// when that is not verified yet, the block's own time.
-    pub(super) fn committed_at(&self, chain: &ChainId, height: u64) -> Option<Timestamp> {
-        self.header(chain, height + 1)
-            .or_else(|| self.header(chain, height))
-            .map(|h| header_time(&h))
-    }
-
-    pub(super) fn header(&self, chain: &ChainId, height: u64) -> Option<AnyHeader> {
-        lock(&self.verified)
-            .get(chain)
-            .and_then(|m| m.get(&height))
-            .cloned()
+        self.follower(chain).is_some_and(|f| f.is_frozen())
     }
 
     /// The height of the highest header the follower verified.
     pub fn latest_verified(&self, chain: &ChainId) -> Option<u64> {
-        lock(&self.verified)
-            .get(chain)
-            .and_then(|m| m.last_key_value())
-            .map(|(h, _)| *h)
+        self.follower(chain).and_then(|f| f.latest())
     }
 
     /// The highest verified header of a chain.
-    pub(super) fn latest_header(&self, chain: &ChainId) -> Option<(u64, AnyHeader)> {
-        lock(&self.verified)
-            .get(chain)
-            .and_then(|m| m.last_key_value())
-            .map(|(h, header)| (*h, header.clone()))
+    pub(super) async fn latest_header(&self, chain: &ChainId) -> Option<(u64, AnyHeader)> {
+        self.follower(chain)?.latest_header().await
     }
 
-    /// The lowest height still in the window of verified headers.
-    pub(super) fn lowest_kept(&self, chain: &ChainId) -> Option<u64> {
-        lock(&self.verified)
-            .get(chain)
-            .and_then(|m| m.first_key_value())
-            .map(|(h, _)| *h)
-    }
-
-    fn keep(&self, chain: &ChainId, height: u64, header: AnyHeader) {
-        let mut v = lock(&self.verified);
-        let m = v.entry(chain.clone()).or_default();
-        m.insert(height, header);
-        while m.len() > HEADER_WINDOW {
-            m.pop_first();
-        }
-    }
-
-    /// Wakes every submitter (after jobs were put back by hand).
+    /// Wakes every submitter (after jobs were queued or put back by hand).
     pub fn wake_submitters(&self) {
-        self.wake.notify_waiters();
+        for r in self
+            .chains
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            if let Some(s) = &r.submitter {
+                s.wake();
+            }
+        }
     }
 
     /// Whether this relayer carries a channel: both chains relayed, the app
@@ -452,267 +456,12 @@ impl Engine {
         has_app(&channel.source) && has_app(&channel.destination) && self.paths.allows(channel)
     }
 
-    pub(super) fn push_control(&self, destination: &ChainId, control: Control) {
-        lock(&self.control)
-            .entry(destination.clone())
-            .or_default()
-            .push(control);
-        self.wake.notify_waiters();
-    }
-
-    /// Follows `chain`'s headers, verifying each, and scans the blocks they prove.
-    async fn follow(self: Arc<Self>, chain: ChainId, stop: CancellationToken) {
-        let Some(c) = self.chain(&chain) else {
-            return;
-        };
-        let adapter = c.adapter;
-        let (mut client, mut height) = loop {
-            let start = match (&c.pin, &c.trust_root) {
-                (Some((h, hash)), _) => {
-                    let (h, hash) = (*h, *hash);
-                    async {
-                        let header = adapter.header(h).await?;
-                        let got = header.summary().map(|s| s.hash).map_err(|e| {
-                            AdapterError::BadResponse {
-                                chain: chain.clone(),
-                                reason: format!("header {h}: {e}"),
-                            }
-                        })?;
-                        if got != hash {
-                            return Err(AdapterError::BadResponse {
-                                chain: chain.clone(),
-                                reason: format!(
-                                    "trust_hash: the header at trust_height {h} is {got}, not the pinned {hash}"
-                                ),
-                            });
-                        }
-                        Ok((header, h))
-                    }
-                    .await
-                }
-                (None, Some((h, header))) => Ok((header.clone(), *h)),
-                (None, None) => {
-                    async {
-                        let status = adapter.status().await?;
-                        let header = adapter.header(status.height).await?;
-                        Ok::<_, AdapterError>((header, status.height))
-                    }
-                    .await
-                }
-            };
-            match start {
-                Ok((header, h)) => {
-                    match AnyClient::create(&header.trust_root(), self.options.trust) {
-                        Ok(client) => {
-                            self.keep(&chain, h, header);
-                            break (client, h);
-                        }
-                        Err(e) => {
-                            tracing::error!(%chain, check = e.check(), error = %e, "cannot start following");
-                            self.with_follow(&chain, |f| {
-                                f.last_error = Some(format!("trust root: {e}"))
-                            });
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(%chain, error = %e, "waiting for the chain");
-                    self.with_follow(&chain, |f| f.last_error = Some(e.to_string()));
-                }
-            }
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            }
-        };
-        let mut next_scan = match self.store.checkpoint(&chain).await {
-            Ok(Some(h)) => h,
-            _ => height,
-        };
-        let scanner = LeaseName::Scanner {
-            chain: chain.clone(),
-        };
-        // The fencing token of the scanner lease scanning was resumed under.
-        let mut scanning_under: Option<u64> = None;
-        self.with_follow(&chain, |f| {
-            f.verified_height = height;
-            f.next_scan = next_scan;
-        });
-        loop {
-            if self.is_frozen(&chain) {
-                tracing::error!(%chain, "misbehaviour: following stops");
-                return;
-            }
-            let next = tokio::select! {
-                _ = stop.cancelled() => return,
-                r = adapter.next_header(height, Duration::from_secs(5)) => r,
-            };
-            match next {
-                Ok(Some(header)) => {
-                    let started = Instant::now();
-                    match client.update(&header, now()) {
-                        Ok(UpdateOutcome::Updated { .. } | UpdateOutcome::AlreadyKnown { .. }) => {
-                            self.stats.header_verified(started.elapsed());
-                            self.metrics
-                                .header_verify
-                                .with_label_values(&[chain.as_str()])
-                                .observe(started.elapsed().as_secs_f64());
-                            height += 1;
-                            self.metrics
-                                .verified_height
-                                .with_label_values(&[chain.as_str()])
-                                .set(i64::try_from(height).unwrap_or(i64::MAX));
-                            self.keep(&chain, height, header);
-                            self.with_follow(&chain, |f| {
-                                f.verified_height = height;
-                                f.last_error = None;
-                            });
-                        }
-                        Ok(UpdateOutcome::Frozen(evidence)) => {
-                            tracing::error!(%chain, %evidence, "misbehaviour: the endpoints served conflicting headers; following stops");
-                            self.with_follow(&chain, |f| f.frozen = Some(evidence.to_string()));
-                            return;
-                        }
-                        Err(e) => {
-                            // Never forward a header a destination would reject.
-                            tracing::error!(%chain, height = height + 1, check = e.check(), error = %e, "header failed verification");
-                            self.with_follow(&chain, |f| {
-                                f.last_error = Some(format!(
-                                    "header {} failed verification: {}: {e}",
-                                    height + 1,
-                                    e.check()
-                                ))
-                            });
-                            tokio::select! {
-                                _ = stop.cancelled() => return,
-                                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                            }
-                            continue;
-                        }
-                    }
-                }
-                Ok(None) => continue,
-                Err(e) => {
-                    tracing::warn!(%chain, error = %e, "following");
-                    self.with_follow(&chain, |f| f.last_error = Some(e.to_string()));
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                    }
-                    continue;
-                }
-            }
-            // Scan every block whose proofs are now provable: cmport and cosco
-            // headers commit their own block's roots; a gba header commits the
-            // block before it (app_hash), so gba scans one header behind.
-            let provable = if adapter.family() == FamilyName::Gba {
-                height
-            } else {
-                height + 1
-            };
-            // In a fleet one member scans each chain: the holder of its
-            // scanner lease, from the checkpoint the last holder wrote.
-            let Some(lease) = self.leases.lease(&scanner) else {
-                scanning_under = None;
-                continue;
-            };
-            if scanning_under != Some(lease.fence) {
-                match self.store.checkpoint(&chain).await {
-                    Ok(h) => {
-                        if let Some(h) = h {
-                            next_scan = h;
-                        }
-                        scanning_under = Some(lease.fence);
-                        tracing::info!(%chain, next_scan, fence = lease.fence, "scanning this chain");
-                    }
-                    Err(e) => {
-                        tracing::warn!(%chain, error = %e, "cannot read the checkpoint; not scanning");
-                        continue;
-                    }
-                }
-            }
-            while next_scan < provable && !lease.stop.is_cancelled() {
-                let started = Instant::now();
-                match self.scan(&chain, adapter.as_ref(), next_scan).await {
-                    Ok(()) => {
-                        self.stats.stage("scan", started.elapsed());
-                        self.metrics
-                            .scan
-                            .with_label_values(&[chain.as_str()])
-                            .observe(started.elapsed().as_secs_f64());
-                        next_scan += 1;
-                        match self.store.set_checkpoint(&chain, next_scan, &lease).await {
-                            Ok(()) => {}
-                            Err(e @ CoordinatorError::Fenced { .. }) => {
-                                // Another member scans this chain now; what this one
-                                // queued meanwhile is deduplicated by job id.
-                                self.metrics
-                                    .fencing_refusals
-                                    .with_label_values(&["checkpoint"])
-                                    .inc();
-                                tracing::warn!(%chain, next_scan, error = %e, "stale checkpoint write refused by the fencing check; scanning stops");
-                                scanning_under = None;
-                                break;
-                            }
-                            Err(e) => tracing::error!(%chain, error = %e, "checkpoint"),
-                        }
-                        self.with_follow(&chain, |f| f.next_scan = next_scan);
-                    }
-                    Err(ScanError::Adapter(e)) if e.is_transient() => break,
-                    Err(e) => {
-                        tracing::error!(%chain, height = next_scan, error = %e, "scanning");
-                        break;
-                    }
-                }
-            }
+    /// Hands a control message to a destination's submitter; dropped when it
+    /// is not running (the refresher asks again, a removed chain needs none).
+    pub(super) async fn push_control(&self, destination: &ChainId, control: Control) {
+        if let Some(s) = self.submitter(destination) {
+            s.control(control).await;
         }
-    }
-
-    /// Turns block `height`'s packets and acks into jobs for chains we relay to.
-    async fn scan(
-        &self,
-        chain: &ChainId,
-        adapter: &dyn ChainAdapter,
-        height: u64,
-    ) -> Result<(), ScanError> {
-        let block = adapter
-            .block_events(height)
-            .await
-            .map_err(ScanError::Adapter)?;
-        let mut jobs = Vec::new();
-        for proven in block.events {
-            let work = Work::from_event(proven.event, proven.proof);
-            let job = Job { work, attempts: 0 };
-            let id = job.id();
-            if !self.serves(&id.channel) {
-                continue;
-            }
-            // Latency is measured for packets (source commit to receipt); acks
-            // are not recorded, so the table holds only packets in flight.
-            if id.kind == JobKind::Packet {
-                self.stats.emitted(&id, height);
-            }
-            jobs.push(job);
-        }
-        if jobs.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<_> = jobs.iter().map(Job::id).collect();
-        // One call per block: a fleet's Redis answers the block's jobs in one round trip.
-        let fresh = self
-            .queue
-            .enqueue_all(jobs)
-            .await
-            .map_err(ScanError::Coordinator)?;
-        let mut queued = false;
-        for (id, fresh) in ids.iter().zip(fresh) {
-            tracing::debug!(%chain, height, channel = %id.channel, sequence = id.sequence, kind = ?id.kind, fresh, "job");
-            queued |= fresh;
-        }
-        if queued {
-            self.wake.notify_waiters();
-        }
-        Ok(())
     }
 
     /// Asks submitters to refresh clients whose trusting period is more than
@@ -737,7 +486,7 @@ impl Engine {
                     }
                 };
                 for info in clients {
-                    let ours = self.latest_header(&info.chain).map(|(h, _)| h);
+                    let ours = self.latest_verified(&info.chain);
                     if needs_refresh(info.expires_at, now(), period)
                         && ours.is_some_and(|h| h > info.latest_height)
                         && !self.is_frozen(&info.chain)
@@ -748,7 +497,8 @@ impl Engine {
                             Control::Refresh {
                                 source: info.chain.clone(),
                             },
-                        );
+                        )
+                        .await;
                     }
                 }
             }
@@ -799,8 +549,20 @@ impl Engine {
                 }
             }
         }
-        let oldest = self.stats.oldest_in_flight();
+        let oldest = self.metrics.samples.oldest_in_flight();
         let now_ns = now().unix_nanos();
+        // When each path's oldest packet was committed, one request per source.
+        let mut committed = BTreeMap::new();
+        for s in &ids {
+            let heights: Vec<u64> = oldest
+                .iter()
+                .filter(|((src, _), _)| src == s)
+                .map(|(_, h)| *h)
+                .collect();
+            if let (false, Some(f)) = (heights.is_empty(), self.follower(s)) {
+                committed.insert(s.clone(), f.committed_at(heights).await);
+            }
+        }
         for s in &ids {
             for d in &ids {
                 if s == d {
@@ -808,7 +570,7 @@ impl Engine {
                 }
                 let age = oldest
                     .get(&(s.clone(), d.clone()))
-                    .and_then(|h| self.committed_at(s, *h))
+                    .and_then(|h| committed.get(s).and_then(|c| c.get(h)).copied())
                     .map_or(0.0, |t| now_ns.saturating_sub(t.unix_nanos()) as f64 / 1e9);
                 m.oldest_pending
                     .with_label_values(&[s.as_str(), d.as_str()])
@@ -861,7 +623,7 @@ impl Engine {
                         let labels = [host.as_str(), info.chain.as_str()];
                         let h = i64::try_from(info.latest_height).unwrap_or(i64::MAX);
                         m.client_height.with_label_values(&labels).set(h);
-                        if let Some((ours, _)) = self.latest_header(&info.chain) {
+                        if let Some(ours) = self.latest_verified(&info.chain) {
                             let lag = i64::try_from(ours.saturating_sub(info.latest_height))
                                 .unwrap_or(i64::MAX);
                             m.client_lag.with_label_values(&labels).set(lag);
@@ -884,15 +646,6 @@ impl Engine {
         ));
         reachable && coordinated
     }
-}
-
-/// Why a block could not be turned into jobs.
-#[derive(Debug, thiserror::Error)]
-enum ScanError {
-    #[error(transparent)]
-    Adapter(AdapterError),
-    #[error(transparent)]
-    Coordinator(CoordinatorError),
 }
 
 /// Whether a client expiring at `expires_at` is past two thirds of its trusting period.

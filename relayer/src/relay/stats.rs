@@ -1,12 +1,16 @@
-//! What a relay run did, as the devnet summary and (later) the metrics show
-//! it: packets per path and app, acks, timeouts, errors, latency from the
-//! source block's time to the destination's confirmation.
+//! The summary of a run (what `portrelay devnet` and `bench` print, what the
+//! status API and page show) and the samples the metrics keep beside their
+//! Prometheus series. Every fact is recorded once, through `Metrics`: counts
+//! are read back from its counters and histograms (`Metrics::summary`);
+//! what Prometheus cannot hold (packets in flight with their source block,
+//! exact latency samples for percentiles, per-stage maxima, the latest
+//! deliveries) is kept here, fed by the same calls.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use light_clients::{AckResult, App, ChainId, Timestamp};
+use light_clients::{App, ChainId, Timestamp};
 
 use super::coordinator::JobId;
 
@@ -24,12 +28,8 @@ pub struct PathCounts {
 struct Inner {
     /// Packets in flight: the source block that sent each.
     emitted: HashMap<JobId, u64>,
-    paths: BTreeMap<(ChainId, ChainId, App), PathCounts>,
     latencies_ms: Vec<f64>,
     latencies_by_source: BTreeMap<ChainId, Vec<f64>>,
-    errors: BTreeMap<(ChainId, String), u64>,
-    headers: (u64, Duration),
-    batches: (u64, u64),
     stages: BTreeMap<&'static str, StageTime>,
     recent: std::collections::VecDeque<Recent>,
 }
@@ -54,9 +54,9 @@ pub struct StageTime {
     pub max: Duration,
 }
 
-/// Shared run statistics.
+/// What the metrics keep beside their Prometheus series (see the module's doc).
 #[derive(Debug, Default)]
-pub struct Stats {
+pub struct Samples {
     inner: Mutex<Inner>,
 }
 
@@ -65,9 +65,9 @@ pub struct Stats {
 pub struct Summary {
     pub paths: BTreeMap<(ChainId, ChainId, App), PathCounts>,
     pub errors: BTreeMap<(ChainId, String), u64>,
-    pub latency_ms: Option<(f64, f64, f64)>,
+    pub latency_ms: Option<Percentiles>,
     /// p50, p95, p99 by source chain.
-    pub latency_by_source: BTreeMap<ChainId, (f64, f64, f64)>,
+    pub latency_by_source: BTreeMap<ChainId, Percentiles>,
     pub headers_verified: u64,
     pub header_verify_mean: Duration,
     pub batches: u64,
@@ -85,14 +85,6 @@ impl Summary {
     }
 }
 
-fn path(id: &JobId) -> (ChainId, ChainId, App) {
-    (
-        id.channel.source.clone(),
-        id.channel.destination.clone(),
-        id.channel.app,
-    )
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -101,23 +93,46 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-impl Stats {
+/// p50, p95 and p99, in milliseconds.
+pub type Percentiles = (f64, f64, f64);
+
+/// p50, p95 and p99 of some samples (none without samples).
+pub(crate) fn percentiles(v: &[f64]) -> Option<Percentiles> {
+    let mut sorted = v.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (!sorted.is_empty()).then(|| {
+        (
+            percentile(&sorted, 50.0),
+            percentile(&sorted, 95.0),
+            percentile(&sorted, 99.0),
+        )
+    })
+}
+
+impl Samples {
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain collections behind; keep going.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A packet was seen in source block `height`.
-    pub fn emitted(&self, id: &JobId, height: u64) {
+    pub(crate) fn emitted(&self, id: &JobId, height: u64) {
         self.inner().emitted.entry(id.clone()).or_insert(height);
     }
 
-    /// A packet's receipt is in a sealed destination block, as of `confirmed`.
-    /// Its latency runs from the source's commit of the block that sent it,
-    /// which `committed_at(height)` tells.
-    pub fn delivered(
+    /// The source block that sent a packet still in flight.
+    pub fn emitted_height(&self, id: &JobId) -> Option<u64> {
+        self.inner().emitted.get(id).copied()
+    }
+
+    /// A packet's receipt is in a sealed destination block, as of
+    /// `confirmed`, with `outcome` (ok, refused, timeout). Its latency runs
+    /// from the source's commit of the block that sent it, which
+    /// `committed_at(height)` tells.
+    pub(crate) fn delivered(
         &self,
         id: &JobId,
-        ack: &AckResult,
+        outcome: &'static str,
         confirmed: Timestamp,
         committed_at: impl Fn(u64) -> Option<Timestamp>,
     ) -> Option<Duration> {
@@ -133,22 +148,6 @@ impl Stats {
                 .or_default()
                 .push(ms);
         }
-        let p = i.paths.entry(path(id)).or_default();
-        p.delivered += 1;
-        let outcome = match ack {
-            AckResult::Ok => {
-                p.ok += 1;
-                "ok"
-            }
-            AckResult::Error(_) => {
-                p.refused += 1;
-                "refused"
-            }
-            AckResult::Timeout => {
-                p.timeouts += 1;
-                "timeout"
-            }
-        };
         if i.recent.len() >= RECENT {
             i.recent.pop_front();
         }
@@ -178,26 +177,8 @@ impl Stats {
         out
     }
 
-    pub fn acknowledged(&self, id: &JobId) {
-        self.inner().paths.entry(path(id)).or_default().acked += 1;
-    }
-
-    pub fn error(&self, chain: &ChainId, check: &str) {
-        *self
-            .inner()
-            .errors
-            .entry((chain.clone(), check.to_string()))
-            .or_default() += 1;
-    }
-
-    pub fn header_verified(&self, took: Duration) {
-        let mut i = self.inner();
-        i.headers.0 += 1;
-        i.headers.1 += took;
-    }
-
     /// Time spent in a stage (`scan`, `prepare`, `submit` ...).
-    pub fn stage(&self, name: &'static str, took: Duration) {
+    pub(crate) fn stage(&self, name: &'static str, took: Duration) {
         let mut i = self.inner();
         let s = i.stages.entry(name).or_default();
         s.count += 1;
@@ -205,62 +186,18 @@ impl Stats {
         s.max = s.max.max(took);
     }
 
-    pub fn batch(&self, jobs: usize) {
-        let mut i = self.inner();
-        i.batches.0 += 1;
-        i.batches.1 += jobs as u64;
+    pub fn stages(&self) -> BTreeMap<&'static str, StageTime> {
+        self.inner().stages.clone()
     }
 
-    /// Counts per path and app (cheaper than a summary).
-    pub fn summary_paths(&self) -> BTreeMap<(ChainId, ChainId, App), PathCounts> {
-        self.inner().paths.clone()
-    }
-
-    /// Packets delivered and acked so far (cheaper than a summary).
-    pub fn summary_counts(&self) -> (u64, u64) {
+    /// Latency p50, p95, p99 of every packet, and by source chain.
+    pub fn latency(&self) -> (Option<Percentiles>, BTreeMap<ChainId, Percentiles>) {
         let i = self.inner();
-        i.paths
-            .values()
-            .fold((0, 0), |(d, a), p| (d + p.delivered, a + p.acked))
-    }
-
-    pub fn summary(&self) -> Summary {
-        let i = self.inner();
-        let percentiles = |v: &[f64]| {
-            let mut sorted = v.to_vec();
-            sorted.sort_by(f64::total_cmp);
-            (!sorted.is_empty()).then(|| {
-                (
-                    percentile(&sorted, 50.0),
-                    percentile(&sorted, 95.0),
-                    percentile(&sorted, 99.0),
-                )
-            })
-        };
-        let latency_ms = percentiles(&i.latencies_ms);
-        let latency_by_source = i
+        let by_source = i
             .latencies_by_source
             .iter()
             .filter_map(|(c, v)| percentiles(v).map(|p| (c.clone(), p)))
             .collect();
-        Summary {
-            paths: i.paths.clone(),
-            errors: i.errors.clone(),
-            latency_ms,
-            latency_by_source,
-            headers_verified: i.headers.0,
-            header_verify_mean: i
-                .headers
-                .1
-                .checked_div(i.headers.0.max(1) as u32)
-                .unwrap_or_default(),
-            batches: i.batches.0,
-            mean_batch: if i.batches.0 == 0 {
-                0.0
-            } else {
-                i.batches.1 as f64 / i.batches.0 as f64
-            },
-            stages: i.stages.clone(),
-        }
+        (percentiles(&i.latencies_ms), by_source)
     }
 }

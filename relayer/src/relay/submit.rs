@@ -15,11 +15,19 @@ use light_clients::{App, ChainId, PacketId};
 use tokio_util::sync::CancellationToken;
 
 use super::coordinator::{Job, Requeue, Work};
+use crate::metrics::bounded_check;
 
 /// Batches a submitter keeps sent but not yet confirmed at once.
 const PIPELINE: usize = 4;
 /// How long a sent batch may take to reach a sealed block before its jobs are re-queued.
 const CONFIRM_WITHIN: Duration = Duration::from_secs(120);
+
+/// Control messages waiting for a submitter. They are rare (a refresh per
+/// client every refresher round, evidence once per fork and host) and the
+/// submitter takes them all before each batch, so 64 is room for every
+/// client of a large network; a full queue makes the refresher or a witness
+/// wait, which is the backpressure wanted.
+const CONTROL: usize = 64;
 
 /// A batch the ledger executed, waiting for its block.
 #[derive(Debug)]
@@ -30,16 +38,56 @@ struct Sent {
 }
 use super::engine::{now, same_set, Chain, Control, Engine};
 
+/// A cheap, cloneable way to a destination's submitter: control messages go
+/// through its channel, and a wake-up says jobs arrived.
+#[derive(Debug, Clone)]
+pub(super) struct SubmitterHandle {
+    control: tokio::sync::mpsc::Sender<Control>,
+    /// Holds one wake-up while the submitter is busy, so none is lost.
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl SubmitterHandle {
+    pub(super) fn new() -> (Self, tokio::sync::mpsc::Receiver<Control>) {
+        let (control, rx) = tokio::sync::mpsc::channel(CONTROL);
+        let handle = SubmitterHandle {
+            control,
+            wake: Arc::new(tokio::sync::Notify::new()),
+        };
+        (handle, rx)
+    }
+
+    /// Queues a control message (dropped when the submitter stopped: its chain is gone).
+    pub(super) async fn control(&self, control: Control) {
+        if self.control.send(control).await.is_ok() {
+            self.wake();
+        }
+    }
+
+    /// Jobs arrived: the submitter looks at once instead of at its next poll.
+    pub(super) fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
 impl Engine {
     /// Submits to `target` until `stop`: control messages, then jobs in
     /// batches. A batch is sent without waiting for its block (the ledger
     /// executes it on arrival, in order of nonce) and confirmed by a task of
     /// its own, so up to [`PIPELINE`] batches are on their way at once; a job
     /// is completed only once its block is sealed.
-    pub(super) async fn submit_to(self: Arc<Self>, target: ChainId, stop: CancellationToken) {
+    pub(super) async fn submit_to(
+        self: Arc<Self>,
+        target: ChainId,
+        handle: SubmitterHandle,
+        mut controls: tokio::sync::mpsc::Receiver<Control>,
+        stop: CancellationToken,
+    ) {
         let Some(chain) = self.chain(&target) else {
             return;
         };
+        // Evidence that did not get through, tried again before the next batch.
+        let mut again: Vec<Control> = Vec::new();
         let signer = RelayerKey(chain.key.verification_key().to_bytes());
         let slots = Arc::new(tokio::sync::Semaphore::new(PIPELINE));
         let mut nonce: Option<u64> = None;
@@ -48,14 +96,12 @@ impl Engine {
             if stop.is_cancelled() {
                 return;
             }
-            let control = self
-                .control
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&target)
-                .unwrap_or_default();
+            let mut control = std::mem::take(&mut again);
+            while let Ok(c) = controls.try_recv() {
+                control.push(c);
+            }
             if !control.is_empty() {
-                self.submit_control(&chain, &target, signer, control).await;
+                again = self.submit_control(&chain, &target, signer, control).await;
                 // It took the next nonce from the ledger.
                 nonce = None;
             }
@@ -85,7 +131,8 @@ impl Engine {
                 drop(permit);
                 tokio::select! {
                     _ = stop.cancelled() => return,
-                    _ = self.wake.notified() => {}
+                    _ = handle.wake.notified() => {}
+                    Some(c) = controls.recv() => again.push(c),
                     _ = tokio::time::sleep(Duration::from_millis(50)) => {}
                 }
                 continue;
@@ -131,22 +178,22 @@ impl Engine {
         }
     }
 
-    /// Sends refreshes and evidence in one transaction; evidence that could
-    /// not be sent goes back to be tried again.
+    /// Sends refreshes and evidence in one transaction; returns the evidence
+    /// that could not be sent, to be tried again.
     async fn submit_control(
         &self,
         chain: &Chain,
         target: &ChainId,
         signer: RelayerKey,
         control: Vec<Control>,
-    ) {
+    ) -> Vec<Control> {
         let mut msgs = Vec::new();
         // Which control each message belongs to, to report the answers.
         let mut owners = Vec::new();
         for (i, c) in control.iter().enumerate() {
             match c {
                 Control::Refresh { source } => {
-                    if let Some((_, header)) = self.latest_header(source) {
+                    if let Some((_, header)) = self.latest_header(source).await {
                         msgs.push(RelayMsg::UpdateClient {
                             chain: source.clone(),
                             header,
@@ -161,7 +208,7 @@ impl Engine {
             }
         }
         if msgs.is_empty() {
-            return;
+            return Vec::new();
         }
         let sent = async {
             let nonce = chain.adapter.account(&signer).await?.next_nonce;
@@ -173,13 +220,11 @@ impl Engine {
             Ok(r) if r.height.is_some() && r.results.len() == owners.len() => r.results,
             Ok(_) => {
                 tracing::warn!(%target, "control messages not confirmed; trying again");
-                self.requeue_control(target, control);
-                return;
+                return evidence_only(control);
             }
             Err(e) => {
                 tracing::warn!(%target, error = %e, "control messages not sent; trying again");
-                self.requeue_control(target, control);
-                return;
+                return evidence_only(control);
             }
         };
         for (owner, result) in owners.into_iter().zip(results) {
@@ -208,16 +253,14 @@ impl Engine {
                     };
                     if matches!(msgs.last(), Some(RelayMsg::SubmitMisbehaviour { .. })) {
                         tracing::warn!(host = %target, client = %source, height, %answer, "misbehaviour evidence submitted");
-                        self.with_follow(source, |f| {
-                            if let Some(r) = f.misbehaviour.iter_mut().find(|r| r.height == *height)
-                            {
-                                r.submitted.insert(target.clone(), answer);
-                            }
-                        });
+                        if let Some(f) = self.follower(source) {
+                            f.evidence_answer(*height, target.clone(), answer).await;
+                        }
                     }
                 }
             }
         }
+        Vec::new()
     }
 
     /// Hands failed jobs back to their lanes; only [`Requeue::Attempt`]
@@ -238,15 +281,6 @@ impl Engine {
         }
         if let Err(e) = self.queue.park(jobs, reason).await {
             tracing::warn!(error = %e, "cannot park jobs");
-        }
-    }
-
-    fn requeue_control(&self, target: &ChainId, control: Vec<Control>) {
-        // Refreshes are asked for again by the refresher; evidence must get through.
-        for c in control {
-            if matches!(c, Control::Misbehaviour { .. }) {
-                self.push_control(target, c);
-            }
         }
     }
 
@@ -307,7 +341,7 @@ impl Engine {
         let prepared = self
             .prepare(chain, target, signer, &jobs, &policies, nonce)
             .await;
-        self.stats.stage("prepare", started.elapsed());
+        self.metrics.stage("prepare", started.elapsed());
         let (tx, updates) = match prepared {
             Ok(Some(p)) => p,
             Ok(None) => {
@@ -327,7 +361,7 @@ impl Engine {
         };
         let started = Instant::now();
         let response = chain.adapter.submit_pending(&tx).await;
-        self.stats.stage("submit", started.elapsed());
+        self.metrics.stage("submit", started.elapsed());
         let response = match response {
             Ok(r) => r,
             Err(e) => {
@@ -348,11 +382,7 @@ impl Engine {
             .await;
             return Ok(None);
         }
-        self.stats.batch(jobs.len());
-        self.metrics
-            .batch_size
-            .with_label_values(&[target.as_str()])
-            .observe(jobs.len() as f64);
+        self.metrics.batch(target, jobs.len());
         let mut executed = Vec::new();
         let (mut later, mut retry) = (Vec::new(), Vec::new());
         let mut reason = String::new();
@@ -363,11 +393,7 @@ impl Engine {
             match result {
                 MsgResult::Ok { outcome } => executed.push((job, outcome)),
                 MsgResult::Err { check, message } => {
-                    self.stats.error(target, &check);
-                    self.metrics
-                        .submit_errors
-                        .with_label_values(&[target.as_str(), bounded_check(&check)])
-                        .inc();
+                    self.metrics.refused(target, &check);
                     reason = format!("{check}: {message}");
                     // Behind a predecessor that failed, or a client not yet at the
                     // proof height: not the job's own fault, so not an attempt.
@@ -420,38 +446,25 @@ impl Engine {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        self.stats.stage("confirm", started.elapsed());
+        self.metrics.stage("confirm", started.elapsed());
         let jobs: Vec<Job> = match outcome {
             Ok(()) => {
                 let confirmed = now();
+                let committed = self.commit_times(&sent.executed).await;
                 let mut done = Vec::with_capacity(sent.executed.len());
                 for (job, outcome) in &sent.executed {
                     let id = job.id();
                     match (outcome, &job.work) {
                         (Outcome::Received { ack, .. }, Work::Packet { packet, .. }) => {
-                            let latency = self.stats.delivered(&id, ack, confirmed, |h| {
-                                self.committed_at(&id.channel.source, h)
-                            });
-                            self.metrics.delivered(
-                                &id.channel.source,
-                                &id.channel.destination,
-                                id.channel.app,
-                                &packet.payload,
-                                ack,
-                                latency,
-                            );
-                        }
-                        (Outcome::Acknowledged { .. }, _) => {
-                            self.stats.acknowledged(&id);
                             self.metrics
-                                .acks
-                                .with_label_values(&[
-                                    id.channel.source.as_str(),
-                                    id.channel.destination.as_str(),
-                                    id.channel.app.as_str(),
-                                ])
-                                .inc();
+                                .received(&id, &packet.payload, ack, confirmed, |h| {
+                                    committed
+                                        .get(&id.channel.source)
+                                        .and_then(|c| c.get(&h))
+                                        .copied()
+                                });
                         }
+                        (Outcome::Acknowledged { .. }, _) => self.metrics.acknowledged(&id),
                         (
                             Outcome::AlreadyReceived { .. } | Outcome::AlreadyAcknowledged { .. },
                             _,
@@ -487,7 +500,7 @@ impl Engine {
         // Lost or late on the ledger's side: not the jobs' fault.
         self.hand_back(jobs, "not confirmed", Requeue::NotAnAttempt)
             .await;
-        self.wake.notify_waiters();
+        self.wake_submitters();
     }
 
     /// The transaction for `jobs`: client updates first (one for every proof
@@ -514,6 +527,10 @@ impl Engine {
         let clients = chain.adapter.clients().await?;
         let mut msgs = Vec::new();
         for (from, heights) in &needed {
+            // A source this relayer no longer follows has no headers to give.
+            let Some(follower) = self.follower(from) else {
+                return Ok(None);
+            };
             let have = clients
                 .iter()
                 .find(|c| &c.chain == from)
@@ -527,17 +544,19 @@ impl Engine {
                 // header at p (answered "already known" when the client has it).
                 // Headers below the follower's window (it started above the
                 // client) cannot be given one by one: the host judges the skip.
-                let below_window = self.lowest_kept(from).is_some_and(|l| l > cursor);
-                let span: Vec<u64> = if p <= cursor
-                    || below_window
-                    || same_set(self.header(from, cursor), self.header(from, p))
-                {
+                let below_window = follower.lowest().is_some_and(|l| l > cursor);
+                let skip = p <= cursor || below_window || {
+                    let mut ends = follower.headers(vec![cursor, p]).await.into_iter();
+                    same_set(ends.next().flatten(), ends.next().flatten())
+                };
+                let span: Vec<u64> = if skip {
                     vec![p]
                 } else {
                     (cursor + 1..=p).collect()
                 };
-                for h in span {
-                    let Some(header) = self.header(from, h) else {
+                let headers = follower.headers(span.clone()).await;
+                for (h, header) in span.into_iter().zip(headers) {
+                    let Some(header) = header else {
                         tracing::debug!(%target, %from, height = h, "waiting for the follower to verify the header");
                         return Ok(None);
                     };
@@ -552,7 +571,7 @@ impl Engine {
         let updates = msgs.len();
         let started = Instant::now();
         let mut disclosed = self.disclosures(policies, jobs).await?;
-        self.stats.stage("disclose", started.elapsed());
+        self.metrics.stage("disclose", started.elapsed());
         for job in jobs {
             msgs.push(match &job.work {
                 Work::Packet { packet, proof } => match disclosed.remove(&packet.id) {
@@ -582,6 +601,42 @@ impl Engine {
             updates,
         )))
     }
+}
+
+impl Engine {
+    /// When the source blocks of `executed`'s packets were committed, by
+    /// source and height: one request to each source's follower.
+    async fn commit_times(
+        &self,
+        executed: &[(Job, Outcome)],
+    ) -> BTreeMap<ChainId, BTreeMap<u64, light_clients::Timestamp>> {
+        let mut heights: BTreeMap<ChainId, std::collections::BTreeSet<u64>> = BTreeMap::new();
+        for (job, outcome) in executed {
+            if !matches!(outcome, Outcome::Received { .. }) {
+                continue;
+            }
+            let id = job.id();
+            if let Some(h) = self.metrics.samples.emitted_height(&id) {
+                heights.entry(id.channel.source).or_default().insert(h);
+            }
+        }
+        let mut out = BTreeMap::new();
+        for (source, hs) in heights {
+            if let Some(f) = self.follower(&source) {
+                let times = f.committed_at(hs.into_iter().collect()).await;
+                out.insert(source, times);
+            }
+        }
+        out
+    }
+}
+
+/// Refreshes are asked for again by the refresher; evidence must get through.
+fn evidence_only(control: Vec<Control>) -> Vec<Control> {
+    control
+        .into_iter()
+        .filter(|c| matches!(c, Control::Misbehaviour { .. }))
+        .collect()
 }
 
 /// How the destination takes each (source, app) of a batch's packets.
@@ -660,18 +715,5 @@ impl Engine {
             }
         }
         Ok(out)
-    }
-}
-
-/// A check name as a metric label: the host's stable names are short
-/// snake_case words; anything else is `other`, so labels stay bounded.
-fn bounded_check(check: &str) -> &str {
-    if !check.is_empty()
-        && check.len() <= 32
-        && check.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-    {
-        check
-    } else {
-        "other"
     }
 }

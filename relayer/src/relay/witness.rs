@@ -14,7 +14,8 @@ use light_clients::host::RelayMsg;
 use light_clients::ChainId;
 use tokio_util::sync::CancellationToken;
 
-use super::engine::{now, Control, Engine, MisbehaviourReport};
+use super::engine::{now, Control, Engine, MisbehaviourReport, WitnessState};
+use super::follower::FollowerHandle;
 
 /// How long to wait after a witness could not answer.
 const WITNESS_BACKOFF: Duration = Duration::from_secs(1);
@@ -37,6 +38,7 @@ impl Engine {
         self: Arc<Self>,
         chain: ChainId,
         endpoint: String,
+        follower: FollowerHandle,
         stop: CancellationToken,
     ) {
         let Some(witness) = self.chain(&chain).and_then(|c| {
@@ -48,18 +50,23 @@ impl Engine {
             return;
         };
         let mut height = 0u64;
+        let mut verified = follower.subscribe();
         loop {
-            if stop.is_cancelled() || self.is_frozen(&chain) {
+            if stop.is_cancelled() || follower.is_frozen() {
                 return;
             }
             // The next height the follower verified and we have not compared.
-            let lowest = self.lowest_kept(&chain).unwrap_or(0);
+            let lowest = follower.lowest().unwrap_or(0);
             // Above the lowest kept, so the header below it is there to judge from.
             height = height.max(lowest + 1);
-            let Some(ours) = self.header(&chain, height) else {
+            let Some(ours) = follower.header(height).await else {
+                // Not verified yet: wait for the follower to publish a change
+                // (a second at most, as a guard against a missed one).
+                verified.borrow_and_update();
                 tokio::select! {
                     _ = stop.cancelled() => return,
-                    _ = self.followed(&chain, height) => {}
+                    _ = verified.changed() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
                 continue;
             };
@@ -71,10 +78,9 @@ impl Engine {
                 Ok(h) => h,
                 Err(e) => {
                     tracing::debug!(%chain, %endpoint, height, error = %e, "witness did not answer");
-                    self.with_follow(&chain, |f| {
-                        f.witnesses.entry(endpoint.clone()).or_default().last_error =
-                            Some(e.to_string())
-                    });
+                    follower
+                        .witness(endpoint.clone(), WitnessState::failed(e.to_string()))
+                        .await;
                     tokio::select! {
                         _ = stop.cancelled() => return,
                         _ = tokio::time::sleep(WITNESS_BACKOFF) => {}
@@ -82,21 +88,21 @@ impl Engine {
                     continue;
                 }
             };
-            match self.judge(&chain, height, &ours, theirs) {
+            let below = follower.header(height - 1).await;
+            match self.judge(&chain, height, below, &ours, theirs) {
                 Verdict::Agrees => {
-                    self.with_follow(&chain, |f| {
-                        let w = f.witnesses.entry(endpoint.clone()).or_default();
-                        w.agreed_height = height;
-                        w.last_error = None;
-                    });
+                    let agreed = WitnessState {
+                        agreed_height: height,
+                        last_error: None,
+                    };
+                    follower.witness(endpoint.clone(), agreed).await;
                     height += 1;
                 }
                 Verdict::Invalid(reason) => {
                     tracing::warn!(%chain, %endpoint, height, %reason, "witness served an invalid header");
-                    self.with_follow(&chain, |f| {
-                        f.witnesses.entry(endpoint.clone()).or_default().last_error =
-                            Some(format!("invalid header at {height}: {reason}"))
-                    });
+                    let failed =
+                        WitnessState::failed(format!("invalid header at {height}: {reason}"));
+                    follower.witness(endpoint.clone(), failed).await;
                     tokio::select! {
                         _ = stop.cancelled() => return,
                         _ = tokio::time::sleep(WITNESS_BACKOFF) => {}
@@ -108,15 +114,14 @@ impl Engine {
                         .with_label_values(&[chain.as_str()])
                         .inc();
                     tracing::error!(%chain, %endpoint, height, %evidence, "misbehaviour: a witness served a conflicting valid header; following stops and evidence goes to every host");
-                    self.with_follow(&chain, |f| {
-                        f.frozen = Some(evidence.clone());
-                        f.misbehaviour.push(MisbehaviourReport {
+                    follower
+                        .fork(MisbehaviourReport {
                             height,
                             evidence: evidence.clone(),
                             witness: endpoint.clone(),
                             submitted: Default::default(),
-                        });
-                    });
+                        })
+                        .await;
                     for host in self.chain_ids() {
                         if host != chain {
                             self.push_control(
@@ -126,7 +131,8 @@ impl Engine {
                                     height,
                                     msgs: msgs.clone(),
                                 },
-                            );
+                            )
+                            .await;
                         }
                     }
                     return;
@@ -135,20 +141,16 @@ impl Engine {
         }
     }
 
-    /// Resolves once the follower of `chain` verified `height` (or a second passed).
-    async fn followed(&self, chain: &ChainId, height: u64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-        while tokio::time::Instant::now() < deadline {
-            if self.header(chain, height).is_some() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
     /// Compares a witness header with the follower's at `height`, judging it
     /// with a client started from the follower's header below.
-    fn judge(&self, chain: &ChainId, height: u64, ours: &AnyHeader, theirs: AnyHeader) -> Verdict {
+    fn judge(
+        &self,
+        chain: &ChainId,
+        height: u64,
+        below: Option<AnyHeader>,
+        ours: &AnyHeader,
+        theirs: AnyHeader,
+    ) -> Verdict {
         let same = match (ours.summary(), theirs.summary()) {
             (Ok(a), Ok(b)) => a.hash == b.hash,
             (_, Err(e)) => return Verdict::Invalid(format!("{}: {e}", e.check())),
@@ -157,7 +159,7 @@ impl Engine {
         if same {
             return Verdict::Agrees;
         }
-        let Some(below) = self.header(chain, height - 1) else {
+        let Some(below) = below else {
             return Verdict::Invalid(format!(
                 "no verified header at {} to judge from",
                 height - 1

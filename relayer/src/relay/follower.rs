@@ -1,0 +1,450 @@
+//! The follower of a chain: one task that verifies every new header with
+//! the same light-client code the destinations run, and owns what it
+//! verified (a window of recent headers) and the chain's `FollowState`.
+//! Other tasks reach it through a [`FollowerHandle`]: requests with a
+//! oneshot reply for headers, a watch channel for the state (read without
+//! waiting by the API, the status page, the scanner and the witnesses).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapters::chain::{AdapterError, ChainAdapter};
+use light_clients::any::{AnyClient, AnyHeader};
+use light_clients::client::UpdateOutcome;
+use light_clients::{ChainId, Timestamp};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::engine::{header_time, now, Chain, FollowState, MisbehaviourReport, WitnessState};
+use crate::metrics::Metrics;
+
+/// Headers kept per chain for submitters and witnesses to use.
+const HEADER_WINDOW: usize = 4096;
+
+/// Requests waiting for the follower. Every request is answered from memory
+/// between two header verifications (each well under a millisecond), so a
+/// queue of this size is never full for long; it bounds what the submitters,
+/// the scanner and the witnesses of a chain (a handful of tasks, each with
+/// one request out at a time) can pile up.
+const REQUESTS: usize = 64;
+
+/// What the follower publishes after each change.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    pub follow: FollowState,
+    /// The lowest and the highest height in the window of verified headers
+    /// (none before the follower started).
+    pub window: Option<(u64, u64)>,
+}
+
+/// What other tasks ask of, or tell, a follower.
+#[derive(Debug)]
+enum Request {
+    /// The verified headers at these heights (none where not in the window).
+    Headers {
+        heights: Vec<u64>,
+        reply: oneshot::Sender<Vec<Option<AnyHeader>>>,
+    },
+    /// When each of these blocks was committed (see [`FollowerHandle::committed_at`]).
+    CommittedAt {
+        heights: Vec<u64>,
+        reply: oneshot::Sender<BTreeMap<u64, Timestamp>>,
+    },
+    /// The scanner's next block.
+    Scanned { next_scan: u64 },
+    /// A witness endpoint as last compared.
+    Witness {
+        endpoint: String,
+        state: WitnessState,
+    },
+    /// A witness found a conflicting valid header: following stops.
+    Fork { report: MisbehaviourReport },
+    /// A host's answer to the evidence of the fork at `height`.
+    EvidenceAnswer {
+        height: u64,
+        host: ChainId,
+        answer: String,
+    },
+}
+
+/// A cheap, cloneable way to a chain's follower.
+#[derive(Debug, Clone)]
+pub struct FollowerHandle {
+    requests: mpsc::Sender<Request>,
+    state: watch::Receiver<Published>,
+}
+
+impl FollowerHandle {
+    /// What the follower has done, as last published.
+    pub fn state(&self) -> FollowState {
+        self.state.borrow().follow.clone()
+    }
+
+    /// A receiver that sees every change the follower publishes.
+    pub fn subscribe(&self) -> watch::Receiver<Published> {
+        self.state.clone()
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.state.borrow().follow.frozen.is_some()
+    }
+
+    /// The height of the highest header the follower verified.
+    pub fn latest(&self) -> Option<u64> {
+        self.state.borrow().window.map(|(_, h)| h)
+    }
+
+    /// The lowest height still in the window of verified headers.
+    pub fn lowest(&self) -> Option<u64> {
+        self.state.borrow().window.map(|(l, _)| l)
+    }
+
+    /// The verified header at `height`; none when it is not in the window
+    /// (or the follower stopped).
+    pub async fn header(&self, height: u64) -> Option<AnyHeader> {
+        self.headers(vec![height]).await.pop().flatten()
+    }
+
+    /// The verified headers at `heights`, in order, in one round trip.
+    pub async fn headers(&self, heights: Vec<u64>) -> Vec<Option<AnyHeader>> {
+        let n = heights.len();
+        let (reply, answer) = oneshot::channel();
+        if self
+            .requests
+            .send(Request::Headers { heights, reply })
+            .await
+            .is_err()
+        {
+            return vec![None; n];
+        }
+        answer.await.unwrap_or_else(|_| vec![None; n])
+    }
+
+    /// The highest verified header.
+    pub async fn latest_header(&self) -> Option<(u64, AnyHeader)> {
+        let h = self.latest()?;
+        self.header(h).await.map(|header| (h, header))
+    }
+
+    /// When each block of `heights` was committed: the time of the header
+    /// after it (each block's time is when the one before was sealed), or,
+    /// when that is not verified yet, the block's own time. Heights with
+    /// neither are left out.
+    pub async fn committed_at(&self, heights: Vec<u64>) -> BTreeMap<u64, Timestamp> {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .requests
+            .send(Request::CommittedAt { heights, reply })
+            .await
+            .is_err()
+        {
+            return BTreeMap::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+
+    // What other tasks tell the follower: a follower that stopped (its chain
+    // removed) has nobody left to tell, so a failed send is dropped.
+
+    pub async fn scanned(&self, next_scan: u64) {
+        let _ = self.requests.send(Request::Scanned { next_scan }).await;
+    }
+
+    pub async fn witness(&self, endpoint: String, state: WitnessState) {
+        let _ = self
+            .requests
+            .send(Request::Witness { endpoint, state })
+            .await;
+    }
+
+    pub async fn fork(&self, report: MisbehaviourReport) {
+        let _ = self.requests.send(Request::Fork { report }).await;
+    }
+
+    pub async fn evidence_answer(&self, height: u64, host: ChainId, answer: String) {
+        let _ = self
+            .requests
+            .send(Request::EvidenceAnswer {
+                height,
+                host,
+                answer,
+            })
+            .await;
+    }
+}
+
+/// What the follower waits for next.
+enum Step {
+    /// The header to start from (the pin, the trust root or the latest).
+    Started(Result<(AnyHeader, u64), AdapterError>),
+    /// The header after the latest verified one (none: not yet).
+    Next(Result<Option<AnyHeader>, AdapterError>),
+    /// A pause after a failure is over.
+    Slept,
+}
+
+type Pending = Pin<Box<dyn Future<Output = Step> + Send>>;
+
+/// The follower's task and its handle; the task runs until `stop`.
+pub(super) fn follower(
+    id: ChainId,
+    chain: Chain,
+    trust: light_clients::TrustOptions,
+    metrics: Arc<Metrics>,
+    stop: CancellationToken,
+) -> (FollowerHandle, impl Future<Output = ()> + Send + 'static) {
+    let (requests, rx) = mpsc::channel(REQUESTS);
+    let (state_tx, state) = watch::channel(Published::default());
+    let follower = Follower {
+        id,
+        chain,
+        trust,
+        metrics,
+        window: BTreeMap::new(),
+        state: state_tx,
+    };
+    (FollowerHandle { requests, state }, follower.run(rx, stop))
+}
+
+struct Follower {
+    id: ChainId,
+    chain: Chain,
+    trust: light_clients::TrustOptions,
+    metrics: Arc<Metrics>,
+    /// Headers verified, by height (a window of recent ones).
+    window: BTreeMap<u64, AnyHeader>,
+    state: watch::Sender<Published>,
+}
+
+impl Follower {
+    async fn run(mut self, mut requests: mpsc::Receiver<Request>, stop: CancellationToken) {
+        let mut client: Option<AnyClient> = None;
+        let mut height = 0u64;
+        let mut pending: Pending = self.start();
+        loop {
+            let step = tokio::select! {
+                _ = stop.cancelled() => return,
+                Some(request) = requests.recv() => {
+                    self.answer(request);
+                    // A witness's fork stops following at once, not after the next header.
+                    if self.state.borrow().follow.frozen.is_some() {
+                        pending = frozen();
+                    }
+                    continue;
+                }
+                step = &mut pending => step,
+            };
+            pending = match (step, client.as_mut()) {
+                (Step::Started(Ok((header, h))), _) => {
+                    match AnyClient::create(&header.trust_root(), self.trust) {
+                        Ok(c) => {
+                            client = Some(c);
+                            height = h;
+                            self.keep(h, header);
+                            self.publish(|f| f.verified_height = h);
+                            self.next(height)
+                        }
+                        Err(e) => {
+                            tracing::error!(chain = %self.id, check = e.check(), error = %e, "cannot start following");
+                            self.publish(|f| f.last_error = Some(format!("trust root: {e}")));
+                            self.retry_start(Duration::from_millis(500))
+                        }
+                    }
+                }
+                (Step::Started(Err(e)), _) => {
+                    tracing::warn!(chain = %self.id, error = %e, "waiting for the chain");
+                    self.publish(|f| f.last_error = Some(e.to_string()));
+                    self.retry_start(Duration::from_millis(500))
+                }
+                (Step::Slept, None) => self.start(),
+                (_, None) => self.start(),
+                (Step::Slept, Some(_)) => self.next(height),
+                (Step::Next(Ok(None)), Some(_)) => self.next(height),
+                (Step::Next(Err(e)), Some(_)) => {
+                    tracing::warn!(chain = %self.id, error = %e, "following");
+                    self.publish(|f| f.last_error = Some(e.to_string()));
+                    sleep(Duration::from_millis(200))
+                }
+                (Step::Next(Ok(Some(header))), Some(c)) => {
+                    let started = Instant::now();
+                    match c.update(&header, now()) {
+                        Ok(UpdateOutcome::Updated { .. } | UpdateOutcome::AlreadyKnown { .. }) => {
+                            self.metrics.header_verified(&self.id, started.elapsed());
+                            height += 1;
+                            self.metrics
+                                .verified_height
+                                .with_label_values(&[self.id.as_str()])
+                                .set(i64::try_from(height).unwrap_or(i64::MAX));
+                            self.keep(height, header);
+                            self.publish(|f| {
+                                f.verified_height = height;
+                                f.last_error = None;
+                            });
+                            self.next(height)
+                        }
+                        Ok(UpdateOutcome::Frozen(evidence)) => {
+                            tracing::error!(chain = %self.id, %evidence, "misbehaviour: the endpoints served conflicting headers; following stops");
+                            self.publish(|f| f.frozen = Some(evidence.to_string()));
+                            frozen()
+                        }
+                        Err(e) => {
+                            // Never forward a header a destination would reject.
+                            tracing::error!(chain = %self.id, height = height + 1, check = e.check(), error = %e, "header failed verification");
+                            self.publish(|f| {
+                                f.last_error = Some(format!(
+                                    "header {} failed verification: {}: {e}",
+                                    height + 1,
+                                    e.check()
+                                ))
+                            });
+                            sleep(Duration::from_millis(500))
+                        }
+                    }
+                }
+            };
+            if self.state.borrow().follow.frozen.is_some() {
+                pending = frozen();
+            }
+        }
+    }
+
+    /// Fetches the header to start from: an operator's pin (checked against
+    /// its hash), the trust root, or the chain's latest.
+    fn start(&self) -> Pending {
+        let adapter = self.chain.adapter.clone();
+        let chain = self.id.clone();
+        let pin = self.chain.pin;
+        let root = self.chain.trust_root.clone();
+        Box::pin(async move {
+            let started = match (pin, root) {
+                (Some((h, hash)), _) => {
+                    async {
+                        let header = adapter.header(h).await?;
+                        let got = header.summary().map(|s| s.hash).map_err(|e| {
+                            AdapterError::BadResponse {
+                                chain: chain.clone(),
+                                reason: format!("header {h}: {e}"),
+                            }
+                        })?;
+                        if got != hash {
+                            return Err(AdapterError::BadResponse {
+                                chain: chain.clone(),
+                                reason: format!(
+                                    "trust_hash: the header at trust_height {h} is {got}, not the pinned {hash}"
+                                ),
+                            });
+                        }
+                        Ok((header, h))
+                    }
+                    .await
+                }
+                (None, Some((h, header))) => Ok((header, h)),
+                (None, None) => {
+                    async {
+                        let status = adapter.status().await?;
+                        let header = adapter.header(status.height).await?;
+                        Ok::<_, AdapterError>((header, status.height))
+                    }
+                    .await
+                }
+            };
+            Step::Started(started)
+        })
+    }
+
+    fn retry_start(&self, pause: Duration) -> Pending {
+        let start = self.start();
+        Box::pin(async move {
+            tokio::time::sleep(pause).await;
+            start.await
+        })
+    }
+
+    fn next(&self, height: u64) -> Pending {
+        let adapter: Arc<dyn ChainAdapter> = self.chain.adapter.clone();
+        Box::pin(
+            async move { Step::Next(adapter.next_header(height, Duration::from_secs(5)).await) },
+        )
+    }
+
+    fn keep(&mut self, height: u64, header: AnyHeader) {
+        self.window.insert(height, header);
+        while self.window.len() > HEADER_WINDOW {
+            self.window.pop_first();
+        }
+    }
+
+    /// Changes the follow state and publishes it with the window's bounds.
+    fn publish(&self, f: impl FnOnce(&mut FollowState)) {
+        let window = match (self.window.first_key_value(), self.window.last_key_value()) {
+            (Some((l, _)), Some((h, _))) => Some((*l, *h)),
+            _ => None,
+        };
+        self.state.send_modify(|p| {
+            f(&mut p.follow);
+            p.window = window;
+        });
+    }
+
+    fn answer(&mut self, request: Request) {
+        match request {
+            Request::Headers { heights, reply } => {
+                let headers = heights
+                    .iter()
+                    .map(|h| self.window.get(h).cloned())
+                    .collect();
+                // The asker may have given up (its task stopped): nothing to do.
+                let _ = reply.send(headers);
+            }
+            Request::CommittedAt { heights, reply } => {
+                let times = heights
+                    .into_iter()
+                    .filter_map(|h| {
+                        self.window
+                            .get(&(h + 1))
+                            .or_else(|| self.window.get(&h))
+                            .map(|header| (h, header_time(header)))
+                    })
+                    .collect();
+                let _ = reply.send(times);
+            }
+            Request::Scanned { next_scan } => self.publish(|f| f.next_scan = next_scan),
+            Request::Witness { endpoint, state } => self.publish(|f| {
+                let w = f.witnesses.entry(endpoint).or_default();
+                // A failure keeps the height the endpoint last agreed up to.
+                if state.last_error.is_none() {
+                    w.agreed_height = state.agreed_height;
+                }
+                w.last_error = state.last_error;
+            }),
+            Request::Fork { report } => self.publish(|f| {
+                f.frozen = Some(report.evidence.clone());
+                f.misbehaviour.push(report);
+            }),
+            Request::EvidenceAnswer {
+                height,
+                host,
+                answer,
+            } => self.publish(|f| {
+                if let Some(r) = f.misbehaviour.iter_mut().find(|r| r.height == height) {
+                    r.submitted.insert(host, answer);
+                }
+            }),
+        }
+    }
+}
+
+fn sleep(pause: Duration) -> Pending {
+    Box::pin(async move {
+        tokio::time::sleep(pause).await;
+        Step::Slept
+    })
+}
+
+/// A frozen chain is not followed any further; the task still answers requests.
+fn frozen() -> Pending {
+    Box::pin(std::future::pending())
+}
