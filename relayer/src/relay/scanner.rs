@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use adapters::chain::{AdapterError, ChainAdapter};
-use light_clients::any::FamilyName;
 use light_clients::ChainId;
 use tokio_util::sync::CancellationToken;
 
@@ -69,14 +68,10 @@ impl Engine {
                 tracing::error!(%chain, "misbehaviour: scanning stops");
                 return;
             }
-            // cmport and cosco headers commit their own block's roots; a gba
-            // header commits the block before it (app_hash), so gba scans one
-            // header behind.
-            let provable = if adapter.family() == FamilyName::Gba {
-                height
-            } else {
-                height + 1
-            };
+            // Blocks up to the one whose roots the verified header commits
+            // can be proven: its own for a family without lag, the block
+            // before it for gba (app_hash), so gba scans one header behind.
+            let provable = adapter.family().roots_height(height) + 1;
             self.scan_provable(
                 &chain,
                 adapter.as_ref(),
