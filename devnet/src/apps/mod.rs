@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use adapters::events::{self, PortEvent};
-use light_clients::host::{Apps, BlockContext};
+use light_clients::host::{AppRefusal as HostRefusal, Apps, BlockContext};
 use light_clients::{AckResult, ChainId, Packet, PacketId};
 use serde::{Deserialize, Serialize};
 
@@ -350,19 +350,19 @@ impl PortApps {
 }
 
 impl Apps for PortApps {
-    fn on_recv(&mut self, packet: &Packet, _ctx: &BlockContext) -> Result<(), String> {
+    fn on_recv(&mut self, packet: &Packet, _ctx: &BlockContext) -> Result<(), HostRefusal> {
         let (event, carrier) = match self.event_of(packet) {
             Ok(e) => e,
             Err(e @ AppRefusal::BadSignature(_)) => {
                 self.answer("BSIG");
-                return Err(e.to_string());
+                return Err(HostRefusal(e.to_string()));
             }
             Err(e) => {
                 if packet.id.channel.app == light_clients::App::Ebl {
                     self.answer("BENV");
-                    return Err(format!("BENV: {e}"));
+                    return Err(HostRefusal(format!("BENV: {e}")));
                 }
-                return Err(e.to_string());
+                return Err(HostRefusal(e.to_string()));
             }
         };
         let source = packet.id.channel.source.clone();
@@ -374,7 +374,7 @@ impl Apps for PortApps {
                 }
                 Err(e) => {
                     self.answer(e.code());
-                    Err(e.to_string())
+                    Err(HostRefusal(e.to_string()))
                 }
             };
         }
@@ -387,8 +387,9 @@ impl Apps for PortApps {
         packet: &Packet,
         rules: &[circuits::Rule],
         _ctx: &BlockContext,
-    ) -> Result<(), String> {
-        self.record_fact(packet, rules).map_err(|e| e.to_string())
+    ) -> Result<(), HostRefusal> {
+        self.record_fact(packet, rules)
+            .map_err(|e| HostRefusal(e.to_string()))
     }
 
     fn on_ack(&mut self, packet: &Packet, result: &AckResult, _ctx: &BlockContext) {

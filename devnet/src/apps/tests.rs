@@ -186,7 +186,8 @@ fn a_bill_is_never_live_on_two_ledgers() {
     );
     let err = b
         .on_recv(&packet("gba-1", "cosco-1", 1, &forged), &CTX)
-        .unwrap_err();
+        .unwrap_err()
+        .0;
     assert!(err.starts_with("DISE"), "{err}");
     assert_eq!(b.ebl.bills[BILL].holder, "Rotterdam Importers BV");
 
@@ -244,17 +245,21 @@ fn envelopes_must_be_signed_by_the_registered_platform() {
     let mut forged = packet("cmport-1", "cosco-1", 1, &transfer);
     forged.payload =
         serde_json::to_vec(&SignedEnvelope::seal(&transfer, None, &platform("mallory"))).unwrap();
-    assert!(b.on_recv(&forged, &CTX).unwrap_err().starts_with("BSIG"));
+    assert!(b.on_recv(&forged, &CTX).unwrap_err().0.starts_with("BSIG"));
     // A signature that does not match the envelope.
     let mut tampered: SignedEnvelope =
         serde_json::from_slice(&packet("cmport-1", "cosco-1", 1, &transfer).payload).unwrap();
     tampered.envelope["recipient"]["partyName"] = json!("Mallory Ltd");
     let mut p = packet("cmport-1", "cosco-1", 1, &transfer);
     p.payload = serde_json::to_vec(&tampered).unwrap();
-    assert!(b.on_recv(&p, &CTX).unwrap_err().starts_with("BSIG"));
+    assert!(b.on_recv(&p, &CTX).unwrap_err().0.starts_with("BSIG"));
     // Unsigned, from a platform whose key is registered.
     let unsigned = plain_packet("cmport-1", "cosco-1", 1, App::Ebl, &transfer);
-    assert!(b.on_recv(&unsigned, &CTX).unwrap_err().starts_with("BSIG"));
+    assert!(b
+        .on_recv(&unsigned, &CTX)
+        .unwrap_err()
+        .0
+        .starts_with("BSIG"));
     assert!(b.ebl.bills.is_empty(), "nothing was claimed");
     assert_eq!(b.ebl.answers.get("BSIG"), Some(&3));
     // Properly signed: received.
@@ -275,7 +280,8 @@ fn an_invalid_envelope_is_benv_and_changes_nothing() {
     bad["transportDocumentReference"] = json!("X".repeat(21));
     let err = b
         .on_recv(&packet("cmport-1", "cosco-1", 1, &bad), &CTX)
-        .unwrap_err();
+        .unwrap_err()
+        .0;
     assert!(err.starts_with("BENV"), "{err}");
     assert!(b.ebl.bills.is_empty());
     assert_eq!(b.ebl.answers.get("BENV"), Some(&1));
@@ -306,6 +312,7 @@ fn cargo_events_are_tracked_by_container_with_their_origin() {
     assert!(b
         .on_recv(&wrong, &CTX)
         .unwrap_err()
+        .0
         .starts_with("payload.app"));
 }
 

@@ -59,7 +59,7 @@ pub use msg::{
     EventProof, OperatorMsg, Outcome, RelayMsg, RelayerKey, SignedTx, TxBody, MAX_TX_BODY_BYTES,
     TX_VERSION,
 };
-pub use packets::{Apps, Receipt, Sent};
+pub use packets::{AppRefusal, Apps, Receipt, Sent};
 pub use tree::{commit, prove, prove_all, zk_root};
 
 /// The block a message is applied in.

@@ -14,9 +14,10 @@ use super::{BlockContext, BlockEvent, EventProof, Host, HostError, MisbehaviourR
 
 /// The ledger's applications, as the host sees them.
 pub trait Apps {
-    /// Applies a received packet: `Ok` writes an `ok` ack, `Err(reason)` an
-    /// `error` ack. The app must change nothing when it returns `Err`.
-    fn on_recv(&mut self, packet: &Packet, ctx: &BlockContext) -> Result<(), String>;
+    /// Applies a received packet: `Ok` writes an `ok` ack, `Err(refusal)` an
+    /// `error` ack with its reason. The app must change nothing when it
+    /// returns `Err`.
+    fn on_recv(&mut self, packet: &Packet, ctx: &BlockContext) -> Result<(), AppRefusal>;
     /// The destination acknowledged a packet this ledger sent; on `timeout`
     /// (or `error`) the app reverts what it did when sending.
     fn on_ack(&mut self, packet: &Packet, result: &AckResult, ctx: &BlockContext);
@@ -29,14 +30,21 @@ pub trait Apps {
         packet: &Packet,
         rules: &[circuits::Rule],
         ctx: &BlockContext,
-    ) -> Result<(), String> {
+    ) -> Result<(), AppRefusal> {
         let _ = (rules, ctx);
-        Err(format!(
+        Err(AppRefusal(format!(
             "this ledger's apps take no disclosures ({})",
             packet.id.channel.app
-        ))
+        )))
     }
 }
+
+/// Why an app refused a packet: the reason its `error` ack carries to the
+/// source (bounded in length by the host), in the app's own words: an ack
+/// is the one place an app's refusal crosses to another ledger, as text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AppRefusal(pub String);
 
 /// What this ledger remembers of a packet it sent, until the ack comes back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +109,7 @@ impl Host {
         packet: &Packet,
         leaf: EventLeaf,
         ctx: &BlockContext,
-        apply: impl FnOnce(&mut dyn Apps, &Packet, &BlockContext) -> Result<(), String>,
+        apply: impl FnOnce(&mut dyn Apps, &Packet, &BlockContext) -> Result<(), AppRefusal>,
         apps: &mut dyn Apps,
     ) -> Result<Outcome, HostError> {
         let id = &packet.id;
@@ -139,7 +147,7 @@ impl Host {
         } else {
             match apply(apps, packet, ctx) {
                 Ok(()) => AckResult::Ok,
-                Err(reason) => AckResult::Error(bounded_reason(reason)),
+                Err(AppRefusal(reason)) => AckResult::Error(bounded_reason(reason)),
             }
         };
         let ack = Ack {

@@ -8,8 +8,8 @@ use light_clients::cmport::Cmport;
 use light_clients::cosco::Cosco;
 use light_clients::gba::Gba;
 use light_clients::host::{
-    self, Apps, BlockContext, BlockEvent, BlockOutput, EventProof, Host, HostError, OperatorMsg,
-    Outcome, RelayMsg, RelayerKey, SignedTx, TxBody,
+    self, AppRefusal, Apps, BlockContext, BlockEvent, BlockOutput, EventProof, Host, HostError,
+    OperatorMsg, Outcome, RelayMsg, RelayerKey, SignedTx, TxBody,
 };
 use light_clients::sample::{self, BlockFields, Signing};
 use light_clients::{
@@ -30,9 +30,9 @@ struct Recorder {
 }
 
 impl Apps for Recorder {
-    fn on_recv(&mut self, packet: &Packet, _: &BlockContext) -> Result<(), String> {
+    fn on_recv(&mut self, packet: &Packet, _: &BlockContext) -> Result<(), AppRefusal> {
         if let Some(reason) = &self.refuse {
-            return Err(reason.clone());
+            return Err(AppRefusal(reason.clone()));
         }
         self.received.push(packet.clone());
         Ok(())
@@ -45,7 +45,7 @@ impl Apps for Recorder {
         packet: &Packet,
         rules: &[circuits::Rule],
         _: &BlockContext,
-    ) -> Result<(), String> {
+    ) -> Result<(), AppRefusal> {
         self.disclosed.push((packet.id.sequence, rules.to_vec()));
         Ok(())
     }
