@@ -42,6 +42,11 @@ pub struct NodeStatus {
     pub validators: u64,
     /// The Ed25519 key the ledger's eBL platform signs transfer envelopes with.
     pub ebl_platform: RelayerKey,
+    /// The largest transaction body (`SignedTx::body`, bytes) the ledger
+    /// accepts, so a submitter can size its batches to it. Optional: an
+    /// answer from a ledger that does not say still parses (`None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tx_bytes: Option<u64>,
 }
 
 /// `GET /v1/headers/{height}` and `GET /v1/headers/next?after=H`: a finalized
@@ -328,4 +333,28 @@ pub struct DisclosureResponse {
     pub version: u8,
     pub proof_height: u64,
     pub disclosures: Vec<light_clients::zk::Disclosure>,
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    /// `max_tx_bytes` is optional both ways: an older ledger's answer
+    /// without it parses, and a node that does not say writes nothing.
+    #[test]
+    fn max_tx_bytes_is_optional() {
+        let old = serde_json::json!({
+            "version": 1, "chain_id": "cmport-1", "family": "cmport", "height": 3,
+            "time": "2026-01-01T00:00:00Z", "operator": "07".repeat(32),
+            "validators": 4, "ebl_platform": "02".repeat(32),
+        });
+        let mut status: NodeStatus = serde_json::from_value(old.clone()).expect("old status");
+        assert_eq!(status.max_tx_bytes, None);
+        assert_eq!(serde_json::to_value(&status).expect("json"), old);
+        status.max_tx_bytes = Some(8 << 20);
+        let new = serde_json::to_value(&status).expect("json");
+        assert_eq!(new["max_tx_bytes"], 8 << 20);
+        let back: NodeStatus = serde_json::from_value(new).expect("new status");
+        assert_eq!(back.max_tx_bytes, Some(8 << 20));
+    }
 }

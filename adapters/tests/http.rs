@@ -97,6 +97,7 @@ fn node_status(chain: &str, family: FamilyName) -> NodeStatus {
         time: Timestamp::from_unix_secs(1_700_000_000),
         operator: RelayerKey([7; 32]),
         validators: 4,
+        max_tx_bytes: None,
     }
 }
 

@@ -208,7 +208,16 @@ pub fn router(node: NodeHandle) -> Router {
 }
 
 async fn status(State(node): State<NodeHandle>) -> ApiResult<adapters::wire::NodeStatus> {
-    Ok(Json(node.call(|l| l.status()).await?))
+    let mut status = node.call(|l| l.status()).await?;
+    status.max_tx_bytes = Some(max_tx_bytes());
+    Ok(Json(status))
+}
+
+/// The largest transaction body this node takes: the host's limit on a
+/// body, or the RPC's on a request (which holds the body and its envelope),
+/// whichever is smaller.
+pub fn max_tx_bytes() -> u64 {
+    light_clients::host::MAX_TX_BODY_BYTES.min(MAX_BODY_BYTES) as u64
 }
 
 async fn header(

@@ -25,6 +25,8 @@ impl<F: Signing + IntoAny> Ledger<F> {
             operator: self.host.operator(),
             validators: self.keys.len() as u64,
             ebl_platform: RelayerKey(self.platform_key.verification_key().to_bytes()),
+            // The limit comes from the RPC in front of the ledger (`rpc::status`).
+            max_tx_bytes: None,
         }
     }
 
