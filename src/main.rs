@@ -44,6 +44,9 @@ enum Command {
     /// Groth16 disclosure proofs: keys, proofs, snarkjs JSON, a Solidity verifier.
     #[command(subcommand)]
     Zk(cmd::zk::ZkCommand),
+    /// Key files: `keys show FILE` prints the public key a ledger registers.
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCommand),
     /// The relayer fleet a running member belongs to (through its API).
     #[command(subcommand)]
     Fleet(cmd::fleet::FleetCommand),
@@ -62,5 +65,6 @@ fn main() -> ExitCode {
         Command::Adapters(c) => cmd::adapters::run(c),
         Command::Zk(c) => cmd::zk::run(c),
         Command::Fleet(c) => cmd::fleet::run(c),
+        Command::Keys(c) => cmd::keys::run(c),
     }
 }

@@ -14,6 +14,7 @@ mod support;
 /// `portrelay light-client`, `events validate` and `zk`: the CLI tools.
 mod cli;
 mod events_cli;
+mod keys_cli;
 mod zk_cli;
 
 /// `portledger` processes on their own: restart, event batches, zk routes,

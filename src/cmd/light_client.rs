@@ -204,6 +204,9 @@ pub enum LightClientCommand {
         #[arg(long)]
         time: Option<String>,
     },
+    /// Print a running ledger's header at a height: the hash to pin as
+    /// `trust_hash`, family, chain id, time, validators hash.
+    Header(crate::cmd::light_client_header::HeaderArgs),
     /// Verify an untrusted header against a trusted one.
     ///
     /// Prints SUCCESS, NOT_ENOUGH_TRUST or INVALID: <check> and exits 0, 10
@@ -244,6 +247,7 @@ pub fn time_arg(name: &str, value: Option<String>) -> Result<Timestamp, String> 
 
 pub fn run(cmd: LightClientCommand) -> ExitCode {
     match cmd {
+        LightClientCommand::Header(args) => crate::cmd::light_client_header::run(args),
         LightClientCommand::Sample {
             family,
             validators,

@@ -9,6 +9,8 @@
 //! - [`operator`]: `operator connect`, what each ledger's operator does first;
 //! - [`ops`]: the client of a running relayer's API that [`status`],
 //!   [`packets`], [`adapters`] and [`fleet`] use;
+//! - [`light_client_header`]: `light-client header`, a running ledger's header to pin;
+//! - [`keys`]: `keys show`, a key file's public key;
 //! - [`zk`]: `zk setup|prove|verify|export|import|export-verifier`.
 
 use std::process::ExitCode;
@@ -19,7 +21,9 @@ pub mod bench_fleet;
 pub mod devnet;
 pub mod events;
 pub mod fleet;
+pub mod keys;
 pub mod light_client;
+pub mod light_client_header;
 pub mod operator;
 pub mod ops;
 pub mod packets;
