@@ -109,3 +109,16 @@ async fn a_batch_answers_every_event_in_order() {
         })
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_advertises_the_largest_transaction_body() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
+    let status = cosco.adapter.status().await.expect("status");
+    assert_eq!(status.max_tx_bytes, Some(devnet::rpc::max_tx_bytes()));
+    assert_eq!(
+        devnet::rpc::max_tx_bytes(),
+        light_clients::host::MAX_TX_BODY_BYTES as u64,
+        "the host's limit is the binding one today"
+    );
+}
