@@ -148,6 +148,14 @@ impl Engine {
         let Some(chain) = self.chain(&target) else {
             return;
         };
+        // Each path into this destination on the page at zero, so that the
+        // stall alert and dashboards see the series before a lane stalls.
+        for source in self.chain_ids().iter().filter(|s| **s != target) {
+            self.metrics
+                .lane_stalled
+                .with_label_values(&[source.as_str(), target.as_str()])
+                .inc_by(0);
+        }
         // Evidence that did not get through, tried again before the next batch.
         let mut again: Vec<Control> = Vec::new();
         let signer = RelayerKey(chain.key.verification_key().to_bytes());
