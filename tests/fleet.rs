@@ -271,6 +271,7 @@ async fn transient_requeues_never_park_a_job_and_refusals_park_it_at_the_maximum
 struct Member {
     instance: String,
     api: String,
+    config: PathBuf,
     log: PathBuf,
     process: Option<Running>,
 }
@@ -325,9 +326,27 @@ impl Fleet {
     /// Ledgers connected, each member's key registered on each, and three
     /// members started (each its own key, data directory and API).
     async fn start(redis_url: &str, only: Option<&[&str]>, keys_dirs: bool) -> Fleet {
+        Fleet::start_members(
+            redis_url,
+            only,
+            keys_dirs,
+            &["alpha", "beta", "gamma"],
+            "2s",
+        )
+        .await
+    }
+
+    /// [`Fleet::start`] with the members `names` and the lease `lease`.
+    async fn start_members(
+        redis_url: &str,
+        only: Option<&[&str]>,
+        keys_dirs: bool,
+        names: &[&str],
+        lease: &str,
+    ) -> Fleet {
         let net = Net::start().await;
         let mut members = Vec::new();
-        for (i, name) in ["alpha", "beta", "gamma"].iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
             let home = net.dir.path().join(name);
             std::fs::create_dir_all(&home).expect("member dir");
             let key_file = home.join("relayer.key");
@@ -349,7 +368,7 @@ impl Fleet {
                 &config,
                 redis_url,
                 name,
-                "2s",
+                lease,
                 keys_dirs.then_some(keys.as_path()),
             );
             let log = home.join("relayer.log");
@@ -357,16 +376,18 @@ impl Fleet {
             members.push(Member {
                 instance: name.to_string(),
                 api: format!("http://{api}"),
+                config,
                 log,
                 process: Some(process),
             });
         }
         let fleet = Fleet { net, members };
+        let n = names.len();
         fleet
-            .wait("every member sees three members", |f| {
+            .wait("every member sees every member", |f| {
                 f.members.iter().all(|m| {
                     m.status()
-                        .is_some_and(|s| s["fleet"]["members"].as_array().map(Vec::len) == Some(3))
+                        .is_some_and(|s| s["fleet"]["members"].as_array().map(Vec::len) == Some(n))
                 })
             })
             .await;
@@ -458,9 +479,14 @@ impl Fleet {
     }
 }
 
-/// `portrelay start` with the fleet's own lines (leases taken and lost) in its log.
+/// `portrelay start` with the fleet's own lines (leases taken and lost) and
+/// the submitters' (headers verified below the window) in its log.
 fn start_relayer_logged(config: &Path, log: &Path) -> Running {
-    start_relayer_with(config, log, "warn,relayer::relay::fleet=info")
+    start_relayer_with(
+        config,
+        log,
+        "warn,relayer::relay::fleet=info,relayer::relay::submit=info",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -658,5 +684,77 @@ async fn an_adapter_registered_on_one_member_is_followed_by_the_others() {
             })
         })
         .await;
+    fleet.stop().await;
+}
+
+/// Issue #13's wedge: a member restarted while the other kept delivering
+/// starts following each chain at the lowest height the other ledgers'
+/// clients hold, above the proof heights of the jobs still in its lanes. It
+/// must verify those older headers (by their hash links down from what it
+/// verified) and deliver them, exactly once, without spinning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_restarted_below_its_lanes_proof_heights_delivers_them_without_spinning() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    // A lease long enough that the paused member's lanes stay its own while
+    // the other moves the destinations' clients on: what a quick restart does.
+    let mut fleet =
+        Fleet::start_members(&redis.url(), None, false, &["alpha", "beta"], "20s").await;
+    // Lanes exist once jobs were queued on them: a first workload makes them.
+    fleet.workload(54, 71, 0).await;
+    fleet.settle(54).await;
+    fleet
+        .wait("lanes not spread over the two members", |f| {
+            f.fleet_status().is_some_and(|s| {
+                s["members"].as_array().is_some_and(|ms| {
+                    ms.len() == 2
+                        && ms.iter().all(|m| {
+                            m["leases"].as_array().is_some_and(|l| {
+                                l.iter()
+                                    .any(|x| x.as_str().is_some_and(|x| x.starts_with("lane:")))
+                            })
+                        })
+                })
+            })
+        })
+        .await;
+    let stuck = 1;
+    signal(fleet.members[stuck].pid(), "-STOP");
+    let before = fleet.members[0].metric("portrelay_packets_relayed_total")
+        + fleet.members[0].metric("portrelay_acks_relayed_total");
+    // Its lanes fill while alpha delivers its own, moving every client on.
+    fleet.workload(108, 71, 54).await;
+    let relayed = |f: &Fleet| {
+        f.members[0].metric("portrelay_packets_relayed_total")
+            + f.members[0].metric("portrelay_acks_relayed_total")
+    };
+    fleet
+        .wait("alpha delivered nothing while beta was paused", |f| {
+            relayed(f) > before + 20.0
+        })
+        .await;
+    // Give alpha's batches time to move the clients past beta's proof heights.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let victim = fleet.members[stuck].process.take().expect("running");
+    signal(victim.id(), "-KILL");
+    drop(victim);
+    let restarted = start_relayer_logged(&fleet.members[stuck].config, &fleet.members[stuck].log);
+    fleet.members[stuck].process = Some(restarted);
+    fleet.workload(54, 71, 162).await;
+    fleet.settle(216).await;
+    let log = fleet.members[stuck].log_text();
+    let backfilled = log
+        .lines()
+        .filter(|l| l.contains("verified by its hash links"))
+        .count();
+    assert!(
+        backfilled > 0,
+        "the restarted member never needed a header below its window: the test did not reproduce the wedge; {}",
+        fleet.logs()
+    );
+    // No spin: a stalled lane is retried with a backoff, not thousands of times.
+    let waiting = log.lines().filter(|l| l.contains("lane stalled")).count();
+    assert!(waiting < 200, "{waiting} stall lines: {}", fleet.logs());
     fleet.stop().await;
 }

@@ -259,7 +259,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         names.join(", "),
         config.data_dir.display()
     );
-    let engine = Engine::new(chains, coordination, options, config.paths.clone(), metrics);
+    let engine = Engine::with_stall(
+        chains,
+        coordination,
+        options,
+        config.stall,
+        config.paths.clone(),
+        metrics,
+    );
     let configured = Arc::new(configured);
     let registry = tokio::spawn(follow_registry(
         engine.clone(),

@@ -34,6 +34,9 @@ pub struct Metrics {
     pub latency: HistogramVec,
     pub submit_errors: IntCounterVec,
     pub retries: IntCounterVec,
+    /// Batches handed back because a proof's header could not be had, by
+    /// path: a lane that cannot progress (see docs/metrics.md).
+    pub lane_stalled: IntCounterVec,
     pub parked: IntGauge,
     pub client_height: IntGaugeVec,
     pub client_lag: IntGaugeVec,
@@ -186,6 +189,16 @@ impl Metrics {
                         "jobs put back in their lanes to be tried again"
                     ),
                     &["destination"]
+                )?
+            ),
+            lane_stalled: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "portrelay_lane_stalled_total",
+                        "batches re-queued because a header their proofs need cannot be had (one per backoff step)"
+                    ),
+                    &["source", "destination"]
                 )?
             ),
             parked: register!(

@@ -87,6 +87,27 @@ pub struct EngineOptions {
     pub clear_interval: Duration,
 }
 
+/// What a submitter does about a lane that cannot progress (a header its
+/// proofs need cannot be had): `[relayer] stall_release` and `stall_park`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StallOptions {
+    /// How long a lane may stall before this member gives its lease up, so
+    /// that another member (whose follower may hold the header) can try.
+    pub release: Duration,
+    /// How long a job may stall before it is parked with the reason.
+    pub park: Duration,
+}
+
+impl StallOptions {
+    /// The defaults of the configuration file (docs/fleet.md): long enough
+    /// that a follower catching up after a restart is not mistaken for a
+    /// stall, short enough that a fleet hands a stuck lane on within a minute.
+    pub const DEFAULT: StallOptions = StallOptions {
+        release: Duration::from_secs(30),
+        park: Duration::from_secs(600),
+    };
+}
+
 /// A path the relayer serves: which apps, and its most jobs in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathPolicy {
@@ -220,6 +241,7 @@ pub struct Engine {
     /// Whether the coordinator answers, and the fleet.
     pub fleet: Arc<dyn FleetView>,
     pub options: EngineOptions,
+    pub stall: StallOptions,
     pub paths: Paths,
     pub metrics: Arc<Metrics>,
     pub(super) tasks: TaskTracker,
@@ -247,6 +269,25 @@ impl Engine {
         paths: Paths,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
+        Engine::with_stall(
+            chains,
+            coordination,
+            options,
+            StallOptions::DEFAULT,
+            paths,
+            metrics,
+        )
+    }
+
+    /// [`Engine::new`] with the stall options of the configuration file.
+    pub fn with_stall(
+        chains: BTreeMap<ChainId, Chain>,
+        coordination: impl Into<Coordination>,
+        options: EngineOptions,
+        stall: StallOptions,
+        paths: Paths,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
         let stop = CancellationToken::new();
         let chains = chains
             .into_iter()
@@ -265,6 +306,7 @@ impl Engine {
             store,
             fleet,
             options,
+            stall,
             paths,
             metrics,
             tasks: TaskTracker::new(),

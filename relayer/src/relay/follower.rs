@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use adapters::chain::{AdapterError, ChainAdapter};
 use light_clients::any::{AnyClient, AnyHeader};
 use light_clients::client::UpdateOutcome;
-use light_clients::{ChainId, Timestamp};
+use light_clients::verify::{HeaderSummary, UntrustedBlock};
+use light_clients::{ChainId, Family, Hash32, Timestamp};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +24,20 @@ use crate::metrics::Metrics;
 
 /// Headers kept per chain for submitters and witnesses to use.
 const HEADER_WINDOW: usize = 4096;
+
+/// Headers below the window verified on demand (by their hash links), kept
+/// apart so that the window's newest headers never evict them, nor they the
+/// window's. A restarted member inherits at most a few lanes' worth of proof
+/// heights below where it started; the bound keeps a long run of them from
+/// growing without end (the oldest go first: the jobs that needed them are
+/// usually done).
+const OLDER_KEPT: usize = 4096;
+
+/// How far below the lowest verified header a header is looked for by its
+/// hash links, one adapter request per height. A job proven further down
+/// than this is left to stall (and be released, then parked) rather than
+/// have every submitter walk the chain's whole history.
+pub const BACKFILL_MAX: u64 = 4096;
 
 /// Requests waiting for the follower. Every request is answered from memory
 /// between two header verifications (each well under a millisecond), so a
@@ -43,6 +58,14 @@ pub struct Published {
 /// What other tasks ask of, or tell, a follower.
 #[derive(Debug)]
 enum Request {
+    /// The verified header at `height`, or else the lowest verified one
+    /// above it (a header to walk down from by hash links).
+    Anchor {
+        height: u64,
+        reply: oneshot::Sender<Option<(u64, AnyHeader)>>,
+    },
+    /// Headers below the window, verified by their hash links by a handle.
+    Backfilled { headers: Vec<(u64, AnyHeader)> },
     /// The verified headers at these heights (none where not in the window).
     Headers {
         heights: Vec<u64>,
@@ -75,6 +98,45 @@ enum Request {
 pub struct FollowerHandle {
     requests: mpsc::Sender<Request>,
     state: watch::Receiver<Published>,
+    /// The chain's adapter, for the handle to fetch older headers itself
+    /// (see [`FollowerHandle::verified_back`]) so the follower's task never
+    /// waits on the network to answer a request.
+    adapter: Arc<dyn ChainAdapter>,
+}
+
+/// Why a header below the follower's window could not be verified.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackfillError {
+    /// The follower has no verified header at or above the height (it has
+    /// not started, or stopped).
+    #[error("no verified header at or above height {height} to walk down from")]
+    NoAnchor { height: u64 },
+    /// The height is further below the verified headers than the walk goes.
+    #[error("height {height} is {distance} blocks below the lowest verified header (at most {BACKFILL_MAX} are walked)")]
+    TooFar { height: u64, distance: u64 },
+    /// The adapter could not serve a header.
+    #[error("header {height}: {source}")]
+    Adapter { height: u64, source: AdapterError },
+    /// A served header does not hash to the link of the verified header above it.
+    #[error("header {height} does not match the hash link of the verified header above it")]
+    Link { height: u64 },
+    /// A served header is malformed, or its sets do not match their hashes.
+    #[error("header {height}: {reason}")]
+    Malformed { height: u64, reason: String },
+}
+
+impl BackfillError {
+    /// A short stable reason, for logs and metrics labels.
+    pub fn check(&self) -> &'static str {
+        match self {
+            BackfillError::NoAnchor { .. } => "no_anchor",
+            BackfillError::TooFar { .. } => "too_far",
+            BackfillError::Adapter { .. } => "unavailable",
+            BackfillError::Link { .. } => "hash_link",
+            BackfillError::Malformed { .. } => "malformed",
+        }
+    }
 }
 
 impl FollowerHandle {
@@ -121,6 +183,68 @@ impl FollowerHandle {
             return vec![None; n];
         }
         answer.await.unwrap_or_else(|_| vec![None; n])
+    }
+
+    /// The header at `height`, verified: from the window, or, below it, by
+    /// walking down from the lowest verified header above it, one header at
+    /// a time, each accepted only if it hashes to the `previous` link of the
+    /// verified header above it (headers hash their link, so this is as
+    /// sound as the verified header it starts from) and its sets match the
+    /// hashes it commits. A member restarted above the proof heights of the
+    /// jobs it inherits gets their headers this way; without it it could
+    /// never deliver them.
+    pub async fn verified_back(&self, height: u64) -> Result<AnyHeader, BackfillError> {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .requests
+            .send(Request::Anchor { height, reply })
+            .await
+            .is_err()
+        {
+            return Err(BackfillError::NoAnchor { height });
+        }
+        let (mut at, mut above) = answer
+            .await
+            .ok()
+            .flatten()
+            .ok_or(BackfillError::NoAnchor { height })?;
+        if at == height {
+            return Ok(above);
+        }
+        let distance = at - height;
+        if distance > BACKFILL_MAX {
+            return Err(BackfillError::TooFar { height, distance });
+        }
+        let mut found = Vec::new();
+        while at > height {
+            let h = at - 1;
+            let link = previous_hash(&above).ok_or(BackfillError::Link { height: h })?;
+            let header = self
+                .adapter
+                .header(h)
+                .await
+                .map_err(|source| BackfillError::Adapter { height: h, source })?;
+            let summary = checked_summary(&header)
+                .map_err(|reason| BackfillError::Malformed { height: h, reason })?;
+            if summary.height != h {
+                return Err(BackfillError::Malformed {
+                    height: h,
+                    reason: format!("served as height {}", summary.height),
+                });
+            }
+            if summary.hash != link {
+                return Err(BackfillError::Link { height: h });
+            }
+            found.push((h, header.clone()));
+            above = header;
+            at = h;
+        }
+        // Kept by the follower so the next batch at this height asks no one.
+        let _ = self
+            .requests
+            .send(Request::Backfilled { headers: found })
+            .await;
+        Ok(above)
     }
 
     /// The highest verified header.
@@ -204,9 +328,18 @@ pub(super) fn follower(
         trust,
         metrics,
         window: BTreeMap::new(),
+        older: BTreeMap::new(),
         state: state_tx,
     };
-    (FollowerHandle { requests, state }, follower.run(rx, stop))
+    let adapter = follower.chain.adapter.clone();
+    (
+        FollowerHandle {
+            requests,
+            state,
+            adapter,
+        },
+        follower.run(rx, stop),
+    )
 }
 
 struct Follower {
@@ -216,6 +349,9 @@ struct Follower {
     metrics: Arc<Metrics>,
     /// Headers verified, by height (a window of recent ones).
     window: BTreeMap<u64, AnyHeader>,
+    /// Headers below the window verified by their hash links (see
+    /// [`FollowerHandle::verified_back`]).
+    older: BTreeMap<u64, AnyHeader>,
     state: watch::Sender<Published>,
 }
 
@@ -391,10 +527,26 @@ impl Follower {
 
     fn answer(&mut self, request: Request) {
         match request {
+            Request::Anchor { height, reply } => {
+                let first = |m: &BTreeMap<u64, AnyHeader>| {
+                    m.range(height..).next().map(|(h, x)| (*h, x.clone()))
+                };
+                let anchor = match (first(&self.older), first(&self.window)) {
+                    (Some(o), Some(w)) => Some(if o.0 <= w.0 { o } else { w }),
+                    (o, w) => o.or(w),
+                };
+                let _ = reply.send(anchor);
+            }
+            Request::Backfilled { headers } => {
+                self.older.extend(headers);
+                while self.older.len() > OLDER_KEPT {
+                    self.older.pop_first();
+                }
+            }
             Request::Headers { heights, reply } => {
                 let headers = heights
                     .iter()
-                    .map(|h| self.window.get(h).cloned())
+                    .map(|h| self.window.get(h).or_else(|| self.older.get(h)).cloned())
                     .collect();
                 // The asker may have given up (its task stopped): nothing to do.
                 let _ = reply.send(headers);
@@ -434,6 +586,39 @@ impl Follower {
                 }
             }),
         }
+    }
+}
+
+/// The hash a header commits to as its predecessor's (none for a first block).
+fn previous_hash(header: &AnyHeader) -> Option<Hash32> {
+    match header {
+        AnyHeader::Cmport(b) => Some(b.signed_header.header.previous_hash),
+        AnyHeader::Cosco(b) => Some(b.signed_header.header.parent_hash),
+        AnyHeader::Gba(b) => {
+            let id = b.signed_header.header.last_block_id?;
+            <[u8; 32]>::try_from(id.hash.as_bytes()).ok().map(Hash32)
+        }
+    }
+}
+
+/// The header's summary, once its validator sets are checked against the
+/// hashes it commits (the hash link vouches for the header, not for the
+/// sets served with it, and a destination refuses a header whose sets do
+/// not match).
+fn checked_summary(header: &AnyHeader) -> Result<HeaderSummary, String> {
+    fn check<F: Family>(b: &UntrustedBlock<F>) -> Result<HeaderSummary, String> {
+        let summary = F::summary(&b.signed_header).map_err(|e| e.to_string())?;
+        let sets = F::validators_hash(&b.validators).map_err(|e| e.to_string())?;
+        let next = F::validators_hash(&b.next_validators).map_err(|e| e.to_string())?;
+        if sets != summary.validators_hash || next != summary.next_validators_hash {
+            return Err("its validator sets do not match the hashes it commits".into());
+        }
+        Ok(summary)
+    }
+    match header {
+        AnyHeader::Cmport(b) => check(b),
+        AnyHeader::Cosco(b) => check(b),
+        AnyHeader::Gba(b) => check(b),
     }
 }
 

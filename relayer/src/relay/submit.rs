@@ -14,7 +14,7 @@ use light_clients::zk::{self, Disclosure, PathPolicy};
 use light_clients::{App, ChainId, PacketId};
 use tokio_util::sync::CancellationToken;
 
-use super::coordinator::{Job, Requeue, Work};
+use super::coordinator::{Job, JobId, JobKind, Requeue, Work};
 use crate::metrics::bounded_check;
 
 /// Batches a submitter keeps sent but not yet confirmed at once.
@@ -28,6 +28,68 @@ const CONFIRM_WITHIN: Duration = Duration::from_secs(120);
 /// client of a large network; a full queue makes the refresher or a witness
 /// wait, which is the backpressure wanted.
 const CONTROL: usize = 64;
+
+/// Pauses between retries grow up to this many times `[relayer] backoff`.
+const BACKOFF_STEPS: u32 = 5;
+
+/// The pause before retry number `step` (0 for the first): `base` doubled
+/// `step` times, at most [`BACKOFF_STEPS`] times, so that a submitter that
+/// cannot progress never spins and never waits long once it can.
+pub(super) fn backoff_pause(base: Duration, step: u32) -> Duration {
+    base.saturating_mul(1u32 << step.min(BACKOFF_STEPS))
+}
+
+/// What became of a batch taken from the lanes.
+#[derive(Debug)]
+enum Batch {
+    /// Sent; its jobs wait for their block.
+    Sent(Sent),
+    /// Nothing was sent, and nothing stands in the way (jobs parked, or
+    /// handed back for a reason of the ledger's).
+    Nothing,
+    /// A proof's header cannot be had: the jobs, for the submitter to hand
+    /// back (or park, once they stalled for `[relayer] stall_park`).
+    Waiting { reason: String, jobs: Vec<Job> },
+}
+
+/// The (source, destination) of a job's path, as the metrics label paths.
+fn path_of(job: &Job) -> (ChainId, ChainId) {
+    let id = job.id();
+    let c = id.channel;
+    match id.kind {
+        JobKind::Packet => (c.source, c.destination),
+        // An ack goes back to the packet's source, proven by its destination.
+        JobKind::Ack => (c.destination, c.source),
+    }
+}
+
+/// When each job a submitter could not prepare first stalled: a job is
+/// parked once it stalled for `[relayer] stall_park` (on this member; its
+/// lane's jobs are forgotten here when another member delivers them, after
+/// twice that).
+#[derive(Debug, Default)]
+struct Stalled {
+    since: std::collections::HashMap<JobId, Instant>,
+}
+
+impl Stalled {
+    /// Splits `jobs` into those stalled for `park` or longer and the others,
+    /// noting when each new one first stalled.
+    fn sort(&mut self, jobs: Vec<Job>, park: Duration) -> (Vec<Job>, Vec<Job>) {
+        let now = Instant::now();
+        // Jobs delivered by another member never come back to be forgotten.
+        self.since
+            .retain(|_, first| now.duration_since(*first) < park.saturating_mul(2));
+        jobs.into_iter().partition(|j| {
+            let first = *self.since.entry(j.id()).or_insert(now);
+            now.duration_since(first) >= park
+        })
+    }
+
+    fn forget(&mut self, id: &JobId) {
+        self.since.remove(id);
+    }
+}
 
 /// A batch the ledger executed, waiting for its block.
 #[derive(Debug)]
@@ -86,12 +148,23 @@ impl Engine {
         let Some(chain) = self.chain(&target) else {
             return;
         };
+        // Each path into this destination on the page at zero, so that the
+        // stall alert and dashboards see the series before a lane stalls.
+        for source in self.chain_ids().iter().filter(|s| **s != target) {
+            self.metrics
+                .lane_stalled
+                .with_label_values(&[source.as_str(), target.as_str()])
+                .inc_by(0);
+        }
         // Evidence that did not get through, tried again before the next batch.
         let mut again: Vec<Control> = Vec::new();
         let signer = RelayerKey(chain.key.verification_key().to_bytes());
         let slots = Arc::new(tokio::sync::Semaphore::new(PIPELINE));
         let mut nonce: Option<u64> = None;
         let mut failures = 0u32;
+        // Batches in a row that waited for a header: the step of their backoff.
+        let mut stalls = 0u32;
+        let mut stalled = Stalled::default();
         loop {
             if stop.is_cancelled() {
                 return;
@@ -142,8 +215,12 @@ impl Engine {
                 .send_batch(&chain, &target, signer, jobs, &mut nonce)
                 .await
             {
-                Ok(Some(sent)) => {
+                Ok(Batch::Sent(sent)) => {
                     failures = 0;
+                    stalls = 0;
+                    for (job, _) in &sent.executed {
+                        stalled.forget(&job.id());
+                    }
                     let engine = self.clone();
                     let adapter = chain.adapter.clone();
                     let target = target.clone();
@@ -152,7 +229,37 @@ impl Engine {
                         drop(permit);
                     });
                 }
-                Ok(None) => failures = 0,
+                Ok(Batch::Nothing) => failures = 0,
+                Ok(Batch::Waiting { reason, jobs }) => {
+                    drop(permit);
+                    // Once per backoff step, not per attempt: the pause is the step.
+                    let pause = backoff_pause(self.options.backoff, stalls);
+                    stalls = stalls.saturating_add(1);
+                    let paths: std::collections::BTreeSet<(ChainId, ChainId)> =
+                        jobs.iter().map(path_of).collect();
+                    let (overdue, back) = stalled.sort(jobs, self.stall.park);
+                    if !overdue.is_empty() {
+                        tracing::error!(%target, jobs = overdue.len(), %reason, "parking jobs stalled for longer than relayer.stall_park");
+                        let why = format!(
+                            "stalled for longer than relayer.stall_park ({}): {reason}",
+                            humantime::format_duration(self.stall.park)
+                        );
+                        self.park(overdue, &why).await;
+                    }
+                    self.hand_back(back, &reason, Requeue::NotAnAttempt).await;
+                    for (source, destination) in &paths {
+                        self.metrics
+                            .lane_stalled
+                            .with_label_values(&[source.as_str(), destination.as_str()])
+                            .inc();
+                    }
+                    tracing::warn!(%target, %reason, stalls, pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX), "lane stalled: jobs re-queued, trying again after a pause");
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        Some(c) = controls.recv() => again.push(c),
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                }
                 Err(e) => {
                     nonce = None;
                     failures = failures.saturating_add(1);
@@ -168,7 +275,7 @@ impl Engine {
                         .with_label_values(&[target.as_str(), reason])
                         .inc();
                     tracing::warn!(%target, error = %e, "submission failed; jobs re-queued");
-                    let pause = self.options.backoff.saturating_mul(1 << failures.min(5));
+                    let pause = backoff_pause(self.options.backoff, failures);
                     tokio::select! {
                         _ = stop.cancelled() => return,
                         _ = tokio::time::sleep(pause) => {}
@@ -293,7 +400,7 @@ impl Engine {
         signer: RelayerKey,
         jobs: Vec<Job>,
         nonce: &mut Option<u64>,
-    ) -> Result<Option<Sent>, AdapterError> {
+    ) -> Result<Batch, AdapterError> {
         // Every job taken is settled on every path: completed, or back in its lane.
         let (blocked, jobs): (Vec<Job>, Vec<Job>) = jobs
             .into_iter()
@@ -307,7 +414,7 @@ impl Engine {
             .await;
         }
         if jobs.is_empty() {
-            return Ok(None);
+            return Ok(Batch::Nothing);
         }
         let policies = match self.path_policies(chain, &jobs).await {
             Ok(p) => p,
@@ -335,7 +442,7 @@ impl Engine {
             .await;
         }
         if jobs.is_empty() {
-            return Ok(None);
+            return Ok(Batch::Nothing);
         }
         let started = Instant::now();
         let prepared = self
@@ -343,16 +450,8 @@ impl Engine {
             .await;
         self.metrics.stage("prepare", started.elapsed());
         let (tx, updates) = match prepared {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                self.hand_back(
-                    jobs,
-                    "a header is not verified by the follower yet",
-                    Requeue::NotAnAttempt,
-                )
-                .await;
-                return Ok(None);
-            }
+            Ok(Prepared::Tx(tx, updates)) => (tx, updates),
+            Ok(Prepared::Waiting(reason)) => return Ok(Batch::Waiting { reason, jobs }),
             Err(e) => {
                 self.hand_back(jobs, &e.to_string(), Requeue::NotAnAttempt)
                     .await;
@@ -380,7 +479,7 @@ impl Engine {
                 Requeue::NotAnAttempt,
             )
             .await;
-            return Ok(None);
+            return Ok(Batch::Nothing);
         }
         self.metrics.batch(target, jobs.len());
         let mut executed = Vec::new();
@@ -417,7 +516,7 @@ impl Engine {
         let park_after = self.options.max_attempts;
         self.hand_back(retry, &reason, Requeue::Attempt { park_after })
             .await;
-        Ok(Some(Sent {
+        Ok(Batch::Sent(Sent {
             id: response.id,
             executed,
         }))
@@ -515,7 +614,7 @@ impl Engine {
         jobs: &[Job],
         policies: &Policies,
         nonce: &mut Option<u64>,
-    ) -> Result<Option<(SignedTx, usize)>, AdapterError> {
+    ) -> Result<Prepared, AdapterError> {
         let mut needed: BTreeMap<ChainId, std::collections::BTreeSet<u64>> = BTreeMap::new();
         for job in jobs {
             let (from, h) = match &job.work {
@@ -529,7 +628,7 @@ impl Engine {
         for (from, heights) in &needed {
             // A source this relayer no longer follows has no headers to give.
             let Some(follower) = self.follower(from) else {
-                return Ok(None);
+                return Ok(Prepared::Waiting(format!("{from} is not followed")));
             };
             let have = clients
                 .iter()
@@ -556,9 +655,30 @@ impl Engine {
                 };
                 let headers = follower.headers(span.clone()).await;
                 for (h, header) in span.into_iter().zip(headers) {
-                    let Some(header) = header else {
-                        tracing::debug!(%target, %from, height = h, "waiting for the follower to verify the header");
-                        return Ok(None);
+                    let header = match header {
+                        Some(header) => header,
+                        // Below the window (this member started above the job's
+                        // proof height, or the window moved past it): verified
+                        // by its hash links down from the lowest verified one.
+                        None if follower.lowest().is_some_and(|l| h < l) => {
+                            match follower.verified_back(h).await {
+                                Ok(header) => {
+                                    tracing::info!(%target, %from, height = h, "a header below the follower's window verified by its hash links");
+                                    header
+                                }
+                                Err(e) => {
+                                    return Ok(Prepared::Waiting(format!(
+                                        "the header of {from} at {h} cannot be verified: {e}"
+                                    )))
+                                }
+                            }
+                        }
+                        None => {
+                            tracing::debug!(%target, %from, height = h, "waiting for the follower to verify the header");
+                            return Ok(Prepared::Waiting(format!(
+                                "the follower of {from} has not verified height {h} yet"
+                            )));
+                        }
                     };
                     msgs.push(RelayMsg::UpdateClient {
                         chain: from.clone(),
@@ -596,10 +716,10 @@ impl Engine {
             None => chain.adapter.account(&signer).await?.next_nonce,
         };
         *nonce = Some(next);
-        Ok(Some((
+        Ok(Prepared::Tx(
             SignedTx::sign(&chain.key, target, next, &TxBody::Relay(msgs)),
             updates,
-        )))
+        ))
     }
 }
 
@@ -637,6 +757,15 @@ fn evidence_only(control: Vec<Control>) -> Vec<Control> {
         .into_iter()
         .filter(|c| matches!(c, Control::Misbehaviour { .. }))
         .collect()
+}
+
+/// A batch's transaction, or why it cannot be made yet.
+#[derive(Debug)]
+enum Prepared {
+    /// The transaction, and how many client updates it starts with.
+    Tx(SignedTx, usize),
+    /// A header a proof needs is not verified (yet): the reason.
+    Waiting(String),
 }
 
 /// How the destination takes each (source, app) of a batch's packets.
@@ -715,5 +844,90 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_from_the_base_and_stops_growing_at_its_cap() {
+        let base = Duration::from_millis(100);
+        let pauses: Vec<u64> = (0..9)
+            .map(|step| backoff_pause(base, step).as_millis() as u64)
+            .collect();
+        assert_eq!(pauses, [100, 200, 400, 800, 1600, 3200, 3200, 3200, 3200]);
+        // No overflow however long a lane stays stalled.
+        assert_eq!(backoff_pause(base, u32::MAX), Duration::from_millis(3200));
+        assert_eq!(
+            backoff_pause(Duration::MAX, 3),
+            Duration::MAX,
+            "saturates instead of overflowing"
+        );
+    }
+
+    fn job(sequence: u64, proof_height: u64) -> Job {
+        use light_clients::host::EventProof;
+        use light_clients::merkle::MerkleProof;
+        use light_clients::{ChannelId, Packet, Timeout, Timestamp};
+        let channel = ChannelId {
+            source: ChainId::new("cmport-1").expect("id"),
+            destination: ChainId::new("cosco-1").expect("id"),
+            app: App::Cargo,
+        };
+        Job {
+            work: Work::Packet {
+                packet: Packet {
+                    id: PacketId { channel, sequence },
+                    timeout: Timeout {
+                        time: Timestamp::from_unix_nanos(1),
+                        height: None,
+                    },
+                    payload: vec![1],
+                },
+                proof: EventProof {
+                    height: proof_height,
+                    opening: None,
+                    proof: MerkleProof {
+                        leaf_index: 0,
+                        siblings: Vec::new(),
+                    },
+                },
+            },
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn a_stalled_job_is_parked_only_once_it_stalled_for_the_whole_period() {
+        let mut stalled = Stalled::default();
+        let park = Duration::from_millis(50);
+        let (overdue, back) = stalled.sort(vec![job(1, 5), job(2, 5)], park);
+        assert!(overdue.is_empty());
+        assert_eq!(back.len(), 2);
+        std::thread::sleep(Duration::from_millis(60));
+        // Job 3 stalls for the first time now: not overdue with the others.
+        let (overdue, back) = stalled.sort(vec![job(1, 5), job(2, 5), job(3, 5)], park);
+        let ids = |v: &[Job]| v.iter().map(|j| j.id().sequence).collect::<Vec<_>>();
+        assert_eq!(ids(&overdue), [1, 2]);
+        assert_eq!(ids(&back), [3]);
+        // A job sent since starts its count again.
+        stalled.forget(&job(3, 5).id());
+        std::thread::sleep(Duration::from_millis(60));
+        let (overdue, _) = stalled.sort(vec![job(3, 5)], park);
+        assert!(overdue.is_empty());
+    }
+
+    #[test]
+    fn an_ack_is_labelled_with_the_path_it_goes_back_on() {
+        let packet = job(1, 5);
+        assert_eq!(
+            path_of(&packet),
+            (
+                ChainId::new("cmport-1").expect("id"),
+                ChainId::new("cosco-1").expect("id")
+            )
+        );
     }
 }
