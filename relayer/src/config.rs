@@ -90,9 +90,6 @@ struct RawRelayer {
     max_attempts: u32,
     backoff: String,
     clear_interval: String,
-    /// How long a lane may stall (see `StallOptions`); optional, default 30s.
-    #[serde(default)]
-    stall_release: Option<String>,
     /// How long a job may stall before it is parked; optional, default 10m.
     #[serde(default)]
     stall_park: Option<String>,
@@ -217,7 +214,7 @@ pub struct Config {
     pub max_attempts: u32,
     pub backoff: Duration,
     pub clear_interval: Duration,
-    /// `[relayer] stall_release` and `stall_park`.
+    /// `[relayer] stall_park`.
     pub stall: StallOptions,
     pub trust: TrustOptions,
     pub api: Option<ApiConfig>,
@@ -226,27 +223,16 @@ pub struct Config {
     pub paths: Paths,
 }
 
-/// `[relayer] stall_release` and `stall_park`, each defaulting to
-/// [`StallOptions::DEFAULT`]'s; a job is parked only after its lane had the
-/// chance to move to another member, so `stall_park` is at least `stall_release`.
-fn validate_stall(release: Option<&str>, park: Option<&str>) -> Result<StallOptions, ConfigError> {
-    let release = match release {
-        Some(v) => duration("relayer.stall_release", v)?,
-        None => StallOptions::DEFAULT.release,
-    };
+/// `[relayer] stall_park`, default [`StallOptions::DEFAULT`]'s (10m).
+fn validate_stall(park: Option<&str>) -> Result<StallOptions, ConfigError> {
     let park = match park {
         Some(v) => duration("relayer.stall_park", v)?,
         None => StallOptions::DEFAULT.park,
     };
-    if release.is_zero() {
-        return Err(invalid("relayer.stall_release: must be more than 0s"));
+    if park.is_zero() {
+        return Err(invalid("relayer.stall_park: must be more than 0s"));
     }
-    if park < release {
-        return Err(invalid(
-            "relayer.stall_park: must be at least relayer.stall_release",
-        ));
-    }
-    Ok(StallOptions { release, park })
+    Ok(StallOptions { park })
 }
 
 fn duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
@@ -418,7 +404,7 @@ impl Config {
             max_attempts: r.max_attempts,
             backoff: duration("relayer.backoff", &r.backoff)?,
             clear_interval: duration("relayer.clear_interval", &r.clear_interval)?,
-            stall: validate_stall(r.stall_release.as_deref(), r.stall_park.as_deref())?,
+            stall: validate_stall(r.stall_park.as_deref())?,
             trust,
             api,
             chains,

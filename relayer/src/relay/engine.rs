@@ -88,12 +88,9 @@ pub struct EngineOptions {
 }
 
 /// What a submitter does about a lane that cannot progress (a header its
-/// proofs need cannot be had): `[relayer] stall_release` and `stall_park`.
+/// proofs need cannot be had): `[relayer] stall_park`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StallOptions {
-    /// How long a lane may stall before this member gives its lease up, so
-    /// that another member (whose follower may hold the header) can try.
-    pub release: Duration,
     /// How long a job may stall before it is parked with the reason.
     pub park: Duration,
 }
@@ -103,7 +100,6 @@ impl StallOptions {
     /// that a follower catching up after a restart is not mistaken for a
     /// stall, short enough that a fleet hands a stuck lane on within a minute.
     pub const DEFAULT: StallOptions = StallOptions {
-        release: Duration::from_secs(30),
         park: Duration::from_secs(600),
     };
 }
