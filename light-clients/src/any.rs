@@ -437,6 +437,32 @@ impl AnyHeader {
         on_any!(AnyHeader, self, |b| summary(b))
     }
 
+    /// [`summary`](Self::summary), once the sets served with the header are
+    /// checked against the hashes it commits: a header vouched for by a hash
+    /// link rather than by signatures must still carry the sets it names,
+    /// or a destination would refuse it.
+    pub fn checked_summary(&self) -> Result<HeaderSummary, VerifyError> {
+        fn check<F: Family>(b: &UntrustedBlock<F>) -> Result<HeaderSummary, VerifyError> {
+            let summary = F::summary(&b.signed_header)?;
+            let computed = F::validators_hash(&b.validators)?;
+            if computed != summary.validators_hash {
+                return Err(VerifyError::ValidatorsHashMismatch {
+                    header: summary.validators_hash,
+                    computed,
+                });
+            }
+            let computed = F::validators_hash(&b.next_validators)?;
+            if computed != summary.next_validators_hash {
+                return Err(VerifyError::NextValidatorsHashMismatch {
+                    header: summary.next_validators_hash,
+                    computed,
+                });
+            }
+            Ok(summary)
+        }
+        on_any!(AnyHeader, self, |b| check(b))
+    }
+
     /// This header, with its sets, as a trust root for a client of its chain.
     pub fn trust_root(&self) -> AnyTrustRoot {
         fn root<F: Family>(b: &UntrustedBlock<F>) -> TrustRoot<F> {

@@ -215,6 +215,7 @@ impl Family for Cmport {
             height: header.height,
             time: header.time,
             hash: header.hash(),
+            previous_hash: Some(header.previous_hash),
             validators_hash: header.org_set_hash,
             next_validators_hash: header.next_org_set_hash,
             roots: RootCommitment::Roots(header.roots()),

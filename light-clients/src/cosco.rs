@@ -201,6 +201,7 @@ impl Family for Cosco {
             height: header.height,
             time: header.time,
             hash: header.hash(),
+            previous_hash: Some(header.parent_hash),
             validators_hash: header.validators_hash,
             next_validators_hash: header.next_validators_hash,
             roots: RootCommitment::Roots(header.roots()),

@@ -63,6 +63,7 @@ impl Family for Gba {
             height: header.height.value(),
             time,
             hash: hash32(header.hash()),
+            previous_hash: header.last_block_id.map(|id| hash32(id.hash)),
             validators_hash: hash32(header.validators_hash),
             next_validators_hash: hash32(header.next_validators_hash),
             roots: RootCommitment::AppHash(header.app_hash.as_bytes().to_vec()),

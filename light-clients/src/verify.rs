@@ -35,6 +35,9 @@ pub struct HeaderSummary {
     pub height: u64,
     pub time: Timestamp,
     pub hash: Hash32,
+    /// The hash the header commits as its predecessor's (none where the
+    /// format leaves it out, as CometBFT does for a first block).
+    pub previous_hash: Option<Hash32>,
     pub validators_hash: Hash32,
     pub next_validators_hash: Hash32,
     pub roots: RootCommitment,

@@ -189,6 +189,7 @@ fn cmport_two_orderers_of_one_org_count_once() {
         height: 1,
         time: at(0),
         hash: Hash32::ZERO,
+        previous_hash: None,
         validators_hash: set.hash(),
         next_validators_hash: set.hash(),
         roots: light_clients::verify::RootCommitment::Roots(Roots::default()),

@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use adapters::chain::{AdapterError, ChainAdapter};
 use light_clients::any::{AnyClient, AnyHeader};
 use light_clients::client::UpdateOutcome;
-use light_clients::verify::{HeaderSummary, UntrustedBlock};
-use light_clients::{ChainId, Family, Hash32, Timestamp};
+use light_clients::{ChainId, Timestamp};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -218,14 +217,22 @@ impl FollowerHandle {
         let mut found = Vec::new();
         while at > height {
             let h = at - 1;
-            let link = previous_hash(&above).ok_or(BackfillError::Link { height: h })?;
+            let link = above
+                .summary()
+                .ok()
+                .and_then(|s| s.previous_hash)
+                .ok_or(BackfillError::Link { height: h })?;
             let header = self
                 .adapter
                 .header(h)
                 .await
                 .map_err(|source| BackfillError::Adapter { height: h, source })?;
-            let summary = checked_summary(&header)
-                .map_err(|reason| BackfillError::Malformed { height: h, reason })?;
+            let summary = header
+                .checked_summary()
+                .map_err(|e| BackfillError::Malformed {
+                    height: h,
+                    reason: e.to_string(),
+                })?;
             if summary.height != h {
                 return Err(BackfillError::Malformed {
                     height: h,
@@ -586,39 +593,6 @@ impl Follower {
                 }
             }),
         }
-    }
-}
-
-/// The hash a header commits to as its predecessor's (none for a first block).
-fn previous_hash(header: &AnyHeader) -> Option<Hash32> {
-    match header {
-        AnyHeader::Cmport(b) => Some(b.signed_header.header.previous_hash),
-        AnyHeader::Cosco(b) => Some(b.signed_header.header.parent_hash),
-        AnyHeader::Gba(b) => {
-            let id = b.signed_header.header.last_block_id?;
-            <[u8; 32]>::try_from(id.hash.as_bytes()).ok().map(Hash32)
-        }
-    }
-}
-
-/// The header's summary, once its validator sets are checked against the
-/// hashes it commits (the hash link vouches for the header, not for the
-/// sets served with it, and a destination refuses a header whose sets do
-/// not match).
-fn checked_summary(header: &AnyHeader) -> Result<HeaderSummary, String> {
-    fn check<F: Family>(b: &UntrustedBlock<F>) -> Result<HeaderSummary, String> {
-        let summary = F::summary(&b.signed_header).map_err(|e| e.to_string())?;
-        let sets = F::validators_hash(&b.validators).map_err(|e| e.to_string())?;
-        let next = F::validators_hash(&b.next_validators).map_err(|e| e.to_string())?;
-        if sets != summary.validators_hash || next != summary.next_validators_hash {
-            return Err("its validator sets do not match the hashes it commits".into());
-        }
-        Ok(summary)
-    }
-    match header {
-        AnyHeader::Cmport(b) => check(b),
-        AnyHeader::Cosco(b) => check(b),
-        AnyHeader::Gba(b) => check(b),
     }
 }
 
