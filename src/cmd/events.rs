@@ -37,7 +37,7 @@ pub const ACCEPTED: u8 = 0;
 /// Exit code: at least one event was refused, and every input was read.
 pub const REFUSED: u8 = 1;
 /// Exit code: an input could not be read or is not JSON (or stdout failed).
-pub const UNREADABLE: u8 = 2;
+pub use super::UNREADABLE;
 
 /// The events of one input, each with its position (line or array index, from 1).
 type Events = Vec<(usize, Value)>;
