@@ -73,28 +73,28 @@ pub fn run(cmd: AdaptersCommand) -> ExitCode {
             key_file,
             api,
         } => {
-            let req = (|| -> Result<relayer::api::RegisterAdapter, String> {
+            let req = (|| -> anyhow::Result<relayer::api::RegisterAdapter> {
                 let chain = ChainConfig {
                     chain_id: light_clients::ChainId::new(chain_id.as_str())
-                        .map_err(|e| format!("--chain-id: {e}"))?,
+                        .map_err(|e| anyhow::anyhow!("--chain-id: {e}"))?,
                     endpoints,
                     apps: apps
                         .iter()
-                        .map(|a| a.parse().map_err(|e| format!("--apps: {e}")))
-                        .collect::<Result<_, String>>()?,
+                        .map(|a| a.parse().map_err(|e| anyhow::anyhow!("--apps: {e}")))
+                        .collect::<anyhow::Result<_>>()?,
                     trust_root: None,
                     rpc: RpcPolicy::DEVNET,
                 };
                 let adapter = AdapterConfig::new(family, chain);
-                adapter.validate().map_err(|e| e.to_string())?;
+                adapter.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
                 // The relayer reads it on its machine; an absolute path says which file.
-                let key_file =
-                    std::path::absolute(&key_file).map_err(|e| format!("--key-file: {e}"))?;
+                let key_file = std::path::absolute(&key_file)
+                    .map_err(|e| anyhow::anyhow!("--key-file: {e}"))?;
                 Ok(relayer::api::RegisterAdapter { adapter, key_file })
             })();
             let req = match req {
                 Ok(r) => r,
-                Err(e) => return fail(&e),
+                Err(e) => return fail(&e.to_string()),
             };
             ops_command(api, |t| async move {
                 let a = t.register(&req).await?;

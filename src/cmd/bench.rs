@@ -7,6 +7,7 @@
 //! no relayer runs, and a `portrelay start` process drains them while its
 //! resident memory is sampled.
 
+use crate::cmd::err;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,16 +39,12 @@ pub struct BenchOptions {
     pub data_dir: Option<PathBuf>,
 }
 
-pub(crate) fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
-    move |e| format!("{what}: {e}")
-}
-
 /// A bench run's data directory (`--data-dir`, or a new one in the temporary
 /// directory named after `kind`), created, and the options of its ledgers.
 pub(crate) fn workspace(
     opts: &BenchOptions,
     kind: &str,
-) -> Result<(PathBuf, DevnetOptions), String> {
+) -> anyhow::Result<(PathBuf, DevnetOptions)> {
     let dir = match &opts.data_dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!(
@@ -77,7 +74,7 @@ fn events(
     seed: u64,
     first: u64,
     count: u64,
-) -> Result<BTreeMap<ChainId, Vec<SubmitEvent>>, String> {
+) -> anyhow::Result<BTreeMap<ChainId, Vec<SubmitEvent>>> {
     let t = templates()?;
     let channels = all_channels(chains, &App::ALL);
     let mut out: BTreeMap<ChainId, Vec<SubmitEvent>> = BTreeMap::new();
@@ -105,7 +102,7 @@ fn events(
 
 /// Submits events in batches; returns how many became packets. A refused
 /// event is an error: the benchmark's workload is valid by construction.
-async fn submit(ledger: &Source, events: &[SubmitEvent]) -> Result<u64, String> {
+async fn submit(ledger: &Source, events: &[SubmitEvent]) -> anyhow::Result<u64> {
     let mut packets = 0;
     for chunk in events.chunks(MAX_EVENT_BATCH) {
         let answer = ledger.1.submit_events(chunk).await.map_err(err("events"))?;
@@ -113,9 +110,12 @@ async fn submit(ledger: &Source, events: &[SubmitEvent]) -> Result<u64, String> 
             match item {
                 SubmittedItem::Submitted(s) => packets += u64::from(s.packet.is_some()),
                 SubmittedItem::Refused(r) => {
-                    return Err(format!(
+                    return Err(anyhow::anyhow!(
                         "{}: event {} refused: {} {}",
-                        ledger.0, r.index, r.code, r.message
+                        ledger.0,
+                        r.index,
+                        r.code,
+                        r.message
                     ))
                 }
             }
@@ -136,7 +136,7 @@ async fn feed(
     first: u64,
     count: u64,
     rate: u64,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let chains: Vec<ChainId> = ledgers.iter().map(|l| l.0.clone()).collect();
     let by_source = events(&chains, seed, first, count)?;
     let tick = Duration::from_millis(50);
@@ -156,7 +156,7 @@ async fn feed(
                 submit(&source, chunk).await?;
                 tokio::time::sleep_until(started + tick * (n as u32 + 1)).await;
             }
-            Ok::<(), String>(())
+            Ok::<(), anyhow::Error>(())
         });
     }
     while let Some(r) = tasks.join_next().await {
@@ -166,7 +166,7 @@ async fn feed(
 }
 
 /// Runs the benchmark and prints its report.
-pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), String> {
+pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let (dir, devnet) = workspace(&opts, "bench")?;
     let nodes_stop = CancellationToken::new();
     let ledgers = start_ledgers(&dir, &devnet, &nodes_stop).await?;
@@ -205,7 +205,7 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
         tokio::spawn(async move {
             let t = Instant::now();
             feed(&ledgers, seed, 0, packets, rate).await?;
-            Ok::<Duration, String>(t.elapsed())
+            Ok::<Duration, anyhow::Error>(t.elapsed())
         })
     };
     // Deliveries over time, to find the sustained rate between 10% and 90%.
@@ -218,7 +218,7 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
             break;
         }
         if shutdown.is_cancelled() {
-            return Err("interrupted".into());
+            return Err(anyhow::anyhow!("interrupted"));
         }
         if last_print.elapsed() >= Duration::from_secs(2) {
             println!(
@@ -295,7 +295,7 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
         for m in &checked.mismatches {
             println!("ledgers: {m}");
         }
-        return Err("the ledgers do not match".into());
+        return Err(anyhow::anyhow!("the ledgers do not match"));
     }
 
     if opts.pending > 0 {
@@ -315,7 +315,7 @@ pub(crate) async fn send_backlog(
     seed: u64,
     first: u64,
     count: u64,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
     for (chain, list) in events(&chains, seed, first, count)? {
         if let Some(l) = ledgers.iter().find(|l| l.chain_id == chain) {
@@ -334,7 +334,7 @@ async fn pending(
     ledgers: &[DevLedger],
     seed: u64,
     _key: &ed25519_consensus::SigningKey,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let first = opts.packets;
     println!(
         "\npending: sending {} packets with no relayer running",
@@ -384,7 +384,9 @@ async fn pending(
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            return Err(format!("pending packets not drained in 30 minutes: {l:?}"));
+            return Err(anyhow::anyhow!(
+                "pending packets not drained in 30 minutes: {l:?}"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -15,8 +15,9 @@ use light_clients::host::{OperatorMsg, RelayerKey};
 use light_clients::App;
 use tokio_util::sync::CancellationToken;
 
-use crate::cmd::bench::{err, BenchOptions};
+use crate::cmd::bench::BenchOptions;
 use crate::cmd::devnet::{check_ledgers, connect, relayer_key, start_ledgers, DevLedger};
+use crate::cmd::err;
 use relayer::relay::coordinator::{Embedded, LeaseName, Leases, RelayerStore};
 
 /// A child process stopped (SIGTERM, then waited for) when dropped.
@@ -67,7 +68,7 @@ struct Measured {
     commands: Vec<(String, u64, u64)>,
 }
 
-pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), String> {
+pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let (dir, devnet) = crate::cmd::bench::workspace(&opts, "bench-fleet")?;
     let nodes_stop = CancellationToken::new();
     let ledgers = start_ledgers(&dir, &devnet, &nodes_stop).await?;
@@ -88,7 +89,8 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
             let operated = crate::cmd::operator::Operated {
                 chain_id: l.chain_id.clone(),
                 adapter: l.adapter.clone(),
-                operator: devnet::ledger::operator_key(&l.dir).map_err(|e| e.to_string())?,
+                operator: devnet::ledger::operator_key(&l.dir)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
                 relayer: RelayerKey(key.verification_key().to_bytes()),
                 apps: App::ALL.to_vec(),
             };
@@ -132,7 +134,7 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
     let mut results = Vec::new();
     for (i, round) in rounds.iter().enumerate() {
         if shutdown.is_cancelled() {
-            return Err("interrupted".into());
+            return Err(anyhow::anyhow!("interrupted"));
         }
         let first = opts.packets * i as u64;
         let m = drain(
@@ -184,7 +186,7 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
         for m in &checked.mismatches {
             println!("ledgers: {m}");
         }
-        return Err("the ledgers do not match".into());
+        return Err(anyhow::anyhow!("the ledgers do not match"));
     }
     println!(
         "ledgers: {} sent, {} received, {} acked: exactly once, in order",
@@ -200,7 +202,7 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> Result<(), 
 
 /// A `redis-server` on a free loopback port, as a fleet would run it
 /// (append-only file, fsync every second, no eviction).
-fn start_redis(dir: &Path) -> Result<(Proc, u16), String> {
+fn start_redis(dir: &Path) -> anyhow::Result<(Proc, u16)> {
     std::fs::create_dir_all(dir).map_err(err("redis dir"))?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -221,7 +223,7 @@ fn start_redis(dir: &Path) -> Result<(Proc, u16), String> {
         .arg(dir)
         .stdout(Stdio::null())
         .spawn()
-        .map_err(|e| format!("redis-server cannot start ({e}): install redis-server"))?;
+        .map_err(|e| anyhow::anyhow!("redis-server cannot start ({e}): install redis-server"))?;
     let proc = Proc(child);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -229,13 +231,15 @@ fn start_redis(dir: &Path) -> Result<(Proc, u16), String> {
             return Ok((proc, port));
         }
         if Instant::now() > deadline {
-            return Err(format!("redis-server on port {port} did not answer"));
+            return Err(anyhow::anyhow!(
+                "redis-server on port {port} did not answer"
+            ));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
-fn redis_cmd(port: u16, args: &[&str]) -> Result<redis::Value, String> {
+fn redis_cmd(port: u16, args: &[&str]) -> anyhow::Result<redis::Value> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).map_err(err("redis"))?;
     let mut c = client
         .get_connection_with_timeout(Duration::from_secs(2))
@@ -281,13 +285,13 @@ async fn drain(
     (url, redis_pid): (&str, u32),
     seed: u64,
     first: u64,
-) -> Result<Measured, String> {
+) -> anyhow::Result<Measured> {
     std::fs::create_dir_all(dir).map_err(err("round dir"))?;
     let port: u16 = url
         .rsplit(':')
         .next()
         .and_then(|p| p.parse().ok())
-        .ok_or("redis url")?;
+        .ok_or_else(|| anyhow::anyhow!("redis url"))?;
     if round.redis {
         redis_cmd(port, &["FLUSHALL"])?;
         redis_cmd(port, &["CONFIG", "RESETSTAT"])?;
@@ -309,7 +313,7 @@ async fn drain(
                 };
                 let lease = embedded
                     .lease(&scanner)
-                    .ok_or("the embedded store holds every lease")?;
+                    .ok_or_else(|| anyhow::anyhow!("the embedded store holds every lease"))?;
                 embedded
                     .set_checkpoint(&l.chain_id, next, &lease)
                     .await
@@ -355,7 +359,10 @@ async fn drain(
             break;
         }
         if Instant::now() > deadline {
-            return Err(format!("{}: not drained in 30 minutes: {l:?}", round.label));
+            return Err(anyhow::anyhow!(
+                "{}: not drained in 30 minutes: {l:?}",
+                round.label
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

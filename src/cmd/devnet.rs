@@ -7,6 +7,7 @@
 //! disclosure prover (keys from the seeded devnet setup: unsafe for
 //! production) and CMPort receives settlement facts, not settlements.
 
+use crate::cmd::err;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,13 +58,13 @@ pub struct ZkDevnet {
 impl ZkDevnet {
     /// COSCO -> CMPort payments in `groth16` mode, settlements proven "at
     /// least `min_amount` minor units" with status and bill of lading disclosed.
-    pub fn payments(depth: u32, batch: usize, min_amount: u64) -> Result<Self, String> {
+    pub fn payments(depth: u32, batch: usize, min_amount: u64) -> anyhow::Result<Self> {
         Ok(ZkDevnet {
             depth,
             batch,
             paths: vec![crate::cmd::operator::ConfidentialPath {
-                source: ChainId::new("cosco-1")?,
-                destination: ChainId::new("cmport-1")?,
+                source: ChainId::new("cosco-1").map_err(err("chain id"))?,
+                destination: ChainId::new("cmport-1").map_err(err("chain id"))?,
                 app: App::Payment,
                 policy: crate::cmd::operator::settlement_policy(min_amount),
             }],
@@ -102,10 +103,6 @@ pub struct DevLedger {
     pub adapter: Arc<dyn ChainAdapter>,
 }
 
-fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
-    move |e| format!("{what}: {e}")
-}
-
 /// The devnet's trust options with another trusting period (`"14d"`, `"9s"`);
 /// 14 days when it does not parse.
 pub fn trust_options(trusting_period: &str) -> TrustOptions {
@@ -129,7 +126,7 @@ pub async fn start_ledgers(
     dir: &Path,
     opts: &DevnetOptions,
     shutdown: &CancellationToken,
-) -> Result<Vec<DevLedger>, String> {
+) -> anyhow::Result<Vec<DevLedger>> {
     let mut out = Vec::new();
     for (i, (id, family)) in networks().into_iter().enumerate() {
         let chain_id = ChainId::new(id.as_str()).map_err(err("chain id"))?;
@@ -138,7 +135,9 @@ pub async fn start_ledgers(
                 let port = first
                     .port()
                     .checked_add(u16::try_from(i).map_err(err("listen"))?)
-                    .ok_or("--ledgers-listen: the port is too high for three ledgers")?;
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--ledgers-listen: the port is too high for three ledgers")
+                    })?;
                 std::net::SocketAddr::new(first.ip(), port)
             }
             None => "127.0.0.1:0".parse().map_err(err("listen"))?,
@@ -157,7 +156,7 @@ pub async fn start_ledger(
     opts: &DevnetOptions,
     listen: std::net::SocketAddr,
     shutdown: &CancellationToken,
-) -> Result<DevLedger, String> {
+) -> anyhow::Result<DevLedger> {
     let config = NodeConfig {
         chain_id: chain_id.clone(),
         family,
@@ -172,7 +171,7 @@ pub async fn start_ledger(
     };
     let node = node::start_with(config, options, shutdown.clone())
         .await
-        .map_err(|e| format!("{chain_id}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("{chain_id}: {e}"))?;
     let endpoint = format!("http://{}", node.addr);
     let chain = ChainConfig {
         chain_id: chain_id.clone(),
@@ -193,7 +192,7 @@ pub async fn start_ledger(
 }
 
 /// The relayer's transaction key, kept in `dir/relayer.key`.
-pub fn relayer_key(dir: &Path) -> Result<ed25519_consensus::SigningKey, String> {
+pub fn relayer_key(dir: &Path) -> anyhow::Result<ed25519_consensus::SigningKey> {
     let path = dir.join("relayer.key");
     if let Ok(text) = std::fs::read_to_string(&path) {
         let mut seed = [0u8; 32];
@@ -210,7 +209,7 @@ pub fn relayer_key(dir: &Path) -> Result<ed25519_consensus::SigningKey, String> 
 pub async fn connect(
     ledgers: &[DevLedger],
     relayer: &RelayerKey,
-) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+) -> anyhow::Result<BTreeMap<ChainId, (u64, AnyHeader)>> {
     connect_with(ledgers, relayer, trust()).await
 }
 
@@ -219,7 +218,7 @@ pub async fn connect_with(
     ledgers: &[DevLedger],
     relayer: &RelayerKey,
     options: TrustOptions,
-) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+) -> anyhow::Result<BTreeMap<ChainId, (u64, AnyHeader)>> {
     connect_confidential(ledgers, relayer, options, &[]).await
 }
 
@@ -229,13 +228,13 @@ pub async fn connect_confidential(
     relayer: &RelayerKey,
     options: TrustOptions,
     confidential: &[crate::cmd::operator::ConfidentialPath],
-) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+) -> anyhow::Result<BTreeMap<ChainId, (u64, AnyHeader)>> {
     let mut operated = Vec::new();
     for l in ledgers {
         operated.push(crate::cmd::operator::Operated {
             chain_id: l.chain_id.clone(),
             adapter: l.adapter.clone(),
-            operator: devnet::ledger::operator_key(&l.dir).map_err(|e| e.to_string())?,
+            operator: devnet::ledger::operator_key(&l.dir).map_err(|e| anyhow::anyhow!("{e}"))?,
             relayer: *relayer,
             apps: App::ALL.to_vec(),
         });
@@ -257,7 +256,7 @@ pub async fn connect_confidential(
                 .handle
                 .call(move |ledger| ledger.register_platform(chain, key))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
     Ok(headers)
@@ -270,7 +269,7 @@ pub(crate) struct Templates {
     ebl: Vec<Value>,
 }
 
-pub(crate) fn templates() -> Result<Templates, String> {
+pub(crate) fn templates() -> anyhow::Result<Templates> {
     let cargo: Vec<Value> =
         serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
             .map_err(err("journey"))?;
@@ -342,7 +341,7 @@ pub async fn run_workload(
     seed: u64,
     first: u64,
     timeout_secs: u64,
-) -> Result<u64, String> {
+) -> anyhow::Result<u64> {
     let t = templates()?;
     let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
     let channels = all_channels(&chains, &App::ALL);
@@ -397,7 +396,7 @@ pub struct Ledgers {
 /// Reads both ends of every channel: on an ordered channel, exactly once and
 /// in order means the destination's `next_recv` equals the source's
 /// `next_send` (no gap, no duplicate) and every ack came back.
-pub async fn check_ledgers(ledgers: &[DevLedger]) -> Result<Ledgers, String> {
+pub async fn check_ledgers(ledgers: &[DevLedger]) -> anyhow::Result<Ledgers> {
     let mut ends = BTreeMap::new();
     for l in ledgers {
         for c in l.adapter.channels().await.map_err(err("channels"))? {
@@ -437,7 +436,7 @@ pub(crate) fn in_process_engine(
     roots: &BTreeMap<ChainId, (u64, AnyHeader)>,
     batch_max: usize,
     clear_interval: Duration,
-) -> Result<Arc<Engine>, String> {
+) -> anyhow::Result<Arc<Engine>> {
     let coordinator: Arc<dyn Coordinator> =
         Arc::new(Embedded::open(&dir.join("relayer.redb")).map_err(err("relayer store"))?);
     let metrics = relayer::metrics::Metrics::new().map_err(err("metrics"))?;
@@ -486,7 +485,7 @@ async fn start_api(
     ledgers: &[DevLedger],
     api_listen: Option<std::net::SocketAddr>,
     stop: CancellationToken,
-) -> Result<(std::net::SocketAddr, PathBuf), String> {
+) -> anyhow::Result<(std::net::SocketAddr, PathBuf)> {
     let token = hex::encode(node::entropy::<16>().map_err(err("entropy"))?);
     let token_file = dir.join("api.token");
     std::fs::write(&token_file, &token).map_err(err("api.token"))?;
@@ -496,7 +495,7 @@ async fn start_api(
     };
     let listener = relayer::api::bind(listen)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let addr = listener.local_addr().map_err(err("api"))?;
     let state = relayer::api::ApiState {
         engine: engine.clone(),
@@ -516,7 +515,7 @@ async fn start_api(
 pub async fn run(
     opts: DevnetOptions,
     shutdown: CancellationToken,
-) -> Result<(Summary, Ledgers), String> {
+) -> anyhow::Result<(Summary, Ledgers)> {
     let dir = match &opts.data_dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!(

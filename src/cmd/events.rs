@@ -60,7 +60,12 @@ pub fn validate_files(
             Ok(events) => events,
             Err(reason) => {
                 // Stderr is best effort: the exit code carries the outcome.
-                let _ = writeln!(err, "error: {}: {}", one_line(&name), one_line(&reason));
+                let _ = writeln!(
+                    err,
+                    "error: {}: {}",
+                    one_line(&name),
+                    one_line(&reason.to_string())
+                );
                 unreadable += 1;
                 code = UNREADABLE;
                 continue;
@@ -122,16 +127,16 @@ fn one_line(s: &str) -> String {
 }
 
 /// The text of `path`, or of `stdin` for `-`.
-fn read(path: &Path, stdin: &mut dyn Read) -> Result<String, String> {
+fn read(path: &Path, stdin: &mut dyn Read) -> anyhow::Result<String> {
     let mut bytes = Vec::new();
     if path.as_os_str() == "-" {
         stdin
             .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot read stdin: {e}"))?;
     } else {
-        bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+        bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read: {e}"))?;
     }
-    let text = String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("not UTF-8 text: {e}"))?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),
         None => text,
@@ -139,7 +144,7 @@ fn read(path: &Path, stdin: &mut dyn Read) -> Result<String, String> {
 }
 
 /// Splits an input into events: a JSON array, a single JSON value, or NDJSON.
-fn parse(text: &str) -> Result<Events, String> {
+fn parse(text: &str) -> anyhow::Result<Events> {
     let Some(start) = text.find(|c: char| !c.is_whitespace()) else {
         return Ok(Vec::new());
     };
@@ -150,8 +155,8 @@ fn parse(text: &str) -> Result<Events, String> {
                 .enumerate()
                 .map(|(i, v)| (i + 1, v))
                 .collect()),
-            Ok(_) => Err("not a JSON array".to_string()),
-            Err(e) => Err(format!("not JSON: {e}")),
+            Ok(_) => Err(anyhow::anyhow!("not a JSON array")),
+            Err(e) => Err(anyhow::anyhow!("not JSON: {e}")),
         };
     }
     if let Ok(value) = serde_json::from_str::<Value>(text) {
@@ -163,8 +168,8 @@ fn parse(text: &str) -> Result<Events, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let value =
-            serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
+        let value = serde_json::from_str(line)
+            .map_err(|e| anyhow::anyhow!("line {}: not JSON: {e}", i + 1))?;
         events.push((i + 1, value));
     }
     Ok(events)
@@ -190,20 +195,26 @@ mod tests {
 
     #[test]
     fn formats_are_detected() {
-        assert_eq!(parse("").map(|e| e.len()), Ok(0));
+        assert_eq!(parse("").map(|e| e.len()).ok(), Some(0));
         assert_eq!(
-            parse(&format!("[{GATE_IN}, {GATE_IN}]")).map(|e| e.len()),
-            Ok(2)
+            parse(&format!("[{GATE_IN}, {GATE_IN}]"))
+                .map(|e| e.len())
+                .ok(),
+            Some(2)
         );
         let ndjson = parse(&format!("{GATE_IN}\n\n{GATE_IN}\n")).unwrap();
         assert_eq!(ndjson.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 3]);
         let pretty =
             serde_json::to_string_pretty(&serde_json::from_str::<Value>(GATE_IN).unwrap()).unwrap();
-        assert_eq!(parse(&format!("\n{pretty}")).map(|e| e[0].0), Ok(2));
+        assert_eq!(parse(&format!("\n{pretty}")).map(|e| e[0].0).ok(), Some(2));
         assert!(parse("{\"eventType\": ")
             .unwrap_err()
+            .to_string()
             .starts_with("line 1: not JSON"));
-        assert!(parse("[1, 2").unwrap_err().starts_with("not JSON"));
+        assert!(parse("[1, 2")
+            .unwrap_err()
+            .to_string()
+            .starts_with("not JSON"));
     }
 
     #[test]

@@ -173,11 +173,11 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), InputEr
 pub struct HumanDuration(pub core::time::Duration);
 
 impl FromStr for HumanDuration {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Self> {
         humantime::parse_duration(s)
             .map(HumanDuration)
-            .map_err(|e| format!("{s:?} is not a duration like 14d or 10s: {e}"))
+            .map_err(|e| anyhow::anyhow!("{s:?} is not a duration like 14d or 10s: {e}"))
     }
 }
 
@@ -230,17 +230,17 @@ pub enum LightClientCommand {
     },
 }
 
-pub fn time_arg(name: &str, value: Option<String>) -> Result<Timestamp, String> {
+pub fn time_arg(name: &str, value: Option<String>) -> anyhow::Result<Timestamp> {
     match value {
-        Some(s) => Timestamp::parse_rfc3339(&s).map_err(|e| format!("--{name}: {e}")),
+        Some(s) => Timestamp::parse_rfc3339(&s).map_err(|e| anyhow::anyhow!("--{name}: {e}")),
         None => {
             let nanos = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_err(|e| format!("system clock before 1970: {e}"))?
+                .map_err(|e| anyhow::anyhow!("system clock before 1970: {e}"))?
                 .as_nanos();
             u64::try_from(nanos)
                 .map(Timestamp::from_unix_nanos)
-                .map_err(|_| "system clock past 2554".to_string())
+                .map_err(|_| anyhow::anyhow!("system clock past 2554"))
         }
     }
 }
@@ -259,7 +259,7 @@ pub fn run(cmd: LightClientCommand) -> ExitCode {
             let time = match time_arg("time", time) {
                 // Whole seconds keep the sample readable.
                 Ok(t) => Timestamp::from_unix_nanos(t.unix_nanos() / 1_000_000_000 * 1_000_000_000),
-                Err(e) => return fail(&e),
+                Err(e) => return fail(&e.to_string()),
             };
             if let Err(e) = light_clients::ChainId::new(chain_id.as_str()) {
                 return fail(&format!("--chain-id: {e}"));
@@ -292,7 +292,7 @@ pub fn run(cmd: LightClientCommand) -> ExitCode {
         } => {
             let now = match time_arg("now", now) {
                 Ok(t) => t,
-                Err(e) => return fail(&e),
+                Err(e) => return fail(&e.to_string()),
             };
             let options = TrustOptions {
                 trusting_period: trusting_period.0,

@@ -31,6 +31,11 @@ pub mod start;
 pub mod status;
 pub mod zk;
 
+/// Wraps an error with what was being done: `.map_err(err("data dir"))?`.
+pub(crate) fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("{what}: {e}")
+}
+
 /// Exit code for input that cannot be read or arguments that make no sense.
 pub const UNREADABLE: u8 = 2;
 

@@ -13,6 +13,7 @@
 //! destination's policy set and the source prover's verifying key
 //! registered on the destination.
 
+use crate::cmd::err;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,13 +42,9 @@ pub struct Operated {
     pub apps: Vec<App>,
 }
 
-fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
-    move |e| format!("{what}: {e}")
-}
-
 /// Submits operator messages one transaction each; clients and channels
 /// that exist already are fine.
-pub async fn operator_txs(l: &Operated, msgs: Vec<OperatorMsg>) -> Result<(), String> {
+pub async fn operator_txs(l: &Operated, msgs: Vec<OperatorMsg>) -> anyhow::Result<()> {
     let signer = RelayerKey(l.operator.verification_key().to_bytes());
     for msg in msgs {
         let nonce = l
@@ -64,7 +61,7 @@ pub async fn operator_txs(l: &Operated, msgs: Vec<OperatorMsg>) -> Result<(), St
             .map_err(err("operator transaction"))?;
         if let Some(MsgResult::Err { check, message }) = r.results.first() {
             if !matches!(check.as_str(), "client_exists" | "channel_exists") {
-                return Err(format!("{}: {check}: {message}", l.chain_id));
+                return Err(anyhow::anyhow!("{}: {check}: {message}", l.chain_id));
             }
         }
     }
@@ -125,7 +122,7 @@ pub async fn setup(
     ledgers: &[Operated],
     options: TrustOptions,
     paths: &Paths,
-) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+) -> anyhow::Result<BTreeMap<ChainId, (u64, AnyHeader)>> {
     setup_with(ledgers, options, paths, &[]).await
 }
 
@@ -136,7 +133,7 @@ pub async fn setup_with(
     options: TrustOptions,
     paths: &Paths,
     confidential: &[ConfidentialPath],
-) -> Result<BTreeMap<ChainId, (u64, AnyHeader)>, String> {
+) -> anyhow::Result<BTreeMap<ChainId, (u64, AnyHeader)>> {
     let channels = channels(ledgers, paths);
     let mut headers = BTreeMap::new();
     for l in ledgers {
@@ -179,13 +176,14 @@ pub async fn setup_with(
             ledgers
                 .iter()
                 .find(|l| &l.chain_id == id)
-                .ok_or_else(|| format!("confidential path: {id} is not one of the ledgers"))
+                .ok_or_else(|| anyhow::anyhow!("confidential path: {id} is not one of the ledgers"))
         };
         let (source, destination) = (find(&path.source)?, find(&path.destination)?);
         path.policy.validate().map_err(|e| {
-            format!(
+            anyhow::anyhow!(
                 "confidential path {}->{}: {e}",
-                path.source, path.destination
+                path.source,
+                path.destination
             )
         })?;
         let key = source
@@ -240,10 +238,10 @@ pub async fn connect(
     config: &Config,
     ledger_dirs: &[(ChainId, PathBuf)],
     relayer_keys: &[PathBuf],
-) -> Result<String, String> {
+) -> anyhow::Result<String> {
     let mut members = Vec::new();
     for path in relayer_keys {
-        let key = read_key(path).map_err(|e| format!("--relayer-key-file: {e}"))?;
+        let key = read_key(path).map_err(|e| anyhow::anyhow!("--relayer-key-file: {e}"))?;
         members.push(RelayerKey(key.verification_key().to_bytes()));
     }
     let mut ledgers = Vec::new();
@@ -255,16 +253,20 @@ pub async fn connect(
             .iter()
             .find(|(c, _)| c == id)
             .map(|(_, d)| d)
-            .ok_or_else(|| format!("--ledger-dir {id}=DIR: no data directory given for {id}"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("--ledger-dir {id}=DIR: no data directory given for {id}")
+            })?;
         let operator = devnet::ledger::operator_key(dir).map_err(err("--ledger-dir"))?;
         let token_path = dir.join("admin.token");
         let token = std::fs::read_to_string(&token_path)
-            .map_err(|e| format!("--ledger-dir: cannot read {}: {e}", token_path.display()))?
+            .map_err(|e| {
+                anyhow::anyhow!("--ledger-dir: cannot read {}: {e}", token_path.display())
+            })?
             .trim()
             .to_string();
-        let relayer =
-            read_key(&entry.key_file).map_err(|e| format!("chains ({id}).key_file: {e}"))?;
-        let adapter = registry::build(&entry.adapter, None).map_err(|e| e.to_string())?;
+        let relayer = read_key(&entry.key_file)
+            .map_err(|e| anyhow::anyhow!("chains ({id}).key_file: {e}"))?;
+        let adapter = registry::build(&entry.adapter, None).map_err(|e| anyhow::anyhow!("{e}"))?;
         ledgers.push(Operated {
             chain_id: id.clone(),
             adapter,
@@ -276,12 +278,12 @@ pub async fn connect(
             .endpoints
             .first()
             .cloned()
-            .ok_or_else(|| format!("chains ({id}).endpoints: none"))?;
+            .ok_or_else(|| anyhow::anyhow!("chains ({id}).endpoints: none"))?;
         admin.push((id.clone(), endpoint, token));
     }
     for (chain, _) in ledger_dirs {
         if !ledgers.iter().any(|l| &l.chain_id == chain) {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "--ledger-dir {chain}: not one of the configuration's chains"
             ));
         }
@@ -314,7 +316,9 @@ pub async fn connect(
                     &serde_json::json!({ "chain": other.chain_id, "key": key }),
                 )
                 .await
-                .map_err(|e| format!("{id}: registering {}'s eBL platform: {e}", other.chain_id))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("{id}: registering {}'s eBL platform: {e}", other.chain_id)
+                })?;
             platforms += 1;
         }
     }
@@ -385,6 +389,6 @@ fn connect_command(
     super::run_async(|_| async move {
         let out = crate::cmd::operator::connect(&config, &ledger_dirs, relayer_keys).await?;
         print!("{out}");
-        Ok::<(), String>(())
+        Ok::<(), anyhow::Error>(())
     })
 }

@@ -68,11 +68,11 @@ pub fn run(cmd: PacketsCommand) -> ExitCode {
             app,
             api,
         } => {
-            let filter = (|| -> Result<ClearFilter, String> {
+            let filter = (|| -> anyhow::Result<ClearFilter> {
                 let chain = |name: &str, v: Option<String>| {
                     v.map(|s| {
                         light_clients::ChainId::new(s.as_str())
-                            .map_err(|e| format!("--{name}: {e}"))
+                            .map_err(|e| anyhow::anyhow!("--{name}: {e}"))
                     })
                     .transpose()
                 };
@@ -80,13 +80,13 @@ pub fn run(cmd: PacketsCommand) -> ExitCode {
                     source: chain("source", source)?,
                     destination: chain("destination", destination)?,
                     app: app
-                        .map(|a| a.parse().map_err(|e| format!("--app: {e}")))
+                        .map(|a| a.parse().map_err(|e| anyhow::anyhow!("--app: {e}")))
                         .transpose()?,
                 })
             })();
             let filter = match filter {
                 Ok(f) => f,
-                Err(e) => return fail(&e),
+                Err(e) => return fail(&e.to_string()),
             };
             ops_command(api, |t| async move {
                 let r = t.clear(&filter).await?;
