@@ -183,10 +183,10 @@ pub fn fields(event: &PortEvent) -> Vec<Fr> {
         ],
         PortEvent::Equipment(e) => vec![
             kind,
-            code(&e.equipment_event_type.to_string()),
-            opt(e.equipment_reference.map(|c| code(&c.to_string()))),
+            code(&e.activity.to_string()),
+            opt(e.equipment_reference.as_ref().map(|c| code(&c.to_string()))),
             opt(event.ports().first().map(|p| code(&p.to_string()))),
-            code(&e.empty_indicator.to_string()),
+            opt(e.empty_indicator.map(|i| code(i.as_str()))),
             code(&when),
             digest(&id),
             z,

@@ -36,6 +36,7 @@ macro_rules! code_list {
             }
 
             /// The codes joined with commas, for messages.
+            #[allow(dead_code)] // not every list is named in a message
             pub(crate) fn list() -> String {
                 Self::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
             }
@@ -96,8 +97,46 @@ code_list! {
         Hold = "HOLD",
         /// Released.
         Rels = "RELS",
-        /// Cancelled.
+        /// Cancelled (T&T 2.3).
         Canc = "CANC",
+        /// Amendment confirmed (T&T 3.0).
+        Amcf = "AMCF",
+        /// Amendment cancelled (T&T 3.0).
+        Amcn = "AMCN",
+        /// Amendment declined (T&T 3.0).
+        Amdc = "AMDC",
+        /// Amendment in progress (T&T 3.0).
+        Ampr = "AMPR",
+        /// Amendment received (T&T 3.0).
+        Amre = "AMRE",
+        /// Cancellation confirmed (T&T 3.0).
+        Cacf = "CACF",
+        /// Cancellation declined (T&T 3.0).
+        Cadc = "CADC",
+        /// Cancellation received (T&T 3.0).
+        Care = "CARE",
+        /// Declined (T&T 3.0).
+        Decl = "DECL",
+        /// Pending amendment (T&T 3.0).
+        Penm = "PENM",
+        /// Pending surrender for amendment (T&T 3.0).
+        Psam = "PSAM",
+        /// Pending surrender for delivery (T&T 3.0).
+        Psdl = "PSDL",
+        /// Surrendered for amendment (T&T 3.0).
+        Suam = "SUAM",
+        /// Surrendered for delivery (T&T 3.0).
+        Sudl = "SUDL",
+        /// Update confirmed (T&T 3.0).
+        Upcf = "UPCF",
+        /// Update cancelled (T&T 3.0).
+        Upcn = "UPCN",
+        /// Update declined (T&T 3.0).
+        Updc = "UPDC",
+        /// Update in progress (T&T 3.0).
+        Updt = "UPDT",
+        /// Update received (T&T 3.0).
+        Upre = "UPRE",
     }
 }
 
@@ -115,7 +154,8 @@ impl ShipmentEventTypeCode {
 }
 
 code_list! {
-    /// DCSA `documentTypeCode`: what a SHIPMENT event's `documentID` points to.
+    /// DCSA `documentTypeCode` (2.x) and `DocumentReference.typeCode` (3.0): what a
+    /// SHIPMENT event's document is.
     DocumentTypeCode {
         /// Carrier booking request reference.
         Cbr = "CBR",
@@ -139,6 +179,38 @@ code_list! {
         Dgd = "DGD",
         /// Out of gauge.
         Oog = "OOG",
+        /// Advance manifest filing (T&T 3.0).
+        Amf = "AMF",
+        /// Certificate of analysis (T&T 3.0).
+        Cea = "CEA",
+        /// Certificate of origin (T&T 3.0).
+        Ceo = "CEO",
+        /// Contract quotation (T&T 3.0).
+        Cqu = "CQU",
+        /// Container release order (T&T 3.0).
+        Cro = "CRO",
+        /// Customs clearance (T&T 3.0).
+        Cuc = "CUC",
+        /// Delivery instructions (T&T 3.0).
+        Dei = "DEI",
+        /// Delivery order (T&T 3.0).
+        Deo = "DEO",
+        /// Fumigation certificate (T&T 3.0).
+        Fce = "FCE",
+        /// Health certificate (T&T 3.0).
+        Hce = "HCE",
+        /// Inspection certificate (T&T 3.0).
+        Ice = "ICE",
+        /// Invoice (T&T 3.0).
+        Inv = "INV",
+        /// Phytosanitary certificate (T&T 3.0).
+        Pce = "PCE",
+        /// Proof of delivery (T&T 3.0).
+        Pfd = "PFD",
+        /// Transport order (T&T 3.0).
+        Tro = "TRO",
+        /// Veterinary certificate (T&T 3.0).
+        Vce = "VCE",
     }
 }
 
@@ -153,7 +225,7 @@ code_list! {
 }
 
 code_list! {
-    /// DCSA `equipmentEventTypeCode` (HOLD comes from the information model).
+    /// DCSA `equipmentEventTypeCode`: the 2.2 list and the codes 3.0 added.
     EquipmentEventTypeCode {
         /// Loaded.
         Load = "LOAD",
@@ -177,8 +249,18 @@ code_list! {
         Rsea = "RSEA",
         /// Removed.
         Rmvd = "RMVD",
-        /// On hold.
-        Hold = "HOLD",
+        /// Available for drop-off (T&T 3.0).
+        Avdo = "AVDO",
+        /// Available for pick-up (T&T 3.0).
+        Avpu = "AVPU",
+        /// Crossed (T&T 3.0).
+        Cros = "CROS",
+        /// Customs selected for inspection (T&T 3.0).
+        Cusi = "CUSI",
+        /// Customs released (T&T 3.0).
+        Cusr = "CUSR",
+        /// Customs selected for scan (T&T 3.0).
+        Cuss = "CUSS",
     }
 }
 
@@ -203,6 +285,30 @@ code_list! {
         Truck = "TRUCK",
         /// A barge.
         Barge = "BARGE",
+        /// Multimodal (T&T 3.0).
+        Multimodal = "MULTIMODAL",
+    }
+}
+
+code_list! {
+    /// T&T 3.0 `iotEventCode`: what an IoT device on the equipment reported.
+    IotEventCode {
+        /// Door closed.
+        Drc = "DRC",
+        /// Door opened.
+        Dro = "DRO",
+        /// Location update.
+        Loc = "LOC",
+    }
+}
+
+code_list! {
+    /// T&T 3.0 `reeferEventTypeCode`.
+    ReeferEventTypeCode {
+        /// Measured.
+        Meas = "MEAS",
+        /// Adjusted.
+        Adju = "ADJU",
     }
 }
 
@@ -338,9 +444,10 @@ mod tests {
         for code in EblAction::ALL {
             assert_eq!(EblAction::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(EquipmentEventTypeCode::ALL.len(), 12);
-        assert_eq!(ShipmentEventTypeCode::ALL.len(), 17);
-        assert_eq!(DocumentTypeCode::ALL.len(), 11);
+        // The union of 2.2, 2.3 and 3.0; which version has which is in tnt22.rs and tnt30.rs.
+        assert_eq!(EquipmentEventTypeCode::ALL.len(), 17);
+        assert_eq!(ShipmentEventTypeCode::ALL.len(), 36);
+        assert_eq!(DocumentTypeCode::ALL.len(), 27);
         assert_eq!(TransportDocumentStatus::ALL.len(), 8);
         assert_eq!(EblAction::ALL.len(), 10);
     }

@@ -1,21 +1,29 @@
-//! DCSA Track & Trace 2.2 events (SHIPMENT, TRANSPORT, EQUIPMENT): the checks and typed views.
+//! DCSA Track & Trace 2.2 and 2.3 events (SHIPMENT, TRANSPORT, EQUIPMENT): the typed
+//! views every DCSA version maps to, and the checks of the flat 2.x events.
 //!
-//! A DCSA event is accepted as its publisher sent it: fields this module does not
-//! model (seals, references, facility codes, vessel names, deprecated fields) are
-//! left alone, and the original JSON is kept in `json` so the relay forwards it
-//! unchanged.
+//! A 2.x event is first held to its published schema (`tnt22.rs`, walked by
+//! `schema.rs`); this module then reads the typed view and adds the rules that span
+//! fields: customs codes, transport calls and locations by event type, ISO 6346
+//! check digits, UN/LOCODE countries, reference lengths by document type. The
+//! original JSON is kept in `json` so the relay forwards it unchanged.
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use std::fmt;
+
 use super::codes::{
-    DocumentTypeCode, EmptyIndicator, EquipmentEventTypeCode, EventClassifier, ModeOfTransport,
-    ShipmentEventTypeCode, TransportEventTypeCode,
+    DocumentTypeCode, EmptyIndicator, EquipmentEventTypeCode, EventClassifier, IotEventCode,
+    ModeOfTransport, ReeferEventTypeCode, ShipmentEventTypeCode, TransportEventTypeCode,
 };
 use super::iso6346::{ContainerNumber, ContainerNumberError};
 use super::json::{index, Obj};
+use super::schema::parse_uuid;
 use super::unlocode::UnLocode;
-use super::{rules, EventHeader, Refusal};
+use super::{
+    canonical_json, derived_event_id, rules, schema, tnt22, DcsaVersion, EventHeader, Refusal,
+    Warning,
+};
 
 /// A DCSA SHIPMENT event: a document (booking, transport document, customs...) changed state.
 ///
@@ -23,15 +31,18 @@ use super::{rules, EventHeader, Refusal};
 /// `shipmentEventTypeCode` REQS, HOLD, RELS or CMPL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShipmentEvent {
-    /// `eventID`, `eventCreatedDateTime`, `eventDateTime` (the same instant for shipment events).
+    /// The DCSA version the event was read as.
+    pub version: DcsaVersion,
+    /// `eventID`, `eventCreatedDateTime`, `eventDateTime` (2.x: meant to be the same instant).
     pub header: EventHeader,
-    /// `eventClassifierCode`: always ACT for shipment events.
+    /// `eventClassifierCode`: ACT, PLN or EST.
     pub classifier: EventClassifier,
     /// `shipmentEventTypeCode`: the document's new state.
     pub shipment_event_type: ShipmentEventTypeCode,
-    /// `documentTypeCode`: what `documentID` points to.
+    /// `documentTypeCode` (3.0: `shipmentDetails.documentReference.typeCode`): what `documentID` points to.
     pub document_type: DocumentTypeCode,
-    /// `documentID`: the document's identifier (a booking or transport document reference, a customs declaration...).
+    /// `documentID` (3.0: `shipmentDetails.documentReference.reference`): the
+    /// document's identifier (a booking or transport document reference, a customs declaration...).
     pub document_id: String,
     /// The event as received.
     pub json: Value,
@@ -40,6 +51,8 @@ pub struct ShipmentEvent {
 /// A DCSA TRANSPORT event: a vessel, train, truck or barge arrived or departed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransportEvent {
+    /// The DCSA version the event was read as.
+    pub version: DcsaVersion,
     /// `eventID`, `eventCreatedDateTime`, `eventDateTime`.
     pub header: EventHeader,
     /// `eventClassifierCode`: PLN, ACT or EST.
@@ -48,7 +61,7 @@ pub struct TransportEvent {
     pub transport_event_type: TransportEventTypeCode,
     /// `transportCall`: where and on what.
     pub transport_call: TransportCall,
-    /// `delayReasonCode`: an SMDG delay reason, if given.
+    /// `delayReasonCode` (3.0: the first of `delayReasonCodes`): an SMDG delay reason, if given.
     pub delay_reason_code: Option<String>,
     /// `changeRemark`: the operator's note on a schedule change (at most 250 characters).
     pub change_remark: Option<String>,
@@ -56,19 +69,23 @@ pub struct TransportEvent {
     pub json: Value,
 }
 
-/// A DCSA EQUIPMENT event: something happened to a container (gate-in, load, discharge...).
+/// A DCSA EQUIPMENT event: something happened to a container (gate-in, load,
+/// discharge...); T&T 3.0's IOT and REEFER events, which are about a container too,
+/// map here as well.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EquipmentEvent {
+    /// The DCSA version the event was read as.
+    pub version: DcsaVersion,
     /// `eventID`, `eventCreatedDateTime`, `eventDateTime`.
     pub header: EventHeader,
     /// `eventClassifierCode`: PLN, ACT or EST.
     pub classifier: EventClassifier,
-    /// `equipmentEventTypeCode`: LOAD, DISC, GTIN, GTOT...
-    pub equipment_event_type: EquipmentEventTypeCode,
-    /// `emptyIndicatorCode`: EMPTY or LADEN.
-    pub empty_indicator: EmptyIndicator,
-    /// `equipmentReference`: the ISO 6346 container number, if given.
-    pub equipment_reference: Option<ContainerNumber>,
+    /// What happened: `equipmentEventTypeCode` (LOAD, DISC, GTIN...), or 3.0's IoT or reefer event.
+    pub activity: EquipmentActivity,
+    /// `emptyIndicatorCode`: EMPTY or LADEN (required in 2.x, optional in 3.0).
+    pub empty_indicator: Option<EmptyIndicator>,
+    /// `equipmentReference`: an ISO 6346 container number, or a non-ISO reference.
+    pub equipment_reference: Option<EquipmentReference>,
     /// `ISOEquipmentCode`: size and type, e.g. 22GP (at most 4 characters).
     pub iso_equipment_code: Option<String>,
     /// `eventLocation`: where it happened (required for GTIN and GTOT).
@@ -79,12 +96,73 @@ pub struct EquipmentEvent {
     pub json: Value,
 }
 
+/// What an [`EquipmentEvent`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EquipmentActivity {
+    /// `equipmentEventTypeCode`.
+    Equipment(EquipmentEventTypeCode),
+    /// A T&T 3.0 IOT event (`iotEventTypeCode` DETC) with its `iotEventCode`.
+    Iot(IotEventCode),
+    /// A T&T 3.0 REEFER event.
+    Reefer(ReeferEventTypeCode),
+}
+
+impl EquipmentActivity {
+    /// The equipment event type code, for EQUIPMENT events.
+    pub fn equipment_event_type(self) -> Option<EquipmentEventTypeCode> {
+        match self {
+            EquipmentActivity::Equipment(code) => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for EquipmentActivity {
+    /// `LOAD`, `IOT_DRO`, `REEFER_MEAS`: bounded, for labels and records.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EquipmentActivity::Equipment(code) => write!(f, "{code}"),
+            EquipmentActivity::Iot(code) => write!(f, "IOT_{code}"),
+            EquipmentActivity::Reefer(code) => write!(f, "REEFER_{code}"),
+        }
+    }
+}
+
+/// An `equipmentReference`: an ISO 6346 number when it has the ISO shape (checked,
+/// check digit included), otherwise a reference DCSA allows but that is not ISO
+/// (SMDG's recommendation for non-ISO equipment), marked so.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EquipmentReference {
+    /// An ISO 6346 container number.
+    Iso(ContainerNumber),
+    /// Any other reference of at most 15 characters (11 in 3.0).
+    NonIso(String),
+}
+
+impl EquipmentReference {
+    /// Whether the reference is an ISO 6346 number.
+    pub fn is_iso(&self) -> bool {
+        matches!(self, EquipmentReference::Iso(_))
+    }
+}
+
+impl fmt::Display for EquipmentReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EquipmentReference::Iso(c) => write!(f, "{c}"),
+            EquipmentReference::NonIso(s) => f.write_str(s),
+        }
+    }
+}
+
 /// A DCSA `transportCall`: a call of a means of transport at a place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportCall {
-    /// `transportCallID`.
+    /// `transportCallID` (3.0: `transportCallReference`, else `portVisitReference`,
+    /// else the event's id).
     pub transport_call_id: String,
-    /// `modeOfTransport`: VESSEL, RAIL, TRUCK or BARGE.
+    /// `modeOfTransport`: VESSEL, RAIL, TRUCK or BARGE (3.0 also MULTIMODAL; when
+    /// absent, the transport object present tells).
     pub mode_of_transport: ModeOfTransport,
     /// `carrierServiceCode`: at most 5 characters.
     pub carrier_service_code: Option<String>,
@@ -94,7 +172,7 @@ pub struct TransportCall {
     pub un_location_code: Option<UnLocode>,
     /// `location`: the call's location object.
     pub location: Option<Location>,
-    /// `vessel.vesselIMONumber` (or a flat `vesselIMONumber`): 7 digits.
+    /// `vessel.vesselIMONumber` (3.0: `vesselTransport.vesselIMONumber`).
     pub vessel_imo_number: Option<String>,
 }
 
@@ -107,30 +185,17 @@ pub struct Location {
     pub location_name: Option<String>,
 }
 
-/// `eventID`, `eventCreatedDateTime` and `eventDateTime` of a DCSA event.
-fn header(obj: &Obj<'_>) -> Result<EventHeader, Refusal> {
+/// `eventID` (derived when absent), `eventCreatedDateTime` and `eventDateTime` of a
+/// 2.x event whose schema check passed.
+fn header(obj: &Obj<'_>, json: &Value) -> Result<EventHeader, Refusal> {
+    let given = obj
+        .opt_str("eventID", rules::EVENT_ID_UUID)?
+        .and_then(parse_uuid);
     Ok(EventHeader {
-        event_id: obj.event_id(rules::DCSA_REQUIRED)?,
+        event_id: given.unwrap_or_else(|| derived_event_id(&canonical_json(json))),
+        event_id_derived: given.is_none(),
         created: obj.date_time("eventCreatedDateTime", rules::DCSA_REQUIRED)?,
         event_date_time: obj.date_time("eventDateTime", rules::DCSA_REQUIRED)?,
-    })
-}
-
-/// A required code of a closed list: missing is `dcsa.required`, off the list is `rule`.
-fn code<T>(
-    obj: &Obj<'_>,
-    key: &str,
-    rule: &'static str,
-    parse: fn(&str) -> Option<T>,
-    list: fn() -> String,
-) -> Result<T, Refusal> {
-    let s = obj.req_str(key, rules::DCSA_REQUIRED, rule)?;
-    parse(s).ok_or_else(|| {
-        Refusal::new(
-            rule,
-            obj.field(key),
-            format!("{s:?} is not one of {}", list()),
-        )
     })
 }
 
@@ -155,18 +220,29 @@ fn bounded(
     Ok(Some(s.to_string()))
 }
 
-/// Checks a UN/LOCODE at `key`, if present.
+/// Checks a UN/LOCODE at `key`, if present: the pattern, then the country.
 pub(crate) fn unlocode(obj: &Obj<'_>, key: &str) -> Result<Option<UnLocode>, Refusal> {
     let Some(s) = obj.opt_str(key, rules::UNLOCODE_PATTERN)? else {
         return Ok(None);
     };
-    UnLocode::parse(s).map(Some).ok_or_else(|| {
+    let code = UnLocode::parse(s).ok_or_else(|| {
         Refusal::new(
             rules::UNLOCODE_PATTERN,
             obj.field(key),
             format!("{s:?} does not match ^[A-Z]{{2}}[A-Z2-9]{{3}}$"),
         )
-    })
+    })?;
+    if !code.has_iso_country() {
+        return Err(Refusal::new(
+            rules::UNLOCODE_COUNTRY,
+            obj.field(key),
+            format!(
+                "{s:?}: {:?} is not an ISO 3166-1 alpha-2 country code",
+                code.country()
+            ),
+        ));
+    }
+    Ok(Some(code))
 }
 
 /// Checks a transport document reference at `key`, if present: 1 to 20 characters.
@@ -194,23 +270,45 @@ pub(crate) fn required_transport_document_reference(obj: &Obj<'_>) -> Result<Str
     })
 }
 
-/// An optional ISO 6346 container number: at most 11 characters, then format and check digit.
-fn container_number(obj: &Obj<'_>, key: &str) -> Result<Option<ContainerNumber>, Refusal> {
-    let Some(s) = bounded(obj, key, 11, rules::DCSA_EQUIPMENT_REFERENCE_LENGTH)? else {
+/// An optional `equipmentReference` (its length already checked against the
+/// schema): an ISO 6346 number when it has the ISO shape (four capitals and seven
+/// digits), whose category and check digit must then be right; otherwise a non-ISO
+/// reference, with an `iso6346.non_iso` warning.
+pub(crate) fn equipment_reference(
+    obj: &Obj<'_>,
+    key: &str,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<EquipmentReference>, Refusal> {
+    let Some(s) = obj.opt_str(key, rules::DCSA_EQUIPMENT_REFERENCE_LENGTH)? else {
         return Ok(None);
     };
-    ContainerNumber::parse(&s).map(Some).map_err(|e| {
-        let (rule, message) = match e {
-            ContainerNumberError::CheckDigit { .. } => {
-                (rules::ISO6346_CHECK_DIGIT, format!("{s:?}: {e}"))
-            }
-            ContainerNumberError::Format(why) => (rules::ISO6346_FORMAT, why),
-        };
-        Refusal::new(rule, obj.field(key), message)
-    })
+    let b = s.as_bytes();
+    let iso_shaped = b.len() == 11
+        && b[..4].iter().all(u8::is_ascii_uppercase)
+        && b[4..].iter().all(u8::is_ascii_digit);
+    if !iso_shaped {
+        warnings.push(Warning {
+            rule: rules::ISO6346_NON_ISO,
+            field: obj.field(key),
+            message: format!("{s:?} is not an ISO 6346 number; carried as a non-ISO reference"),
+            refused_when_strict: false,
+        });
+        return Ok(Some(EquipmentReference::NonIso(s.to_string())));
+    }
+    ContainerNumber::parse(s)
+        .map(|c| Some(EquipmentReference::Iso(c)))
+        .map_err(|e| {
+            let (rule, message) = match e {
+                ContainerNumberError::CheckDigit { .. } => {
+                    (rules::ISO6346_CHECK_DIGIT, format!("{s:?}: {e}"))
+                }
+                ContainerNumberError::Format(why) => (rules::ISO6346_FORMAT, why),
+            };
+            Refusal::new(rule, obj.field(key), message)
+        })
 }
 
-fn location(obj: &Obj<'_>) -> Result<Location, Refusal> {
+pub(crate) fn location(obj: &Obj<'_>) -> Result<Location, Refusal> {
     Ok(Location {
         un_location_code: unlocode(obj, "UNLocationCode")?,
         location_name: obj
@@ -219,21 +317,59 @@ fn location(obj: &Obj<'_>) -> Result<Location, Refusal> {
     })
 }
 
-fn vessel_imo(obj: &Obj<'_>, key: &str, required: bool) -> Result<Option<String>, Refusal> {
-    let s = if required {
-        Some(obj.req_str(key, rules::DCSA_REQUIRED, rules::DCSA_VESSEL_IMO)?)
-    } else {
-        obj.opt_str(key, rules::DCSA_VESSEL_IMO)?
+/// An optional vessel IMO number of `digits` digits (2.x: 7; 3.0: 7 or 8).
+pub(crate) fn vessel_imo(
+    obj: &Obj<'_>,
+    key: &str,
+    digits: std::ops::RangeInclusive<usize>,
+) -> Result<Option<String>, Refusal> {
+    let Some(s) = obj.opt_str(key, rules::DCSA_VESSEL_IMO)? else {
+        return Ok(None);
     };
-    let Some(s) = s else { return Ok(None) };
-    if s.len() != 7 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if !digits.contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
+        let n = if digits.start() == digits.end() {
+            format!("{}", digits.start())
+        } else {
+            format!("{}-{}", digits.start(), digits.end())
+        };
         return Err(Refusal::new(
             rules::DCSA_VESSEL_IMO,
             obj.field(key),
-            format!("{s:?} is not a 7-digit IMO number"),
+            format!("{s:?} is not a {n}-digit IMO number"),
         ));
     }
     Ok(Some(s.to_string()))
+}
+
+/// A code the schema walk already accepted, as its enum.
+pub(crate) fn known<T>(
+    obj: &Obj<'_>,
+    key: &str,
+    rule: &'static str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, Refusal> {
+    match obj.opt_str(key, rule)? {
+        None => Ok(None),
+        Some(s) => parse(s).map(Some).ok_or_else(|| {
+            Refusal::new(rule, obj.field(key), format!("{s:?} is not a known code"))
+        }),
+    }
+}
+
+/// A required code the schema walk already accepted.
+pub(crate) fn known_req<T>(
+    obj: &Obj<'_>,
+    key: &str,
+    rule: &'static str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, Refusal> {
+    known(obj, key, rule, parse)?.ok_or_else(|| {
+        Refusal::new(
+            rules::DCSA_REQUIRED,
+            obj.field(key),
+            "missing required field",
+        )
+    })
 }
 
 fn transport_call(obj: &Obj<'_>) -> Result<TransportCall, Refusal> {
@@ -244,19 +380,15 @@ fn transport_call(obj: &Obj<'_>) -> Result<TransportCall, Refusal> {
             rules::EVENT_FIELD_TYPE,
         )?
         .to_string();
-    let mode_of_transport = code(
+    let mode_of_transport = known_req(
         obj,
         "modeOfTransport",
         rules::DCSA_MODE_OF_TRANSPORT,
         ModeOfTransport::parse,
-        ModeOfTransport::list,
     )?;
-    let carrier_service_code = bounded(
-        obj,
-        "carrierServiceCode",
-        5,
-        rules::DCSA_CARRIER_SERVICE_CODE_LENGTH,
-    )?;
+    let carrier_service_code = obj
+        .opt_str("carrierServiceCode", rules::EVENT_FIELD_TYPE)?
+        .map(str::to_string);
     let export_voyage_number = obj
         .opt_str("exportVoyageNumber", rules::EVENT_FIELD_TYPE)?
         .map(str::to_string);
@@ -265,11 +397,10 @@ fn transport_call(obj: &Obj<'_>) -> Result<TransportCall, Refusal> {
         Some(loc) => Some(self::location(&loc)?),
         None => None,
     };
-    // DCSA 2.2 nests the IMO number in `vessel`; a flat `vesselIMONumber` is read too.
-    let mut vessel_imo_number = vessel_imo(obj, "vesselIMONumber", false)?;
-    if let Some(vessel) = obj.opt_obj("vessel", rules::EVENT_FIELD_TYPE)? {
-        vessel_imo_number = vessel_imo(&vessel, "vesselIMONumber", true)?;
-    }
+    let vessel_imo_number = match obj.opt_obj("vessel", rules::EVENT_FIELD_TYPE)? {
+        Some(vessel) => vessel_imo(&vessel, "vesselIMONumber", 7..=7)?,
+        None => None,
+    };
     Ok(TransportCall {
         transport_call_id,
         mode_of_transport,
@@ -281,91 +412,68 @@ fn transport_call(obj: &Obj<'_>) -> Result<TransportCall, Refusal> {
     })
 }
 
-/// The classifier of a TRANSPORT or EQUIPMENT event.
-fn classifier(obj: &Obj<'_>) -> Result<EventClassifier, Refusal> {
-    code(
-        obj,
-        "eventClassifierCode",
-        rules::DCSA_CLASSIFIER,
-        EventClassifier::parse,
-        EventClassifier::list,
-    )
+/// A document reference value of a type with its own bound: a transport document
+/// reference (TRD) is at most 20 characters, a carrier booking reference (BKG) 35.
+pub(crate) fn document_reference_value(
+    obj: &Obj<'_>,
+    kind: &str,
+    key: &str,
+) -> Result<(), Refusal> {
+    // 2.2 published the types with their names ("BKG (Booking)").
+    match kind.split_whitespace().next() {
+        Some("TRD") => {
+            transport_document_reference(obj, key)?;
+        }
+        Some("BKG") => {
+            bounded(obj, key, 35, rules::DCSA_CARRIER_BOOKING_REFERENCE_LENGTH)?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
-/// Document references any DCSA event may carry: top-level references and `documentReferences`.
+/// The values of `documentReferences`, by type.
 fn references(obj: &Obj<'_>) -> Result<(), Refusal> {
-    transport_document_reference(obj, "transportDocumentReference")?;
-    bounded(
-        obj,
-        "carrierBookingReference",
-        35,
-        rules::DCSA_CARRIER_BOOKING_REFERENCE_LENGTH,
-    )?;
     if let Some((items, path)) = obj.opt_array("documentReferences", rules::EVENT_FIELD_TYPE)? {
         for (i, item) in items.iter().enumerate() {
+            if item.is_null() {
+                continue;
+            }
             let reference = Obj::new(item, index(&path, i), rules::EVENT_FIELD_TYPE)?;
-            let kind = reference.opt_str("documentReferenceType", rules::EVENT_FIELD_TYPE)?;
-            // Some publishers write the type with its name, e.g. "BKG (Booking)".
-            match kind.and_then(|k| k.split_whitespace().next()) {
-                Some("TRD") => {
-                    transport_document_reference(&reference, "documentReferenceValue")?;
-                }
-                Some("BKG") => {
-                    bounded(
-                        &reference,
-                        "documentReferenceValue",
-                        35,
-                        rules::DCSA_CARRIER_BOOKING_REFERENCE_LENGTH,
-                    )?;
-                }
-                _ => {}
+            if let Some(kind) =
+                reference.opt_str("documentReferenceType", rules::EVENT_FIELD_TYPE)?
+            {
+                document_reference_value(&reference, kind, "documentReferenceValue")?;
             }
         }
     }
     Ok(())
 }
 
-pub(crate) fn shipment(obj: &Obj<'_>, json: &Value) -> Result<ShipmentEvent, Refusal> {
-    let header = header(obj)?;
-    let classifier = obj.req_str(
-        "eventClassifierCode",
-        rules::DCSA_REQUIRED,
-        rules::DCSA_SHIPMENT_CLASSIFIER,
-    )?;
-    if classifier != EventClassifier::Act.as_str() {
-        return Err(Refusal::new(
-            rules::DCSA_SHIPMENT_CLASSIFIER,
-            obj.field("eventClassifierCode"),
-            format!("shipment events are ACT, found {classifier:?}"),
-        ));
-    }
+/// The instant a 2.x SHIPMENT event's `eventDateTime` should have: a named
+/// warning when it differs (DCSA's own conformance material differs), which
+/// strict mode turns into a refusal.
+fn shipment_date_time(obj: &Obj<'_>, header: &EventHeader, warnings: &mut Vec<Warning>) {
     if header.event_date_time != header.created {
-        return Err(Refusal::new(
-            rules::DCSA_SHIPMENT_EVENT_DATE_TIME,
-            obj.field("eventDateTime"),
-            format!(
-                "a shipment event's eventDateTime is its eventCreatedDateTime ({}), found {}",
+        warnings.push(Warning {
+            rule: rules::DCSA_SHIPMENT_EVENT_DATE_TIME,
+            field: obj.field("eventDateTime"),
+            message: format!(
+                "a T&T 2.x shipment event's eventDateTime is its eventCreatedDateTime ({}), found {}",
                 show(header.created),
                 show(header.event_date_time)
             ),
-        ));
+            refused_when_strict: true,
+        });
     }
-    let shipment_event_type = code(
-        obj,
-        "shipmentEventTypeCode",
-        rules::DCSA_SHIPMENT_EVENT_TYPE_CODE,
-        ShipmentEventTypeCode::parse,
-        ShipmentEventTypeCode::list,
-    )?;
-    let document_type = code(
-        obj,
-        "documentTypeCode",
-        rules::DCSA_DOCUMENT_TYPE_CODE,
-        DocumentTypeCode::parse,
-        DocumentTypeCode::list,
-    )?;
-    let document_id =
-        obj.req_nonempty("documentID", rules::DCSA_REQUIRED, rules::EVENT_FIELD_TYPE)?;
+}
+
+/// The customs rule: a CUS document's event is REQS, HOLD, RELS or CMPL.
+pub(crate) fn customs(
+    obj: &Obj<'_>,
+    document_type: DocumentTypeCode,
+    shipment_event_type: ShipmentEventTypeCode,
+) -> Result<(), Refusal> {
     if document_type == DocumentTypeCode::Cus && !shipment_event_type.is_customs() {
         return Err(Refusal::new(
             rules::CUSTOMS_SHIPMENT_EVENT_TYPE,
@@ -375,24 +483,58 @@ pub(crate) fn shipment(obj: &Obj<'_>, json: &Value) -> Result<ShipmentEvent, Ref
             ),
         ));
     }
-    match document_type {
-        DocumentTypeCode::Trd => {
-            transport_document_reference(obj, "documentID")?;
+    Ok(())
+}
+
+pub(crate) fn shipment(
+    obj: &Obj<'_>,
+    json: &Value,
+    version: DcsaVersion,
+    warnings: &mut Vec<Warning>,
+) -> Result<ShipmentEvent, Refusal> {
+    schema::check(json, &tnt22::SHIPMENT, "", version)?;
+    let header = header(obj, json)?;
+    let classifier = known_req(
+        obj,
+        "eventClassifierCode",
+        rules::DCSA_SHIPMENT_CLASSIFIER,
+        EventClassifier::parse,
+    )?;
+    let shipment_event_type = known_req(
+        obj,
+        "shipmentEventTypeCode",
+        rules::DCSA_SHIPMENT_EVENT_TYPE_CODE,
+        ShipmentEventTypeCode::parse,
+    )?;
+    let document_type = known_req(
+        obj,
+        "documentTypeCode",
+        rules::DCSA_DOCUMENT_TYPE_CODE,
+        DocumentTypeCode::parse,
+    )?;
+    let document_id =
+        obj.req_nonempty("documentID", rules::DCSA_REQUIRED, rules::EVENT_FIELD_TYPE)?;
+    customs(obj, document_type, shipment_event_type)?;
+    document_reference_value(obj, document_type.as_str(), "documentID")?;
+    if version >= DcsaVersion::V2_3 {
+        // 2.3 bounded `reason`; 2.2 did not.
+        if let Some(reason) = obj.opt_str("reason", rules::EVENT_FIELD_TYPE)? {
+            let chars = reason.chars().count();
+            if chars > 250 {
+                return Err(Refusal::new(
+                    rules::DCSA_LENGTH,
+                    obj.field("reason"),
+                    format!("{chars} characters, T&T 2.3 allows at most 250"),
+                ));
+            }
         }
-        DocumentTypeCode::Bkg => {
-            bounded(
-                obj,
-                "documentID",
-                35,
-                rules::DCSA_CARRIER_BOOKING_REFERENCE_LENGTH,
-            )?;
-        }
-        _ => {}
     }
     references(obj)?;
+    shipment_date_time(obj, &header, warnings);
     Ok(ShipmentEvent {
+        version,
         header,
-        classifier: EventClassifier::Act,
+        classifier,
         shipment_event_type,
         document_type,
         document_id: document_id.to_string(),
@@ -400,15 +542,25 @@ pub(crate) fn shipment(obj: &Obj<'_>, json: &Value) -> Result<ShipmentEvent, Ref
     })
 }
 
-pub(crate) fn transport(obj: &Obj<'_>, json: &Value) -> Result<TransportEvent, Refusal> {
-    let header = header(obj)?;
-    let classifier = classifier(obj)?;
-    let transport_event_type = code(
+pub(crate) fn transport(
+    obj: &Obj<'_>,
+    json: &Value,
+    version: DcsaVersion,
+    _warnings: &mut Vec<Warning>,
+) -> Result<TransportEvent, Refusal> {
+    schema::check(json, &tnt22::TRANSPORT, "", version)?;
+    let header = header(obj, json)?;
+    let classifier = known_req(
+        obj,
+        "eventClassifierCode",
+        rules::DCSA_CLASSIFIER,
+        EventClassifier::parse,
+    )?;
+    let transport_event_type = known_req(
         obj,
         "transportEventTypeCode",
         rules::DCSA_TRANSPORT_EVENT_TYPE_CODE,
         TransportEventTypeCode::parse,
-        TransportEventTypeCode::list,
     )?;
     let call = obj.req_obj(
         "transportCall",
@@ -419,16 +571,12 @@ pub(crate) fn transport(obj: &Obj<'_>, json: &Value) -> Result<TransportEvent, R
     let delay_reason_code = obj
         .opt_str("delayReasonCode", rules::EVENT_FIELD_TYPE)?
         .map(str::to_string);
-    let change_remark = bounded(obj, "changeRemark", 250, rules::DCSA_CHANGE_REMARK_LENGTH)?;
-    // The deprecated name of changeRemark keeps its limit.
-    bounded(
-        obj,
-        "vesselScheduleChangeRemark",
-        250,
-        rules::DCSA_CHANGE_REMARK_LENGTH,
-    )?;
+    let change_remark = obj
+        .opt_str("changeRemark", rules::EVENT_FIELD_TYPE)?
+        .map(str::to_string);
     references(obj)?;
     Ok(TransportEvent {
+        version,
         header,
         classifier,
         transport_event_type,
@@ -439,30 +587,68 @@ pub(crate) fn transport(obj: &Obj<'_>, json: &Value) -> Result<TransportEvent, R
     })
 }
 
-pub(crate) fn equipment(obj: &Obj<'_>, json: &Value) -> Result<EquipmentEvent, Refusal> {
-    let header = header(obj)?;
-    let classifier = classifier(obj)?;
-    let equipment_event_type = code(
+/// LOAD and DISC carry a transport call, GTIN and GTOT a location (2.x).
+fn equipment_needs(
+    obj: &Obj<'_>,
+    code: EquipmentEventTypeCode,
+    has_call: bool,
+    has_location: bool,
+) -> Result<(), Refusal> {
+    let needs_call = matches!(
+        code,
+        EquipmentEventTypeCode::Load | EquipmentEventTypeCode::Disc
+    );
+    if needs_call && !has_call {
+        return Err(Refusal::new(
+            rules::DCSA_EQUIPMENT_TRANSPORT_CALL_REQUIRED,
+            obj.field("transportCall"),
+            format!("a {code} event carries a transport call"),
+        ));
+    }
+    let needs_location = matches!(
+        code,
+        EquipmentEventTypeCode::Gtin | EquipmentEventTypeCode::Gtot
+    );
+    if needs_location && !has_location {
+        return Err(Refusal::new(
+            rules::DCSA_EQUIPMENT_LOCATION_REQUIRED,
+            obj.field("eventLocation"),
+            format!("a {code} event carries an event location"),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn equipment(
+    obj: &Obj<'_>,
+    json: &Value,
+    version: DcsaVersion,
+    warnings: &mut Vec<Warning>,
+) -> Result<EquipmentEvent, Refusal> {
+    schema::check(json, &tnt22::EQUIPMENT, "", version)?;
+    let header = header(obj, json)?;
+    let classifier = known_req(
+        obj,
+        "eventClassifierCode",
+        rules::DCSA_CLASSIFIER,
+        EventClassifier::parse,
+    )?;
+    let equipment_event_type = known_req(
         obj,
         "equipmentEventTypeCode",
         rules::DCSA_EQUIPMENT_EVENT_TYPE_CODE,
         EquipmentEventTypeCode::parse,
-        EquipmentEventTypeCode::list,
     )?;
-    let empty_indicator = code(
+    let empty_indicator = known_req(
         obj,
         "emptyIndicatorCode",
         rules::DCSA_EMPTY_INDICATOR,
         EmptyIndicator::parse,
-        EmptyIndicator::list,
     )?;
-    let equipment_reference = container_number(obj, "equipmentReference")?;
-    let iso_equipment_code = bounded(
-        obj,
-        "ISOEquipmentCode",
-        4,
-        rules::DCSA_ISO_EQUIPMENT_CODE_LENGTH,
-    )?;
+    let equipment_reference = equipment_reference(obj, "equipmentReference", warnings)?;
+    let iso_equipment_code = obj
+        .opt_str("ISOEquipmentCode", rules::EVENT_FIELD_TYPE)?
+        .map(str::to_string);
     let event_location = match obj.opt_obj("eventLocation", rules::EVENT_FIELD_TYPE)? {
         Some(loc) => Some(location(&loc)?),
         None => None,
@@ -471,34 +657,19 @@ pub(crate) fn equipment(obj: &Obj<'_>, json: &Value) -> Result<EquipmentEvent, R
         Some(call) => Some(self::transport_call(&call)?),
         None => None,
     };
-    let needs_call = matches!(
+    equipment_needs(
+        obj,
         equipment_event_type,
-        EquipmentEventTypeCode::Load | EquipmentEventTypeCode::Disc
-    );
-    if needs_call && transport_call.is_none() {
-        return Err(Refusal::new(
-            rules::DCSA_EQUIPMENT_TRANSPORT_CALL_REQUIRED,
-            obj.field("transportCall"),
-            format!("a {equipment_event_type} event carries a transport call"),
-        ));
-    }
-    let needs_location = matches!(
-        equipment_event_type,
-        EquipmentEventTypeCode::Gtin | EquipmentEventTypeCode::Gtot
-    );
-    if needs_location && event_location.is_none() {
-        return Err(Refusal::new(
-            rules::DCSA_EQUIPMENT_LOCATION_REQUIRED,
-            obj.field("eventLocation"),
-            format!("a {equipment_event_type} event carries an event location"),
-        ));
-    }
+        transport_call.is_some(),
+        event_location.is_some(),
+    )?;
     references(obj)?;
     Ok(EquipmentEvent {
+        version,
         header,
         classifier,
-        equipment_event_type,
-        empty_indicator,
+        activity: EquipmentActivity::Equipment(equipment_event_type),
+        empty_indicator: Some(empty_indicator),
         equipment_reference,
         iso_equipment_code,
         event_location,

@@ -214,7 +214,8 @@ impl<'a> Obj<'a> {
         })
     }
 
-    /// Required free text of the project's own events: 1 to `max` characters, no control characters.
+    /// Required free text of the project's own events: 1 to `max` characters, no control
+    /// characters, bidirectional controls or line/paragraph separators.
     pub(crate) fn text(&self, key: &str, max: usize) -> Result<&'a str, Refusal> {
         let s = self.req_str(key, rules::EVENT_REQUIRED, rules::EVENT_TEXT)?;
         check_text(s, max)
@@ -245,9 +246,9 @@ pub(crate) enum TextFault {
     /// Longer than the field allows.
     #[error("{chars} characters, at most {max} allowed")]
     TooLong { chars: usize, max: usize },
-    /// A control character.
-    #[error("must not contain control characters")]
-    Control,
+    /// A control character, a bidirectional control or a line/paragraph separator.
+    #[error("must not contain a {0}")]
+    Character(super::strict::BadChar),
 }
 
 /// Whether `s` is acceptable free text of at most `max` characters; the fault if not.
@@ -259,8 +260,8 @@ pub(crate) fn check_text(s: &str, max: usize) -> Result<(), TextFault> {
     if chars > max {
         return Err(TextFault::TooLong { chars, max });
     }
-    if s.chars().any(char::is_control) {
-        return Err(TextFault::Control);
+    if let Some(bad) = super::strict::bad_char(s) {
+        return Err(TextFault::Character(bad));
     }
     Ok(())
 }
@@ -323,6 +324,8 @@ mod tests {
         assert!(check_text("HONG KONG", 29).is_ok());
         assert!(check_text(" ", 29).is_err());
         assert!(check_text("a\u{0}b", 29).is_err());
+        assert!(check_text("a\u{202E}b", 29).is_err());
+        assert!(check_text("a\u{2028}b", 29).is_err());
         assert!(check_text(&"x".repeat(30), 29).is_err());
     }
 }

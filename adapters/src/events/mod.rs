@@ -4,20 +4,32 @@
 //!
 //! | `eventType` | what | typed view | app |
 //! |---|---|---|---|
-//! | `SHIPMENT` | DCSA T&T 2.2: a document changed state (customs: `documentTypeCode` CUS) | [`ShipmentEvent`] | cargo |
-//! | `TRANSPORT` | DCSA T&T 2.2: arrival or departure of a transport call | [`TransportEvent`] | cargo |
-//! | `EQUIPMENT` | DCSA T&T 2.2: gate-in, load, discharge... of a container | [`EquipmentEvent`] | cargo |
+//! | `SHIPMENT` | DCSA T&T: a document changed state (customs: `documentTypeCode` CUS) | [`ShipmentEvent`] | cargo |
+//! | `TRANSPORT` | DCSA T&T: arrival or departure of a transport call | [`TransportEvent`] | cargo |
+//! | `EQUIPMENT` | DCSA T&T: gate-in, load, discharge... of a container (3.0's IOT and REEFER events too) | [`EquipmentEvent`] | cargo |
 //! | `LETTER_OF_CREDIT` | a documentary credit (MT700 fields) | [`LetterOfCredit`] | payment |
 //! | `FREIGHT_INVOICE` | freight invoiced for a transport document | [`FreightInvoice`] | payment |
 //! | `PAYMENT_SETTLEMENT` | an interbank transfer and its status (pacs.008/pacs.002) | [`PaymentSettlement`] | payment |
 //! | `EBL_TRANSFER` | a step of an eBL's title chain (eBL 3.0, PINT) | [`EblTransfer`] | ebl |
 //!
-//! [`validate`] checks one event and returns its typed view ([`PortEvent`]) or the
-//! first rule it breaks ([`Refusal`]: rule identifier, JSON path, message). Checks
-//! run in a fixed order, so an event always gets the same refusal.
+//! DCSA events come in two shapes: Track & Trace 2.2 (and 2.3) events are flat and
+//! carry `eventType`; Track & Trace 3.0 events nest their class in
+//! `eventClassification.eventTypeCode` and their details in `shipmentDetails`,
+//! `transportDetails`, `equipmentDetails`, `iotDetails`, `reeferDetails`. The shape
+//! tells the version, or the caller declares it ([`Options::dcsa_version`]); both
+//! map to the same three kinds (`docs/dcsa.md` has the mapping).
 //!
-//! DCSA events are taken as their publishers send them: fields this module does not
-//! model are tolerated, JSON `null` reads as absent, and the original JSON is kept
+//! [`check`] checks one event and returns its typed view ([`PortEvent`]) with its
+//! warnings ([`Warning`]), or the first rule it breaks ([`Refusal`]: rule identifier,
+//! JSON path, message); [`validate`] is [`check`] with the default [`Options`].
+//! Checks run in a fixed order, so an event always gets the same refusal. The
+//! command line (`portrelay events validate`) and the ledgers call the same
+//! function, so they give the same verdicts.
+//!
+//! DCSA events are taken as their publishers send them and held to the published
+//! schemas (`tnt22.rs`, `tnt30.rs`): every field the schema defines to its length,
+//! type and code list; fields it does not define are carried as they are but bounded
+//! (`dcsa.unknown_field`); JSON `null` reads as absent; the original JSON is kept
 //! for relaying. The project's own four kinds follow DCSA's style (camelCase,
 //! `eventID`, `eventCreatedDateTime`, `eventDateTime`) but refuse any field they do
 //! not define (`event.unknown_field`), since nobody else publishes them and a
@@ -44,11 +56,19 @@
 //! | `event.required` | a required field of the project's own events is present | Event kinds (project events) |
 //! | `event.unknown_field` | the project's own events carry only the fields they define | Event kinds (project events) |
 //! | `event.field_type` | a field without a more specific rule has the JSON type its definition gives | Event kinds |
-//! | `event.text` | free text of project events is non-empty, within its length, without control characters | Event kinds (project events) |
-//! | `dcsa.required` | a field DCSA 2.2 requires for the event class is present and not empty | DCSA Track & Trace 2.2 |
-//! | `dcsa.classifier` | `eventClassifierCode` is PLN, ACT or EST (TRANSPORT, EQUIPMENT) | DCSA Track & Trace 2.2 |
-//! | `dcsa.shipment.classifier` | a SHIPMENT event's `eventClassifierCode` is ACT | DCSA Track & Trace 2.2 |
-//! | `dcsa.shipment.event_date_time` | a SHIPMENT event's `eventDateTime` is the same instant as `eventCreatedDateTime` | DCSA Track & Trace 2.2 |
+//! | `event.text` | free text of project events is non-empty, within its length, without control characters, bidirectional controls or line/paragraph separators | Event kinds (project events) |
+//! | `json.characters` | no key or string of any event holds a control character, a bidirectional control (U+202A–U+202E, U+2066–U+2069) or U+2028/U+2029 | Event kinds |
+//! | `json.duplicate_key` | no object repeats a key (refused by [`strict::parse`], before validation) | Event kinds |
+//! | `dcsa.required` | a field the schema of the event's version requires for its class is present and not empty | DCSA Track & Trace 2.2 |
+//! | `dcsa.version` | a declared DCSA version matches the event's shape | DCSA Track & Trace 2.2 |
+//! | `dcsa.length` | a DCSA field is within the schema's `maxLength` / `maxItems` | DCSA Track & Trace 2.2 |
+//! | `dcsa.code` | a DCSA coded field is on the schema's enumeration | DCSA Track & Trace 2.2 |
+//! | `dcsa.code_version` | a code is accepted only for the versions that define it (PENC, CANC from 2.3) | DCSA Track & Trace 2.2 |
+//! | `dcsa.unknown_field` | a field the schema does not define is carried, within bounds | DCSA Track & Trace 2.2 |
+//! | `dcsa.retracted` | a 3.0 retraction (`isRetracted`) is not relayed | DCSA Track & Trace 2.2 |
+//! | `dcsa.classifier` | `eventClassifierCode` is PLN, ACT or EST (TRANSPORT, EQUIPMENT; 3.0 all classes) | DCSA Track & Trace 2.2 |
+//! | `dcsa.shipment.classifier` | a 2.x SHIPMENT event's `eventClassifierCode` is ACT, PLN or EST | DCSA Track & Trace 2.2 |
+//! | `dcsa.shipment.event_date_time` | a 2.x SHIPMENT event's `eventDateTime` is the instant of `eventCreatedDateTime`: a warning; `--strict` and a strict ledger refuse | DCSA Track & Trace 2.2 |
 //! | `dcsa.shipment.event_type_code` | `shipmentEventTypeCode` is on DCSA's list | DCSA Track & Trace 2.2 |
 //! | `dcsa.document_type_code` | `documentTypeCode` is on DCSA's list | DCSA Track & Trace 2.2 |
 //! | `customs.shipment_event_type` | a customs event (`documentTypeCode` CUS) is REQS, HOLD, RELS or CMPL | DCSA Track & Trace 2.2 |
@@ -59,16 +79,18 @@
 //! | `dcsa.equipment.transport_call_required` | LOAD and DISC equipment events carry a `transportCall` | DCSA Track & Trace 2.2 |
 //! | `dcsa.equipment.location_required` | GTIN and GTOT equipment events carry an `eventLocation` | DCSA Track & Trace 2.2 |
 //! | `dcsa.iso_equipment_code.length` | `ISOEquipmentCode` is 1 to 4 characters | DCSA Track & Trace 2.2 |
-//! | `dcsa.equipment_reference.length` | `equipmentReference` is at most 11 characters | DCSA Track & Trace 2.2 |
+//! | `dcsa.equipment_reference.length` | `equipmentReference` is at most 15 characters (2.x) or 11 (3.0) | DCSA Track & Trace 2.2 |
 //! | `dcsa.transport_document_reference.length` | a transport document reference is 1 to 20 characters | DCSA Track & Trace 2.2 |
 //! | `dcsa.carrier_booking_reference.length` | a carrier booking reference is 1 to 35 characters | DCSA Track & Trace 2.2 |
 //! | `dcsa.carrier_service_code.length` | `transportCall.carrierServiceCode` is 1 to 5 characters | DCSA Track & Trace 2.2 |
-//! | `dcsa.vessel_imo` | the vessel IMO number is 7 digits (`^\d{7}$`) | DCSA Track & Trace 2.2 |
-//! | `dcsa.mode_of_transport` | `transportCall.modeOfTransport` is VESSEL, RAIL, TRUCK or BARGE | DCSA Track & Trace 2.2 |
+//! | `dcsa.vessel_imo` | the vessel IMO number is 7 digits (2.x) or 7 to 8 digits (3.0) | DCSA Track & Trace 2.2 |
+//! | `dcsa.mode_of_transport` | `modeOfTransport` is VESSEL, RAIL, TRUCK or BARGE (3.0: or MULTIMODAL) | DCSA Track & Trace 2.2 |
 //! | `iso6346.format` | a container number is 3 owner letters, category U, J or Z, 6 digits, 1 check digit | ISO 6346 container numbers |
 //! | `iso6346.check_digit` | the container number's check digit is the ISO 6346 one | ISO 6346 container numbers |
+//! | `iso6346.non_iso` | an `equipmentReference` without the ISO shape is accepted as non-ISO and marked so (a warning strict mode does not refuse) | ISO 6346 container numbers |
 //! | `unlocode.pattern` | a UN/LOCODE matches `^[A-Z]{2}[A-Z2-9]{3}$` | UN/LOCODE |
-//! | `iso4217.currency` | the currency is an active ISO 4217 code with a minor unit (not CNH) | Money: ISO 4217 and ISO 20022 |
+//! | `unlocode.country` | a UN/LOCODE's first two letters are an ISO 3166-1 alpha-2 country (or XZ) | UN/LOCODE |
+//! | `iso4217.currency` | the currency is an active ISO 4217 code with a minor unit (not CNH, not withdrawn) | Money: ISO 4217 and ISO 20022 |
 //! | `iso4217.precision` | an amount's `exponent`, when given, equals the currency's minor unit | Money: ISO 4217 and ISO 20022 |
 //! | `money.not_integer` | an amount's `value` is a JSON integer of minor units, never a float or string | Money: ISO 4217 and ISO 20022 |
 //! | `money.negative` | an amount's `value` is not negative | Money: ISO 4217 and ISO 20022 |
@@ -91,7 +113,9 @@
 //! | `ebl.recipient` | `recipient` is present for actions addressed to a party and absent for SIGN and BLANK_ENDORSE | eBL title transfer |
 //!
 //! Layout: [`rules`] (identifiers), [`codes`] (code lists), [`iso6346`],
-//! [`unlocode`], [`money`], and one module per family of events: `dcsa`, `payment`,
+//! [`unlocode`], [`money`], [`strict`] (duplicate-key refusing JSON, forbidden
+//! characters), `schema` (the schema walk) with the tables `tnt22` and `tnt30`, and
+//! one module per family of events: `dcsa` (T&T 2.x), `dcsa3` (T&T 3.0), `payment`,
 //! `ebl`.
 
 use serde_json::Value;
@@ -102,23 +126,33 @@ use light_clients::App;
 
 pub mod codes;
 mod dcsa;
+mod dcsa3;
 mod ebl;
 pub mod iso6346;
 mod json;
 pub mod money;
 mod payment;
 pub mod rules;
+mod schema;
+pub mod strict;
+mod tnt22;
+mod tnt30;
 pub mod unlocode;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_tnt;
 
 pub use codes::{
     ChargeBearer, DocumentTypeCode, EblAction, EmptyIndicator, EquipmentEventTypeCode,
-    EventClassifier, LetterOfCreditKind, ModeOfTransport, PaymentStatus, ShipmentEventTypeCode,
-    TransportDocumentStatus, TransportEventTypeCode,
+    EventClassifier, IotEventCode, LetterOfCreditKind, ModeOfTransport, PaymentStatus,
+    ReeferEventTypeCode, ShipmentEventTypeCode, TransportDocumentStatus, TransportEventTypeCode,
 };
-pub use dcsa::{EquipmentEvent, Location, ShipmentEvent, TransportCall, TransportEvent};
+pub use dcsa::{
+    EquipmentActivity, EquipmentEvent, EquipmentReference, Location, ShipmentEvent, TransportCall,
+    TransportEvent,
+};
 pub use ebl::{
     recipient_rule, EblParty, EblTransfer, IdentifyingCode, RepresentedParty, TaxLegalReference,
 };
@@ -126,6 +160,7 @@ pub use iso6346::{ContainerNumber, ContainerNumberError};
 pub use money::{Currency, Money};
 pub use payment::{is_bic, is_uetr, FreightInvoice, LetterOfCredit, PaymentSettlement};
 pub use rules::Rule;
+pub use schema::{UnknownBounds, UNKNOWN_BOUNDS};
 pub use unlocode::{normalize_unlocode, UnLocode, UnLocodeAlias, NETWORK_PORTS, UNLOCODE_ALIASES};
 
 /// Why an event was refused: the rule it broke, where, and a message for people.
@@ -154,12 +189,115 @@ impl Refusal {
     }
 }
 
+/// What an event did not break but should be known: displays as
+/// `warning: <rule> at <field>: <message>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The stable rule identifier, one of [`rules::ALL`].
+    pub rule: &'static str,
+    /// The JSON path of the field concerned.
+    pub field: String,
+    /// What was found, in lowercase words.
+    pub message: String,
+    /// Whether strict mode ([`Options::strict`]) refuses the event for it.
+    pub refused_when_strict: bool,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "warning: {} at {}: {}",
+            self.rule, self.field, self.message
+        )
+    }
+}
+
+/// A DCSA Track & Trace version the validator knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DcsaVersion {
+    /// TNT 2.2.0 (EVENT_DOMAIN 1.0.4): flat events.
+    V2_2,
+    /// TNT 2.3.0: flat events, with the codes 2.3 added (PENC, CANC, ...).
+    V2_3,
+    /// TNT 3.0.0: nested events (`eventClassification`, `*Details`, `eventRouting`).
+    V3_0,
+}
+
+impl DcsaVersion {
+    /// Every version, oldest first.
+    pub const ALL: [DcsaVersion; 3] = [DcsaVersion::V2_2, DcsaVersion::V2_3, DcsaVersion::V3_0];
+
+    /// `2.2`, `2.3` or `3.0`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DcsaVersion::V2_2 => "2.2",
+            DcsaVersion::V2_3 => "2.3",
+            DcsaVersion::V3_0 => "3.0",
+        }
+    }
+
+    /// Reads `2.2`, `2.3` or `3.0` (a patch number such as `2.2.0` is allowed).
+    pub fn parse(s: &str) -> Option<Self> {
+        let minor = s
+            .strip_suffix(".0")
+            .filter(|m| m.matches('.').count() == 1)
+            .unwrap_or(s);
+        DcsaVersion::ALL.into_iter().find(|v| v.as_str() == minor)
+    }
+
+    /// Whether events of this version are flat (2.x).
+    pub const fn is_flat(self) -> bool {
+        !matches!(self, DcsaVersion::V3_0)
+    }
+}
+
+impl std::fmt::Display for DcsaVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DcsaVersion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        DcsaVersion::parse(s)
+            .ok_or_else(|| format!("{s:?} is not a DCSA T&T version: 2.2, 2.3 or 3.0"))
+    }
+}
+
+/// How [`check`] reads an event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Refuse what is otherwise a warning that strict mode refuses (a 2.x SHIPMENT
+    /// event whose `eventDateTime` is not its `eventCreatedDateTime`).
+    pub strict: bool,
+    /// The DCSA version the caller declares; `None` reads it from the shape (flat
+    /// events as 2.2, nested ones as 3.0).
+    pub dcsa_version: Option<DcsaVersion>,
+}
+
+/// A validated event and what it did not break but should be known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated {
+    /// The typed view.
+    pub event: PortEvent,
+    /// Warnings, in the order found.
+    pub warnings: Vec<Warning>,
+}
+
 /// The fields every event carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EventHeader {
-    /// `eventID`: the UUID of this message (not of the thing it is about).
+    /// `eventID`: the UUID of this message (not of the thing it is about); derived
+    /// (see [`derived_event_id`]) when the event has none, or (3.0) one that is not
+    /// a UUID.
     pub event_id: Uuid,
-    /// `eventCreatedDateTime`: when the publisher created the message.
+    /// Whether `event_id` was derived rather than given.
+    pub event_id_derived: bool,
+    /// `eventCreatedDateTime` (3.0: `eventUpdatedDateTime`): when the publisher
+    /// created the message.
     pub created: OffsetDateTime,
     /// `eventDateTime`: when the event took place (or will, for planned and estimated ones).
     pub event_date_time: OffsetDateTime,
@@ -169,9 +307,71 @@ pub struct EventHeader {
 fn project_header(obj: &json::Obj<'_>) -> Result<EventHeader, Refusal> {
     Ok(EventHeader {
         event_id: obj.event_id(rules::EVENT_REQUIRED)?,
+        event_id_derived: false,
         created: obj.date_time("eventCreatedDateTime", rules::EVENT_REQUIRED)?,
         event_date_time: obj.date_time("eventDateTime", rules::EVENT_REQUIRED)?,
     })
+}
+
+/// The stable id of an event that carries no UUID of its own: a UUID of version 8
+/// whose 122 free bits are the first ones of SHA-256 over
+/// `portrelay.dcsa.event-id.v1`, a zero byte and `seed`.
+///
+/// For a 2.x event without `eventID`, `seed` is the event's canonical JSON (keys
+/// sorted, no white space), so the same event always gets the same id and any
+/// change to it gives another. For a 3.0 event whose `eventID` is not a UUID, it is
+/// the composite key T&T 3.0 names (originating party code, code list provider,
+/// code list name, `eventID`, joined by zero bytes), so every update of one event
+/// keeps its id; without `eventID` it is the canonical JSON again.
+pub fn derived_event_id(seed: &[u8]) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(b"portrelay.dcsa.event-id.v1\0");
+    hash.update(seed);
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Uuid::from_bytes(bytes)
+}
+
+/// The canonical JSON of `value`: object keys sorted, no white space.
+pub fn canonical_json(value: &Value) -> Vec<u8> {
+    fn write(value: &Value, out: &mut Vec<u8>) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(&Value::String(key.clone()), out);
+                    out.push(b':');
+                    if let Some(item) = map.get(key) {
+                        write(item, out);
+                    }
+                }
+                out.push(b'}');
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+        }
+    }
+    let mut out = Vec::new();
+    write(value, &mut out);
+    out
 }
 
 /// The seven values of `eventType`.
@@ -204,21 +404,93 @@ pub enum PortEvent {
     EblTransfer(EblTransfer),
 }
 
-/// Checks one event against every rule and returns its typed view, or the first
-/// rule it breaks.
+/// Checks one event against every rule with the default [`Options`] and returns
+/// its typed view, or the first rule it breaks.
 pub fn validate(value: &Value) -> Result<PortEvent, Refusal> {
+    check(value, &Options::default()).map(|v| v.event)
+}
+
+/// Checks an event a destination received from another ledger, whose edge held it
+/// to its declared version already: a flat event is read as 2.2 and, if it uses a
+/// code 2.3 added, as 2.3. Never strict (the source's ledger decided).
+pub fn validate_relayed(value: &Value) -> Result<PortEvent, Refusal> {
+    match validate(value) {
+        Err(r) if r.rule == rules::DCSA_CODE_VERSION => check(
+            value,
+            &Options {
+                strict: false,
+                dcsa_version: Some(DcsaVersion::V2_3),
+            },
+        )
+        .map(|v| v.event),
+        other => other,
+    }
+}
+
+/// Checks one event against every rule as `options` say, and returns its typed
+/// view with its warnings, or the first rule it breaks. What the command line and
+/// the ledgers both call.
+pub fn check(value: &Value, options: &Options) -> Result<Validated, Refusal> {
     let obj = json::Obj::new(value, String::new(), rules::EVENT_OBJECT)?;
+    strict::check_characters(value)?;
+    let mut warnings = Vec::new();
+    let event = event(&obj, value, options, &mut warnings)?;
+    if options.strict {
+        if let Some(w) = warnings.iter().find(|w| w.refused_when_strict) {
+            return Err(Refusal::new(
+                w.rule,
+                w.field.clone(),
+                format!("{} (refused in strict mode)", w.message),
+            ));
+        }
+    }
+    Ok(Validated { event, warnings })
+}
+
+fn event(
+    obj: &json::Obj<'_>,
+    value: &Value,
+    options: &Options,
+    warnings: &mut Vec<Warning>,
+) -> Result<PortEvent, Refusal> {
+    let flat_dcsa = matches!(
+        obj.get("eventType"),
+        Some(Value::String(t)) if matches!(t.as_str(), "SHIPMENT" | "TRANSPORT" | "EQUIPMENT")
+    );
+    let nested =
+        obj.get("eventType").is_none() && tnt30::SHAPE_KEYS.iter().any(|k| obj.get(k).is_some());
+    match options.dcsa_version {
+        Some(v) if v.is_flat() && nested => {
+            return Err(Refusal::new(
+                rules::DCSA_VERSION,
+                "$",
+                format!("declared T&T {v}, but the event has the nested 3.0 shape (eventClassification) and no eventType"),
+            ))
+        }
+        Some(v) if !v.is_flat() && flat_dcsa => {
+            return Err(Refusal::new(
+                rules::DCSA_VERSION,
+                "eventType",
+                format!("declared T&T {v}, but the event has the flat 2.x shape (eventType at the top)"),
+            ))
+        }
+        _ => {}
+    }
+    if nested {
+        return dcsa3::event(obj, value, warnings);
+    }
+    let version = options.dcsa_version.unwrap_or(DcsaVersion::V2_2);
     let event_type = obj.req_str("eventType", rules::EVENT_TYPE, rules::EVENT_TYPE)?;
     match event_type {
-        "SHIPMENT" => dcsa::shipment(&obj, value).map(PortEvent::Shipment),
-        "TRANSPORT" => dcsa::transport(&obj, value).map(PortEvent::Transport),
-        "EQUIPMENT" => dcsa::equipment(&obj, value).map(PortEvent::Equipment),
-        "LETTER_OF_CREDIT" => payment::letter_of_credit(&obj, value).map(PortEvent::LetterOfCredit),
-        "FREIGHT_INVOICE" => payment::freight_invoice(&obj, value).map(PortEvent::FreightInvoice),
+        "SHIPMENT" => dcsa::shipment(obj, value, version, warnings).map(PortEvent::Shipment),
+        "TRANSPORT" => dcsa::transport(obj, value, version, warnings).map(PortEvent::Transport),
+        "EQUIPMENT" => dcsa::equipment(obj, value, version, warnings).map(PortEvent::Equipment),
+        "LETTER_OF_CREDIT" => payment::letter_of_credit(obj, value).map(PortEvent::LetterOfCredit),
+        "FREIGHT_INVOICE" => payment::freight_invoice(obj, value).map(PortEvent::FreightInvoice),
         "PAYMENT_SETTLEMENT" => {
-            payment::payment_settlement(&obj, value).map(PortEvent::PaymentSettlement)
+            payment::payment_settlement(obj, value).map(PortEvent::PaymentSettlement)
         }
-        "EBL_TRANSFER" => ebl::ebl_transfer(&obj, value).map(PortEvent::EblTransfer),
+        "EBL_TRANSFER" => ebl::ebl_transfer(obj, value).map(PortEvent::EblTransfer),
         other => Err(Refusal::new(
             rules::EVENT_TYPE,
             obj.field("eventType"),
@@ -268,7 +540,8 @@ impl PortEvent {
     }
 
     /// A label of bounded cardinality for metrics and logs: the event type and its
-    /// sub-kind, e.g. `EQUIPMENT/LOAD`, `TRANSPORT/ARRI`, `SHIPMENT/CUS/RELS`,
+    /// sub-kind, e.g. `EQUIPMENT/LOAD`, `EQUIPMENT/IOT_DRO`, `EQUIPMENT/REEFER_MEAS`,
+    /// `TRANSPORT/ARRI`, `SHIPMENT/CUS/RELS`,
     /// `LETTER_OF_CREDIT/ISSUED`, `FREIGHT_INVOICE`, `PAYMENT_SETTLEMENT/ACSC`,
     /// `EBL_TRANSFER/TRANSFER`. Built from closed code lists only, never from free text.
     pub fn kind_label(&self) -> String {
@@ -276,7 +549,7 @@ impl PortEvent {
         match self {
             PortEvent::Shipment(e) => format!("{ty}/{}/{}", e.document_type, e.shipment_event_type),
             PortEvent::Transport(e) => format!("{ty}/{}", e.transport_event_type),
-            PortEvent::Equipment(e) => format!("{ty}/{}", e.equipment_event_type),
+            PortEvent::Equipment(e) => format!("{ty}/{}", e.activity),
             PortEvent::LetterOfCredit(e) => format!("{ty}/{}", e.kind),
             PortEvent::FreightInvoice(_) => ty.to_string(),
             PortEvent::PaymentSettlement(e) => format!("{ty}/{}", e.status),
@@ -332,10 +605,24 @@ impl PortEvent {
         }
     }
 
-    /// The ISO 6346 container the event is about, for EQUIPMENT events that name one.
+    /// The ISO 6346 container the event is about, for EQUIPMENT events that name one
+    /// (not a non-ISO reference).
     pub fn container(&self) -> Option<ContainerNumber> {
         match self {
-            PortEvent::Equipment(e) => e.equipment_reference,
+            PortEvent::Equipment(e) => match e.equipment_reference {
+                Some(EquipmentReference::Iso(c)) => Some(c),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The DCSA version a cargo event was read as; `None` for the project's own kinds.
+    pub fn dcsa_version(&self) -> Option<DcsaVersion> {
+        match self {
+            PortEvent::Shipment(e) => Some(e.version),
+            PortEvent::Transport(e) => Some(e.version),
+            PortEvent::Equipment(e) => Some(e.version),
             _ => None,
         }
     }

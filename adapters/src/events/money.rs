@@ -20,189 +20,52 @@ pub struct Currency {
     exponent: u8,
 }
 
-/// Active ISO 4217 codes with their minor unit (digits after the decimal point),
-/// sorted by code.
-///
-/// Taken from ISO 4217 List One as maintained by SIX in 2025. Left out: withdrawn
-/// codes (HRK, SLL, ZWL, CUC, ANG, replaced by XCG), codes without a minor unit
-/// (XAU, XAG, XPT, XPD, XDR, XBA to XBD, XSU, XUA, XTS, XXX) and everything that is
-/// not an ISO 4217 code at all, such as CNH, the market name of offshore yuan.
-const CURRENCIES: &[(&str, u8)] = &[
-    ("AED", 2),
-    ("AFN", 2),
-    ("ALL", 2),
-    ("AMD", 2),
-    ("AOA", 2),
-    ("ARS", 2),
-    ("AUD", 2),
-    ("AWG", 2),
-    ("AZN", 2),
-    ("BAM", 2),
-    ("BBD", 2),
-    ("BDT", 2),
-    ("BGN", 2),
-    ("BHD", 3),
-    ("BIF", 0),
-    ("BMD", 2),
-    ("BND", 2),
-    ("BOB", 2),
-    ("BOV", 2),
-    ("BRL", 2),
-    ("BSD", 2),
-    ("BTN", 2),
-    ("BWP", 2),
-    ("BYN", 2),
-    ("BZD", 2),
-    ("CAD", 2),
-    ("CDF", 2),
-    ("CHE", 2),
-    ("CHF", 2),
-    ("CHW", 2),
-    ("CLF", 4),
-    ("CLP", 0),
-    ("CNY", 2),
-    ("COP", 2),
-    ("COU", 2),
-    ("CRC", 2),
-    ("CUP", 2),
-    ("CVE", 2),
-    ("CZK", 2),
-    ("DJF", 0),
-    ("DKK", 2),
-    ("DOP", 2),
-    ("DZD", 2),
-    ("EGP", 2),
-    ("ERN", 2),
-    ("ETB", 2),
-    ("EUR", 2),
-    ("FJD", 2),
-    ("FKP", 2),
-    ("GBP", 2),
-    ("GEL", 2),
-    ("GHS", 2),
-    ("GIP", 2),
-    ("GMD", 2),
-    ("GNF", 0),
-    ("GTQ", 2),
-    ("GYD", 2),
-    ("HKD", 2),
-    ("HNL", 2),
-    ("HTG", 2),
-    ("HUF", 2),
-    ("IDR", 2),
-    ("ILS", 2),
-    ("INR", 2),
-    ("IQD", 3),
-    ("IRR", 2),
-    ("ISK", 0),
-    ("JMD", 2),
-    ("JOD", 3),
-    ("JPY", 0),
-    ("KES", 2),
-    ("KGS", 2),
-    ("KHR", 2),
-    ("KMF", 0),
-    ("KPW", 2),
-    ("KRW", 0),
-    ("KWD", 3),
-    ("KYD", 2),
-    ("KZT", 2),
-    ("LAK", 2),
-    ("LBP", 2),
-    ("LKR", 2),
-    ("LRD", 2),
-    ("LSL", 2),
-    ("LYD", 3),
-    ("MAD", 2),
-    ("MDL", 2),
-    ("MGA", 2),
-    ("MKD", 2),
-    ("MMK", 2),
-    ("MNT", 2),
-    ("MOP", 2),
-    ("MRU", 2),
-    ("MUR", 2),
-    ("MVR", 2),
-    ("MWK", 2),
-    ("MXN", 2),
-    ("MXV", 2),
-    ("MYR", 2),
-    ("MZN", 2),
-    ("NAD", 2),
-    ("NGN", 2),
-    ("NIO", 2),
-    ("NOK", 2),
-    ("NPR", 2),
-    ("NZD", 2),
-    ("OMR", 3),
-    ("PAB", 2),
-    ("PEN", 2),
-    ("PGK", 2),
-    ("PHP", 2),
-    ("PKR", 2),
-    ("PLN", 2),
-    ("PYG", 0),
-    ("QAR", 2),
-    ("RON", 2),
-    ("RSD", 2),
-    ("RUB", 2),
-    ("RWF", 0),
-    ("SAR", 2),
-    ("SBD", 2),
-    ("SCR", 2),
-    ("SDG", 2),
-    ("SEK", 2),
-    ("SGD", 2),
-    ("SHP", 2),
-    ("SLE", 2),
-    ("SOS", 2),
-    ("SRD", 2),
-    ("SSP", 2),
-    ("STN", 2),
-    ("SVC", 2),
-    ("SYP", 2),
-    ("SZL", 2),
-    ("THB", 2),
-    ("TJS", 2),
-    ("TMT", 2),
-    ("TND", 3),
-    ("TOP", 2),
-    ("TRY", 2),
-    ("TTD", 2),
-    ("TWD", 2),
-    ("TZS", 2),
-    ("UAH", 2),
-    ("UGX", 0),
-    ("USD", 2),
-    ("USN", 2),
-    ("UYI", 0),
-    ("UYU", 2),
-    ("UYW", 4),
-    ("UZS", 2),
-    ("VED", 2),
-    ("VES", 2),
-    ("VND", 0),
-    ("VUV", 0),
-    ("WST", 2),
-    ("XAF", 0),
-    ("XCD", 2),
-    ("XCG", 2),
-    ("XOF", 0),
-    ("XPF", 0),
-    ("YER", 2),
-    ("ZAR", 2),
-    ("ZMW", 2),
-    ("ZWG", 2),
+/// ISO 4217 codes that `iso_currency` marks superseded but ISO 4217 List One (as
+/// SIX maintains it) still lists as active: accepted.
+const STILL_ACTIVE: &[&str] = &[
+    // VED was added beside VES in 2021; both are on List One.
+    "VES",
 ];
 
 impl Currency {
     /// The active ISO 4217 currency with this code (capitals), if there is one.
+    ///
+    /// The list is the `iso_currency` crate's (ISO 4217 as published, new codes such
+    /// as XCG and ZWG included); withdrawn codes (those it marks superseded, such as
+    /// HRK, SLL, ZWL, BGN), codes without a minor unit (XAU, XDR, XXX...) and names
+    /// that are not ISO 4217 codes at all (CNH) are not currencies here.
     pub fn parse(code: &str) -> Option<Self> {
-        CURRENCIES
-            .binary_search_by(|(c, _)| (*c).cmp(code))
-            .ok()
-            .and_then(|i| CURRENCIES.get(i))
-            .map(|&(code, exponent)| Currency { code, exponent })
+        Self::lookup(code).ok()
+    }
+
+    /// As [`Currency::parse`], with why a code is refused.
+    pub(crate) fn lookup(code: &str) -> Result<Self, String> {
+        let Some(found) = iso_currency::Currency::from_code(code) else {
+            return Err(if code == "CNH" {
+                "\"CNH\" is a market name for offshore yuan, not an ISO 4217 code; use CNY"
+                    .to_string()
+            } else {
+                format!("{code:?} is not an ISO 4217 currency code")
+            });
+        };
+        if let Some(successor) = found.is_superseded() {
+            if !STILL_ACTIVE.contains(&code) {
+                return Err(format!(
+                    "{code:?} was withdrawn from ISO 4217; use {}",
+                    successor.code()
+                ));
+            }
+        }
+        let exponent = found
+            .exponent()
+            .and_then(|e| u8::try_from(e).ok())
+            .ok_or_else(|| {
+                format!("{code:?} has no minor unit (a precious metal, fund or test code)")
+            })?;
+        Ok(Currency {
+            code: found.code(),
+            exponent,
+        })
     }
 
     /// The three-letter code, e.g. `USD`.
@@ -255,14 +118,8 @@ pub(crate) fn read(parent: &Obj<'_>, key: &str) -> Result<Money, Refusal> {
     obj.deny_unknown(&["currency", "value", "exponent"])?;
 
     let code = obj.req_str("currency", rules::EVENT_REQUIRED, rules::ISO4217_CURRENCY)?;
-    let currency = Currency::parse(code).ok_or_else(|| {
-        let why = if code == "CNH" {
-            "\"CNH\" is a market name for offshore yuan, not an ISO 4217 code; use CNY".to_string()
-        } else {
-            format!("{code:?} is not an active ISO 4217 currency code with a minor unit")
-        };
-        Refusal::new(rules::ISO4217_CURRENCY, obj.field("currency"), why)
-    })?;
+    let currency = Currency::lookup(code)
+        .map_err(|why| Refusal::new(rules::ISO4217_CURRENCY, obj.field("currency"), why))?;
 
     let value = match obj.get("value") {
         None => {
@@ -344,11 +201,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_is_sorted_and_well_formed() {
-        assert!(CURRENCIES.windows(2).all(|w| w[0].0 < w[1].0));
-        assert!(CURRENCIES
-            .iter()
-            .all(|(c, e)| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) && *e <= 4));
+    fn new_codes_are_accepted_and_withdrawn_ones_refused_with_their_successor() {
+        // XCG (Caribbean guilder, 2025) and ZWG (Zimbabwe Gold, 2024) are new.
+        for new in ["XCG", "ZWG", "SLE", "VED", "VES"] {
+            assert!(Currency::parse(new).is_some(), "{new}");
+        }
+        for (old, successor) in [
+            ("HRK", "EUR"),
+            ("SLL", "SLE"),
+            ("ZWL", "ZWG"),
+            ("CUC", "CUP"),
+        ] {
+            let why = Currency::lookup(old).unwrap_err();
+            assert!(
+                why.contains("withdrawn") && why.contains(successor),
+                "{old}: {why}"
+            );
+        }
+        assert!(Currency::lookup("XDR")
+            .unwrap_err()
+            .contains("no minor unit"));
+        assert!(Currency::lookup("CNH").unwrap_err().contains("use CNY"));
     }
 
     #[test]

@@ -53,16 +53,32 @@ rules! {
     /// A field without a more specific rule has the JSON type its definition gives.
     EVENT_FIELD_TYPE = "event.field_type", "a field without a more specific rule has the JSON type its definition gives", KINDS;
     /// Free text of the project's own events is non-empty, within its length, without control characters.
-    EVENT_TEXT = "event.text", "free text of the project's own events is non-empty, within its length, without control characters", PROJECT;
+    EVENT_TEXT = "event.text", "free text of the project's own events is non-empty, within its length, without control characters, bidirectional controls or line/paragraph separators", PROJECT;
+    /// No key or string of an event holds a control character, a bidirectional control or a line/paragraph separator.
+    JSON_CHARACTERS = "json.characters", "no key or string of any event holds a control character, a bidirectional control (U+202A-U+202E, U+2066-U+2069) or a line/paragraph separator (U+2028, U+2029)", KINDS;
+    /// No object of an event repeats a key.
+    JSON_DUPLICATE_KEY = "json.duplicate_key", "no object repeats a key (refused when the JSON is read, before validation)", KINDS;
 
     /// A field DCSA requires is present.
-    DCSA_REQUIRED = "dcsa.required", "a field DCSA 2.2 requires for the event class is present and not empty", DCSA;
+    DCSA_REQUIRED = "dcsa.required", "a field the DCSA schema of the event's version requires for its class is present and not empty", DCSA;
+    /// The declared DCSA version matches the event's shape.
+    DCSA_VERSION = "dcsa.version", "a declared DCSA version matches the event's shape (flat 2.x, nested 3.0)", DCSA;
+    /// A string is within the schema's `maxLength`, an array within its `maxItems`.
+    DCSA_LENGTH = "dcsa.length", "a DCSA field without a more specific rule is within the schema's maxLength / maxItems", DCSA;
+    /// A coded field is on the schema's enumeration.
+    DCSA_CODE = "dcsa.code", "a DCSA coded field without a more specific rule is on the schema's enumeration", DCSA;
+    /// A code that arrived in a later version is refused for an earlier one.
+    DCSA_CODE_VERSION = "dcsa.code_version", "a code is accepted only for the DCSA versions that define it (e.g. PENC, CANC from 2.3)", DCSA;
+    /// A field the schema does not define is carried, but bounded.
+    DCSA_UNKNOWN_FIELD = "dcsa.unknown_field", "a field the DCSA schema does not define is carried as it is, within bounds (name 100 chars, strings 1000 chars, 100 items, 8 levels)", DCSA;
+    /// A T&T 3.0 retraction is not relayed.
+    DCSA_RETRACTED = "dcsa.retracted", "a T&T 3.0 event with `isRetracted` true is not relayed (it maps to no event kind)", DCSA;
     /// `eventClassifierCode` of TRANSPORT and EQUIPMENT events is PLN, ACT or EST.
     DCSA_CLASSIFIER = "dcsa.classifier", "`eventClassifierCode` is PLN, ACT or EST (TRANSPORT, EQUIPMENT)", DCSA;
-    /// A SHIPMENT event is classified ACT.
-    DCSA_SHIPMENT_CLASSIFIER = "dcsa.shipment.classifier", "a SHIPMENT event's `eventClassifierCode` is ACT", DCSA;
-    /// A SHIPMENT event's `eventDateTime` equals its `eventCreatedDateTime`.
-    DCSA_SHIPMENT_EVENT_DATE_TIME = "dcsa.shipment.event_date_time", "a SHIPMENT event's `eventDateTime` is the same instant as `eventCreatedDateTime`", DCSA;
+    /// A SHIPMENT event is classified ACT, PLN or EST.
+    DCSA_SHIPMENT_CLASSIFIER = "dcsa.shipment.classifier", "a SHIPMENT event's `eventClassifierCode` is ACT, PLN or EST", DCSA;
+    /// A SHIPMENT event's `eventDateTime` equals its `eventCreatedDateTime` (a warning; strict mode refuses).
+    DCSA_SHIPMENT_EVENT_DATE_TIME = "dcsa.shipment.event_date_time", "a 2.x SHIPMENT event's `eventDateTime` is the instant of `eventCreatedDateTime`: a warning, refused under --strict and a strict ledger", DCSA;
     /// `shipmentEventTypeCode` is on DCSA's list.
     DCSA_SHIPMENT_EVENT_TYPE_CODE = "dcsa.shipment.event_type_code", "`shipmentEventTypeCode` is on DCSA's list", DCSA;
     /// `documentTypeCode` is on DCSA's list.
@@ -83,8 +99,8 @@ rules! {
     DCSA_EQUIPMENT_LOCATION_REQUIRED = "dcsa.equipment.location_required", "GTIN and GTOT equipment events carry an `eventLocation`", DCSA;
     /// `ISOEquipmentCode` is at most 4 characters.
     DCSA_ISO_EQUIPMENT_CODE_LENGTH = "dcsa.iso_equipment_code.length", "`ISOEquipmentCode` is 1 to 4 characters", DCSA;
-    /// `equipmentReference` is at most 11 characters.
-    DCSA_EQUIPMENT_REFERENCE_LENGTH = "dcsa.equipment_reference.length", "`equipmentReference` is at most 11 characters", DCSA;
+    /// `equipmentReference` is at most 15 characters (2.x) or 11 (3.0).
+    DCSA_EQUIPMENT_REFERENCE_LENGTH = "dcsa.equipment_reference.length", "`equipmentReference` is at most 15 characters (2.x) or 11 (3.0)", DCSA;
     /// A transport document reference is at most 20 characters.
     DCSA_TRANSPORT_DOCUMENT_REFERENCE_LENGTH = "dcsa.transport_document_reference.length", "a transport document reference is 1 to 20 characters", DCSA;
     /// A carrier booking reference is at most 35 characters.
@@ -92,19 +108,23 @@ rules! {
     /// `carrierServiceCode` is at most 5 characters.
     DCSA_CARRIER_SERVICE_CODE_LENGTH = "dcsa.carrier_service_code.length", "`transportCall.carrierServiceCode` is 1 to 5 characters", DCSA;
     /// The vessel IMO number is 7 digits.
-    DCSA_VESSEL_IMO = "dcsa.vessel_imo", "the vessel IMO number is 7 digits (`^\\d{7}$`)", DCSA;
+    DCSA_VESSEL_IMO = "dcsa.vessel_imo", "the vessel IMO number is 7 digits (2.x) or 7 to 8 digits (3.0)", DCSA;
     /// `modeOfTransport` is VESSEL, RAIL, TRUCK or BARGE.
-    DCSA_MODE_OF_TRANSPORT = "dcsa.mode_of_transport", "`transportCall.modeOfTransport` is VESSEL, RAIL, TRUCK or BARGE", DCSA;
+    DCSA_MODE_OF_TRANSPORT = "dcsa.mode_of_transport", "`modeOfTransport` is VESSEL, RAIL, TRUCK or BARGE (3.0: or MULTIMODAL)", DCSA;
 
     /// A container number is 3 owner letters, U/J/Z, 6 digits and a check digit.
     ISO6346_FORMAT = "iso6346.format", "a container number is 3 owner letters, category U, J or Z, 6 digits, 1 check digit", ISO6346;
     /// The ISO 6346 check digit matches.
     ISO6346_CHECK_DIGIT = "iso6346.check_digit", "the container number's check digit is the ISO 6346 one", ISO6346;
+    /// An equipment reference without the ISO shape is carried as non-ISO (a warning that strict mode does not refuse).
+    ISO6346_NON_ISO = "iso6346.non_iso", "an `equipmentReference` without the ISO 6346 shape is accepted as a non-ISO reference and marked so (a warning)", ISO6346;
     /// A UN/LOCODE matches `^[A-Z]{2}[A-Z2-9]{3}$`.
     UNLOCODE_PATTERN = "unlocode.pattern", "a UN/LOCODE matches `^[A-Z]{2}[A-Z2-9]{3}$`", UNLOCODE;
+    /// The country part of a UN/LOCODE is an ISO 3166-1 code.
+    UNLOCODE_COUNTRY = "unlocode.country", "the first two letters of a UN/LOCODE are an ISO 3166-1 alpha-2 country (or UN/LOCODE's XZ)", UNLOCODE;
 
     /// The currency is an active ISO 4217 code with a minor unit.
-    ISO4217_CURRENCY = "iso4217.currency", "the currency is an active ISO 4217 code with a minor unit (not CNH)", MONEY;
+    ISO4217_CURRENCY = "iso4217.currency", "the currency is an active ISO 4217 code with a minor unit (not CNH, not withdrawn)", MONEY;
     /// A stated exponent equals the currency's ISO 4217 minor unit.
     ISO4217_PRECISION = "iso4217.precision", "an amount's `exponent`, when given, equals the currency's minor unit", MONEY;
     /// An amount's value is a JSON integer.

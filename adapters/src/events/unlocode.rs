@@ -1,7 +1,10 @@
 //! UN/LOCODE location codes, with the explicit alias table of the ports the relay serves.
 //!
-//! The pattern is the only check on a code's form: nothing here infers that a code is
-//! a seaport, and codes outside the tables are accepted as they are.
+//! A code is checked for its form (the pattern) and its country part (ISO 3166-1,
+//! [`UnLocode::has_iso_country`]); nothing here infers that a code is a seaport. The
+//! UN/LOCODE list itself is not shipped (no registry package carries a current
+//! edition), so a well-formed code of a real country is accepted whether or not the
+//! list has it.
 
 use std::fmt;
 
@@ -37,6 +40,15 @@ impl UnLocode {
     /// The ISO 3166 country part, e.g. `CN`.
     pub fn country(&self) -> &str {
         self.as_str().get(..2).unwrap_or_default()
+    }
+
+    /// Whether the country part is an ISO 3166-1 alpha-2 code (from the `celes`
+    /// crate's ISO 3166-1 table), or `XZ`, UN/LOCODE's own code for installations in
+    /// international waters.
+    pub fn has_iso_country(&self) -> bool {
+        let country = self.country();
+        // celes also knows XK (Kosovo), which ISO 3166-1 has not assigned.
+        country == "XZ" || (country != "XK" && celes::Country::from_alpha2(country).is_ok())
     }
 
     /// The code the relay uses for this place: the alias table's target, or the code itself.
@@ -165,5 +177,18 @@ mod tests {
             );
         }
         assert_eq!(UnLocode::parse("HKHKG").unwrap().country(), "HK");
+    }
+
+    #[test]
+    fn countries_are_iso_3166() {
+        for ok in [
+            "CNSHK", "NLRTM", "GRPIR", "HKHKG", "DEHAM", "USNYC", "XZAAA",
+        ] {
+            assert!(UnLocode::parse(ok).unwrap().has_iso_country(), "{ok}");
+        }
+        // XY is the country of DCSA's conformance examples of wrong attribute values.
+        for bad in ["XYABC", "AAAAA", "XKPRN", "UKLON"] {
+            assert!(!UnLocode::parse(bad).unwrap().has_iso_country(), "{bad}");
+        }
     }
 }

@@ -290,7 +290,7 @@ impl PortApps {
     fn apply(&mut self, event: &PortEvent, origin: &ChainId, packet: Option<PacketId>) {
         let r = record(event, origin, packet.clone());
         let (register, key) = match event {
-            PortEvent::Equipment(e) => match e.equipment_reference {
+            PortEvent::Equipment(e) => match &e.equipment_reference {
                 Some(c) => (Register::Containers, c.to_string()),
                 None => return,
             },
@@ -320,7 +320,7 @@ impl PortApps {
     fn event_of(&self, packet: &Packet) -> Result<(PortEvent, Option<Party>), AppRefusal> {
         if packet.id.channel.app == light_clients::App::Ebl {
             let (value, carrier) = self.open_envelope(packet)?;
-            let event = events::validate(&value).map_err(AppRefusal::Invalid)?;
+            let event = events::validate_relayed(&value).map_err(AppRefusal::Invalid)?;
             return Ok((Self::on_its_channel(event, packet)?, carrier));
         }
         let value: serde_json::Value =
@@ -328,7 +328,7 @@ impl PortApps {
                 code: "payload.json",
                 message: format!("payload is not JSON: {e}"),
             })?;
-        let event = events::validate(&value).map_err(AppRefusal::Invalid)?;
+        let event = events::validate_relayed(&value).map_err(AppRefusal::Invalid)?;
         Ok((Self::on_its_channel(event, packet)?, None))
     }
 
