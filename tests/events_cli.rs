@@ -1,5 +1,9 @@
 //! `portrelay events validate` end to end: the real binary on the example files in
-//! `docs/examples/events/`, on refused events, NDJSON, stdin and unreadable input.
+//! `docs/examples/events/`, on refused events, NDJSON, stdin and unreadable input;
+//! on DCSA's own T&T 2.2 and 3.0 conformance material (`docs/examples/events/dcsa/`,
+//! from dcsaorg/Conformance-Gateway `tnt/src/main/resources/standards/tnt/messages/`)
+//! alone and mixed, with and without `--strict`; and on strict JSON (duplicate keys,
+//! bidirectional controls, line separators) refused by name.
 
 use std::path::{Path, PathBuf};
 
@@ -177,4 +181,177 @@ fn unreadable_beats_refused() {
     let (code, lines, _) = validate(&[&refused, Path::new("-")], "not json at all");
     assert_eq!(code, 2);
     assert_eq!(lines.len(), 4, "refused.ndjson is still printed");
+}
+
+/// Runs `portrelay events validate` with extra flags before the files.
+fn validate_with(flags: &[&str], files: &[&Path]) -> (i32, Vec<String>, String) {
+    let out = portrelay()
+        .args(["events", "validate"])
+        .args(flags)
+        .args(files)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn dcsa(name: &str) -> PathBuf {
+    examples().join("dcsa").join(name)
+}
+
+#[test]
+fn dcsas_2_2_conformance_events_pass_with_the_shipment_warning_and_strict_refuses_them() {
+    let file = dcsa("tnt22-conformance.json");
+    let name = file.display().to_string();
+    let (code, lines, stderr) = validate_with(&[], &[&file]);
+    assert_eq!(code, 0, "{lines:#?}\n{stderr}");
+    assert_eq!(lines.len(), 7);
+    assert_eq!(lines[0], format!("{name}:1: ok (TRANSPORT/ARRI)"));
+    assert!(
+        lines[1].starts_with(&format!("{name}:2: ok (SHIPMENT/SHI/DRFT); warning: dcsa.shipment.event_date_time at eventDateTime: ")),
+        "{}",
+        lines[1]
+    );
+    let (code, lines, _) = validate_with(&["--strict"], &[&file]);
+    assert_eq!(code, 1);
+    let refused: Vec<&String> = lines.iter().filter(|l| l.contains(": refused: ")).collect();
+    assert_eq!(refused.len(), 3, "the three SHIPMENT events: {lines:#?}");
+    assert!(
+        refused.iter().all(|l| l
+            .contains("refused: dcsa.shipment.event_date_time at eventDateTime: ")
+            && l.ends_with("(refused in strict mode)")),
+        "{refused:#?}"
+    );
+}
+
+#[test]
+fn a_3_0_feed_of_every_class_and_a_mixed_feed_are_accepted() {
+    let feed = dcsa("tnt30-conformance.json");
+    let (code, lines, stderr) = validate_with(&["--strict"], &[&feed]);
+    assert_eq!(code, 0, "{lines:#?}\n{stderr}");
+    let kinds: Vec<&str> = lines
+        .iter()
+        .map(|l| l.rsplit_once(": ok (").unwrap().1)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "SHIPMENT/BKG/CONF)",
+            "TRANSPORT/DEPA)",
+            "EQUIPMENT/GTIN)",
+            "EQUIPMENT/IOT_LOC)",
+            "EQUIPMENT/REEFER_MEAS)"
+        ]
+    );
+    let mixed = dcsa("mixed.ndjson");
+    let (code, lines, _) = validate_with(&[], &[&mixed]);
+    assert_eq!(code, 0, "{lines:#?}");
+    assert_eq!(lines.len(), 12);
+    assert!(lines[1].ends_with("ok (SHIPMENT/BKG/CONF)"), "{}", lines[1]);
+    // Declaring 3.0 for the whole mixed feed refuses its flat events by name.
+    let (code, lines, _) = validate_with(&["--dcsa-version", "3.0"], &[&mixed]);
+    assert_eq!(code, 1);
+    assert!(
+        lines[0].contains("refused: dcsa.version at eventType: "),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].ends_with("ok (SHIPMENT/BKG/CONF)"), "{}", lines[1]);
+}
+
+#[test]
+fn codes_after_2_2_need_dcsa_version_2_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pending.json");
+    let text = std::fs::read_to_string(dcsa("tnt22-conformance.json")).unwrap();
+    let events: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let mut pending = events[1].clone();
+    pending["shipmentEventTypeCode"] = "PENC".into();
+    std::fs::write(&file, pending.to_string()).unwrap();
+    let (code, lines, _) = validate_with(&[], &[&file]);
+    assert_eq!(code, 1);
+    assert!(
+        lines[0].contains(
+            "refused: dcsa.code_version at shipmentEventTypeCode: \"PENC\" arrived in T&T 2.3"
+        ),
+        "{}",
+        lines[0]
+    );
+    let (code, lines, _) = validate_with(&["--dcsa-version", "2.3"], &[&file]);
+    assert_eq!(code, 0, "{lines:#?}");
+    let (code, _, stderr) = validate_with(&["--dcsa-version", "2.4"], &[&file]);
+    assert_eq!(code, 2, "clap refuses an unknown version");
+    assert!(stderr.contains("not a DCSA T&T version"), "{stderr}");
+}
+
+#[test]
+fn duplicate_keys_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let twice = GATE_IN.replacen(
+        "\"equipmentReference\":\"CSQU3054383\"",
+        "\"equipmentReference\":\"CSQU3054383\",\"equipmentReference\":\"CSQU3054384\"",
+        1,
+    );
+    for (name, text) in [
+        ("single.json", twice.clone()),
+        ("array.json", format!("[{GATE_IN}, {twice}]")),
+        ("lines.ndjson", format!("{GATE_IN}\n{twice}\n")),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let (code, lines, stderr) = validate_with(&[], &[&file]);
+        assert_eq!(code, 2, "{name}: {lines:#?}");
+        assert!(lines.is_empty(), "{name}: {lines:#?}");
+        assert!(
+            stderr.contains("json.duplicate_key: key \"equipmentReference\" appears twice"),
+            "{name}: {stderr}"
+        );
+    }
+    let file = dir.path().join("lines.ndjson");
+    let (_, _, stderr) = validate_with(&[], &[&file]);
+    assert!(stderr.contains("line 2: json.duplicate_key"), "{stderr}");
+    let array = dir.path().join("array.json");
+    let (_, _, stderr) = validate_with(&[], &[&array]);
+    assert!(stderr.contains("in the object at [1]"), "{stderr}");
+}
+
+#[test]
+fn bidirectional_controls_and_separators_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("text.ndjson");
+    let lines: Vec<String> = [
+        "Shekou\\u202egate",
+        "Shekou\\u2067gate",
+        "Shekou\\u2028gate",
+        "Shekou\\u2029gate",
+        "Shekou\\u0007gate",
+    ]
+    .iter()
+    .map(|name| GATE_IN.replace("Shekou gate 3", name))
+    .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let (code, out, _) = validate_with(&[], &[&file]);
+    assert_eq!(code, 1);
+    let expected = [
+        "bidirectional control U+202E",
+        "bidirectional control U+2067",
+        "line separator U+2028",
+        "paragraph separator U+2029",
+        "control character U+0007",
+    ];
+    assert_eq!(out.len(), expected.len(), "{out:#?}");
+    for (line, what) in out.iter().zip(expected) {
+        assert!(
+            line.contains("refused: json.characters at eventLocation.locationName: holds a ")
+                && line.contains(what),
+            "{line}"
+        );
+    }
 }

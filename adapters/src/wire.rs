@@ -202,7 +202,9 @@ pub struct SubmitEvent {
     pub version: u8,
     /// The network that needs the event.
     pub destination: ChainId,
-    /// The port event, as `adapters::events` validates it.
+    /// The port event, as `adapters::events` validates it; read refusing
+    /// duplicate keys (`json.duplicate_key`).
+    #[serde(deserialize_with = "crate::events::strict::deserialize_value")]
     pub event: serde_json::Value,
     /// Seconds the destination has to receive it (default one hour).
     #[serde(default)]
@@ -220,6 +222,31 @@ pub struct SubmittedEvent {
     /// now, or DUPE with the entry accepted before (nothing changed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ebl: Option<EblReceipt>,
+    /// What the event did not break but should be known (e.g. DCSA's
+    /// `dcsa.shipment.event_date_time`), as `adapters::events::Warning` shows it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<EventWarning>,
+}
+
+/// A warning on an accepted event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventWarning {
+    /// The stable rule identifier, e.g. `dcsa.shipment.event_date_time`.
+    pub rule: String,
+    /// The JSON path of the field concerned.
+    pub field: String,
+    /// What was found.
+    pub message: String,
+}
+
+impl From<&crate::events::Warning> for EventWarning {
+    fn from(w: &crate::events::Warning) -> Self {
+        EventWarning {
+            rule: w.rule.to_string(),
+            field: w.field.clone(),
+            message: w.message.clone(),
+        }
+    }
 }
 
 /// PINT's answer to an eBL transfer that was accepted (RECE) or had been (DUPE).

@@ -266,6 +266,7 @@ async fn a_submission_that_times_out_is_not_sent_again() {
                 version: 1,
                 packet: None,
                 ebl: None,
+                warnings: Vec::new(),
             })
         }),
     ))
@@ -309,6 +310,7 @@ async fn batch_ledger(calls: Counter, misplace: bool) -> String {
                             version: 1,
                             packet: None,
                             ebl: None,
+                            warnings: Vec::new(),
                         })
                     } else {
                         SubmittedItem::Refused(RefusedEvent {

@@ -56,6 +56,8 @@ pub trait LedgerApi: Send {
     /// Writes a snapshot of the state after the latest sealed block.
     fn snapshot(&mut self) -> Result<(), LedgerError>;
     fn set_snapshot_policy(&mut self, policy: SnapshotPolicy);
+    /// How events submitted to this ledger are checked (strict, declared DCSA version).
+    fn set_event_options(&mut self, options: adapters::events::Options);
     /// The witness of a disclosure proof (see [`Ledger::witness`]).
     fn witness(
         &self,
@@ -143,6 +145,9 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     }
     fn set_snapshot_policy(&mut self, policy: SnapshotPolicy) {
         Ledger::set_snapshot_policy(self, policy)
+    }
+    fn set_event_options(&mut self, options: adapters::events::Options) {
+        Ledger::set_event_options(self, options)
     }
     fn witness(
         &self,

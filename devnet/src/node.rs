@@ -96,6 +96,9 @@ pub struct NodeOptions {
     /// Run a disclosure prover whose proofs cover up to this many packets
     /// (K); none by default.
     pub prover_batch: Option<usize>,
+    /// How submitted events are checked: strict (a DCSA warning that strict
+    /// mode refuses is a refusal) and the DCSA version declared for flat events.
+    pub events: adapters::events::Options,
 }
 
 impl NodeOptions {
@@ -103,6 +106,10 @@ impl NodeOptions {
         snapshots: SnapshotPolicy::DEFAULT,
         zk_depth: light_clients::zk::DEFAULT_ZK_DEPTH,
         prover_batch: None,
+        events: adapters::events::Options {
+            strict: false,
+            dcsa_version: None,
+        },
     };
 }
 
@@ -165,6 +172,7 @@ pub async fn start_with(
         Box::new(Ledger::<F>::open(ledger_config, seed, now())?) as Box<dyn LedgerApi>
     });
     ledger.set_snapshot_policy(options.snapshots);
+    ledger.set_event_options(options.events);
     let (jobs, rx) = mpsc::channel::<Job>();
     let (heights_tx, heights) = watch::channel(ledger.height());
     let metrics = crate::metrics::LedgerMetrics::new(config.chain_id.as_str())?;

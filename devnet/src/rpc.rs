@@ -159,12 +159,23 @@ impl IntoResponse for ApiError {
 
 fn rejected(r: JsonRejection) -> ApiError {
     let status = r.status().as_u16();
+    let text = r.body_text();
     let code = if status == 413 {
         "body_too_large"
     } else {
-        "malformed_request"
+        malformed(&text)
     };
-    ApiError::new(status, code, r.body_text())
+    ApiError::new(status, code, text)
+}
+
+/// The code of a request that is not what it should be: `json.duplicate_key` when
+/// the event repeats a key (refused by name), else `malformed_request`.
+fn malformed(message: &str) -> &'static str {
+    if message.contains(adapters::events::rules::JSON_DUPLICATE_KEY) {
+        adapters::events::rules::JSON_DUPLICATE_KEY
+    } else {
+        "malformed_request"
+    }
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
@@ -414,7 +425,8 @@ async fn metrics(State(node): State<NodeHandle>) -> Result<Response, ApiError> {
 #[serde(deny_unknown_fields)]
 struct EventBatch {
     version: u8,
-    events: Vec<serde_json::Value>,
+    /// Each item as sent, so that its keys are read strictly on their own.
+    events: Vec<Box<serde_json::value::RawValue>>,
 }
 
 fn refused(index: usize, e: ApiError) -> SubmittedItem {
@@ -447,9 +459,11 @@ async fn submit_events(
         .events
         .into_iter()
         .enumerate()
-        .map(|(i, v)| {
-            let parsed = serde_json::from_value(v)
-                .map_err(|e| ApiError::new(400, "malformed_request", format!("event {i}: {e}")));
+        .map(|(i, raw)| {
+            let parsed = serde_json::from_str::<SubmitEvent>(raw.get()).map_err(|e| {
+                let message = format!("event {i}: {e}");
+                ApiError::new(400, malformed(&message), message)
+            });
             (i, parsed)
         })
         .collect();

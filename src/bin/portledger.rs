@@ -44,6 +44,15 @@ struct Args {
     /// the seed is public, anyone can forge proofs under these keys).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=256))]
     zk_prover: Option<u64>,
+    /// Refuse what event validation otherwise accepts with a warning that strict
+    /// mode refuses (a DCSA T&T 2.x SHIPMENT event whose eventDateTime is not its
+    /// eventCreatedDateTime), as `portrelay events validate --strict` does.
+    #[arg(long)]
+    strict_events: bool,
+    /// The DCSA T&T version of the flat (2.x) events submitted here: 2.2 (the
+    /// default) or 2.3; T&T 3.0 events are recognised by their shape.
+    #[arg(long, value_name = "VERSION")]
+    dcsa_version: Option<adapters::events::DcsaVersion>,
 }
 
 fn main() -> ExitCode {
@@ -82,6 +91,10 @@ async fn run(args: Args) -> ExitCode {
         },
         zk_depth: args.zk_depth,
         prover_batch: args.zk_prover.map(|k| k as usize),
+        events: adapters::events::Options {
+            strict: args.strict_events,
+            dcsa_version: args.dcsa_version,
+        },
     };
     let node = match node::start_with(config, options, shutdown.clone()).await {
         Ok(n) => n,

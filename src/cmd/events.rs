@@ -1,18 +1,28 @@
-//! `portrelay events validate FILE...`: checks files of port events against the rules of
-//! `shared/STANDARDS.md` and prints one verdict line per event.
+//! `portrelay events validate [--strict] [--dcsa-version V] FILE...`: checks files of
+//! port events against the rules of `shared/STANDARDS.md` and prints one verdict line
+//! per event. It calls `adapters::events::check`, the function a ledger calls on
+//! `POST /v1/events`, so both give the same verdicts for the same options.
 //!
-//! Input: each FILE is a JSON array of events, NDJSON (one event per line; blank lines
-//! are skipped) or a single JSON event (which may span lines); `-` reads stdin. The
-//! format is detected: a file whose first non-blank character is `[` is an array,
-//! anything else is a single event if it parses as one JSON value, and NDJSON
-//! otherwise.
+//! Input: each FILE is a JSON array of events, a DCSA T&T 3.0 feed (`{"events":
+//! [...]}`, the body of its `POST /events` and `GET /events`), NDJSON (one event per
+//! line; blank lines are skipped) or a single JSON event (which may span lines); `-`
+//! reads stdin. The format is detected: a file whose first non-blank character is `[`
+//! is an array, anything else is a single event (or a feed) if it parses as one JSON
+//! value, and NDJSON otherwise. DCSA T&T 2.x and 3.0 events may be mixed; each is
+//! read by its shape. JSON is read strictly: an object that repeats a key makes the
+//! file unreadable, naming the rule (`json.duplicate_key`), the key and where.
 //!
 //! Output, on stdout, one line per event:
 //!
 //! ```text
 //! journey.json:3: ok (TRANSPORT/DEPA)
+//! tnt22.json:2: ok (SHIPMENT/SHI/DRFT); warning: dcsa.shipment.event_date_time at eventDateTime: ...
 //! refused.ndjson:2: refused: iso4217.currency at amount.currency: "CNH" is a market name ...
 //! ```
+//!
+//! `--strict` refuses what is otherwise accepted with a warning that strict mode
+//! refuses (`dcsa.shipment.event_date_time`), as a ledger started with
+//! `--strict-events` does; `--dcsa-version 2.3` reads flat events as T&T 2.3.
 //!
 //! `<n>` is the event's position: its line for NDJSON and single events, its index
 //! from 1 in an array.
@@ -29,7 +39,7 @@
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use adapters::events::validate;
+use adapters::events::{check, strict, Options};
 use serde_json::Value;
 
 /// Exit code: every event of every file was accepted.
@@ -47,6 +57,7 @@ type Events = Vec<(usize, Value)>;
 /// the exit code ([`ACCEPTED`], [`REFUSED`] or [`UNREADABLE`]).
 pub fn validate_files(
     paths: &[PathBuf],
+    options: &Options,
     stdin: &mut dyn Read,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -75,10 +86,15 @@ pub fn validate_files(
             let _ = writeln!(err, "note: {}: no events", one_line(&name));
         }
         for (n, event) in &events {
-            let verdict = match validate(event) {
-                Ok(event) => {
+            let verdict = match check(event, options) {
+                Ok(checked) => {
                     accepted += 1;
-                    format!("ok ({})", event.kind_label())
+                    let mut line = format!("ok ({})", checked.event.kind_label());
+                    for warning in &checked.warnings {
+                        line.push_str("; ");
+                        line.push_str(&warning.to_string());
+                    }
+                    line
                 }
                 Err(refusal) => {
                     refused += 1;
@@ -148,31 +164,60 @@ fn parse(text: &str) -> anyhow::Result<Events> {
     let Some(start) = text.find(|c: char| !c.is_whitespace()) else {
         return Ok(Vec::new());
     };
+    let numbered = |items: Vec<Value>| {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i + 1, v))
+            .collect()
+    };
     if text[start..].starts_with('[') {
-        return match serde_json::from_str::<Value>(text) {
-            Ok(Value::Array(items)) => Ok(items
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (i + 1, v))
-                .collect()),
+        return match strict::parse(text) {
+            Ok(Value::Array(items)) => Ok(numbered(items)),
             Ok(_) => Err(anyhow::anyhow!("not a JSON array")),
-            Err(e) => Err(anyhow::anyhow!("not JSON: {e}")),
+            Err(e) => Err(not_json(e)),
         };
     }
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
-        let line = text[..start].matches('\n').count() + 1;
-        return Ok(vec![(line, value)]);
+    match strict::parse(text) {
+        Ok(Value::Object(map))
+            if map.len() == 1 && matches!(map.get("events"), Some(Value::Array(_))) =>
+        {
+            // A DCSA T&T 3.0 feed: `{"events": [...]}`.
+            let Some(Value::Array(items)) = map.into_iter().next().map(|(_, v)| v) else {
+                return Ok(Vec::new());
+            };
+            return Ok(numbered(items));
+        }
+        Ok(value) => {
+            let line = text[..start].matches('\n').count() + 1;
+            return Ok(vec![(line, value)]);
+        }
+        // One JSON document with a key written twice: named as such.
+        Err(e @ strict::StrictJsonError::DuplicateKey { .. })
+            if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() =>
+        {
+            return Err(not_json(e));
+        }
+        Err(_) => {}
     }
     let mut events = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let value = serde_json::from_str(line)
-            .map_err(|e| anyhow::anyhow!("line {}: not JSON: {e}", i + 1))?;
+        let value =
+            strict::parse(line).map_err(|e| anyhow::anyhow!("line {}: {}", i + 1, not_json(e)))?;
         events.push((i + 1, value));
     }
     Ok(events)
+}
+
+/// Why a text was not read: a duplicate key by its rule, anything else as "not JSON".
+fn not_json(e: strict::StrictJsonError) -> anyhow::Error {
+    match e {
+        strict::StrictJsonError::Syntax(e) => anyhow::anyhow!("not JSON: {e}"),
+        other => anyhow::anyhow!("{other}"),
+    }
 }
 
 #[cfg(test)]
@@ -183,7 +228,13 @@ mod tests {
     fn run(paths: &[&str], stdin: &str) -> (u8, String, String) {
         let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = validate_files(&paths, &mut stdin.as_bytes(), &mut out, &mut err);
+        let code = validate_files(
+            &paths,
+            &Options::default(),
+            &mut stdin.as_bytes(),
+            &mut out,
+            &mut err,
+        );
         (
             code,
             String::from_utf8(out).unwrap_or_default(),
@@ -269,6 +320,15 @@ pub enum EventsCommand {
     /// <field>: <message>`. Exits 0 when every event is accepted, 1 when one is
     /// refused, 2 when an input cannot be read or is not JSON.
     Validate {
+        /// Refuse what is otherwise accepted with a warning that strict mode refuses
+        /// (a DCSA T&T 2.x SHIPMENT event whose eventDateTime is not its
+        /// eventCreatedDateTime), as a ledger started with --strict-events does.
+        #[arg(long)]
+        strict: bool,
+        /// The DCSA T&T version of the flat (2.x) events: 2.2 (the default) or 2.3;
+        /// T&T 3.0 events are recognised by their shape.
+        #[arg(long, value_name = "VERSION")]
+        dcsa_version: Option<adapters::events::DcsaVersion>,
         /// Files of events (`-` for stdin).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
@@ -276,9 +336,18 @@ pub enum EventsCommand {
 }
 
 pub fn run(cmd: EventsCommand) -> std::process::ExitCode {
-    let EventsCommand::Validate { files } = cmd;
+    let EventsCommand::Validate {
+        strict,
+        dcsa_version,
+        files,
+    } = cmd;
+    let options = Options {
+        strict,
+        dcsa_version,
+    };
     std::process::ExitCode::from(validate_files(
         &files,
+        &options,
         &mut std::io::stdin().lock(),
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),

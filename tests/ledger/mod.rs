@@ -1,5 +1,7 @@
-//! `portledger` processes: restart, event batches, zk routes, relaying by hand.
+//! `portledger` processes: restart, event batches, DCSA feeds and strict JSON, zk
+//! routes, relaying by hand.
 
+mod dcsa;
 mod events;
 mod relay_by_hand;
 mod restart;

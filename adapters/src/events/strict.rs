@@ -41,8 +41,17 @@ impl StrictJsonError {
     }
 }
 
-/// The marker that tells a duplicate key apart from other serde errors.
-const DUPLICATE: &str = "\u{0}duplicate key\u{0}";
+/// How a duplicate key's serde error starts, so that it is told apart from other
+/// serde errors here and, through `axum`'s JSON rejection, at a ledger's RPC.
+const DUPLICATE: &str = "json.duplicate_key: ";
+
+/// For `#[serde(deserialize_with)]`: a [`Value`] read refusing duplicate keys.
+pub fn deserialize_value<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+    ValueSeed {
+        path: String::new(),
+    }
+    .deserialize(deserializer)
+}
 
 /// Parses one JSON value, refusing any object that repeats a key.
 pub fn parse(text: &str) -> Result<Value, StrictJsonError> {

@@ -130,10 +130,22 @@ impl<F: Signing + IntoAny> Ledger<F> {
 
     /// Validates a port event and records it; for another network it leaves
     /// in a packet on the channel to it.
+    ///
+    /// The edge check is `adapters::events::check` with this ledger's event
+    /// options, the function `portrelay events validate` calls: the same verdicts.
     pub fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, LedgerError> {
-        let submitted = self.execute_event(req)?;
+        wire::check_version("event submission", req.version)?;
+        let checked =
+            events::check(&req.event, &self.event_options).map_err(LedgerError::Invalid)?;
+        let mut submitted = self.execute_event(req)?;
+        submitted.warnings = checked.warnings.iter().map(Into::into).collect();
         self.block_inputs.push(Input::Event { event: req.clone() });
         Ok(submitted)
+    }
+
+    /// How events submitted from now on are checked.
+    pub fn set_event_options(&mut self, options: events::Options) {
+        self.event_options = options;
     }
 
     /// Validates and records a port event; nothing changes when it is refused.
@@ -142,7 +154,9 @@ impl<F: Signing + IntoAny> Ledger<F> {
         req: &SubmitEvent,
     ) -> Result<SubmittedEvent, LedgerError> {
         wire::check_version("event submission", req.version)?;
-        let event = events::validate(&req.event).map_err(LedgerError::Invalid)?;
+        // Accepted at the edge already (or replayed): read as a destination reads
+        // it, so a change of the ledger's event options never changes a replay.
+        let event = events::validate_relayed(&req.event).map_err(LedgerError::Invalid)?;
         if let crate::apps::Verdict::Duplicate(entry) =
             self.apps.check_local(&event, &req.destination)?
         {
@@ -151,6 +165,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 version: WIRE_VERSION,
                 packet: entry.packet.clone(),
                 ebl: Some(crate::apps::receipt("DUPE", &entry)),
+                warnings: Vec::new(),
             });
         }
         if req.destination == self.config.chain_id {
@@ -160,6 +175,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 version: WIRE_VERSION,
                 packet: None,
                 ebl: self.apps.accepted(&event),
+                warnings: Vec::new(),
             });
         }
         let channel = ChannelId {
@@ -226,6 +242,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             version: WIRE_VERSION,
             packet: Some(packet.id),
             ebl: self.apps.accepted(&event),
+            warnings: Vec::new(),
         })
     }
 }

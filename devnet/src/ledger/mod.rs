@@ -101,6 +101,9 @@ pub struct Ledger<F: Signing + IntoAny> {
     /// What the block being built has executed, in order.
     block_inputs: Vec<Input>,
     snapshot_policy: SnapshotPolicy,
+    /// How submitted events are checked at this ledger's edge (`--strict-events`,
+    /// `--dcsa-version`); replayed inputs are not checked against it again.
+    event_options: adapters::events::Options,
     /// The block the latest snapshot is the state after.
     snapshot_height: u64,
     /// Bytes of inputs logged since that snapshot, and that snapshot's size.
