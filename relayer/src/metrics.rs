@@ -629,23 +629,48 @@ impl Metrics {
     fn corridor(&self, source: &str, destination: &str, app: App, payload: &[u8], ack: &AckResult) {
         match app {
             App::Cargo => {
-                let Ok(e) = serde_json::from_slice::<CargoView>(payload) else {
+                // The event's typed view, whichever DCSA version it came in
+                // (2.2 flat, 3.0 nested): one model for the analysts.
+                let Ok(value) = serde_json::from_slice::<serde_json::Value>(payload) else {
+                    return;
+                };
+                let Ok(event) = adapters::events::validate_relayed(&value) else {
                     return;
                 };
                 if !matches!(ack, AckResult::Ok) {
                     return;
                 }
-                let code = e
-                    .equipment_event_type_code
-                    .or(e.transport_event_type_code)
-                    .or(e.shipment_event_type_code)
-                    .unwrap_or_default();
-                let port = e
-                    .event_location
-                    .and_then(|l| l.un_location_code)
-                    .or(e.transport_call.and_then(|c| c.location.un_location_code))
-                    .filter(|p| is_locode(p))
-                    .unwrap_or_else(|| "none".into());
+                use adapters::events::{DocumentTypeCode, PortEvent, ShipmentEventTypeCode};
+                let (code, customs_release, port) = match &event {
+                    PortEvent::Equipment(e) => (
+                        e.activity.to_string(),
+                        false,
+                        e.event_location
+                            .as_ref()
+                            .and_then(|l| l.un_location_code)
+                            .or(e
+                                .transport_call
+                                .as_ref()
+                                .and_then(|c| c.location.as_ref())
+                                .and_then(|l| l.un_location_code)),
+                    ),
+                    PortEvent::Transport(e) => (
+                        e.transport_event_type.to_string(),
+                        false,
+                        e.transport_call
+                            .location
+                            .as_ref()
+                            .and_then(|l| l.un_location_code),
+                    ),
+                    PortEvent::Shipment(e) => (
+                        e.shipment_event_type.to_string(),
+                        e.document_type == DocumentTypeCode::Cus
+                            && e.shipment_event_type == ShipmentEventTypeCode::Rels,
+                        None,
+                    ),
+                    _ => return,
+                };
+                let port = port.map_or_else(|| "none".to_string(), |p| p.to_string());
                 if !is_code(&code) {
                     return;
                 }
@@ -653,7 +678,7 @@ impl Metrics {
                 self.cargo_events
                     .with_label_values(&[code.as_str(), port.as_str(), corridor.as_str()])
                     .inc();
-                if e.document_type_code.as_deref() == Some("CUS") && code == "RELS" {
+                if customs_release {
                     self.customs_releases
                         .with_label_values(&[port.as_str()])
                         .inc();
@@ -767,37 +792,9 @@ fn path_key(labels: &BTreeMap<&str, &str>) -> Option<(ChainId, ChainId, App)> {
     Some((chain("source")?, chain("destination")?, app))
 }
 
-fn is_locode(s: &str) -> bool {
-    s.len() == 5
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-}
-
 /// A short upper-case code (DCSA, letter-of-credit kinds): bounded label values.
 fn is_code(s: &str) -> bool {
     !s.is_empty() && s.len() <= 24 && s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CargoView {
-    equipment_event_type_code: Option<String>,
-    transport_event_type_code: Option<String>,
-    shipment_event_type_code: Option<String>,
-    document_type_code: Option<String>,
-    event_location: Option<LocationView>,
-    transport_call: Option<CallView>,
-}
-
-#[derive(Deserialize)]
-struct LocationView {
-    #[serde(rename = "UNLocationCode")]
-    un_location_code: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CallView {
-    location: LocationView,
 }
 
 #[derive(Deserialize)]
@@ -893,6 +890,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(r#"portrelay_packets_relayed_total{app="cargo",destination="cosco-1",outcome="ok",source="cmport-1"} 7"#), "{text}");
+        // DCSA T&T 3.0 events are counted through the same typed view as 2.2 ones.
+        let feed: serde_json::Value = serde_json::from_str(include_str!(
+            "../../docs/examples/events/dcsa/tnt30-conformance.json"
+        ))
+        .unwrap();
+        for e in feed["events"].as_array().unwrap() {
+            let bytes = serde_json::to_vec(e).unwrap();
+            m.delivered(&a, &b, App::Cargo, &bytes, &AckResult::Ok, None);
+        }
+        let text = m.encode().unwrap();
+        for series in [
+            r#"portrelay_cargo_events_total{corridor="cmport-1->cosco-1",event_type="DEPA",port="GBSOU"} 1"#,
+            r#"portrelay_cargo_events_total{corridor="cmport-1->cosco-1",event_type="IOT_LOC",port="none"} 1"#,
+            r#"portrelay_cargo_events_total{corridor="cmport-1->cosco-1",event_type="REEFER_MEAS",port="BEANR"} 1"#,
+            r#"portrelay_cargo_events_total{corridor="cmport-1->cosco-1",event_type="CONF",port="none"} 1"#,
+        ] {
+            assert!(text.contains(series), "{series}\n{text}");
+        }
         for line in include_str!("../../docs/examples/events/payments.ndjson").lines() {
             m.delivered(&a, &b, App::Payment, line.as_bytes(), &AckResult::Ok, None);
         }
