@@ -1,7 +1,7 @@
 //! `portrelay devnet`: the three port ledgers in-process on free loopback
 //! ports, each with clients of the other two, channels on all six directed
 //! paths for all three apps, the relay engine between them, and a workload
-//! of realistic journeys (cargo events, letters of credit and settlements,
+//! of realistic journeys (cargo events in DCSA T&T 2.2 and 3.0, letters of credit and settlements,
 //! bills of lading issued and transferred), then a summary. With `--zk`,
 //! COSCO -> CMPort payments travel in `groth16` mode: COSCO's node runs a
 //! disclosure prover (keys from the seeded devnet setup: unsafe for
@@ -270,9 +270,23 @@ pub(crate) struct Templates {
 }
 
 pub(crate) fn templates() -> anyhow::Result<Templates> {
-    let cargo: Vec<Value> =
+    let mut cargo: Vec<Value> =
         serde_json::from_str(include_str!("../../docs/examples/events/journey.json"))
             .map_err(err("journey"))?;
+    // DCSA's own conformance events beside the journey: one T&T 2.2 TRANSPORT
+    // event and the five T&T 3.0 classes. 7 + 1 + 5 = 13 templates, a number
+    // prime to the three apps the channels cycle through, so a workload of 39
+    // packets or more uses every template.
+    let v22: Vec<Value> = serde_json::from_str(include_str!(
+        "../../docs/examples/events/dcsa/tnt22-conformance.json"
+    ))
+    .map_err(err("tnt22"))?;
+    cargo.extend(v22.into_iter().take(1));
+    let feed: Value = serde_json::from_str(include_str!(
+        "../../docs/examples/events/dcsa/tnt30-conformance.json"
+    ))
+    .map_err(err("tnt30"))?;
+    cargo.extend(feed["events"].as_array().into_iter().flatten().cloned());
     let payment = include_str!("../../docs/examples/events/payments.ndjson")
         .lines()
         .filter(|l| !l.trim().is_empty())
