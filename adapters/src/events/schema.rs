@@ -57,8 +57,9 @@ pub(crate) enum Ty {
     Str(Option<usize>),
     /// A string from an enumeration, with the schema's `maxLength` if it gives one.
     Code(&'static [Code], Option<usize>),
-    /// An RFC 3339 date-time with an offset (`format: date-time`).
-    DateTime,
+    /// An RFC 3339 date-time with an offset (`format: date-time`), with the
+    /// schema's `maxLength` if it gives one.
+    DateTime(Option<usize>),
     /// A `YYYY-MM-DD` date (`format: date`).
     Date,
     /// A UUID in its hyphenated form (`format: uuid`).
@@ -254,8 +255,9 @@ fn check_ty(
             bounded(s, *max, path, rule)?;
             check_code(s, codes, path, rule, version)
         }
-        Ty::DateTime => {
+        Ty::DateTime(max) => {
             let s = string(value, path, Some(rules::EVENT_DATE_TIME))?;
+            bounded(s, *max, path, None)?;
             match parse_date_time(s) {
                 Some(_) => Ok(()),
                 None => Err(Refusal::new(

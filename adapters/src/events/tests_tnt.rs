@@ -101,6 +101,7 @@ pub(super) fn cases() -> Vec<Case> {
         case(DCSA_REQUIRED, v3_reefer, vec![], vec![remove("/reeferDetails")], "reeferDetails"),
         case(DCSA_REQUIRED, v3_equipment, vec![], vec![remove("/eventUpdatedDateTime")], "eventUpdatedDateTime"),
         case(DCSA_LENGTH, v3_shipment, vec![set("/eventID", long(500))], vec![set("/eventID", long(501))], "eventID"),
+        case(DCSA_LENGTH, v3_shipment, vec![set("/eventDateTime", json!("2026-01-15T09:00:00.1234+08:00"))], vec![set("/eventDateTime", json!("2026-01-15T09:00:00.12345+08:00"))], "eventDateTime"),
         case(DCSA_LENGTH, v3_equipment, vec![set("/eventLocation/address/city", long(35))], vec![set("/eventLocation/address/city", long(36))], "eventLocation.address.city"),
         case(DCSA_CODE, v3_iot, vec![set("/iotDetails/iotEventCode", json!("DRO"))], vec![set("/iotDetails/iotEventCode", json!("DOOR"))], "iotDetails.iotEventCode"),
         case(DCSA_CODE, v3_reefer, vec![set("/reeferDetails/temperatureUnit", json!("FAH"))], vec![set("/reeferDetails/temperatureUnit", json!("KEL"))], "reeferDetails.temperatureUnit"),

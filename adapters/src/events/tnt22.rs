@@ -249,14 +249,14 @@ macro_rules! base {
     ($class:literal, $classifier_rule:expr) => {
         [
             p("eventID", Ty::Uuid),
-            p("eventCreatedDateTime", Ty::DateTime),
+            p("eventCreatedDateTime", Ty::DateTime(None)),
             pr("eventType", Ty::Code(&[c($class)], None), rules::EVENT_TYPE),
             pr(
                 "eventClassifierCode",
                 Ty::Code(EVENT_CLASSIFIERS, None),
                 $classifier_rule,
             ),
-            p("eventDateTime", Ty::DateTime),
+            p("eventDateTime", Ty::DateTime(None)),
         ]
     };
 }
