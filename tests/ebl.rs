@@ -322,3 +322,143 @@ async fn over_the_relay_the_title_is_live_on_at_most_one_ledger_at_every_moment(
     terminate(relayer);
     net.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------
+// Issue 13: a valid return is not refused.
+
+/// The ebl channels both ways between two `portledger` processes, by hand.
+async fn ebl_channels(a: &crate::support::ledger::Ledger, b: &crate::support::ledger::Ledger) {
+    use crate::ledger::relay_by_hand::{connect, open};
+    connect(&[a, b]).await;
+    for (src, dst) in [(a, b), (b, a)] {
+        let channel = light_clients::ChannelId {
+            source: src.chain_id.clone(),
+            destination: dst.chain_id.clone(),
+            app: light_clients::App::Ebl,
+        };
+        open(&channel, [src, dst]).await;
+    }
+}
+
+/// The titles on both ledgers; never live on both.
+async fn titles(a: u16, b: u16, reference: &str) -> (Value, Value) {
+    let (x, y) = (title(a, reference).await, title(b, reference).await);
+    assert!(!(x == "live" && y == "live"), "live on both ledgers");
+    (x, y)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bill_sent_back_before_the_first_hops_ack_is_claimed_not_disputed() {
+    use crate::ledger::relay_by_hand::{ack_back, deliver, find_packet};
+    use crate::support::ledger::Ledger;
+    use adapters::wire::{MsgResult, SubmitEvent, WIRE_VERSION};
+    use light_clients::any::FamilyName;
+    use light_clients::host::Outcome;
+    use light_clients::AckResult;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cmport = Ledger::start(FamilyName::Cmport, "cmport-1", dir.path()).await;
+    let cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
+    ebl_channels(&cmport, &cosco).await;
+    let (a, c) = (cmport.port, cosco.port);
+    let b = "CMPRETURN001";
+    let event_for = |event: Value, to: &Ledger| SubmitEvent {
+        version: WIRE_VERSION,
+        destination: to.chain_id.clone(),
+        event,
+        timeout_secs: None,
+    };
+
+    // Issued on CMPort, transferred to COSCO: pledged on CMPort.
+    let issue = step(b, 1, CARRIER, "ISSUE", &[], Some(SHIPPER));
+    assert_eq!(submit(a, "cmport-1", &issue).await.0, 200);
+    let out = step(b, 2, SHIPPER, "TRANSFER", &["ISSUE"], Some(BANK));
+    let from_a = cmport.height().await;
+    let p1 = cmport
+        .adapter
+        .submit_event(&event_for(out, &cosco))
+        .await
+        .expect("transfer accepted")
+        .packet
+        .expect("a packet");
+    assert_eq!(titles(a, c, b).await.0, "pledged");
+
+    // The first hop arrives: live on COSCO; CMPort has not seen the ack.
+    let (p1_height, results) =
+        deliver(&cmport, &cosco, find_packet(&cmport, from_a, &p1).await).await;
+    assert!(
+        matches!(
+            results.last(),
+            Some(MsgResult::Ok {
+                outcome: Outcome::Received {
+                    ack: AckResult::Ok,
+                    ..
+                }
+            })
+        ),
+        "{results:?}"
+    );
+    assert_eq!(titles(a, c, b).await, (json!("pledged"), json!("live")));
+
+    // The new holder sends it straight back, and it reaches CMPort before that ack.
+    let back = step(
+        b,
+        3,
+        BANK,
+        "TRANSFER",
+        &["ISSUE", "TRANSFER"],
+        Some(SHIPPER),
+    );
+    let from_c = cosco.height().await;
+    let p2 = cosco
+        .adapter
+        .submit_event(&event_for(back, &cmport))
+        .await
+        .expect("return accepted by COSCO")
+        .packet
+        .expect("a packet");
+    assert_eq!(titles(a, c, b).await, (json!("pledged"), json!("pledged")));
+    let (p2_height, results) =
+        deliver(&cosco, &cmport, find_packet(&cosco, from_c, &p2).await).await;
+    assert!(
+        matches!(
+            results.last(),
+            Some(MsgResult::Ok {
+                outcome: Outcome::Received {
+                    ack: AckResult::Ok,
+                    ..
+                }
+            })
+        ),
+        "the return is claimed, not DISE: {results:?}"
+    );
+    assert_eq!(titles(a, c, b).await, (json!("live"), json!("pledged")));
+    assert_eq!(bill(a, b).await["holder"], SHIPPER);
+
+    // The late ack of the first hop changes nothing; the return's ack settles COSCO.
+    let results = ack_back(&cmport, &cosco, p1_height, &p1).await;
+    assert!(
+        results.iter().all(|r| matches!(r, MsgResult::Ok { .. })),
+        "{results:?}"
+    );
+    assert_eq!(titles(a, c, b).await, (json!("live"), json!("pledged")));
+    let results = ack_back(&cosco, &cmport, p2_height, &p2).await;
+    assert!(
+        results.iter().all(|r| matches!(r, MsgResult::Ok { .. })),
+        "{results:?}"
+    );
+    assert_eq!(titles(a, c, b).await, (json!("live"), json!("away")));
+    let home = bill(a, b).await;
+    assert_eq!(home["holder"], SHIPPER);
+    assert_eq!(home["actions"], json!(["ISSUE", "TRANSFER", "TRANSFER"]));
+    // And the holder can move it on from there.
+    let on = step(
+        b,
+        4,
+        SHIPPER,
+        "SIGN",
+        &["ISSUE", "TRANSFER", "TRANSFER"],
+        None,
+    );
+    assert_eq!(submit(a, "cmport-1", &on).await.0, 200);
+}

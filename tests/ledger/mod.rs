@@ -1,6 +1,6 @@
 //! `portledger` processes: restart, event batches, zk routes, relaying by hand.
 
 mod events;
-mod relay_by_hand;
+pub(crate) mod relay_by_hand;
 mod restart;
 mod zk;
