@@ -19,7 +19,7 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::now;
-use crate::ledger::{Ledger, LedgerError, SnapshotPolicy, Witness};
+use crate::ledger::{Ledger, LedgerError, PintReply, SnapshotPolicy, Witness};
 
 /// What the handlers may ask of a ledger of any family.
 pub trait LedgerApi: Send {
@@ -43,6 +43,16 @@ pub trait LedgerApi: Send {
     fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, LedgerError>;
     fn rotate(&mut self, validators: usize) -> Result<u64, LedgerError>;
     fn register_platform(&mut self, chain: ChainId, key: RelayerKey);
+    /// DCSA PINT 3.0 (`ledger/pint.rs`).
+    fn pint_start(&mut self, envelope: serde_json::Value) -> PintReply;
+    fn pint_document(&mut self, reference: String, checksum: String, body: &str) -> PintReply;
+    fn pint_finish(&mut self, reference: String) -> PintReply;
+    fn register_pint_platform(
+        &mut self,
+        code: String,
+        jwk: serde_json::Value,
+    ) -> Result<(), crate::apps::pint::KeyError>;
+    fn pint_platform(&self) -> serde_json::Value;
     /// An app's record: `app` is cargo, payment or ebl; `kind` and `key` pick the record.
     fn app_record(
         &self,
@@ -120,6 +130,25 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     }
     fn register_platform(&mut self, chain: ChainId, key: RelayerKey) {
         Ledger::register_platform(self, chain, key)
+    }
+    fn pint_start(&mut self, envelope: serde_json::Value) -> PintReply {
+        Ledger::pint_start(self, envelope)
+    }
+    fn pint_document(&mut self, reference: String, checksum: String, body: &str) -> PintReply {
+        Ledger::pint_document(self, reference, checksum, body)
+    }
+    fn pint_finish(&mut self, reference: String) -> PintReply {
+        Ledger::pint_finish(self, reference)
+    }
+    fn register_pint_platform(
+        &mut self,
+        code: String,
+        jwk: serde_json::Value,
+    ) -> Result<(), crate::apps::pint::KeyError> {
+        Ledger::register_pint_platform(self, code, jwk)
+    }
+    fn pint_platform(&self) -> serde_json::Value {
+        Ledger::pint_platform(self)
     }
     fn app_record(
         &self,

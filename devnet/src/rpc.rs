@@ -13,7 +13,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use light_clients::host::{HostError, SignedTx};
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,8 @@ use crate::handle::{CallError, NodeHandle};
 use crate::ledger::LedgerError;
 use crate::metrics::MetricsError;
 use crate::prover::ProverError;
+
+mod pint;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -203,6 +205,17 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/zk/paths/{source}/{app}", get(path_policy))
         .route("/v1/admin/rotate", post(rotate))
         .route("/v1/admin/ebl-platforms", post(register_platform))
+        .route("/v1/admin/pint-platforms", post(pint::register))
+        .route("/v1/pint/platform", get(pint::platform))
+        .route("/v3/envelopes", post(pint::start))
+        .route(
+            "/v3/envelopes/{reference}/additional-documents/{checksum}",
+            put(pint::document),
+        )
+        .route(
+            "/v3/envelopes/{reference}/finish-transfer",
+            put(pint::finish),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(node)
 }

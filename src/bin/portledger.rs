@@ -44,6 +44,47 @@ struct Args {
     /// the seed is public, anyone can forge proofs under these keys).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=256))]
     zk_prover: Option<u64>,
+    /// Register a DCSA PINT 3.0 eBL platform's public key at start:
+    /// `CODE=FILE`, the platform code (e.g. WAVE) and a file holding one
+    /// JWK (OKP Ed25519, EC P-256/P-384 or RSA). Repeat for more keys; a key
+    /// registered already is kept as it is.
+    #[arg(long, value_name = "CODE=FILE", value_parser = parse_platform)]
+    pint_platform: Vec<(String, PathBuf)>,
+}
+
+fn parse_platform(s: &str) -> Result<(String, PathBuf), String> {
+    let (code, file) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not CODE=FILE"))?;
+    Ok((code.to_string(), PathBuf::from(file)))
+}
+
+/// Registers each `--pint-platform` key on the running ledger.
+async fn register_platforms(
+    node: &node::RunningNode,
+    platforms: &[(String, PathBuf)],
+) -> Result<(), String> {
+    for (code, file) in platforms {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            format!(
+                "--pint-platform {code}: cannot read {}: {e}",
+                file.display()
+            )
+        })?;
+        let jwk: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "--pint-platform {code}: {} is not JSON: {e}",
+                file.display()
+            )
+        })?;
+        let code_ = code.clone();
+        node.handle
+            .call(move |l| l.register_pint_platform(code_, jwk))
+            .await
+            .map_err(|e| format!("--pint-platform {code}: {e}"))?
+            .map_err(|e| format!("--pint-platform {code} ({}): {e}", file.display()))?;
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -90,6 +131,12 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = register_platforms(&node, &args.pint_platform).await {
+        eprintln!("error: {e}");
+        shutdown.cancel();
+        node.wait().await;
+        return ExitCode::from(2);
+    }
     let addr_file = args.data_dir.join("rpc.addr");
     if let Err(e) = std::fs::write(&addr_file, format!("http://{}\n", node.addr)) {
         eprintln!("warning: cannot write {}: {e}", addr_file.display());

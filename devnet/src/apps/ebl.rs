@@ -194,6 +194,9 @@ pub struct EblRegistry {
     /// registered it: transfers from there must be signed with it.
     #[serde(default)]
     pub platform_keys: BTreeMap<ChainId, RelayerKey>,
+    /// PINT 3.0: eBL platforms' keys, transfers received, documents held.
+    #[serde(default)]
+    pub pint: super::pint::PintRegistry,
 }
 
 /// An eBL transfer as it travels: the event, the issuing carrier as the

@@ -13,6 +13,7 @@
 //! Layout:
 //! - `block`: sealing, the tip and the stored block;
 //! - `inputs`: transactions, events and admin calls executed and logged;
+//! - `pint`: DCSA PINT 3.0 calls, logged as inputs, answers signed;
 //! - `query`: what the RPC reads;
 //! - `witness`: the zk records and the disclosure witness;
 //! - `keys`: the validator key ring and the key files;
@@ -37,6 +38,7 @@ mod error;
 mod inputs;
 mod keys;
 mod open;
+mod pint;
 mod query;
 mod snapshot;
 mod witness;
@@ -48,6 +50,7 @@ pub use block::StoredBlock;
 pub use error::{LedgerError, ReplayFault};
 pub use inputs::Input;
 pub use keys::{operator_key, KeyError};
+pub use pint::PintReply;
 pub use snapshot::SnapshotPolicy;
 pub use witness::{Witness, ZkRecord};
 
