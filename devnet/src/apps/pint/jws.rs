@@ -27,10 +27,15 @@ pub enum JwsError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
+    /// Not a JWK this crate reads.
     #[error("not a JWK: {0}")]
     NotJwk(String),
-    #[error("a platform key is public: {0}")]
+    /// A JWK that cannot identify a platform (private, symmetric, other curves).
+    #[error("not a platform's public signing key: {0}")]
     Unsupported(String),
+    /// A platform code is 1 to 4 characters without spaces.
+    #[error("{0:?} is not an eBL platform code (1 to 4 characters, no spaces)")]
+    Code(String),
 }
 
 /// The algorithms a registered key may sign with: Ed25519 EdDSA, P-256

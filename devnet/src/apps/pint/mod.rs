@@ -284,9 +284,7 @@ impl PortApps {
         jwk: &serde_json::Value,
     ) -> Result<bool, KeyError> {
         if code.is_empty() || code.chars().count() > 4 || code.chars().any(char::is_whitespace) {
-            return Err(KeyError::NotJwk(format!(
-                "{code:?} is not an eBL platform code (1 to 4 characters, no spaces)"
-            )));
+            return Err(KeyError::Code(code.to_string()));
         }
         read_jwk(jwk)?;
         let keys = self.ebl.pint.platforms.entry(code.to_string()).or_default();
