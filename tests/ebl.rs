@@ -632,14 +632,18 @@ async fn register_wave(port: u16, token: &str, wave: &Platform) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pint_envelope_enters_one_ledger_and_its_title_reaches_another_over_the_relay() {
-    let net = Net::start().await;
-    let (cmport, cosco) = (
-        &net.ledgers[net.index("cmport-1")],
-        &net.ledgers[net.index("cosco-1")],
-    );
-    let (src, dst) = (cmport.node.addr.port(), cosco.node.addr.port());
+    use crate::support::ledger::Ledger;
+    use light_clients::any::FamilyName;
+    // Two portledger processes with ebl channels both ways; the relayer's
+    // key is the one `connect` registers.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cmport = Ledger::start(FamilyName::Cmport, "cmport-1", dir.path()).await;
+    let cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
+    ebl_channels(&cmport, &cosco).await;
+    let (src, dst) = (cmport.port, cosco.port);
     let wave = Platform::new("WAVE", WAVE_KEY);
-    register_wave(src, &cmport.node.handle.admin_token, &wave).await;
+    let token = std::fs::read_to_string(cmport.dir.join("admin.token")).expect("token");
+    register_wave(src, token.trim(), &wave).await;
     let key = ledger_key(src).await;
 
     // Issued on WAVE to the shipper, who transfers it to a bank on CMPort (platform CMPO).
@@ -686,19 +690,20 @@ async fn a_pint_envelope_enters_one_ledger_and_its_title_reaches_another_over_th
     );
     let (status, body) = submit(src, "cosco-1", &onward).await;
     assert_eq!(status, 200, "{body}");
-    let chains: Vec<(String, String, Vec<String>)> = net
-        .ledgers
+    let chains: Vec<(String, String, Vec<String>)> = [&cmport, &cosco]
         .iter()
         .map(|l| {
             (
                 l.family.to_string(),
                 l.chain_id.to_string(),
-                vec![format!("http://{}", l.node.addr)],
+                vec![format!("http://127.0.0.1:{}", l.port)],
             )
         })
         .collect();
-    let config = write_config(net.dir.path(), &net.key_file, &chains, None);
-    let relayer = start_relayer(&config, &net.dir.path().join("relayer.log"));
+    let key_file = dir.path().join("relayer.key");
+    std::fs::write(&key_file, hex::encode([42u8; 32])).expect("key file");
+    let config = write_config(dir.path(), &key_file, &chains, None);
+    let relayer = start_relayer(&config, &dir.path().join("relayer.log"));
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (a, c) = titles(src, dst, b).await;
@@ -724,7 +729,6 @@ async fn a_pint_envelope_enters_one_ledger_and_its_title_reaches_another_over_th
     assert_eq!(verified(&answer, &key)["responseCode"], "DUPE");
     assert_eq!(titles(src, dst, b).await, (json!("away"), json!("live")));
     terminate(relayer);
-    net.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
