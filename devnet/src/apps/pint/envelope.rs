@@ -234,6 +234,20 @@ pub fn check(
             issuance.document_checksum
         )));
     }
+    // The carrier's visualisation, once issued with the eBL, travels with
+    // every transfer and never changes: the one the carrier signed.
+    if let Some(signed) = &issuance.ebl_visualisation_by_carrier_checksum {
+        let declared = manifest
+            .ebl_visualisation_by_carrier
+            .as_ref()
+            .map(|d| d.document_checksum.as_str());
+        if declared != Some(signed.as_str()) {
+            return Err(benv(format!(
+                "the carrier issued the eBL with the visualisation {signed}; the manifest declares {}",
+                declared.unwrap_or("none")
+            )));
+        }
+    }
     let last_checksum = &compacts[compacts.len() - 1].0;
     if &manifest.last_envelope_transfer_chain_entry_signed_content_checksum != last_checksum {
         return Err(benv(format!(

@@ -392,3 +392,40 @@ fn registered_keys_are_public_and_of_a_signing_type() {
         .is_err());
     assert!(l.ebl.pint.platforms.is_empty());
 }
+
+#[test]
+fn the_carriers_visualisation_travels_with_every_transfer() {
+    let (wave, bole) = (platform("WAVE", 1), platform("BOLE", 2));
+    let td = td();
+    let checksum = document_checksum(&td);
+    let pdf: &[u8] = b"%PDF the carrier's rendering";
+    let issuance = json!({"documentChecksum": checksum, "issueToChecksum": checksum,
+        "eBLVisualisationByCarrierChecksum": sha256_hex(pdf)});
+    let entry = json!({"eblPlatform": "WAVE", "transportDocumentChecksum": checksum,
+        "issuanceManifestSignedContent": jws(&issuance, &wave),
+        "transactions": [tx("ISSUE", party(CARRIER, "WAVE"), Some(party(SHIPPER, "CMPO")))]});
+    let entry = jws(&entry, &wave);
+    let manifest = |visualisation: Option<&[u8]>| {
+        let mut m = json!({"transportDocumentChecksum": checksum,
+            "lastEnvelopeTransferChainEntrySignedContentChecksum": sha256_hex(entry.as_bytes())});
+        if let Some(bytes) = visualisation {
+            m["eBLVisualisationByCarrier"] = json!({"name": "ebl.pdf", "size": bytes.len(),
+                "mediaType": "application/pdf", "documentChecksum": sha256_hex(bytes)});
+        }
+        json!({"transportDocument": td, "envelopeManifestSignedContent": jws(&m, &wave),
+               "envelopeTransferChain": [entry]})
+    };
+    for wrong in [None, Some(&b"%PDF another rendering"[..])] {
+        let a = ledger(&wave, &bole).pint_start(&manifest(wrong));
+        assert_eq!(code(&a), "BENV", "{wrong:?}: {a:?}");
+    }
+    let mut l = ledger(&wave, &bole);
+    let a = l.pint_start(&manifest(Some(pdf)));
+    let Reply::Started(s) = &a.reply else {
+        panic!("{a:?}")
+    };
+    assert_eq!(
+        s.missing_additional_document_checksums,
+        vec![sha256_hex(pdf)]
+    );
+}
