@@ -44,6 +44,11 @@ struct Args {
     /// the seed is public, anyone can forge proofs under these keys).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=256))]
     zk_prover: Option<u64>,
+    /// The RPC's limit on a request body, in bytes (what `/v1/status`
+    /// advertises as `max_tx_bytes` when below the host's 8 MiB); lower it
+    /// to try a relayer against a small limit.
+    #[arg(long, default_value_t = devnet::rpc::MAX_BODY_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..))]
+    max_body_bytes: u64,
 }
 
 fn main() -> ExitCode {
@@ -82,6 +87,8 @@ async fn run(args: Args) -> ExitCode {
         },
         zk_depth: args.zk_depth,
         prover_batch: args.zk_prover.map(|k| k as usize),
+        max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
+        ..node::NodeOptions::DEFAULT
     };
     let node = match node::start_with(config, options, shutdown.clone()).await {
         Ok(n) => n,
