@@ -638,7 +638,7 @@ impl Engine {
         // Made, measured, and halved until it fits; sent once it does. A
         // refusal for size teaches the limit and halves it the same way, so
         // a batch is never sent again as it was, and each round halves it.
-        let (tx, updates, response) = loop {
+        let (tx, updates, size, response) = loop {
             let started = Instant::now();
             let prepared = self
                 .prepare(chain, target, signer, &jobs, &policies, nonce)
@@ -674,7 +674,7 @@ impl Engine {
             let response = chain.adapter.submit_pending(&tx).await;
             self.metrics.stage("submit", started.elapsed());
             match response {
-                Ok(r) => break (tx, updates, r),
+                Ok(r) => break (tx, updates, size, r),
                 Err(e) if e.is_too_large() => {
                     self.metrics
                         .submit_errors
@@ -706,6 +706,7 @@ impl Engine {
             }
         };
         *nonce = Some(tx.nonce + 1);
+        tracing::debug!(%target, jobs = jobs.len(), updates, bytes = size, limit = limit.bytes(), "batch sent");
         if response.results.len() != updates + jobs.len() {
             // An answer we cannot pair up: the ledger's receipts decide;
             // re-queue, and a resend is answered "already received".
