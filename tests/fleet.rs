@@ -372,6 +372,67 @@ async fn a_stalled_lane_is_given_up_to_another_member_who_claims_its_jobs_and_it
     assert!(a.lease(&name).is_some());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_stepped_back_from_is_picked_up_by_a_running_member_within_its_lease_round() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let lease = Duration::from_millis(1500);
+    let a = coordinator(&redis.url(), "a", lease);
+    let b = coordinator(&redis.url(), "b", lease);
+    assert!(a.enqueue(job(1)).await.expect("enqueue"));
+    let name = LeaseName::Lane {
+        lane: job(1).lane(),
+    };
+    let lane = job(1).lane();
+    tick_until(&a, "a never took the lane", |c| c.lease(&name).is_some()).await;
+    // b runs its own lease and reader tasks, as in `portrelay start`.
+    let tasks = tokio_util::task::TaskTracker::new();
+    let stop = tokio_util::sync::CancellationToken::new();
+    b.start(&tasks, stop.clone());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !a
+        .stalled(&lane, Duration::from_secs(60))
+        .await
+        .expect("stalled")
+        .live
+        .contains("b")
+    {
+        assert!(Instant::now() < deadline, "b's heartbeat never seen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let taken = take_some(&a).await;
+    a.requeue(taken, "waiting for a header", Requeue::NotAnAttempt)
+        .await
+        .expect("requeue");
+    let released = Instant::now();
+    assert!(a.step_back(&lane).await.expect("step back"));
+    // Picked up at b's next lease round (a third of the lease), its job claimed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while b.lease(&name).is_none() {
+        assert!(Instant::now() < deadline, "b never picked the lane up");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let picked = released.elapsed();
+    let all = |_: &ChainId, _: &ChainId| usize::MAX;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = b.take(&chain("cosco-1"), 10, &all).await.expect("take");
+        if !t.is_empty() {
+            assert_eq!(t, vec![job(1)]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "b never claimed the job");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!(
+        "lease {lease:?}: lane picked up {picked:?} after it was given up, its job claimed {:?} after",
+        released.elapsed()
+    );
+    stop.cancel();
+    tasks.close();
+    tasks.wait().await;
+}
+
 /// One fleet member: its process, API and files.
 struct Member {
     instance: String,
