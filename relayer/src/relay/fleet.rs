@@ -1429,18 +1429,26 @@ impl JobQueue for RedisCoordinator {
 
     async fn progressed(&self, lanes: &[Lane]) -> Result<(), CoordinatorError> {
         let i = &self.inner;
-        let known: Vec<String> = {
-            let mut st = i.state();
+        let known: Vec<Lane> = {
+            let st = i.state();
             lanes
                 .iter()
-                .filter(|l| st.stalls.remove(*l))
-                .map(|l| i.stall_key(l))
+                .filter(|l| st.stalls.contains(*l))
+                .cloned()
                 .collect()
         };
         if known.is_empty() {
             return Ok(());
         }
-        i.run::<()>(redis::cmd("DEL").arg(&known)).await
+        let keys: Vec<String> = known.iter().map(|l| i.stall_key(l)).collect();
+        // Forgotten here only once deleted there: a record left behind would
+        // count a later stall from this one.
+        i.run::<()>(redis::cmd("DEL").arg(&keys)).await?;
+        let mut st = i.state();
+        for lane in &known {
+            st.stalls.remove(lane);
+        }
+        Ok(())
     }
 }
 
