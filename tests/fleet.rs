@@ -267,6 +267,172 @@ async fn transient_requeues_never_park_a_job_and_refusals_park_it_at_the_maximum
     );
 }
 
+/// Reads and takes on `c` until it has jobs for cosco-1 (within 30 s).
+async fn take_some(c: &RedisCoordinator) -> Vec<Job> {
+    let all = |_: &ChainId, _: &ChainId| usize::MAX;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        c.read_once().await.expect("read");
+        let t = c.take(&chain("cosco-1"), 10, &all).await.expect("take");
+        if !t.is_empty() {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "jobs never read from the lane");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_lane_is_given_up_to_another_member_who_claims_its_jobs_and_its_member_stays_away(
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    // Long enough that the heartbeats stay live between the calls below.
+    let lease = Duration::from_secs(3);
+    let keep = Duration::from_secs(60);
+    let a = coordinator(&redis.url(), "a", lease);
+    let b = coordinator(&redis.url(), "b", lease);
+    assert!(a.enqueue(job(1)).await.expect("enqueue"));
+    assert!(a.enqueue(job(2)).await.expect("enqueue"));
+    let name = LeaseName::Lane {
+        lane: job(1).lane(),
+    };
+    let lane = job(1).lane();
+    tick_until(&a, "a never took the lane", |c| c.lease(&name).is_some()).await;
+    // b is alive, at its share (one lane, two members): it does not hold it.
+    b.tick().await;
+    assert!(b.lease(&name).is_none());
+    let names = |n: &[&str]| -> std::collections::BTreeSet<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    };
+
+    // a cannot progress on the lane: the stall is recorded, the jobs go
+    // back, and a gives the lane up.
+    let taken = take_some(&a).await;
+    assert_eq!(taken.len(), 2);
+    let stall = a.stalled(&lane, keep).await.expect("stalled");
+    assert_eq!(stall.tried, names(&["a"]));
+    assert_eq!(stall.live, names(&["a", "b"]));
+    assert!(!stall.park_due(Duration::from_secs(3600)));
+    a.requeue(taken, "waiting for a header", Requeue::NotAnAttempt)
+        .await
+        .expect("requeue");
+    b.tick().await;
+    assert!(
+        a.step_back(&lane).await.expect("step back"),
+        "another member is alive"
+    );
+    assert!(a.lease(&name).is_none(), "given up");
+
+    // a stays away from it, however many rounds it runs; b stands in for it
+    // beyond its share and claims the jobs a left pending, in order.
+    tick_until(&b, "b never stood in for a", |c| c.lease(&name).is_some()).await;
+    for _ in 0..5 {
+        a.tick().await;
+        assert!(
+            a.lease(&name).is_none(),
+            "a took back the lane it stepped back from"
+        );
+    }
+    let taken = take_some(&b).await;
+    let seqs: Vec<u64> = taken.iter().map(|j| j.id().sequence).collect();
+    assert_eq!(seqs, vec![1, 2], "a's pending jobs, claimed in order");
+
+    // b cannot either: both live members have tried it since it first stalled.
+    let again = b.stalled(&lane, keep).await.expect("stalled");
+    assert_eq!(again.tried, names(&["a", "b"]));
+    assert!(again.since >= stall.since, "counted from the first stall");
+    b.requeue(taken, "waiting for a header", Requeue::NotAnAttempt)
+        .await
+        .expect("requeue");
+    a.tick().await;
+    assert!(b.step_back(&lane).await.expect("step back"));
+    // Now a stands in for b (the last to step back), and this time it delivers.
+    tick_until(&a, "a never stood in for b", |c| c.lease(&name).is_some()).await;
+    let taken = take_some(&a).await;
+    assert_eq!(taken.len(), 2);
+    a.complete(&taken.iter().map(Job::id).collect::<Vec<_>>())
+        .await
+        .expect("complete");
+    a.progressed(std::slice::from_ref(&lane))
+        .await
+        .expect("progressed");
+    // The stall is over: a new one is counted afresh, tried by its member alone.
+    let fresh = a.stalled(&lane, keep).await.expect("stalled");
+    assert_eq!(fresh.tried, names(&["a"]));
+    // Alone in the fleet, a member keeps its lane: there is no one to hand it to.
+    drop(b);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while a.step_back(&lane).await.expect("step back") {
+        assert!(Instant::now() < deadline, "b's heartbeat never expired");
+        tick_until(&a, "a never took the lane back", |c| {
+            c.lease(&name).is_some()
+        })
+        .await;
+    }
+    assert!(a.lease(&name).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_stepped_back_from_is_picked_up_by_a_running_member_within_its_lease_round() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let lease = Duration::from_millis(1500);
+    let a = coordinator(&redis.url(), "a", lease);
+    let b = coordinator(&redis.url(), "b", lease);
+    assert!(a.enqueue(job(1)).await.expect("enqueue"));
+    let name = LeaseName::Lane {
+        lane: job(1).lane(),
+    };
+    let lane = job(1).lane();
+    tick_until(&a, "a never took the lane", |c| c.lease(&name).is_some()).await;
+    // b runs its own lease and reader tasks, as in `portrelay start`.
+    let tasks = tokio_util::task::TaskTracker::new();
+    let stop = tokio_util::sync::CancellationToken::new();
+    b.start(&tasks, stop.clone());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !a
+        .stalled(&lane, Duration::from_secs(60))
+        .await
+        .expect("stalled")
+        .live
+        .contains("b")
+    {
+        assert!(Instant::now() < deadline, "b's heartbeat never seen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let taken = take_some(&a).await;
+    a.requeue(taken, "waiting for a header", Requeue::NotAnAttempt)
+        .await
+        .expect("requeue");
+    let released = Instant::now();
+    assert!(a.step_back(&lane).await.expect("step back"));
+    // Picked up at b's next lease round (a third of the lease), its job claimed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while b.lease(&name).is_none() {
+        assert!(Instant::now() < deadline, "b never picked the lane up");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let picked = released.elapsed();
+    let all = |_: &ChainId, _: &ChainId| usize::MAX;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = b.take(&chain("cosco-1"), 10, &all).await.expect("take");
+        if !t.is_empty() {
+            assert_eq!(t, vec![job(1)]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "b never claimed the job");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!(
+        "lease {lease:?}: lane picked up {picked:?} after it was given up, its job claimed {:?} after",
+        released.elapsed()
+    );
+    stop.cancel();
+    tasks.close();
+    tasks.wait().await;
+}
+
 /// One fleet member: its process, API and files.
 struct Member {
     instance: String,

@@ -337,6 +337,17 @@ impl HttpAdapter {
             ));
         }
         match error_body {
+            // Too large, whoever said it (the ledger, or a proxy's own
+            // limit in front of it): one kind of refusal the caller can act on.
+            None if status == StatusCode::PAYLOAD_TOO_LARGE => AdapterError::Refused {
+                chain: self.chain.clone(),
+                status: status.as_u16(),
+                code: crate::chain::BODY_TOO_LARGE.to_string(),
+                message: format!(
+                    "{path}: status {status} from something other than the ledger: {}",
+                    quote(body)
+                ),
+            },
             Some(e) => AdapterError::Refused {
                 chain: self.chain.clone(),
                 status: status.as_u16(),

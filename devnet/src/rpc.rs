@@ -173,10 +173,31 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// The router of a ledger node.
 pub fn router(node: NodeHandle) -> Router {
+    router_with(
+        node,
+        Limits {
+            max_body_bytes: MAX_BODY_BYTES,
+            advertise: true,
+        },
+    )
+}
+
+/// The request body limit of a node's RPC, and whether its status says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub advertise: bool,
+}
+
+/// [`router`] with another request body limit.
+pub fn router_with(node: NodeHandle, limits: Limits) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
-        .route("/v1/status", get(status))
+        .route(
+            "/v1/status",
+            get(move |s: State<NodeHandle>| status(s, limits)),
+        )
         .route("/v1/headers/next", get(next_header))
         .route("/v1/headers/{height}", get(header))
         .route("/v1/blocks/{height}/events", get(events))
@@ -216,13 +237,18 @@ pub fn router(node: NodeHandle) -> Router {
             "/v3/envelopes/{reference}/finish-transfer",
             put(pint::finish),
         )
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(node)
 }
 
-async fn status(State(node): State<NodeHandle>) -> ApiResult<adapters::wire::NodeStatus> {
+async fn status(
+    State(node): State<NodeHandle>,
+    limits: Limits,
+) -> ApiResult<adapters::wire::NodeStatus> {
     let mut status = node.call(|l| l.status()).await?;
-    status.max_tx_bytes = Some(max_tx_bytes());
+    status.max_tx_bytes = limits
+        .advertise
+        .then(|| max_tx_bytes_under(limits.max_body_bytes));
     Ok(Json(status))
 }
 
@@ -230,7 +256,11 @@ async fn status(State(node): State<NodeHandle>) -> ApiResult<adapters::wire::Nod
 /// body, or the RPC's on a request (which holds the body and its envelope),
 /// whichever is smaller.
 pub fn max_tx_bytes() -> u64 {
-    light_clients::host::MAX_TX_BODY_BYTES.min(MAX_BODY_BYTES) as u64
+    max_tx_bytes_under(MAX_BODY_BYTES)
+}
+
+fn max_tx_bytes_under(max_body_bytes: usize) -> u64 {
+    light_clients::host::MAX_TX_BODY_BYTES.min(max_body_bytes) as u64
 }
 
 async fn header(

@@ -50,6 +50,11 @@ struct Args {
     /// registered already is kept as it is.
     #[arg(long, value_name = "CODE=FILE", value_parser = parse_platform)]
     pint_platform: Vec<(String, PathBuf)>,
+    /// The RPC's limit on a request body, in bytes (what `/v1/status`
+    /// advertises as `max_tx_bytes` when below the host's 8 MiB); lower it
+    /// to try a relayer against a small limit.
+    #[arg(long, default_value_t = devnet::rpc::MAX_BODY_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..))]
+    max_body_bytes: u64,
 }
 
 fn parse_platform(s: &str) -> Result<(String, PathBuf), String> {
@@ -123,6 +128,8 @@ async fn run(args: Args) -> ExitCode {
         },
         zk_depth: args.zk_depth,
         prover_batch: args.zk_prover.map(|k| k as usize),
+        max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
+        ..node::NodeOptions::DEFAULT
     };
     let node = match node::start_with(config, options, shutdown.clone()).await {
         Ok(n) => n,

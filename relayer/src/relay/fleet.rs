@@ -33,11 +33,12 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::coordinator::lanes::{fair_share, plan_take};
+use super::coordinator::lanes::{fair_share, plan_take, stepped_back};
 use super::coordinator::HandBack;
 use super::coordinator::{
     AdapterRecord, CoordinatorError, FleetMember, FleetStatus, FleetView, Job, JobId, JobKind,
     JobQueue, JobState, Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue,
+    Stall,
 };
 use crate::config::{redact, RedisConfig};
 use crate::metrics::Metrics;
@@ -107,6 +108,29 @@ redis.call('SET', KEYS[1], e)
 return 1 + redis.call('SADD', KEYS[3], ARGV[2])
 ";
 
+/// Records that the caller (`ARGV[1]`) could not progress on a lane: when
+/// the lane first stalled (kept), who tried; the record lives `ARGV[2]` ms
+/// after the last stall. Returns the milliseconds since the first stall (by
+/// Redis's clock, one clock for the fleet), then the members that tried.
+const STALL: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSETNX', KEYS[1], 'since', now)
+redis.call('HSET', KEYS[1], 'tried:' .. ARGV[1], now)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local since = tonumber(redis.call('HGET', KEYS[1], 'since')) or now
+local out = {tostring(math.max(0, now - since))}
+for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(k, 1, 6) == 'tried:' then table.insert(out, string.sub(k, 7)) end
+end
+return out
+";
+
+/// How long a member that stepped back from a stalled lane leaves it to
+/// the others, in lease times: long enough for another member's round
+/// (every third of a lease) to take it and try.
+const STEP_BACK_LEASES: u32 = 3;
+
 /// A lease this member holds.
 #[derive(Debug)]
 struct Held {
@@ -141,6 +165,9 @@ struct State {
     flying: BTreeMap<JobId, Entry>,
     /// Why Redis cannot be used now.
     unavailable: Option<String>,
+    /// Lanes with a stall record this member knows of (it stalled on them,
+    /// or took them over with one): forgotten in Redis once they progress.
+    stalls: BTreeSet<Lane>,
 }
 
 /// A heartbeat as stored.
@@ -176,6 +203,7 @@ struct Inner {
     release: redis::Script,
     checkpoint: redis::Script,
     enqueue: redis::Script,
+    stall: redis::Script,
 }
 
 fn store<E: std::fmt::Display>(e: E) -> CoordinatorError {
@@ -236,6 +264,7 @@ impl RedisCoordinator {
                 release: redis::Script::new(RELEASE),
                 checkpoint: redis::Script::new(CHECKPOINT),
                 enqueue: redis::Script::new(ENQUEUE),
+                stall: redis::Script::new(STALL),
             }),
         })
     }
@@ -302,6 +331,31 @@ impl Inner {
             id.sequence,
             lane_kind(id.kind)
         ))
+    }
+
+    /// A lane's stall record: `since`, and `tried:<instance>` per member.
+    fn stall_key(&self, lane: &Lane) -> String {
+        self.key(&format!("stall:{}", LeaseName::Lane { lane: lane.clone() }))
+    }
+
+    /// Who stepped back from a lane last (expires after the while).
+    fn step_back_key(&self, name: &LeaseName) -> String {
+        self.key(&format!("stepback:{name}"))
+    }
+
+    /// The live members' names, this one included.
+    async fn live_members(&self) -> Result<BTreeSet<String>, CoordinatorError> {
+        let names: Vec<String> = self
+            .run(redis::cmd("SMEMBERS").arg(self.key("members")))
+            .await?;
+        let mut live: BTreeSet<String> = self
+            .beats(&names)
+            .await?
+            .into_iter()
+            .map(|b| b.instance)
+            .collect();
+        live.insert(self.config.instance.clone());
+        Ok(live)
     }
 
     fn member_key(&self, instance: &str) -> String {
@@ -608,6 +662,26 @@ impl Inner {
             .map(|lane| LeaseName::Lane { lane })
             .collect();
         lanes.sort();
+        // Lanes a member stepped back from: the others stand in for it
+        // beyond their share; it leaves them alone for the while.
+        let markers: BTreeMap<LeaseName, String> = if lanes.is_empty() {
+            BTreeMap::new()
+        } else {
+            let keys: Vec<String> = lanes.iter().map(|n| self.step_back_key(n)).collect();
+            let who: Vec<Option<String>> = self.run(redis::cmd("MGET").arg(&keys)).await?;
+            lanes
+                .iter()
+                .cloned()
+                .zip(who)
+                .filter_map(|(n, w)| w.map(|w| (n, w)))
+                .collect()
+        };
+        let (lanes, stand_in) = stepped_back(&lanes, &markers, &self.config.instance);
+        for name in &stand_in {
+            if !self.state().held.contains_key(name) && self.try_acquire(name).await? {
+                tracing::info!(lease = %name, stepped_back = %markers.get(name).map_or("", String::as_str), "standing in on a lane another member stepped back from");
+            }
+        }
         let wanted: Vec<LeaseName> = self.state().wanted.iter().cloned().collect();
         let (scanners, others): (Vec<LeaseName>, Vec<LeaseName>) = wanted
             .into_iter()
@@ -681,7 +755,13 @@ impl Inner {
         let stream = self.stream_key(lane);
         self.ensure_group(&stream).await?;
         let claimed = self.claim(&stream, 0).await?;
+        let stalled: bool = self
+            .run(redis::cmd("EXISTS").arg(self.stall_key(lane)))
+            .await?;
         let mut st = self.state();
+        if stalled {
+            st.stalls.insert(lane.clone());
+        }
         let q = st.queues.entry(lane.clone()).or_default();
         for e in claimed {
             q.insert(e.job.id().sequence, e);
@@ -1283,6 +1363,92 @@ impl JobQueue for RedisCoordinator {
         }
         let lens: Vec<usize> = i.pipe(&p).await?;
         Ok(lanes.into_iter().zip(lens).collect())
+    }
+
+    /// The record is fleet-wide, timed by Redis's clock.
+    async fn stalled(&self, lane: &Lane, keep: Duration) -> Result<Stall, CoordinatorError> {
+        let i = &self.inner;
+        let keep_ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX).max(1);
+        let answer: Vec<String> = i
+            .script(
+                i.stall
+                    .key(i.stall_key(lane))
+                    .arg(&i.config.instance)
+                    .arg(keep_ms),
+            )
+            .await?;
+        i.state().stalls.insert(lane.clone());
+        let mut answer = answer.into_iter();
+        let since_ms: u64 = answer.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        Ok(Stall {
+            since: Duration::from_millis(since_ms),
+            tried: answer.collect(),
+            live: i.live_members().await?,
+        })
+    }
+
+    /// Marks the lane as stepped back from by this member for
+    /// [`STEP_BACK_LEASES`] lease times, then releases its lease; the next
+    /// holder claims its pending jobs.
+    async fn step_back(&self, lane: &Lane) -> Result<bool, CoordinatorError> {
+        let i = &self.inner;
+        let name = LeaseName::Lane { lane: lane.clone() };
+        let value = {
+            let st = i.state();
+            let busy = st.flying.values().any(|e| e.job.lane() == *lane);
+            match st.held.get(&name) {
+                Some(h) if !busy => h.value.clone(),
+                _ => return Ok(false),
+            }
+        };
+        if i.live_members().await?.len() < 2 {
+            return Ok(false);
+        }
+        let cooldown = i.config.lease.saturating_mul(STEP_BACK_LEASES);
+        let cooldown_ms = u64::try_from(cooldown.as_millis()).unwrap_or(u64::MAX);
+        // Marked before the release, so that no round of this member's takes it back between.
+        i.run::<()>(
+            redis::cmd("SET")
+                .arg(i.step_back_key(&name))
+                .arg(&i.config.instance)
+                .arg("PX")
+                .arg(cooldown_ms),
+        )
+        .await?;
+        {
+            let mut st = i.state();
+            if let Some(h) = st.held.remove(&name) {
+                h.stop.cancel();
+            }
+            st.queues.remove(lane);
+        }
+        i.release_value(&name, &value).await?;
+        tracing::warn!(lease = %name, for_ms = cooldown_ms, "lane stalled here: its lease given up for a while so that another member can try");
+        Ok(true)
+    }
+
+    async fn progressed(&self, lanes: &[Lane]) -> Result<(), CoordinatorError> {
+        let i = &self.inner;
+        let known: Vec<Lane> = {
+            let st = i.state();
+            lanes
+                .iter()
+                .filter(|l| st.stalls.contains(*l))
+                .cloned()
+                .collect()
+        };
+        if known.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = known.iter().map(|l| i.stall_key(l)).collect();
+        // Forgotten here only once deleted there: a record left behind would
+        // count a later stall from this one.
+        i.run::<()>(redis::cmd("DEL").arg(&keys)).await?;
+        let mut st = i.state();
+        for lane in &known {
+            st.stalls.remove(lane);
+        }
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use light_clients::ChainId;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::lanes::plan_take;
 use super::{
     store, AdapterRecord, CoordinatorError, FleetView, HandBack, Job, JobId, JobQueue, JobState,
-    Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue,
+    Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue, Stall,
 };
 
 const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoints");
@@ -28,7 +29,13 @@ struct Queues {
     /// Jobs in flight, for lookups.
     flying: BTreeMap<JobId, Job>,
     parked: Vec<Parked>,
+    /// Lanes that stalled, since when (forgotten once they progress or
+    /// when their record's time is over).
+    stalls: BTreeMap<Lane, (Instant, Instant)>,
 }
+
+/// The name the embedded backend gives its one member in a [`Stall`].
+const THIS_RELAYER: &str = "this relayer";
 
 /// In-process lanes and a redb file of checkpoints.
 #[derive(Debug)]
@@ -224,6 +231,36 @@ impl JobQueue for Embedded {
             .map(|(l, j)| (l.clone(), j.len()))
             .collect())
     }
+
+    /// This relayer is the only member: it alone tries, and it is alone alive.
+    async fn stalled(&self, lane: &Lane, keep: Duration) -> Result<Stall, CoordinatorError> {
+        let now = Instant::now();
+        let mut q = self.queues();
+        let (first, last) = q.stalls.entry(lane.clone()).or_insert((now, now));
+        if now.duration_since(*last) > keep {
+            *first = now;
+        }
+        *last = now;
+        let me: std::collections::BTreeSet<String> = [THIS_RELAYER.to_string()].into();
+        Ok(Stall {
+            since: now.duration_since(*first),
+            tried: me.clone(),
+            live: me,
+        })
+    }
+
+    /// No other member to hand a lane to.
+    async fn step_back(&self, _lane: &Lane) -> Result<bool, CoordinatorError> {
+        Ok(false)
+    }
+
+    async fn progressed(&self, lanes: &[Lane]) -> Result<(), CoordinatorError> {
+        let mut q = self.queues();
+        for lane in lanes {
+            q.stalls.remove(lane);
+        }
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -328,6 +365,38 @@ mod tests {
     async fn take_one(q: &Embedded) -> Vec<Job> {
         let cosco = ChainId::new("cosco-1").expect("chain id");
         q.take(&cosco, 10, &|_, _| usize::MAX).await.expect("take")
+    }
+
+    #[tokio::test]
+    async fn a_stall_is_counted_from_its_first_time_until_the_lane_progresses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Embedded::open(&dir.path().join("relayer.redb")).expect("store");
+        let lane = job(1).lane();
+        let keep = Duration::from_secs(60);
+        let first = q.stalled(&lane, keep).await.expect("stall");
+        assert_eq!(
+            first.tried, first.live,
+            "alone: it tried, and it is all the fleet"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        let again = q.stalled(&lane, keep).await.expect("stall");
+        assert!(again.since >= Duration::from_millis(20), "{again:?}");
+        assert!(
+            !q.step_back(&lane).await.expect("step back"),
+            "no one to hand it to"
+        );
+        q.progressed(std::slice::from_ref(&lane))
+            .await
+            .expect("progressed");
+        let fresh = q.stalled(&lane, keep).await.expect("stall");
+        assert!(fresh.since < again.since, "counted afresh after progress");
+        // A record not renewed within `keep` starts again too.
+        std::thread::sleep(Duration::from_millis(20));
+        let later = q
+            .stalled(&lane, Duration::from_millis(10))
+            .await
+            .expect("stall");
+        assert_eq!(later.since, Duration::ZERO);
     }
 
     #[tokio::test]

@@ -36,7 +36,7 @@ pub use embedded::Embedded;
 pub use job::{Job, JobId, JobKind, Lane, Work};
 pub use lease::{Lease, LeaseName, Leases};
 pub(crate) use queue::HandBack;
-pub use queue::{JobQueue, JobState, Parked, PathMax, Requeue};
+pub use queue::{JobQueue, JobState, Parked, PathMax, Requeue, Stall};
 pub use store::{AdapterRecord, RelayerStore};
 pub use view::{FleetMember, FleetStatus, FleetView};
 
