@@ -758,3 +758,165 @@ async fn a_member_restarted_below_its_lanes_proof_heights_delivers_them_without_
     assert!(waiting < 200, "{waiting} stall lines: {}", fleet.logs());
     fleet.stop().await;
 }
+
+/// Issue #13, "seen from anywhere": a job's failed tries are recorded in
+/// Redis by the member that tried it and read by any other, bounded (one
+/// hash per job, overwritten, expiring; kept while parked), carried over to
+/// the member that takes the lane over, and forgotten once delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_failed_tries_are_recorded_in_redis_and_read_by_every_member() {
+    use relayer::relay::coordinator::FleetView;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let lease = Duration::from_millis(600);
+    let a = coordinator(&redis.url(), "a", lease);
+    let b = coordinator(&redis.url(), "b", lease);
+    let target = chain("cosco-1");
+    let all = |_: &ChainId, _: &ChainId| usize::MAX;
+    assert!(a.enqueue(job(1)).await.expect("enqueue"));
+    assert!(a.enqueue(job(2)).await.expect("enqueue"));
+    let lane = job(1).lane();
+    let name = LeaseName::Lane { lane: lane.clone() };
+    tick_until(&a, "a never took the lane", |c| c.lease(&name).is_some()).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut taken = loop {
+        a.read_once().await.expect("read");
+        let t = a.take(&target, 1, &all).await.expect("take");
+        if !t.is_empty() {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "jobs never read from the lane");
+    };
+    assert_eq!(
+        b.record(&job(1).id()).await.expect("record"),
+        None,
+        "not tried yet"
+    );
+    // Three tries that were not the job's fault, then two refusals, at a.
+    let stall = "the follower of cmport-1 has not verified height 7 yet";
+    for _ in 0..3 {
+        a.requeue(taken, stall, Requeue::NotAnAttempt)
+            .await
+            .expect("requeue");
+        taken = a.take(&target, 1, &all).await.expect("take");
+    }
+    for _ in 0..2 {
+        a.requeue(
+            taken,
+            "refused: bad proof",
+            Requeue::Attempt { park_after: 5 },
+        )
+        .await
+        .expect("requeue");
+        taken = a.take(&target, 1, &all).await.expect("take");
+    }
+    assert_eq!(taken[0].attempts, 2);
+    // b, which never held the lane, sees a's tries.
+    let r = b
+        .record(&job(1).id())
+        .await
+        .expect("record")
+        .expect("recorded");
+    assert_eq!(r.member.as_deref(), Some("a"));
+    assert_eq!((r.tries, r.attempts, r.parked), (5, 2, false));
+    assert_eq!(r.last_error, "refused: bad proof");
+    assert!(r.failing_since <= r.last_tried);
+    assert_eq!(b.holder(&lane).await.expect("holder").as_deref(), Some("a"));
+    let status = b.status().await.expect("a fleet");
+    assert_eq!(status.failing.len(), 1, "{status:?}");
+    assert_eq!(status.failing[0].job, job(1).id());
+    assert_eq!(status.failing[0].holder.as_deref(), Some("a"));
+    assert_eq!(status.failing[0].record, r);
+    // Bounded: one hash per job, expiring (an hour after its last failure).
+    let mut raw = redis::Client::open(redis.url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connection");
+    let key = "unit:record:cmport-1:cosco-1:cargo:1:packet";
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut raw)
+        .await
+        .expect("pttl");
+    assert!(ttl > 0 && ttl <= 3_600_000, "expires: {ttl}");
+    let fields: usize = redis::cmd("HLEN")
+        .arg(key)
+        .query_async(&mut raw)
+        .await
+        .expect("hlen");
+    assert_eq!(fields, 7, "overwritten in place, not one entry per try");
+
+    // a dies with the job in flight; b takes the lane over and carries on
+    // with the attempts a counted, so the fleet parks it at the maximum.
+    drop(a);
+    tick_until(&b, "b never took the dead member's lane", |c| {
+        c.lease(&name).is_some()
+    })
+    .await;
+    assert_eq!(b.holder(&lane).await.expect("holder").as_deref(), Some("b"));
+    let taken = b.take(&target, 1, &all).await.expect("take");
+    assert_eq!(taken.len(), 1);
+    assert_eq!((taken[0].id(), taken[0].attempts), (job(1).id(), 2));
+    b.requeue(
+        taken,
+        "refused: bad proof",
+        Requeue::Attempt { park_after: 3 },
+    )
+    .await
+    .expect("requeue");
+    let r = b
+        .record(&job(1).id())
+        .await
+        .expect("record")
+        .expect("recorded");
+    assert_eq!(r.member.as_deref(), Some("b"));
+    assert_eq!((r.tries, r.attempts, r.parked), (6, 3, true));
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut raw)
+        .await
+        .expect("pttl");
+    assert_eq!(ttl, -1, "kept while parked");
+    let status = b.status().await.expect("a fleet");
+    assert!(status
+        .failing
+        .iter()
+        .any(|f| f.job == job(1).id() && f.record.parked));
+
+    // Retried from parked: a fresh start. Delivered: forgotten.
+    assert_eq!(b.retry_parked().await.expect("retry"), 1);
+    assert_eq!(b.record(&job(1).id()).await.expect("record"), None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut delivered = Vec::new();
+    while delivered.len() < 2 {
+        b.read_once().await.expect("read");
+        let t = b.take(&target, 10, &all).await.expect("take");
+        delivered.extend(t.iter().map(|j| j.id()));
+        if !t.is_empty() {
+            // One more failure each before delivery, so each has a record to forget.
+            b.requeue(t.clone(), "unavailable", Requeue::NotAnAttempt)
+                .await
+                .expect("requeue");
+            let again = b.take(&target, 10, &all).await.expect("take");
+            assert_eq!(again.len(), t.len());
+            b.complete(&t.iter().map(Job::id).collect::<Vec<_>>())
+                .await
+                .expect("complete");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jobs never read again: {delivered:?}"
+        );
+    }
+    for j in [job(1), job(2)] {
+        assert_eq!(b.record(&j.id()).await.expect("record"), None, "forgotten");
+    }
+    assert!(b.status().await.expect("a fleet").failing.is_empty());
+    let failing: usize = redis::cmd("ZCARD")
+        .arg("unit:failing")
+        .query_async(&mut raw)
+        .await
+        .expect("zcard");
+    assert_eq!(failing, 0, "nothing left behind");
+}
