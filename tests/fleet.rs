@@ -1010,7 +1010,7 @@ async fn a_job_failing_at_one_member_is_seen_with_its_holder_and_error_from_anot
                     && r["last_error"]
                         .as_str()
                         .is_some_and(|e| e.contains(REFUSAL)))
-                .then(|| (i, holder, trace))
+                .then_some((i, holder, trace))
             })
         };
     let deadline = Instant::now() + Duration::from_secs(180);
