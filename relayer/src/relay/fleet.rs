@@ -838,7 +838,7 @@ impl Inner {
         }
     }
 
-    /// The record at `key`, from its hash's fields; none when it has none.
+    /// A record from its hash's fields; none when there is none (no such hash).
     fn parse_record(fields: &BTreeMap<String, String>) -> Option<JobRecord> {
         let ms = |name: &str| {
             fields
