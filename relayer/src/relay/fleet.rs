@@ -19,7 +19,7 @@
 //! - Each job whose try failed has a record (a hash, overwritten on each
 //!   failure, expiring an hour after the last one; a parked job's stays
 //!   while it is parked) and a place in a sorted set of the latest failures,
-//!   trimmed to [`FAILING_KEPT`]; so any member's trace shows the member
+//!   trimmed to `FAILING_KEPT`; so any member's trace shows the member
 //!   that tried a job, how often, the last error and when.
 //!
 //! Safety does not rest here: the destinations' receipts refuse a repeat
