@@ -16,6 +16,11 @@
 //!   with the `XADD` in one script, so a job is never queued twice.
 //! - Registered adapters live in a hash with a version counter that every
 //!   member polls; heartbeats (keys with an expiry) give membership.
+//! - Each job whose try failed has a record (a hash, overwritten on each
+//!   failure, expiring an hour after the last one; a parked job's stays
+//!   while it is parked) and a place in a sorted set of the latest failures,
+//!   trimmed to `FAILING_KEPT`; so any member's trace shows the member
+//!   that tried a job, how often, the last error and when.
 //!
 //! Safety does not rest here: the destinations' receipts refuse a repeat
 //! delivery, and a member that lost Redis state (or a lease while paused)
@@ -25,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use light_clients::ChainId;
+use light_clients::{ChainId, Timestamp};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::streams::{StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions};
 use redis::AsyncCommands;
@@ -36,9 +41,9 @@ use tokio_util::task::TaskTracker;
 use super::coordinator::lanes::{fair_share, plan_take, stepped_back};
 use super::coordinator::HandBack;
 use super::coordinator::{
-    AdapterRecord, CoordinatorError, FleetMember, FleetStatus, FleetView, Job, JobId, JobKind,
-    JobQueue, JobState, Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue,
-    Stall,
+    bounded_reason, AdapterRecord, CoordinatorError, FailingJob, FleetMember, FleetStatus,
+    FleetView, Job, JobId, JobKind, JobQueue, JobRecord, JobState, Lane, Lease, LeaseName, Leases,
+    Parked, PathMax, RelayerStore, Requeue, Stall, FAILING_SHOWN,
 };
 use crate::config::{redact, RedisConfig};
 use crate::metrics::Metrics;
@@ -49,6 +54,14 @@ const DONE: &str = "done";
 /// the clearer, which see the same events at different times, to agree.
 /// At 6,000 packets per second that is about 720,000 small keys.
 const DONE_MS: u64 = 60_000;
+
+/// How long a job's record of failed tries stays after its last failure
+/// (ms): a job failing now is tried again well within it, and a record left
+/// behind (its job delivered through another entry) goes by itself.
+const RECORD_MS: u64 = 3_600_000;
+/// The latest failures the sorted set keeps (their records are read by key,
+/// so an older one still shows in a trace).
+const FAILING_KEPT: isize = 1024;
 
 /// Most jobs queued in one pipelined round trip.
 const ENQUEUE_CHUNK: usize = 256;
@@ -149,6 +162,11 @@ struct Entry {
     /// The stream entry id.
     entry: String,
     job: Job,
+    /// Whether the job may have a record of failed tries (this member wrote
+    /// one, or the entry was claimed from another member): its completion
+    /// removes the record. Fresh entries have none, so a completion costs
+    /// no extra command.
+    recorded: bool,
 }
 
 #[derive(Debug, Default)]
@@ -208,6 +226,11 @@ struct Inner {
 
 fn store<E: std::fmt::Display>(e: E) -> CoordinatorError {
     CoordinatorError::Store(e.to_string())
+}
+
+/// Now, in Unix milliseconds (what a record stores).
+fn now_ms() -> u64 {
+    crate::relay::engine::now().unix_nanos() / 1_000_000
 }
 
 fn lane_kind(kind: JobKind) -> &'static str {
@@ -356,6 +379,18 @@ impl Inner {
             .collect();
         live.insert(self.config.instance.clone());
         Ok(live)
+    }
+
+    fn record_key(&self, id: &JobId) -> String {
+        let c = &id.channel;
+        self.key(&format!(
+            "record:{}:{}:{}:{}:{}",
+            c.source,
+            c.destination,
+            c.app,
+            id.sequence,
+            lane_kind(id.kind)
+        ))
     }
 
     fn member_key(&self, instance: &str) -> String {
@@ -802,15 +837,108 @@ impl Inner {
             };
             for id in &reply.claimed {
                 match self.entry(stream, id) {
-                    Some(e) => out.push(e),
+                    // Another member's: it may have failed tries on record.
+                    Some(e) => out.push(Entry {
+                        recorded: true,
+                        ..e
+                    }),
                     None => self.drop_bad(stream, &id.id).await,
                 }
             }
             if reply.next_stream_id == "0-0" || reply.claimed.is_empty() {
+                self.restore_attempts(&mut out).await?;
                 return Ok(out);
             }
             start = reply.next_stream_id;
         }
+    }
+
+    /// Claimed jobs carry on with the attempts their records counted at the
+    /// member that had them, so a job refused everywhere is parked after
+    /// `max_attempts` across the fleet, not per member.
+    async fn restore_attempts(&self, entries: &mut [Entry]) -> Result<(), CoordinatorError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut p = redis::pipe();
+        for e in entries.iter() {
+            p.cmd("HGET")
+                .arg(self.record_key(&e.job.id()))
+                .arg("attempts");
+        }
+        let counted: Vec<Option<u32>> = self.pipe(&p).await?;
+        for (e, n) in entries.iter_mut().zip(counted) {
+            e.job.attempts = e.job.attempts.max(n.unwrap_or(0));
+        }
+        Ok(())
+    }
+
+    /// Adds to `p` the record of one more failed try of `job` (by this
+    /// member, now), and its place among the latest failures.
+    fn record_failure(&self, p: &mut redis::Pipeline, job: &Job, reason: &str, parked: bool) {
+        let id = job.id();
+        let key = self.record_key(&id);
+        let now = now_ms();
+        p.cmd("HINCRBY").arg(&key).arg("tries").arg(1).ignore();
+        p.cmd("HSET")
+            .arg(&key)
+            .arg("member")
+            .arg(&self.config.instance)
+            .arg("attempts")
+            .arg(job.attempts)
+            .arg("error")
+            .arg(bounded_reason(reason))
+            .arg("at")
+            .arg(now)
+            .arg("parked")
+            .arg(u8::from(parked))
+            .ignore();
+        p.cmd("HSETNX").arg(&key).arg("since").arg(now).ignore();
+        if parked {
+            // Kept while parked: the parked stream bounds how many.
+            p.cmd("PERSIST").arg(&key).ignore();
+        } else {
+            p.cmd("PEXPIRE").arg(&key).arg(RECORD_MS).ignore();
+        }
+        if let Ok(member) = serde_json::to_string(&id) {
+            p.cmd("ZADD")
+                .arg(self.key("failing"))
+                .arg(now)
+                .arg(member)
+                .ignore();
+        }
+    }
+
+    /// Adds to `p` the removal of `id`'s record (delivered, or retried afresh).
+    fn forget_record(&self, p: &mut redis::Pipeline, id: &JobId) {
+        p.cmd("DEL").arg(self.record_key(id)).ignore();
+        if let Ok(member) = serde_json::to_string(id) {
+            p.cmd("ZREM").arg(self.key("failing")).arg(member).ignore();
+        }
+    }
+
+    /// A record from its hash's fields; none when there is none (no such hash).
+    fn parse_record(fields: &BTreeMap<String, String>) -> Option<JobRecord> {
+        let ms = |name: &str| {
+            fields
+                .get(name)?
+                .parse::<u64>()
+                .ok()
+                .map(|ms| Timestamp::from_unix_nanos(ms.saturating_mul(1_000_000)))
+        };
+        let last_tried = ms("at")?;
+        Some(JobRecord {
+            member: fields.get("member").cloned(),
+            tries: fields.get("tries")?.parse().ok()?,
+            attempts: fields
+                .get("attempts")
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(0),
+            last_error: fields.get("error").cloned().unwrap_or_default(),
+            last_tried,
+            failing_since: ms("since").unwrap_or(last_tried),
+            parked: fields.get("parked").is_some_and(|p| p == "1"),
+        })
     }
 
     fn entry(&self, stream: &str, id: &StreamId) -> Option<Entry> {
@@ -820,6 +948,7 @@ impl Inner {
             stream: stream.to_string(),
             entry: id.id.clone(),
             job,
+            recorded: false,
         })
     }
 
@@ -1082,7 +1211,8 @@ impl RedisCoordinator {
     ) -> Result<(), CoordinatorError> {
         let i = &self.inner;
         let mut parked = Vec::new();
-        {
+        let mut p = redis::pipe();
+        let away = {
             let mut st = i.state();
             for mut job in jobs {
                 let id = job.id();
@@ -1091,7 +1221,9 @@ impl RedisCoordinator {
                 };
                 let (attempts, park) = how.apply(job.attempts);
                 job.attempts = attempts;
+                i.record_failure(&mut p, &job, reason, park);
                 e.job = job;
+                e.recorded = true;
                 if park {
                     parked.push((id, e));
                 } else if let Some(q) = st.queues.get_mut(&e.job.lane()) {
@@ -1100,11 +1232,30 @@ impl RedisCoordinator {
                 }
                 // A lane no longer held: the entry stays pending for its new owner.
             }
-        }
+            st.unavailable.is_some()
+        };
         if parked.is_empty() {
+            if away {
+                // No record while Redis is away: a try must not wait on it.
+                return Ok(());
+            }
+            p.cmd("ZREMRANGEBYRANK")
+                .arg(i.key("failing"))
+                .arg(0)
+                .arg(-FAILING_KEPT - 1)
+                .ignore();
+            // The record is for the operators: a failure to write it does
+            // not fail the hand-back (Redis is marked away by the call).
+            if let Err(e) = i.pipe::<()>(&p).await {
+                tracing::debug!(error = %e, "recording failed tries");
+            }
             return Ok(());
         }
-        let mut p = redis::pipe();
+        p.cmd("ZREMRANGEBYRANK")
+            .arg(i.key("failing"))
+            .arg(0)
+            .arg(-FAILING_KEPT - 1)
+            .ignore();
         for (id, e) in &parked {
             let job = serde_json::to_string(&e.job).map_err(store)?;
             p.cmd("XADD")
@@ -1291,6 +1442,9 @@ impl JobQueue for RedisCoordinator {
                 .arg("PX")
                 .arg(DONE_MS)
                 .ignore();
+            if e.recorded {
+                i.forget_record(&mut p, id);
+            }
         }
         i.pipe::<()>(&p).await
     }
@@ -1338,6 +1492,10 @@ impl JobQueue for RedisCoordinator {
                 .get::<String>("job")
                 .and_then(|j| serde_json::from_str::<Job>(&j).ok())
             {
+                // Retried afresh: its failures so far go with its attempts.
+                let mut p = redis::pipe();
+                i.forget_record(&mut p, &job.id());
+                i.pipe::<()>(&p).await?;
                 self.enqueue(Job { attempts: 0, ..job }).await?;
                 n += 1;
             }
@@ -1538,10 +1696,98 @@ impl RelayerStore for RedisCoordinator {
     }
 }
 
+impl RedisCoordinator {
+    /// The latest failed jobs not delivered since, at most [`FAILING_SHOWN`],
+    /// each with its lane's holder: read from the sorted set of failures.
+    async fn failing(&self) -> Result<Vec<FailingJob>, CoordinatorError> {
+        let i = &self.inner;
+        // Some of the latest may be delivered since: read a few more.
+        let latest: Vec<String> = i
+            .run(
+                redis::cmd("ZREVRANGE")
+                    .arg(i.key("failing"))
+                    .arg(0)
+                    .arg(FAILING_SHOWN * 4 - 1),
+            )
+            .await?;
+        let ids: Vec<JobId> = latest
+            .iter()
+            .filter_map(|m| serde_json::from_str(m).ok())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut p = redis::pipe();
+        for id in &ids {
+            let lane = Lane {
+                channel: id.channel.clone(),
+                kind: id.kind,
+            };
+            p.cmd("HGETALL").arg(i.record_key(id));
+            p.cmd("GET").arg(i.job_key(id));
+            p.cmd("GET").arg(i.lease_key(&LeaseName::Lane { lane }));
+        }
+        let values: Vec<redis::Value> = i.pipe(&p).await?;
+        let mut out = Vec::new();
+        for (id, chunk) in ids.into_iter().zip(values.chunks_exact(3)) {
+            let (Ok(fields), Ok(job), Ok(lease)) = (
+                redis::from_redis_value::<BTreeMap<String, String>>(&chunk[0]),
+                redis::from_redis_value::<Option<String>>(&chunk[1]),
+                redis::from_redis_value::<Option<String>>(&chunk[2]),
+            ) else {
+                continue;
+            };
+            let Some(record) = Inner::parse_record(&fields) else {
+                continue;
+            };
+            // Delivered (done, or gone and not parked): not failing any more.
+            let live = match job.as_deref() {
+                Some(DONE) => false,
+                Some(_) => true,
+                None => record.parked,
+            };
+            if live {
+                out.push(FailingJob {
+                    job: id,
+                    holder: lease.as_deref().map(holder_of),
+                    record,
+                });
+            }
+            if out.len() == FAILING_SHOWN {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The member in a lease's value (`instance:token`).
+fn holder_of(value: &str) -> String {
+    value
+        .rsplit_once(':')
+        .map_or(value, |(instance, _)| instance)
+        .to_string()
+}
+
 #[async_trait::async_trait]
 impl FleetView for RedisCoordinator {
     fn unavailable(&self) -> Option<String> {
         self.inner.state().unavailable.clone()
+    }
+
+    async fn record(&self, id: &JobId) -> Result<Option<JobRecord>, CoordinatorError> {
+        let i = &self.inner;
+        let fields: BTreeMap<String, String> =
+            i.run(redis::cmd("HGETALL").arg(i.record_key(id))).await?;
+        Ok(Inner::parse_record(&fields))
+    }
+
+    async fn holder(&self, lane: &Lane) -> Result<Option<String>, CoordinatorError> {
+        let i = &self.inner;
+        let value: Option<String> = i
+            .run(redis::cmd("GET").arg(i.lease_key(&LeaseName::Lane { lane: lane.clone() })))
+            .await?;
+        Ok(value.as_deref().map(holder_of))
     }
 
     async fn status(&self) -> Option<FleetStatus> {
@@ -1570,6 +1816,7 @@ impl FleetView for RedisCoordinator {
                     .insert(name, u64::try_from(n).unwrap_or(u64::MAX));
             }
             status.parked = i.run(redis::cmd("XLEN").arg(i.key("parked"))).await?;
+            status.failing = self.failing().await?;
             Ok::<_, CoordinatorError>(())
         }
         .await;

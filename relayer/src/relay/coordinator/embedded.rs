@@ -1,6 +1,7 @@
 //! The embedded backend of every concern, for a relayer on its own: lanes
-//! in memory, checkpoints and registered adapters in a redb file, every
-//! lease held for good. It needs no other service.
+//! and the jobs' records of failed tries in memory, checkpoints and
+//! registered adapters in a redb file, every lease held for good. It needs
+//! no other service.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
@@ -13,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::lanes::plan_take;
 use super::{
-    store, AdapterRecord, CoordinatorError, FleetView, HandBack, Job, JobId, JobQueue, JobState,
-    Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue, Stall,
+    store, AdapterRecord, CoordinatorError, FleetView, HandBack, Job, JobId, JobQueue, JobRecord,
+    JobState, Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue, Stall,
 };
 
 const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoints");
@@ -32,6 +33,9 @@ struct Queues {
     /// Lanes that stalled, since when (forgotten once they progress or
     /// when their record's time is over).
     stalls: BTreeMap<Lane, (Instant, Instant)>,
+    /// The failed tries of jobs queued, in flight or parked: bounded by
+    /// them, since a record goes when its job is delivered or retried.
+    records: BTreeMap<JobId, JobRecord>,
 }
 
 /// The name the embedded backend gives its one member in a [`Stall`].
@@ -70,12 +74,16 @@ impl Embedded {
 
     /// Settles failed jobs: back to the front of their lanes, or parked.
     fn hand_back(&self, jobs: Vec<Job>, reason: &str, how: HandBack) {
+        let now = crate::relay::engine::now();
         let mut q = self.queues();
         // Back to the front in their original order, so lanes stay ordered.
         for mut job in jobs.into_iter().rev() {
             q.flying.remove(&job.id());
             let (attempts, park) = how.apply(job.attempts);
             job.attempts = attempts;
+            let record =
+                JobRecord::after(q.records.get(&job.id()), None, attempts, reason, park, now);
+            q.records.insert(job.id(), record);
             if park {
                 q.known.remove(&job.id());
                 q.parked.push(Parked {
@@ -102,7 +110,12 @@ impl Leases for Embedded {
 }
 
 /// The embedded backend is always there and has no fleet.
-impl FleetView for Embedded {}
+#[async_trait::async_trait]
+impl FleetView for Embedded {
+    async fn record(&self, id: &JobId) -> Result<Option<JobRecord>, CoordinatorError> {
+        Ok(self.queues().records.get(id).cloned())
+    }
+}
 
 #[async_trait::async_trait]
 impl JobQueue for Embedded {
@@ -186,6 +199,7 @@ impl JobQueue for Embedded {
         for id in ids {
             q.known.remove(id);
             q.flying.remove(id);
+            q.records.remove(id);
         }
         Ok(())
     }
@@ -215,6 +229,8 @@ impl JobQueue for Embedded {
         let n = parked.len();
         for Parked { mut job, .. } in parked {
             job.attempts = 0;
+            // Retried afresh: its failures so far are forgotten with its attempts.
+            q.records.remove(&job.id());
             if let std::collections::btree_map::Entry::Vacant(slot) = q.known.entry(job.id()) {
                 slot.insert(false);
                 q.lanes.entry(job.lane()).or_default().push_back(job);
@@ -473,5 +489,84 @@ mod tests {
             (parked[0].job.attempts, parked[0].reason.as_str()),
             (1, "frozen")
         );
+    }
+
+    #[tokio::test]
+    async fn a_jobs_record_counts_its_failed_tries_until_it_is_delivered_or_retried() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Embedded::open(&dir.path().join("relayer.redb")).expect("store");
+        assert!(q.enqueue(job(1)).await.expect("enqueue"));
+        assert_eq!(
+            q.record(&job(1).id()).await.expect("record"),
+            None,
+            "never tried"
+        );
+        // Two tries that were not the job's fault, then a refusal.
+        for _ in 0..2 {
+            let taken = take_one(&q).await;
+            q.requeue(
+                taken,
+                "the follower of cmport-1 has not verified height 7 yet",
+                Requeue::NotAnAttempt,
+            )
+            .await
+            .expect("requeue");
+        }
+        let first = q
+            .record(&job(1).id())
+            .await
+            .expect("record")
+            .expect("recorded");
+        let taken = take_one(&q).await;
+        q.requeue(
+            taken,
+            "refused: bad proof",
+            Requeue::Attempt { park_after: 2 },
+        )
+        .await
+        .expect("requeue");
+        let r = q
+            .record(&job(1).id())
+            .await
+            .expect("record")
+            .expect("recorded");
+        assert_eq!((r.tries, r.attempts, r.parked), (3, 1, false));
+        assert_eq!(r.last_error, "refused: bad proof");
+        assert_eq!(r.member, None, "a relayer on its own");
+        assert_eq!(r.failing_since, first.failing_since);
+        assert!(r.last_tried >= first.last_tried);
+        // Refused again: parked, and the record says so.
+        let taken = take_one(&q).await;
+        q.requeue(
+            taken,
+            "refused: bad proof",
+            Requeue::Attempt { park_after: 2 },
+        )
+        .await
+        .expect("requeue");
+        let r = q
+            .record(&job(1).id())
+            .await
+            .expect("record")
+            .expect("recorded");
+        assert_eq!((r.tries, r.attempts, r.parked), (4, 2, true));
+        // Retried from parked: a fresh start; delivered: forgotten.
+        assert_eq!(q.retry_parked().await.expect("retry"), 1);
+        assert_eq!(q.record(&job(1).id()).await.expect("record"), None);
+        let taken = take_one(&q).await;
+        q.requeue(taken, "unavailable", Requeue::NotAnAttempt)
+            .await
+            .expect("requeue");
+        assert_eq!(
+            q.record(&job(1).id())
+                .await
+                .expect("record")
+                .map(|r| r.tries),
+            Some(1)
+        );
+        take_one(&q).await;
+        q.complete(&[job(1).id()]).await.expect("complete");
+        assert_eq!(q.record(&job(1).id()).await.expect("record"), None);
+        assert!(q.queues().records.is_empty(), "nothing left behind");
     }
 }
