@@ -345,38 +345,63 @@ pub async fn run_workload(
     let t = templates()?;
     let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
     let channels = all_channels(&chains, &App::ALL);
-    let mut sent = 0;
+    // A ledger answers an event once its block is sealed, so each source's
+    // events go in batches (an eBL issue before its transfer, in order) and
+    // the sources side by side: a block time per batch, not per event.
+    let mut by_source: BTreeMap<ChainId, (Arc<dyn ChainAdapter>, Vec<SubmitEvent>)> =
+        BTreeMap::new();
     for n in first..first + count {
         let channel = &channels[(n as usize) % channels.len()];
         let Some(source) = ledgers.iter().find(|l| l.chain_id == channel.source) else {
             continue;
         };
         let (before, event) = workload_event(&t, seed, n, channel.app);
+        let list = &mut by_source
+            .entry(source.chain_id.clone())
+            .or_insert_with(|| (source.adapter.clone(), Vec::new()))
+            .1;
         if let Some(issue) = before {
-            let local = SubmitEvent {
+            list.push(SubmitEvent {
                 version: WIRE_VERSION,
                 destination: source.chain_id.clone(),
                 event: issue,
                 timeout_secs: None,
-            };
-            source
-                .adapter
-                .submit_event(&local)
-                .await
-                .map_err(err("issue"))?;
+            });
         }
-        let req = SubmitEvent {
+        list.push(SubmitEvent {
             version: WIRE_VERSION,
             destination: channel.destination.clone(),
             event,
             timeout_secs: Some(timeout_secs),
-        };
-        source
-            .adapter
-            .submit_event(&req)
-            .await
-            .map_err(err("event"))?;
-        sent += 1;
+        });
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (chain, (adapter, list)) in by_source {
+        tasks.spawn(async move {
+            let mut sent = 0u64;
+            for chunk in list.chunks(adapters::wire::MAX_EVENT_BATCH) {
+                let answer = adapter.submit_events(chunk).await.map_err(err("events"))?;
+                for (req, item) in chunk.iter().zip(answer.results) {
+                    match item {
+                        adapters::wire::SubmittedItem::Submitted(_) => {
+                            sent += u64::from(req.destination != chain)
+                        }
+                        adapters::wire::SubmittedItem::Refused(r) => {
+                            return Err(anyhow::anyhow!(
+                                "{chain}: event refused: {} {}",
+                                r.code,
+                                r.message
+                            ))
+                        }
+                    }
+                }
+            }
+            Ok::<u64, anyhow::Error>(sent)
+        });
+    }
+    let mut sent = 0;
+    while let Some(r) = tasks.join_next().await {
+        sent += r.map_err(err("workload task"))??;
     }
     Ok(sent)
 }
