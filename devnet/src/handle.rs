@@ -63,6 +63,8 @@ pub trait LedgerApi: Send {
     fn seal(&mut self, now: Timestamp) -> Result<u64, LedgerError>;
     fn has_pending(&self) -> bool;
     fn height(&self) -> u64;
+    /// The height of the block being built (see [`Ledger::building_height`]).
+    fn building_height(&self) -> u64;
     /// Writes a snapshot of the state after the latest sealed block.
     fn snapshot(&mut self) -> Result<(), LedgerError>;
     fn set_snapshot_policy(&mut self, policy: SnapshotPolicy);
@@ -167,6 +169,9 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     fn height(&self) -> u64 {
         Ledger::height(self)
     }
+    fn building_height(&self) -> u64 {
+        Ledger::building_height(self)
+    }
     fn snapshot(&mut self) -> Result<(), LedgerError> {
         Ledger::snapshot(self)
     }
@@ -248,6 +253,22 @@ impl NodeHandle {
     /// The latest sealed height.
     pub fn height(&self) -> u64 {
         *self.heights.borrow()
+    }
+
+    /// Waits until the block at `height` is sealed, which is when it is on
+    /// disk: `seal` commits the block and its inputs in one store transaction
+    /// before the height is published. There is no deadline: the ledger
+    /// thread seals every block time, so only its stopping ends the wait
+    /// early (`Stopped`, and then the inputs of that block may be lost).
+    pub async fn wait_sealed(&self, height: u64) -> Result<(), CallError> {
+        let mut rx = self.heights.clone();
+        let waited = rx.wait_for(|h| *h >= height).await.map(|_| ());
+        // A final seal at shutdown publishes its height just before the
+        // sender goes away; what counts is the last height published.
+        if waited.is_err() && *rx.borrow() < height {
+            return Err(CallError::Stopped);
+        }
+        Ok(())
     }
 
     /// Waits until a block above `height` is sealed, or `max` passes; returns the latest height.

@@ -433,7 +433,16 @@ async fn submit_event(
     body: Result<Json<SubmitEvent>, JsonRejection>,
 ) -> ApiResult<adapters::wire::SubmittedEvent> {
     let Json(req) = body.map_err(rejected)?;
-    let submitted = node.call(move |l| l.submit_event(&req)).await??;
+    let (submitted, height) = node
+        .call(move |l| {
+            l.submit_event(&req)
+                .map(|submitted| (submitted, l.building_height()))
+        })
+        .await??;
+    // The answer names a sequence: it is given only once the block holding
+    // the event is on disk, so a crash can never hand that sequence to
+    // another event (an unanswered event may be lost, an answered one not).
+    node.wait_sealed(height).await?;
     node.metrics.events_recorded(1);
     Ok(Json(submitted))
 }
@@ -497,13 +506,15 @@ async fn submit_events(
         })
         .collect();
     let mut results = Vec::with_capacity(items.len());
+    // The highest block holding an event of this batch: the answer waits for its seal.
+    let mut last_block = None;
     let mut items = items.into_iter().peekable();
     while items.peek().is_some() {
         let chunk: Vec<_> = items.by_ref().take(EVENTS_PER_JOB).collect();
         let indexes: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
         let done = node
             .call(move |l| {
-                chunk
+                let answers = chunk
                     .into_iter()
                     .map(|(i, item)| {
                         match item.and_then(|req| l.submit_event(&req).map_err(ApiError::from)) {
@@ -511,15 +522,38 @@ async fn submit_events(
                             Err(e) => refused(i, e),
                         }
                     })
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                (answers, l.building_height())
             })
             .await;
         match done {
-            Ok(answers) => results.extend(answers),
+            Ok((answers, height)) => {
+                if answers
+                    .iter()
+                    .any(|a| matches!(a, SubmittedItem::Submitted(_)))
+                {
+                    last_block = Some(height);
+                }
+                results.extend(answers)
+            }
             // The ledger stopped: what it did not take is answered as such, not dropped.
             Err(e) => {
                 let e = ApiError::from(e);
                 results.extend(indexes.into_iter().map(|i| refused(i, e.clone())))
+            }
+        }
+    }
+    // As for one event: sequences are answered only once their blocks are
+    // on disk. Blocks are sealed in order, so the last one covers the rest.
+    if let Some(height) = last_block {
+        if let Err(e) = node.wait_sealed(height).await {
+            // The ledger stopped before sealing them: they may be lost, so
+            // none is answered as taken.
+            let e = ApiError::from(e);
+            for (i, r) in results.iter_mut().enumerate() {
+                if matches!(r, SubmittedItem::Submitted(_)) {
+                    *r = refused(i, e.clone());
+                }
             }
         }
     }

@@ -121,6 +121,12 @@ impl<F: Signing + IntoAny> Ledger<F> {
         self.tip.height
     }
 
+    /// The height of the block being built: what an input accepted now is
+    /// sealed in (the RPC waits for it before answering an event).
+    pub fn building_height(&self) -> u64 {
+        self.building.height
+    }
+
     /// Whether the block being built has anything in it.
     pub fn has_pending(&self) -> bool {
         self.pending_events
