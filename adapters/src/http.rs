@@ -1008,7 +1008,7 @@ impl Policy<Request<Body>, Response<Bytes>, BoxError> for Failover {
         let number = attempt.number.saturating_add(1);
         // Another endpoint is tried at once; only going round again waits.
         let round = u32::try_from(number as usize / n).unwrap_or(u32::MAX);
-        let pause = if number as usize % n == 0 {
+        let pause = if (number as usize).is_multiple_of(n) {
             self.pause(round)
         } else {
             Duration::ZERO

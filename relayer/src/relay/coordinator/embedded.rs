@@ -76,8 +76,9 @@ impl Embedded {
     fn hand_back(&self, jobs: Vec<Job>, reason: &str, how: HandBack) {
         let now = crate::relay::engine::now();
         let mut q = self.queues();
-        // Back to the front in their original order, so lanes stay ordered.
-        for mut job in jobs.into_iter().rev() {
+        // Back in their lanes in sequence order: with two batches of a lane
+        // in flight, the later one may be handed back first.
+        for mut job in jobs {
             q.flying.remove(&job.id());
             let (attempts, park) = how.apply(job.attempts);
             job.attempts = attempts;
@@ -92,7 +93,13 @@ impl Embedded {
                 });
             } else {
                 q.known.insert(job.id(), false);
-                q.lanes.entry(job.lane()).or_default().push_front(job);
+                let lane = q.lanes.entry(job.lane()).or_default();
+                let sequence = job.id().sequence;
+                let at = lane
+                    .iter()
+                    .position(|j| j.id().sequence > sequence)
+                    .unwrap_or(lane.len());
+                lane.insert(at, job);
             }
         }
     }
@@ -381,6 +388,29 @@ mod tests {
     async fn take_one(q: &Embedded) -> Vec<Job> {
         let cosco = ChainId::new("cosco-1").expect("chain id");
         q.take(&cosco, 10, &|_, _| usize::MAX).await.expect("take")
+    }
+
+    #[tokio::test]
+    async fn batches_handed_back_out_of_order_leave_their_lane_in_sequence_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Embedded::open(&dir.path().join("relayer.redb")).expect("store");
+        let cosco = ChainId::new("cosco-1").expect("chain id");
+        for s in 1..=5 {
+            assert!(q.enqueue(job(s)).await.expect("enqueue"));
+        }
+        let first = q.take(&cosco, 2, &|_, _| usize::MAX).await.expect("take");
+        let second = q.take(&cosco, 2, &|_, _| usize::MAX).await.expect("take");
+        // The earlier batch comes back first, then the later one (a ledger
+        // restarted under both): the later must not go in front.
+        q.requeue(first, "restarted", Requeue::NotAnAttempt)
+            .await
+            .expect("requeue");
+        q.requeue(second, "restarted", Requeue::NotAnAttempt)
+            .await
+            .expect("requeue");
+        let again = q.take(&cosco, 10, &|_, _| usize::MAX).await.expect("take");
+        let order: Vec<u64> = again.iter().map(|j| j.id().sequence).collect();
+        assert_eq!(order, vec![1, 2, 3, 4, 5]);
     }
 
     #[tokio::test]
