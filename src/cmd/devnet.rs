@@ -289,7 +289,7 @@ pub(crate) fn templates() -> anyhow::Result<Templates> {
 }
 
 /// A fresh UUID v4 in lowercase, from a counter and a run seed.
-fn uuid(seed: u64, n: u64) -> String {
+pub(crate) fn uuid(seed: u64, n: u64) -> String {
     let h = light_clients::hash::sha256(&[&seed.to_le_bytes(), &n.to_le_bytes()]).0;
     format!(
         "{}-{}-4{}-{}{}-{}",
@@ -444,14 +444,23 @@ pub struct Ledgers {
 /// in order means the destination's `next_recv` equals the source's
 /// `next_send` (no gap, no duplicate) and every ack came back.
 pub async fn check_ledgers(ledgers: &[DevLedger]) -> anyhow::Result<Ledgers> {
+    let chains: Vec<(ChainId, Arc<dyn ChainAdapter>)> = ledgers
+        .iter()
+        .map(|l| (l.chain_id.clone(), l.adapter.clone()))
+        .collect();
+    check_chains(&chains).await
+}
+
+/// [`check_ledgers`] over any ledgers' adapters (processes, remote nodes).
+pub async fn check_chains(ledgers: &[(ChainId, Arc<dyn ChainAdapter>)]) -> anyhow::Result<Ledgers> {
     let mut ends = BTreeMap::new();
-    for l in ledgers {
-        for c in l.adapter.channels().await.map_err(err("channels"))? {
-            ends.insert((l.chain_id.clone(), c.id.clone()), c);
+    for (chain_id, adapter) in ledgers {
+        for c in adapter.channels().await.map_err(err("channels"))? {
+            ends.insert((chain_id.clone(), c.id.clone()), c);
         }
     }
     let mut out = Ledgers::default();
-    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
+    let chains: Vec<ChainId> = ledgers.iter().map(|(c, _)| c.clone()).collect();
     for channel in all_channels(&chains, &App::ALL) {
         let (Some(src), Some(dst)) = (
             ends.get(&(channel.source.clone(), channel.clone())),
