@@ -210,3 +210,151 @@ async fn quiet_clients_are_refreshed_before_their_trusting_period_ends() {
     assert!(terminate(relayer).success());
     net.shutdown().await;
 }
+
+/// The sum of a counter's series whose labels include all of `labels`, read
+/// from a relayer's `/metrics`.
+fn counter(api: std::net::SocketAddr, name: &str, labels: &[&str]) -> u64 {
+    let Some((200, text)) = crate::support::net::http_get(&format!("http://{api}/metrics")) else {
+        return 0;
+    };
+    text.lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|want| l.contains(want)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+/// Starts a stopped ledger of `net` again from its data on its address,
+/// with its RPC taking requests of at most `max_body_bytes` and its status
+/// not saying so (a ledger older than `max_tx_bytes`, or a proxy in front
+/// of it with a smaller limit): the relayer finds the limit by refusals.
+async fn restart_limited(net: &mut Net, s: crate::support::net::Stopped, max_body_bytes: usize) {
+    let stop = CancellationToken::new();
+    let config = devnet::node::NodeConfig {
+        chain_id: s.chain_id.clone(),
+        family: s.family,
+        validators: 4,
+        data_dir: s.dir.clone(),
+        block_time: Duration::from_millis(100),
+        listen: s.addr,
+    };
+    let options = devnet::node::NodeOptions {
+        max_body_bytes,
+        advertise_max_tx_bytes: false,
+        ..devnet::node::NodeOptions::DEFAULT
+    };
+    let node = devnet::node::start_with(config, options, stop.clone())
+        .await
+        .expect("ledger restarted with a small limit");
+    let adapter = crate::support::ledger::adapter(
+        s.family,
+        &s.chain_id,
+        vec![format!("http://{}", node.addr)],
+    );
+    let status = adapter.status().await.expect("status");
+    assert_eq!(status.max_tx_bytes, None, "it does not say its limit");
+    net.ledgers.insert(
+        s.index,
+        portrelay::cmd::devnet::DevLedger {
+            chain_id: s.chain_id,
+            family: s.family,
+            dir: s.dir,
+            node,
+            adapter,
+        },
+    );
+    net.stops.insert(s.index, stop);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_larger_than_the_destination_takes_is_split_and_delivered_exactly_once() {
+    let mut net = Net::start().await;
+    // cosco-1 takes requests of at most 16 KiB and does not say so: the
+    // relayer holds it to the 1 MiB default until refused. A batch of 20
+    // jobs with their client updates is several times that; one job with
+    // its update fits.
+    let stopped = net.stop_ledger("cosco-1").await;
+    restart_limited(&mut net, stopped, 16 * 1024).await;
+    // A backlog first, so that the relayer's first batches are full ones.
+    assert_eq!(
+        run_workload(&net.ledgers, 60, 41, 0, 600)
+            .await
+            .expect("workload"),
+        60
+    );
+    let api = free_addr();
+    let config = write_config(
+        net.dir.path(),
+        &net.key_file,
+        &chains(&net, None),
+        Some((api, None)),
+    );
+    let log = net.dir.path().join("relayer.log");
+    let relayer = start_relayer(&config, &log);
+    net.settle(60, Duration::from_secs(240)).await;
+    // It was refused for size, and split: never the same batch again (each
+    // refusal halves it and lowers the limit the next ones are held to).
+    let refused = counter(
+        api,
+        "portrelay_submit_errors_total",
+        &["destination=\"cosco-1\"", "reason=\"body_too_large\""],
+    );
+    let text = std::fs::read_to_string(&log).expect("log");
+    let halvings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("batch refused as too large; sending it in halves"))
+        .collect();
+    for l in &halvings {
+        eprintln!("{l}");
+    }
+    let halvings = halvings.len();
+    eprintln!("refusals for size: {refused}; logged halvings: {halvings}");
+    assert!(
+        refused >= 1,
+        "no batch was too large: the test proves nothing; see {}",
+        log.display()
+    );
+    assert_eq!(halvings as u64, refused, "every refusal halved its batch");
+    assert!(
+        refused <= 8,
+        "{refused} refusals: batches were resent too large"
+    );
+    // Nothing parked: every job fit alone.
+    let api_url = format!("http://{api}");
+    let (code, out, err) = portrelay(&["packets", "parked", "--api", &api_url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("0 parked jobs"), "{out}");
+
+    // A limit too small for any job alone (a packet and its proof with the
+    // header it needs), though large enough for an event: the next packets
+    // to cosco-1 are parked with the reason, for the operator to see.
+    let stopped = net.stop_ledger("cosco-1").await;
+    restart_limited(&mut net, stopped, 4096).await;
+    assert_eq!(
+        run_workload(&net.ledgers, 18, 41, 60, 600)
+            .await
+            .expect("workload"),
+        18
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (code, out, err) = portrelay(&["packets", "parked", "--api", &api_url]);
+        assert_eq!(code, 0, "{err}");
+        if out.contains("too large for cosco-1") {
+            assert!(
+                out.lines()
+                    .skip(1)
+                    .all(|l| l.contains("too large for cosco-1: its transaction takes")),
+                "{out}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing parked as too large: {out}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(terminate(relayer).success());
+    net.shutdown().await;
+}

@@ -267,6 +267,172 @@ async fn transient_requeues_never_park_a_job_and_refusals_park_it_at_the_maximum
     );
 }
 
+/// Reads and takes on `c` until it has jobs for cosco-1 (within 30 s).
+async fn take_some(c: &RedisCoordinator) -> Vec<Job> {
+    let all = |_: &ChainId, _: &ChainId| usize::MAX;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        c.read_once().await.expect("read");
+        let t = c.take(&chain("cosco-1"), 10, &all).await.expect("take");
+        if !t.is_empty() {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "jobs never read from the lane");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_lane_is_given_up_to_another_member_who_claims_its_jobs_and_its_member_stays_away(
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    // Long enough that the heartbeats stay live between the calls below.
+    let lease = Duration::from_secs(3);
+    let keep = Duration::from_secs(60);
+    let a = coordinator(&redis.url(), "a", lease);
+    let b = coordinator(&redis.url(), "b", lease);
+    assert!(a.enqueue(job(1)).await.expect("enqueue"));
+    assert!(a.enqueue(job(2)).await.expect("enqueue"));
+    let name = LeaseName::Lane {
+        lane: job(1).lane(),
+    };
+    let lane = job(1).lane();
+    tick_until(&a, "a never took the lane", |c| c.lease(&name).is_some()).await;
+    // b is alive, at its share (one lane, two members): it does not hold it.
+    b.tick().await;
+    assert!(b.lease(&name).is_none());
+    let names = |n: &[&str]| -> std::collections::BTreeSet<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    };
+
+    // a cannot progress on the lane: the stall is recorded, the jobs go
+    // back, and a gives the lane up.
+    let taken = take_some(&a).await;
+    assert_eq!(taken.len(), 2);
+    let stall = a.stalled(&lane, keep).await.expect("stalled");
+    assert_eq!(stall.tried, names(&["a"]));
+    assert_eq!(stall.live, names(&["a", "b"]));
+    assert!(!stall.park_due(Duration::from_secs(3600)));
+    a.requeue(taken, "waiting for a header", Requeue::NotAnAttempt)
+        .await
+        .expect("requeue");
+    b.tick().await;
+    assert!(
+        a.step_back(&lane).await.expect("step back"),
+        "another member is alive"
+    );
+    assert!(a.lease(&name).is_none(), "given up");
+
+    // a stays away from it, however many rounds it runs; b stands in for it
+    // beyond its share and claims the jobs a left pending, in order.
+    tick_until(&b, "b never stood in for a", |c| c.lease(&name).is_some()).await;
+    for _ in 0..5 {
+        a.tick().await;
+        assert!(
+            a.lease(&name).is_none(),
+            "a took back the lane it stepped back from"
+        );
+    }
+    let taken = take_some(&b).await;
+    let seqs: Vec<u64> = taken.iter().map(|j| j.id().sequence).collect();
+    assert_eq!(seqs, vec![1, 2], "a's pending jobs, claimed in order");
+
+    // b cannot either: both live members have tried it since it first stalled.
+    let again = b.stalled(&lane, keep).await.expect("stalled");
+    assert_eq!(again.tried, names(&["a", "b"]));
+    assert!(again.since >= stall.since, "counted from the first stall");
+    b.requeue(taken, "waiting for a header", Requeue::NotAnAttempt)
+        .await
+        .expect("requeue");
+    a.tick().await;
+    assert!(b.step_back(&lane).await.expect("step back"));
+    // Now a stands in for b (the last to step back), and this time it delivers.
+    tick_until(&a, "a never stood in for b", |c| c.lease(&name).is_some()).await;
+    let taken = take_some(&a).await;
+    assert_eq!(taken.len(), 2);
+    a.complete(&taken.iter().map(Job::id).collect::<Vec<_>>())
+        .await
+        .expect("complete");
+    a.progressed(std::slice::from_ref(&lane))
+        .await
+        .expect("progressed");
+    // The stall is over: a new one is counted afresh, tried by its member alone.
+    let fresh = a.stalled(&lane, keep).await.expect("stalled");
+    assert_eq!(fresh.tried, names(&["a"]));
+    // Alone in the fleet, a member keeps its lane: there is no one to hand it to.
+    drop(b);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while a.step_back(&lane).await.expect("step back") {
+        assert!(Instant::now() < deadline, "b's heartbeat never expired");
+        tick_until(&a, "a never took the lane back", |c| {
+            c.lease(&name).is_some()
+        })
+        .await;
+    }
+    assert!(a.lease(&name).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_stepped_back_from_is_picked_up_by_a_running_member_within_its_lease_round() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let lease = Duration::from_millis(1500);
+    let a = coordinator(&redis.url(), "a", lease);
+    let b = coordinator(&redis.url(), "b", lease);
+    assert!(a.enqueue(job(1)).await.expect("enqueue"));
+    let name = LeaseName::Lane {
+        lane: job(1).lane(),
+    };
+    let lane = job(1).lane();
+    tick_until(&a, "a never took the lane", |c| c.lease(&name).is_some()).await;
+    // b runs its own lease and reader tasks, as in `portrelay start`.
+    let tasks = tokio_util::task::TaskTracker::new();
+    let stop = tokio_util::sync::CancellationToken::new();
+    b.start(&tasks, stop.clone());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !a
+        .stalled(&lane, Duration::from_secs(60))
+        .await
+        .expect("stalled")
+        .live
+        .contains("b")
+    {
+        assert!(Instant::now() < deadline, "b's heartbeat never seen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let taken = take_some(&a).await;
+    a.requeue(taken, "waiting for a header", Requeue::NotAnAttempt)
+        .await
+        .expect("requeue");
+    let released = Instant::now();
+    assert!(a.step_back(&lane).await.expect("step back"));
+    // Picked up at b's next lease round (a third of the lease), its job claimed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while b.lease(&name).is_none() {
+        assert!(Instant::now() < deadline, "b never picked the lane up");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let picked = released.elapsed();
+    let all = |_: &ChainId, _: &ChainId| usize::MAX;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = b.take(&chain("cosco-1"), 10, &all).await.expect("take");
+        if !t.is_empty() {
+            assert_eq!(t, vec![job(1)]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "b never claimed the job");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!(
+        "lease {lease:?}: lane picked up {picked:?} after it was given up, its job claimed {:?} after",
+        released.elapsed()
+    );
+    stop.cancel();
+    tasks.close();
+    tasks.wait().await;
+}
+
 /// One fleet member: its process, API and files.
 struct Member {
     instance: String,
@@ -756,5 +922,318 @@ async fn a_member_restarted_below_its_lanes_proof_heights_delivers_them_without_
     // No spin: a stalled lane is retried with a backoff, not thousands of times.
     let waiting = log.lines().filter(|l| l.contains("lane stalled")).count();
     assert!(waiting < 200, "{waiting} stall lines: {}", fleet.logs());
+    fleet.stop().await;
+}
+
+/// Issue #13, "seen from anywhere": a job's failed tries are recorded in
+/// Redis by the member that tried it and read by any other, bounded (one
+/// hash per job, overwritten, expiring; kept while parked), carried over to
+/// the member that takes the lane over, and forgotten once delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_failed_tries_are_recorded_in_redis_and_read_by_every_member() {
+    use relayer::relay::coordinator::FleetView;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let lease = Duration::from_millis(600);
+    let a = coordinator(&redis.url(), "a", lease);
+    let b = coordinator(&redis.url(), "b", lease);
+    let target = chain("cosco-1");
+    let all = |_: &ChainId, _: &ChainId| usize::MAX;
+    assert!(a.enqueue(job(1)).await.expect("enqueue"));
+    assert!(a.enqueue(job(2)).await.expect("enqueue"));
+    let lane = job(1).lane();
+    let name = LeaseName::Lane { lane: lane.clone() };
+    tick_until(&a, "a never took the lane", |c| c.lease(&name).is_some()).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut taken = loop {
+        a.read_once().await.expect("read");
+        let t = a.take(&target, 1, &all).await.expect("take");
+        if !t.is_empty() {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "jobs never read from the lane");
+    };
+    assert_eq!(
+        b.record(&job(1).id()).await.expect("record"),
+        None,
+        "not tried yet"
+    );
+    // Three tries that were not the job's fault, then two refusals, at a.
+    let stall = "the follower of cmport-1 has not verified height 7 yet";
+    for _ in 0..3 {
+        a.requeue(taken, stall, Requeue::NotAnAttempt)
+            .await
+            .expect("requeue");
+        taken = a.take(&target, 1, &all).await.expect("take");
+    }
+    for _ in 0..2 {
+        a.requeue(
+            taken,
+            "refused: bad proof",
+            Requeue::Attempt { park_after: 5 },
+        )
+        .await
+        .expect("requeue");
+        taken = a.take(&target, 1, &all).await.expect("take");
+    }
+    assert_eq!(taken[0].attempts, 2);
+    // b, which never held the lane, sees a's tries.
+    let r = b
+        .record(&job(1).id())
+        .await
+        .expect("record")
+        .expect("recorded");
+    assert_eq!(r.member.as_deref(), Some("a"));
+    assert_eq!((r.tries, r.attempts, r.parked), (5, 2, false));
+    assert_eq!(r.last_error, "refused: bad proof");
+    assert!(r.failing_since <= r.last_tried);
+    assert_eq!(b.holder(&lane).await.expect("holder").as_deref(), Some("a"));
+    let status = b.status().await.expect("a fleet");
+    assert_eq!(status.failing.len(), 1, "{status:?}");
+    assert_eq!(status.failing[0].job, job(1).id());
+    assert_eq!(status.failing[0].holder.as_deref(), Some("a"));
+    assert_eq!(status.failing[0].record, r);
+    // Bounded: one hash per job, expiring (an hour after its last failure).
+    let mut raw = redis::Client::open(redis.url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connection");
+    let key = "unit:record:cmport-1:cosco-1:cargo:1:packet";
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut raw)
+        .await
+        .expect("pttl");
+    assert!(ttl > 0 && ttl <= 3_600_000, "expires: {ttl}");
+    let fields: usize = redis::cmd("HLEN")
+        .arg(key)
+        .query_async(&mut raw)
+        .await
+        .expect("hlen");
+    assert_eq!(fields, 7, "overwritten in place, not one entry per try");
+
+    // a dies with the job in flight; b takes the lane over and carries on
+    // with the attempts a counted, so the fleet parks it at the maximum.
+    drop(a);
+    tick_until(&b, "b never took the dead member's lane", |c| {
+        c.lease(&name).is_some()
+    })
+    .await;
+    assert_eq!(b.holder(&lane).await.expect("holder").as_deref(), Some("b"));
+    let taken = b.take(&target, 1, &all).await.expect("take");
+    assert_eq!(taken.len(), 1);
+    assert_eq!((taken[0].id(), taken[0].attempts), (job(1).id(), 2));
+    b.requeue(
+        taken,
+        "refused: bad proof",
+        Requeue::Attempt { park_after: 3 },
+    )
+    .await
+    .expect("requeue");
+    let r = b
+        .record(&job(1).id())
+        .await
+        .expect("record")
+        .expect("recorded");
+    assert_eq!(r.member.as_deref(), Some("b"));
+    assert_eq!((r.tries, r.attempts, r.parked), (6, 3, true));
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut raw)
+        .await
+        .expect("pttl");
+    assert_eq!(ttl, -1, "kept while parked");
+    let status = b.status().await.expect("a fleet");
+    assert!(status
+        .failing
+        .iter()
+        .any(|f| f.job == job(1).id() && f.record.parked));
+
+    // Retried from parked: a fresh start. Delivered: forgotten.
+    assert_eq!(b.retry_parked().await.expect("retry"), 1);
+    assert_eq!(b.record(&job(1).id()).await.expect("record"), None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut delivered = Vec::new();
+    while delivered.len() < 2 {
+        b.read_once().await.expect("read");
+        let t = b.take(&target, 10, &all).await.expect("take");
+        delivered.extend(t.iter().map(|j| j.id()));
+        if !t.is_empty() {
+            // One more failure each before delivery, so each has a record to forget.
+            b.requeue(t.clone(), "unavailable", Requeue::NotAnAttempt)
+                .await
+                .expect("requeue");
+            let again = b.take(&target, 10, &all).await.expect("take");
+            assert_eq!(again.len(), t.len());
+            b.complete(&t.iter().map(Job::id).collect::<Vec<_>>())
+                .await
+                .expect("complete");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jobs never read again: {delivered:?}"
+        );
+    }
+    for j in [job(1), job(2)] {
+        assert_eq!(b.record(&j.id()).await.expect("record"), None, "forgotten");
+    }
+    assert!(b.status().await.expect("a fleet").failing.is_empty());
+    let failing: usize = redis::cmd("ZCARD")
+        .arg("unit:failing")
+        .query_async(&mut raw)
+        .await
+        .expect("zcard");
+    assert_eq!(failing, 0, "nothing left behind");
+}
+
+/// Issue #13, "seen from anywhere": a job failing at one member of a Redis
+/// fleet shows, through any other member's API and `packets trace` and
+/// `fleet status`, with the member holding it, its failed tries and the
+/// last error. Here cosco-1's operator retired both members' keys, so every
+/// delivery to it is refused whichever member holds the lane.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_failing_at_one_member_is_seen_with_its_holder_and_error_from_another() {
+    // What cosco-1 answers a transaction signed by a retired key.
+    const REFUSAL: &str = "is not registered on this ledger";
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let fleet = Fleet::start_members(&redis.url(), None, false, &["alpha", "beta"], "2s").await;
+    let cosco = &fleet.net.ledgers[fleet.net.index("cosco-1")];
+    for m in &fleet.members {
+        let hex_key = std::fs::read_to_string(m.config.with_file_name("relayer.key")).expect("key");
+        let bytes: [u8; 32] = hex::decode(hex_key.trim())
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes");
+        let key = ed25519_consensus::SigningKey::from(bytes);
+        let operated = portrelay::cmd::operator::Operated {
+            chain_id: cosco.chain_id.clone(),
+            adapter: cosco.adapter.clone(),
+            operator: devnet::ledger::operator_key(&cosco.dir).expect("operator key"),
+            relayer: light_clients::host::RelayerKey(key.verification_key().to_bytes()),
+            apps: App::ALL.to_vec(),
+        };
+        portrelay::cmd::operator::operator_txs(
+            &operated,
+            vec![light_clients::host::OperatorMsg::RetireRelayer {
+                key: light_clients::host::RelayerKey(key.verification_key().to_bytes()),
+            }],
+        )
+        .await
+        .expect("retire the member's key on cosco-1");
+    }
+    fleet.workload(18, 91, 0).await;
+
+    // A packet to cosco-1 whose try failed, from the failing jobs a member lists.
+    let failing_packet = |f: &Fleet| -> Option<(Value, String)> {
+        f.members.iter().find_map(|m| {
+            let s = m.status()?;
+            s["fleet"]["failing"].as_array()?.iter().find_map(|j| {
+                let member = j["record"]["member"].as_str()?.to_string();
+                (j["job"]["kind"] == "packet"
+                    && j["job"]["channel"]["destination"] == "cosco-1"
+                    && j["holder"].as_str() == Some(member.as_str()))
+                .then(|| (j["job"].clone(), member))
+            })
+        })
+    };
+    fleet
+        .wait("no member lists a failing packet to cosco-1", |f| {
+            failing_packet(f).is_some()
+        })
+        .await;
+    let (job, _) = failing_packet(&fleet).expect("found");
+    let c = &job["channel"];
+    let (source, destination, app) = (
+        c["source"].as_str().expect("source").to_string(),
+        c["destination"].as_str().expect("destination").to_string(),
+        c["app"].as_str().expect("app").to_string(),
+    );
+    let sequence = job["sequence"].as_u64().expect("sequence").to_string();
+    let path = format!("/v1/packets/{source}/{destination}/{app}/{sequence}");
+
+    // Asked of the member that does not hold it, the trace shows the holder,
+    // its failed tries and the ledger's refusal. Polled: the first tries may
+    // not be on record yet, and the lane could change hands meanwhile.
+    let seen_from_the_other =
+        |f: &Fleet, last: &mut Vec<String>| -> Option<(usize, String, Value)> {
+            last.clear();
+            f.members.iter().enumerate().find_map(|(i, m)| {
+                let answer = http_get(&format!("{}{path}", m.api));
+                last.push(format!("{}: {answer:?}", m.instance));
+                let (200, body) = answer? else {
+                    return None;
+                };
+                let trace: Value = serde_json::from_str(&body).ok()?;
+                let j = &trace["packet_job"];
+                let holder = j["holder"].as_str()?.to_string();
+                let r = &j["record"];
+                (holder != m.instance
+                    && r["member"].as_str() == Some(holder.as_str())
+                    && r["tries"].as_u64().is_some_and(|t| t > 0)
+                    && r["last_error"]
+                        .as_str()
+                        .is_some_and(|e| e.contains(REFUSAL)))
+                .then_some((i, holder, trace))
+            })
+        };
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut last = Vec::new();
+    let (asked, holder, trace) = loop {
+        if let Some(seen) = seen_from_the_other(&fleet, &mut last) {
+            break seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no member's trace showed the other member holding the failing job: {last:#?}; {}",
+            fleet.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    eprintln!(
+        "{} sees {holder}'s job: {trace:#}",
+        fleet.members[asked].instance
+    );
+    assert_eq!(trace["stage"], "proven", "not received: {trace:#}");
+    assert!(trace["packet_job"]["record"]["last_tried"]
+        .as_str()
+        .is_some());
+
+    // The operator commands against that member print the same.
+    let api = &fleet.members[asked].api;
+    let (code, out, err) = portrelay(&[
+        "packets",
+        "trace",
+        &source,
+        &destination,
+        &app,
+        &sequence,
+        "--api",
+        api,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    eprintln!("{out}");
+    assert!(out.contains(&format!("lane held by {holder}")), "{out}");
+    assert!(out.contains(&format!(" on {holder} (")), "{out}");
+    assert!(
+        out.contains("failed tries") || out.contains("failed try"),
+        "{out}"
+    );
+    assert!(out.contains(REFUSAL), "{out}");
+    let (code, out, err) = portrelay(&["fleet", "status", "--api", api]);
+    assert_eq!(code, 0, "{err}");
+    eprintln!("{out}");
+    let line = out
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!(
+                "failing {source}->{destination}/{app} #{sequence} packet"
+            ))
+        })
+        .unwrap_or_else(|| panic!("the job is not listed as failing: {out}"));
+    assert!(line.contains(&format!("lane held by {holder}")), "{line}");
+    assert!(line.contains(REFUSAL), "{line}");
     fleet.stop().await;
 }

@@ -29,7 +29,8 @@ mod devnet;
 mod ebl;
 mod faults;
 
-/// Relayer fleets on Redis.
+/// Relayer fleets on Redis, and the chaos run over ledger processes.
+mod chaos;
 mod fleet;
 
 /// Operating a relayer: the operator commands, metrics and the status page,

@@ -38,7 +38,18 @@ pub enum AdapterError {
     NotFound { chain: ChainId, what: String },
 }
 
+/// The code of a request refused for its size (HTTP 413), as the devnet
+/// ledger names it and as a 413 from something in front of a ledger (a
+/// proxy's page, no `ErrorBody`) is mapped.
+pub const BODY_TOO_LARGE: &str = "body_too_large";
+
 impl AdapterError {
+    /// Whether the request was refused for its size (HTTP 413): sending it
+    /// again as it is will be refused again; a smaller one may pass.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, AdapterError::Refused { status: 413, .. })
+    }
+
     /// Whether trying again later may help.
     pub fn is_transient(&self) -> bool {
         match self {

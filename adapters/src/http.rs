@@ -337,6 +337,17 @@ impl HttpAdapter {
             ));
         }
         match error_body {
+            // Too large, whoever said it (the ledger, or a proxy's own
+            // limit in front of it): one kind of refusal the caller can act on.
+            None if status == StatusCode::PAYLOAD_TOO_LARGE => AdapterError::Refused {
+                chain: self.chain.clone(),
+                status: status.as_u16(),
+                code: crate::chain::BODY_TOO_LARGE.to_string(),
+                message: format!(
+                    "{path}: status {status} from something other than the ledger: {}",
+                    quote(body)
+                ),
+            },
             Some(e) => AdapterError::Refused {
                 chain: self.chain.clone(),
                 status: status.as_u16(),
@@ -997,7 +1008,7 @@ impl Policy<Request<Body>, Response<Bytes>, BoxError> for Failover {
         let number = attempt.number.saturating_add(1);
         // Another endpoint is tried at once; only going round again waits.
         let round = u32::try_from(number as usize / n).unwrap_or(u32::MAX);
-        let pause = if number as usize % n == 0 {
+        let pause = if (number as usize).is_multiple_of(n) {
             self.pause(round)
         } else {
             Duration::ZERO

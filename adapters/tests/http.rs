@@ -738,6 +738,55 @@ async fn an_error_status_without_an_error_body_is_a_bad_response() {
 }
 
 #[tokio::test]
+async fn a_body_too_large_is_one_refusal_from_the_ledger_or_a_proxy_and_is_not_retried() {
+    // The ledger's own 413 keeps its code; a proxy's page (no error body)
+    // gets the same code, so the relayer recognises both and splits.
+    for (answer, from_ledger) in [
+        (error(413, "body_too_large", "length limit exceeded"), true),
+        (
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "<html>413 Request Entity Too Large</html>",
+            )
+                .into_response(),
+            false,
+        ),
+    ] {
+        let calls = Counter::default();
+        let c = calls.clone();
+        let answer = std::sync::Arc::new(std::sync::Mutex::new(Some(answer)));
+        let url = serve(Router::new().route(
+            "/v1/tx",
+            post(move || async move {
+                c.hit();
+                answer.lock().unwrap().take().expect("one call")
+            }),
+        ))
+        .await;
+        let err = cosco(vec![url], policy())
+            .submit_pending(&signed_tx())
+            .await
+            .unwrap_err();
+        assert!(err.is_too_large(), "{err:?}");
+        assert!(!err.is_transient(), "resending it as it is cannot help");
+        assert!(
+            matches!(&err, AdapterError::Refused { status: 413, code, message, .. }
+                if code == adapters::chain::BODY_TOO_LARGE
+                    && message.contains("other than the ledger") != from_ledger),
+            "{err:?}"
+        );
+        assert_eq!(calls.get(), 1, "sent once");
+    }
+    let other = AdapterError::Refused {
+        chain: ChainId::new("cosco-1").unwrap(),
+        status: 400,
+        code: "bad_key".into(),
+        message: String::new(),
+    };
+    assert!(!other.is_too_large());
+}
+
+#[tokio::test]
 async fn a_proxy_error_page_is_unavailable_after_the_retries() {
     let calls = Counter::default();
     let c = calls.clone();

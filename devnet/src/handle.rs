@@ -19,7 +19,7 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::now;
-use crate::ledger::{Ledger, LedgerError, SnapshotPolicy, Witness};
+use crate::ledger::{Ledger, LedgerError, PintReply, SnapshotPolicy, Witness};
 
 /// What the handlers may ask of a ledger of any family.
 pub trait LedgerApi: Send {
@@ -43,6 +43,16 @@ pub trait LedgerApi: Send {
     fn submit_event(&mut self, req: &SubmitEvent) -> Result<SubmittedEvent, LedgerError>;
     fn rotate(&mut self, validators: usize) -> Result<u64, LedgerError>;
     fn register_platform(&mut self, chain: ChainId, key: RelayerKey);
+    /// DCSA PINT 3.0 (`ledger/pint.rs`).
+    fn pint_start(&mut self, envelope: serde_json::Value) -> PintReply;
+    fn pint_document(&mut self, reference: String, checksum: String, body: &str) -> PintReply;
+    fn pint_finish(&mut self, reference: String) -> PintReply;
+    fn register_pint_platform(
+        &mut self,
+        code: String,
+        jwk: serde_json::Value,
+    ) -> Result<(), crate::apps::pint::KeyError>;
+    fn pint_platform(&self) -> serde_json::Value;
     /// An app's record: `app` is cargo, payment or ebl; `kind` and `key` pick the record.
     fn app_record(
         &self,
@@ -53,6 +63,8 @@ pub trait LedgerApi: Send {
     fn seal(&mut self, now: Timestamp) -> Result<u64, LedgerError>;
     fn has_pending(&self) -> bool;
     fn height(&self) -> u64;
+    /// The height of the block being built (see [`Ledger::building_height`]).
+    fn building_height(&self) -> u64;
     /// Writes a snapshot of the state after the latest sealed block.
     fn snapshot(&mut self) -> Result<(), LedgerError>;
     fn set_snapshot_policy(&mut self, policy: SnapshotPolicy);
@@ -123,6 +135,25 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     fn register_platform(&mut self, chain: ChainId, key: RelayerKey) {
         Ledger::register_platform(self, chain, key)
     }
+    fn pint_start(&mut self, envelope: serde_json::Value) -> PintReply {
+        Ledger::pint_start(self, envelope)
+    }
+    fn pint_document(&mut self, reference: String, checksum: String, body: &str) -> PintReply {
+        Ledger::pint_document(self, reference, checksum, body)
+    }
+    fn pint_finish(&mut self, reference: String) -> PintReply {
+        Ledger::pint_finish(self, reference)
+    }
+    fn register_pint_platform(
+        &mut self,
+        code: String,
+        jwk: serde_json::Value,
+    ) -> Result<(), crate::apps::pint::KeyError> {
+        Ledger::register_pint_platform(self, code, jwk)
+    }
+    fn pint_platform(&self) -> serde_json::Value {
+        Ledger::pint_platform(self)
+    }
     fn app_record(
         &self,
         app: &str,
@@ -139,6 +170,9 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
     }
     fn height(&self) -> u64 {
         Ledger::height(self)
+    }
+    fn building_height(&self) -> u64 {
+        Ledger::building_height(self)
     }
     fn snapshot(&mut self) -> Result<(), LedgerError> {
         Ledger::snapshot(self)
@@ -224,6 +258,22 @@ impl NodeHandle {
     /// The latest sealed height.
     pub fn height(&self) -> u64 {
         *self.heights.borrow()
+    }
+
+    /// Waits until the block at `height` is sealed, which is when it is on
+    /// disk: `seal` commits the block and its inputs in one store transaction
+    /// before the height is published. There is no deadline: the ledger
+    /// thread seals every block time, so only its stopping ends the wait
+    /// early (`Stopped`, and then the inputs of that block may be lost).
+    pub async fn wait_sealed(&self, height: u64) -> Result<(), CallError> {
+        let mut rx = self.heights.clone();
+        let waited = rx.wait_for(|h| *h >= height).await.map(|_| ());
+        // A final seal at shutdown publishes its height just before the
+        // sender goes away; what counts is the last height published.
+        if waited.is_err() && *rx.borrow() < height {
+            return Err(CallError::Stopped);
+        }
+        Ok(())
     }
 
     /// Waits until a block above `height` is sealed, or `max` passes; returns the latest height.

@@ -99,6 +99,13 @@ pub struct NodeOptions {
     /// How submitted events are checked: strict (a DCSA warning that strict
     /// mode refuses is a refusal) and the DCSA version declared for flat events.
     pub events: adapters::events::Options,
+    /// The RPC's limit on a request body (`rpc::MAX_BODY_BYTES` by default;
+    /// lower to test a relayer against a small limit).
+    pub max_body_bytes: usize,
+    /// Whether `GET /v1/status` says `max_tx_bytes`; off, the node answers
+    /// as a ledger older than the field (for tests of a relayer that must
+    /// find the limit by a refusal).
+    pub advertise_max_tx_bytes: bool,
 }
 
 impl NodeOptions {
@@ -110,6 +117,8 @@ impl NodeOptions {
             strict: false,
             dcsa_version: None,
         },
+        max_body_bytes: crate::rpc::MAX_BODY_BYTES,
+        advertise_max_tx_bytes: true,
     };
 }
 
@@ -208,7 +217,13 @@ pub async fn start_with(
             source,
         })?;
     let addr = listener.local_addr().map_err(NodeError::LocalAddr)?;
-    let app = crate::rpc::router(handle.clone());
+    let app = crate::rpc::router_with(
+        handle.clone(),
+        crate::rpc::Limits {
+            max_body_bytes: options.max_body_bytes,
+            advertise: options.advertise_max_tx_bytes,
+        },
+    );
     let server = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
         if let Err(e) = serve.await {

@@ -13,7 +13,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use light_clients::host::{HostError, SignedTx};
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,8 @@ use crate::handle::{CallError, NodeHandle};
 use crate::ledger::LedgerError;
 use crate::metrics::MetricsError;
 use crate::prover::ProverError;
+
+mod pint;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -182,10 +184,31 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// The router of a ledger node.
 pub fn router(node: NodeHandle) -> Router {
+    router_with(
+        node,
+        Limits {
+            max_body_bytes: MAX_BODY_BYTES,
+            advertise: true,
+        },
+    )
+}
+
+/// The request body limit of a node's RPC, and whether its status says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub advertise: bool,
+}
+
+/// [`router`] with another request body limit.
+pub fn router_with(node: NodeHandle, limits: Limits) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
-        .route("/v1/status", get(status))
+        .route(
+            "/v1/status",
+            get(move |s: State<NodeHandle>| status(s, limits)),
+        )
         .route("/v1/headers/next", get(next_header))
         .route("/v1/headers/{height}", get(header))
         .route("/v1/blocks/{height}/events", get(events))
@@ -214,13 +237,29 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/zk/paths/{source}/{app}", get(path_policy))
         .route("/v1/admin/rotate", post(rotate))
         .route("/v1/admin/ebl-platforms", post(register_platform))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/v1/admin/pint-platforms", post(pint::register))
+        .route("/v1/pint/platform", get(pint::platform))
+        .route("/v3/envelopes", post(pint::start))
+        .route(
+            "/v3/envelopes/{reference}/additional-documents/{checksum}",
+            put(pint::document),
+        )
+        .route(
+            "/v3/envelopes/{reference}/finish-transfer",
+            put(pint::finish),
+        )
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(node)
 }
 
-async fn status(State(node): State<NodeHandle>) -> ApiResult<adapters::wire::NodeStatus> {
+async fn status(
+    State(node): State<NodeHandle>,
+    limits: Limits,
+) -> ApiResult<adapters::wire::NodeStatus> {
     let mut status = node.call(|l| l.status()).await?;
-    status.max_tx_bytes = Some(max_tx_bytes());
+    status.max_tx_bytes = limits
+        .advertise
+        .then(|| max_tx_bytes_under(limits.max_body_bytes));
     Ok(Json(status))
 }
 
@@ -228,7 +267,11 @@ async fn status(State(node): State<NodeHandle>) -> ApiResult<adapters::wire::Nod
 /// body, or the RPC's on a request (which holds the body and its envelope),
 /// whichever is smaller.
 pub fn max_tx_bytes() -> u64 {
-    light_clients::host::MAX_TX_BODY_BYTES.min(MAX_BODY_BYTES) as u64
+    max_tx_bytes_under(MAX_BODY_BYTES)
+}
+
+fn max_tx_bytes_under(max_body_bytes: usize) -> u64 {
+    light_clients::host::MAX_TX_BODY_BYTES.min(max_body_bytes) as u64
 }
 
 async fn header(
@@ -401,7 +444,16 @@ async fn submit_event(
     body: Result<Json<SubmitEvent>, JsonRejection>,
 ) -> ApiResult<adapters::wire::SubmittedEvent> {
     let Json(req) = body.map_err(rejected)?;
-    let submitted = node.call(move |l| l.submit_event(&req)).await??;
+    let (submitted, height) = node
+        .call(move |l| {
+            l.submit_event(&req)
+                .map(|submitted| (submitted, l.building_height()))
+        })
+        .await??;
+    // The answer names a sequence: it is given only once the block holding
+    // the event is on disk, so a crash can never hand that sequence to
+    // another event (an unanswered event may be lost, an answered one not).
+    node.wait_sealed(height).await?;
     node.metrics.events_recorded(1);
     Ok(Json(submitted))
 }
@@ -468,13 +520,15 @@ async fn submit_events(
         })
         .collect();
     let mut results = Vec::with_capacity(items.len());
+    // The highest block holding an event of this batch: the answer waits for its seal.
+    let mut last_block = None;
     let mut items = items.into_iter().peekable();
     while items.peek().is_some() {
         let chunk: Vec<_> = items.by_ref().take(EVENTS_PER_JOB).collect();
         let indexes: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
         let done = node
             .call(move |l| {
-                chunk
+                let answers = chunk
                     .into_iter()
                     .map(|(i, item)| {
                         match item.and_then(|req| l.submit_event(&req).map_err(ApiError::from)) {
@@ -482,15 +536,38 @@ async fn submit_events(
                             Err(e) => refused(i, e),
                         }
                     })
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                (answers, l.building_height())
             })
             .await;
         match done {
-            Ok(answers) => results.extend(answers),
+            Ok((answers, height)) => {
+                if answers
+                    .iter()
+                    .any(|a| matches!(a, SubmittedItem::Submitted(_)))
+                {
+                    last_block = Some(height);
+                }
+                results.extend(answers)
+            }
             // The ledger stopped: what it did not take is answered as such, not dropped.
             Err(e) => {
                 let e = ApiError::from(e);
                 results.extend(indexes.into_iter().map(|i| refused(i, e.clone())))
+            }
+        }
+    }
+    // As for one event: sequences are answered only once their blocks are
+    // on disk. Blocks are sealed in order, so the last one covers the rest.
+    if let Some(height) = last_block {
+        if let Err(e) = node.wait_sealed(height).await {
+            // The ledger stopped before sealing them: they may be lost, so
+            // none is answered as taken.
+            let e = ApiError::from(e);
+            for (i, r) in results.iter_mut().enumerate() {
+                if matches!(r, SubmittedItem::Submitted(_)) {
+                    *r = refused(i, e.clone());
+                }
             }
         }
     }

@@ -53,6 +53,52 @@ struct Args {
     /// default) or 2.3; T&T 3.0 events are recognised by their shape.
     #[arg(long, value_name = "VERSION")]
     dcsa_version: Option<adapters::events::DcsaVersion>,
+    /// Register a DCSA PINT 3.0 eBL platform's public key at start:
+    /// `CODE=FILE`, the platform code (e.g. WAVE) and a file holding one
+    /// JWK (OKP Ed25519, EC P-256/P-384 or RSA). Repeat for more keys; a key
+    /// registered already is kept as it is.
+    #[arg(long, value_name = "CODE=FILE", value_parser = parse_platform)]
+    pint_platform: Vec<(String, PathBuf)>,
+    /// The RPC's limit on a request body, in bytes (what `/v1/status`
+    /// advertises as `max_tx_bytes` when below the host's 8 MiB); lower it
+    /// to try a relayer against a small limit.
+    #[arg(long, default_value_t = devnet::rpc::MAX_BODY_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..))]
+    max_body_bytes: u64,
+}
+
+fn parse_platform(s: &str) -> Result<(String, PathBuf), String> {
+    let (code, file) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not CODE=FILE"))?;
+    Ok((code.to_string(), PathBuf::from(file)))
+}
+
+/// Registers each `--pint-platform` key on the running ledger.
+async fn register_platforms(
+    node: &node::RunningNode,
+    platforms: &[(String, PathBuf)],
+) -> Result<(), String> {
+    for (code, file) in platforms {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            format!(
+                "--pint-platform {code}: cannot read {}: {e}",
+                file.display()
+            )
+        })?;
+        let jwk: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "--pint-platform {code}: {} is not JSON: {e}",
+                file.display()
+            )
+        })?;
+        let code_ = code.clone();
+        node.handle
+            .call(move |l| l.register_pint_platform(code_, jwk))
+            .await
+            .map_err(|e| format!("--pint-platform {code}: {e}"))?
+            .map_err(|e| format!("--pint-platform {code} ({}): {e}", file.display()))?;
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -95,6 +141,8 @@ async fn run(args: Args) -> ExitCode {
             strict: args.strict_events,
             dcsa_version: args.dcsa_version,
         },
+        max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
+        ..node::NodeOptions::DEFAULT
     };
     let node = match node::start_with(config, options, shutdown.clone()).await {
         Ok(n) => n,
@@ -103,6 +151,12 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = register_platforms(&node, &args.pint_platform).await {
+        eprintln!("error: {e}");
+        shutdown.cancel();
+        node.wait().await;
+        return ExitCode::from(2);
+    }
     let addr_file = args.data_dir.join("rpc.addr");
     if let Err(e) = std::fs::write(&addr_file, format!("http://{}\n", node.addr)) {
         eprintln!("warning: cannot write {}: {e}", addr_file.display());

@@ -124,6 +124,30 @@ async fn submit(ledger: &Source, events: &[SubmitEvent]) -> anyhow::Result<u64> 
     Ok(packets)
 }
 
+/// Splits a source's events into batches of about `size`, never between an
+/// eBL issue (an event for the source itself) and the transfer after it:
+/// batches in flight together may execute in any order, the events of one
+/// batch execute in order.
+fn chunks_keeping_issues(
+    events: &[SubmitEvent],
+    source: &ChainId,
+    size: usize,
+) -> Vec<Vec<SubmitEvent>> {
+    let mut out = Vec::new();
+    let mut current = Vec::with_capacity(size);
+    for e in events {
+        let local = &e.destination == source;
+        current.push(e.clone());
+        if current.len() >= size.max(1) && !local {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
 /// A source ledger for the feeder.
 type Source = (ChainId, Arc<dyn ChainAdapter>);
 
@@ -152,9 +176,20 @@ async fn feed(
             .max(1.0) as usize;
         tasks.spawn(async move {
             let started = tokio::time::Instant::now();
-            for (n, chunk) in list.chunks(share).enumerate() {
-                submit(&source, chunk).await?;
+            // A ledger answers a batch once its block is sealed, so each
+            // tick's batch goes on its own task: the feeder keeps its rate
+            // instead of waiting a block time per tick.
+            let mut in_flight = tokio::task::JoinSet::new();
+            for (n, chunk) in chunks_keeping_issues(&list, &source.0, share)
+                .into_iter()
+                .enumerate()
+            {
+                let source = source.clone();
+                in_flight.spawn(async move { submit(&source, &chunk).await });
                 tokio::time::sleep_until(started + tick * (n as u32 + 1)).await;
+            }
+            while let Some(r) = in_flight.join_next().await {
+                r.map_err(err("feeder batch"))??;
             }
             Ok::<(), anyhow::Error>(())
         });
@@ -317,10 +352,17 @@ pub(crate) async fn send_backlog(
     count: u64,
 ) -> anyhow::Result<()> {
     let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
+    // Each source on its own task: an answer waits for its block's seal, so
+    // the sources' batches are sealed side by side rather than one by one.
+    let mut tasks = tokio::task::JoinSet::new();
     for (chain, list) in events(&chains, seed, first, count)? {
         if let Some(l) = ledgers.iter().find(|l| l.chain_id == chain) {
-            submit(&(l.chain_id.clone(), l.adapter.clone()), &list).await?;
+            let source = (l.chain_id.clone(), l.adapter.clone());
+            tasks.spawn(async move { submit(&source, &list).await });
         }
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.map_err(err("backlog"))??;
     }
     Ok(())
 }

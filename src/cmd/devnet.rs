@@ -303,7 +303,7 @@ pub(crate) fn templates() -> anyhow::Result<Templates> {
 }
 
 /// A fresh UUID v4 in lowercase, from a counter and a run seed.
-fn uuid(seed: u64, n: u64) -> String {
+pub(crate) fn uuid(seed: u64, n: u64) -> String {
     let h = light_clients::hash::sha256(&[&seed.to_le_bytes(), &n.to_le_bytes()]).0;
     format!(
         "{}-{}-4{}-{}{}-{}",
@@ -356,44 +356,91 @@ pub async fn run_workload(
     first: u64,
     timeout_secs: u64,
 ) -> anyhow::Result<u64> {
+    send_workload(workload(ledgers, count, seed, first, timeout_secs)?).await
+}
+
+/// A workload's events, by source ledger, in the order they are to execute.
+type Workload = BTreeMap<ChainId, (Arc<dyn ChainAdapter>, Vec<SubmitEvent>)>;
+
+/// The events of [`run_workload`], by source (an eBL issue before its transfer).
+fn workload(
+    ledgers: &[DevLedger],
+    count: u64,
+    seed: u64,
+    first: u64,
+    timeout_secs: u64,
+) -> anyhow::Result<Workload> {
     let t = templates()?;
     let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
     let channels = all_channels(&chains, &App::ALL);
-    let mut sent = 0;
+    let mut by_source = Workload::new();
     for n in first..first + count {
         let channel = &channels[(n as usize) % channels.len()];
         let Some(source) = ledgers.iter().find(|l| l.chain_id == channel.source) else {
             continue;
         };
         let (before, event) = workload_event(&t, seed, n, channel.app);
+        let list = &mut by_source
+            .entry(source.chain_id.clone())
+            .or_insert_with(|| (source.adapter.clone(), Vec::new()))
+            .1;
         if let Some(issue) = before {
-            let local = SubmitEvent {
+            list.push(SubmitEvent {
                 version: WIRE_VERSION,
                 destination: source.chain_id.clone(),
                 event: issue,
                 timeout_secs: None,
-            };
-            source
-                .adapter
-                .submit_event(&local)
-                .await
-                .map_err(err("issue"))?;
+            });
         }
-        let req = SubmitEvent {
+        list.push(SubmitEvent {
             version: WIRE_VERSION,
             destination: channel.destination.clone(),
             event,
             timeout_secs: Some(timeout_secs),
-        };
-        source
-            .adapter
-            .submit_event(&req)
-            .await
-            .map_err(err("event"))?;
-        sent += 1;
+        });
+    }
+    Ok(by_source)
+}
+
+/// Sends a workload: a ledger answers an event once its block is sealed, so
+/// each source's events go in batches and the sources side by side (a block
+/// time per batch, not per event); returns how many became packets.
+async fn send_workload(by_source: Workload) -> anyhow::Result<u64> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (chain, (adapter, list)) in by_source {
+        tasks.spawn(async move {
+            let mut sent = 0u64;
+            for chunk in list.chunks(adapters::wire::MAX_EVENT_BATCH) {
+                let answer = adapter.submit_events(chunk).await.map_err(err("events"))?;
+                for (req, item) in chunk.iter().zip(answer.results) {
+                    match item {
+                        adapters::wire::SubmittedItem::Submitted(_) => {
+                            sent += u64::from(req.destination != chain)
+                        }
+                        adapters::wire::SubmittedItem::Refused(r) => {
+                            return Err(anyhow::anyhow!(
+                                "{chain}: event refused: {} {}",
+                                r.code,
+                                r.message
+                            ))
+                        }
+                    }
+                }
+            }
+            Ok::<u64, anyhow::Error>(sent)
+        });
+    }
+    let mut sent = 0;
+    while let Some(r) = tasks.join_next().await {
+        sent += r.map_err(err("workload task"))??;
     }
     Ok(sent)
 }
+
+/// Workload rounds `portrelay devnet` keeps in flight: a round is answered
+/// once its blocks are sealed, so the next one is sent meanwhile instead of
+/// the feed pausing a block time per round.
+const ROUNDS_IN_FLIGHT: usize = 4;
 
 /// What the ledgers themselves say of every channel after a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -411,14 +458,23 @@ pub struct Ledgers {
 /// in order means the destination's `next_recv` equals the source's
 /// `next_send` (no gap, no duplicate) and every ack came back.
 pub async fn check_ledgers(ledgers: &[DevLedger]) -> anyhow::Result<Ledgers> {
+    let chains: Vec<(ChainId, Arc<dyn ChainAdapter>)> = ledgers
+        .iter()
+        .map(|l| (l.chain_id.clone(), l.adapter.clone()))
+        .collect();
+    check_chains(&chains).await
+}
+
+/// [`check_ledgers`] over any ledgers' adapters (processes, remote nodes).
+pub async fn check_chains(ledgers: &[(ChainId, Arc<dyn ChainAdapter>)]) -> anyhow::Result<Ledgers> {
     let mut ends = BTreeMap::new();
-    for l in ledgers {
-        for c in l.adapter.channels().await.map_err(err("channels"))? {
-            ends.insert((l.chain_id.clone(), c.id.clone()), c);
+    for (chain_id, adapter) in ledgers {
+        for c in adapter.channels().await.map_err(err("channels"))? {
+            ends.insert((chain_id.clone(), c.id.clone()), c);
         }
     }
     let mut out = Ledgers::default();
-    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
+    let chains: Vec<ChainId> = ledgers.iter().map(|(c, _)| c.clone()).collect();
     for channel in all_channels(&chains, &App::ALL) {
         let (Some(src), Some(dst)) = (
             ends.get(&(channel.source.clone(), channel.clone())),
@@ -593,18 +649,26 @@ pub async fn run(
     let started = Instant::now();
     let seed = relayer::relay::engine::now().unix_nanos();
     let target = opts.packets;
+    // Packets the ledgers answered, and workload events handed to rounds.
     let mut submitted = 0u64;
+    let mut scheduled = 0u64;
+    let mut rounds = tokio::task::JoinSet::new();
     let mut last_print = Instant::now();
     loop {
         if shutdown.is_cancelled() {
             break;
         }
+        while let Some(r) = rounds.try_join_next() {
+            submitted += r.map_err(err("workload round"))??;
+        }
         let want = target
-            .map(|t| t.saturating_sub(submitted))
+            .map(|t| t.saturating_sub(scheduled))
             .unwrap_or(18)
             .min(18 * 4);
-        if want > 0 {
-            submitted += run_workload(&ledgers, want, seed, submitted, 600).await?;
+        if want > 0 && rounds.len() < ROUNDS_IN_FLIGHT {
+            let round = workload(&ledgers, want, seed, scheduled, 600)?;
+            rounds.spawn(send_workload(round));
+            scheduled += want;
         }
         let s = engine.metrics.summary();
         if last_print.elapsed() >= Duration::from_secs(1) {
@@ -620,7 +684,7 @@ pub async fn run(
             break;
         }
         // Everything submitted: only waiting for acks, so look more often.
-        let all_submitted = target.is_some_and(|t| submitted >= t);
+        let all_submitted = target.is_some_and(|t| submitted >= t) && rounds.is_empty();
         let pause = if all_submitted {
             Duration::from_millis(50)
         } else {
@@ -631,6 +695,8 @@ pub async fn run(
             _ = tokio::time::sleep(pause) => {}
         }
     }
+    // Interrupted: rounds still waiting for their answers are dropped.
+    rounds.abort_all();
     let elapsed = started.elapsed();
     engine_stop.cancel();
     let _ = engine_task.await;

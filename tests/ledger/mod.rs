@@ -2,7 +2,8 @@
 //! routes, relaying by hand.
 
 mod dcsa;
+mod durable;
 mod events;
-mod relay_by_hand;
+pub(crate) mod relay_by_hand;
 mod restart;
 mod zk;

@@ -16,7 +16,7 @@ fn relayer() -> ed25519_consensus::SigningKey {
     ed25519_consensus::SigningKey::from([42u8; 32])
 }
 
-async fn relay_tx(to: &Ledger, msgs: Vec<RelayMsg>) -> (u64, Vec<MsgResult>) {
+pub(crate) async fn relay_tx(to: &Ledger, msgs: Vec<RelayMsg>) -> (u64, Vec<MsgResult>) {
     let key = relayer();
     let nonce = to
         .adapter
@@ -30,7 +30,7 @@ async fn relay_tx(to: &Ledger, msgs: Vec<RelayMsg>) -> (u64, Vec<MsgResult>) {
 }
 
 /// Clients of each other on every ledger, and the relayer's key registered.
-async fn connect(ledgers: &[&Ledger]) {
+pub(crate) async fn connect(ledgers: &[&Ledger]) {
     for a in ledgers {
         for b in ledgers {
             if a.chain_id != b.chain_id {
@@ -47,7 +47,7 @@ async fn connect(ledgers: &[&Ledger]) {
     }
 }
 
-async fn open(channel: &ChannelId, ends: [&Ledger; 2]) {
+pub(crate) async fn open(channel: &ChannelId, ends: [&Ledger; 2]) {
     for l in ends {
         l.operator_tx(OperatorMsg::OpenChannel {
             channel: channel.clone(),
@@ -59,7 +59,7 @@ async fn open(channel: &ChannelId, ends: [&Ledger; 2]) {
 
 /// A block's events once they can be proven (a gba block needs the next
 /// header sealed first: `not_yet_provable` until then).
-async fn provable_events(ledger: &Ledger, height: u64) -> adapters::wire::BlockEvents {
+pub(crate) async fn provable_events(ledger: &Ledger, height: u64) -> adapters::wire::BlockEvents {
     loop {
         match ledger.adapter.block_events(height).await {
             Ok(b) => return b,
@@ -72,7 +72,7 @@ async fn provable_events(ledger: &Ledger, height: u64) -> adapters::wire::BlockE
 }
 
 /// Finds the block of `src` at or after `from` that emitted `packet_id`.
-async fn find_packet(src: &Ledger, from: u64, packet_id: &PacketId) -> ProvenEvent {
+pub(crate) async fn find_packet(src: &Ledger, from: u64, packet_id: &PacketId) -> ProvenEvent {
     let mut h = from;
     loop {
         src.wait_for("the next block", || async { src.height().await >= h })
@@ -92,7 +92,11 @@ async fn find_packet(src: &Ledger, from: u64, packet_id: &PacketId) -> ProvenEve
 /// Updates `dst`'s client of `src` to the header that proves `proven`, one
 /// header at a time from what the client has (so rotations are followed),
 /// then delivers the packet; returns the destination height and results.
-async fn deliver(src: &Ledger, dst: &Ledger, proven: ProvenEvent) -> (u64, Vec<MsgResult>) {
+pub(crate) async fn deliver(
+    src: &Ledger,
+    dst: &Ledger,
+    proven: ProvenEvent,
+) -> (u64, Vec<MsgResult>) {
     let BlockEvent::Packet { packet } = proven.event else {
         panic!("not a packet")
     };
@@ -329,7 +333,7 @@ async fn a_gba_settlement_reaches_cosco_across_a_validator_rotation() {
 }
 
 /// Brings the ack of `packet_id` (written on `dst` at `dst_height`) back to `src`.
-async fn ack_back(
+pub(crate) async fn ack_back(
     src: &Ledger,
     dst: &Ledger,
     dst_height: u64,

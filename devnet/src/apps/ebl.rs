@@ -194,6 +194,9 @@ pub struct EblRegistry {
     /// registered it: transfers from there must be signed with it.
     #[serde(default)]
     pub platform_keys: BTreeMap<ChainId, RelayerKey>,
+    /// PINT 3.0: eBL platforms' keys, transfers received, documents held.
+    #[serde(default)]
+    pub pint: super::pint::PintRegistry,
 }
 
 /// An eBL transfer as it travels: the event, the issuing carrier as the
@@ -560,6 +563,21 @@ impl PortApps {
         };
         let id = event.header().event_id.to_string();
         let reference = &t.transport_document_reference;
+        // Sent back by the ledger this one pledged it to, before the first
+        // hop's ack arrived here: the source can only send what it holds,
+        // and holds it only by claiming the pledge (so that ack can only say
+        // claimed). The pledge is settled now, as the ack would; the chain
+        // check below still applies.
+        let early_return = match self.ebl.bills.get(reference).map(|b| &b.title) {
+            Some(Title::Pledged { to, packet, .. }) if to == source => Some(packet.clone()),
+            _ => None,
+        };
+        if let Some(pledge) = early_return {
+            self.pledges.remove(&pledge);
+            if let Some(b) = self.ebl.bills.get_mut(reference) {
+                b.title = Title::Away { to: source.clone() };
+            }
+        }
         if let Some(b) = self.ebl.bills.get(reference) {
             if b.event_ids.contains(&id) && b.title == Title::Live {
                 // Already claimed through another packet: accepted, nothing changes.

@@ -10,9 +10,10 @@
 //! record's commitment, and what arrives is a [`Fact`]: the fields the
 //! destination asked disclosed and the predicates proven, by field name.
 //!
-//! Layout: `cargo`, `payment`, `ebl` (one file per app) and `facts` (what
-//! `groth16` paths proved); this file holds [`PortApps`], the event
-//! histories they share and the host's [`Apps`] calls.
+//! Layout: `cargo`, `payment`, `ebl` (one file per app), `pint` (DCSA PINT
+//! 3.0 envelopes into the eBL app) and `facts` (what `groth16` paths
+//! proved); this file holds [`PortApps`], the event histories they share and
+//! the host's [`Apps`] calls.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,7 @@ mod cargo;
 mod ebl;
 mod facts;
 mod payment;
+pub mod pint;
 
 #[cfg(test)]
 mod tests;

@@ -228,6 +228,65 @@ fn a_bill_is_never_live_on_two_ledgers() {
     assert_eq!(a.ebl.answers.get("RECE"), Some(&1));
 }
 
+/// Issue 13: a bill sent back to its origin before the origin processed
+/// the first hop's ack is claimed there (the return proves the first hop was
+/// claimed), not answered DISE; the late ack then changes nothing.
+#[test]
+fn a_return_before_the_first_hops_ack_is_accepted() {
+    let (mut a, mut b) = (
+        PortApps::new(chain("cmport-1")),
+        PortApps::new(chain("cosco-1")),
+    );
+    let issue = ebl("ISSUE", &uuid(1), &[], "Shenzhen Bright Furniture");
+    a.apply_local(&event(&issue), None);
+    let out = ebl("TRANSFER", &uuid(2), &["ISSUE"], "Rotterdam Importers BV");
+    a.check_local(&event(&out), &chain("cosco-1")).unwrap();
+    let p1 = packet("cmport-1", "cosco-1", 1, &out);
+    a.apply_local(&event(&out), Some(p1.id.clone()));
+    b.on_recv(&p1, &CTX).unwrap();
+    assert_eq!(live(&[&a, &b]), 1);
+
+    // b sends it straight back; a has not seen p1's ack yet.
+    let back = by(
+        "Rotterdam Importers BV",
+        "TRANSFER",
+        &uuid(3),
+        &["ISSUE", "TRANSFER"],
+        Some("Shenzhen Bright Furniture"),
+    );
+    b.check_local(&event(&back), &chain("cmport-1")).unwrap();
+    let p2 = packet("cosco-1", "cmport-1", 1, &back);
+    b.apply_local(&event(&back), Some(p2.id.clone()));
+    assert_eq!(live(&[&a, &b]), 0);
+    assert!(matches!(a.ebl.bills[BILL].title, Title::Pledged { .. }));
+    a.on_recv(&p2, &CTX).unwrap();
+    assert_eq!(live(&[&a, &b]), 1);
+    assert_eq!(a.ebl.bills[BILL].title, Title::Live);
+    assert_eq!(a.ebl.bills[BILL].holder, "Shenzhen Bright Furniture");
+    assert_eq!(a.ebl.answers.get("RECE"), Some(&1));
+
+    // The first hop's ack arrives late: the title stays where it is.
+    a.on_ack(&p1, &AckResult::Ok, &CTX);
+    b.on_ack(&p2, &AckResult::Ok, &CTX);
+    assert_eq!(live(&[&a, &b]), 1);
+    assert_eq!(a.ebl.bills[BILL].title, Title::Live);
+    assert_eq!(a.ebl.bills[BILL].actions, ["ISSUE", "TRANSFER", "TRANSFER"]);
+    assert_eq!(
+        b.ebl.bills[BILL].title,
+        Title::Away {
+            to: chain("cmport-1")
+        }
+    );
+
+    // A chain that skips the first hop is still DISE, and the title stays live nowhere twice.
+    let mut c = PortApps::new(chain("gba-1"));
+    c.apply_local(&event(&issue), None);
+    let stray = ebl("TRANSFER", &uuid(4), &["ISSUE"], "Rotterdam Importers BV");
+    let p3 = packet("gba-1", "cmport-1", 1, &stray);
+    assert!(a.on_recv(&p3, &CTX).unwrap_err().0.starts_with("DISE"));
+    assert_eq!(a.ebl.bills[BILL].holder, "Shenzhen Bright Furniture");
+}
+
 #[test]
 fn envelopes_must_be_signed_by_the_registered_platform() {
     let mut b = PortApps::new(chain("cosco-1"));

@@ -24,6 +24,8 @@ pub enum Input {
     Event { event: SubmitEvent },
     /// An admin call registering a counterparty's eBL platform key.
     EblPlatform { chain: ChainId, key: RelayerKey },
+    /// A DCSA PINT 3.0 call that changed the eBL app (`ledger/pint.rs`).
+    Pint { call: crate::apps::pint::PintCall },
 }
 
 /// A block's inputs as stored: the context it executed in and its inputs, in order.
@@ -43,6 +45,11 @@ impl<F: Signing + IntoAny> Ledger<F> {
             Input::Event { event } => self.execute_event(event).map(|_| ()),
             Input::EblPlatform { chain, key } => {
                 self.apps.register_platform(chain.clone(), *key);
+                self.pending_events = true;
+                Ok(())
+            }
+            Input::Pint { call } => {
+                self.apps.pint(call);
                 self.pending_events = true;
                 Ok(())
             }

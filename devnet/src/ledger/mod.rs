@@ -13,6 +13,7 @@
 //! Layout:
 //! - `block`: sealing, the tip and the stored block;
 //! - `inputs`: transactions, events and admin calls executed and logged;
+//! - `pint`: DCSA PINT 3.0 calls, logged as inputs, answers signed;
 //! - `query`: what the RPC reads;
 //! - `witness`: the zk records and the disclosure witness;
 //! - `keys`: the validator key ring and the key files;
@@ -37,6 +38,7 @@ mod error;
 mod inputs;
 mod keys;
 mod open;
+mod pint;
 mod query;
 mod snapshot;
 mod witness;
@@ -48,6 +50,7 @@ pub use block::StoredBlock;
 pub use error::{LedgerError, ReplayFault};
 pub use inputs::Input;
 pub use keys::{operator_key, KeyError};
+pub use pint::PintReply;
 pub use snapshot::SnapshotPolicy;
 pub use witness::{Witness, ZkRecord};
 
@@ -119,6 +122,12 @@ pub struct Ledger<F: Signing + IntoAny> {
 impl<F: Signing + IntoAny> Ledger<F> {
     pub fn height(&self) -> u64 {
         self.tip.height
+    }
+
+    /// The height of the block being built: what an input accepted now is
+    /// sealed in (the RPC waits for it before answering an event).
+    pub fn building_height(&self) -> u64 {
+        self.building.height
     }
 
     /// Whether the block being built has anything in it.

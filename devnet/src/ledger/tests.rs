@@ -442,3 +442,67 @@ fn a_witness_rebuilds_the_blocks_zk_root_and_refuses_what_it_cannot_prove() {
         "zk_depth"
     );
 }
+
+/// PINT calls are inputs: a restart replays a platform's registration, a
+/// transfer started, its document and its finish to the same state, and
+/// a resend after it is DUPE.
+#[test]
+fn a_restart_replays_pint_calls_to_the_same_state() {
+    use crate::apps::pint;
+    let mut pair = Pair::new(SnapshotPolicy {
+        every_blocks: 1_000,
+        log_bytes: u64::MAX,
+    });
+    let wave = ed25519_consensus::SigningKey::from([7; 32]);
+    pair.src
+        .register_pint_platform("WAVE".into(), pint::public_jwk(&wave))
+        .unwrap();
+    pair.seal();
+    let party = |name: &str, platform: &str| {
+        serde_json::json!({"partyName": name, "eblPlatform": platform,
+            "identifyingCodes": [{"codeListProvider": "ZZZ", "partyCode": name}]})
+    };
+    let td = serde_json::json!({"transportDocumentReference": "COSPINT0001"});
+    let checksum = pint::document_checksum(&td);
+    let document = b"%PDF packing list";
+    let issuance = serde_json::json!({"documentChecksum": checksum, "issueToChecksum": checksum});
+    let entry = serde_json::json!({"eblPlatform": "WAVE", "transportDocumentChecksum": checksum,
+        "issuanceManifestSignedContent": pint::sign(&issuance, &wave).unwrap(),
+        "transactions": [
+            {"actionCode": "ISSUE", "actor": party("Carrier", "WAVE"), "recipient": party("Shipper", "WAVE"),
+             "actionDateTime": "2024-04-17T07:11:19.531Z"},
+            {"actionCode": "TRANSFER", "actor": party("Shipper", "WAVE"), "recipient": party("Bank", "COSC"),
+             "actionDateTime": "2024-04-17T07:12:19.531Z"}]});
+    let entry = pint::sign(&entry, &wave).unwrap();
+    let manifest = serde_json::json!({"transportDocumentChecksum": checksum,
+        "lastEnvelopeTransferChainEntrySignedContentChecksum": pint::sha256_hex(entry.as_bytes()),
+        "supportingDocuments": [{"name": "packing.pdf", "size": document.len(), "mediaType": "application/pdf",
+            "documentChecksum": pint::sha256_hex(document)}]});
+    let envelope = serde_json::json!({"transportDocument": td,
+        "envelopeManifestSignedContent": pint::sign(&manifest, &wave).unwrap(),
+        "envelopeTransferChain": [entry]});
+    let started = pair.src.pint_start(envelope.clone());
+    assert_eq!(started.status, 201, "{started:?}");
+    let reference = started.body.unwrap()["envelopeReference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    pair.seal();
+    let base64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(document)
+    };
+    let sent = pair
+        .src
+        .pint_document(reference.clone(), pint::sha256_hex(document), &base64);
+    assert_eq!(sent.status, 204);
+    pair.seal();
+    assert_eq!(pair.src.pint_finish(reference).status, 200);
+    pair.seal();
+    assert_eq!(pair.src.apps.ebl.bills["COSPINT0001"].holder, "Bank");
+    let before = state(&pair.src);
+    assert!(pair.src.snapshot_height() < pair.src.height() - 3);
+    pair.reopen().unwrap();
+    assert_eq!(state(&pair.src), before);
+    assert_eq!(pair.src.pint_start(envelope).status, 200, "DUPE");
+}

@@ -11,7 +11,9 @@ use light_clients::{AckResult, App, ChainId, ChannelId, PacketId};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::coordinator::{CoordinatorError, Job, JobId, JobKind, JobState, LeaseName, Work};
+use super::coordinator::{
+    CoordinatorError, Job, JobId, JobKind, JobRecord, JobState, Lane, LeaseName, Work,
+};
 use super::engine::Engine;
 
 /// Most sequences the clearer looks up per channel and direction in one round.
@@ -71,13 +73,22 @@ pub struct Trace {
     pub acked: bool,
 }
 
-/// A job as the trace shows it.
+/// A job as the trace shows it. In a fleet, `state` is what this member
+/// knows: a job another member has taken shows as queued; `holder` and
+/// `record` say who has it and how its tries went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobView {
     #[serde(flatten)]
     pub state: JobState,
     pub proof_height: u64,
+    /// Its own failures (refusals), counted toward parking it.
     pub attempts: u32,
+    /// The member holding the job's lane now (in a fleet; none when nobody does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// Its failed tries, whichever member made them (none: no try failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<JobRecord>,
 }
 
 /// Why a trace could not be made.
@@ -291,18 +302,27 @@ impl Engine {
         let sent = end.as_ref().is_some_and(|e| packet.sequence < e.next_send);
         let receipt = optional(destination.adapter.receipt_location(packet).await)?;
         let view = |kind| async move {
-            let found = self
-                .queue
-                .lookup(&JobId {
-                    channel: channel.clone(),
-                    sequence: packet.sequence,
-                    kind,
-                })
-                .await?;
-            Ok::<_, CoordinatorError>(found.map(|(state, job)| JobView {
+            let id = JobId {
+                channel: channel.clone(),
+                sequence: packet.sequence,
+                kind,
+            };
+            let Some((state, job)) = self.queue.lookup(&id).await? else {
+                return Ok::<_, CoordinatorError>(None);
+            };
+            // What the member that tried it recorded, and who holds its lane now.
+            let record = self.fleet.record(&id).await?;
+            let lane = Lane {
+                channel: channel.clone(),
+                kind,
+            };
+            let holder = self.fleet.holder(&lane).await?;
+            Ok(Some(JobView {
                 state,
                 proof_height: job.proof_height(),
-                attempts: job.attempts,
+                attempts: job.attempts.max(record.as_ref().map_or(0, |r| r.attempts)),
+                holder,
+                record,
             }))
         };
         let packet_job = view(JobKind::Packet).await?;

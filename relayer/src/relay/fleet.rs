@@ -16,6 +16,11 @@
 //!   with the `XADD` in one script, so a job is never queued twice.
 //! - Registered adapters live in a hash with a version counter that every
 //!   member polls; heartbeats (keys with an expiry) give membership.
+//! - Each job whose try failed has a record (a hash, overwritten on each
+//!   failure, expiring an hour after the last one; a parked job's stays
+//!   while it is parked) and a place in a sorted set of the latest failures,
+//!   trimmed to `FAILING_KEPT`; so any member's trace shows the member
+//!   that tried a job, how often, the last error and when.
 //!
 //! Safety does not rest here: the destinations' receipts refuse a repeat
 //! delivery, and a member that lost Redis state (or a lease while paused)
@@ -25,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use light_clients::ChainId;
+use light_clients::{ChainId, Timestamp};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::streams::{StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions};
 use redis::AsyncCommands;
@@ -33,11 +38,12 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::coordinator::lanes::{fair_share, plan_take};
+use super::coordinator::lanes::{fair_share, plan_take, stepped_back};
 use super::coordinator::HandBack;
 use super::coordinator::{
-    AdapterRecord, CoordinatorError, FleetMember, FleetStatus, FleetView, Job, JobId, JobKind,
-    JobQueue, JobState, Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue,
+    bounded_reason, AdapterRecord, CoordinatorError, FailingJob, FleetMember, FleetStatus,
+    FleetView, Job, JobId, JobKind, JobQueue, JobRecord, JobState, Lane, Lease, LeaseName, Leases,
+    Parked, PathMax, RelayerStore, Requeue, Stall, FAILING_SHOWN,
 };
 use crate::config::{redact, RedisConfig};
 use crate::metrics::Metrics;
@@ -48,6 +54,14 @@ const DONE: &str = "done";
 /// the clearer, which see the same events at different times, to agree.
 /// At 6,000 packets per second that is about 720,000 small keys.
 const DONE_MS: u64 = 60_000;
+
+/// How long a job's record of failed tries stays after its last failure
+/// (ms): a job failing now is tried again well within it, and a record left
+/// behind (its job delivered through another entry) goes by itself.
+const RECORD_MS: u64 = 3_600_000;
+/// The latest failures the sorted set keeps (their records are read by key,
+/// so an older one still shows in a trace).
+const FAILING_KEPT: isize = 1024;
 
 /// Most jobs queued in one pipelined round trip.
 const ENQUEUE_CHUNK: usize = 256;
@@ -107,6 +121,29 @@ redis.call('SET', KEYS[1], e)
 return 1 + redis.call('SADD', KEYS[3], ARGV[2])
 ";
 
+/// Records that the caller (`ARGV[1]`) could not progress on a lane: when
+/// the lane first stalled (kept), who tried; the record lives `ARGV[2]` ms
+/// after the last stall. Returns the milliseconds since the first stall (by
+/// Redis's clock, one clock for the fleet), then the members that tried.
+const STALL: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSETNX', KEYS[1], 'since', now)
+redis.call('HSET', KEYS[1], 'tried:' .. ARGV[1], now)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local since = tonumber(redis.call('HGET', KEYS[1], 'since')) or now
+local out = {tostring(math.max(0, now - since))}
+for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(k, 1, 6) == 'tried:' then table.insert(out, string.sub(k, 7)) end
+end
+return out
+";
+
+/// How long a member that stepped back from a stalled lane leaves it to
+/// the others, in lease times: long enough for another member's round
+/// (every third of a lease) to take it and try.
+const STEP_BACK_LEASES: u32 = 3;
+
 /// A lease this member holds.
 #[derive(Debug)]
 struct Held {
@@ -125,6 +162,11 @@ struct Entry {
     /// The stream entry id.
     entry: String,
     job: Job,
+    /// Whether the job may have a record of failed tries (this member wrote
+    /// one, or the entry was claimed from another member): its completion
+    /// removes the record. Fresh entries have none, so a completion costs
+    /// no extra command.
+    recorded: bool,
 }
 
 #[derive(Debug, Default)]
@@ -141,6 +183,9 @@ struct State {
     flying: BTreeMap<JobId, Entry>,
     /// Why Redis cannot be used now.
     unavailable: Option<String>,
+    /// Lanes with a stall record this member knows of (it stalled on them,
+    /// or took them over with one): forgotten in Redis once they progress.
+    stalls: BTreeSet<Lane>,
 }
 
 /// A heartbeat as stored.
@@ -176,10 +221,16 @@ struct Inner {
     release: redis::Script,
     checkpoint: redis::Script,
     enqueue: redis::Script,
+    stall: redis::Script,
 }
 
 fn store<E: std::fmt::Display>(e: E) -> CoordinatorError {
     CoordinatorError::Store(e.to_string())
+}
+
+/// Now, in Unix milliseconds (what a record stores).
+fn now_ms() -> u64 {
+    crate::relay::engine::now().unix_nanos() / 1_000_000
 }
 
 fn lane_kind(kind: JobKind) -> &'static str {
@@ -236,6 +287,7 @@ impl RedisCoordinator {
                 release: redis::Script::new(RELEASE),
                 checkpoint: redis::Script::new(CHECKPOINT),
                 enqueue: redis::Script::new(ENQUEUE),
+                stall: redis::Script::new(STALL),
             }),
         })
     }
@@ -296,6 +348,43 @@ impl Inner {
         let c = &id.channel;
         self.key(&format!(
             "job:{}:{}:{}:{}:{}",
+            c.source,
+            c.destination,
+            c.app,
+            id.sequence,
+            lane_kind(id.kind)
+        ))
+    }
+
+    /// A lane's stall record: `since`, and `tried:<instance>` per member.
+    fn stall_key(&self, lane: &Lane) -> String {
+        self.key(&format!("stall:{}", LeaseName::Lane { lane: lane.clone() }))
+    }
+
+    /// Who stepped back from a lane last (expires after the while).
+    fn step_back_key(&self, name: &LeaseName) -> String {
+        self.key(&format!("stepback:{name}"))
+    }
+
+    /// The live members' names, this one included.
+    async fn live_members(&self) -> Result<BTreeSet<String>, CoordinatorError> {
+        let names: Vec<String> = self
+            .run(redis::cmd("SMEMBERS").arg(self.key("members")))
+            .await?;
+        let mut live: BTreeSet<String> = self
+            .beats(&names)
+            .await?
+            .into_iter()
+            .map(|b| b.instance)
+            .collect();
+        live.insert(self.config.instance.clone());
+        Ok(live)
+    }
+
+    fn record_key(&self, id: &JobId) -> String {
+        let c = &id.channel;
+        self.key(&format!(
+            "record:{}:{}:{}:{}:{}",
             c.source,
             c.destination,
             c.app,
@@ -608,6 +697,26 @@ impl Inner {
             .map(|lane| LeaseName::Lane { lane })
             .collect();
         lanes.sort();
+        // Lanes a member stepped back from: the others stand in for it
+        // beyond their share; it leaves them alone for the while.
+        let markers: BTreeMap<LeaseName, String> = if lanes.is_empty() {
+            BTreeMap::new()
+        } else {
+            let keys: Vec<String> = lanes.iter().map(|n| self.step_back_key(n)).collect();
+            let who: Vec<Option<String>> = self.run(redis::cmd("MGET").arg(&keys)).await?;
+            lanes
+                .iter()
+                .cloned()
+                .zip(who)
+                .filter_map(|(n, w)| w.map(|w| (n, w)))
+                .collect()
+        };
+        let (lanes, stand_in) = stepped_back(&lanes, &markers, &self.config.instance);
+        for name in &stand_in {
+            if !self.state().held.contains_key(name) && self.try_acquire(name).await? {
+                tracing::info!(lease = %name, stepped_back = %markers.get(name).map_or("", String::as_str), "standing in on a lane another member stepped back from");
+            }
+        }
         let wanted: Vec<LeaseName> = self.state().wanted.iter().cloned().collect();
         let (scanners, others): (Vec<LeaseName>, Vec<LeaseName>) = wanted
             .into_iter()
@@ -681,7 +790,13 @@ impl Inner {
         let stream = self.stream_key(lane);
         self.ensure_group(&stream).await?;
         let claimed = self.claim(&stream, 0).await?;
+        let stalled: bool = self
+            .run(redis::cmd("EXISTS").arg(self.stall_key(lane)))
+            .await?;
         let mut st = self.state();
+        if stalled {
+            st.stalls.insert(lane.clone());
+        }
         let q = st.queues.entry(lane.clone()).or_default();
         for e in claimed {
             q.insert(e.job.id().sequence, e);
@@ -722,15 +837,108 @@ impl Inner {
             };
             for id in &reply.claimed {
                 match self.entry(stream, id) {
-                    Some(e) => out.push(e),
+                    // Another member's: it may have failed tries on record.
+                    Some(e) => out.push(Entry {
+                        recorded: true,
+                        ..e
+                    }),
                     None => self.drop_bad(stream, &id.id).await,
                 }
             }
             if reply.next_stream_id == "0-0" || reply.claimed.is_empty() {
+                self.restore_attempts(&mut out).await?;
                 return Ok(out);
             }
             start = reply.next_stream_id;
         }
+    }
+
+    /// Claimed jobs carry on with the attempts their records counted at the
+    /// member that had them, so a job refused everywhere is parked after
+    /// `max_attempts` across the fleet, not per member.
+    async fn restore_attempts(&self, entries: &mut [Entry]) -> Result<(), CoordinatorError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut p = redis::pipe();
+        for e in entries.iter() {
+            p.cmd("HGET")
+                .arg(self.record_key(&e.job.id()))
+                .arg("attempts");
+        }
+        let counted: Vec<Option<u32>> = self.pipe(&p).await?;
+        for (e, n) in entries.iter_mut().zip(counted) {
+            e.job.attempts = e.job.attempts.max(n.unwrap_or(0));
+        }
+        Ok(())
+    }
+
+    /// Adds to `p` the record of one more failed try of `job` (by this
+    /// member, now), and its place among the latest failures.
+    fn record_failure(&self, p: &mut redis::Pipeline, job: &Job, reason: &str, parked: bool) {
+        let id = job.id();
+        let key = self.record_key(&id);
+        let now = now_ms();
+        p.cmd("HINCRBY").arg(&key).arg("tries").arg(1).ignore();
+        p.cmd("HSET")
+            .arg(&key)
+            .arg("member")
+            .arg(&self.config.instance)
+            .arg("attempts")
+            .arg(job.attempts)
+            .arg("error")
+            .arg(bounded_reason(reason))
+            .arg("at")
+            .arg(now)
+            .arg("parked")
+            .arg(u8::from(parked))
+            .ignore();
+        p.cmd("HSETNX").arg(&key).arg("since").arg(now).ignore();
+        if parked {
+            // Kept while parked: the parked stream bounds how many.
+            p.cmd("PERSIST").arg(&key).ignore();
+        } else {
+            p.cmd("PEXPIRE").arg(&key).arg(RECORD_MS).ignore();
+        }
+        if let Ok(member) = serde_json::to_string(&id) {
+            p.cmd("ZADD")
+                .arg(self.key("failing"))
+                .arg(now)
+                .arg(member)
+                .ignore();
+        }
+    }
+
+    /// Adds to `p` the removal of `id`'s record (delivered, or retried afresh).
+    fn forget_record(&self, p: &mut redis::Pipeline, id: &JobId) {
+        p.cmd("DEL").arg(self.record_key(id)).ignore();
+        if let Ok(member) = serde_json::to_string(id) {
+            p.cmd("ZREM").arg(self.key("failing")).arg(member).ignore();
+        }
+    }
+
+    /// A record from its hash's fields; none when there is none (no such hash).
+    fn parse_record(fields: &BTreeMap<String, String>) -> Option<JobRecord> {
+        let ms = |name: &str| {
+            fields
+                .get(name)?
+                .parse::<u64>()
+                .ok()
+                .map(|ms| Timestamp::from_unix_nanos(ms.saturating_mul(1_000_000)))
+        };
+        let last_tried = ms("at")?;
+        Some(JobRecord {
+            member: fields.get("member").cloned(),
+            tries: fields.get("tries")?.parse().ok()?,
+            attempts: fields
+                .get("attempts")
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(0),
+            last_error: fields.get("error").cloned().unwrap_or_default(),
+            last_tried,
+            failing_since: ms("since").unwrap_or(last_tried),
+            parked: fields.get("parked").is_some_and(|p| p == "1"),
+        })
     }
 
     fn entry(&self, stream: &str, id: &StreamId) -> Option<Entry> {
@@ -740,6 +948,7 @@ impl Inner {
             stream: stream.to_string(),
             entry: id.id.clone(),
             job,
+            recorded: false,
         })
     }
 
@@ -1002,7 +1211,8 @@ impl RedisCoordinator {
     ) -> Result<(), CoordinatorError> {
         let i = &self.inner;
         let mut parked = Vec::new();
-        {
+        let mut p = redis::pipe();
+        let away = {
             let mut st = i.state();
             for mut job in jobs {
                 let id = job.id();
@@ -1011,7 +1221,9 @@ impl RedisCoordinator {
                 };
                 let (attempts, park) = how.apply(job.attempts);
                 job.attempts = attempts;
+                i.record_failure(&mut p, &job, reason, park);
                 e.job = job;
+                e.recorded = true;
                 if park {
                     parked.push((id, e));
                 } else if let Some(q) = st.queues.get_mut(&e.job.lane()) {
@@ -1020,11 +1232,30 @@ impl RedisCoordinator {
                 }
                 // A lane no longer held: the entry stays pending for its new owner.
             }
-        }
+            st.unavailable.is_some()
+        };
         if parked.is_empty() {
+            if away {
+                // No record while Redis is away: a try must not wait on it.
+                return Ok(());
+            }
+            p.cmd("ZREMRANGEBYRANK")
+                .arg(i.key("failing"))
+                .arg(0)
+                .arg(-FAILING_KEPT - 1)
+                .ignore();
+            // The record is for the operators: a failure to write it does
+            // not fail the hand-back (Redis is marked away by the call).
+            if let Err(e) = i.pipe::<()>(&p).await {
+                tracing::debug!(error = %e, "recording failed tries");
+            }
             return Ok(());
         }
-        let mut p = redis::pipe();
+        p.cmd("ZREMRANGEBYRANK")
+            .arg(i.key("failing"))
+            .arg(0)
+            .arg(-FAILING_KEPT - 1)
+            .ignore();
         for (id, e) in &parked {
             let job = serde_json::to_string(&e.job).map_err(store)?;
             p.cmd("XADD")
@@ -1211,6 +1442,9 @@ impl JobQueue for RedisCoordinator {
                 .arg("PX")
                 .arg(DONE_MS)
                 .ignore();
+            if e.recorded {
+                i.forget_record(&mut p, id);
+            }
         }
         i.pipe::<()>(&p).await
     }
@@ -1258,6 +1492,10 @@ impl JobQueue for RedisCoordinator {
                 .get::<String>("job")
                 .and_then(|j| serde_json::from_str::<Job>(&j).ok())
             {
+                // Retried afresh: its failures so far go with its attempts.
+                let mut p = redis::pipe();
+                i.forget_record(&mut p, &job.id());
+                i.pipe::<()>(&p).await?;
                 self.enqueue(Job { attempts: 0, ..job }).await?;
                 n += 1;
             }
@@ -1283,6 +1521,92 @@ impl JobQueue for RedisCoordinator {
         }
         let lens: Vec<usize> = i.pipe(&p).await?;
         Ok(lanes.into_iter().zip(lens).collect())
+    }
+
+    /// The record is fleet-wide, timed by Redis's clock.
+    async fn stalled(&self, lane: &Lane, keep: Duration) -> Result<Stall, CoordinatorError> {
+        let i = &self.inner;
+        let keep_ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX).max(1);
+        let answer: Vec<String> = i
+            .script(
+                i.stall
+                    .key(i.stall_key(lane))
+                    .arg(&i.config.instance)
+                    .arg(keep_ms),
+            )
+            .await?;
+        i.state().stalls.insert(lane.clone());
+        let mut answer = answer.into_iter();
+        let since_ms: u64 = answer.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        Ok(Stall {
+            since: Duration::from_millis(since_ms),
+            tried: answer.collect(),
+            live: i.live_members().await?,
+        })
+    }
+
+    /// Marks the lane as stepped back from by this member for
+    /// [`STEP_BACK_LEASES`] lease times, then releases its lease; the next
+    /// holder claims its pending jobs.
+    async fn step_back(&self, lane: &Lane) -> Result<bool, CoordinatorError> {
+        let i = &self.inner;
+        let name = LeaseName::Lane { lane: lane.clone() };
+        let value = {
+            let st = i.state();
+            let busy = st.flying.values().any(|e| e.job.lane() == *lane);
+            match st.held.get(&name) {
+                Some(h) if !busy => h.value.clone(),
+                _ => return Ok(false),
+            }
+        };
+        if i.live_members().await?.len() < 2 {
+            return Ok(false);
+        }
+        let cooldown = i.config.lease.saturating_mul(STEP_BACK_LEASES);
+        let cooldown_ms = u64::try_from(cooldown.as_millis()).unwrap_or(u64::MAX);
+        // Marked before the release, so that no round of this member's takes it back between.
+        i.run::<()>(
+            redis::cmd("SET")
+                .arg(i.step_back_key(&name))
+                .arg(&i.config.instance)
+                .arg("PX")
+                .arg(cooldown_ms),
+        )
+        .await?;
+        {
+            let mut st = i.state();
+            if let Some(h) = st.held.remove(&name) {
+                h.stop.cancel();
+            }
+            st.queues.remove(lane);
+        }
+        i.release_value(&name, &value).await?;
+        tracing::warn!(lease = %name, for_ms = cooldown_ms, "lane stalled here: its lease given up for a while so that another member can try");
+        Ok(true)
+    }
+
+    async fn progressed(&self, lanes: &[Lane]) -> Result<(), CoordinatorError> {
+        let i = &self.inner;
+        let known: Vec<Lane> = {
+            let st = i.state();
+            lanes
+                .iter()
+                .filter(|l| st.stalls.contains(*l))
+                .cloned()
+                .collect()
+        };
+        if known.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = known.iter().map(|l| i.stall_key(l)).collect();
+        // Forgotten here only once deleted there: a record left behind would
+        // count a later stall from this one.
+        i.run::<()>(redis::cmd("DEL").arg(&keys)).await?;
+        let mut st = i.state();
+        for lane in &known {
+            st.stalls.remove(lane);
+        }
+        Ok(())
     }
 }
 
@@ -1372,10 +1696,98 @@ impl RelayerStore for RedisCoordinator {
     }
 }
 
+impl RedisCoordinator {
+    /// The latest failed jobs not delivered since, at most [`FAILING_SHOWN`],
+    /// each with its lane's holder: read from the sorted set of failures.
+    async fn failing(&self) -> Result<Vec<FailingJob>, CoordinatorError> {
+        let i = &self.inner;
+        // Some of the latest may be delivered since: read a few more.
+        let latest: Vec<String> = i
+            .run(
+                redis::cmd("ZREVRANGE")
+                    .arg(i.key("failing"))
+                    .arg(0)
+                    .arg(FAILING_SHOWN * 4 - 1),
+            )
+            .await?;
+        let ids: Vec<JobId> = latest
+            .iter()
+            .filter_map(|m| serde_json::from_str(m).ok())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut p = redis::pipe();
+        for id in &ids {
+            let lane = Lane {
+                channel: id.channel.clone(),
+                kind: id.kind,
+            };
+            p.cmd("HGETALL").arg(i.record_key(id));
+            p.cmd("GET").arg(i.job_key(id));
+            p.cmd("GET").arg(i.lease_key(&LeaseName::Lane { lane }));
+        }
+        let values: Vec<redis::Value> = i.pipe(&p).await?;
+        let mut out = Vec::new();
+        for (id, chunk) in ids.into_iter().zip(values.chunks_exact(3)) {
+            let (Ok(fields), Ok(job), Ok(lease)) = (
+                redis::from_redis_value::<BTreeMap<String, String>>(&chunk[0]),
+                redis::from_redis_value::<Option<String>>(&chunk[1]),
+                redis::from_redis_value::<Option<String>>(&chunk[2]),
+            ) else {
+                continue;
+            };
+            let Some(record) = Inner::parse_record(&fields) else {
+                continue;
+            };
+            // Delivered (done, or gone and not parked): not failing any more.
+            let live = match job.as_deref() {
+                Some(DONE) => false,
+                Some(_) => true,
+                None => record.parked,
+            };
+            if live {
+                out.push(FailingJob {
+                    job: id,
+                    holder: lease.as_deref().map(holder_of),
+                    record,
+                });
+            }
+            if out.len() == FAILING_SHOWN {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The member in a lease's value (`instance:token`).
+fn holder_of(value: &str) -> String {
+    value
+        .rsplit_once(':')
+        .map_or(value, |(instance, _)| instance)
+        .to_string()
+}
+
 #[async_trait::async_trait]
 impl FleetView for RedisCoordinator {
     fn unavailable(&self) -> Option<String> {
         self.inner.state().unavailable.clone()
+    }
+
+    async fn record(&self, id: &JobId) -> Result<Option<JobRecord>, CoordinatorError> {
+        let i = &self.inner;
+        let fields: BTreeMap<String, String> =
+            i.run(redis::cmd("HGETALL").arg(i.record_key(id))).await?;
+        Ok(Inner::parse_record(&fields))
+    }
+
+    async fn holder(&self, lane: &Lane) -> Result<Option<String>, CoordinatorError> {
+        let i = &self.inner;
+        let value: Option<String> = i
+            .run(redis::cmd("GET").arg(i.lease_key(&LeaseName::Lane { lane: lane.clone() })))
+            .await?;
+        Ok(value.as_deref().map(holder_of))
     }
 
     async fn status(&self) -> Option<FleetStatus> {
@@ -1404,6 +1816,7 @@ impl FleetView for RedisCoordinator {
                     .insert(name, u64::try_from(n).unwrap_or(u64::MAX));
             }
             status.parked = i.run(redis::cmd("XLEN").arg(i.key("parked"))).await?;
+            status.failing = self.failing().await?;
             Ok::<_, CoordinatorError>(())
         }
         .await;

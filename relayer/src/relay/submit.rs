@@ -14,7 +14,7 @@ use light_clients::zk::{self, Disclosure, PathPolicy};
 use light_clients::{App, ChainId, PacketId};
 use tokio_util::sync::CancellationToken;
 
-use super::coordinator::{Job, JobId, JobKind, Requeue, Work};
+use super::coordinator::{Job, JobKind, Lane, Requeue, Work};
 use crate::metrics::bounded_check;
 
 /// Batches a submitter keeps sent but not yet confirmed at once.
@@ -31,6 +31,120 @@ const CONTROL: usize = 64;
 
 /// Pauses between retries grow up to this many times `[relayer] backoff`.
 const BACKOFF_STEPS: u32 = 5;
+
+/// The request size a destination is held to when its status does not say
+/// (`max_tx_bytes` absent: an older ledger, or its status not read yet):
+/// 1 MiB, what a proxy in front of a ledger commonly takes (nginx's default
+/// `client_max_body_size`), an eighth of what the devnet ledger takes.
+pub const DEFAULT_MAX_TX_BYTES: usize = 1 << 20;
+
+/// Of the limit, the part a batch's deliveries may take by their estimated
+/// size, in percent: the rest is room for the client updates in front of
+/// them (a header with its validator sets is a few KiB) and the envelope. A
+/// transaction that still does not fit once made is halved.
+const DELIVERIES_PERCENT: usize = 75;
+
+/// How often a submitter reads its destination's advertised limit again
+/// (the operator may change it; a 413 reads it at once).
+const LIMIT_REFRESH: Duration = Duration::from_secs(60);
+
+/// The largest request a destination takes, as its submitter knows it: what
+/// its status advertises (`max_tx_bytes`), or [`DEFAULT_MAX_TX_BYTES`], and
+/// below that what a refusal for size (HTTP 413) taught.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct TxLimit {
+    /// What the status says; none when it does not say or was not read.
+    advertised: Option<usize>,
+    /// Less than that: a request this large or larger was refused (a proxy
+    /// in front of the ledger taking less than the ledger says).
+    learned: Option<usize>,
+    /// When the status was last read.
+    read_at: Option<Instant>,
+}
+
+impl TxLimit {
+    /// The most bytes a request may take.
+    fn bytes(&self) -> usize {
+        self.advertised
+            .unwrap_or(DEFAULT_MAX_TX_BYTES)
+            .min(self.learned.unwrap_or(usize::MAX))
+    }
+
+    /// The status said `max_tx_bytes`: a changed value is the operator's
+    /// change and replaces what refusals taught.
+    fn advertised(&mut self, said: Option<u64>, at: Instant) {
+        let said = said.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
+        if said != self.advertised {
+            self.learned = None;
+        }
+        self.advertised = said;
+        self.read_at = Some(at);
+    }
+
+    /// A request of `size` bytes was refused as too large.
+    fn refused(&mut self, size: usize) {
+        let below = size.saturating_sub(1).max(1);
+        self.learned = Some(self.learned.map_or(below, |l| l.min(below)));
+    }
+
+    fn stale(&self, now: Instant) -> bool {
+        self.read_at
+            .is_none_or(|at| now.duration_since(at) >= LIMIT_REFRESH)
+    }
+}
+
+/// What to do with a batch of `jobs` jobs whose transaction takes `size`
+/// bytes as a request, against `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fit {
+    Send,
+    /// Too large: keep this many jobs from the front (half), hand the rest back.
+    Keep(usize),
+    /// A job alone is too large: it cannot be delivered under this limit.
+    Alone,
+}
+
+fn fit(jobs: usize, size: usize, limit: usize) -> Fit {
+    if size <= limit {
+        Fit::Send
+    } else if jobs <= 1 {
+        Fit::Alone
+    } else {
+        Fit::Keep(jobs / 2)
+    }
+}
+
+/// The bytes a transaction takes as a request: its JSON as the adapter
+/// sends it. The body sits in it escaped, so this is at least the body's
+/// size, and holding it to the limit holds both the host's body limit and
+/// the RPC's request limit.
+fn request_bytes(tx: &SignedTx) -> usize {
+    serde_json::to_vec(tx).map_or(usize::MAX, |b| b.len())
+}
+
+/// A job's estimated part of a request: its delivery's JSON, escaped as
+/// it sits in the body (without a disclosure, which adds a few hundred bytes).
+fn estimated_bytes(job: &Job) -> usize {
+    serde_json::to_string(&job.work)
+        .and_then(|j| serde_json::to_string(&j))
+        .map_or(usize::MAX, |s| s.len())
+}
+
+/// How many jobs from the front fit in `budget` bytes by their sizes; at
+/// least one of a batch that is not empty (the transaction made for it
+/// decides whether a job alone fits).
+fn fitting(sizes: impl IntoIterator<Item = usize>, budget: usize) -> usize {
+    let mut total = 0usize;
+    let mut n = 0;
+    for size in sizes {
+        total = total.saturating_add(size);
+        if total > budget {
+            return n.max(1);
+        }
+        n += 1;
+    }
+    n
+}
 
 /// The pause before retry number `step` (0 for the first): `base` doubled
 /// `step` times, at most [`BACKOFF_STEPS`] times, so that a submitter that
@@ -60,34 +174,6 @@ fn path_of(job: &Job) -> (ChainId, ChainId) {
         JobKind::Packet => (c.source, c.destination),
         // An ack goes back to the packet's source, proven by its destination.
         JobKind::Ack => (c.destination, c.source),
-    }
-}
-
-/// When each job a submitter could not prepare first stalled: a job is
-/// parked once it stalled for `[relayer] stall_park` (on this member; its
-/// lane's jobs are forgotten here when another member delivers them, after
-/// twice that).
-#[derive(Debug, Default)]
-struct Stalled {
-    since: std::collections::HashMap<JobId, Instant>,
-}
-
-impl Stalled {
-    /// Splits `jobs` into those stalled for `park` or longer and the others,
-    /// noting when each new one first stalled.
-    fn sort(&mut self, jobs: Vec<Job>, park: Duration) -> (Vec<Job>, Vec<Job>) {
-        let now = Instant::now();
-        // Jobs delivered by another member never come back to be forgotten.
-        self.since
-            .retain(|_, first| now.duration_since(*first) < park.saturating_mul(2));
-        jobs.into_iter().partition(|j| {
-            let first = *self.since.entry(j.id()).or_insert(now);
-            now.duration_since(first) >= park
-        })
-    }
-
-    fn forget(&mut self, id: &JobId) {
-        self.since.remove(id);
     }
 }
 
@@ -164,7 +250,7 @@ impl Engine {
         let mut failures = 0u32;
         // Batches in a row that waited for a header: the step of their backoff.
         let mut stalls = 0u32;
-        let mut stalled = Stalled::default();
+        let mut limit = TxLimit::default();
         loop {
             if stop.is_cancelled() {
                 return;
@@ -212,14 +298,17 @@ impl Engine {
             }
             // A batch taken is sent and settled even on shutdown: nothing is left half-done.
             match self
-                .send_batch(&chain, &target, signer, jobs, &mut nonce)
+                .send_batch(&chain, &target, signer, jobs, &mut nonce, &mut limit)
                 .await
             {
                 Ok(Batch::Sent(sent)) => {
                     failures = 0;
                     stalls = 0;
-                    for (job, _) in &sent.executed {
-                        stalled.forget(&job.id());
+                    let lanes: std::collections::BTreeSet<Lane> =
+                        sent.executed.iter().map(|(j, _)| j.lane()).collect();
+                    let lanes: Vec<Lane> = lanes.into_iter().collect();
+                    if let Err(e) = self.queue.progressed(&lanes).await {
+                        tracing::debug!(%target, error = %e, "cannot record that lanes progressed");
                     }
                     let engine = self.clone();
                     let adapter = chain.adapter.clone();
@@ -237,16 +326,7 @@ impl Engine {
                     stalls = stalls.saturating_add(1);
                     let paths: std::collections::BTreeSet<(ChainId, ChainId)> =
                         jobs.iter().map(path_of).collect();
-                    let (overdue, back) = stalled.sort(jobs, self.stall.park);
-                    if !overdue.is_empty() {
-                        tracing::error!(%target, jobs = overdue.len(), %reason, "parking jobs stalled for longer than relayer.stall_park");
-                        let why = format!(
-                            "stalled for longer than relayer.stall_park ({}): {reason}",
-                            humantime::format_duration(self.stall.park)
-                        );
-                        self.park(overdue, &why).await;
-                    }
-                    self.hand_back(back, &reason, Requeue::NotAnAttempt).await;
+                    self.settle_stalled(&target, jobs, &reason).await;
                     for (source, destination) in &paths {
                         self.metrics
                             .lane_stalled
@@ -381,6 +461,54 @@ impl Engine {
         }
     }
 
+    /// Settles the jobs of a batch that stalled, lane by lane: each lane's
+    /// stall is recorded with the coordinator (fleet-wide on Redis); a
+    /// lane's jobs are parked once every live member tried it for
+    /// `[relayer] stall_park` (see `Stall::park_due`), else they go back
+    /// to their lane and this member gives the lane up for a while so that
+    /// another can try (on Redis, with other members alive).
+    async fn settle_stalled(&self, target: &ChainId, jobs: Vec<Job>, reason: &str) {
+        let mut lanes: BTreeMap<Lane, Vec<Job>> = BTreeMap::new();
+        for job in jobs {
+            lanes.entry(job.lane()).or_default().push(job);
+        }
+        let park = self.stall.park;
+        // Renewed at every stall (at most 32 backoffs apart): it outlives
+        // any pause, and a record of a lane long quiet does not linger.
+        let keep = park.saturating_mul(3);
+        let mut back = Vec::new();
+        for (lane, jobs) in lanes {
+            let stall = match self.queue.stalled(&lane, keep).await {
+                Ok(stall) => stall,
+                Err(e) => {
+                    tracing::warn!(%target, error = %e, "cannot record a stall with the coordinator");
+                    self.hand_back(jobs, reason, Requeue::NotAnAttempt).await;
+                    continue;
+                }
+            };
+            if stall.park_due(park) {
+                let name = super::coordinator::LeaseName::Lane { lane: lane.clone() };
+                tracing::error!(%target, lane = %name, jobs = jobs.len(), tried = ?stall.tried, live = ?stall.live, %reason, "parking jobs no member could deliver");
+                let why = format!(
+                    "cannot be delivered: stalled for {} (relayer.stall_park {}), tried by {} of the {} live members: {reason}",
+                    humantime::format_duration(Duration::from_secs(stall.since.as_secs())),
+                    humantime::format_duration(park),
+                    stall.tried.intersection(&stall.live).count(),
+                    stall.live.len(),
+                );
+                self.park(jobs, &why).await;
+            } else {
+                self.hand_back(jobs, reason, Requeue::NotAnAttempt).await;
+                back.push(lane);
+            }
+        }
+        for lane in back {
+            if let Err(e) = self.queue.step_back(&lane).await {
+                tracing::warn!(%target, error = %e, "cannot give a stalled lane up");
+            }
+        }
+    }
+
     /// Sets aside jobs that must not be relayed as they are.
     async fn park(&self, jobs: Vec<Job>, reason: &str) {
         if jobs.is_empty() {
@@ -388,6 +516,54 @@ impl Engine {
         }
         if let Err(e) = self.queue.park(jobs, reason).await {
             tracing::warn!(error = %e, "cannot park jobs");
+        }
+    }
+
+    /// Reads the destination's advertised transaction limit into `limit`
+    /// (kept as it was when the status cannot be read).
+    async fn read_limit(&self, chain: &Chain, target: &ChainId, limit: &mut TxLimit) {
+        match chain.adapter.status().await {
+            Ok(status) => {
+                let before = limit.bytes();
+                limit.advertised(status.max_tx_bytes, Instant::now());
+                if limit.bytes() != before || limit.advertised.is_none() {
+                    tracing::info!(%target, advertised = ?status.max_tx_bytes, bytes = limit.bytes(), "the destination's transaction limit");
+                }
+            }
+            Err(e) => {
+                tracing::debug!(%target, error = %e, bytes = limit.bytes(), "cannot read the destination's transaction limit; keeping the one known")
+            }
+        }
+    }
+
+    /// Holds a batch whose transaction takes `size` bytes to `limit`: none
+    /// when it fits; else the jobs beyond the first half go back to their
+    /// lanes (`Some(true)`: make it again), or a job too large alone is
+    /// parked with the sizes (`Some(false)`: nothing left to send).
+    async fn cut(
+        &self,
+        target: &ChainId,
+        jobs: &mut Vec<Job>,
+        size: usize,
+        limit: usize,
+    ) -> Option<bool> {
+        match fit(jobs.len(), size, limit) {
+            Fit::Send => None,
+            Fit::Keep(keep) => {
+                let rest = jobs.split_off(keep);
+                tracing::debug!(%target, bytes = size, limit, sending = keep, later = rest.len(), "transaction too large; halved");
+                self.hand_back(rest, "batch too large: halved", Requeue::NotAnAttempt)
+                    .await;
+                Some(true)
+            }
+            Fit::Alone => {
+                let reason = format!(
+                    "too large for {target}: its transaction takes {size} bytes (with the client updates it needs), the destination takes at most {limit}"
+                );
+                tracing::error!(%target, bytes = size, limit, "parking a job too large for its destination alone");
+                self.park(std::mem::take(jobs), &reason).await;
+                Some(false)
+            }
         }
     }
 
@@ -400,6 +576,7 @@ impl Engine {
         signer: RelayerKey,
         jobs: Vec<Job>,
         nonce: &mut Option<u64>,
+        limit: &mut TxLimit,
     ) -> Result<Batch, AdapterError> {
         // Every job taken is settled on every path: completed, or back in its lane.
         let (blocked, jobs): (Vec<Job>, Vec<Job>) = jobs
@@ -444,32 +621,92 @@ impl Engine {
         if jobs.is_empty() {
             return Ok(Batch::Nothing);
         }
-        let started = Instant::now();
-        let prepared = self
-            .prepare(chain, target, signer, &jobs, &policies, nonce)
-            .await;
-        self.metrics.stage("prepare", started.elapsed());
-        let (tx, updates) = match prepared {
-            Ok(Prepared::Tx(tx, updates)) => (tx, updates),
-            Ok(Prepared::Waiting(reason)) => return Ok(Batch::Waiting { reason, jobs }),
-            Err(e) => {
-                self.hand_back(jobs, &e.to_string(), Requeue::NotAnAttempt)
-                    .await;
-                return Err(e);
+        if limit.stale(Instant::now()) {
+            self.read_limit(chain, target, limit).await;
+        }
+        // Bounded by bytes before anything is fetched for the jobs: their
+        // estimated sizes within the deliveries' part of the limit.
+        let mut jobs = jobs;
+        let budget = limit.bytes() / 100 * DELIVERIES_PERCENT;
+        let keep = fitting(jobs.iter().map(estimated_bytes), budget);
+        if keep < jobs.len() {
+            let rest = jobs.split_off(keep);
+            tracing::debug!(%target, sending = keep, later = rest.len(), limit = limit.bytes(), "batch bounded by bytes");
+            self.hand_back(rest, "batch bounded by bytes", Requeue::NotAnAttempt)
+                .await;
+        }
+        // Made, measured, and halved until it fits; sent once it does. A
+        // refusal for size teaches the limit and halves it the same way, so
+        // a batch is never sent again as it was, and each round halves it.
+        let (tx, updates, size, response) = loop {
+            let started = Instant::now();
+            let prepared = self
+                .prepare(chain, target, signer, &jobs, &policies, nonce)
+                .await;
+            self.metrics.stage("prepare", started.elapsed());
+            let (tx, updates) = match prepared {
+                Ok(Prepared::Tx(tx, updates)) => (tx, updates),
+                Ok(Prepared::Waiting(source, reason)) => {
+                    // Only the jobs proven by that source wait; the others go
+                    // back as they were, for the batch after the pause.
+                    let (waiting, others): (Vec<Job>, Vec<Job>) =
+                        jobs.into_iter().partition(|j| *j.proof_source() == source);
+                    self.hand_back(others, &reason, Requeue::NotAnAttempt).await;
+                    return Ok(Batch::Waiting {
+                        reason,
+                        jobs: waiting,
+                    });
+                }
+                Err(e) => {
+                    self.hand_back(jobs, &e.to_string(), Requeue::NotAnAttempt)
+                        .await;
+                    return Err(e);
+                }
+            };
+            let size = request_bytes(&tx);
+            if let Some(rest) = self.cut(target, &mut jobs, size, limit.bytes()).await {
+                if rest {
+                    continue;
+                }
+                return Ok(Batch::Nothing);
             }
-        };
-        let started = Instant::now();
-        let response = chain.adapter.submit_pending(&tx).await;
-        self.metrics.stage("submit", started.elapsed());
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => {
-                self.hand_back(jobs, &e.to_string(), Requeue::NotAnAttempt)
-                    .await;
-                return Err(e);
+            let started = Instant::now();
+            let response = chain.adapter.submit_pending(&tx).await;
+            self.metrics.stage("submit", started.elapsed());
+            match response {
+                Ok(r) => break (tx, updates, size, r),
+                Err(e) if e.is_too_large() => {
+                    self.metrics
+                        .submit_errors
+                        .with_label_values(&[target.as_str(), adapters::chain::BODY_TOO_LARGE])
+                        .inc();
+                    // The status first (a changed value replaces what was
+                    // learned), then the lesson: below this request's size.
+                    self.read_limit(chain, target, limit).await;
+                    limit.refused(size);
+                    tracing::warn!(%target, bytes = size, jobs = jobs.len(), limit = limit.bytes(), error = %e, "batch refused as too large; sending it in halves");
+                    // Not executed: the nonce was not used.
+                    match self.cut(target, &mut jobs, size, limit.bytes()).await {
+                        Some(true) => continue,
+                        Some(false) => return Ok(Batch::Nothing),
+                        None => {
+                            // Cannot happen (the limit is now below `size`);
+                            // settled all the same.
+                            self.hand_back(jobs, &e.to_string(), Requeue::NotAnAttempt)
+                                .await;
+                            return Ok(Batch::Nothing);
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.hand_back(jobs, &e.to_string(), Requeue::NotAnAttempt)
+                        .await;
+                    return Err(e);
+                }
             }
         };
         *nonce = Some(tx.nonce + 1);
+        tracing::debug!(%target, jobs = jobs.len(), updates, bytes = size, limit = limit.bytes(), "batch sent");
         if response.results.len() != updates + jobs.len() {
             // An answer we cannot pair up: the ledger's receipts decide;
             // re-queue, and a resend is answered "already received".
@@ -628,7 +865,10 @@ impl Engine {
         for (from, heights) in &needed {
             // A source this relayer no longer follows has no headers to give.
             let Some(follower) = self.follower(from) else {
-                return Ok(Prepared::Waiting(format!("{from} is not followed")));
+                return Ok(Prepared::Waiting(
+                    from.clone(),
+                    format!("{from} is not followed"),
+                ));
             };
             let have = clients
                 .iter()
@@ -667,17 +907,21 @@ impl Engine {
                                     header
                                 }
                                 Err(e) => {
-                                    return Ok(Prepared::Waiting(format!(
-                                        "the header of {from} at {h} cannot be verified: {e}"
-                                    )))
+                                    return Ok(Prepared::Waiting(
+                                        from.clone(),
+                                        format!(
+                                            "the header of {from} at {h} cannot be verified: {e}"
+                                        ),
+                                    ))
                                 }
                             }
                         }
                         None => {
                             tracing::debug!(%target, %from, height = h, "waiting for the follower to verify the header");
-                            return Ok(Prepared::Waiting(format!(
-                                "the follower of {from} has not verified height {h} yet"
-                            )));
+                            return Ok(Prepared::Waiting(
+                                from.clone(),
+                                format!("the follower of {from} has not verified height {h} yet"),
+                            ));
                         }
                     };
                     msgs.push(RelayMsg::UpdateClient {
@@ -764,8 +1008,8 @@ fn evidence_only(control: Vec<Control>) -> Vec<Control> {
 enum Prepared {
     /// The transaction, and how many client updates it starts with.
     Tx(SignedTx, usize),
-    /// A header a proof needs is not verified (yet): the reason.
-    Waiting(String),
+    /// A header of this source a proof needs is not verified (yet): the reason.
+    Waiting(ChainId, String),
 }
 
 /// How the destination takes each (source, app) of a batch's packets.
@@ -900,23 +1144,81 @@ mod tests {
     }
 
     #[test]
-    fn a_stalled_job_is_parked_only_once_it_stalled_for_the_whole_period() {
-        let mut stalled = Stalled::default();
-        let park = Duration::from_millis(50);
-        let (overdue, back) = stalled.sort(vec![job(1, 5), job(2, 5)], park);
-        assert!(overdue.is_empty());
-        assert_eq!(back.len(), 2);
-        std::thread::sleep(Duration::from_millis(60));
-        // Job 3 stalls for the first time now: not overdue with the others.
-        let (overdue, back) = stalled.sort(vec![job(1, 5), job(2, 5), job(3, 5)], park);
-        let ids = |v: &[Job]| v.iter().map(|j| j.id().sequence).collect::<Vec<_>>();
-        assert_eq!(ids(&overdue), [1, 2]);
-        assert_eq!(ids(&back), [3]);
-        // A job sent since starts its count again.
-        stalled.forget(&job(3, 5).id());
-        std::thread::sleep(Duration::from_millis(60));
-        let (overdue, _) = stalled.sort(vec![job(3, 5)], park);
-        assert!(overdue.is_empty());
+    fn a_batch_too_large_is_halved_and_a_job_too_large_alone_is_not_sent() {
+        assert_eq!(fit(40, 1_000, 1_000), Fit::Send);
+        assert_eq!(fit(40, 1_001, 1_000), Fit::Keep(20));
+        assert_eq!(fit(3, 5_000, 1_000), Fit::Keep(1));
+        assert_eq!(fit(2, 5_000, 1_000), Fit::Keep(1));
+        assert_eq!(fit(1, 1_001, 1_000), Fit::Alone);
+        assert_eq!(fit(1, 1_000, 1_000), Fit::Send);
+        // Halving ends: from 4,000 jobs a dozen rounds at most reach one.
+        let (mut n, mut rounds) = (4_000usize, 0);
+        while let Fit::Keep(k) = fit(n, usize::MAX, 1) {
+            assert!(k < n && k >= 1);
+            n = k;
+            rounds += 1;
+        }
+        assert_eq!((n, rounds), (1, 11));
+    }
+
+    #[test]
+    fn a_batch_is_bounded_by_the_estimated_bytes_of_its_jobs() {
+        assert_eq!(fitting([100, 100, 100], 300), 3);
+        assert_eq!(fitting([100, 100, 100], 299), 2);
+        assert_eq!(fitting([100, 100, 100], 100), 1);
+        // The first job always goes: the transaction made for it decides.
+        assert_eq!(fitting([500, 100], 100), 1);
+        assert_eq!(fitting(std::iter::empty(), 100), 0);
+        assert_eq!(fitting([usize::MAX, 1], usize::MAX - 1), 1, "no overflow");
+        // A job's estimate is its delivery's JSON escaped in the body: at
+        // least the JSON, and what the request really takes per job.
+        let j = job(7, 5);
+        let json = serde_json::to_string(&j.work).expect("json");
+        assert!(estimated_bytes(&j) > json.len());
+    }
+
+    #[test]
+    fn the_limit_is_the_advertised_one_or_the_default_and_learns_from_refusals() {
+        let t0 = Instant::now();
+        let mut limit = TxLimit::default();
+        assert_eq!(limit.bytes(), DEFAULT_MAX_TX_BYTES, "not read yet");
+        assert!(limit.stale(t0));
+        limit.advertised(None, t0);
+        assert_eq!(
+            limit.bytes(),
+            DEFAULT_MAX_TX_BYTES,
+            "an older ledger does not say"
+        );
+        assert!(!limit.stale(t0));
+        assert!(limit.stale(t0 + LIMIT_REFRESH));
+        limit.advertised(Some(8 << 20), t0);
+        assert_eq!(limit.bytes(), 8 << 20);
+        // A proxy in front takes less than the ledger says: learned from its 413.
+        limit.refused(1_000_000);
+        assert_eq!(limit.bytes(), 999_999);
+        limit.refused(2_000_000);
+        assert_eq!(
+            limit.bytes(),
+            999_999,
+            "a larger refusal teaches nothing new"
+        );
+        // The same advertisement again keeps the lesson; a new one replaces it.
+        limit.advertised(Some(8 << 20), t0);
+        assert_eq!(limit.bytes(), 999_999);
+        limit.advertised(Some(4 << 20), t0);
+        assert_eq!(limit.bytes(), 4 << 20);
+        limit.refused(0);
+        assert_eq!(limit.bytes(), 1, "never zero");
+    }
+
+    #[test]
+    fn the_request_size_counts_the_body_escaped_in_its_envelope() {
+        let key = ed25519_consensus::SigningKey::from([7u8; 32]);
+        let body = TxBody::Relay(vec![]);
+        let tx = SignedTx::sign(&key, &ChainId::new("cosco-1").expect("id"), 1, &body);
+        let sent = serde_json::to_vec(&tx).expect("json");
+        assert_eq!(request_bytes(&tx), sent.len());
+        assert!(request_bytes(&tx) > tx.body.len());
     }
 
     #[test]

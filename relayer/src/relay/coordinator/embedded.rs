@@ -1,10 +1,12 @@
 //! The embedded backend of every concern, for a relayer on its own: lanes
-//! in memory, checkpoints and registered adapters in a redb file, every
-//! lease held for good. It needs no other service.
+//! and the jobs' records of failed tries in memory, checkpoints and
+//! registered adapters in a redb file, every lease held for good. It needs
+//! no other service.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use light_clients::ChainId;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -12,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::lanes::plan_take;
 use super::{
-    store, AdapterRecord, CoordinatorError, FleetView, HandBack, Job, JobId, JobQueue, JobState,
-    Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue,
+    store, AdapterRecord, CoordinatorError, FleetView, HandBack, Job, JobId, JobQueue, JobRecord,
+    JobState, Lane, Lease, LeaseName, Leases, Parked, PathMax, RelayerStore, Requeue, Stall,
 };
 
 const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoints");
@@ -28,7 +30,16 @@ struct Queues {
     /// Jobs in flight, for lookups.
     flying: BTreeMap<JobId, Job>,
     parked: Vec<Parked>,
+    /// Lanes that stalled, since when (forgotten once they progress or
+    /// when their record's time is over).
+    stalls: BTreeMap<Lane, (Instant, Instant)>,
+    /// The failed tries of jobs queued, in flight or parked: bounded by
+    /// them, since a record goes when its job is delivered or retried.
+    records: BTreeMap<JobId, JobRecord>,
 }
+
+/// The name the embedded backend gives its one member in a [`Stall`].
+const THIS_RELAYER: &str = "this relayer";
 
 /// In-process lanes and a redb file of checkpoints.
 #[derive(Debug)]
@@ -63,12 +74,17 @@ impl Embedded {
 
     /// Settles failed jobs: back to the front of their lanes, or parked.
     fn hand_back(&self, jobs: Vec<Job>, reason: &str, how: HandBack) {
+        let now = crate::relay::engine::now();
         let mut q = self.queues();
-        // Back to the front in their original order, so lanes stay ordered.
-        for mut job in jobs.into_iter().rev() {
+        // Back in their lanes in sequence order: with two batches of a lane
+        // in flight, the later one may be handed back first.
+        for mut job in jobs {
             q.flying.remove(&job.id());
             let (attempts, park) = how.apply(job.attempts);
             job.attempts = attempts;
+            let record =
+                JobRecord::after(q.records.get(&job.id()), None, attempts, reason, park, now);
+            q.records.insert(job.id(), record);
             if park {
                 q.known.remove(&job.id());
                 q.parked.push(Parked {
@@ -77,7 +93,13 @@ impl Embedded {
                 });
             } else {
                 q.known.insert(job.id(), false);
-                q.lanes.entry(job.lane()).or_default().push_front(job);
+                let lane = q.lanes.entry(job.lane()).or_default();
+                let sequence = job.id().sequence;
+                let at = lane
+                    .iter()
+                    .position(|j| j.id().sequence > sequence)
+                    .unwrap_or(lane.len());
+                lane.insert(at, job);
             }
         }
     }
@@ -95,7 +117,12 @@ impl Leases for Embedded {
 }
 
 /// The embedded backend is always there and has no fleet.
-impl FleetView for Embedded {}
+#[async_trait::async_trait]
+impl FleetView for Embedded {
+    async fn record(&self, id: &JobId) -> Result<Option<JobRecord>, CoordinatorError> {
+        Ok(self.queues().records.get(id).cloned())
+    }
+}
 
 #[async_trait::async_trait]
 impl JobQueue for Embedded {
@@ -179,6 +206,7 @@ impl JobQueue for Embedded {
         for id in ids {
             q.known.remove(id);
             q.flying.remove(id);
+            q.records.remove(id);
         }
         Ok(())
     }
@@ -208,6 +236,8 @@ impl JobQueue for Embedded {
         let n = parked.len();
         for Parked { mut job, .. } in parked {
             job.attempts = 0;
+            // Retried afresh: its failures so far are forgotten with its attempts.
+            q.records.remove(&job.id());
             if let std::collections::btree_map::Entry::Vacant(slot) = q.known.entry(job.id()) {
                 slot.insert(false);
                 q.lanes.entry(job.lane()).or_default().push_back(job);
@@ -223,6 +253,36 @@ impl JobQueue for Embedded {
             .iter()
             .map(|(l, j)| (l.clone(), j.len()))
             .collect())
+    }
+
+    /// This relayer is the only member: it alone tries, and it is alone alive.
+    async fn stalled(&self, lane: &Lane, keep: Duration) -> Result<Stall, CoordinatorError> {
+        let now = Instant::now();
+        let mut q = self.queues();
+        let (first, last) = q.stalls.entry(lane.clone()).or_insert((now, now));
+        if now.duration_since(*last) > keep {
+            *first = now;
+        }
+        *last = now;
+        let me: std::collections::BTreeSet<String> = [THIS_RELAYER.to_string()].into();
+        Ok(Stall {
+            since: now.duration_since(*first),
+            tried: me.clone(),
+            live: me,
+        })
+    }
+
+    /// No other member to hand a lane to.
+    async fn step_back(&self, _lane: &Lane) -> Result<bool, CoordinatorError> {
+        Ok(false)
+    }
+
+    async fn progressed(&self, lanes: &[Lane]) -> Result<(), CoordinatorError> {
+        let mut q = self.queues();
+        for lane in lanes {
+            q.stalls.remove(lane);
+        }
+        Ok(())
     }
 }
 
@@ -331,6 +391,61 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn batches_handed_back_out_of_order_leave_their_lane_in_sequence_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Embedded::open(&dir.path().join("relayer.redb")).expect("store");
+        let cosco = ChainId::new("cosco-1").expect("chain id");
+        for s in 1..=5 {
+            assert!(q.enqueue(job(s)).await.expect("enqueue"));
+        }
+        let first = q.take(&cosco, 2, &|_, _| usize::MAX).await.expect("take");
+        let second = q.take(&cosco, 2, &|_, _| usize::MAX).await.expect("take");
+        // The earlier batch comes back first, then the later one (a ledger
+        // restarted under both): the later must not go in front.
+        q.requeue(first, "restarted", Requeue::NotAnAttempt)
+            .await
+            .expect("requeue");
+        q.requeue(second, "restarted", Requeue::NotAnAttempt)
+            .await
+            .expect("requeue");
+        let again = q.take(&cosco, 10, &|_, _| usize::MAX).await.expect("take");
+        let order: Vec<u64> = again.iter().map(|j| j.id().sequence).collect();
+        assert_eq!(order, vec![1, 2, 3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_stall_is_counted_from_its_first_time_until_the_lane_progresses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Embedded::open(&dir.path().join("relayer.redb")).expect("store");
+        let lane = job(1).lane();
+        let keep = Duration::from_secs(60);
+        let first = q.stalled(&lane, keep).await.expect("stall");
+        assert_eq!(
+            first.tried, first.live,
+            "alone: it tried, and it is all the fleet"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        let again = q.stalled(&lane, keep).await.expect("stall");
+        assert!(again.since >= Duration::from_millis(20), "{again:?}");
+        assert!(
+            !q.step_back(&lane).await.expect("step back"),
+            "no one to hand it to"
+        );
+        q.progressed(std::slice::from_ref(&lane))
+            .await
+            .expect("progressed");
+        let fresh = q.stalled(&lane, keep).await.expect("stall");
+        assert!(fresh.since < again.since, "counted afresh after progress");
+        // A record not renewed within `keep` starts again too.
+        std::thread::sleep(Duration::from_millis(20));
+        let later = q
+            .stalled(&lane, Duration::from_millis(10))
+            .await
+            .expect("stall");
+        assert_eq!(later.since, Duration::ZERO);
+    }
+
+    #[tokio::test]
     async fn transient_requeues_never_park_a_job_and_refusals_park_it_at_the_maximum() {
         let dir = tempfile::tempdir().expect("tempdir");
         let q = Embedded::open(&dir.path().join("relayer.redb")).expect("store");
@@ -404,5 +519,84 @@ mod tests {
             (parked[0].job.attempts, parked[0].reason.as_str()),
             (1, "frozen")
         );
+    }
+
+    #[tokio::test]
+    async fn a_jobs_record_counts_its_failed_tries_until_it_is_delivered_or_retried() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Embedded::open(&dir.path().join("relayer.redb")).expect("store");
+        assert!(q.enqueue(job(1)).await.expect("enqueue"));
+        assert_eq!(
+            q.record(&job(1).id()).await.expect("record"),
+            None,
+            "never tried"
+        );
+        // Two tries that were not the job's fault, then a refusal.
+        for _ in 0..2 {
+            let taken = take_one(&q).await;
+            q.requeue(
+                taken,
+                "the follower of cmport-1 has not verified height 7 yet",
+                Requeue::NotAnAttempt,
+            )
+            .await
+            .expect("requeue");
+        }
+        let first = q
+            .record(&job(1).id())
+            .await
+            .expect("record")
+            .expect("recorded");
+        let taken = take_one(&q).await;
+        q.requeue(
+            taken,
+            "refused: bad proof",
+            Requeue::Attempt { park_after: 2 },
+        )
+        .await
+        .expect("requeue");
+        let r = q
+            .record(&job(1).id())
+            .await
+            .expect("record")
+            .expect("recorded");
+        assert_eq!((r.tries, r.attempts, r.parked), (3, 1, false));
+        assert_eq!(r.last_error, "refused: bad proof");
+        assert_eq!(r.member, None, "a relayer on its own");
+        assert_eq!(r.failing_since, first.failing_since);
+        assert!(r.last_tried >= first.last_tried);
+        // Refused again: parked, and the record says so.
+        let taken = take_one(&q).await;
+        q.requeue(
+            taken,
+            "refused: bad proof",
+            Requeue::Attempt { park_after: 2 },
+        )
+        .await
+        .expect("requeue");
+        let r = q
+            .record(&job(1).id())
+            .await
+            .expect("record")
+            .expect("recorded");
+        assert_eq!((r.tries, r.attempts, r.parked), (4, 2, true));
+        // Retried from parked: a fresh start; delivered: forgotten.
+        assert_eq!(q.retry_parked().await.expect("retry"), 1);
+        assert_eq!(q.record(&job(1).id()).await.expect("record"), None);
+        let taken = take_one(&q).await;
+        q.requeue(taken, "unavailable", Requeue::NotAnAttempt)
+            .await
+            .expect("requeue");
+        assert_eq!(
+            q.record(&job(1).id())
+                .await
+                .expect("record")
+                .map(|r| r.tries),
+            Some(1)
+        );
+        take_one(&q).await;
+        q.complete(&[job(1).id()]).await.expect("complete");
+        assert_eq!(q.record(&job(1).id()).await.expect("record"), None);
+        assert!(q.queues().records.is_empty(), "nothing left behind");
     }
 }

@@ -69,6 +69,29 @@ pub(crate) fn fair_share<N: Ord + Clone>(
     decision
 }
 
+/// Leases a member gave up for a while (it stepped back from a stalled
+/// lane so another can try; `markers` says who, by lease), sorted for
+/// `instance`: the leases shared fairly (no marker), and those it takes
+/// beyond its share, standing in for the member that stepped back. The
+/// ones it stepped back from itself are in neither: it does not take them
+/// back until the marker is gone or another member stepped back from them.
+pub(crate) fn stepped_back<N: Ord + Clone>(
+    leases: &[N],
+    markers: &BTreeMap<N, String>,
+    instance: &str,
+) -> (Vec<N>, Vec<N>) {
+    let mut shared = Vec::new();
+    let mut stand_in = Vec::new();
+    for n in leases {
+        match markers.get(n) {
+            None => shared.push(n.clone()),
+            Some(who) if who != instance => stand_in.push(n.clone()),
+            Some(_) => {}
+        }
+    }
+    (shared, stand_in)
+}
+
 /// How many jobs to take from each lane for `target`: up to `max` in all,
 /// lanes in the order given, each lane's waiting jobs from its front, and at
 /// most `path_max(source, destination)` of one path. `lanes` are the lanes
@@ -167,6 +190,27 @@ mod tests {
         // Leases of other kinds held do not count toward this kind.
         let d = fair_share(&SEVEN[..2], 1, "relayer-a", &all, &set(&[]));
         assert_eq!((d.want, d.release.len()), (0, 0));
+    }
+
+    #[test]
+    fn a_lane_stepped_back_from_is_taken_by_the_others_beyond_their_share_not_by_its_member() {
+        let markers: BTreeMap<&str, String> = [("b", "relayer-a".to_string())].into();
+        let (shared, stand_in) = stepped_back(&SEVEN, &markers, "relayer-b");
+        assert_eq!(stand_in, ["b"], "another member's stall: standing in");
+        assert!(!shared.contains(&"b"), "not counted toward the fair share");
+        assert_eq!(shared.len(), 6);
+        let (shared, stand_in) = stepped_back(&SEVEN, &markers, "relayer-a");
+        assert!(
+            stand_in.is_empty() && !shared.contains(&"b"),
+            "not taken back by its member"
+        );
+        // The others at their share still take it: it is not in the pool they share.
+        let d = fair_share(&shared, 2, "relayer-b", &set(&["a", "c", "d"]), &set(&[]));
+        assert_eq!(d.want, 0);
+        assert!(d.release.is_empty(), "a lane stood in for is not a surplus");
+        // Once the marker is gone it is shared again.
+        let (shared, stand_in) = stepped_back(&SEVEN, &BTreeMap::new(), "relayer-a");
+        assert_eq!((shared.len(), stand_in.len()), (7, 0));
     }
 
     #[test]

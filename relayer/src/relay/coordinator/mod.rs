@@ -7,7 +7,11 @@
 //!   with fencing tokens;
 //! - [`RelayerStore`] (`store.rs`): scan checkpoints (written under the
 //!   scanner lease) and the adapters registered at run time;
-//! - [`FleetView`] (`view.rs`): whether the backend answers, and the fleet.
+//! - [`FleetView`] (`view.rs`): whether the backend answers, the fleet, and
+//!   each job's [`JobRecord`] of failed tries (its member, tries, last error,
+//!   when), written by the backend whenever a job is handed back or parked
+//!   and read by every member, so any member's trace shows a job another
+//!   member holds.
 //!
 //! Lane selection (a member's fair share of the leases, how many jobs a
 //! take draws from each lane) is pure and shared by the backends (`lanes.rs`).
@@ -36,9 +40,11 @@ pub use embedded::Embedded;
 pub use job::{Job, JobId, JobKind, Lane, Work};
 pub use lease::{Lease, LeaseName, Leases};
 pub(crate) use queue::HandBack;
-pub use queue::{JobQueue, JobState, Parked, PathMax, Requeue};
+pub use queue::{JobQueue, JobState, Parked, PathMax, Requeue, Stall};
 pub use store::{AdapterRecord, RelayerStore};
-pub use view::{FleetMember, FleetStatus, FleetView};
+pub use view::{
+    bounded_reason, FailingJob, FleetMember, FleetStatus, FleetView, JobRecord, FAILING_SHOWN,
+};
 
 /// A coordinator failure (the store, or the fleet's Redis).
 #[derive(Debug, thiserror::Error)]

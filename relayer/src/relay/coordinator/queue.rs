@@ -3,7 +3,8 @@
 //! submitter, and are completed once the destination confirmed them, handed
 //! back to their lane, or parked with a reason.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use light_clients::ChainId;
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,32 @@ pub enum JobState {
     Parked { reason: String },
 }
 
+/// A lane that cannot progress, as the coordinator records it fleet-wide
+/// (the embedded backend: this relayer alone): since when, and who tried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stall {
+    /// Since a member first could not progress on the lane (after it last progressed).
+    pub since: Duration,
+    /// The members that could not progress on it since (this one included).
+    pub tried: BTreeSet<String>,
+    /// The members alive now (this one included).
+    pub live: BTreeSet<String>,
+}
+
+impl Stall {
+    /// Whether the lane's stalled jobs cannot be delivered, and are parked:
+    /// `park` has passed since the lane first stalled and every live member
+    /// has tried it (each gives a stalled lane up for a while, so the
+    /// others get their turn); or twice `park` has passed, so that a live
+    /// member that never gets to try (it never takes the lane) is not
+    /// waited for forever.
+    pub fn park_due(&self, park: Duration) -> bool {
+        self.since >= park
+            && (self.live.iter().all(|m| self.tried.contains(m))
+                || self.since >= park.saturating_mul(2))
+    }
+}
+
 /// Jobs in lanes: queued by the scanners and the clearer, taken and settled
 /// by the submitters, listed and retried by the API.
 #[async_trait::async_trait]
@@ -117,6 +144,19 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     async fn retry_parked(&self) -> Result<usize, CoordinatorError>;
     /// Jobs waiting (not in flight), per lane.
     async fn backlog(&self) -> Result<BTreeMap<Lane, usize>, CoordinatorError>;
+    /// This member could not progress on `lane` (its jobs wait for what no
+    /// retry here brought): records that it tried, and answers since when
+    /// the lane stalls and who tried. The record lives `keep` after the
+    /// last stall.
+    async fn stalled(&self, lane: &Lane, keep: Duration) -> Result<Stall, CoordinatorError>;
+    /// Gives a stalled lane up for a while so that another member can try
+    /// it: its lease is released and this member does not take it again
+    /// until another member stepped back from it or the while is over.
+    /// Nothing when no other member is alive, or jobs of the lane are in
+    /// flight here. Returns whether it was given up.
+    async fn step_back(&self, lane: &Lane) -> Result<bool, CoordinatorError>;
+    /// Jobs of these lanes were sent: their stalls are over.
+    async fn progressed(&self, lanes: &[Lane]) -> Result<(), CoordinatorError>;
 }
 
 #[cfg(test)]
@@ -134,5 +174,30 @@ mod tests {
         assert_eq!(refused.apply(2), (3, true));
         assert_eq!(refused.apply(u32::MAX), (u32::MAX, true));
         assert_eq!(HandBack::Park.apply(0), (1, true));
+    }
+
+    fn names(n: &[&str]) -> BTreeSet<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_stalled_lane_is_parked_once_every_live_member_tried_it_for_the_whole_period() {
+        let park = Duration::from_secs(600);
+        let stall = |since: u64, tried: &[&str], live: &[&str]| Stall {
+            since: Duration::from_secs(since),
+            tried: names(tried),
+            live: names(live),
+        };
+        // Not before the period, however many tried.
+        assert!(!stall(599, &["a", "b"], &["a", "b"]).park_due(park));
+        assert!(stall(600, &["a", "b"], &["a", "b"]).park_due(park));
+        // A live member that has not tried it yet may deliver it.
+        assert!(!stall(900, &["a"], &["a", "b"]).park_due(park));
+        // A member that tried and died does not hold it back.
+        assert!(stall(600, &["a", "c"], &["a"]).park_due(park));
+        // Alone (or embedded): the period is enough.
+        assert!(stall(600, &["a"], &["a"]).park_due(park));
+        // After twice the period the others have had their chance.
+        assert!(stall(1200, &["a"], &["a", "b"]).park_due(park));
     }
 }

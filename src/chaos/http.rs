@@ -1,0 +1,49 @@
+//! Plain HTTP GETs of JSON on the ledgers' routes that no adapter call reads
+//! (app records), with a deadline so a cut or stopped ledger cannot hold
+//! the harness.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+/// `GET base+path` as JSON; `None` on any failure or a non-200 answer.
+pub async fn get_json(base: &str, path: &str) -> Option<serde_json::Value> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let uri: hyper::Uri = format!("{base}{path}").parse().ok()?;
+    let answer = tokio::time::timeout(Duration::from_secs(10), async {
+        let r = client.get(uri).await.ok()?;
+        if r.status() != hyper::StatusCode::OK {
+            return None;
+        }
+        let body = r.into_body().collect().await.ok()?.to_bytes();
+        serde_json::from_slice(&body).ok()
+    })
+    .await;
+    answer.ok().flatten()
+}
+
+/// `POST base+path` with a JSON body and a bearer token; an error names
+/// the status and the body when the answer is not 2xx.
+pub async fn post_json(
+    base: &str,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<()> {
+    use http_body_util::Full;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let request = hyper::Request::post(format!("{base}{path}"))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Full::new(Bytes::from(body.to_string())))?;
+    let r = tokio::time::timeout(Duration::from_secs(10), client.request(request)).await??;
+    let status = r.status();
+    if !status.is_success() {
+        let text = r.into_body().collect().await?.to_bytes();
+        anyhow::bail!("{status}: {}", String::from_utf8_lossy(&text));
+    }
+    Ok(())
+}
