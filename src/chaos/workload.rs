@@ -306,7 +306,7 @@ async fn second_hops(
                 return;
             }
             let n = bill_number(&b.reference);
-            if n % opts.second_hop_every != 0 {
+            if !n.is_multiple_of(opts.second_hop_every) {
                 continue;
             }
             let Some(at) = b.first_hop.clone() else {
@@ -320,7 +320,7 @@ async fn second_hops(
             if state.as_deref() != Some("live") {
                 continue;
             }
-            let to = if k % 2 == 0 {
+            let to = if k.is_multiple_of(2) {
                 b.origin.clone()
             } else {
                 match sources
@@ -378,7 +378,7 @@ fn has_waiting(progress: &Progress, opts: &WorkloadOptions) -> bool {
     progress.bills.lock().expect("bills").values().any(|b| {
         b.first_hop.is_some()
             && b.second_hop.is_none()
-            && bill_number(&b.reference) % opts.second_hop_every == 0
+            && bill_number(&b.reference).is_multiple_of(opts.second_hop_every)
     })
 }
 
