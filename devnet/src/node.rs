@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use adapters::server::ServerLimits;
 use light_clients::any::FamilyName;
 use light_clients::ChainId;
 use tokio::sync::watch;
@@ -96,6 +97,8 @@ pub struct NodeOptions {
     /// Run a disclosure prover whose proofs cover up to this many packets
     /// (K); none by default.
     pub prover_batch: Option<usize>,
+    /// The RPC server's timeouts, shutdown bound and per-client limit.
+    pub server: ServerLimits,
 }
 
 impl NodeOptions {
@@ -103,6 +106,7 @@ impl NodeOptions {
         snapshots: SnapshotPolicy::DEFAULT,
         zk_depth: light_clients::zk::DEFAULT_ZK_DEPTH,
         prover_batch: None,
+        server: crate::rpc::SERVER_LIMITS,
     };
 }
 
@@ -202,7 +206,9 @@ pub async fn start_with(
     let addr = listener.local_addr().map_err(NodeError::LocalAddr)?;
     let app = crate::rpc::router(handle.clone());
     let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
+        // Returns within `options.server.shutdown` of the signal, whatever
+        // clients hold: the ledger thread then seals and closes its store.
+        let serve = adapters::server::serve(listener, app, options.server, shutdown);
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "rpc server failed");
         }
