@@ -265,16 +265,27 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
         let text = read_small_file(path, MAX_CONFIG_FILE_BYTES)?;
-        let mut value: toml::Table = toml::from_str(&text)
-            .map_err(|e| invalid(format!("{}: {}", path.display(), e.to_string().trim())))?;
-        apply_overrides(&mut value, env)?;
-        let raw: RawConfig =
-            toml::Value::Table(value)
-                .try_into()
-                .map_err(|e: toml::de::Error| {
-                    invalid(format!("{}: {}", path.display(), e.to_string().trim()))
-                })?;
         let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse_with(&text, base, env).map_err(|e| invalid(format!("{}: {e}", path.display())))
+    }
+
+    /// Reads a configuration's text, relative paths under `base`, with no
+    /// overrides (what the fuzz target drives).
+    pub fn parse(text: &str, base: &Path) -> Result<Self, ConfigError> {
+        Self::parse_with(text, base, std::iter::empty())
+    }
+
+    fn parse_with(
+        text: &str,
+        base: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut value: toml::Table =
+            toml::from_str(text).map_err(|e| invalid(e.to_string().trim().to_string()))?;
+        apply_overrides(&mut value, env)?;
+        let raw: RawConfig = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(e.to_string().trim().to_string()))?;
         Self::validate(raw, base)
     }
 
