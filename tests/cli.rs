@@ -302,3 +302,46 @@ fn unreadable_input_exits_2_with_the_reason() {
         )
     );
 }
+
+/// Light-client files have a fixed shape: an unknown field (at the top or
+/// a misspelt `validator` for `validators`, which would leave the trust
+/// root's signatures unchecked) and a repeated key are refused by name, as
+/// unreadable input (exit 2), for every family.
+#[test]
+fn unknown_fields_and_repeated_keys_in_light_client_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for family in FAMILIES {
+        let (t, u) = sample_into(dir.path(), family, 4);
+        let refused = |trusted: &Path, untrusted: &Path, needle: &str| {
+            let out = portrelay()
+                .args(["light-client", "verify", "--family", family, "--trusted"])
+                .arg(trusted)
+                .arg("--untrusted")
+                .arg(untrusted)
+                .args(["--now", NOW])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{family} {needle}: {stderr}");
+            assert!(stderr.contains(needle), "{family} {needle}: {stderr}");
+        };
+        let extra = dir.path().join(format!("{family}-extra.json"));
+        edit_json(&t, &extra, |v| v["comment"] = Value::from("approved"));
+        refused(&extra, &u, "unknown field `comment`");
+        let misspelt = dir.path().join(format!("{family}-misspelt.json"));
+        edit_json(&t, &misspelt, |v| {
+            let set = v["next_validators"].clone();
+            v.as_object_mut().unwrap().remove("validators");
+            v["validator"] = set;
+        });
+        refused(&misspelt, &u, "unknown field `validator`");
+        let extra = dir.path().join(format!("{family}-untrusted-extra.json"));
+        edit_json(&u, &extra, |v| v["note"] = Value::from(1));
+        refused(&t, &extra, "unknown field `note`");
+        // The same key twice: serde would keep the second.
+        let text = std::fs::read_to_string(&u).unwrap();
+        let twice = dir.path().join(format!("{family}-twice.json"));
+        std::fs::write(&twice, text.replacen('{', "{\"validators\": null,", 1)).unwrap();
+        refused(&t, &twice, "duplicate key \"validators\"");
+    }
+}

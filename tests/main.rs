@@ -38,3 +38,7 @@ mod fleet;
 mod deploy;
 mod observability;
 mod ops;
+
+/// The servers against slow clients, floods and hostile files: timeouts,
+/// bounded shutdown, JSON errors, key files that would block.
+mod hardening;

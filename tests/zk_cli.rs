@@ -481,3 +481,87 @@ fn keys_and_proofs_convert_both_ways_and_the_solidity_verifier_agrees() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// `zk verify` tells JSON from binary keys by parsing (a leading newline
+/// is still JSON), refuses unknown fields and repeated keys in snarkjs
+/// files as unreadable input, and names every refusal's check.
+#[test]
+fn zk_verify_parses_formats_and_names_every_refusal() {
+    let f = fixture();
+    let vk_text = std::fs::read_to_string(f.vk_json()).unwrap();
+    let verify_with = |vk: &Path, proof: &Path, public: &Path| {
+        portrelay(&[
+            "zk",
+            "verify",
+            "--vk",
+            p(vk),
+            "--proof",
+            p(proof),
+            "--public",
+            p(public),
+        ])
+    };
+    // A leading newline or spaces: JSON still, and the key verifies.
+    let spaced = f.root.join("spaced.json");
+    std::fs::write(&spaced, format!("\n  {vk_text}")).unwrap();
+    let o = verify_with(&spaced, &f.proof(), &f.public());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The binary key verifies the same proof.
+    let o = verify_with(&f.keys.join("verifying.key"), &f.proof(), &f.public());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // An unknown field and a repeated key: unreadable input, named.
+    let extra = f.edited(&f.proof(), "extra.json", |v| {
+        v["pi_d"] = json!(["1", "2", "1"])
+    });
+    let o = f.verify(&extra, &f.public(), None);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("unknown field \"pi_d\""), "{}", text(&o));
+    let proof_text = std::fs::read_to_string(f.proof()).unwrap();
+    let twice = f.root.join("twice.json");
+    std::fs::write(
+        &twice,
+        proof_text.replacen('{', "{\"protocol\": \"groth16\",", 1),
+    )
+    .unwrap();
+    let o = f.verify(&twice, &f.public(), None);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("duplicate key \"protocol\""),
+        "{}",
+        text(&o)
+    );
+    let vk_twice = f.root.join("vk-twice.json");
+    std::fs::write(&vk_twice, vk_text.replacen('{', "{\"nPublic\": 1,", 1)).unwrap();
+    let o = verify_with(&vk_twice, &f.proof(), &f.public());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("duplicate key \"nPublic\""),
+        "{}",
+        text(&o)
+    );
+    // Each verdict starts with its check's name.
+    let off = f.edited(&f.proof(), "off.json", |v| {
+        v["pi_c"][1] = plus_one(&v["pi_c"][1])
+    });
+    let two = f.edited(&f.public(), "two.json", |v| {
+        v.as_array_mut().unwrap().push(json!("1"))
+    });
+    let protocol = f.edited(&f.proof(), "plonk.json", |v| v["protocol"] = json!("plonk"));
+    let infinity = f.edited(&f.proof(), "identity.json", |v| {
+        v["pi_a"] = json!(["0", "1", "0"])
+    });
+    for (proof, public, check) in [
+        (&off, &f.public(), "INVALID: not_on_curve: "),
+        (&f.proof(), &two, "INVALID: public_count: "),
+        (&protocol, &f.public(), "INVALID: unsupported: "),
+        (&infinity, &f.public(), "INVALID: identity: "),
+    ] {
+        let o = f.verify(proof, public, None);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).starts_with(check),
+            "{check}: {}",
+            text(&o)
+        );
+    }
+}

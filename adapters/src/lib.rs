@@ -9,7 +9,10 @@
 //!   letters of credit, invoices, settlements, eBL transfers) and its
 //!   validation against the industry rules of `shared/STANDARDS.md`;
 //! - [`records`]: each event kind's disclosure record layout (`docs/records.md`);
-//! - [`wire`]: the ledgers' RPC messages, shared with the devnet nodes.
+//! - [`wire`]: the ledgers' RPC messages, shared with the devnet nodes;
+//! - [`server`]: the HTTP server loop of the ledger's RPC and the relayer's
+//!   API (header, body and idle timeouts, bounded shutdown, per-client
+//!   limits, JSON errors).
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -20,4 +23,5 @@ pub mod events;
 pub mod http;
 pub mod records;
 pub mod registry;
+pub mod server;
 pub mod wire;

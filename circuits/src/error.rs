@@ -102,6 +102,23 @@ pub enum VerifyError {
     },
 }
 
+impl VerifyError {
+    /// The stable name of the check that failed.
+    pub fn check(&self) -> &'static str {
+        match self {
+            VerifyError::ParamsMismatch { .. } => "params",
+            VerifyError::RecordCount { .. } => "record_count",
+            VerifyError::RuleCount { .. } => "rule_count",
+            VerifyError::InputCount { .. } => "input_count",
+            VerifyError::BadPoint { .. } => "bad_point",
+            VerifyError::Pairing => "pairing",
+            VerifyError::Batch { .. } => "batch",
+            VerifyError::EmptyBatch => "empty_batch",
+            VerifyError::BatchInputCount { .. } => "batch_input_count",
+        }
+    }
+}
+
 /// Why a prover refused to prove (the witness does not satisfy the statement).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -200,4 +217,24 @@ pub enum SnarkjsError {
     /// The proof does not verify.
     #[error(transparent)]
     Verify(#[from] VerifyError),
+}
+
+impl SnarkjsError {
+    /// The stable name of the check that refused the file (`zk verify`
+    /// prints it first, as `light-client verify` does).
+    pub fn check(&self) -> &'static str {
+        match self {
+            SnarkjsError::Json { .. } => "malformed",
+            SnarkjsError::Unsupported { .. } => "unsupported",
+            SnarkjsError::Coordinate { .. } => "coordinate",
+            SnarkjsError::NotAffine { .. } => "not_affine",
+            SnarkjsError::NotOnCurve { .. } => "not_on_curve",
+            SnarkjsError::NotInSubgroup { .. } => "not_in_subgroup",
+            SnarkjsError::Identity { .. } => "identity",
+            SnarkjsError::IcCount { .. } => "ic_count",
+            SnarkjsError::PublicCount { .. } => "public_count",
+            SnarkjsError::AlphaBeta => "alphabeta",
+            SnarkjsError::Verify(e) => e.check(),
+        }
+    }
 }

@@ -391,6 +391,15 @@ pub fn proof_from_bytes(bytes: &[u8]) -> Result<Proof, VerifyError> {
             }
         })?;
     check_proof_points(&proof)?;
+    // arkworks stops reading after the last point: trailing bytes would make
+    // two byte strings of one proof (found by the groth16_bytes fuzz target).
+    if proof_to_bytes(&proof) != bytes {
+        return Err(VerifyError::BadPoint {
+            point: "proof",
+            group: "G1/G2",
+            why: "not exactly the canonical 128 bytes (trailing or non-canonical bytes)",
+        });
+    }
     Ok(proof)
 }
 
@@ -482,7 +491,14 @@ pub fn vk_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, VerifyError> {
             expected: 2,
         });
     }
-    Ok(VerifyingKey { params, inner })
+    let vk = VerifyingKey { params, inner };
+    // As for proofs: one key, one byte string.
+    if vk_to_bytes(&vk) != bytes {
+        return Err(bad(
+            "not exactly the canonical encoding (trailing or non-canonical bytes)",
+        ));
+    }
+    Ok(vk)
 }
 
 #[cfg(test)]
@@ -494,6 +510,41 @@ mod tests {
 
     fn rng() -> ChaCha20Rng {
         ChaCha20Rng::seed_from_u64(42)
+    }
+
+    /// Fuzz finding (groth16_bytes): bytes after a proof or a key were
+    /// ignored, so one proof had many byte forms.
+    #[test]
+    fn trailing_bytes_after_a_proof_or_a_key_are_refused() {
+        let params = DisclosureParams::new(2, 1, 2).unwrap();
+        let (_, vk) = setup(params, [7; 32]).unwrap();
+        let vk_bytes = vk_to_bytes(&vk);
+        assert_eq!(vk_from_bytes(&vk_bytes).unwrap().inner, vk.inner);
+        let mut longer = vk_bytes.clone();
+        longer.push(0);
+        assert!(matches!(
+            vk_from_bytes(&longer),
+            Err(VerifyError::BadPoint {
+                point: "verifying key",
+                ..
+            })
+        ));
+        let proof = Proof {
+            a: vk.inner.alpha_g1,
+            b: vk.inner.beta_g2,
+            c: vk.inner.alpha_g1,
+        };
+        let bytes = proof_to_bytes(&proof);
+        assert_eq!(bytes.len(), 128);
+        assert_eq!(proof_from_bytes(&bytes).unwrap(), proof);
+        for tail in [&[0u8][..], &[0, 0, 4, 0, 0]] {
+            let mut longer = bytes.clone();
+            longer.extend_from_slice(tail);
+            assert!(matches!(
+                proof_from_bytes(&longer),
+                Err(VerifyError::BadPoint { point: "proof", .. })
+            ));
+        }
     }
 
     #[test]

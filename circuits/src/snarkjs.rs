@@ -103,6 +103,22 @@ fn parse(file: &'static str, text: &str) -> Result<Value, SnarkjsError> {
     })
 }
 
+/// A snarkjs file is a fixed shape: a key it does not have is a mistake
+/// (a misspelt field would otherwise be read as missing or ignored).
+fn only_keys(file: &'static str, v: &Value, known: &[&str]) -> Result<(), SnarkjsError> {
+    let object = v.as_object().ok_or_else(|| SnarkjsError::Json {
+        file,
+        why: "not a JSON object".into(),
+    })?;
+    match object.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(SnarkjsError::Json {
+            file,
+            why: format!("unknown field {k:?}, expected one of {known:?}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 fn field<'a>(file: &'static str, v: &'a Value, name: &str) -> Result<&'a Value, SnarkjsError> {
     v.get(name).ok_or_else(|| SnarkjsError::Json {
         file,
@@ -252,6 +268,21 @@ fn check_header(file: &'static str, v: &Value) -> Result<(), SnarkjsError> {
 pub fn vk_from_json(text: &str) -> Result<ark_groth16::VerifyingKey<Bn254>, SnarkjsError> {
     const F: &str = "verification_key.json";
     let v = parse(F, text)?;
+    only_keys(
+        F,
+        &v,
+        &[
+            "protocol",
+            "curve",
+            "nPublic",
+            "vk_alpha_1",
+            "vk_beta_2",
+            "vk_gamma_2",
+            "vk_delta_2",
+            "vk_alphabeta_12",
+            "IC",
+        ],
+    )?;
     check_header(F, &v)?;
     let n_public = field(F, &v, "nPublic")?
         .as_u64()
@@ -322,6 +353,7 @@ pub fn vk_from_json(text: &str) -> Result<ark_groth16::VerifyingKey<Bn254>, Snar
 pub fn proof_from_json(text: &str) -> Result<Proof, SnarkjsError> {
     const F: &str = "proof.json";
     let v = parse(F, text)?;
+    only_keys(F, &v, &["pi_a", "pi_b", "pi_c", "protocol", "curve"])?;
     check_header(F, &v)?;
     Ok(Proof {
         a: g1(F, field(F, &v, "pi_a")?, "pi_a", Identity::Refused)?,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use adapters::server::ServerLimits;
 use light_clients::any::FamilyName;
 use light_clients::ChainId;
 use tokio::sync::watch;
@@ -106,6 +107,8 @@ pub struct NodeOptions {
     /// as a ledger older than the field (for tests of a relayer that must
     /// find the limit by a refusal).
     pub advertise_max_tx_bytes: bool,
+    /// The RPC server's timeouts, shutdown bound and per-client limit.
+    pub server: ServerLimits,
 }
 
 impl NodeOptions {
@@ -119,6 +122,7 @@ impl NodeOptions {
         },
         max_body_bytes: crate::rpc::MAX_BODY_BYTES,
         advertise_max_tx_bytes: true,
+        server: crate::rpc::SERVER_LIMITS,
     };
 }
 
@@ -225,7 +229,9 @@ pub async fn start_with(
         },
     );
     let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
+        // Returns within `options.server.shutdown` of the signal, whatever
+        // clients hold: the ledger thread then seals and closes its store.
+        let serve = adapters::server::serve(listener, app, options.server, shutdown);
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "rpc server failed");
         }

@@ -30,6 +30,16 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// The largest `POST /v1/events/batch` body: room for [`MAX_EVENT_BATCH`]
 /// events of a few kilobytes each.
 pub const MAX_BATCH_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// The RPC server's limits (`adapters::server`): a relayer, a fleet and a
+/// workload on one address share the ledger, so each client may have 1024
+/// requests in flight (a flood beyond that is answered 429, whatever the
+/// route: every route but `/healthz` and `/metrics` waits on the one ledger
+/// thread); a JSON body is checked for repeated keys up to the batch route's limit.
+pub const SERVER_LIMITS: adapters::server::ServerLimits = adapters::server::ServerLimits {
+    per_client: 1024,
+    max_body: MAX_BATCH_BODY_BYTES,
+    ..adapters::server::ServerLimits::DEFAULT
+};
 /// How many events of a batch run in one job on the ledger thread, so that
 /// a large batch does not hold every other request (and the block timer)
 /// back for its whole length.
@@ -248,6 +258,7 @@ pub fn router_with(node: NodeHandle, limits: Limits) -> Router {
             "/v3/envelopes/{reference}/finish-transfer",
             put(pint::finish),
         )
+        .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(node)
 }

@@ -22,6 +22,7 @@ use crate::verify::{
 /// `trusted.json` shape of `portrelay light-client verify`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
+#[serde(deny_unknown_fields)]
 pub struct TrustRoot<F: Family> {
     pub signed_header: F::SignedHeader,
     pub next_validators: F::ValidatorSet,
@@ -70,6 +71,7 @@ impl<F: Family> TrustRoot<F> {
 /// What the client keeps of each verified header.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
+#[serde(deny_unknown_fields)]
 pub struct ConsensusState<F: Family> {
     pub time: Timestamp,
     pub hash: Hash32,
@@ -80,6 +82,7 @@ pub struct ConsensusState<F: Family> {
 /// Proof that the counterparty ledger misbehaved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum Evidence {
     /// Two valid headers for one height with different hashes.
     ConflictingHeaders {
@@ -113,6 +116,7 @@ impl core::fmt::Display for Evidence {
 /// Two headers submitted as misbehaviour, each with the trusted height it is verified from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
+#[serde(deny_unknown_fields)]
 pub struct Misbehaviour<F: Family> {
     pub first: UntrustedBlock<F>,
     pub first_trusted_height: u64,
@@ -122,6 +126,7 @@ pub struct Misbehaviour<F: Family> {
 
 /// Who recovered a frozen or expired client, when and why: kept in its history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Recovery {
     /// The operator identity the host checked the authorisation of.
     pub authorised_by: String,
@@ -132,6 +137,7 @@ pub struct Recovery {
 /// An entry of the client's recorded history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum HistoryEntry {
     Created {
         height: u64,
@@ -248,6 +254,7 @@ impl ClientError {
 /// A light client of one counterparty ledger.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
+#[serde(deny_unknown_fields)]
 pub struct ClientState<F: Family> {
     chain_id: String,
     options: TrustOptions,

@@ -15,6 +15,7 @@
 //! - [`client`]: the client state machine (update, misbehaviour, recovery, membership);
 //! - [`any`]: the list of families ([`for_each_family!`], [`with_family!`],
 //!   [`FamilyName`]) and clients, headers, roots and evidence of any family, tagged;
+//! - [`json`]: strict JSON (a repeated key refused by name);
 //! - [`host`]: the on-chain side: counterparty clients, channels, packet receipt,
 //!   acks, relayer keys; what a ledger runs (a folder, one concern a file);
 //! - [`zk`]: confidential paths: path policies, disclosures, record ids;
@@ -32,6 +33,7 @@ pub mod cosco;
 pub mod gba;
 pub mod hash;
 pub mod host;
+pub mod json;
 pub mod merkle;
 pub mod packet;
 pub mod quorum;

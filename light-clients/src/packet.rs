@@ -240,6 +240,7 @@ impl Timeout {
 
 /// A cross-ledger packet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Packet {
     pub id: PacketId,
     pub timeout: Timeout,
@@ -274,6 +275,7 @@ impl Packet {
 /// What the destination did with a packet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(tag = "status", content = "reason", rename_all = "lowercase")]
+#[serde(deny_unknown_fields)]
 pub enum AckResult {
     /// Applied.
     Ok,
@@ -285,6 +287,7 @@ pub enum AckResult {
 
 /// The destination's acknowledgement of one packet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Ack {
     pub packet: PacketId,
     /// The commitment of the packet acknowledged, so an ack answers one packet only.
@@ -366,6 +369,7 @@ impl From<&Ack> for EventLeaf {
 
 /// The sequences of one channel on one ledger, a leaf of `state_root`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChannelState {
     pub channel: ChannelId,
     /// Next sequence this ledger will send (on the source side).
@@ -400,6 +404,7 @@ impl Canonical for ChannelState {
 /// A counterparty client as a ledger commits it: a leaf of `state_root`,
 /// so another ledger can prove what this one trusts of a third.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClientSummary {
     pub chain: ChainId,
     pub latest_height: u64,
@@ -411,6 +416,7 @@ pub struct ClientSummary {
 /// One leaf of a block's state tree: a channel's sequences, or a client's summary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum StateLeaf {
     Channel(ChannelState),
     Client(ClientSummary),

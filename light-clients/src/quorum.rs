@@ -60,6 +60,7 @@ impl<K> Roster<K> {
 
 /// Power that signed against the set's total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tally {
     pub signed: u64,
     pub total: u64,
@@ -118,6 +119,7 @@ pub fn tally<S: SignatureScheme>(
 
 /// A fraction of voting power, `numerator / denominator`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fraction {
     pub numerator: u64,
     pub denominator: u64,

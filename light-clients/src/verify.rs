@@ -92,6 +92,7 @@ pub trait Family: Copy + core::fmt::Debug + Send + Sync + 'static {
 
 /// The verification parameters a client is created with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrustOptions {
     /// How long a verified header may be trusted (less than the unbonding period).
     pub trusting_period: Duration,
@@ -104,6 +105,7 @@ pub struct TrustOptions {
 /// A header already trusted, with the set it announced for the next height.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
+#[serde(deny_unknown_fields)]
 pub struct TrustedState<F: Family> {
     pub chain_id: String,
     pub height: u64,
@@ -114,6 +116,7 @@ pub struct TrustedState<F: Family> {
 /// A header to verify, with the sets its hashes commit to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
+#[serde(deny_unknown_fields)]
 pub struct UntrustedBlock<F: Family> {
     pub signed_header: F::SignedHeader,
     pub validators: F::ValidatorSet,

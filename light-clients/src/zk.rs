@@ -96,6 +96,7 @@ impl FieldRule {
 /// not listed discloses its kind only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum PathPolicy {
     #[default]
     Merkle,
@@ -209,6 +210,7 @@ impl DisclosedRule {
 
 /// The statement about one record: its packet and one rule per field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DisclosedRecord {
     pub packet: PacketId,
     pub rules: Vec<DisclosedRule>,
@@ -217,6 +219,7 @@ pub struct DisclosedRecord {
 /// A Groth16 disclosure proof over up to K records of one source block, as
 /// a relayer carries it with each of those packets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Disclosure {
     /// The `zk_root` the proof is against; the destination checks it is the
     /// one of the verified header that proves the packet.

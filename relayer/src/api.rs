@@ -32,6 +32,16 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests served at once.
 const MAX_CONCURRENT: usize = 64;
+/// The server's limits (`adapters::server`) unless `[api]` says otherwise:
+/// one client address may have 16 of the [`MAX_CONCURRENT`] requests in
+/// flight on any route (429 beyond), so one operator's script or a scraper
+/// gone wrong cannot queue every other client (the fleet's members reading
+/// each other's status, Prometheus, the page) behind it.
+pub const SERVER_LIMITS: adapters::server::ServerLimits = adapters::server::ServerLimits {
+    per_client: 16,
+    max_body: MAX_BODY_BYTES,
+    ..adapters::server::ServerLimits::DEFAULT
+};
 
 /// An API error: a status and a JSON `{code, message}`.
 #[derive(Debug)]
@@ -183,14 +193,15 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown`.
+/// Serves the API on `listener` until `shutdown`, then for at most
+/// `limits.shutdown` (requests in flight finish, then connections close).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
+    limits: adapters::server::ServerLimits,
     shutdown: CancellationToken,
 ) -> Result<(), crate::daemon::DaemonError> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    adapters::server::serve(listener, router(state), limits, shutdown)
         .await
         .map_err(crate::daemon::DaemonError::Serve)
 }
@@ -634,7 +645,7 @@ pub struct RegisterAdapter {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "registered and followed", body = AdapterView),
-        (status = 400, description = "malformed or invalid adapter", body = ErrorDoc),
+        (status = 400, description = "malformed or invalid adapter (`invalid_adapter`), or a key file that cannot be used (`key_file`)", body = ErrorDoc),
         (status = 401, description = "missing or wrong token", body = ErrorDoc),
         (status = 409, description = "the chain is relayed already", body = ErrorDoc),
         (status = 413, description = "body too large", body = ErrorDoc),
@@ -662,9 +673,15 @@ async fn register_adapter(
         key_file: req.key_file,
     };
     // Build it first: a registration that cannot run is refused, not stored.
-    let chain = (state.build)(record.clone())
-        .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_adapter", e.to_string()))?;
+    let chain = (state.build)(record.clone()).await.map_err(|e| {
+        // A key file that cannot be used (missing, a named pipe, a device,
+        // too large, not a key) is named as such.
+        let code = match e {
+            crate::daemon::DaemonError::Key { .. } => "key_file",
+            _ => "invalid_adapter",
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string())
+    })?;
     state
         .engine
         .store

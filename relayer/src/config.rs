@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use adapters::chain::{AdapterConfig, ChainConfig, RpcPolicy};
+use adapters::server::ServerLimits;
 use light_clients::any::FamilyName;
 use light_clients::{App, ChainId, Fraction, Hash32, TrustOptions};
 use serde::Deserialize;
@@ -54,6 +55,18 @@ struct RawApi {
     listen: String,
     #[serde(default)]
     token_file: Option<PathBuf>,
+    /// The server's limits (`adapters::server`); each optional, defaults in
+    /// [`crate::api::SERVER_LIMITS`].
+    #[serde(default)]
+    header_read_timeout: Option<String>,
+    #[serde(default)]
+    body_read_timeout: Option<String>,
+    #[serde(default)]
+    idle_timeout: Option<String>,
+    #[serde(default)]
+    shutdown_timeout: Option<String>,
+    #[serde(default)]
+    per_client_requests: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +169,8 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     /// The bearer token of routes that change something (none: those routes are off).
     pub token: Option<String>,
+    /// Header, body and idle timeouts, the shutdown bound, requests per client.
+    pub limits: ServerLimits,
 }
 
 /// Where jobs, leases and checkpoints are kept.
@@ -249,20 +264,28 @@ impl Config {
         path: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
-        let mut value: toml::Table = toml::from_str(&text)
-            .map_err(|e| invalid(format!("{}: {}", path.display(), e.to_string().trim())))?;
-        apply_overrides(&mut value, env)?;
-        let raw: RawConfig =
-            toml::Value::Table(value)
-                .try_into()
-                .map_err(|e: toml::de::Error| {
-                    invalid(format!("{}: {}", path.display(), e.to_string().trim()))
-                })?;
+        let text = read_small_file(path, MAX_CONFIG_FILE_BYTES)?;
         let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse_with(&text, base, env).map_err(|e| invalid(format!("{}: {e}", path.display())))
+    }
+
+    /// Reads a configuration's text, relative paths under `base`, with no
+    /// overrides (what the fuzz target drives).
+    pub fn parse(text: &str, base: &Path) -> Result<Self, ConfigError> {
+        Self::parse_with(text, base, std::iter::empty())
+    }
+
+    fn parse_with(
+        text: &str,
+        base: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut value: toml::Table =
+            toml::from_str(text).map_err(|e| invalid(e.to_string().trim().to_string()))?;
+        apply_overrides(&mut value, env)?;
+        let raw: RawConfig = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(e.to_string().trim().to_string()))?;
         Self::validate(raw, base)
     }
 
@@ -364,6 +387,7 @@ impl Config {
         let api = match raw.api {
             None => None,
             Some(a) => {
+                let limits = api_limits(&a)?;
                 let listen = a.listen.parse::<SocketAddr>().map_err(|e| {
                     invalid(format!(
                         "api.listen: {:?} is not an address like 127.0.0.1:7400: {e}",
@@ -374,12 +398,8 @@ impl Config {
                     None => None,
                     Some(f) => {
                         let path = resolve(base, f);
-                        let text = std::fs::read_to_string(&path).map_err(|e| {
-                            invalid(format!(
-                                "api.token_file: cannot read {}: {e}",
-                                path.display()
-                            ))
-                        })?;
+                        let text = read_small_file(&path, MAX_KEY_FILE_BYTES)
+                            .map_err(|e| invalid(format!("api.token_file: {e}")))?;
                         let token = text.trim().to_string();
                         if token.len() < 16 || token.chars().any(|c| !c.is_ascii_graphic()) {
                             return Err(invalid(format!(
@@ -390,7 +410,11 @@ impl Config {
                         Some(token)
                     }
                 };
-                Some(ApiConfig { listen, token })
+                Some(ApiConfig {
+                    listen,
+                    token,
+                    limits,
+                })
             }
         };
         let coordinator = match raw.coordinator {
@@ -411,6 +435,43 @@ impl Config {
             paths,
         })
     }
+}
+
+/// `[api]`'s server limits over [`crate::api::SERVER_LIMITS`].
+fn api_limits(a: &RawApi) -> Result<ServerLimits, ConfigError> {
+    let mut limits = crate::api::SERVER_LIMITS;
+    for (key, value, slot) in [
+        (
+            "api.header_read_timeout",
+            &a.header_read_timeout,
+            &mut limits.header_read,
+        ),
+        (
+            "api.body_read_timeout",
+            &a.body_read_timeout,
+            &mut limits.body_read,
+        ),
+        ("api.idle_timeout", &a.idle_timeout, &mut limits.idle),
+        (
+            "api.shutdown_timeout",
+            &a.shutdown_timeout,
+            &mut limits.shutdown,
+        ),
+    ] {
+        if let Some(v) = value {
+            let d = duration(key, v)?;
+            if d.is_zero() {
+                return Err(invalid(format!("{key}: must be more than 0s")));
+            }
+            *slot = d;
+        }
+    }
+    match a.per_client_requests {
+        Some(0) => return Err(invalid("api.per_client_requests: must be at least 1")),
+        Some(n) => limits.per_client = n,
+        None => {}
+    }
+    Ok(limits)
 }
 
 /// A chain's RPC policy: its preset, with the values the file gives.
@@ -630,12 +691,77 @@ fn parse_value(s: &str) -> toml::Value {
     }
 }
 
-/// Reads an Ed25519 key file (64 hex digits).
-pub fn read_key(path: &Path) -> Result<ed25519_consensus::SigningKey, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+/// The largest key file read: 64 hex digits and whitespace fit many times over.
+pub const MAX_KEY_FILE_BYTES: u64 = 4096;
+/// The largest configuration file read.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a small text file that a configuration or a request names:
+/// refused unless it is a regular file (a named pipe would block the read
+/// for as long as no one writes to it, a device such as `/dev/zero` never
+/// ends) of at most `cap` bytes. Blocking: async callers run it on the
+/// blocking pool.
+pub fn read_small_file(path: &Path, cap: u64) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let refuse = |reason: String| ConfigError::Read {
         path: path.into(),
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    // `metadata` does not open the file, so a named pipe is refused before
+    // anything waits on it.
+    let regular = |m: &std::fs::Metadata| -> Result<(), ConfigError> {
+        if !m.is_file() {
+            return Err(refuse(format!(
+                "not a regular file ({})",
+                file_kind(&m.file_type())
+            )));
+        }
+        if m.len() > cap {
+            return Err(refuse(format!(
+                "{} bytes, more than the {cap} a key or configuration file may hold",
+                m.len()
+            )));
+        }
+        Ok(())
+    };
+    regular(&std::fs::metadata(path).map_err(|e| refuse(e.to_string()))?)?;
+    let file = std::fs::File::open(path).map_err(|e| refuse(e.to_string()))?;
+    // Checked again on what was opened, in case the path changed meanwhile.
+    regular(&file.metadata().map_err(|e| refuse(e.to_string()))?)?;
+    let mut text = String::new();
+    file.take(cap + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| refuse(e.to_string()))?;
+    if text.len() as u64 > cap {
+        return Err(refuse(format!("more than {cap} bytes")));
+    }
+    Ok(text)
+}
+
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// Reads an Ed25519 key file (64 hex digits); see [`read_small_file`].
+pub fn read_key(path: &Path) -> Result<ed25519_consensus::SigningKey, ConfigError> {
+    let text = read_small_file(path, MAX_KEY_FILE_BYTES)?;
     let mut seed = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut seed)
         .map_err(|e| invalid(format!("{}: not 64 hex digits: {e}", path.display())))?;
@@ -773,6 +899,83 @@ rate_per_sec = 500
         };
         assert_eq!(r.url, "redis://redis:6379/0");
         assert_eq!(c.chains.len(), 3);
+    }
+
+    #[test]
+    fn the_api_server_limits_have_defaults_and_are_checked_by_key() {
+        let with = |api: &str| format!("{GOOD}\n[api]\nlisten = \"127.0.0.1:7400\"\n{api}");
+        let c = load(&with(""), &[]).unwrap();
+        assert_eq!(c.api.unwrap().limits, crate::api::SERVER_LIMITS);
+        let c = load(
+            &with("header_read_timeout = \"2s\"\nbody_read_timeout = \"3s\"\nidle_timeout = \"4s\"\nshutdown_timeout = \"5s\"\nper_client_requests = 6\n"),
+            &[],
+        )
+        .unwrap();
+        let l = c.api.unwrap().limits;
+        assert_eq!(
+            (l.header_read, l.body_read, l.idle, l.shutdown, l.per_client),
+            (
+                Duration::from_secs(2),
+                Duration::from_secs(3),
+                Duration::from_secs(4),
+                Duration::from_secs(5),
+                6
+            )
+        );
+        for (api, message) in [
+            (
+                "header_read_timeout = \"0s\"\n",
+                "api.header_read_timeout: must be more than 0s",
+            ),
+            (
+                "shutdown_timeout = \"soon\"\n",
+                "api.shutdown_timeout: \"soon\" is not a duration",
+            ),
+            (
+                "per_client_requests = 0\n",
+                "api.per_client_requests: must be at least 1",
+            ),
+            (
+                "header_timeout = \"2s\"\n",
+                "unknown field `header_timeout`",
+            ),
+        ] {
+            let err = load(&with(api), &[]).unwrap_err().to_string();
+            assert!(err.contains(message), "{message}: {err}");
+        }
+    }
+
+    #[test]
+    fn key_files_that_are_not_small_regular_files_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.key");
+        std::fs::write(&good, format!("{}\n", "01".repeat(32))).unwrap();
+        read_key(&good).unwrap();
+        let pipe = dir.path().join("pipe.key");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&pipe)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo");
+        // A named pipe with no writer would block an open for ever.
+        let err = read_key(&pipe).unwrap_err().to_string();
+        assert!(err.contains("not a regular file (a named pipe)"), "{err}");
+        let err = read_key(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(err.contains("not a regular file (a device)"), "{err}");
+        let err = read_key(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not a regular file (a directory)"), "{err}");
+        // A large (sparse) file is refused by its size, not read.
+        let big = dir.path().join("big.key");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(1 << 40)
+            .unwrap();
+        let err = read_key(&big).unwrap_err().to_string();
+        assert!(err.contains("more than the 4096"), "{err}");
+        let err = read_key(&dir.path().join("missing.key"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot read"), "{err}");
     }
 
     #[test]

@@ -39,10 +39,20 @@ pub async fn build_chain(
     let config = adapter.chain();
     let id = &config.chain_id;
     let primary = registry::build(adapter, observer.clone())?;
-    let key = read_key(key_file).map_err(|source| DaemonError::Key {
-        chain: id.clone(),
-        source,
-    })?;
+    // On the blocking pool: the path may come from a request (`POST
+    // /v1/adapters`), and a file read blocks the thread that does it.
+    let path = key_file.to_path_buf();
+    let key = tokio::task::spawn_blocking(move || read_key(&path))
+        .await
+        .map_err(|e| crate::config::ConfigError::Read {
+            path: key_file.into(),
+            reason: format!("the read did not finish: {e}"),
+        })
+        .and_then(|r| r)
+        .map_err(|source| DaemonError::Key {
+            chain: id.clone(),
+            source,
+        })?;
     let mut witnesses = Vec::new();
     if config.endpoints.len() > 1 {
         for endpoint in &config.endpoints {
@@ -294,6 +304,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             Some(tokio::spawn(crate::api::serve(
                 listener,
                 state,
+                api.limits,
                 shutdown.clone(),
             )))
         }

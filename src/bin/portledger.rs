@@ -3,6 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use adapters::server::ServerLimits;
 
 use clap::Parser;
 use devnet::node::{self, NodeConfig};
@@ -64,6 +67,23 @@ struct Args {
     /// to try a relayer against a small limit.
     #[arg(long, default_value_t = devnet::rpc::MAX_BODY_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..))]
     max_body_bytes: u64,
+    /// The longest a request's header may take to arrive (a half-sent
+    /// header is dropped after it).
+    #[arg(long, default_value = "10s", value_parser = positive_duration)]
+    header_read_timeout: Duration,
+    /// The longest a request's body may take to arrive after its header (408).
+    #[arg(long, default_value = "30s", value_parser = positive_duration)]
+    body_read_timeout: Duration,
+    /// A connection with no request in flight that moves no byte this long is closed.
+    #[arg(long, default_value = "75s", value_parser = positive_duration)]
+    idle_timeout: Duration,
+    /// After SIGTERM, how long requests in flight get before every
+    /// connection is closed and the ledger seals and stops.
+    #[arg(long, default_value = "10s", value_parser = positive_duration)]
+    shutdown_timeout: Duration,
+    /// Requests one client address may have in flight (429 beyond).
+    #[arg(long, default_value_t = devnet::rpc::SERVER_LIMITS.per_client as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    per_client_requests: u64,
 }
 
 fn parse_platform(s: &str) -> Result<(String, PathBuf), String> {
@@ -117,7 +137,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(args))
+    let code = runtime.block_on(run(args));
+    // A proof still running on the blocking pool does not hold the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
 }
 
 async fn run(args: Args) -> ExitCode {
@@ -142,6 +165,14 @@ async fn run(args: Args) -> ExitCode {
             dcsa_version: args.dcsa_version,
         },
         max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
+        server: ServerLimits {
+            header_read: args.header_read_timeout,
+            body_read: args.body_read_timeout,
+            idle: args.idle_timeout,
+            shutdown: args.shutdown_timeout,
+            per_client: usize::try_from(args.per_client_requests).unwrap_or(usize::MAX),
+            ..devnet::rpc::SERVER_LIMITS
+        },
         ..node::NodeOptions::DEFAULT
     };
     let node = match node::start_with(config, options, shutdown.clone()).await {
@@ -174,6 +205,15 @@ async fn run(args: Args) -> ExitCode {
     shutdown.cancel();
     node.wait().await;
     ExitCode::SUCCESS
+}
+
+/// A timeout of the RPC server: zero would close every connection at once.
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if d.is_zero() => Err("must be more than 0s".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 async fn wait_for_signal() {

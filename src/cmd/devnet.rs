@@ -574,7 +574,9 @@ async fn start_api(
         build: relayer::daemon::chain_builder(engine.clone()),
     };
     tokio::spawn(async move {
-        if let Err(e) = relayer::api::serve(listener, state, stop).await {
+        if let Err(e) =
+            relayer::api::serve(listener, state, relayer::api::SERVER_LIMITS, stop).await
+        {
             tracing::error!(error = %e, "api");
         }
     });

@@ -31,7 +31,7 @@ pub enum InputError {
         path: PathBuf,
         family: &'static str,
         what: &'static str,
-        source: serde_json::Error,
+        source: light_clients::json::JsonError,
     },
     /// The file could not be written.
     #[error("cannot write {path}: {source}")]
@@ -79,7 +79,7 @@ fn read_json<T: DeserializeOwned>(
         path: path.into(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|source| InputError::Parse {
+    light_clients::json::from_str(&text).map_err(|source| InputError::Parse {
         path: path.into(),
         family,
         what,

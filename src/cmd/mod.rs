@@ -57,7 +57,7 @@ where
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let stop = shutdown.clone();
         tokio::spawn(async move {
@@ -68,7 +68,11 @@ where
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e.to_string()),
         }
-    })
+    });
+    // A read stuck on the blocking pool must not hold the exit: every file
+    // read is bounded, but the process leaves anyway.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 pub async fn wait_for_signal() {

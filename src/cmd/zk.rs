@@ -44,9 +44,14 @@ pub enum ZkError {
     /// A file or argument is not what the command needs.
     #[error("{what}: {why}")]
     Input { what: String, why: String },
-    /// The proof, key or statement was checked and refused (exit 1).
-    #[error("{0}")]
-    Refused(String),
+    /// The proof, key or statement was checked and refused (exit 1):
+    /// `check` is the stable name of the check (`pairing`, `statement`,
+    /// `not_on_curve` ..., the `check()` names of `circuits`' errors).
+    #[error("{check}: {message}")]
+    Refused {
+        check: &'static str,
+        message: String,
+    },
 }
 
 impl ZkError {
@@ -54,7 +59,7 @@ impl ZkError {
     /// not be read or used.
     pub fn exit_code(&self) -> u8 {
         match self {
-            ZkError::Refused(_) => 1,
+            ZkError::Refused { .. } => 1,
             _ => 2,
         }
     }
@@ -421,7 +426,7 @@ pub fn prove(
 ) -> Result<Proven, ZkError> {
     let what = input_path.display().to_string();
     let witness: WitnessFile =
-        serde_json::from_str(&read_text(input_path)?).map_err(|e| input(&what, e))?;
+        light_clients::json::from_str(&read_text(input_path)?).map_err(|e| input(&what, e))?;
     let pk = load_proving_key(keys)?;
     let params = pk.params;
     let mut records = Vec::with_capacity(witness.leaves.len());
@@ -493,9 +498,11 @@ pub fn prove(
     }
     let statement =
         Statement::new(params, tree.root(), disclosures).map_err(|e| input(&what, e))?;
-    let proof = groth16::prove_seeded(&pk, &statement, &openings, seed).map_err(|e| {
-        ZkError::Refused(format!("the witness does not satisfy the statement: {e}"))
-    })?;
+    let proof =
+        groth16::prove_seeded(&pk, &statement, &openings, seed).map_err(|e| ZkError::Refused {
+            check: "witness",
+            message: format!("the witness does not satisfy the statement: {e}"),
+        })?;
     std::fs::create_dir_all(out).map_err(|e| ZkError::Io {
         path: out.to_path_buf(),
         why: e.to_string(),
@@ -514,62 +521,99 @@ pub fn prove(
     Ok(Proven { statement, files })
 }
 
-/// Reads a verifying key: snarkjs JSON, or portrelay's `verifying.key`.
+/// Whether `bytes` are a JSON document, by parsing them (whitespace first
+/// is JSON still; a binary key that happens to start with `{` is not).
+/// Repeated keys are refused here, by name: the snarkjs readers would keep
+/// the last value.
+fn as_json(path: &Path, bytes: &[u8]) -> Result<Option<String>, ZkError> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(None);
+    };
+    match light_clients::json::check_unique_keys(text.as_bytes()) {
+        Ok(()) => Ok(Some(text.to_owned())),
+        Err(e @ light_clients::json::JsonError::DuplicateKey { .. }) => {
+            Err(input(path.display(), e))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+/// Reads a JSON file, refusing repeated keys.
+fn read_json_text(path: &Path) -> Result<String, ZkError> {
+    let text = read_text(path)?;
+    light_clients::json::check_unique_keys(text.as_bytes())
+        .map_err(|e| input(path.display(), e))?;
+    Ok(text)
+}
+
+/// Reads a verifying key: snarkjs JSON, or portrelay's `verifying.key`,
+/// told apart by parsing.
 pub fn load_vk(path: &Path) -> Result<groth16::ArkVerifyingKey, ZkError> {
     let bytes = read(path)?;
-    if bytes.first() == Some(&b'{') {
-        let text = String::from_utf8(bytes).map_err(|_| input(path.display(), "not UTF-8 text"))?;
-        snarkjs::vk_from_json(&text).map_err(|e| input(path.display(), e))
-    } else {
-        groth16::vk_from_bytes(&bytes)
+    match as_json(path, &bytes)? {
+        Some(text) => snarkjs::vk_from_json(&text).map_err(|e| input(path.display(), e)),
+        None => groth16::vk_from_bytes(&bytes)
             .map(|vk| vk.inner)
-            .map_err(|e| input(path.display(), e))
+            .map_err(|e| input(path.display(), e)),
+    }
+}
+
+/// A refusal of a snarkjs file: by the check that refused it.
+fn refused(file: &Path, e: circuits::SnarkjsError) -> ZkError {
+    match e {
+        circuits::SnarkjsError::Json { .. } => input(file.display(), e),
+        other => ZkError::Refused {
+            check: other.check(),
+            message: format!("{}: {other}", file.display()),
+        },
     }
 }
 
 /// `zk verify`: checks a snarkjs-format proof as `snarkjs groth16 verify`
 /// does (points on the curve and in the subgroup, inputs below the field
 /// modulus, the pairing equation) and, with a statement, that the public
-/// input is that statement's hash.
+/// input is that statement's hash. Every refusal names its check.
 pub fn verify(
     vk: &Path,
     proof: &Path,
     public: &Path,
     statement: Option<&Path>,
 ) -> Result<(), ZkError> {
-    let vk_text = match read(vk)? {
-        b if b.first() == Some(&b'{') => {
-            String::from_utf8(b).map_err(|_| input(vk.display(), "not UTF-8 text"))?
-        }
-        _ => snarkjs::vk_to_json(&load_vk(vk)?),
+    let vk_bytes = read(vk)?;
+    let vk_text = match as_json(vk, &vk_bytes)? {
+        Some(text) => text,
+        None => snarkjs::vk_to_json(&load_vk(vk)?),
     };
-    let proof_text = read_text(proof)?;
-    let public_text = read_text(public)?;
-    let named = |file: &Path, e: circuits::SnarkjsError| match e {
-        circuits::SnarkjsError::Json { .. } => input(file.display(), e),
-        other => ZkError::Refused(format!("{}: {other}", file.display())),
-    };
-    snarkjs::vk_from_json(&vk_text).map_err(|e| named(vk, e))?;
-    snarkjs::proof_from_json(&proof_text).map_err(|e| named(proof, e))?;
-    let inputs = snarkjs::public_from_json(&public_text).map_err(|e| named(public, e))?;
+    let proof_text = read_json_text(proof)?;
+    let public_text = read_json_text(public)?;
+    snarkjs::vk_from_json(&vk_text).map_err(|e| refused(vk, e))?;
+    snarkjs::proof_from_json(&proof_text).map_err(|e| refused(proof, e))?;
+    let inputs = snarkjs::public_from_json(&public_text).map_err(|e| refused(public, e))?;
     if let Some(path) = statement {
-        let file: StatementFile =
-            serde_json::from_str(&read_text(path)?).map_err(|e| input(path.display(), e))?;
+        let file: StatementFile = light_clients::json::from_str(&read_text(path)?)
+            .map_err(|e| input(path.display(), e))?;
         let expected = file.statement()?.public_input();
         if inputs.as_slice() != [expected] {
-            return Err(ZkError::Refused(format!(
-                "statement: {} is not the hash of {} (expected [{}])",
-                public.display(),
-                path.display(),
-                to_decimal(&expected)
-            )));
+            return Err(ZkError::Refused {
+                check: "statement",
+                message: format!(
+                    "{} is not the hash of {} (expected [{}])",
+                    public.display(),
+                    path.display(),
+                    to_decimal(&expected)
+                ),
+            });
         }
     }
     snarkjs::verify_json(&vk_text, &public_text, &proof_text).map_err(|e| match e {
-        circuits::SnarkjsError::Verify(circuits::VerifyError::Pairing) => {
-            ZkError::Refused("pairing: the proof does not verify under the key".into())
-        }
-        other => ZkError::Refused(other.to_string()),
+        circuits::SnarkjsError::Verify(circuits::VerifyError::Pairing) => ZkError::Refused {
+            check: "pairing",
+            message: "the proof does not verify under the key".into(),
+        },
+        other => ZkError::Refused {
+            check: other.check(),
+            message: other.to_string(),
+        },
     })
 }
 
@@ -806,7 +850,7 @@ pub fn run(cmd: ZkCommand) -> ExitCode {
             print!("{out}");
             ExitCode::SUCCESS
         }
-        Err(e @ ZkError::Refused(_)) => {
+        Err(e @ ZkError::Refused { .. }) => {
             println!("INVALID: {e}");
             ExitCode::from(e.exit_code())
         }

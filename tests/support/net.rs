@@ -227,6 +227,11 @@ impl Running {
     pub fn id(&self) -> u32 {
         self.0.as_ref().map_or(0, Child::id)
     }
+
+    /// The process, to signal and wait for by hand.
+    pub fn child_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a running process")
+    }
 }
 
 impl Drop for Running {

@@ -9,6 +9,7 @@ use super::{
 
 /// A relayer account: its next nonce, and whether it was retired.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Account {
     pub next_nonce: u64,
     pub retired: bool,

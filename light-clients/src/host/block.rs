@@ -12,6 +12,7 @@ use super::{Channel, Host};
 /// A packet or ack this ledger emitted in a block: a leaf of its events tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum BlockEvent {
     Packet { packet: Packet },
     Ack { ack: Ack },
@@ -28,6 +29,7 @@ impl BlockEvent {
 
 /// What a finished block commits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlockOutput {
     pub events: Vec<BlockEvent>,
     pub channel_states: Vec<ChannelState>,

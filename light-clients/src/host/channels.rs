@@ -9,6 +9,7 @@ use super::{Host, HostError, Outcome};
 
 /// A channel's end on this ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Channel {
     pub id: ChannelId,
     pub version: String,

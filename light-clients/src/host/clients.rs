@@ -16,6 +16,7 @@ use super::{BlockContext, EventProof, Host, HostError, Outcome};
 /// Something the host saw a counterparty do wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum MisbehaviourRecord {
     /// A proven packet different from the one received under its sequence.
     ConflictingPacket {
@@ -34,6 +35,7 @@ pub enum MisbehaviourRecord {
 
 /// An authorised recovery, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecoveryRecord {
     pub chain: ChainId,
     pub height: u64,

@@ -64,6 +64,7 @@ pub use tree::{commit, prove, prove_all, zk_root};
 
 /// The block a message is applied in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlockContext {
     pub height: u64,
     pub time: Timestamp,
@@ -71,6 +72,7 @@ pub struct BlockContext {
 
 /// A ledger's interop state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Host {
     chain_id: ChainId,
     family: FamilyName,

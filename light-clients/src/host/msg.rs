@@ -13,6 +13,7 @@ use crate::zk::{Disclosure, PathPolicy, VerifyingKeyBytes};
 /// Where a proven event sits: the verified header that commits it, the roots
 /// opening (gba, where roots sit behind `app_hash`) and the inclusion proof.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EventProof {
     pub height: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -24,6 +25,7 @@ pub struct EventProof {
 #[allow(clippy::large_enum_variant)] // evidence carries two headers; messages are short-lived
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum RelayMsg {
     /// Verify a counterparty header and keep it.
     UpdateClient { chain: ChainId, header: AnyHeader },
@@ -48,6 +50,7 @@ pub enum RelayMsg {
 /// What only the ledger's operator may do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum OperatorMsg {
     CreateClient {
         root: AnyTrustRoot,
@@ -122,6 +125,7 @@ impl<'de> Deserialize<'de> for RelayerKey {
 #[allow(clippy::large_enum_variant)] // one per transaction
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "messages", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum TxBody {
     Operator(OperatorMsg),
     Relay(Vec<RelayMsg>),
@@ -193,6 +197,7 @@ impl SignedTx {
 /// What a message did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum Outcome {
     ClientCreated {
         chain: ChainId,

@@ -48,6 +48,7 @@ pub struct AppRefusal(pub String);
 
 /// What this ledger remembers of a packet it sent, until the ack comes back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Sent {
     pub packet: Packet,
     pub commitment: Hash32,
@@ -55,6 +56,7 @@ pub struct Sent {
 
 /// What this ledger remembers of a packet it received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Receipt {
     pub commitment: Hash32,
     pub result: AckResult,

@@ -1,0 +1,15 @@
+//! The repeated-key check agrees with serde_json: what it accepts is JSON,
+//! and JSON it refuses has a repeated key.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use light_clients::json::{check_unique_keys, JsonError};
+
+fuzz_target!(|data: &[u8]| {
+    let lenient = serde_json::from_slice::<serde_json::Value>(data);
+    match check_unique_keys(data) {
+        Ok(()) => assert!(lenient.is_ok(), "accepted what serde_json refuses"),
+        Err(JsonError::DuplicateKey { .. }) => assert!(lenient.is_ok()),
+        Err(_) => assert!(lenient.is_err(), "refused JSON without a repeated key"),
+    }
+});
