@@ -63,6 +63,10 @@ pub struct ServerLimits {
     /// The largest JSON body buffered for the repeated-key check (routes
     /// keep their own, smaller limits).
     pub max_body: usize,
+    /// Path prefixes whose routes check repeated keys themselves, each
+    /// refusal by its own rule (a batch refuses the one item, not the whole
+    /// request): the server leaves their bodies to them.
+    pub own_key_checks: &'static [&'static str],
 }
 
 impl ServerLimits {
@@ -73,6 +77,7 @@ impl ServerLimits {
         shutdown: Duration::from_secs(10),
         per_client: 64,
         max_body: 8 * 1024 * 1024,
+        own_key_checks: &[],
     };
 }
 
@@ -212,7 +217,11 @@ async fn handle(
         sleep: Box::pin(tokio::time::sleep(limits.body_read)),
         after: limits.body_read,
     };
-    let body = if is_json(&parts.headers) {
+    let checks_own = limits
+        .own_key_checks
+        .iter()
+        .any(|p| parts.uri.path().starts_with(p));
+    let body = if is_json(&parts.headers) && !checks_own {
         match http_body_util::Limited::new(body, limits.max_body)
             .collect()
             .await

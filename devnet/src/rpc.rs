@@ -34,10 +34,13 @@ pub const MAX_BATCH_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// workload on one address share the ledger, so each client may have 1024
 /// requests in flight (a flood beyond that is answered 429, whatever the
 /// route: every route but `/healthz` and `/metrics` waits on the one ledger
-/// thread); a JSON body is checked for repeated keys up to the batch route's limit.
+/// thread); a JSON body is checked for repeated keys up to the batch route's
+/// limit, except the events routes' (each event is checked by the event
+/// rules, `json.duplicate_key`, and a batch refuses only that event).
 pub const SERVER_LIMITS: adapters::server::ServerLimits = adapters::server::ServerLimits {
     per_client: 1024,
     max_body: MAX_BATCH_BODY_BYTES,
+    own_key_checks: &["/v1/events"],
     ..adapters::server::ServerLimits::DEFAULT
 };
 /// How many events of a batch run in one job on the ledger thread, so that
