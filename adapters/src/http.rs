@@ -312,7 +312,9 @@ impl HttpAdapter {
         let probe: Versioned = serde_json::from_slice(body)
             .map_err(|e| self.bad(format!("{what}: not a versioned wire message: {e}")))?;
         wire::check_version(what, probe.version).map_err(|e| self.bad(e.to_string()))?;
-        serde_json::from_slice(body).map_err(|e| self.bad(format!("{what}: {e}")))
+        // Strict: a repeated key, or base64 that tendermint's decoder cannot
+        // survive, is refused by name before the shape is read.
+        light_clients::json::from_slice(body).map_err(|e| self.bad(format!("{what}: {e}")))
     }
 
     /// What an answer that is not a 2xx message means: 404 is `NotFound`;

@@ -26,6 +26,15 @@ pub enum JsonError {
         line: usize,
         column: usize,
     },
+    /// A base64 field (`value` of a public key, `signature`) whose padding
+    /// is malformed: an `=` opening the last, incomplete group. Refused here
+    /// because tendermint's decoder (subtle-encoding 0.5.1) panics on it.
+    #[error("malformed base64 {value:?} at line {line} column {column}: '=' opens its last group")]
+    MalformedBase64 {
+        value: String,
+        line: usize,
+        column: usize,
+    },
     /// The text is not JSON, or not the shape expected (serde_json's words).
     #[error("{0}")]
     Malformed(serde_json::Error),
@@ -36,27 +45,53 @@ impl JsonError {
     pub fn check(&self) -> &'static str {
         match self {
             JsonError::DuplicateKey { .. } => "duplicate_key",
+            JsonError::MalformedBase64 { .. } => "malformed_base64",
             JsonError::Malformed(_) => "malformed_json",
         }
     }
 }
 
-/// Refuses a document in which any object names a key twice; says nothing
-/// of its shape beyond being JSON.
+/// What the walk refused, left in its cell.
+enum Refusal {
+    Duplicate(String),
+    Base64(String),
+}
+
+/// Keys whose string values tendermint decodes as base64.
+const BASE64_KEYS: [&str; 2] = ["value", "signature"];
+
+/// Whether `s` has the one padding shape subtle-encoding 0.5.1 cannot
+/// survive: a length not a multiple of 4 whose last group opens with `=`.
+fn breaks_base64_decoder(s: &str) -> bool {
+    let tail = s.len() % 4;
+    tail != 0 && s.as_bytes()[s.len() - tail] == b'='
+}
+
+/// Refuses a document in which any object names a key twice (or a base64
+/// field has the padding tendermint's decoder panics on); says nothing of
+/// its shape beyond being JSON.
 pub fn check_unique_keys(bytes: &[u8]) -> Result<(), JsonError> {
-    let repeated = RefCell::new(None);
+    let refused = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    UniqueKeys(&repeated)
-        .deserialize(&mut de)
-        .and_then(|()| de.end())
-        .map_err(|e| match repeated.take() {
-            Some(key) => JsonError::DuplicateKey {
-                key,
-                line: e.line(),
-                column: e.column(),
-            },
-            None => JsonError::Malformed(e),
-        })
+    UniqueKeys {
+        refused: &refused,
+        base64: false,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end())
+    .map_err(|e| match refused.take() {
+        Some(Refusal::Duplicate(key)) => JsonError::DuplicateKey {
+            key,
+            line: e.line(),
+            column: e.column(),
+        },
+        Some(Refusal::Base64(value)) => JsonError::MalformedBase64 {
+            value,
+            line: e.line(),
+            column: e.column(),
+        },
+        None => JsonError::Malformed(e),
+    })
 }
 
 /// Reads `T` from `bytes`, refusing a repeated key anywhere in them.
@@ -71,9 +106,13 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, JsonError> {
 }
 
 /// Walks any JSON value, keeping nothing but the keys of the object being
-/// read; the first repeated key is left in the cell.
+/// read; the first refusal is left in the cell.
 #[derive(Clone, Copy)]
-struct UniqueKeys<'a>(&'a RefCell<Option<String>>);
+struct UniqueKeys<'a> {
+    refused: &'a RefCell<Option<Refusal>>,
+    /// The value being read is a base64 field's.
+    base64: bool,
+}
 
 impl<'de> DeserializeSeed<'de> for UniqueKeys<'_> {
     type Value = ();
@@ -102,7 +141,11 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
     fn visit_f64<E>(self, _: f64) -> Result<(), E> {
         Ok(())
     }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if self.base64 && breaks_base64_decoder(v) {
+            *self.refused.borrow_mut() = Some(Refusal::Base64(v.chars().take(64).collect()));
+            return Err(E::custom("malformed base64"));
+        }
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {
@@ -110,7 +153,11 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(self)?.is_some() {}
+        let inner = UniqueKeys {
+            base64: false,
+            ..self
+        };
+        while seq.next_element_seed(inner)?.is_some() {}
         Ok(())
     }
 
@@ -119,10 +166,13 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
         while let Some(key) = map.next_key::<String>()? {
             if seen.contains(&key) {
                 let e = de::Error::custom(format_args!("duplicate key {key:?}"));
-                *self.0.borrow_mut() = Some(key);
+                *self.refused.borrow_mut() = Some(Refusal::Duplicate(key));
                 return Err(e);
             }
-            map.next_value_seed(self)?;
+            map.next_value_seed(UniqueKeys {
+                refused: self.refused,
+                base64: BASE64_KEYS.contains(&key.as_str()),
+            })?;
             seen.insert(key);
         }
         Ok(())
