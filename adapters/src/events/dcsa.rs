@@ -220,7 +220,7 @@ fn bounded(
     Ok(Some(s.to_string()))
 }
 
-/// Checks a UN/LOCODE at `key`, if present: the pattern, then the country.
+/// Checks a UN/LOCODE at `key`, if present: the pattern, the country, then the code list.
 pub(crate) fn unlocode(obj: &Obj<'_>, key: &str) -> Result<Option<UnLocode>, Refusal> {
     let Some(s) = obj.opt_str(key, rules::UNLOCODE_PATTERN)? else {
         return Ok(None);
@@ -239,6 +239,16 @@ pub(crate) fn unlocode(obj: &Obj<'_>, key: &str) -> Result<Option<UnLocode>, Ref
             format!(
                 "{s:?}: {:?} is not an ISO 3166-1 alpha-2 country code",
                 code.country()
+            ),
+        ));
+    }
+    if !code.is_listed() {
+        return Err(Refusal::new(
+            rules::UNLOCODE_UNKNOWN,
+            obj.field(key),
+            format!(
+                "{s:?} is not on the UN/LOCODE {} code list (nor in the alias table)",
+                super::unlocode::UNLOCODE_EDITION
             ),
         ));
     }

@@ -116,6 +116,7 @@ pub(super) fn cases() -> Vec<Case> {
         case(DCSA_EQUIPMENT_REFERENCE_LENGTH, v3_iot, vec![set("/equipmentDetails/equipmentReference", json!("TRLR-000123"))], vec![set("/equipmentDetails/equipmentReference", json!("TRLR-0001234"))], "equipmentDetails.equipmentReference"),
         case(ISO6346_CHECK_DIGIT, v3_reefer, vec![], vec![set("/equipmentDetails/equipmentReference", json!("APZU4812091"))], "equipmentDetails.equipmentReference"),
         case(UNLOCODE_COUNTRY, v3_transport, vec![], vec![set("/eventLocation/UNLocationCode", json!("XYABC"))], "eventLocation.UNLocationCode"),
+        case(UNLOCODE_UNKNOWN, v3_transport, vec![set("/eventLocation/UNLocationCode", json!("NLRTM"))], vec![set("/eventLocation/UNLocationCode", json!("NLRT2"))], "eventLocation.UNLocationCode"),
         case(DCSA_CHANGE_REMARK_LENGTH, v3_transport, vec![set("/transportDetails/changeRemark", long(250))], vec![set("/transportDetails/changeRemark", long(251))], "transportDetails.changeRemark"),
         case(DCSA_RETRACTED, v3_shipment, vec![set("/isRetracted", json!(false))], vec![set("/isRetracted", json!(true))], "isRetracted"),
         case(EVENT_DATE_TIME, v3_shipment, vec![], vec![set("/eventDateTime", json!("2026-01-15 09:00:00"))], "eventDateTime"),
