@@ -213,8 +213,19 @@ fn dcsas_2_2_conformance_counter_examples_are_refused_by_name() {
             "transportCall.UNLocationCode".to_string()
         )
     );
+    // Two faults: the location's country (checked with the schema, first) and the
+    // check digit (APZU2134567's is 4).
     assert_eq!(
         refusal(&wrong_values[1]),
+        (
+            rules::UNLOCODE_COUNTRY,
+            "eventLocation.UNLocationCode".to_string()
+        )
+    );
+    let mut digit_only = wrong_values[1].clone();
+    digit_only["eventLocation"]["UNLocationCode"] = json!("NLRTM");
+    assert_eq!(
+        refusal(&digit_only),
         (rules::ISO6346_CHECK_DIGIT, "equipmentReference".to_string())
     );
     // tnt-220-response-wrong-date-times.json, with the fields each case removes or spoils.

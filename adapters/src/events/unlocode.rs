@@ -11,6 +11,38 @@
 
 use std::fmt;
 
+use super::rules;
+
+/// Checks a UN/LOCODE as written: the pattern (`unlocode.pattern`), the country
+/// (`unlocode.country`), then the code list (`unlocode.unknown`); the rule and why
+/// otherwise. Every UN/LOCODE field of every event kind goes through here.
+pub(crate) fn check(s: &str) -> Result<UnLocode, (&'static str, String)> {
+    let code = UnLocode::parse(s).ok_or_else(|| {
+        (
+            rules::UNLOCODE_PATTERN,
+            format!("{s:?} does not match ^[A-Z]{{2}}[A-Z2-9]{{3}}$"),
+        )
+    })?;
+    if !code.has_iso_country() {
+        return Err((
+            rules::UNLOCODE_COUNTRY,
+            format!(
+                "{s:?}: {:?} is not an ISO 3166-1 alpha-2 country code",
+                code.country()
+            ),
+        ));
+    }
+    if !code.is_listed() {
+        return Err((
+            rules::UNLOCODE_UNKNOWN,
+            format!(
+                "{s:?} is not on the UN/LOCODE {UNLOCODE_EDITION} code list (nor in the alias table)"
+            ),
+        ));
+    }
+    Ok(code)
+}
+
 /// A code matching `^[A-Z]{2}[A-Z2-9]{3}$`: a country code and three characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UnLocode([u8; 5]);
