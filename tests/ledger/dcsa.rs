@@ -24,7 +24,8 @@ fn dcsa_events() -> Vec<Value> {
     events.extend(v30["events"].as_array().expect("events").iter().cloned());
     // Refusals: a wrong check digit, a country ISO 3166 does not have, a 2.3 code
     // read as 2.2, a bidirectional override, a line separator, a 3.0 event without
-    // its document reference.
+    // its document reference, a location UN/LOCODE 2023-1 does not list (2.2) and
+    // one it marks for deletion (3.0: BGGTB, General-Toshevo).
     let mut digit = events[2].clone();
     digit["equipmentReference"] = "APZU4812091".into();
     let mut country = events[0].clone();
@@ -40,7 +41,20 @@ fn dcsa_events() -> Vec<Value> {
         .as_object_mut()
         .expect("details")
         .remove("documentReference");
-    events.extend([digit, country, pending, bidi, separator, no_document]);
+    let mut unknown = events[0].clone();
+    unknown["transportCall"]["UNLocationCode"] = "CNQXZ".into();
+    let mut deleted = events[7].clone();
+    deleted["eventLocation"]["UNLocationCode"] = "BGGTB".into();
+    events.extend([
+        digit,
+        country,
+        pending,
+        bidi,
+        separator,
+        no_document,
+        unknown,
+        deleted,
+    ]);
     events
 }
 
@@ -113,7 +127,9 @@ async fn a_ledger_and_events_validate_give_the_same_verdicts_lenient_and_strict(
             "dcsa.code_version",
             "json.characters",
             "json.characters",
-            "dcsa.required"
+            "dcsa.required",
+            "unlocode.unknown",
+            "unlocode.unknown"
         ]
     );
     assert!(verdicts[..12].iter().all(|v| v == "ok"), "{verdicts:?}");

@@ -220,29 +220,14 @@ fn bounded(
     Ok(Some(s.to_string()))
 }
 
-/// Checks a UN/LOCODE at `key`, if present: the pattern, then the country.
+/// Checks a UN/LOCODE at `key`, if present: the pattern, the country, then the code list.
 pub(crate) fn unlocode(obj: &Obj<'_>, key: &str) -> Result<Option<UnLocode>, Refusal> {
     let Some(s) = obj.opt_str(key, rules::UNLOCODE_PATTERN)? else {
         return Ok(None);
     };
-    let code = UnLocode::parse(s).ok_or_else(|| {
-        Refusal::new(
-            rules::UNLOCODE_PATTERN,
-            obj.field(key),
-            format!("{s:?} does not match ^[A-Z]{{2}}[A-Z2-9]{{3}}$"),
-        )
-    })?;
-    if !code.has_iso_country() {
-        return Err(Refusal::new(
-            rules::UNLOCODE_COUNTRY,
-            obj.field(key),
-            format!(
-                "{s:?}: {:?} is not an ISO 3166-1 alpha-2 country code",
-                code.country()
-            ),
-        ));
-    }
-    Ok(Some(code))
+    super::unlocode::check(s)
+        .map(Some)
+        .map_err(|(rule, why)| Refusal::new(rule, obj.field(key), why))
 }
 
 /// Checks a transport document reference at `key`, if present: 1 to 20 characters.

@@ -90,7 +90,8 @@
 //! | `iso6346.non_iso` | an `equipmentReference` without the ISO shape is accepted as non-ISO and marked so (a warning strict mode does not refuse) | ISO 6346 container numbers |
 //! | `unlocode.pattern` | a UN/LOCODE matches `^[A-Z]{2}[A-Z2-9]{3}$` | UN/LOCODE |
 //! | `unlocode.country` | a UN/LOCODE's first two letters are an ISO 3166-1 alpha-2 country (or XZ) | UN/LOCODE |
-//! | `iso4217.currency` | the currency is an active ISO 4217 code with a minor unit (not CNH, not withdrawn) | Money: ISO 4217 and ISO 20022 |
+//! | `unlocode.unknown` | a UN/LOCODE is on the UN/LOCODE 2023-1 code list, not marked for deletion (or in the alias table) | UN/LOCODE |
+//! | `iso4217.currency` | the currency is an ISO 4217 code with a minor unit (not CNH), not withdrawn by the event's date (ISO 4217 list three) | Money: ISO 4217 and ISO 20022 |
 //! | `iso4217.precision` | an amount's `exponent`, when given, equals the currency's minor unit | Money: ISO 4217 and ISO 20022 |
 //! | `money.not_integer` | an amount's `value` is a JSON integer of minor units, never a float or string | Money: ISO 4217 and ISO 20022 |
 //! | `money.negative` | an amount's `value` is not negative | Money: ISO 4217 and ISO 20022 |
@@ -157,11 +158,13 @@ pub use ebl::{
     recipient_rule, EblParty, EblTransfer, IdentifyingCode, RepresentedParty, TaxLegalReference,
 };
 pub use iso6346::{ContainerNumber, ContainerNumberError};
-pub use money::{Currency, Money};
+pub use money::{withdrawal as iso4217_withdrawal, Currency, Money, ISO4217_LIST_THREE};
 pub use payment::{is_bic, is_uetr, FreightInvoice, LetterOfCredit, PaymentSettlement};
 pub use rules::Rule;
 pub use schema::{UnknownBounds, UNKNOWN_BOUNDS};
-pub use unlocode::{normalize_unlocode, UnLocode, UnLocodeAlias, NETWORK_PORTS, UNLOCODE_ALIASES};
+pub use unlocode::{
+    normalize_unlocode, UnLocode, UnLocodeAlias, NETWORK_PORTS, UNLOCODE_ALIASES, UNLOCODE_EDITION,
+};
 
 /// Why an event was refused: the rule it broke, where, and a message for people.
 ///

@@ -241,7 +241,7 @@ pub(crate) fn letter_of_credit(obj: &Obj<'_>, json: &Value) -> Result<LetterOfCr
         ));
     }
     let expiry_place = obj.text("expiryPlace", 29)?.to_string();
-    let amount = money::read(obj, "amount")?;
+    let amount = money::read(obj, "amount", money::dated(&header))?;
     let applicant = obj.text("applicant", 140)?.to_string();
     let beneficiary = obj.text("beneficiary", 140)?.to_string();
     let port_of_loading = unlocode(obj, "portOfLoading")?;
@@ -282,7 +282,7 @@ pub(crate) fn freight_invoice(obj: &Obj<'_>, json: &Value) -> Result<FreightInvo
     let header = project_header(obj)?;
     let invoice_number = obj.text("invoiceNumber", 35)?.to_string();
     let transport_document_reference = required_transport_document_reference(obj)?;
-    let amount = money::read(obj, "amount")?;
+    let amount = money::read(obj, "amount", money::dated(&header))?;
     let issue_date = obj.date("issueDate")?;
     let due_date = obj.date("dueDate")?;
     if due_date < issue_date {
@@ -355,7 +355,8 @@ pub(crate) fn payment_settlement(
             )
         })?;
 
-    let interbank_settlement_amount = money::read(obj, "interbankSettlementAmount")?;
+    let interbank_settlement_amount =
+        money::read(obj, "interbankSettlementAmount", money::dated(&header))?;
     let interbank_settlement_date = obj.date("interbankSettlementDate")?;
     let charge_bearer = code(
         obj,

@@ -122,9 +122,11 @@ rules! {
     UNLOCODE_PATTERN = "unlocode.pattern", "a UN/LOCODE matches `^[A-Z]{2}[A-Z2-9]{3}$`", UNLOCODE;
     /// The country part of a UN/LOCODE is an ISO 3166-1 code.
     UNLOCODE_COUNTRY = "unlocode.country", "the first two letters of a UN/LOCODE are an ISO 3166-1 alpha-2 country (or UN/LOCODE's XZ)", UNLOCODE;
+    /// A UN/LOCODE is on the shipped edition of the code list (or in the alias table).
+    UNLOCODE_UNKNOWN = "unlocode.unknown", "a UN/LOCODE is on the UN/LOCODE 2023-1 code list, not marked for deletion (or in the alias table)", UNLOCODE;
 
     /// The currency is an active ISO 4217 code with a minor unit.
-    ISO4217_CURRENCY = "iso4217.currency", "the currency is an active ISO 4217 code with a minor unit (not CNH, not withdrawn)", MONEY;
+    ISO4217_CURRENCY = "iso4217.currency", "the currency is an ISO 4217 code with a minor unit (not CNH), not withdrawn by the event's date (ISO 4217 list three)", MONEY;
     /// A stated exponent equals the currency's ISO 4217 minor unit.
     ISO4217_PRECISION = "iso4217.precision", "an amount's `exponent`, when given, equals the currency's minor unit", MONEY;
     /// An amount's value is a JSON integer.

@@ -64,6 +64,9 @@ pub(crate) enum Ty {
     Date,
     /// A UUID in its hyphenated form (`format: uuid`).
     Uuid,
+    /// A UN/LOCODE: the pattern, the ISO 3166-1 country and the code list
+    /// (`unlocode.pattern`, `unlocode.country`, `unlocode.unknown`).
+    UnLocode,
     /// A JSON integer.
     Int,
     /// A JSON number.
@@ -250,6 +253,12 @@ fn check_ty(
 ) -> Result<(), Refusal> {
     match ty {
         Ty::Str(max) => bounded(string(value, path, rule)?, *max, path, rule),
+        Ty::UnLocode => {
+            let s = string(value, path, Some(rules::UNLOCODE_PATTERN))?;
+            super::unlocode::check(s)
+                .map(|_| ())
+                .map_err(|(rule, why)| Refusal::new(rule, shown(path), why))
+        }
         Ty::Code(codes, max) => {
             let s = string(value, path, rule)?;
             bounded(s, *max, path, rule)?;

@@ -432,11 +432,20 @@ fn cases() -> Vec<Case> {
         // XY: the country of DCSA's conformance examples of wrong attribute values.
         case(UNLOCODE_COUNTRY, transport_arrival, vec![set("/transportCall/UNLocationCode", json!("FRPAR"))], vec![set("/transportCall/UNLocationCode", json!("XYABC"))], "transportCall.UNLocationCode"),
         case(UNLOCODE_COUNTRY, letter_of_credit, vec![set("/portOfLoading", json!("GBLON"))], vec![set("/portOfLoading", json!("UKLON"))], "portOfLoading"),
+        // On the UN/LOCODE 2023-1 list: CNSUD (Shunde Pt) is; CNQXZ is well-formed but not;
+        // BGGTB (General-Toshevo) and MDVLC (Vulcanesti) are marked for deletion ("X").
+        case(UNLOCODE_UNKNOWN, transport_arrival, vec![set("/transportCall/UNLocationCode", json!("CNSUD"))], vec![set("/transportCall/UNLocationCode", json!("CNQXZ"))], "transportCall.UNLocationCode"),
+        case(UNLOCODE_UNKNOWN, equipment_load, vec![set("/eventLocation/UNLocationCode", json!("HKHKG"))], vec![set("/eventLocation/UNLocationCode", json!("BGGTB"))], "eventLocation.UNLocationCode"),
+        case(UNLOCODE_UNKNOWN, letter_of_credit, vec![set("/portOfDischarge", json!("CNCWN"))], vec![set("/portOfDischarge", json!("MDVLC"))], "portOfDischarge"),
         // Money.
         case(ISO4217_CURRENCY, letter_of_credit, vec![set("/amount/currency", json!("CNY"))], vec![set("/amount/currency", json!("CNH"))], "amount.currency"),
         case(ISO4217_CURRENCY, freight_invoice, vec![set("/amount/currency", json!("HKD"))], vec![set("/amount/currency", json!("usd"))], "amount.currency"),
         case(ISO4217_CURRENCY, settlement, vec![set("/interbankSettlementAmount/currency", json!("EUR"))], vec![set("/interbankSettlementAmount/currency", json!("XAU"))], "interbankSettlementAmount.currency"),
         case(ISO4217_CURRENCY, freight_invoice, vec![set("/amount/currency", json!("XCG"))], vec![set("/amount/currency", json!("HRK"))], "amount.currency"),
+        // Withdrawn by ISO 4217 list three (SLL: 2023-12; HRK: 2023-01): accepted for an
+        // event dated, in UTC, before the month, refused from its first day.
+        case(ISO4217_CURRENCY, freight_invoice, vec![set("/eventDateTime", json!("2023-12-01T07:59:59+08:00")), set("/amount/currency", json!("SLL"))], vec![set("/eventDateTime", json!("2023-12-01T08:00:00+08:00")), set("/amount/currency", json!("SLL"))], "amount.currency"),
+        case(ISO4217_CURRENCY, settlement, vec![set("/eventDateTime", json!("2022-12-31T23:00:00Z")), set("/interbankSettlementAmount/currency", json!("HRK"))], vec![set("/eventDateTime", json!("2023-01-01T00:00:00Z")), set("/interbankSettlementAmount/currency", json!("HRK"))], "interbankSettlementAmount.currency"),
         case(ISO4217_PRECISION, letter_of_credit, vec![set("/amount", json!({"currency": "JPY", "value": 18_500_000, "exponent": 0}))], vec![set("/amount", json!({"currency": "JPY", "value": 18_500_000, "exponent": 2}))], "amount.exponent"),
         case(ISO4217_PRECISION, freight_invoice, vec![set("/amount", json!({"currency": "KWD", "value": 75_500, "exponent": 3}))], vec![set("/amount", json!({"currency": "KWD", "value": 75_500, "exponent": 2}))], "amount.exponent"),
         case(ISO4217_PRECISION, settlement, vec![set("/interbankSettlementAmount/exponent", json!(2))], vec![set("/interbankSettlementAmount/exponent", json!(3))], "interbankSettlementAmount.exponent"),

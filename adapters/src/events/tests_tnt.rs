@@ -116,6 +116,7 @@ pub(super) fn cases() -> Vec<Case> {
         case(DCSA_EQUIPMENT_REFERENCE_LENGTH, v3_iot, vec![set("/equipmentDetails/equipmentReference", json!("TRLR-000123"))], vec![set("/equipmentDetails/equipmentReference", json!("TRLR-0001234"))], "equipmentDetails.equipmentReference"),
         case(ISO6346_CHECK_DIGIT, v3_reefer, vec![], vec![set("/equipmentDetails/equipmentReference", json!("APZU4812091"))], "equipmentDetails.equipmentReference"),
         case(UNLOCODE_COUNTRY, v3_transport, vec![], vec![set("/eventLocation/UNLocationCode", json!("XYABC"))], "eventLocation.UNLocationCode"),
+        case(UNLOCODE_UNKNOWN, v3_transport, vec![set("/eventLocation/UNLocationCode", json!("NLRTM"))], vec![set("/eventLocation/UNLocationCode", json!("NLRT2"))], "eventLocation.UNLocationCode"),
         case(DCSA_CHANGE_REMARK_LENGTH, v3_transport, vec![set("/transportDetails/changeRemark", long(250))], vec![set("/transportDetails/changeRemark", long(251))], "transportDetails.changeRemark"),
         case(DCSA_RETRACTED, v3_shipment, vec![set("/isRetracted", json!(false))], vec![set("/isRetracted", json!(true))], "isRetracted"),
         case(EVENT_DATE_TIME, v3_shipment, vec![], vec![set("/eventDateTime", json!("2026-01-15 09:00:00"))], "eventDateTime"),
@@ -212,8 +213,19 @@ fn dcsas_2_2_conformance_counter_examples_are_refused_by_name() {
             "transportCall.UNLocationCode".to_string()
         )
     );
+    // Two faults: the location's country (checked with the schema, first) and the
+    // check digit (APZU2134567's is 4).
     assert_eq!(
         refusal(&wrong_values[1]),
+        (
+            rules::UNLOCODE_COUNTRY,
+            "eventLocation.UNLocationCode".to_string()
+        )
+    );
+    let mut digit_only = wrong_values[1].clone();
+    digit_only["eventLocation"]["UNLocationCode"] = json!("NLRTM");
+    assert_eq!(
+        refusal(&digit_only),
         (rules::ISO6346_CHECK_DIGIT, "equipmentReference".to_string())
     );
     // tnt-220-response-wrong-date-times.json, with the fields each case removes or spoils.

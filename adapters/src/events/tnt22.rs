@@ -156,7 +156,7 @@ const LOCATION: Shape = Shape {
         p("locationName", s(100)),
         p("latitude", s(10)),
         p("longitude", s(11)),
-        pr("UNLocationCode", s(5), rules::UNLOCODE_PATTERN),
+        p("UNLocationCode", Ty::UnLocode),
         p("facilityCode", s(6)),
         p(
             "facilityCodeListProvider",
@@ -194,7 +194,7 @@ const TRANSPORT_CALL: Shape = Shape {
         p("exportVoyageNumber", s(50)),
         p("importVoyageNumber", s(50)),
         p("transportCallSequenceNumber", Ty::Int),
-        pr("UNLocationCode", s(5), rules::UNLOCODE_PATTERN),
+        p("UNLocationCode", Ty::UnLocode),
         p("facilityCode", s(6)),
         p(
             "facilityCodeListProvider",

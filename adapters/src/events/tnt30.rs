@@ -207,7 +207,7 @@ const LOCATION: Shape = Shape {
         p("locationName", s(100)),
         p("facilityTypeCode", Ty::Code(FACILITY_TYPE_CODES, Some(10))),
         p("address", Ty::Obj(&ADDRESS)),
-        pr("UNLocationCode", s(5), rules::UNLOCODE_PATTERN),
+        p("UNLocationCode", Ty::UnLocode),
         p("facility", Ty::Obj(&FACILITY)),
         p("geoCoordinate", Ty::Obj(&GEO_COORDINATE)),
     ],

@@ -1,12 +1,47 @@
 //! UN/LOCODE location codes, with the explicit alias table of the ports the relay serves.
 //!
-//! A code is checked for its form (the pattern) and its country part (ISO 3166-1,
-//! [`UnLocode::has_iso_country`]); nothing here infers that a code is a seaport. The
-//! UN/LOCODE list itself is not shipped (no registry package carries a current
-//! edition), so a well-formed code of a real country is accepted whether or not the
-//! list has it.
+//! A code is checked for its form (the pattern), its country part (ISO 3166-1,
+//! [`UnLocode::has_iso_country`]) and then against the UN/LOCODE code list
+//! ([`UnLocode::is_listed`]): UNECE's edition [`UNLOCODE_EDITION`], shipped as
+//! `adapters/data/unlocode-2023-1.txt` (written by `scripts/unlocode-data` from the
+//! CSV files UNECE publishes, as the PyPI package pyunlocode 0.1.0 carries them),
+//! without the entries UNECE marks for deletion. The codes of the alias table are
+//! accepted whether or not the list has them. Nothing here infers that a code is a
+//! seaport.
 
 use std::fmt;
+
+use super::rules;
+
+/// Checks a UN/LOCODE as written: the pattern (`unlocode.pattern`), the country
+/// (`unlocode.country`), then the code list (`unlocode.unknown`); the rule and why
+/// otherwise. Every UN/LOCODE field of every event kind goes through here.
+pub(crate) fn check(s: &str) -> Result<UnLocode, (&'static str, String)> {
+    let code = UnLocode::parse(s).ok_or_else(|| {
+        (
+            rules::UNLOCODE_PATTERN,
+            format!("{s:?} does not match ^[A-Z]{{2}}[A-Z2-9]{{3}}$"),
+        )
+    })?;
+    if !code.has_iso_country() {
+        return Err((
+            rules::UNLOCODE_COUNTRY,
+            format!(
+                "{s:?}: {:?} is not an ISO 3166-1 alpha-2 country code",
+                code.country()
+            ),
+        ));
+    }
+    if !code.is_listed() {
+        return Err((
+            rules::UNLOCODE_UNKNOWN,
+            format!(
+                "{s:?} is not on the UN/LOCODE {UNLOCODE_EDITION} code list (nor in the alias table)"
+            ),
+        ));
+    }
+    Ok(code)
+}
 
 /// A code matching `^[A-Z]{2}[A-Z2-9]{3}$`: a country code and three characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,6 +86,12 @@ impl UnLocode {
         country == "XZ" || (country != "XK" && celes::Country::from_alpha2(country).is_ok())
     }
 
+    /// Whether the code is on the shipped UN/LOCODE code list ([`UNLOCODE_EDITION`],
+    /// without entries marked for deletion) or in the alias table.
+    pub fn is_listed(&self) -> bool {
+        in_list(self.as_str()) || UNLOCODE_ALIASES.iter().any(|a| a.code == self.as_str())
+    }
+
     /// The code the relay uses for this place: the alias table's target, or the code itself.
     pub fn normalized(self) -> UnLocode {
         UNLOCODE_ALIASES
@@ -65,6 +106,39 @@ impl fmt::Display for UnLocode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The edition of the UN/LOCODE code list the relay ships.
+pub const UNLOCODE_EDITION: &str = "2023-1";
+
+/// The code list: a `#` header, then the codes sorted, one a line (6 bytes each).
+const LIST: &str = include_str!("../../data/unlocode-2023-1.txt");
+
+/// The codes of [`LIST`] after its header: `ADALV\nADCAN\n...`.
+fn list_body() -> &'static str {
+    let mut start = 0;
+    while LIST[start..].starts_with('#') {
+        match LIST[start..].find('\n') {
+            Some(end) => start += end + 1,
+            None => return "",
+        }
+    }
+    &LIST[start..]
+}
+
+/// Binary search of the sorted, fixed-width list.
+fn in_list(code: &str) -> bool {
+    let body = list_body().as_bytes();
+    let (mut lo, mut hi) = (0, body.len() / 6);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match body[mid * 6..mid * 6 + 5].cmp(code.as_bytes()) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+        }
+    }
+    false
 }
 
 /// Parses a UN/LOCODE and maps it through [`UNLOCODE_ALIASES`]; `None` when `code`
@@ -177,6 +251,67 @@ mod tests {
             );
         }
         assert_eq!(UnLocode::parse("HKHKG").unwrap().country(), "HK");
+    }
+
+    #[test]
+    fn the_shipped_list_is_sorted_fixed_width_and_of_valid_codes() {
+        let body = list_body();
+        assert!(LIST.starts_with("# UN/LOCODE 2023-1"));
+        assert_eq!(body.len() % 6, 0);
+        let codes: Vec<&str> = body.lines().collect();
+        assert_eq!(codes.len(), body.len() / 6);
+        assert!(codes.len() > 100_000, "{} codes", codes.len());
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+        for code in &codes {
+            let b = code.as_bytes();
+            assert!(
+                b.len() == 5 && b[..2].iter().all(u8::is_ascii_uppercase),
+                "{code}"
+            );
+            assert!(
+                b.iter()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+                "{code}"
+            );
+        }
+        // UNECE's list holds three codes with a 0, which the pattern refuses anyway.
+        let off_pattern: Vec<&str> = codes
+            .iter()
+            .copied()
+            .filter(|c| UnLocode::parse(c).is_none())
+            .collect();
+        assert_eq!(off_pattern, ["DE9B0", "DEB90", "IT940"]);
+        // First, last, and absent at both ends.
+        assert!(in_list(codes[0]) && in_list(codes[codes.len() - 1]));
+        assert!(!in_list("AAAAA") && !in_list("ZZZZZ"));
+    }
+
+    #[test]
+    fn locations_are_checked_against_the_code_list() {
+        let listed = |c: &str| UnLocode::parse(c).unwrap().is_listed();
+        // Real codes of the 2023-1 edition, the network ports among them.
+        for ok in [
+            "CNSHK", "CNSUD", "CNYTN", "HKHKG", "NLRTM", "GRPIR", "DEHAM", "USNYC", "FRPAR",
+            "GBLON",
+        ] {
+            assert!(listed(ok), "{ok}");
+        }
+        for (code, _) in NETWORK_PORTS {
+            assert!(listed(code), "{code}");
+        }
+        // Well-formed, of a real country, not on the list.
+        for unknown in ["CNQXZ", "NLRT2", "GBXQ9"] {
+            assert!(UnLocode::parse(unknown).unwrap().has_iso_country());
+            assert!(!listed(unknown), "{unknown}");
+        }
+        // Marked for deletion ("X") in 2023-1: General-Toshevo, Vulcanesti, Fürth.
+        for deleted in ["BGGTB", "MDVLC", "DEFUH"] {
+            assert!(!listed(deleted), "{deleted}");
+        }
+        // Every alias is accepted, listed or not.
+        for alias in UNLOCODE_ALIASES {
+            assert!(listed(alias.code), "{}", alias.code);
+        }
     }
 
     #[test]
