@@ -351,7 +351,7 @@ async fn caught_up(
 
 impl World {
     /// Injects `f`, holds it, heals it.
-    async fn inject(&mut self, f: &Fault, opts: &ChaosOptions) -> anyhow::Result<()> {
+    async fn inject(&mut self, f: &Fault) -> anyhow::Result<()> {
         match f.kind {
             FaultKind::KillMember => {
                 self.members[f.target].kill().await?;
@@ -400,7 +400,6 @@ impl World {
                 p.heal();
             }
         }
-        let _ = opts;
         Ok(())
     }
 
@@ -479,7 +478,7 @@ pub async fn run(opts: ChaosOptions) -> anyhow::Result<Report> {
         }
         tokio::time::sleep(f.gap).await;
         tracing::info!(fault = %f, "inject");
-        if let Err(e) = world.inject(f, &opts).await {
+        if let Err(e) = world.inject(f).await {
             failures.push(format!("{f}: {e:#}"));
             break;
         }

@@ -92,10 +92,6 @@ impl Proc {
         self.child.as_ref().and_then(Child::id)
     }
 
-    pub fn running(&self) -> bool {
-        self.child.is_some()
-    }
-
     /// SIGKILL, and wait for it.
     pub async fn kill(&mut self) -> anyhow::Result<()> {
         if let Some(mut c) = self.child.take() {

@@ -4,8 +4,6 @@
 //! ones (accepted, then closed at once) until it is healed.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -17,8 +15,6 @@ pub struct Proxy {
     pub listen: SocketAddr,
     /// `true` while cut; every carried connection watches it.
     cut: watch::Sender<bool>,
-    /// Connections refused or dropped because of a cut.
-    pub refused: Arc<AtomicU64>,
 }
 
 impl Proxy {
@@ -26,8 +22,6 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let listen = listener.local_addr()?;
         let (cut, watching) = watch::channel(false);
-        let refused = Arc::new(AtomicU64::new(0));
-        let counted = refused.clone();
         tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -36,12 +30,10 @@ impl Proxy {
                 };
                 let Ok((client, _)) = accepted else { continue };
                 if *watching.borrow() {
-                    counted.fetch_add(1, Ordering::Relaxed);
                     drop(client);
                     continue;
                 }
                 let mut cut = watching.clone();
-                let counted = counted.clone();
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
@@ -49,18 +41,12 @@ impl Proxy {
                     let (mut client, mut server) = (client, server);
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = cut.wait_for(|c| *c) => {
-                            counted.fetch_add(1, Ordering::Relaxed);
-                        }
+                        _ = cut.wait_for(|c| *c) => {}
                     }
                 });
             }
         });
-        Ok(Proxy {
-            listen,
-            cut,
-            refused,
-        })
+        Ok(Proxy { listen, cut })
     }
 
     /// Drops every connection and refuses new ones until [`Proxy::heal`].
