@@ -9,20 +9,21 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-/// `GET base+path` as JSON; `None` on any failure or a non-200 answer.
-pub async fn get_json(base: &str, path: &str) -> Option<serde_json::Value> {
+/// `GET base+path` as JSON: `Ok(None)` for a 404 (nothing there), an
+/// error for any other failure.
+pub async fn get_json(base: &str, path: &str) -> anyhow::Result<Option<serde_json::Value>> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let uri: hyper::Uri = format!("{base}{path}").parse().ok()?;
-    let answer = tokio::time::timeout(Duration::from_secs(10), async {
-        let r = client.get(uri).await.ok()?;
-        if r.status() != hyper::StatusCode::OK {
-            return None;
-        }
-        let body = r.into_body().collect().await.ok()?.to_bytes();
-        serde_json::from_slice(&body).ok()
-    })
-    .await;
-    answer.ok().flatten()
+    let uri: hyper::Uri = format!("{base}{path}").parse()?;
+    let r = tokio::time::timeout(Duration::from_secs(10), client.get(uri)).await??;
+    let status = r.status();
+    if status == hyper::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    let body = r.into_body().collect().await?.to_bytes();
+    if status != hyper::StatusCode::OK {
+        anyhow::bail!("{status}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok(Some(serde_json::from_slice(&body)?))
 }
 
 /// `POST base+path` with a JSON body and a bearer token; an error names

@@ -626,11 +626,15 @@ async fn check_bills(world: &World, progress: &Progress) -> Vec<String> {
         let mut live = Vec::new();
         let mut known = 0;
         for l in &world.ledgers {
-            if let Some(s) = workload::title_state(&l.endpoint(), &reference).await {
-                known += 1;
-                if s == "live" {
-                    live.push(l.chain_id.to_string());
+            match workload::title_state(&l.endpoint(), &reference).await {
+                Ok(Some(s)) => {
+                    known += 1;
+                    if s == "live" {
+                        live.push(l.chain_id.to_string());
+                    }
                 }
+                Ok(None) => {}
+                Err(e) => failures.push(format!("bill {reference} on {}: {e:#}", l.chain_id)),
             }
         }
         // A bill whose ISSUE the run never got answered is on no ledger.

@@ -316,8 +316,9 @@ async fn second_hops(
                 continue;
             };
             // Only once the bill is live where it arrived.
+            // Not yet (or the ledger is down): looked at again next round.
             let state = title_state(&here.endpoint, &b.reference).await;
-            if state.as_deref() != Some("live") {
+            if !matches!(state.as_ref().map(Option::as_deref), Ok(Some("live"))) {
                 continue;
             }
             let to = if k.is_multiple_of(2) {
@@ -403,7 +404,8 @@ fn second_hop_event(t: &Templates, seed: u64, n: u64, reference: &str) -> Value 
 }
 
 /// A bill's title state on a ledger (`live`, `pledged`, ...), if it answers.
-pub async fn title_state(endpoint: &str, reference: &str) -> Option<String> {
+/// `Ok(None)` when the ledger has no such bill.
+pub async fn title_state(endpoint: &str, reference: &str) -> anyhow::Result<Option<String>> {
     let v = super::http::get_json(endpoint, &format!("/v1/apps/ebl/bills/{reference}")).await?;
-    v["title"]["state"].as_str().map(str::to_string)
+    Ok(v.and_then(|v| v["title"]["state"].as_str().map(str::to_string)))
 }
