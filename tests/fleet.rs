@@ -902,8 +902,14 @@ async fn a_member_restarted_below_its_lanes_proof_heights_delivers_them_without_
             relayed(f) > before + 20.0
         })
         .await;
-    // Give alpha's batches time to move the clients past beta's proof heights.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every client of every chain, on every ledger, moved past the proof
+    // heights of the jobs waiting in beta's lanes (an operator's or another
+    // relayer's UpdateClient): the restarted member starts following each
+    // chain at its clients' lowest height, so it needs those jobs' headers
+    // from below its window, whichever lanes alpha happened to hold.
+    let updater = new_key(&fleet.net.dir.path().join("updater.key"), 40);
+    register_relayer(&fleet.net.ledgers, &updater).await;
+    let moved = update_every_client(&fleet.net, &updater).await;
     let victim = fleet.members[stuck].process.take().expect("running");
     signal(victim.id(), "-KILL");
     drop(victim);
@@ -916,16 +922,73 @@ async fn a_member_restarted_below_its_lanes_proof_heights_delivers_them_without_
         .lines()
         .filter(|l| l.contains("verified by its hash links"))
         .count();
-    // Whether the restart needed headers below its window depends on which
-    // lanes each member held (alpha moves a source's client on a ledger only
-    // through its own lanes); this session it did in about half the runs.
-    // What must hold either way: everything delivered, exactly once, and no
-    // spin. The below-window path has no deterministic test yet (issue #13).
-    eprintln!("headers verified below the window by their hash links: {backfilled}");
+    assert!(
+        backfilled > 0,
+        "the restarted member never verified a header below its window (clients moved to {moved:?}): {}",
+        fleet.logs()
+    );
     // No spin: a stalled lane is retried with a backoff, not thousands of times.
     let waiting = log.lines().filter(|l| l.contains("lane stalled")).count();
     assert!(waiting < 200, "{waiting} stall lines: {}", fleet.logs());
     fleet.stop().await;
+}
+
+/// Moves every ledger's client of every other chain to that chain's latest
+/// header, in one `UpdateClient` transaction per (ledger, chain) signed with
+/// `key`, and waits until each is in a sealed block; answers the heights
+/// each chain's clients now hold. Each chain has sealed a block above the
+/// workload's first (every ledger seals on a timer), so the moved clients
+/// are above the proof heights of every packet the workload sent so far.
+async fn update_every_client(
+    net: &Net,
+    key: &ed25519_consensus::SigningKey,
+) -> Vec<(ChainId, u64)> {
+    use light_clients::host::{RelayMsg, RelayerKey, SignedTx, TxBody};
+    let signer = RelayerKey(key.verification_key().to_bytes());
+    let mut tips = Vec::new();
+    for source in &net.ledgers {
+        let before = source.adapter.status().await.expect("status").height;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let tip = loop {
+            let h = source.adapter.status().await.expect("status").height;
+            if h > before {
+                break h;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} sealed no block in 60 s",
+                source.chain_id
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let header = source.adapter.header(tip).await.expect("latest header");
+        for host in net.ledgers.iter().filter(|l| l.chain_id != source.chain_id) {
+            let nonce = host
+                .adapter
+                .account(&signer)
+                .await
+                .expect("account")
+                .next_nonce;
+            let body = TxBody::Relay(vec![RelayMsg::UpdateClient {
+                chain: source.chain_id.clone(),
+                header: header.clone(),
+            }]);
+            let tx = SignedTx::sign(key, &host.chain_id, nonce, &body);
+            let answer = host.adapter.submit(&tx).await.expect("update submitted");
+            assert!(answer.height.is_some(), "not sealed: {answer:?}");
+            assert!(
+                answer
+                    .results
+                    .iter()
+                    .all(|r| matches!(r, adapters::wire::MsgResult::Ok { .. })),
+                "{} refused the update of {} to {tip}: {answer:?}",
+                host.chain_id,
+                source.chain_id
+            );
+        }
+        tips.push((source.chain_id.clone(), tip));
+    }
+    tips
 }
 
 /// Issue #13, "seen from anywhere": a job's failed tries are recorded in

@@ -607,3 +607,285 @@ fn sleep(pause: Duration) -> Pending {
 fn frozen() -> Pending {
     Box::pin(std::future::pending())
 }
+
+#[cfg(test)]
+mod tests {
+    //! `FollowerHandle::verified_back` against the real follower task, with
+    //! an adapter serving a chain of signed headers (and, where a test says
+    //! so, a forged or misnumbered one at one height).
+
+    use std::sync::Mutex;
+
+    use adapters::wire::{
+        AccountResponse, BlockEvents, ClientInfo, DiscloseRequest, DisclosureResponse, NodeStatus,
+        PacketLocation, PathPolicyResponse, ReceiptLocation, SubmitEvent, SubmittedEvent,
+        TxResponse, ZkKeyResponse,
+    };
+    use light_clients::any::FamilyName;
+    use light_clients::cmport::Cmport;
+    use light_clients::host::{Channel, RelayerKey, SignedTx};
+    use light_clients::sample::{self, BlockFields, Signing};
+    use light_clients::verify::Family;
+    use light_clients::{App, Fraction, Hash32, IntoAny, PacketId, Roots, TrustOptions};
+
+    use super::*;
+
+    const TIP: u64 = 30;
+    const START: u64 = 20;
+
+    /// Headers 1..=TIP of one chain, one second apart, ending now.
+    fn chain(seed: u64) -> Vec<AnyHeader> {
+        let keys = sample::keys::<Cmport>(seed, 4);
+        let set = Cmport::sample_set(&keys);
+        let end = now();
+        let mut previous = Hash32::ZERO;
+        let mut headers = Vec::new();
+        for height in 1..=TIP {
+            let fields = BlockFields::<Cmport> {
+                chain_id: "cmport-1",
+                height,
+                time: end.saturating_sub(Duration::from_secs(TIP - height)),
+                previous,
+                roots: Roots::empty(Cmport::TREE_HASH),
+                validators: &set,
+                next_validators: &set,
+            };
+            let header = Cmport::any_header(sample::block(&fields, &keys));
+            previous = hash(&header);
+            headers.push(header);
+        }
+        headers
+    }
+
+    /// Serves `headers` (height h at index h - 1), with `swapped` served
+    /// instead at its heights, and records every height asked for.
+    #[derive(Debug)]
+    struct Served {
+        id: ChainId,
+        headers: Vec<AnyHeader>,
+        swapped: BTreeMap<u64, AnyHeader>,
+        asked: Mutex<Vec<u64>>,
+    }
+
+    impl Served {
+        fn new(headers: Vec<AnyHeader>, swapped: BTreeMap<u64, AnyHeader>) -> Arc<Self> {
+            Arc::new(Served {
+                id: ChainId::new("cmport-1").expect("chain id"),
+                headers,
+                swapped,
+                asked: Mutex::new(Vec::new()),
+            })
+        }
+
+        fn asked(&self) -> Vec<u64> {
+            self.asked.lock().expect("lock").clone()
+        }
+
+        fn none<T>(&self) -> Result<T, AdapterError> {
+            Err(AdapterError::NotFound {
+                chain: self.id.clone(),
+                what: "not served in this test".into(),
+            })
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ChainAdapter for Served {
+        fn chain_id(&self) -> &ChainId {
+            &self.id
+        }
+        fn family(&self) -> FamilyName {
+            FamilyName::Cmport
+        }
+        async fn status(&self) -> Result<NodeStatus, AdapterError> {
+            self.none()
+        }
+        async fn header(&self, height: u64) -> Result<AnyHeader, AdapterError> {
+            self.asked.lock().expect("lock").push(height);
+            if let Some(h) = self.swapped.get(&height) {
+                return Ok(h.clone());
+            }
+            let index = usize::try_from(height).expect("height") - 1;
+            self.headers
+                .get(index)
+                .cloned()
+                .map_or_else(|| self.none(), Ok)
+        }
+        async fn next_header(
+            &self,
+            after: u64,
+            wait: Duration,
+        ) -> Result<Option<AnyHeader>, AdapterError> {
+            match self.headers.get(usize::try_from(after).expect("height")) {
+                Some(h) => Ok(Some(h.clone())),
+                None => {
+                    // The tip: wait as a ledger would, rather than spin.
+                    tokio::time::sleep(wait.min(Duration::from_millis(50))).await;
+                    Ok(None)
+                }
+            }
+        }
+        async fn block_events(&self, _: u64) -> Result<BlockEvents, AdapterError> {
+            self.none()
+        }
+        async fn channels(&self) -> Result<Vec<Channel>, AdapterError> {
+            self.none()
+        }
+        async fn clients(&self) -> Result<Vec<ClientInfo>, AdapterError> {
+            self.none()
+        }
+        async fn packet_location(&self, _: &PacketId) -> Result<PacketLocation, AdapterError> {
+            self.none()
+        }
+        async fn receipt_location(&self, _: &PacketId) -> Result<ReceiptLocation, AdapterError> {
+            self.none()
+        }
+        async fn account(&self, _: &RelayerKey) -> Result<AccountResponse, AdapterError> {
+            self.none()
+        }
+        async fn submit(&self, _: &SignedTx) -> Result<TxResponse, AdapterError> {
+            self.none()
+        }
+        async fn submit_pending(&self, _: &SignedTx) -> Result<TxResponse, AdapterError> {
+            self.none()
+        }
+        async fn wait_tx(&self, _: &str) -> Result<TxResponse, AdapterError> {
+            self.none()
+        }
+        async fn path_policy(
+            &self,
+            _: &ChainId,
+            _: App,
+        ) -> Result<PathPolicyResponse, AdapterError> {
+            self.none()
+        }
+        async fn zk_key(&self) -> Result<ZkKeyResponse, AdapterError> {
+            self.none()
+        }
+        async fn disclose(&self, _: &DiscloseRequest) -> Result<DisclosureResponse, AdapterError> {
+            self.none()
+        }
+        async fn submit_event(&self, _: &SubmitEvent) -> Result<SubmittedEvent, AdapterError> {
+            self.none()
+        }
+    }
+
+    /// A follower of `served` started from its header at `START` (as a
+    /// member restarted there would be), once it verified up to the tip.
+    async fn following(served: &Arc<Served>, stop: &CancellationToken) -> FollowerHandle {
+        let adapter: Arc<dyn ChainAdapter> = served.clone();
+        let root = served.headers[usize::try_from(START).expect("height") - 1].clone();
+        let chain = Chain::single(
+            adapter,
+            ed25519_consensus::SigningKey::from([7u8; 32]),
+            "test".into(),
+            Some((START, root)),
+        );
+        let trust = TrustOptions {
+            trusting_period: Duration::from_secs(3600),
+            clock_drift: Duration::from_secs(60),
+            trust_threshold: Fraction::ONE_THIRD,
+        };
+        let metrics = Metrics::new().expect("metrics");
+        let (handle, task) = follower(served.id.clone(), chain, trust, metrics, stop.clone());
+        tokio::spawn(task);
+        let mut state = handle.subscribe();
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            state.wait_for(|p| p.window == Some((START, TIP))),
+        )
+        .await
+        .expect("the follower never verified up to the tip")
+        .expect("the follower stopped");
+        served.asked.lock().expect("lock").clear();
+        handle
+    }
+
+    fn hash(header: &AnyHeader) -> Hash32 {
+        header.summary().expect("summary").hash
+    }
+
+    #[tokio::test]
+    async fn a_header_below_the_window_is_verified_down_its_hash_links_and_kept() {
+        let served = Served::new(chain(1), BTreeMap::new());
+        let stop = CancellationToken::new();
+        let handle = following(&served, &stop).await;
+        assert_eq!(
+            handle.header(12).await.map(|h| hash(&h)),
+            None,
+            "below the window"
+        );
+
+        let header = handle.verified_back(12).await.expect("verified back");
+        assert_eq!(hash(&header), hash(&served.headers[11]));
+        // One request per height, walking down from the lowest verified (20).
+        assert_eq!(served.asked(), (12..START).rev().collect::<Vec<_>>());
+        // Kept: asked again, from memory, and served to batches as verified.
+        served.asked.lock().expect("lock").clear();
+        let again = handle.verified_back(12).await.expect("kept");
+        assert_eq!(hash(&again), hash(&header));
+        let kept = handle.headers((12..START).collect()).await;
+        assert!(kept.iter().all(Option::is_some), "{kept:?}");
+        assert_eq!(served.asked(), Vec::<u64>::new(), "asked no one");
+        // The window itself is unchanged by what was kept below it.
+        assert_eq!(handle.lowest(), Some(START));
+        // A height in the window needs no walk.
+        let inside = handle.verified_back(25).await.expect("in the window");
+        assert_eq!(hash(&inside), hash(&served.headers[24]));
+        assert_eq!(served.asked(), Vec::<u64>::new());
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_served_header_off_the_hash_links_is_refused_by_its_height() {
+        // Height 15 served from another chain with other keys: signed, well
+        // formed, its sets matching their hashes, but not the header 16 links to.
+        let forged = chain(2)[14].clone();
+        let served = Served::new(chain(1), BTreeMap::from([(15, forged)]));
+        let stop = CancellationToken::new();
+        let handle = following(&served, &stop).await;
+        let err = handle.verified_back(12).await.expect_err("forged link");
+        assert!(matches!(err, BackfillError::Link { height: 15 }), "{err}");
+        assert_eq!(err.check(), "hash_link");
+        // Nothing below the forged header was asked, nor anything kept.
+        assert_eq!(served.asked(), vec![19, 18, 17, 16, 15]);
+        assert!(handle.header(16).await.is_none(), "nothing kept on failure");
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_header_served_for_another_height_is_refused_as_malformed() {
+        let honest = chain(1);
+        let misnumbered = honest[16].clone(); // height 17, served as 18
+        let served = Served::new(honest, BTreeMap::from([(18, misnumbered)]));
+        let stop = CancellationToken::new();
+        let handle = following(&served, &stop).await;
+        let err = handle.verified_back(12).await.expect_err("misnumbered");
+        assert!(
+            matches!(&err, BackfillError::Malformed { height: 18, reason } if reason.contains("served as height 17")),
+            "{err}"
+        );
+        assert_eq!(err.check(), "malformed");
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_stopped_follower_has_no_anchor_to_walk_from() {
+        let served = Served::new(chain(1), BTreeMap::new());
+        let stop = CancellationToken::new();
+        let handle = following(&served, &stop).await;
+        stop.cancel();
+        // The task ends at the cancellation; its requests channel closes.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let err = loop {
+            match handle.verified_back(12).await {
+                Err(e @ BackfillError::NoAnchor { .. }) => break e,
+                other => {
+                    assert!(Instant::now() < deadline, "still answering: {other:?}");
+                    tokio::task::yield_now().await;
+                }
+            }
+        };
+        assert_eq!(err.check(), "no_anchor");
+    }
+}
