@@ -6,6 +6,7 @@
 //! adapter registered on one member followed by the others.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::net::{
@@ -18,7 +19,7 @@ use light_clients::{App, ChainId, ChannelId, Packet, PacketId, Timeout, Timestam
 use relayer::config::RedisConfig;
 use relayer::metrics::Metrics;
 use relayer::relay::coordinator::{
-    CoordinatorError, Job, JobQueue, LeaseName, Leases, RelayerStore, Requeue, Work,
+    CoordinatorError, Job, JobQueue, JobState, LeaseName, Leases, RelayerStore, Requeue, Work,
 };
 use relayer::relay::fleet::RedisCoordinator;
 use serde_json::Value;
@@ -43,9 +44,14 @@ fn coordinator(url: &str, instance: &str, lease: Duration) -> RedisCoordinator {
 }
 
 fn job(sequence: u64) -> Job {
+    job_to("cosco-1", sequence)
+}
+
+/// A packet job from cmport-1 to `destination` (cargo app).
+fn job_to(destination: &str, sequence: u64) -> Job {
     let channel = ChannelId {
         source: chain("cmport-1"),
-        destination: chain("cosco-1"),
+        destination: chain(destination),
         app: App::Cargo,
     };
     Job {
@@ -196,9 +202,23 @@ async fn jobs_are_queued_once_and_a_dead_owners_pending_jobs_are_reclaimed() {
     let parked = b.parked().await.expect("parked");
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].reason, "refused: bad proof");
+    // Parked, it stays known: the clearer (or a late scan) seeing its packet
+    // still undelivered does not queue it again behind the park.
+    assert!(b.knows(&job(2).id()).await.expect("knows"), "parked, known");
+    assert!(
+        !b.enqueue(job(2)).await.expect("enqueue"),
+        "queued behind the park"
+    );
+    assert!(matches!(
+        b.lookup(&job(2).id()).await.expect("lookup"),
+        Some((JobState::Parked { .. }, _))
+    ));
     assert_eq!(b.retry_parked().await.expect("retry"), 1);
     assert!(b.parked().await.expect("parked").is_empty());
     assert!(b.knows(&job(2).id()).await.expect("knows"), "queued again");
+    let retried = take_some(&b).await;
+    assert_eq!(retried.len(), 1, "queued once: {retried:?}");
+    assert_eq!(retried[0].attempts, 0, "retried afresh");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,9 +281,10 @@ async fn transient_requeues_never_park_a_job_and_refusals_park_it_at_the_maximum
     assert_eq!(parked[0].reason, "refused: bad proof");
     assert_eq!(parked[0].job.attempts, park_after);
     assert_eq!(parked[0].job.id(), job(2).id());
+    // Out of its lane, but still known: the clearer does not queue it again.
     assert!(
-        !a.knows(&job(2).id()).await.expect("knows"),
-        "no longer queued"
+        a.knows(&job(2).id()).await.expect("knows"),
+        "parked, still known"
     );
 }
 
@@ -931,6 +952,91 @@ async fn a_member_restarted_below_its_lanes_proof_heights_delivers_them_without_
     let waiting = log.lines().filter(|l| l.contains("lane stalled")).count();
     assert!(waiting < 200, "{waiting} stall lines: {}", fleet.logs());
     fleet.stop().await;
+}
+
+/// Issue #13: a member that cannot carry a lane (here: it does not relay
+/// gba-1) never sits on it, even when the lane falls in its fair share: it
+/// marks the lane stepped back from, and the member that can carry it takes
+/// it beyond its own share. Every lane ends up held by a member that can
+/// deliver it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_cannot_carry_a_lane_leaves_it_to_one_that_can() {
+    use relayer::relay::coordinator::Serves;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start(dir.path(), false);
+    let lease = Duration::from_millis(600);
+    let a = coordinator(&redis.url(), "a", lease);
+    let b = coordinator(&redis.url(), "b", lease);
+    let no_gba: Serves =
+        Arc::new(|c: &ChannelId| c.source.as_str() != "gba-1" && c.destination.as_str() != "gba-1");
+    b.serve(no_gba);
+    a.serve(Arc::new(|_: &ChannelId| true));
+    // Two lanes b can carry and two it cannot (packets to gba-1, and their
+    // acks' lane back is another lane kind; two apps make two lanes).
+    let jobs = [
+        job_to("cosco-1", 1),
+        Job {
+            work: match job_to("cosco-1", 1).work {
+                Work::Packet { mut packet, proof } => {
+                    packet.id.channel.app = App::Payment;
+                    Work::Packet { packet, proof }
+                }
+                w => w,
+            },
+            attempts: 0,
+        },
+        job_to("gba-1", 1),
+        Job {
+            work: match job_to("gba-1", 1).work {
+                Work::Packet { mut packet, proof } => {
+                    packet.id.channel.app = App::Payment;
+                    Work::Packet { packet, proof }
+                }
+                w => w,
+            },
+            attempts: 0,
+        },
+    ];
+    for j in &jobs {
+        assert!(a.enqueue(j.clone()).await.expect("enqueue"));
+    }
+    let names: Vec<LeaseName> = jobs
+        .iter()
+        .map(|j| LeaseName::Lane { lane: j.lane() })
+        .collect();
+    let gba = |n: &LeaseName| matches!(n, LeaseName::Lane { lane } if lane.channel.destination.as_str() == "gba-1");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        a.tick().await;
+        b.tick().await;
+        let held_by = |n: &LeaseName| (a.lease(n).is_some(), b.lease(n).is_some());
+        // Never, at any round: b on a lane to gba-1.
+        for n in names.iter().filter(|n| gba(n)) {
+            assert!(!held_by(n).1, "b holds {n} it cannot carry");
+        }
+        let every_lane_held = names.iter().all(|n| {
+            let (x, y) = held_by(n);
+            x || y
+        });
+        let b_has_its_share = names.iter().filter(|n| !gba(n)).any(|n| held_by(n).1);
+        if every_lane_held && b_has_its_share {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lanes not all held by a member that can carry them: {:?}",
+            names
+                .iter()
+                .map(|n| (n.to_string(), held_by(n)))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // a stands in on both gba lanes, beyond its fair share of two of four.
+    assert!(names
+        .iter()
+        .filter(|n| gba(n))
+        .all(|n| a.lease(n).is_some()));
 }
 
 /// Moves every ledger's client of every other chain to that chain's latest

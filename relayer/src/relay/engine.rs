@@ -317,6 +317,12 @@ impl Engine {
         for id in ids {
             self.spawn_chain(&id);
         }
+        // Only lanes this relayer can deliver are taken (a weak reference:
+        // the coordinator outlives no engine, and holds none of it).
+        let engine = Arc::downgrade(&self);
+        self.leases.serve(Arc::new(move |channel| {
+            engine.upgrade().is_some_and(|e| e.serves(channel))
+        }));
         self.leases.start(&self.tasks, self.stop.clone());
         self.tasks.spawn(self.clone().clear(self.stop.clone()));
         self.tasks.spawn(self.clone().refresh(self.stop.clone()));

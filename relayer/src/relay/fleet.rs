@@ -43,13 +43,17 @@ use super::coordinator::HandBack;
 use super::coordinator::{
     bounded_reason, AdapterRecord, CoordinatorError, FailingJob, FleetMember, FleetStatus,
     FleetView, Job, JobId, JobKind, JobQueue, JobRecord, JobState, Lane, Lease, LeaseName, Leases,
-    Parked, PathMax, RelayerStore, Requeue, Stall, FAILING_SHOWN,
+    Parked, PathMax, RelayerStore, Requeue, Serves, Stall, FAILING_SHOWN,
 };
 use crate::config::{redact, RedisConfig};
 use crate::metrics::Metrics;
 
 /// A job key's value once the destination confirmed the job.
 const DONE: &str = "done";
+/// What a parked job's id key holds (no expiry): the job stays known, so
+/// neither the scanner nor the clearer queues it again behind the park;
+/// only a retry of the parked jobs forgets it.
+const PARKED: &str = "parked";
 /// How long a done job's key stays (ms): long enough for the scanner and
 /// the clearer, which see the same events at different times, to agree.
 /// At 6,000 packets per second that is about 720,000 small keys.
@@ -173,6 +177,8 @@ struct Entry {
 struct State {
     /// Scanner and clearer leases the engine asked about.
     wanted: BTreeSet<LeaseName>,
+    /// Lanes this member cannot carry, as last seen (warned of once each).
+    foreign: BTreeSet<LeaseName>,
     held: BTreeMap<LeaseName, Held>,
     /// Lapsed (not renewed in time; their work was stopped): renewed again
     /// if Redis still shows them ours, else forgotten.
@@ -222,6 +228,8 @@ struct Inner {
     checkpoint: redis::Script,
     enqueue: redis::Script,
     stall: redis::Script,
+    /// Which lanes this member can carry (none: not told, every lane).
+    serves: Mutex<Option<Serves>>,
 }
 
 fn store<E: std::fmt::Display>(e: E) -> CoordinatorError {
@@ -288,6 +296,7 @@ impl RedisCoordinator {
                 checkpoint: redis::Script::new(CHECKPOINT),
                 enqueue: redis::Script::new(ENQUEUE),
                 stall: redis::Script::new(STALL),
+                serves: Mutex::new(None),
             }),
         })
     }
@@ -711,6 +720,7 @@ impl Inner {
                 .filter_map(|(n, w)| w.map(|w| (n, w)))
                 .collect()
         };
+        let lanes = self.leave_foreign_lanes(lanes, &markers).await?;
         let (lanes, stand_in) = stepped_back(&lanes, &markers, &self.config.instance);
         for name in &stand_in {
             if !self.state().held.contains_key(name) && self.try_acquire(name).await? {
@@ -750,6 +760,67 @@ impl Inner {
             }
         }
         Ok(())
+    }
+
+    /// The lanes of `lanes` this member can carry (see [`Leases::serve`]).
+    /// The others it gives up (unless a batch of them is in flight) and
+    /// marks stepped back from, refreshing its own mark each round, so that
+    /// the members that carry them stand in; a lane another member marked
+    /// keeps that mark.
+    async fn leave_foreign_lanes(
+        &self,
+        lanes: Vec<LeaseName>,
+        markers: &BTreeMap<LeaseName, String>,
+    ) -> Result<Vec<LeaseName>, CoordinatorError> {
+        let Some(serves) = self
+            .serves
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        else {
+            return Ok(lanes);
+        };
+        let (ours, foreign): (Vec<LeaseName>, Vec<LeaseName>) = lanes
+            .into_iter()
+            .partition(|n| lane_of(n).is_none_or(|l| serves(&l.channel)));
+        let cooldown = self.config.lease.saturating_mul(STEP_BACK_LEASES);
+        let cooldown_ms = u64::try_from(cooldown.as_millis()).unwrap_or(u64::MAX);
+        for name in &foreign {
+            let (held, busy, told) = {
+                let mut st = self.state();
+                let busy = st
+                    .flying
+                    .values()
+                    .any(|e| lane_of(name).is_some_and(|l| e.job.lane() == *l));
+                let told = st.foreign.insert(name.clone());
+                (st.held.contains_key(name), busy, told)
+            };
+            if told {
+                tracing::warn!(lease = %name, "a lane this member cannot carry (a chain not relayed here, or the app or path not configured): left to the members that can");
+            }
+            if held && !busy {
+                self.release(name).await?;
+            }
+            if markers
+                .get(name)
+                .is_none_or(|who| *who == self.config.instance)
+            {
+                self.run::<()>(
+                    redis::cmd("SET")
+                        .arg(self.step_back_key(name))
+                        .arg(&self.config.instance)
+                        .arg("PX")
+                        .arg(cooldown_ms),
+                )
+                .await?;
+            }
+        }
+        {
+            // A lane carried again (its chain added back) is warned of anew if it goes.
+            let mut st = self.state();
+            st.foreign.retain(|n| foreign.contains(n));
+        }
+        Ok(ours)
     }
 
     async fn try_acquire(&self, name: &LeaseName) -> Result<bool, CoordinatorError> {
@@ -1272,7 +1343,7 @@ impl RedisCoordinator {
                 .arg(&e.entry)
                 .ignore();
             p.cmd("XDEL").arg(&e.stream).arg(&e.entry).ignore();
-            p.cmd("DEL").arg(i.job_key(id)).ignore();
+            p.cmd("SET").arg(i.job_key(id)).arg(PARKED).ignore();
         }
         p.atomic();
         i.pipe::<()>(&p).await
@@ -1280,6 +1351,11 @@ impl RedisCoordinator {
 }
 
 impl Leases for RedisCoordinator {
+    fn serve(&self, serves: Serves) {
+        *self.inner.serves.lock().unwrap_or_else(|e| e.into_inner()) = Some(serves);
+        self.inner.wake.notify_one();
+    }
+
     fn start(&self, tasks: &TaskTracker, stop: CancellationToken) {
         tasks.spawn(self.inner.clone().keep_leases(stop.clone()));
         tasks.spawn(self.inner.clone().read_streams(stop));
@@ -1389,7 +1465,7 @@ impl JobQueue for RedisCoordinator {
         }
         let i = &self.inner;
         let entry: Option<String> = i.run(redis::cmd("GET").arg(i.job_key(id))).await?;
-        let Some(entry) = entry.filter(|e| e != DONE) else {
+        let Some(entry) = entry.filter(|e| e != DONE && e != PARKED) else {
             return Ok(None);
         };
         let lane = Lane {
@@ -1492,9 +1568,11 @@ impl JobQueue for RedisCoordinator {
                 .get::<String>("job")
                 .and_then(|j| serde_json::from_str::<Job>(&j).ok())
             {
-                // Retried afresh: its failures so far go with its attempts.
+                // Retried afresh: its failures so far go with its attempts,
+                // and its id is forgotten so that it can be queued again.
                 let mut p = redis::pipe();
                 i.forget_record(&mut p, &job.id());
+                p.cmd("DEL").arg(i.job_key(&job.id())).ignore();
                 i.pipe::<()>(&p).await?;
                 self.enqueue(Job { attempts: 0, ..job }).await?;
                 n += 1;
@@ -1744,7 +1822,7 @@ impl RedisCoordinator {
             let live = match job.as_deref() {
                 Some(DONE) => false,
                 Some(_) => true,
-                None => record.parked,
+                None => false,
             };
             if live {
                 out.push(FailingJob {

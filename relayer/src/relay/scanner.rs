@@ -141,11 +141,22 @@ impl Engine {
                             *scanning_under = None;
                             break;
                         }
-                        Err(e) => tracing::error!(%chain, error = %e, "checkpoint"),
+                        // The store away (Redis restarting, `LOADING` its
+                        // file): transient; the next scan writes it again.
+                        Err(e) => {
+                            tracing::warn!(%chain, error = %e, "checkpoint not written; the coordinator is away")
+                        }
                     }
                     follower.scanned(*next_scan).await;
                 }
                 Err(ScanError::Adapter(e)) if e.is_transient() => break,
+                // The coordinator away (Redis restarting, `LOADING` its
+                // file) is transient too: the scan resumes from the
+                // checkpoint once it answers, and nothing queued is lost.
+                Err(ScanError::Coordinator(e @ CoordinatorError::Store(_))) => {
+                    tracing::warn!(%chain, height = *next_scan, error = %e, "scanning paused: the coordinator is away");
+                    break;
+                }
                 Err(e) => {
                     tracing::error!(%chain, height = *next_scan, error = %e, "scanning");
                     break;

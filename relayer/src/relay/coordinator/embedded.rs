@@ -86,7 +86,9 @@ impl Embedded {
                 JobRecord::after(q.records.get(&job.id()), None, attempts, reason, park, now);
             q.records.insert(job.id(), record);
             if park {
-                q.known.remove(&job.id());
+                // Still known (not in flight): neither the scanner nor the
+                // clearer queues it again behind the park; a retry does.
+                q.known.insert(job.id(), false);
                 q.parked.push(Parked {
                     job,
                     reason: reason.to_string(),
@@ -238,10 +240,8 @@ impl JobQueue for Embedded {
             job.attempts = 0;
             // Retried afresh: its failures so far are forgotten with its attempts.
             q.records.remove(&job.id());
-            if let std::collections::btree_map::Entry::Vacant(slot) = q.known.entry(job.id()) {
-                slot.insert(false);
-                q.lanes.entry(job.lane()).or_default().push_back(job);
-            }
+            q.known.insert(job.id(), false);
+            q.lanes.entry(job.lane()).or_default().push_back(job);
         }
         Ok(n)
     }
@@ -493,8 +493,18 @@ mod tests {
             q.lookup(&job(2).id()).await.expect("lookup"),
             Some((JobState::Parked { .. }, _))
         ));
+        // Still known: the clearer seeing it undelivered does not queue it
+        // again behind the park.
+        assert!(q.knows(&job(2).id()).await.expect("knows"));
+        assert!(
+            !q.enqueue(job(2)).await.expect("enqueue"),
+            "queued behind the park"
+        );
+        assert!(take_one(&q).await.is_empty(), "still parked only");
         assert_eq!(q.retry_parked().await.expect("retry"), 1);
-        assert_eq!(take_one(&q).await[0].attempts, 0, "retried afresh");
+        let retried = take_one(&q).await;
+        assert_eq!(retried.len(), 1, "queued once");
+        assert_eq!(retried[0].attempts, 0, "retried afresh");
     }
 
     #[tokio::test]

@@ -2,7 +2,9 @@
 //! and the clearer are held by one member at a time; work under a lease
 //! stops as soon as it is lost, and writes under it carry its fencing token.
 
-use light_clients::ChainId;
+use std::sync::Arc;
+
+use light_clients::{ChainId, ChannelId};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -66,4 +68,16 @@ pub trait Leases: Send + Sync + std::fmt::Debug {
     /// The lease on `name` when this relayer holds it, none otherwise. Asking
     /// declares interest: a fleet member then tries to acquire it.
     fn lease(&self, name: &LeaseName) -> Option<Lease>;
+    /// Which channels this relayer can carry (both chains relayed here, the
+    /// app served by both, the path configured; asked again every round, so
+    /// chains added or removed while running count). A fleet member takes
+    /// only the lanes of those and marks the others stepped back from, so a
+    /// member that carries them takes them beyond its share: a member that
+    /// cannot deliver a lane never sits on it. Until told, every lane. The
+    /// embedded backend holds every lease for good and needs none.
+    fn serve(&self, _serves: Serves) {}
 }
+
+/// Whether this relayer can carry a channel's packets and acks (see
+/// [`Leases::serve`]).
+pub type Serves = Arc<dyn Fn(&ChannelId) -> bool + Send + Sync>;

@@ -38,7 +38,7 @@ mod view;
 
 pub use embedded::Embedded;
 pub use job::{Job, JobId, JobKind, Lane, Work};
-pub use lease::{Lease, LeaseName, Leases};
+pub use lease::{Lease, LeaseName, Leases, Serves};
 pub(crate) use queue::HandBack;
 pub use queue::{JobQueue, JobState, Parked, PathMax, Requeue, Stall};
 pub use store::{AdapterRecord, RelayerStore};
