@@ -153,6 +153,56 @@ pub(super) fn backoff_pause(base: Duration, step: u32) -> Duration {
     base.saturating_mul(1u32 << step.min(BACKOFF_STEPS))
 }
 
+/// The chains whose headers a destination's submitter waits for, each with
+/// its own backoff: the lanes proven by such a chain sit out their pause
+/// while the destination's other lanes go on being sent.
+#[derive(Debug, Default)]
+pub(super) struct Waits {
+    /// By proof chain: until when its lanes wait, and the step of its backoff.
+    by_chain: BTreeMap<ChainId, (Instant, u32)>,
+}
+
+impl Waits {
+    /// The lanes proven by `chain` stalled (again): they wait the next step
+    /// of the backoff from `base`, returned with the step.
+    pub(super) fn stalled(
+        &mut self,
+        chain: &ChainId,
+        base: Duration,
+        now: Instant,
+    ) -> (Duration, u32) {
+        let step = self
+            .by_chain
+            .get(chain)
+            .map_or(0, |(_, s)| s.saturating_add(1));
+        let pause = backoff_pause(base, step);
+        self.by_chain.insert(chain.clone(), (now + pause, step));
+        (pause, step)
+    }
+
+    /// Whether the lanes proven by `chain` are waiting out a pause at `now`.
+    pub(super) fn waiting(&self, chain: &ChainId, now: Instant) -> bool {
+        self.by_chain
+            .get(chain)
+            .is_some_and(|(until, _)| now < *until)
+    }
+
+    /// A batch proven by `chain` went through: its backoff starts over.
+    pub(super) fn progressed(&mut self, chain: &ChainId) {
+        self.by_chain.remove(chain);
+    }
+}
+
+/// The chain that proves the jobs of a lane of path (`source`,
+/// `destination`) submitted to `target`: the other end.
+fn proof_chain<'a>(target: &ChainId, source: &'a ChainId, destination: &'a ChainId) -> &'a ChainId {
+    if source == target {
+        destination
+    } else {
+        source
+    }
+}
+
 /// What became of a batch taken from the lanes.
 #[derive(Debug)]
 enum Batch {
@@ -248,8 +298,8 @@ impl Engine {
         let slots = Arc::new(tokio::sync::Semaphore::new(PIPELINE));
         let mut nonce: Option<u64> = None;
         let mut failures = 0u32;
-        // Batches in a row that waited for a header: the step of their backoff.
-        let mut stalls = 0u32;
+        // Chains whose headers batches waited for, each with its backoff.
+        let mut waits = Waits::default();
         let mut limit = TxLimit::default();
         loop {
             if stop.is_cancelled() {
@@ -273,10 +323,16 @@ impl Engine {
             };
             let paths = &self.paths;
             let default_max = self.options.batch_max;
+            let taken_at = Instant::now();
             let jobs = match self
                 .queue
                 .take(&target, self.options.batch_max, &|s, d| {
-                    paths.batch_max(s, d, default_max)
+                    // Lanes waiting for their chain's header sit out its pause.
+                    if waits.waiting(proof_chain(&target, s, d), taken_at) {
+                        0
+                    } else {
+                        paths.batch_max(s, d, default_max)
+                    }
                 })
                 .await
             {
@@ -303,7 +359,9 @@ impl Engine {
             {
                 Ok(Batch::Sent(sent)) => {
                     failures = 0;
-                    stalls = 0;
+                    for (job, _) in &sent.executed {
+                        waits.progressed(job.proof_source());
+                    }
                     let lanes: std::collections::BTreeSet<Lane> =
                         sent.executed.iter().map(|(j, _)| j.lane()).collect();
                     let lanes: Vec<Lane> = lanes.into_iter().collect();
@@ -321,9 +379,14 @@ impl Engine {
                 Ok(Batch::Nothing) => failures = 0,
                 Ok(Batch::Waiting { reason, jobs }) => {
                     drop(permit);
-                    // Once per backoff step, not per attempt: the pause is the step.
-                    let pause = backoff_pause(self.options.backoff, stalls);
-                    stalls = stalls.saturating_add(1);
+                    // Once per backoff step, not per attempt: the pause is the
+                    // step. Only the lanes proven by the chain waited for
+                    // pause; the destination's other lanes go on at once.
+                    let Some(source) = jobs.first().map(|j| j.proof_source().clone()) else {
+                        continue;
+                    };
+                    let (pause, stalls) =
+                        waits.stalled(&source, self.options.backoff, Instant::now());
                     let paths: std::collections::BTreeSet<(ChainId, ChainId)> =
                         jobs.iter().map(path_of).collect();
                     self.settle_stalled(&target, jobs, &reason).await;
@@ -333,12 +396,7 @@ impl Engine {
                             .with_label_values(&[source.as_str(), destination.as_str()])
                             .inc();
                     }
-                    tracing::warn!(%target, %reason, stalls, pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX), "lane stalled: jobs re-queued, trying again after a pause");
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        Some(c) = controls.recv() => again.push(c),
-                        _ = tokio::time::sleep(pause) => {}
-                    }
+                    tracing::warn!(%target, proven_by = %source, %reason, stalls, pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX), "lane stalled: jobs re-queued, their lanes tried again after a pause");
                 }
                 Err(e) => {
                     nonce = None;
@@ -1094,6 +1152,33 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn chain(id: &str) -> ChainId {
+        ChainId::new(id).expect("chain id")
+    }
+
+    #[test]
+    fn a_chains_wait_backs_off_on_its_own_and_starts_over_when_it_progresses() {
+        let base = Duration::from_millis(100);
+        let (a, b) = (chain("cmport-1"), chain("cosco-1"));
+        let t0 = Instant::now();
+        let mut waits = Waits::default();
+        assert!(!waits.waiting(&a, t0), "nothing waits at first");
+        assert_eq!(waits.stalled(&a, base, t0), (base, 0));
+        assert_eq!(waits.stalled(&a, base, t0), (base * 2, 1), "doubled");
+        assert!(waits.waiting(&a, t0 + base), "within its pause");
+        assert!(!waits.waiting(&a, t0 + base * 2), "its pause is over");
+        // Another chain's lanes are not held by a's wait, and back off alone.
+        assert!(!waits.waiting(&b, t0));
+        assert_eq!(waits.stalled(&b, base, t0), (base, 0));
+        waits.progressed(&a);
+        assert!(!waits.waiting(&a, t0));
+        assert_eq!(waits.stalled(&a, base, t0), (base, 0), "starts over");
+        // The proof chain of a lane to cosco-1: the packet's source, or for
+        // acks (whose channel starts at the target) the channel's destination.
+        assert_eq!(proof_chain(&b, &a, &b), &a);
+        assert_eq!(proof_chain(&a, &a, &b), &b);
+    }
 
     #[test]
     fn the_backoff_doubles_from_the_base_and_stops_growing_at_its_cap() {
