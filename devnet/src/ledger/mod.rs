@@ -46,6 +46,8 @@ mod snapshot;
 mod witness;
 
 #[cfg(test)]
+mod abci_tests;
+#[cfg(test)]
 mod tests;
 
 pub use abci::{AbciError, Finalized, TxOutcome};
