@@ -29,6 +29,9 @@ mod devnet;
 mod ebl;
 mod faults;
 
+/// The gba ledger as an ABCI application under four real CometBFT validators.
+mod comet;
+
 /// Relayer fleets on Redis, and the chaos run over ledger processes.
 mod chaos;
 mod fleet;
