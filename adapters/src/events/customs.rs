@@ -330,7 +330,7 @@ impl fmt::Display for Usci {
 
 /// A non-negative decimal read from a JSON string such as `"2400.0"`: `units`
 /// scaled by 10^-`scale`, at most 18 digits in all.
-#[derive(Debug, Clone, Copy, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Eq)]
 pub struct Decimal {
     /// The digits as an integer: `2400.0` is 24000.
     pub units: u64,
@@ -579,16 +579,25 @@ impl Route {
 
 // ------------------------------------------------------------------ reading
 
-/// The UN/ECE Recommendation 20 codes shipped (`adapters/data/rec20-units.tsv`).
-const REC20: &str = include_str!("../../data/rec20-units.tsv");
+/// UN/ECE Recommendation 20's unit codes: a `#` header, then one code a line,
+/// sorted (`adapters/data/rec20-units.txt`, written by `scripts/rec20-data` from
+/// EN 16931's unit code list as the Factur-X code database carries it, less
+/// Recommendation 21's X-prefixed package codes).
+pub const REC20_UNITS: &str = include_str!("../../data/rec20-units.txt");
 
-/// Whether `code` is on the shipped UN/ECE Recommendation 20 list.
+/// Whether `code` is on the shipped UN/ECE Recommendation 20 list (case matters:
+/// `KGM`, not `kgm`).
 pub fn is_rec20_unit(code: &str) -> bool {
-    !code.is_empty()
-        && REC20
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .any(|l| l.split('\t').next() == Some(code))
+    static CODES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    CODES
+        .get_or_init(|| {
+            REC20_UNITS
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect()
+        })
+        .binary_search(&code)
+        .is_ok()
 }
 
 /// Whether `code` is an ISO 3166-1 alpha-2 code (the `celes` crate's list, as

@@ -315,6 +315,40 @@ fn hs_codes() {
     assert_eq!(HsCode::parse("99").unwrap_err().0, rules::HS_CODE);
 }
 
+#[test]
+fn the_shipped_rec20_list_is_well_formed() {
+    use super::customs::{is_rec20_unit, REC20_UNITS};
+    assert!(REC20_UNITS.starts_with("# UN/ECE Recommendation 20 unit codes"));
+    let codes: Vec<&str> = REC20_UNITS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    assert!(codes.len() > 1700, "{} codes", codes.len());
+    assert!(codes.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+    for code in &codes {
+        assert!((2..=3).contains(&code.len()), "{code}");
+        assert!(
+            code.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+            "{code}"
+        );
+        assert!(
+            !(code.len() == 3 && code.starts_with('X')),
+            "{code} is a Rec. 21 package code"
+        );
+    }
+    // Units a declaration uses; Rec. 21's package codes and common misspellings are not units.
+    for unit in [
+        "C62", "H87", "KGM", "GRM", "TNE", "LTR", "MTQ", "MTK", "MTR", "SET", "PR", "DZN", "KWH",
+        "NAR", "58",
+    ] {
+        assert!(is_rec20_unit(unit), "{unit}");
+    }
+    for not in ["XBX", "XCT", "PCS", "PCE", "KG", "kgm", "", "C6"] {
+        assert!(!is_rec20_unit(not), "{not}");
+    }
+}
+
 // ------------------------------------------------------------ the typed view
 
 #[test]
