@@ -72,7 +72,7 @@
 //! | `dcsa.shipment.event_date_time` | a 2.x SHIPMENT event's `eventDateTime` is the instant of `eventCreatedDateTime`: a warning; `--strict` and a strict ledger refuse | DCSA Track & Trace 2.2 |
 //! | `dcsa.shipment.event_type_code` | `shipmentEventTypeCode` is on DCSA's list | DCSA Track & Trace 2.2 |
 //! | `dcsa.document_type_code` | `documentTypeCode` is on DCSA's list | DCSA Track & Trace 2.2 |
-//! | `customs.shipment_event_type` | a customs event (`documentTypeCode` CUS) is REQS, HOLD, RELS or CMPL | DCSA Track & Trace 2.2 |
+//! | `customs.shipment_event_type` | a customs event (`documentTypeCode` CUS) is REQS, HOLD, RELS or CMPL, or VOID or CANC (a revoked declaration) | DCSA Track & Trace 2.2 |
 //! | `dcsa.transport.event_type_code` | `transportEventTypeCode` is ARRI or DEPA | DCSA Track & Trace 2.2 |
 //! | `dcsa.change_remark.length` | `changeRemark` is at most 250 characters | DCSA Track & Trace 2.2 |
 //! | `dcsa.equipment.event_type_code` | `equipmentEventTypeCode` is on DCSA's list (with HOLD) | DCSA Track & Trace 2.2 |

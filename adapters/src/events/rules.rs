@@ -85,8 +85,8 @@ rules! {
     DCSA_SHIPMENT_EVENT_TYPE_CODE = "dcsa.shipment.event_type_code", "`shipmentEventTypeCode` is on DCSA's list", DCSA;
     /// `documentTypeCode` is on DCSA's list.
     DCSA_DOCUMENT_TYPE_CODE = "dcsa.document_type_code", "`documentTypeCode` is on DCSA's list", DCSA;
-    /// Customs events (document CUS) are REQS, HOLD, RELS or CMPL.
-    CUSTOMS_SHIPMENT_EVENT_TYPE = "customs.shipment_event_type", "a customs event (`documentTypeCode` CUS) is REQS, HOLD, RELS or CMPL", DCSA;
+    /// Customs events (document CUS) are REQS, HOLD, RELS or CMPL, or revoke (VOID, CANC).
+    CUSTOMS_SHIPMENT_EVENT_TYPE = "customs.shipment_event_type", "a customs event (`documentTypeCode` CUS) is REQS, HOLD, RELS or CMPL, or VOID or CANC (a revoked declaration)", DCSA;
     /// `transportEventTypeCode` is ARRI or DEPA.
     DCSA_TRANSPORT_EVENT_TYPE_CODE = "dcsa.transport.event_type_code", "`transportEventTypeCode` is ARRI or DEPA", DCSA;
     /// `changeRemark` is at most 250 characters.
