@@ -458,3 +458,37 @@ fn the_declaration_examples_are_valid_and_their_customs_events_name_the_declarat
     }
     assert_eq!(statuses, ["REQS", "HOLD", "RELS", "CMPL"]);
 }
+
+#[test]
+fn the_refused_declaration_examples_break_one_rule_each() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/events");
+    let text = std::fs::read_to_string(dir.join("customs-refused.ndjson")).unwrap();
+    let refusals: Vec<(&str, String)> = text
+        .lines()
+        .map(|l| validate(&serde_json::from_str(l).unwrap()).unwrap_err())
+        .map(|r| (r.rule, r.field))
+        .collect();
+    let expected = [
+        (rules::USCI_CHECK_CHARACTER, "declarant.usci"),
+        (rules::CUSTOMS_IE_FLAG, "declarationNumber"),
+        (rules::HS_CHAPTER, "goods[1].hsCode"),
+        (
+            rules::CUSTOMS_DUPLICATE_CONTAINER,
+            "containers[1].equipmentReference",
+        ),
+        (
+            rules::DG_CLASS_CONSISTENCY,
+            "goods[0].dangerousGoods.imdgClass",
+        ),
+    ];
+    let expected: Vec<(&str, String)> = expected.iter().map(|(r, f)| (*r, f.to_string())).collect();
+    assert_eq!(refusals, expected);
+}
+
+#[test]
+fn the_fuzz_seed_is_a_valid_declaration() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds/port_events/customs-declaration.json");
+    let seed: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(validate(&seed).unwrap().event_type(), "CUSTOMS_DECLARATION");
+}
