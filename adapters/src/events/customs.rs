@@ -600,13 +600,32 @@ pub fn is_rec20_unit(code: &str) -> bool {
         .is_ok()
 }
 
-/// Whether `code` is an ISO 3166-1 alpha-2 code (the `celes` crate's list, as
-/// `unlocode.country` uses; not XK, which ISO has not assigned).
+/// ISO 3166-1's alpha-2 codes and English short names: a `#` header, then one
+/// `CODE<TAB>name` a line, sorted (`adapters/data/iso3166-1.tsv`, written by
+/// `scripts/iso3166-data` from Debian's iso-codes as the PyPI package pycountry
+/// carries it).
+pub const ISO3166_COUNTRIES: &str = include_str!("../../data/iso3166-1.tsv");
+
+/// The English short name ISO 3166-1 gives the alpha-2 `code` (e.g. `CN`:
+/// China), if it is an assigned code (not XK, UK or EU).
+pub fn iso3166_country(code: &str) -> Option<&'static str> {
+    static ROWS: std::sync::OnceLock<Vec<(&'static str, &'static str)>> =
+        std::sync::OnceLock::new();
+    let rows = ROWS.get_or_init(|| {
+        ISO3166_COUNTRIES
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .collect()
+    });
+    rows.binary_search_by(|(c, _)| (*c).cmp(code))
+        .ok()
+        .map(|i| rows[i].1)
+}
+
+/// Whether `code` is an ISO 3166-1 alpha-2 code ([`iso3166_country`]).
 pub fn is_iso3166_alpha2(code: &str) -> bool {
-    code.len() == 2
-        && code.bytes().all(|c| c.is_ascii_uppercase())
-        && code != "XK"
-        && celes::Country::from_alpha2(code).is_ok()
+    iso3166_country(code).is_some()
 }
 
 fn code<T>(

@@ -127,7 +127,7 @@
 //! | `hs.code` | `hsCode` is 6 digits (HS subheading) or 10 digits (China's national tariff code) | Customs declarations (docs/customs.md) |
 //! | `hs.chapter` | an HS code's chapter (first two digits) is 01 to 97 and not 77 (reserved) | Customs declarations (docs/customs.md) |
 //! | `rec20.unit` | `quantity.unitCode` is a UN/ECE Recommendation 20 common code on the shipped list | Customs declarations (docs/customs.md) |
-//! | `iso3166.country` | `originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes | Customs declarations (docs/customs.md) |
+//! | `iso3166.country` | `originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes (the 249 assigned) | Customs declarations (docs/customs.md) |
 //! | `customs.decimal` | quantities, weights and declared amounts are decimal strings (digits, an optional fraction, no sign or exponent, at most 18 digits) | Customs declarations (docs/customs.md) |
 //! | `customs.quantity` | a goods line's `quantity.value` is more than zero | Customs declarations (docs/customs.md) |
 //! | `customs.weight` | a gross weight is more than zero kg; a container's at most 36000 kg (ISO 668's largest rating) | Customs declarations (docs/customs.md) |

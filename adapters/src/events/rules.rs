@@ -201,7 +201,7 @@ rules! {
     /// A unit of quantity is a UN/ECE Recommendation 20 code.
     REC20_UNIT = "rec20.unit", "`quantity.unitCode` is a UN/ECE Recommendation 20 common code on the shipped list", CUSTOMS;
     /// A country is ISO 3166-1 alpha-2.
-    ISO3166_COUNTRY = "iso3166.country", "`originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes", CUSTOMS;
+    ISO3166_COUNTRY = "iso3166.country", "`originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes (the 249 assigned)", CUSTOMS;
     /// Decimal fields are decimal strings.
     CUSTOMS_DECIMAL = "customs.decimal", "quantities, weights and declared amounts are decimal strings (digits, an optional fraction, no sign or exponent, at most 18 digits)", CUSTOMS;
     /// A quantity is positive.

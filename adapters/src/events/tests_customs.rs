@@ -349,6 +349,32 @@ fn the_shipped_rec20_list_is_well_formed() {
     }
 }
 
+#[test]
+fn the_shipped_iso3166_list_is_well_formed_and_agrees_with_unlocodes_countries() {
+    use super::customs::{iso3166_country, ISO3166_COUNTRIES};
+    assert!(ISO3166_COUNTRIES.starts_with("# ISO 3166-1 alpha-2 country codes"));
+    let codes: Vec<&str> = ISO3166_COUNTRIES
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split_once('\t').unwrap().0)
+        .collect();
+    assert_eq!(codes.len(), 249, "ISO 3166-1 assigns 249 codes");
+    assert!(codes.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+    assert_eq!(iso3166_country("CN"), Some("China"));
+    assert_eq!(iso3166_country("NL"), Some("Netherlands"));
+    for not in ["XK", "UK", "EU", "cn", "CHN", "", "C"] {
+        assert_eq!(iso3166_country(not), None, "{not}");
+    }
+    // The same list as the one unlocode.country judges by (the celes crate, less XK).
+    for a in b'A'..=b'Z' {
+        for b in b'A'..=b'Z' {
+            let code = String::from_utf8(vec![a, b]).unwrap();
+            let celes = code != "XK" && celes::Country::from_alpha2(&code).is_ok();
+            assert_eq!(iso3166_country(&code).is_some(), celes, "{code}");
+        }
+    }
+}
+
 // ------------------------------------------------------------ the typed view
 
 #[test]
