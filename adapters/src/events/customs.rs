@@ -341,8 +341,12 @@ pub struct Decimal {
 impl Decimal {
     /// Reads `^\d+(\.\d+)?$` with at most 18 digits; why not otherwise.
     pub fn parse(s: &str) -> Result<Self, DecimalError> {
-        if s.starts_with('-') && s.len() > 1 {
-            return Err(DecimalError::Negative);
+        if let Some(magnitude) = s.strip_prefix('-') {
+            return Err(match Decimal::parse(magnitude) {
+                Ok(_) => DecimalError::Negative,
+                Err(DecimalError::Negative) => DecimalError::Format,
+                Err(e) => e,
+            });
         }
         let (whole, fraction) = match s.split_once('.') {
             Some((w, f)) => (w, f),

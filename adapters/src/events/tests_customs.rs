@@ -295,6 +295,9 @@ fn decimals() {
     assert_eq!(d("0.000000000000000001").unwrap().scale, 18);
     assert_eq!(d("1234567890123456789"), Err(DecimalError::Digits));
     assert_eq!(d("-1"), Err(DecimalError::Negative));
+    assert_eq!(d("-2400.5"), Err(DecimalError::Negative));
+    assert_eq!(d("-abc"), Err(DecimalError::Format));
+    assert_eq!(d("--1"), Err(DecimalError::Format));
     for bad in [
         "", ".", "1.", ".5", "+1", "1e3", "1,5", " 1", "1.2.3", "-", "0x10",
     ] {
