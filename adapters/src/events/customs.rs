@@ -489,6 +489,12 @@ impl HsCode {
                 ),
             ));
         }
+        if &s[2..4] == "00" {
+            return Err((
+                rules::HS_HEADING,
+                format!("{s:?}: heading 00 does not exist, chapter {chapter:02}'s headings are numbered from 01"),
+            ));
+        }
         Ok(HsCode(s.to_string()))
     }
 

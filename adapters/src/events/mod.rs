@@ -126,6 +126,7 @@
 //! | `customs.party` | a party's `role` is on the list and CONSIGNOR, CONSIGNEE appear at most once; the declarant and every party in CN carry a USCI; a USCI party is in CN | Customs declarations (docs/customs.md) |
 //! | `hs.code` | `hsCode` is 6 digits (HS subheading) or 10 digits (China's national tariff code) | Customs declarations (docs/customs.md) |
 //! | `hs.chapter` | an HS code's chapter (first two digits) is 01 to 97 and not 77 (reserved) | Customs declarations (docs/customs.md) |
+//! | `hs.heading` | an HS code's heading (digits 3 and 4) is not 00: headings are numbered from 01 in each chapter | Customs declarations (docs/customs.md) |
 //! | `rec20.unit` | `quantity.unitCode` is a UN/ECE Recommendation 20 common code on the shipped list | Customs declarations (docs/customs.md) |
 //! | `iso3166.country` | `originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes (the 249 assigned) | Customs declarations (docs/customs.md) |
 //! | `customs.decimal` | quantities, weights and declared amounts are decimal strings (digits, an optional fraction, no sign or exponent, at most 18 digits) | Customs declarations (docs/customs.md) |

@@ -198,6 +198,8 @@ rules! {
     HS_CODE = "hs.code", "`hsCode` is 6 digits (HS subheading) or 10 digits (China's national tariff code)", CUSTOMS;
     /// An HS code's chapter exists.
     HS_CHAPTER = "hs.chapter", "an HS code's chapter (first two digits) is 01 to 97 and not 77 (reserved)", CUSTOMS;
+    /// An HS code's heading is not 00.
+    HS_HEADING = "hs.heading", "an HS code's heading (digits 3 and 4) is not 00: headings are numbered from 01 in each chapter", CUSTOMS;
     /// A unit of quantity is a UN/ECE Recommendation 20 code.
     REC20_UNIT = "rec20.unit", "`quantity.unitCode` is a UN/ECE Recommendation 20 common code on the shipped list", CUSTOMS;
     /// A country is ISO 3166-1 alpha-2.

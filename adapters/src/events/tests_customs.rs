@@ -128,6 +128,8 @@ pub(super) fn cases() -> Vec<Case> {
         case(HS_CHAPTER, d, vec![set("/goods/0/hsCode", json!("970110"))], vec![set("/goods/0/hsCode", json!("771000"))], "goods[0].hsCode"),
         case(HS_CHAPTER, d, vec![set("/goods/0/hsCode", json!("0101210000"))], vec![set("/goods/0/hsCode", json!("0001210000"))], "goods[0].hsCode"),
         case(HS_CHAPTER, d, vec![], vec![set("/goods/0/hsCode", json!("980100"))], "goods[0].hsCode"),
+        // Natural honey is 0409.00: a heading without subheadings has 00 there, never in the heading.
+        case(HS_HEADING, d, vec![set("/goods/0/hsCode", json!("040900"))], vec![set("/goods/0/hsCode", json!("840000"))], "goods[0].hsCode"),
         case(REC20_UNIT, d, vec![set("/goods/0/quantity/unitCode", json!("KGM"))], vec![set("/goods/0/quantity/unitCode", json!("PCS"))], "goods[0].quantity.unitCode"),
         case(REC20_UNIT, d, vec![set("/goods/0/quantity/unitCode", json!("MTQ"))], vec![set("/goods/0/quantity/unitCode", json!("kgm"))], "goods[0].quantity.unitCode"),
         case(ISO3166_COUNTRY, d, vec![set("/goods/0/originCountry", json!("HK"))], vec![set("/goods/0/originCountry", json!("UK"))], "goods[0].originCountry"),
