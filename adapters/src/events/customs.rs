@@ -261,20 +261,21 @@ impl Usci {
     /// Checks every GB 32100-2015 rule: shape, check character, and the embedded
     /// organization code's GB 11714 check character.
     pub fn parse(s: &str) -> Result<Self, UsciError> {
+        let chars = s.chars().count();
+        if chars != 18 {
+            return Err(UsciError::Format(format!(
+                "{s:?} has {chars} characters, a USCI has 18"
+            )));
+        }
+        let outside = |c: char| !u8::try_from(c).is_ok_and(|b| usci_value(b).is_some());
+        if let Some((i, c)) = s.chars().enumerate().find(|&(_, c)| outside(c)) {
+            return Err(UsciError::Format(format!(
+                "{s:?}: character {} ({c:?}) is not in GB 32100's set (digits and capitals except I, O, S, V, Z)",
+                i + 1
+            )));
+        }
+        // Every character is one of the set's ASCII ones from here on.
         let b = s.as_bytes();
-        if b.len() != 18 || !s.is_ascii() {
-            return Err(UsciError::Format(format!(
-                "{s:?} has {} characters, a USCI has 18",
-                s.chars().count()
-            )));
-        }
-        if let Some((i, &c)) = b.iter().enumerate().find(|(_, &c)| usci_value(c).is_none()) {
-            return Err(UsciError::Format(format!(
-                "{s:?}: character {} ({:?}) is not in GB 32100's set (digits and capitals except I, O, S, V, Z)",
-                i + 1,
-                char::from(c)
-            )));
-        }
         if !USCI_AUTHORITIES.contains(&b[0]) {
             return Err(UsciError::Format(format!(
                 "{s:?}: {:?} is not a registration authority code (1 to 9, A to G, N, Y)",

@@ -238,6 +238,12 @@ fn usci_faults_name_their_rule() {
     assert_eq!(rule("91350100M0001S0Y43"), rules::USCI_FORMAT);
     assert_eq!(rule("91350100M000100Y4"), rules::USCI_FORMAT);
     assert_eq!(rule("９1350100M000100Y43"), rules::USCI_FORMAT);
+    let why = Usci::parse("９1350100M000100Y43").unwrap_err().to_string();
+    assert!(why.contains("character 1 ('９')"), "{why}");
+    assert!(Usci::parse("é1350100M000100Y43")
+        .unwrap_err()
+        .to_string()
+        .contains("character 1"));
     assert!(matches!(
         Usci::parse("91350100M000100Y44"),
         Err(UsciError::CheckCharacter {
