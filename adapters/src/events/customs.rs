@@ -1293,6 +1293,16 @@ pub(crate) fn customs_declaration(
                     ),
                 ));
             }
+            // A seal is one physical object: it closes one container.
+            for (k, seal) in c.seals.iter().enumerate() {
+                if let Some(j) = containers.iter().position(|d| d.seals.contains(seal)) {
+                    return Err(Refusal::new(
+                        rules::CUSTOMS_SEALS,
+                        index(&json::join(&at, "seals"), k),
+                        format!("seal {seal:?} is already on {}", index(&path, j)),
+                    ));
+                }
+            }
             containers.push(c);
         }
     }

@@ -132,7 +132,7 @@
 //! | `customs.decimal` | quantities, weights and declared amounts are decimal strings (digits, an optional fraction, no sign or exponent, at most 18 digits) | Customs declarations (docs/customs.md) |
 //! | `customs.quantity` | a goods line's `quantity.value` is more than zero | Customs declarations (docs/customs.md) |
 //! | `customs.weight` | a gross weight is more than zero kg; a container's at most 36000 kg (ISO 668's largest rating) | Customs declarations (docs/customs.md) |
-//! | `customs.seals` | a container carries 1 to 10 seals, each 1 to 15 characters (DCSA's seal number bound), none repeated | Customs declarations (docs/customs.md) |
+//! | `customs.seals` | a container carries 1 to 10 seals, each 1 to 15 characters (DCSA's seal number bound), none repeated on it or on another container | Customs declarations (docs/customs.md) |
 //! | `customs.duplicate_container` | no container is listed twice in `containers` | Customs declarations (docs/customs.md) |
 //! | `customs.line_number` | goods lines are numbered 1, 2, 3... in order (unique, from 1, no gap) | Customs declarations (docs/customs.md) |
 //! | `customs.goods` | a declaration has 1 to 999 goods lines and at most 999 containers | Customs declarations (docs/customs.md) |

@@ -211,7 +211,7 @@ rules! {
     /// A weight is positive and, for a container, within ISO 668.
     CUSTOMS_WEIGHT = "customs.weight", "a gross weight is more than zero kg; a container's at most 36000 kg (ISO 668's largest rating)", CUSTOMS;
     /// Seals are 1 to 10 non-empty strings of at most 15 characters.
-    CUSTOMS_SEALS = "customs.seals", "a container carries 1 to 10 seals, each 1 to 15 characters (DCSA's seal number bound), none repeated", CUSTOMS;
+    CUSTOMS_SEALS = "customs.seals", "a container carries 1 to 10 seals, each 1 to 15 characters (DCSA's seal number bound), none repeated on it or on another container", CUSTOMS;
     /// No container is listed twice.
     CUSTOMS_DUPLICATE_CONTAINER = "customs.duplicate_container", "no container is listed twice in `containers`", CUSTOMS;
     /// Goods lines are numbered 1, 2, 3...

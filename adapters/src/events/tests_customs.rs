@@ -156,6 +156,7 @@ pub(super) fn cases() -> Vec<Case> {
         case(CUSTOMS_SEALS, d, vec![], vec![set("/containers/0/seals/1", json!("CN1234567"))], "containers[0].seals[1]"),
         case(CUSTOMS_SEALS, d, vec![], vec![set("/containers/0/seals/0", json!(1234567))], "containers[0].seals[0]"),
         case(CUSTOMS_SEALS, d, vec![], vec![set("/containers/0/seals", json!("CN1234567"))], "containers[0].seals"),
+        case(CUSTOMS_SEALS, d, vec![set("/containers/1", second_container())], vec![set("/containers/1", second_container()), set("/containers/1/seals/1", json!("CN1234567"))], "containers[1].seals[1]"),
         case(CUSTOMS_DUPLICATE_CONTAINER, d, vec![set("/containers/1", second_container())], vec![set("/containers/1", second_container()), set("/containers/2", json!({"equipmentReference": "CSQU3054383", "seals": ["X1"]}))], "containers[2].equipmentReference"),
         case(CUSTOMS_LINE_NUMBER, d, vec![set("/goods/1", second_line())], vec![set("/goods/1", second_line()), set("/goods/1/lineNumber", json!(1))], "goods[1].lineNumber"),
         case(CUSTOMS_LINE_NUMBER, d, vec![], vec![set("/goods/0/lineNumber", json!(0))], "goods[0].lineNumber"),
