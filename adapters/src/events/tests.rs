@@ -332,6 +332,7 @@ pub(super) fn long(n: usize) -> Value {
 fn cases() -> Vec<Case> {
     use rules::*;
     let mut all = super::tests_tnt::cases();
+    all.extend(super::tests_customs::cases());
     all.extend(vec![
         // Event kinds.
         case(EVENT_OBJECT, equipment_load, vec![], vec![set("", json!(["not", "an", "event"]))], "$"),
@@ -390,6 +391,8 @@ fn cases() -> Vec<Case> {
         case(CUSTOMS_SHIPMENT_EVENT_TYPE, customs_release, vec![set("/shipmentEventTypeCode", json!("HOLD"))], vec![set("/shipmentEventTypeCode", json!("APPR"))], "shipmentEventTypeCode"),
         case(CUSTOMS_SHIPMENT_EVENT_TYPE, customs_release, vec![set("/shipmentEventTypeCode", json!("CMPL"))], vec![set("/shipmentEventTypeCode", json!("ISSU"))], "shipmentEventTypeCode"),
         case(CUSTOMS_SHIPMENT_EVENT_TYPE, customs_release, vec![set("/shipmentEventTypeCode", json!("REQS"))], vec![set("/shipmentEventTypeCode", json!("DRFT"))], "shipmentEventTypeCode"),
+        // A revoked declaration: VOID (CANC too, from T&T 2.3); other document states are not customs ones.
+        case(CUSTOMS_SHIPMENT_EVENT_TYPE, customs_release, vec![set("/shipmentEventTypeCode", json!("VOID"))], vec![set("/shipmentEventTypeCode", json!("SURR"))], "shipmentEventTypeCode"),
         case(DCSA_TRANSPORT_EVENT_TYPE_CODE, transport_arrival, vec![set("/transportEventTypeCode", json!("DEPA"))], vec![set("/transportEventTypeCode", json!("ARRV"))], "transportEventTypeCode"),
         case(DCSA_CHANGE_REMARK_LENGTH, transport_arrival, vec![set("/changeRemark", long(250))], vec![set("/changeRemark", long(251))], "changeRemark"),
         case(DCSA_CHANGE_REMARK_LENGTH, transport_arrival, vec![], vec![set("/vesselScheduleChangeRemark", long(251))], "vesselScheduleChangeRemark"),
@@ -800,10 +803,11 @@ proptest! {
     /// Any value at any place of any valid event gives a verdict, never a panic,
     /// and a refusal always names a listed rule.
     #[test]
-    fn mutated_events_never_panic(base in 0usize..9, which in any::<prop::sample::Index>(), value in any_json()) {
+    fn mutated_events_never_panic(base in 0usize..10, which in any::<prop::sample::Index>(), value in any_json()) {
         let bases = [
             equipment_load, equipment_gate_in, transport_arrival, shipment_issued, customs_release,
             letter_of_credit, freight_invoice, settlement, ebl_transfer,
+            super::tests_customs::declaration,
         ];
         let mut v = bases[base]();
         let mut all = Vec::new();
