@@ -685,3 +685,21 @@ proptest! {
         }
     }
 }
+
+/// Writes the fuzz target's seeds (`fuzz/seeds/receipt/`): a receipt of each
+/// family and kind. Run by hand: `cargo test -p light-clients --test it
+/// write_fuzz_seeds -- --ignored`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/receipt");
+    std::fs::create_dir_all(&dir).unwrap();
+    let seeds = [
+        ("cmport-packet", build::<light_clients::cmport::Cmport>(Kind::Packet)),
+        ("cosco-receipt", build::<light_clients::cosco::Cosco>(Kind::Receipt)),
+        ("gba-packet", build::<light_clients::gba::Gba>(Kind::Packet)),
+    ];
+    for (name, built) in seeds {
+        std::fs::write(dir.join(format!("{name}.json")), built.receipt.to_json()).unwrap();
+    }
+}
