@@ -508,11 +508,13 @@ pub fn verify(
                 ),
             })
         }
-        (None, true) => return Err(ReceiptError::Opening {
-            reason: format!(
+        (None, true) => {
+            return Err(ReceiptError::Opening {
+                reason: format!(
                 "a {family} header commits its roots through app_hash: the receipt must open them"
             ),
-        }),
+            })
+        }
         _ => {}
     }
     if root_summary.height > height {

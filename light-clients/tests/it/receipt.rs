@@ -695,8 +695,14 @@ fn write_fuzz_seeds() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/receipt");
     std::fs::create_dir_all(&dir).unwrap();
     let seeds = [
-        ("cmport-packet", build::<light_clients::cmport::Cmport>(Kind::Packet)),
-        ("cosco-receipt", build::<light_clients::cosco::Cosco>(Kind::Receipt)),
+        (
+            "cmport-packet",
+            build::<light_clients::cmport::Cmport>(Kind::Packet),
+        ),
+        (
+            "cosco-receipt",
+            build::<light_clients::cosco::Cosco>(Kind::Receipt),
+        ),
         ("gba-packet", build::<light_clients::gba::Gba>(Kind::Packet)),
     ];
     for (name, built) in seeds {
