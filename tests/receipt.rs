@@ -151,9 +151,9 @@ async fn receipts_of_every_family_verify_offline_and_tampering_fails_by_name() {
     );
     // A packet each ledger sent, awaiting its ack: the ledger locates it.
     let sent = |i: usize| format!("{}/{}/cargo/1", chain(i), chain((i + 1) % n));
-    for i in 0..n {
+    for (i, root) in roots.iter().enumerate() {
         let out = dir.join(format!("sent-before-{}.json", chain(i)));
-        exported(&url(i), &sent(i), None, &roots[i], &out).await;
+        exported(&url(i), &sent(i), None, root, &out).await;
     }
     // Not yet received anywhere: no receipt of it can be made.
     let (code, _, stderr) = export(
@@ -181,12 +181,12 @@ async fn receipts_of_every_family_verify_offline_and_tampering_fails_by_name() {
     net.settle(18, Duration::from_secs(180)).await;
     assert!(terminate(relayer).success());
     let received = |i: usize| format!("{}->{}/cargo#1", chain((i + n - 1) % n), chain(i));
-    for i in 0..n {
+    for (i, root) in roots.iter().enumerate() {
         exported(
             &url(i),
             &sent(i),
             None,
-            &roots[i],
+            root,
             &dir.join(format!("sent-after-{}.json", chain(i))),
         )
         .await;
@@ -194,7 +194,7 @@ async fn receipts_of_every_family_verify_offline_and_tampering_fails_by_name() {
             &url(i),
             &received(i),
             Some(&url((i + n - 1) % n)),
-            &roots[i],
+            root,
             &dir.join(format!("received-{}.json", chain(i))),
         )
         .await;

@@ -337,8 +337,8 @@ async fn header_chain(
                 pending.pop();
                 continue;
             }
-            if !fetched.contains_key(&height) {
-                fetched.insert(height, ledger.header(height).await?);
+            if let std::collections::btree_map::Entry::Vacant(e) = fetched.entry(height) {
+                e.insert(ledger.header(height).await?);
             }
             let header = &fetched[&height];
             match client.update(header, now) {
