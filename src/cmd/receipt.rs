@@ -706,3 +706,30 @@ pub fn run(cmd: ReceiptCommand) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_ids_parse_in_both_forms_and_bad_ones_are_named() {
+        let a = parse_packet_id("gba-1/cmport-1/cargo/3").unwrap();
+        let b = parse_packet_id("gba-1->cmport-1/cargo#3").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.to_string(), "gba-1->cmport-1/cargo#3");
+        for (bad, says) in [
+            (
+                "gba-1/cmport-1/cargo",
+                "is not SOURCE/DESTINATION/APP/SEQUENCE",
+            ),
+            ("gba-1/cmport-1/cargo/0", "sequences start at 1"),
+            ("gba-1/cmport-1/cargo/x", "sequence \"x\""),
+            ("gba-1/cmport-1/boats/3", "unknown app"),
+            ("GBA/cmport-1/cargo/3", "chain id"),
+            ("gba-1->cmport-1/cargo", "no #SEQUENCE"),
+        ] {
+            let e = parse_packet_id(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+}
