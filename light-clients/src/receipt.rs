@@ -24,7 +24,7 @@ use crate::json::JsonError;
 use crate::merkle::MerkleProof;
 use crate::packet::{Ack, AckResult, ChainId, EventLeaf, Packet, Roots};
 use crate::time::Timestamp;
-use crate::verify::TrustOptions;
+use crate::verify::{RootCommitment, TrustOptions};
 
 /// The `format` every receipt names.
 pub const RECEIPT_FORMAT: &str = "portrelay-receipt";
@@ -53,8 +53,11 @@ pub struct Receipt {
     pub fact: Fact,
     pub location: Location,
     pub proof: InclusionProof,
-    /// Headers with their validator sets, ascending, each above the trust
-    /// root's height, the last at `proof.proof_height`.
+    /// Headers with their validator sets, ascending. From a trust root at
+    /// or below the fact's block: each above the root, the last at
+    /// `proof.proof_height`, verified forward by the light client. From a
+    /// root above the block: every header from the block up to the one
+    /// below the root, verified back by their hash links.
     pub headers: Vec<AnyHeader>,
 }
 
@@ -183,10 +186,6 @@ pub enum ReceiptError {
     /// A value that breaks its own rules.
     #[error("invalid {what}: {reason}")]
     Value { what: &'static str, reason: String },
-    /// The trust root is above the fact's block: a receipt is checked
-    /// forward from a root at or below it.
-    #[error("the trust root is at height {root}, above the fact's block {height}: use a root at or below it")]
-    TrustRootHeight { root: u64, height: u64 },
     /// `proof_height` is not the header that commits the fact's block.
     #[error(
         "proof height {found} for block {height}: a {family} block is proven by header {expected}"
@@ -233,7 +232,6 @@ impl ReceiptError {
             ReceiptError::ChainId { .. } => "chain_id",
             ReceiptError::FactMismatch { .. } => "fact_mismatch",
             ReceiptError::Value { .. } => "value",
-            ReceiptError::TrustRootHeight { .. } => "trust_root_height",
             ReceiptError::ProofHeight { .. } => "proof_height",
             ReceiptError::Opening { .. } => "app_hash_opening",
             ReceiptError::HeaderChain { .. } => "header_chain",
@@ -518,10 +516,7 @@ pub fn verify(
         _ => {}
     }
     if root_summary.height > height {
-        return Err(ReceiptError::TrustRootHeight {
-            root: root_summary.height,
-            height,
-        });
+        return verify_backward(receipt, root, &root_summary, options, now);
     }
 
     // The header chain: ascending from above the root to the proof header.
@@ -601,7 +596,123 @@ pub fn verify(
         )
         .map_err(ReceiptError::Inclusion)?;
 
-    let proven_statement = statement(family, &receipt.location, time, fact);
+    proven(receipt, time, root_summary.height)
+}
+
+/// A receipt checked back from a trust root above the fact's block: the
+/// headers are every header from the fact's block up to the one below the
+/// root, each vouched for by the hash the header above it commits as its
+/// predecessor's (as CometBFT's light client verifies backwards), with the
+/// sets their hashes name. Only the root must be within its trusting
+/// period: a fact older than any root a verifier could still trust
+/// forward is proven from a recent one.
+fn verify_backward(
+    receipt: &Receipt,
+    root: &AnyTrustRoot,
+    root_summary: &crate::verify::HeaderSummary,
+    options: &TrustOptions,
+    now: Timestamp,
+) -> Result<Proven, ReceiptError> {
+    let family = receipt.family;
+    let height = receipt.location.height;
+    let proof = &receipt.proof;
+    let client = AnyClient::create(root, *options).map_err(ReceiptError::TrustRoot)?;
+    let expired_at = client.expires_at();
+    if now >= expired_at {
+        return Err(ReceiptError::Inclusion(ClientError::Expired {
+            latest_time: root_summary.time,
+            expired_at,
+            now,
+        }));
+    }
+    let wanted = root_summary.height - height;
+    if receipt.headers.len() as u64 != wanted {
+        return Err(ReceiptError::HeaderChain {
+            reason: format!(
+                "from a trust root at {} down to block {height}: {wanted} headers, found {}",
+                root_summary.height,
+                receipt.headers.len()
+            ),
+        });
+    }
+    let mut link = root_summary.previous_hash;
+    let mut above = root_summary.height;
+    let mut summaries = Vec::with_capacity(receipt.headers.len());
+    for header in receipt.headers.iter().rev() {
+        let summary = header.checked_summary().map_err(|e| ReceiptError::Header {
+            height: above - 1,
+            check: e.check(),
+            message: e.to_string(),
+        })?;
+        if summary.height + 1 != above {
+            return Err(ReceiptError::HeaderChain {
+                reason: format!(
+                    "header {} below header {above}: back from the trust root the headers are every height down to block {height}",
+                    summary.height
+                ),
+            });
+        }
+        if link != Some(summary.hash) {
+            return Err(ReceiptError::HeaderChain {
+                reason: format!(
+                    "header {} hashes to {}, header {above} links to {}",
+                    summary.height,
+                    summary.hash,
+                    link.map_or("nothing".to_string(), |h| h.to_string())
+                ),
+            });
+        }
+        link = summary.previous_hash;
+        above = summary.height;
+        summaries.push(summary);
+    }
+    let at = |h: u64| {
+        if h == root_summary.height {
+            Some(root_summary)
+        } else {
+            summaries.iter().find(|s| s.height == h)
+        }
+    };
+    let (Some(fact_header), Some(proof_header)) = (at(height), at(proof.proof_height)) else {
+        return Err(ReceiptError::HeaderChain {
+            reason: format!("no header at block {height} or {}", proof.proof_height),
+        });
+    };
+    let roots = match (&proof_header.roots, &proof.opening) {
+        (RootCommitment::Roots(roots), _) => *roots,
+        (RootCommitment::AppHash(committed), Some(opening)) => {
+            let opened = opening.app_hash();
+            if committed.as_slice() != opened.as_bytes() {
+                return Err(ReceiptError::Inclusion(ClientError::AppHashMismatch {
+                    committed: hex::encode(committed),
+                    opened,
+                }));
+            }
+            *opening
+        }
+        (RootCommitment::AppHash(_), None) => {
+            return Err(ReceiptError::Inclusion(ClientError::MissingOpening {
+                height: proof.proof_height,
+            }))
+        }
+    };
+    let merkle = MerkleProof {
+        leaf_index: receipt.location.leaf_index,
+        siblings: proof.siblings.clone(),
+    };
+    crate::merkle::verify_inclusion(
+        family.tree_hash(),
+        &roots.events,
+        &receipt.fact.leaf().encode(),
+        &merkle,
+    )
+    .map_err(|e| ReceiptError::Inclusion(ClientError::Proof(e)))?;
+    proven(receipt, fact_header.time, root_summary.height)
+}
+
+/// The result of a verified receipt, once its statement is what it proves.
+fn proven(receipt: &Receipt, time: Timestamp, root_height: u64) -> Result<Proven, ReceiptError> {
+    let proven_statement = statement(receipt.family, &receipt.location, time, &receipt.fact);
     if receipt.statement != proven_statement {
         return Err(ReceiptError::Statement {
             claimed: receipt.statement.clone(),
@@ -609,15 +720,15 @@ pub fn verify(
         });
     }
     Ok(Proven {
-        family,
-        chain_id: chain.clone(),
-        height,
+        family: receipt.family,
+        chain_id: receipt.location.chain_id.clone(),
+        height: receipt.location.height,
         time,
         leaf_index: receipt.location.leaf_index,
-        proof_height: proof.proof_height,
-        fact: fact.clone(),
+        proof_height: receipt.proof.proof_height,
+        fact: receipt.fact.clone(),
         statement: proven_statement,
-        trust_root_height: root_summary.height,
+        trust_root_height: root_height,
         headers_verified: receipt.headers.len(),
     })
 }

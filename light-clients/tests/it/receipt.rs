@@ -68,6 +68,12 @@ pub fn build<F: Signing + IntoAny>(kind: Kind) -> Built {
     build_with::<F>(kind, &sample::keys::<F>(7, 4), None)
 }
 
+/// [`build`] with the trust root at `root_at`, above the fact's block: the
+/// headers are every one from the fact's block to the root's predecessor.
+pub fn build_backward<F: Signing + IntoAny>(kind: Kind, root_at: u64) -> Built {
+    build_full::<F>(kind, &sample::keys::<F>(7, 4), None, root_at)
+}
+
 /// [`build`] with the validator keys of the chain; with `rotate_at`, a
 /// disjoint set signs from that height on (so the chain must stop at
 /// `rotate_at - 1` before it can reach the fact).
@@ -75,6 +81,15 @@ pub fn build_with<F: Signing + IntoAny>(
     kind: Kind,
     keys: &[F::Key],
     rotate_at: Option<u64>,
+) -> Built {
+    build_full::<F>(kind, keys, rotate_at, 1)
+}
+
+fn build_full<F: Signing + IntoAny>(
+    kind: Kind,
+    keys: &[F::Key],
+    rotate_at: Option<u64>,
+    root_at: u64,
 ) -> Built {
     let other_keys = sample::keys::<F>(8, 4);
     let set_a = F::validator_set(keys);
@@ -105,8 +120,9 @@ pub fn build_with<F: Signing + IntoAny>(
         ..Roots::empty(F::TREE_HASH)
     };
     let proof_height = F::proof_height(FACT_HEIGHT);
-    let mut blocks = Vec::new();
-    for height in 1..=proof_height {
+    let mut blocks: Vec<light_clients::UntrustedBlock<F>> = Vec::new();
+    let mut previous = Hash32::ZERO;
+    for height in 1..=proof_height.max(root_at) {
         let (v, nv) = match rotate_at {
             Some(r) if height >= r => (&set_b, &set_b),
             Some(r) if height + 1 == r => (&set_a, &set_b),
@@ -122,20 +138,22 @@ pub fn build_with<F: Signing + IntoAny>(
         } else {
             Roots::empty(F::TREE_HASH)
         };
-        blocks.push(sample::block(
+        let block = sample::block(
             &BlockFields::<F> {
                 chain_id: CHAIN,
                 height,
                 time: at(height * 10),
-                previous: Hash32([height as u8; 32]),
+                previous,
                 roots: block_roots,
                 validators: v,
                 next_validators: nv,
             },
             signers,
-        ));
+        );
+        previous = F::summary(&block.signed_header).unwrap().hash;
+        blocks.push(block);
     }
-    let first = blocks[0].clone();
+    let first = blocks[(root_at - 1) as usize].clone();
     let root = TrustRoot {
         signed_header: first.signed_header,
         next_validators: first.next_validators,
@@ -147,6 +165,9 @@ pub fn build_with<F: Signing + IntoAny>(
     }
     wanted.sort_unstable();
     wanted.dedup();
+    if root_at > FACT_HEIGHT {
+        wanted = (FACT_HEIGHT..root_at).collect();
+    }
     let headers = wanted
         .iter()
         .map(|h| F::any_header(blocks[(*h - 1) as usize].clone()))
@@ -580,7 +601,97 @@ fn rotation_needs_the_intermediate_header<F: Signing + IntoAny>() {
     );
 }
 
+/// A trust root above the fact: the receipt is checked back from it by hash
+/// links, so a fact older than any root still trusted forward is proven
+/// from a recent one; a broken link, a missing header, a changed set fail
+/// by name.
+fn backward_from_a_newer_root<F: Signing + IntoAny>() {
+    let family = F::FAMILY;
+    let root_at = F::proof_height(FACT_HEIGHT) + 3;
+    for kind in [Kind::Packet, Kind::Receipt] {
+        let built = build_backward::<F>(kind, root_at);
+        let proven = check_bytes(&built.receipt.to_json(), &built.root, now())
+            .unwrap_or_else(|e| panic!("{family} {kind:?}: {}: {e}", e.check()));
+        assert_eq!(proven.trust_root_height, root_at);
+        assert_eq!(proven.time, at(FACT_HEIGHT * 10));
+        assert_eq!(proven.headers_verified as u64, root_at - FACT_HEIGHT);
+    }
+    // Trusted for 60 s: the root at block 1 (time 0) has expired by time
+    // 100, the root above the fact has not.
+    let short = light_clients::TrustOptions {
+        trusting_period: core::time::Duration::from_secs(60),
+        ..options()
+    };
+    let later = at(100);
+    let forward = build::<F>(Kind::Packet);
+    let err = receipt::verify(&forward.receipt, &forward.root, &short, later).unwrap_err();
+    assert_eq!(err.check(), "trusting_period", "{family}");
+    let built = build_backward::<F>(Kind::Packet, root_at);
+    receipt::verify(&built.receipt, &built.root, &short, later)
+        .unwrap_or_else(|e| panic!("{family}: {}: {e}", e.check()));
+    let expired = at(root_at * 10 + 60);
+    let err = receipt::verify(&built.receipt, &built.root, &short, expired).unwrap_err();
+    assert_eq!(err.check(), "expired", "{family}");
+
+    let root = &built.root;
+    let expect = |what: &str, bytes: Vec<u8>, check: &str| {
+        assert_eq!(check_of(&bytes, root), check, "{family}: {what}");
+    };
+    let field = if F::ROOTS_OPENING {
+        "app_hash"
+    } else {
+        "zk_root"
+    };
+    expect(
+        "a header field",
+        tampered(&built, |v| {
+            flip_char(v, &format!("/headers/1/value/signed_header/header/{field}"))
+        }),
+        "header_chain",
+    );
+    expect(
+        "a header dropped",
+        tampered(&built, |v| {
+            v["headers"].as_array_mut().unwrap().remove(1);
+        }),
+        "header_chain",
+    );
+    expect(
+        "the last header dropped",
+        tampered(&built, |v| {
+            v["headers"].as_array_mut().unwrap().pop();
+        }),
+        "header_chain",
+    );
+    let foreign_set = serde_json::to_value(F::validator_set(&sample::keys::<F>(99, 4))).unwrap();
+    expect(
+        "validator set",
+        tampered(&built, |v| {
+            v["headers"][0]["value"]["validators"] = foreign_set
+        }),
+        "validators_hash",
+    );
+    expect(
+        "payload byte",
+        tampered(&built, |v| flip_char(v, "/fact/packet/payload")),
+        "merkle_proof",
+    );
+    expect(
+        "sibling",
+        tampered(&built, |v| flip_char(v, "/proof/siblings/0")),
+        "merkle_proof",
+    );
+    if F::ROOTS_OPENING {
+        expect(
+            "opening",
+            tampered(&built, |v| flip_char(v, "/proof/opening/events/root")),
+            "app_hash",
+        );
+    }
+}
+
 crate::for_each_family!(
+    backward => backward_from_a_newer_root,
     receipts_verify => verifies,
     tampered_receipts_fail_by_name => tampering_fails_by_name,
     rotation => rotation_needs_the_intermediate_header,
