@@ -200,6 +200,35 @@ async fn receipts_of_every_family_verify_offline_and_tampering_fails_by_name() {
         .await;
     }
 
+    // A verifier whose trust root is newer than the fact: the receipt
+    // carries every header back from the root, linked by hash.
+    let mut newer_roots = Vec::new();
+    for (i, l) in net.ledgers.iter().enumerate() {
+        let height = l.adapter.status().await.expect("status").height;
+        let root = dir.join(format!("newer-root-{}.json", l.chain_id));
+        let (code, stdout, stderr) = cli(vec![
+            "receipt".into(),
+            "trust-root".into(),
+            "--ledger".into(),
+            url(i),
+            "--height".into(),
+            height.to_string(),
+            "-o".into(),
+            s(&root),
+        ])
+        .await;
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        exported(
+            &url(i),
+            &sent(i),
+            None,
+            &root,
+            &dir.join(format!("backward-{}.json", chain(i))),
+        )
+        .await;
+        newer_roots.push(root);
+    }
+
     // Facts never committed: no receipt, and the refusal says why.
     let never = format!("{}/{}/cargo/99", chain(0), chain(1));
     let (code, _, stderr) = export(&url(0), &never, None, &roots[0], &dir.join("x.json")).await;
@@ -255,6 +284,34 @@ async fn receipts_of_every_family_verify_offline_and_tampering_fails_by_name() {
             )),
             "{out}"
         );
+    }
+
+    for (i, root) in newer_roots.iter().enumerate() {
+        let c = &chain_ids[i];
+        let bundle = dir.join(format!("backward-{c}.json"));
+        let out = valid(&bundle, root).await;
+        assert!(out.contains("linked by hash"), "{out}");
+        assert!(
+            out.contains(&format!(
+                "fact: packet {c}->{}/cargo#1",
+                chain_ids[(i + 1) % n]
+            )),
+            "{out}"
+        );
+        let field = if families[i] == FamilyName::Gba {
+            "app_hash"
+        } else {
+            "zk_root"
+        };
+        invalid(
+            &tamper(&bundle, &dir.join(format!("t-{c}-link.json")), |v| {
+                flip(v, &format!("/headers/0/value/signed_header/header/{field}"));
+            }),
+            root,
+            "header_chain",
+            "a broken hash link",
+        )
+        .await;
     }
 
     // Every field tampered in turn fails by name, for each family.

@@ -450,17 +450,27 @@ pub async fn export(
         bail!("packet {id} is neither from nor to {chain}, the trust root's chain");
     };
 
-    if root_summary.height > height {
-        bail!(
-            "the trust root is at height {}, above the block {height} that holds the fact: use a root at or below it",
-            root_summary.height
-        );
-    }
     let proof_height = proven_event.proof.height;
-    let mut targets = vec![height, proof_height];
-    targets.retain(|h| *h > root_summary.height);
-    targets.dedup();
-    let headers = header_chain(&ledger, root, options, now, &targets).await?;
+    let headers = if root_summary.height > height {
+        // Back from the root: every header down to the fact's block, by hash links.
+        let count = root_summary.height - height;
+        if count > receipt::MAX_HEADERS as u64 {
+            bail!(
+                "the trust root is {count} blocks above the fact's block {height}: more than the {} headers a receipt may carry; use a root nearer the fact",
+                receipt::MAX_HEADERS
+            );
+        }
+        let mut headers = Vec::with_capacity(count as usize);
+        for h in height..root_summary.height {
+            headers.push(ledger.header(h).await?);
+        }
+        headers
+    } else {
+        let mut targets = vec![height, proof_height];
+        targets.retain(|h| *h > root_summary.height);
+        targets.dedup();
+        header_chain(&ledger, root, options, now, &targets).await?
+    };
     let time = if height == root_summary.height {
         root_summary.time
     } else {
@@ -560,10 +570,17 @@ pub fn render(proven: &Proven) -> String {
     line("time", proven.time.to_rfc3339());
     line(
         "verified",
-        format!(
-            "header {} from the trust root at height {} through {} header(s)",
-            proven.proof_height, proven.trust_root_height, proven.headers_verified
-        ),
+        if proven.trust_root_height > proven.height {
+            format!(
+                "back from the trust root at height {} through {} header(s) linked by hash",
+                proven.trust_root_height, proven.headers_verified
+            )
+        } else {
+            format!(
+                "header {} from the trust root at height {} through {} header(s)",
+                proven.proof_height, proven.trust_root_height, proven.headers_verified
+            )
+        },
     );
     let packet = proven.fact.packet();
     match &proven.fact {
