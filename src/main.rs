@@ -50,6 +50,10 @@ enum Command {
     /// The relayer fleet a running member belongs to (through its API).
     #[command(subcommand)]
     Fleet(cmd::fleet::FleetCommand),
+    /// Trade receipts: one committed fact, exported with its proof and
+    /// headers, verified offline against a trust root.
+    #[command(subcommand)]
+    Receipt(cmd::receipt::ReceiptCommand),
 }
 
 fn main() -> ExitCode {
@@ -66,5 +70,6 @@ fn main() -> ExitCode {
         Command::Zk(c) => cmd::zk::run(c),
         Command::Fleet(c) => cmd::fleet::run(c),
         Command::Keys(c) => cmd::keys::run(c),
+        Command::Receipt(c) => cmd::receipt::run(c),
     }
 }

@@ -15,6 +15,8 @@ mod support;
 mod cli;
 mod events_cli;
 mod keys_cli;
+/// `portrelay receipt`: trade receipts exported from each family, verified offline.
+mod receipt;
 mod zk_cli;
 
 /// `portledger` processes on their own: restart, event batches, zk routes,

@@ -413,6 +413,24 @@ impl HttpAdapter {
             reason,
         }
     }
+
+    /// `GET /v1/blocks/{height}/state`: every channel's sequences and every
+    /// counterparty client's summary after block `height`, proven. Not part
+    /// of `ChainAdapter` (the relayer does not read it); `portrelay receipt
+    /// export` finds the block that sent a packet with it. `409
+    /// not_yet_provable` comes back as `Refused`, as for events.
+    pub async fn block_state(&self, height: u64) -> Result<wire::BlockState, AdapterError> {
+        let state: wire::BlockState = self
+            .get("block state", format!("/v1/blocks/{height}/state"))
+            .await?;
+        if state.height != height {
+            return Err(self.bad(format!(
+                "asked for block {height}'s state, got block {}'s",
+                state.height
+            )));
+        }
+        Ok(state)
+    }
 }
 
 /// Runs a request through the stack. A plain function returning a boxed

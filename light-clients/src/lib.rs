@@ -18,6 +18,7 @@
 //! - [`json`]: strict JSON (a repeated key refused by name);
 //! - [`host`]: the on-chain side: counterparty clients, channels, packet receipt,
 //!   acks, relayer keys; what a ledger runs (a folder, one concern a file);
+//! - [`receipt`]: trade receipts, one committed fact checked offline from a trust root;
 //! - [`zk`]: confidential paths: path policies, disclosures, record ids;
 //! - [`sample`]: signing headers from keys, for devnets, samples and tests.
 
@@ -37,6 +38,7 @@ pub mod json;
 pub mod merkle;
 pub mod packet;
 pub mod quorum;
+pub mod receipt;
 pub mod sample;
 pub mod time;
 pub mod verify;

@@ -47,7 +47,7 @@ pub enum HeaderError {
 
 /// `GET /v1/status` without knowing the family or chain yet (the adapter
 /// needs both and checks them); plain HTTP only, else name them.
-async fn probe_status(endpoint: &str) -> Result<NodeStatus, HeaderError> {
+pub(crate) async fn probe_status(endpoint: &str) -> Result<NodeStatus, HeaderError> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let probe = |reason: String| HeaderError::Probe {
         endpoint: endpoint.to_string(),

@@ -27,6 +27,7 @@ pub mod light_client_header;
 pub mod operator;
 pub mod ops;
 pub mod packets;
+pub mod receipt;
 pub mod start;
 pub mod status;
 pub mod zk;

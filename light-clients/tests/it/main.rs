@@ -7,6 +7,7 @@ mod client;
 mod gba_differential;
 mod host;
 mod mutations;
+mod receipt;
 mod rotation;
 
 use core::time::Duration;
