@@ -60,6 +60,10 @@ pub trait LedgerApi: Send {
         kind: &str,
         key: &str,
     ) -> Result<serde_json::Value, LedgerError>;
+    /// Customs warnings after `after` (up to `limit`) raised in sealed blocks.
+    fn customs_warnings(&self, after: u64, limit: usize) -> Vec<crate::apps::customs::Warning>;
+    /// The customs app's counts behind the metrics.
+    fn customs_tallies(&self) -> crate::apps::customs::Tallies;
     fn seal(&mut self, now: Timestamp) -> Result<u64, LedgerError>;
     fn has_pending(&self) -> bool;
     fn height(&self) -> u64;
@@ -87,6 +91,14 @@ pub trait LedgerApi: Send {
 }
 
 impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
+    fn customs_warnings(&self, after: u64, limit: usize) -> Vec<crate::apps::customs::Warning> {
+        self.apps()
+            .customs
+            .warnings_after(after, self.height(), limit)
+    }
+    fn customs_tallies(&self) -> crate::apps::customs::Tallies {
+        self.apps().customs.tallies.clone()
+    }
     fn status(&self) -> NodeStatus {
         Ledger::status(self)
     }
@@ -323,6 +335,7 @@ pub(crate) fn run_ledger(
             match ledger.seal(now()) {
                 Ok(height) => {
                     metrics.sealed(height, started.elapsed());
+                    metrics.customs(&ledger.customs_tallies());
                     heights.send_replace(height);
                 }
                 Err(e) => {

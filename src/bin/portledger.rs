@@ -84,6 +84,11 @@ struct Args {
     /// Requests one client address may have in flight (429 beyond).
     #[arg(long, default_value_t = devnet::rpc::SERVER_LIMITS.per_client as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     per_client_requests: u64,
+    /// The port's customs rules (TOML: weight tolerance, sensitive HS
+    /// chapters and codes, IMDG classes, screening list, webhooks;
+    /// `docs/customs.md`), checked at start: an error names the key.
+    #[arg(long, value_name = "FILE")]
+    customs_rules: Option<PathBuf>,
 }
 
 fn parse_platform(s: &str) -> Result<(String, PathBuf), String> {
@@ -145,6 +150,16 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> ExitCode {
     let shutdown = CancellationToken::new();
+    let customs = match &args.customs_rules {
+        None => Default::default(),
+        Some(path) => match devnet::apps::customs::CustomsRules::load(path) {
+            Ok(rules) => std::sync::Arc::new(rules),
+            Err(e) => {
+                eprintln!("error: --customs-rules {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let config = NodeConfig {
         chain_id: args.chain_id,
         family: args.family,
@@ -175,7 +190,7 @@ async fn run(args: Args) -> ExitCode {
         },
         ..node::NodeOptions::DEFAULT
     };
-    let node = match node::start_with(config, options, shutdown.clone()).await {
+    let node = match node::start_with_customs(config, options, customs, shutdown.clone()).await {
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: {e} ({})", e.code());

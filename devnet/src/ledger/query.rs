@@ -229,6 +229,9 @@ impl<F: Signing + IntoAny> Ledger<F> {
             }
             ("ebl", "bills") => apps.ebl.bills.get(key).map(serde_json::to_value),
             ("ebl", "answers") => Some(serde_json::to_value(&apps.ebl.answers)),
+            ("customs", kind) if apps.customs.record(kind, key).is_some() => {
+                apps.customs.record(kind, key).flatten()
+            }
             ("cargo" | "payment" | "ebl", "facts") => apps
                 .facts
                 .get(key)
