@@ -46,7 +46,7 @@ const fn f(name: &'static str, encoding: Encoding) -> FieldSpec {
 const UNUSED: FieldSpec = f("unused", Encoding::Unused);
 
 /// The kinds with a layout, by the code in field 0.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     "SHIPMENT",
     "TRANSPORT",
     "EQUIPMENT",
@@ -54,6 +54,7 @@ pub const KINDS: [&str; 7] = [
     "FREIGHT_INVOICE",
     "PAYMENT_SETTLEMENT",
     "EBL_TRANSFER",
+    "CUSTOMS_DECLARATION",
 ];
 
 /// The layout of `kind`'s records (field 0 first).
@@ -130,6 +131,16 @@ pub fn layout(kind: &str) -> Option<[FieldSpec; WIDTH]> {
             f("recipient", Digest),
             f("eventID", Digest),
             UNUSED,
+        ],
+        "CUSTOMS_DECLARATION" => [
+            kind_field,
+            f("declarationType", Code),
+            f("declarationNumber", Code),
+            f("customsOfficeCode", Code),
+            f("declarant.usci", Code),
+            f("route.portOfLoading", Code),
+            f("route.portOfDischarge", Code),
+            f("eventID", Digest),
         ],
         _ => return None,
     })
@@ -231,6 +242,16 @@ pub fn fields(event: &PortEvent) -> Vec<Fr> {
             digest(e.recipient.as_ref().map_or("", |r| r.party_name.as_str())),
             digest(&id),
             z,
+        ],
+        PortEvent::CustomsDeclaration(e) => vec![
+            kind,
+            code(e.declaration_type.as_str()),
+            code(e.declaration_number.as_str()),
+            code(&e.customs_office_code),
+            opt(e.declarant.usci.as_ref().map(|u| code(u.as_str()))),
+            code(e.route.port_of_loading.as_str()),
+            code(e.route.port_of_discharge.as_str()),
+            digest(&id),
         ],
     }
 }

@@ -432,6 +432,97 @@ code_list! {
     }
 }
 
+code_list! {
+    /// `declarationType` of a CUSTOMS_DECLARATION: which way the goods cross the border.
+    DeclarationType {
+        /// Goods leave the customs territory (import/export flag 0).
+        Export = "EXPORT",
+        /// Goods enter the customs territory (import/export flag 1).
+        Import = "IMPORT",
+        /// Goods pass through under customs control (either flag).
+        Transit = "TRANSIT",
+    }
+}
+
+code_list! {
+    /// `parties[].role` of a CUSTOMS_DECLARATION.
+    PartyRole {
+        /// The shipper (China customs: the domestic consignor for export).
+        Consignor = "CONSIGNOR",
+        /// The receiver (China customs: the domestic consignee for import).
+        Consignee = "CONSIGNEE",
+        /// The party to notify on arrival.
+        NotifyParty = "NOTIFY_PARTY",
+        /// The maker of the goods.
+        Manufacturer = "MANUFACTURER",
+        /// The carrier.
+        Carrier = "CARRIER",
+        /// The freight forwarder.
+        FreightForwarder = "FREIGHT_FORWARDER",
+    }
+}
+
+code_list! {
+    /// The IMDG Code's classes and divisions of dangerous goods (`dangerousGoods.imdgClass`).
+    ImdgClass {
+        /// Explosives with a mass explosion hazard.
+        C1_1 = "1.1",
+        /// Explosives with a projection hazard.
+        C1_2 = "1.2",
+        /// Explosives with a fire hazard and a minor blast or projection hazard.
+        C1_3 = "1.3",
+        /// Explosives with no significant hazard.
+        C1_4 = "1.4",
+        /// Very insensitive substances with a mass explosion hazard.
+        C1_5 = "1.5",
+        /// Extremely insensitive articles.
+        C1_6 = "1.6",
+        /// Flammable gases.
+        C2_1 = "2.1",
+        /// Non-flammable, non-toxic gases.
+        C2_2 = "2.2",
+        /// Toxic gases.
+        C2_3 = "2.3",
+        /// Flammable liquids.
+        C3 = "3",
+        /// Flammable solids, self-reactive substances, desensitized explosives.
+        C4_1 = "4.1",
+        /// Substances liable to spontaneous combustion.
+        C4_2 = "4.2",
+        /// Substances which, in contact with water, emit flammable gases.
+        C4_3 = "4.3",
+        /// Oxidizing substances.
+        C5_1 = "5.1",
+        /// Organic peroxides.
+        C5_2 = "5.2",
+        /// Toxic substances.
+        C6_1 = "6.1",
+        /// Infectious substances.
+        C6_2 = "6.2",
+        /// Radioactive material.
+        C7 = "7",
+        /// Corrosive substances.
+        C8 = "8",
+        /// Miscellaneous dangerous substances and articles.
+        C9 = "9",
+    }
+}
+
+impl ImdgClass {
+    /// Whether this is a division of class 1 (explosives).
+    pub const fn is_explosive(self) -> bool {
+        matches!(
+            self,
+            ImdgClass::C1_1
+                | ImdgClass::C1_2
+                | ImdgClass::C1_3
+                | ImdgClass::C1_4
+                | ImdgClass::C1_5
+                | ImdgClass::C1_6
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

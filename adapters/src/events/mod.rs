@@ -11,6 +11,7 @@
 //! | `FREIGHT_INVOICE` | freight invoiced for a transport document | [`FreightInvoice`] | payment |
 //! | `PAYMENT_SETTLEMENT` | an interbank transfer and its status (pacs.008/pacs.002) | [`PaymentSettlement`] | payment |
 //! | `EBL_TRANSFER` | a step of an eBL's title chain (eBL 3.0, PINT) | [`EblTransfer`] | ebl |
+//! | `CUSTOMS_DECLARATION` | a goods declaration to China customs (`docs/customs.md`) | [`CustomsDeclaration`] | cargo |
 //!
 //! DCSA events come in two shapes: Track & Trace 2.2 (and 2.3) events are flat and
 //! carry `eventType`; Track & Trace 3.0 events nest their class in
@@ -30,7 +31,7 @@
 //! schemas (`tnt22.rs`, `tnt30.rs`): every field the schema defines to its length,
 //! type and code list; fields it does not define are carried as they are but bounded
 //! (`dcsa.unknown_field`); JSON `null` reads as absent; the original JSON is kept
-//! for relaying. The project's own four kinds follow DCSA's style (camelCase,
+//! for relaying. The project's own five kinds follow DCSA's style (camelCase,
 //! `eventID`, `eventCreatedDateTime`, `eventDateTime`) but refuse any field they do
 //! not define (`event.unknown_field`), since nobody else publishes them and a
 //! misspelt field would otherwise be lost silently.
@@ -49,7 +50,7 @@
 //! | rule | checks | STANDARDS.md section |
 //! |---|---|---|
 //! | `event.object` | an event is a JSON object | Event kinds |
-//! | `event.type` | `eventType` is present and one of the seven kinds | Event kinds |
+//! | `event.type` | `eventType` is present and one of the eight kinds | Event kinds |
 //! | `event.id_uuid` | `eventID` is a UUID in its hyphenated form | DCSA Track & Trace 2.2 |
 //! | `event.date_time` | `eventCreatedDateTime`, `eventDateTime` are RFC 3339 with a UTC offset | DCSA Track & Trace 2.2 |
 //! | `event.date` | calendar dates are `YYYY-MM-DD` and exist | Event kinds (project events) |
@@ -112,12 +113,39 @@
 //! | `ebl.after_sacc` | nothing follows SACC in the transfer chain | eBL title transfer |
 //! | `ebl.party` | `sender` and `recipient` name an eBL platform and at least one identifying code | eBL title transfer |
 //! | `ebl.recipient` | `recipient` is present for actions addressed to a party and absent for SIGN and BLANK_ENDORSE | eBL title transfer |
+//! | `customs.declaration_number` | `declarationNumber` is 18 digits: office code (4), year (4), import/export flag (1), serial (9) | Customs declarations (docs/customs.md) |
+//! | `customs.office_code` | `customsOfficeCode` is 4 digits and equals the declaration number's first four | Customs declarations (docs/customs.md) |
+//! | `customs.declaration_year` | the declaration number's year is from 2000 to the year of `eventCreatedDateTime` in Beijing time (UTC+8) | Customs declarations (docs/customs.md) |
+//! | `customs.ie_flag` | the declaration number's import/export flag is 0 (export) or 1 (import) and agrees with `declarationType` (TRANSIT: either) | Customs declarations (docs/customs.md) |
+//! | `customs.serial` | the declaration number's 9-digit serial is not 000000000 | Customs declarations (docs/customs.md) |
+//! | `customs.declaration_type` | `declarationType` is EXPORT, IMPORT or TRANSIT | Customs declarations (docs/customs.md) |
+//! | `customs.mode_of_transport` | `modeOfTransport` is VESSEL, RAIL, TRUCK or BARGE | Customs declarations (docs/customs.md) |
+//! | `usci.format` | a USCI is 18 characters of GB 32100's set (digits, capitals but I, O, S, V, Z): registration authority, category, 6-digit division code, 9-character organization code, check character | Customs declarations (docs/customs.md) |
+//! | `usci.check_character` | a USCI's 18th character is the GB 32100-2015 check character (weights 3^i mod 31) | Customs declarations (docs/customs.md) |
+//! | `usci.organization_code` | a USCI's characters 9 to 17 are an organization code whose last character is its GB 11714-1997 check character | Customs declarations (docs/customs.md) |
+//! | `customs.party` | a party's `role` is on the list and CONSIGNOR, CONSIGNEE appear at most once; the declarant and every party in CN carry a USCI; a USCI party is in CN | Customs declarations (docs/customs.md) |
+//! | `hs.code` | `hsCode` is 6 digits (HS subheading) or 10 digits (China's national tariff code) | Customs declarations (docs/customs.md) |
+//! | `hs.chapter` | an HS code's chapter (first two digits) is 01 to 97 and not 77 (reserved) | Customs declarations (docs/customs.md) |
+//! | `rec20.unit` | `quantity.unitCode` is a UN/ECE Recommendation 20 common code on the shipped list | Customs declarations (docs/customs.md) |
+//! | `iso3166.country` | `originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes | Customs declarations (docs/customs.md) |
+//! | `customs.decimal` | quantities, weights and declared amounts are decimal strings (digits, an optional fraction, no sign or exponent, at most 18 digits) | Customs declarations (docs/customs.md) |
+//! | `customs.quantity` | a goods line's `quantity.value` is more than zero | Customs declarations (docs/customs.md) |
+//! | `customs.weight` | a gross weight is more than zero kg; a container's at most 36000 kg (ISO 668's largest rating) | Customs declarations (docs/customs.md) |
+//! | `customs.seals` | a container carries 1 to 10 seals, each 1 to 15 characters (DCSA's seal number bound), none repeated | Customs declarations (docs/customs.md) |
+//! | `customs.duplicate_container` | no container is listed twice in `containers` | Customs declarations (docs/customs.md) |
+//! | `customs.line_number` | goods lines are numbered 1, 2, 3... in order (unique, from 1, no gap) | Customs declarations (docs/customs.md) |
+//! | `customs.goods` | a declaration has 1 to 999 goods lines and at most 999 containers | Customs declarations (docs/customs.md) |
+//! | `dg.un_number` | `dangerousGoods.unNumber` is UN and four digits, not UN0000 | Customs declarations (docs/customs.md) |
+//! | `dg.imdg_class` | `dangerousGoods.imdgClass` is an IMDG class or division (1.1 to 1.6, 2.1 to 2.3, 3, 4.1 to 4.3, 5.1, 5.2, 6.1, 6.2, 7, 8, 9) | Customs declarations (docs/customs.md) |
+//! | `dg.class_consistency` | a UN number below UN1000 (the explosives' range) has class 1, and class 1 has such a number | Customs declarations (docs/customs.md) |
+//! | `customs.route` | the route has 0 to 5 transhipment ports and names no port twice (loading, transhipments, discharge) | Customs declarations (docs/customs.md) |
+//! | `customs.valid_until` | `validUntil`, when given, is an RFC 3339 date-time after `eventCreatedDateTime` | Customs declarations (docs/customs.md) |
 //!
 //! Layout: [`rules`] (identifiers), [`codes`] (code lists), [`iso6346`],
 //! [`unlocode`], [`money`], [`strict`] (duplicate-key refusing JSON, forbidden
 //! characters), `schema` (the schema walk) with the tables `tnt22` and `tnt30`, and
 //! one module per family of events: `dcsa` (T&T 2.x), `dcsa3` (T&T 3.0), `payment`,
-//! `ebl`.
+//! `ebl`, [`customs`].
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -126,6 +154,7 @@ use uuid::Uuid;
 use light_clients::App;
 
 pub mod codes;
+pub mod customs;
 mod dcsa;
 mod dcsa3;
 mod ebl;
@@ -143,12 +172,19 @@ pub mod unlocode;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_customs;
+#[cfg(test)]
 mod tests_tnt;
 
 pub use codes::{
-    ChargeBearer, DocumentTypeCode, EblAction, EmptyIndicator, EquipmentEventTypeCode,
-    EventClassifier, IotEventCode, LetterOfCreditKind, ModeOfTransport, PaymentStatus,
-    ReeferEventTypeCode, ShipmentEventTypeCode, TransportDocumentStatus, TransportEventTypeCode,
+    ChargeBearer, DeclarationType, DocumentTypeCode, EblAction, EmptyIndicator,
+    EquipmentEventTypeCode, EventClassifier, ImdgClass, IotEventCode, LetterOfCreditKind,
+    ModeOfTransport, PartyRole, PaymentStatus, ReeferEventTypeCode, ShipmentEventTypeCode,
+    TransportDocumentStatus, TransportEventTypeCode,
+};
+pub use customs::{
+    CustomsDeclaration, DangerousGoods, Decimal, DeclarationNumber, DeclaredContainer, GoodsLine,
+    HsCode, Party, Quantity, Route, Usci, UsciError,
 };
 pub use dcsa::{
     EquipmentActivity, EquipmentEvent, EquipmentReference, Location, ShipmentEvent, TransportCall,
@@ -377,8 +413,8 @@ pub fn canonical_json(value: &Value) -> Vec<u8> {
     out
 }
 
-/// The seven values of `eventType`.
-pub const EVENT_TYPES: [&str; 7] = [
+/// The eight values of `eventType`.
+pub const EVENT_TYPES: [&str; 8] = [
     "SHIPMENT",
     "TRANSPORT",
     "EQUIPMENT",
@@ -386,6 +422,7 @@ pub const EVENT_TYPES: [&str; 7] = [
     "FREIGHT_INVOICE",
     "PAYMENT_SETTLEMENT",
     "EBL_TRANSFER",
+    "CUSTOMS_DECLARATION",
 ];
 
 /// A validated port event, one variant per `eventType`.
@@ -405,6 +442,8 @@ pub enum PortEvent {
     PaymentSettlement(PaymentSettlement),
     /// EBL_TRANSFER.
     EblTransfer(EblTransfer),
+    /// CUSTOMS_DECLARATION.
+    CustomsDeclaration(CustomsDeclaration),
 }
 
 /// Checks one event against every rule with the default [`Options`] and returns
@@ -494,6 +533,9 @@ fn event(
             payment::payment_settlement(obj, value).map(PortEvent::PaymentSettlement)
         }
         "EBL_TRANSFER" => ebl::ebl_transfer(obj, value).map(PortEvent::EblTransfer),
+        "CUSTOMS_DECLARATION" => {
+            customs::customs_declaration(obj, value).map(PortEvent::CustomsDeclaration)
+        }
         other => Err(Refusal::new(
             rules::EVENT_TYPE,
             obj.field("eventType"),
@@ -513,6 +555,7 @@ impl PortEvent {
             PortEvent::FreightInvoice(_) => "FREIGHT_INVOICE",
             PortEvent::PaymentSettlement(_) => "PAYMENT_SETTLEMENT",
             PortEvent::EblTransfer(_) => "EBL_TRANSFER",
+            PortEvent::CustomsDeclaration(_) => "CUSTOMS_DECLARATION",
         }
     }
 
@@ -526,6 +569,7 @@ impl PortEvent {
             PortEvent::FreightInvoice(e) => &e.header,
             PortEvent::PaymentSettlement(e) => &e.header,
             PortEvent::EblTransfer(e) => &e.header,
+            PortEvent::CustomsDeclaration(e) => &e.header,
         }
     }
 
@@ -539,6 +583,7 @@ impl PortEvent {
             PortEvent::FreightInvoice(e) => &e.json,
             PortEvent::PaymentSettlement(e) => &e.json,
             PortEvent::EblTransfer(e) => &e.json,
+            PortEvent::CustomsDeclaration(e) => &e.json,
         }
     }
 
@@ -546,7 +591,7 @@ impl PortEvent {
     /// sub-kind, e.g. `EQUIPMENT/LOAD`, `EQUIPMENT/IOT_DRO`, `EQUIPMENT/REEFER_MEAS`,
     /// `TRANSPORT/ARRI`, `SHIPMENT/CUS/RELS`,
     /// `LETTER_OF_CREDIT/ISSUED`, `FREIGHT_INVOICE`, `PAYMENT_SETTLEMENT/ACSC`,
-    /// `EBL_TRANSFER/TRANSFER`. Built from closed code lists only, never from free text.
+    /// `EBL_TRANSFER/TRANSFER`, `CUSTOMS_DECLARATION/EXPORT`. Built from closed code lists only, never from free text.
     pub fn kind_label(&self) -> String {
         let ty = self.event_type();
         match self {
@@ -557,6 +602,7 @@ impl PortEvent {
             PortEvent::FreightInvoice(_) => ty.to_string(),
             PortEvent::PaymentSettlement(e) => format!("{ty}/{}", e.status),
             PortEvent::EblTransfer(e) => format!("{ty}/{}", e.action),
+            PortEvent::CustomsDeclaration(e) => format!("{ty}/{}", e.declaration_type),
         }
     }
 
@@ -564,7 +610,8 @@ impl PortEvent {
     /// (CNCWN becomes CNSHK), without repeats, in the order they appear.
     ///
     /// DCSA events: the transport call's codes and the event location's;
-    /// letters of credit: ports of loading and discharge; other kinds: none.
+    /// letters of credit: ports of loading and discharge; customs declarations:
+    /// the route (loading, transhipments, discharge); other kinds: none.
     pub fn ports(&self) -> Vec<UnLocode> {
         let codes: Vec<UnLocode> = match self {
             PortEvent::Transport(e) => e.transport_call.unlocodes().collect(),
@@ -580,6 +627,7 @@ impl PortEvent {
                 .into_iter()
                 .chain(e.port_of_discharge)
                 .collect(),
+            PortEvent::CustomsDeclaration(e) => e.route.ports().collect(),
             PortEvent::Shipment(_)
             | PortEvent::FreightInvoice(_)
             | PortEvent::PaymentSettlement(_)
@@ -594,13 +642,15 @@ impl PortEvent {
         ports
     }
 
-    /// The relay app that carries this event: cargo for DCSA events, payment for
+    /// The relay app that carries this event: cargo for DCSA events and customs
+    /// declarations, payment for
     /// letters of credit, invoices and settlements, ebl for title transfers.
     pub fn app(&self) -> App {
         match self {
-            PortEvent::Shipment(_) | PortEvent::Transport(_) | PortEvent::Equipment(_) => {
-                App::Cargo
-            }
+            PortEvent::Shipment(_)
+            | PortEvent::Transport(_)
+            | PortEvent::Equipment(_)
+            | PortEvent::CustomsDeclaration(_) => App::Cargo,
             PortEvent::LetterOfCredit(_)
             | PortEvent::FreightInvoice(_)
             | PortEvent::PaymentSettlement(_) => App::Payment,

@@ -34,12 +34,14 @@ const UNLOCODE: &str = "UN/LOCODE";
 const MONEY: &str = "Money: ISO 4217 and ISO 20022";
 const EBL: &str = "eBL title transfer";
 const PROJECT: &str = "Event kinds (project events)";
+/// Not (yet) a section of `shared/STANDARDS.md`: the declaration rules are documented in `docs/customs.md`.
+const CUSTOMS: &str = "Customs declarations (docs/customs.md)";
 
 rules! {
     /// An event is a JSON object.
     EVENT_OBJECT = "event.object", "an event is a JSON object", KINDS;
-    /// `eventType` is one of the seven kinds.
-    EVENT_TYPE = "event.type", "`eventType` is present and one of the seven kinds", KINDS;
+    /// `eventType` is one of the eight kinds.
+    EVENT_TYPE = "event.type", "`eventType` is present and one of the eight kinds", KINDS;
     /// `eventID` is a UUID.
     EVENT_ID_UUID = "event.id_uuid", "`eventID` is a UUID in its hyphenated form", DCSA;
     /// Date-times are RFC 3339 with a UTC offset.
@@ -169,6 +171,61 @@ rules! {
     EBL_PARTY = "ebl.party", "`sender` and `recipient` name an eBL platform and at least one identifying code", EBL;
     /// The recipient is there exactly where the action has one.
     EBL_RECIPIENT = "ebl.recipient", "`recipient` is present for actions addressed to a party and absent for SIGN and BLANK_ENDORSE", EBL;
+
+    /// The declaration number is 18 digits.
+    CUSTOMS_DECLARATION_NUMBER = "customs.declaration_number", "`declarationNumber` is 18 digits: office code (4), year (4), import/export flag (1), serial (9)", CUSTOMS;
+    /// The office code is 4 digits and begins the declaration number.
+    CUSTOMS_OFFICE_CODE = "customs.office_code", "`customsOfficeCode` is 4 digits and equals the declaration number's first four", CUSTOMS;
+    /// The declaration number's year is plausible.
+    CUSTOMS_DECLARATION_YEAR = "customs.declaration_year", "the declaration number's year is from 2000 to the year of `eventCreatedDateTime` in Beijing time (UTC+8)", CUSTOMS;
+    /// The import/export flag agrees with the declaration type.
+    CUSTOMS_IE_FLAG = "customs.ie_flag", "the declaration number's import/export flag is 0 (export) or 1 (import) and agrees with `declarationType` (TRANSIT: either)", CUSTOMS;
+    /// The serial is not zero.
+    CUSTOMS_SERIAL = "customs.serial", "the declaration number's 9-digit serial is not 000000000", CUSTOMS;
+    /// `declarationType` is EXPORT, IMPORT or TRANSIT.
+    CUSTOMS_DECLARATION_TYPE = "customs.declaration_type", "`declarationType` is EXPORT, IMPORT or TRANSIT", CUSTOMS;
+    /// `modeOfTransport` is one of DCSA's four.
+    CUSTOMS_MODE_OF_TRANSPORT = "customs.mode_of_transport", "`modeOfTransport` is VESSEL, RAIL, TRUCK or BARGE", CUSTOMS;
+    /// A USCI has the GB 32100-2015 shape.
+    USCI_FORMAT = "usci.format", "a USCI is 18 characters of GB 32100's set (digits, capitals but I, O, S, V, Z): registration authority, category, 6-digit division code, 9-character organization code, check character", CUSTOMS;
+    /// A USCI's check character is the GB 32100-2015 one.
+    USCI_CHECK_CHARACTER = "usci.check_character", "a USCI's 18th character is the GB 32100-2015 check character (weights 3^i mod 31)", CUSTOMS;
+    /// The organization code inside a USCI has its GB 11714 check character.
+    USCI_ORGANIZATION_CODE = "usci.organization_code", "a USCI's characters 9 to 17 are an organization code whose last character is its GB 11714-1997 check character", CUSTOMS;
+    /// Parties are well formed and identified.
+    CUSTOMS_PARTY = "customs.party", "a party's `role` is on the list and CONSIGNOR, CONSIGNEE appear at most once; the declarant and every party in CN carry a USCI; a USCI party is in CN", CUSTOMS;
+    /// An HS code is 6 or 10 digits.
+    HS_CODE = "hs.code", "`hsCode` is 6 digits (HS subheading) or 10 digits (China's national tariff code)", CUSTOMS;
+    /// An HS code's chapter exists.
+    HS_CHAPTER = "hs.chapter", "an HS code's chapter (first two digits) is 01 to 97 and not 77 (reserved)", CUSTOMS;
+    /// A unit of quantity is a UN/ECE Recommendation 20 code.
+    REC20_UNIT = "rec20.unit", "`quantity.unitCode` is a UN/ECE Recommendation 20 common code on the shipped list", CUSTOMS;
+    /// A country is ISO 3166-1 alpha-2.
+    ISO3166_COUNTRY = "iso3166.country", "`originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes", CUSTOMS;
+    /// Decimal fields are decimal strings.
+    CUSTOMS_DECIMAL = "customs.decimal", "quantities, weights and declared amounts are decimal strings (digits, an optional fraction, no sign or exponent, at most 18 digits)", CUSTOMS;
+    /// A quantity is positive.
+    CUSTOMS_QUANTITY = "customs.quantity", "a goods line's `quantity.value` is more than zero", CUSTOMS;
+    /// A weight is positive and, for a container, within ISO 668.
+    CUSTOMS_WEIGHT = "customs.weight", "a gross weight is more than zero kg; a container's at most 36000 kg (ISO 668's largest rating)", CUSTOMS;
+    /// Seals are 1 to 10 non-empty strings of at most 15 characters.
+    CUSTOMS_SEALS = "customs.seals", "a container carries 1 to 10 seals, each 1 to 15 characters (DCSA's seal number bound), none repeated", CUSTOMS;
+    /// No container is listed twice.
+    CUSTOMS_DUPLICATE_CONTAINER = "customs.duplicate_container", "no container is listed twice in `containers`", CUSTOMS;
+    /// Goods lines are numbered 1, 2, 3...
+    CUSTOMS_LINE_NUMBER = "customs.line_number", "goods lines are numbered 1, 2, 3... in order (unique, from 1, no gap)", CUSTOMS;
+    /// Goods lines and containers are within their bounds.
+    CUSTOMS_GOODS = "customs.goods", "a declaration has 1 to 999 goods lines and at most 999 containers", CUSTOMS;
+    /// A UN number is `UN` and four digits.
+    DG_UN_NUMBER = "dg.un_number", "`dangerousGoods.unNumber` is UN and four digits, not UN0000", CUSTOMS;
+    /// An IMDG class is one of the Code's classes and divisions.
+    DG_IMDG_CLASS = "dg.imdg_class", "`dangerousGoods.imdgClass` is an IMDG class or division (1.1 to 1.6, 2.1 to 2.3, 3, 4.1 to 4.3, 5.1, 5.2, 6.1, 6.2, 7, 8, 9)", CUSTOMS;
+    /// Explosives and only explosives have UN numbers below 1000.
+    DG_CLASS_CONSISTENCY = "dg.class_consistency", "a UN number below UN1000 (the explosives' range) has class 1, and class 1 has such a number", CUSTOMS;
+    /// The route's ports are distinct and bounded.
+    CUSTOMS_ROUTE = "customs.route", "the route has 0 to 5 transhipment ports and names no port twice (loading, transhipments, discharge)", CUSTOMS;
+    /// `validUntil` is after `eventCreatedDateTime`.
+    CUSTOMS_VALID_UNTIL = "customs.valid_until", "`validUntil`, when given, is an RFC 3339 date-time after `eventCreatedDateTime`", CUSTOMS;
 }
 
 /// The rule with this identifier, if there is one.

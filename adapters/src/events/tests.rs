@@ -332,6 +332,7 @@ pub(super) fn long(n: usize) -> Value {
 fn cases() -> Vec<Case> {
     use rules::*;
     let mut all = super::tests_tnt::cases();
+    all.extend(super::tests_customs::cases());
     all.extend(vec![
         // Event kinds.
         case(EVENT_OBJECT, equipment_load, vec![], vec![set("", json!(["not", "an", "event"]))], "$"),
@@ -800,10 +801,11 @@ proptest! {
     /// Any value at any place of any valid event gives a verdict, never a panic,
     /// and a refusal always names a listed rule.
     #[test]
-    fn mutated_events_never_panic(base in 0usize..9, which in any::<prop::sample::Index>(), value in any_json()) {
+    fn mutated_events_never_panic(base in 0usize..10, which in any::<prop::sample::Index>(), value in any_json()) {
         let bases = [
             equipment_load, equipment_gate_in, transport_arrival, shipment_issued, customs_release,
             letter_of_credit, freight_invoice, settlement, ebl_transfer,
+            super::tests_customs::declaration,
         ];
         let mut v = bases[base]();
         let mut all = Vec::new();

@@ -309,6 +309,10 @@ impl PortApps {
             PortEvent::LetterOfCredit(e) => (Register::LettersOfCredit, e.credit_number.clone()),
             PortEvent::FreightInvoice(e) => (Register::Invoices, e.invoice_number.clone()),
             PortEvent::PaymentSettlement(e) => (Register::Settlements, e.end_to_end_id.clone()),
+            // Beside its customs SHIPMENT events (documentID = the declaration number).
+            PortEvent::CustomsDeclaration(d) => {
+                (Register::Documents, d.declaration_number.to_string())
+            }
             PortEvent::EblTransfer(t) => {
                 self.apply_transfer(t, &r.event_id, packet, None);
                 return;
