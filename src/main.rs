@@ -50,6 +50,9 @@ enum Command {
     /// The relayer fleet a running member belongs to (through its API).
     #[command(subcommand)]
     Fleet(cmd::fleet::FleetCommand),
+    /// Customs: a ledger's warnings (`customs warnings --ledger URL [--follow]`).
+    #[command(subcommand)]
+    Customs(cmd::customs::CustomsCommand),
 }
 
 fn main() -> ExitCode {
@@ -66,5 +69,6 @@ fn main() -> ExitCode {
         Command::Zk(c) => cmd::zk::run(c),
         Command::Fleet(c) => cmd::fleet::run(c),
         Command::Keys(c) => cmd::keys::run(c),
+        Command::Customs(c) => cmd::customs::run(c),
     }
 }
