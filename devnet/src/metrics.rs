@@ -244,9 +244,9 @@ impl LedgerMetrics {
         };
         for (key, n) in &tallies.warnings {
             let (rule, severity) = key.split_once('/').unwrap_or((key, "high"));
-            let c = self
-                .customs_warnings
-                .with_label_values(&[&self.chain, &bounded(rule), severity]);
+            let c =
+                self.customs_warnings
+                    .with_label_values(&[&self.chain, &bounded(rule), severity]);
             c.inc_by(n.saturating_sub(c.get()));
         }
         for (key, n) in &tallies.checks {

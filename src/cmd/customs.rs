@@ -66,14 +66,16 @@ pub fn render(w: &Value, json: bool) -> String {
     )
 }
 
-async fn get(client: &HttpClient, url: &str, last: Option<u64>) -> anyhow::Result<hyper::Response<hyper::body::Incoming>> {
+async fn get(
+    client: &HttpClient,
+    url: &str,
+    last: Option<u64>,
+) -> anyhow::Result<hyper::Response<hyper::body::Incoming>> {
     let mut request = hyper::Request::get(url);
     if let Some(id) = last {
         request = request.header("last-event-id", id.to_string());
     }
-    let request = request
-        .body(Empty::new())
-        .map_err(err("request"))?;
+    let request = request.body(Empty::new()).map_err(err("request"))?;
     let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
         .await
         .map_err(|_| anyhow!("{url}: no answer within 30 s"))?
@@ -93,9 +95,17 @@ async fn warnings(args: WarningsArgs, stop: CancellationToken) -> anyhow::Result
             let url = format!("{base}/v1/customs/warnings?after={last}");
             let response = get(&client, &url, None).await?;
             let status = response.status();
-            let body = response.into_body().collect().await.map_err(err(&url))?.to_bytes();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(err(&url))?
+                .to_bytes();
             if !status.is_success() {
-                return Err(anyhow!("{url}: {status}: {}", String::from_utf8_lossy(&body)));
+                return Err(anyhow!(
+                    "{url}: {status}: {}",
+                    String::from_utf8_lossy(&body)
+                ));
             }
             let page: Value = serde_json::from_slice(&body).context("the ledger's answer")?;
             let list = page["warnings"].as_array().cloned().unwrap_or_default();
@@ -126,7 +136,9 @@ async fn warnings(args: WarningsArgs, stop: CancellationToken) -> anyhow::Result
                         f = body.frame() => f,
                     };
                     let Some(Ok(frame)) = frame else { break };
-                    let Ok(data) = frame.into_data() else { continue };
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
                     buffer.push_str(&String::from_utf8_lossy(&data));
                     // An event ends with a blank line.
                     while let Some(end) = buffer.find("\n\n") {
@@ -155,9 +167,17 @@ async fn warnings(args: WarningsArgs, stop: CancellationToken) -> anyhow::Result
             }
             Ok(response) => {
                 let status = response.status();
-                let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let body = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
                 if status.is_client_error() {
-                    return Err(anyhow!("{url}: {status}: {}", String::from_utf8_lossy(&body)));
+                    return Err(anyhow!(
+                        "{url}: {status}: {}",
+                        String::from_utf8_lossy(&body)
+                    ));
                 }
                 eprintln!("{url}: {status}; retrying in {backoff:?}");
             }

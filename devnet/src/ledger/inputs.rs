@@ -175,7 +175,9 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 warnings: Vec::new(),
             });
         }
-        self.apps.customs.check_local(&event)?;
+        self.apps
+            .customs
+            .check_local(&event, &self.config.chain_id, &req.destination)?;
         if req.destination == self.config.chain_id {
             let here = self.config.chain_id.clone();
             self.apps

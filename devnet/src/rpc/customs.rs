@@ -45,9 +45,7 @@ pub(super) async fn list(
 ) -> Result<Json<WarningsPage>, ApiError> {
     let after = q.after.unwrap_or(0);
     let limit = q.limit.unwrap_or(PAGE).clamp(1, PAGE);
-    let warnings = node
-        .call(move |l| l.customs_warnings(after, limit))
-        .await?;
+    let warnings = node.call(move |l| l.customs_warnings(after, limit)).await?;
     Ok(Json(WarningsPage {
         version: adapters::wire::WIRE_VERSION,
         warnings,

@@ -110,7 +110,11 @@ pub fn seals_equal(declared: &[String], observed: &[String]) -> Finding {
     finding(
         SEALS_EQUAL,
         passed,
-        format!("declared seals [{}], observed [{}]", d.join(", "), o.join(", ")),
+        format!(
+            "declared seals [{}], observed [{}]",
+            d.join(", "),
+            o.join(", ")
+        ),
     )
 }
 
@@ -197,7 +201,9 @@ pub fn declaration_valid(
         Standing::Revoked => Some("revoked (CUS CANC/VOID)".to_string()),
         Standing::Held => Some("held by customs (CUS HOLD)".to_string()),
         _ => match valid_until {
-            Some(until) if at > until => Some(format!("expired: valid until {until}, used at {at}")),
+            Some(until) if at > until => {
+                Some(format!("expired: valid until {until}, used at {at}"))
+            }
             _ => None,
         },
     };

@@ -365,14 +365,10 @@ impl Seen<'_> {
 
 /// The declaration's number, if `event` is a declaration.
 fn declaration_number(event: &PortEvent) -> Option<String> {
-    if event.event_type() != "CUSTOMS_DECLARATION" {
-        return None;
+    match event {
+        PortEvent::CustomsDeclaration(d) => Some(d.declaration_number.to_string()),
+        _ => None,
     }
-    event
-        .json()
-        .get("declarationNumber")
-        .and_then(Value::as_str)
-        .map(str::to_string)
 }
 
 fn read_declaration(event: &PortEvent) -> Result<DeclarationJson, AppRefusal> {
@@ -406,17 +402,25 @@ impl CustomsApp {
             .collect()
     }
 
-    /// A declaration submitted here under a number this ledger already holds is refused.
-    pub fn check_local(&self, event: &PortEvent) -> Result<(), AppRefusal> {
-        if event.event_type() == "CUSTOMS_DECLARATION" {
-            read_declaration(event)?;
+    /// A declaration submitted here under a number this ledger already
+    /// holds is refused, unless it is this port's own declaration presented
+    /// again to another port (the linked port decides: honoured once).
+    pub fn check_local(
+        &self,
+        event: &PortEvent,
+        here: &ChainId,
+        destination: &ChainId,
+    ) -> Result<(), AppRefusal> {
+        if !matches!(event, PortEvent::CustomsDeclaration(_)) {
+            return Ok(());
         }
-        match declaration_number(event) {
-            Some(n) if self.declarations.contains_key(&n) => Err(AppRefusal::Payload {
+        read_declaration(event)?;
+        match declaration_number(event).and_then(|n| self.declarations.get(&n)) {
+            Some(held) if &held.origin != here || destination == here => Err(AppRefusal::Payload {
                 code: "customs.duplicate_declaration",
                 message: format!(
-                    "declaration {n} is already recorded here (from {})",
-                    self.declarations[&n].origin
+                    "declaration {} is already recorded here (from {})",
+                    held.number, held.origin
                 ),
             }),
             _ => Ok(()),
@@ -457,7 +461,7 @@ impl CustomsApp {
                 }
                 Ok(())
             }
-            _ if event.event_type() == "CUSTOMS_DECLARATION" => self.declaration(&seen),
+            PortEvent::CustomsDeclaration(_) => self.declaration(&seen),
             _ => Ok(()),
         }
     }
@@ -466,8 +470,7 @@ impl CustomsApp {
         &mut self,
         seen: &Seen<'_>,
         rule: &str,
-        container: Option<&str>,
-        declaration: Option<&str>,
+        (container, declaration): (Option<&str>, Option<&str>),
         port: Option<String>,
         message: String,
         evidence: Vec<Evidence>,
@@ -514,8 +517,7 @@ impl CustomsApp {
             self.warn(
                 seen,
                 finding.rule,
-                Some(container),
-                Some(number),
+                (Some(container), Some(number)),
                 port.clone(),
                 format!(
                     "{} failed for {container} under declaration {number}: {}",
@@ -544,7 +546,13 @@ impl CustomsApp {
         let d = read_declaration(seen.event)?;
         let number = d.declaration_number.clone();
         let evidence = seen.evidence();
-        if let Some(held) = self.declarations.get(&number) {
+        if let Some(held) = self.declarations.get_mut(&number) {
+            if &held.origin == seen.here && seen.origin == seen.here {
+                // This port's own declaration presented again to a linked
+                // port (`check_local` let it through): kept as it is.
+                held.lifecycle.push(evidence);
+                return Ok(());
+            }
             // Honoured once: presented again (from anywhere), refused and warned.
             let message = format!(
                 "declaration {number} presented again by {}: already {} here (from {}{})",
@@ -565,8 +573,7 @@ impl CustomsApp {
             self.warn(
                 seen,
                 checks::DECLARATION_REUSED,
-                None,
-                Some(&number),
+                (None, Some(&number)),
                 port,
                 message.clone(),
                 vec![evidence, first],
@@ -659,14 +666,14 @@ impl CustomsApp {
         evidence: &Evidence,
     ) {
         let rules = self.rules.clone();
-        let container = (d.containers.len() == 1).then(|| d.containers[0].equipment_reference.clone());
+        let container =
+            (d.containers.len() == 1).then(|| d.containers[0].equipment_reference.clone());
         for g in &d.goods {
             if let Some(why) = rules.sensitive_hs(&g.hs_code) {
                 self.warn(
                     seen,
                     checks::SENSITIVE_HS,
-                    container.as_deref(),
-                    Some(number),
+                    (container.as_deref(), Some(number)),
                     Some(port.to_string()),
                     format!(
                         "declaration {number} line {}: HS {} is sensitive at this port ({why})",
@@ -684,8 +691,7 @@ impl CustomsApp {
                     self.warn(
                         seen,
                         checks::SENSITIVE_IMDG,
-                        container.as_deref(),
-                        Some(number),
+                        (container.as_deref(), Some(number)),
                         Some(port.to_string()),
                         format!(
                             "declaration {number} line {}: IMDG class {class} ({}) is sensitive at this port",
@@ -699,16 +705,14 @@ impl CustomsApp {
         }
         for p in d.declarant.iter().chain(&d.parties) {
             let hit = rules.screened.contains(&rules::screening_key(&p.name))
-                || p
-                    .usci
+                || p.usci
                     .as_ref()
                     .is_some_and(|u| rules.screened.contains(&rules::screening_key(u)));
             if hit {
                 self.warn(
                     seen,
                     checks::SCREENED_PARTY,
-                    container.as_deref(),
-                    Some(number),
+                    (container.as_deref(), Some(number)),
                     Some(port.to_string()),
                     format!(
                         "declaration {number}: party {:?}{} is on this port's screening list",
@@ -732,10 +736,12 @@ impl CustomsApp {
             self.warn(
                 seen,
                 checks::CUSTOMS_HOLD,
-                None,
-                Some(number),
+                (None, Some(number)),
                 port,
-                format!("customs hold on declaration {number} (from {})", seen.origin),
+                format!(
+                    "customs hold on declaration {number} (from {})",
+                    seen.origin
+                ),
                 vec![e.clone()],
             );
         }
@@ -868,12 +874,7 @@ impl CustomsApp {
     /// A cargo event for `container` here: the cross-checks of its declaration.
     fn arrival(&mut self, seen: &Seen<'_>, container: &str) {
         let json = seen.event.json();
-        let ports: Vec<String> = seen
-            .event
-            .ports()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let ports: Vec<String> = seen.event.ports().iter().map(ToString::to_string).collect();
         let port = ports.first().cloned();
         let declared = self
             .declarations
@@ -897,7 +898,13 @@ impl CustomsApp {
                         .as_ref()
                         .is_some_and(|t| references.contains(t))
                 })
-                .map(|d| (d.number.clone(), d.containers.clone(), Self::declaration_evidence(d)));
+                .map(|d| {
+                    (
+                        d.number.clone(),
+                        d.containers.clone(),
+                        Self::declaration_evidence(d),
+                    )
+                });
             if let Some((number, boxes, dev)) = under {
                 let refs: Vec<String> = boxes.into_iter().map(|b| b.equipment_reference).collect();
                 let mut evidence = vec![seen.evidence()];
@@ -955,7 +962,11 @@ impl CustomsApp {
 
     /// The app's records for `GET /v1/apps/customs/{kind}/{key}`; `None`
     /// when the kind is not one of the app's.
-    pub fn record(&self, kind: &str, key: &str) -> Option<Option<Result<Value, serde_json::Error>>> {
+    pub fn record(
+        &self,
+        kind: &str,
+        key: &str,
+    ) -> Option<Option<Result<Value, serde_json::Error>>> {
         let some_list = |v: Vec<&CrossCheck>| (!v.is_empty()).then(|| serde_json::to_value(v));
         Some(match kind {
             "declarations" => self.declarations.get(key).map(serde_json::to_value),
@@ -963,9 +974,12 @@ impl CustomsApp {
             "container-checks" => {
                 some_list(self.checks.iter().filter(|c| c.container == key).collect())
             }
-            "declaration-checks" => {
-                some_list(self.checks.iter().filter(|c| c.declaration == key).collect())
-            }
+            "declaration-checks" => some_list(
+                self.checks
+                    .iter()
+                    .filter(|c| c.declaration == key)
+                    .collect(),
+            ),
             "warnings" => key
                 .parse::<u64>()
                 .ok()

@@ -230,7 +230,11 @@ impl CustomsRules {
                 if entry.chars().count() > 200 {
                     return Err(key(
                         "sensitive.screening_list",
-                        format!("{} line {}: longer than 200 characters", list.display(), n + 1),
+                        format!(
+                            "{} line {}: longer than 200 characters",
+                            list.display(),
+                            n + 1
+                        ),
                     ));
                 }
                 rules.screened.insert(screening_key(entry));

@@ -156,13 +156,20 @@ impl Port {
         };
         let ctx = self.ctx();
         let here = self.here.clone();
-        self.app.observe(&e, &here, &chain(from), Some(&packet), &ctx)
+        self.app
+            .observe(&e, &here, &chain(from), Some(&packet), &ctx)
     }
 
     /// `v` recorded here.
     fn local(&mut self, v: &Value) -> Result<(), AppRefusal> {
+        let here = self.here.clone();
+        self.send(v, &here)
+    }
+
+    /// `v` recorded here, for `destination`.
+    fn send(&mut self, v: &Value, destination: &ChainId) -> Result<(), AppRefusal> {
         let e = event(v);
-        self.app.check_local(&e)?;
+        self.app.check_local(&e, &self.here, destination)?;
         let ctx = self.ctx();
         let here = self.here.clone();
         self.app.observe(&e, &here, &here, None, &ctx)
@@ -185,7 +192,8 @@ impl Port {
 /// Shekou with a declaration and its release from Shunde.
 fn honoured_at_shekou(rules: CustomsRules) -> Port {
     let mut p = Port::new("cmport-1", rules);
-    p.recv("gba-1", &declaration(NUMBER, &uuid(1))).expect("declaration");
+    p.recv("gba-1", &declaration(NUMBER, &uuid(1)))
+        .expect("declaration");
     assert_eq!(p.app.containers[BOX_A].status, "declared");
     p.recv("gba-1", &customs("RELS", NUMBER, &uuid(2)))
         .expect("release");
@@ -209,7 +217,10 @@ fn a_released_declaration_is_honoured_at_the_linked_port() {
         );
     }
     // The evidence names where the proofs are.
-    assert!(d.evidence.proof.contains("/v1/packets/gba-1/cmport-1/cargo/1"));
+    assert!(d
+        .evidence
+        .proof
+        .contains("/v1/packets/gba-1/cmport-1/cargo/1"));
     assert!(p.app.warnings.is_empty(), "{:?}", p.warned());
 }
 
@@ -219,7 +230,8 @@ fn the_release_may_come_before_its_declaration() {
     p.recv("gba-1", &customs("RELS", NUMBER, &uuid(2)))
         .expect("release");
     assert!(p.app.waiting.contains_key(NUMBER));
-    p.recv("gba-1", &declaration(NUMBER, &uuid(1))).expect("declaration");
+    p.recv("gba-1", &declaration(NUMBER, &uuid(1)))
+        .expect("declaration");
     assert!(p.app.waiting.is_empty());
     assert!(p.app.declarations[NUMBER].honoured.is_some());
     assert!(p.app.containers[BOX_B].honoured);
@@ -228,7 +240,8 @@ fn the_release_may_come_before_its_declaration() {
 #[test]
 fn a_release_from_another_ledger_is_not_honoured() {
     let mut p = Port::new("cmport-1", CustomsRules::default());
-    p.recv("gba-1", &declaration(NUMBER, &uuid(1))).expect("declaration");
+    p.recv("gba-1", &declaration(NUMBER, &uuid(1)))
+        .expect("declaration");
     p.recv("cosco-1", &customs("RELS", NUMBER, &uuid(2)))
         .expect("release");
     assert!(p.app.declarations[NUMBER].honoured.is_none());
@@ -286,9 +299,17 @@ fn a_matching_arrival_passes_every_check() {
     assert!(p.app.warnings.is_empty(), "{:?}", p.warned());
     assert!(p.app.declarations[NUMBER].arrived.contains(BOX_A));
     // Queryable by container and by declaration.
-    let by_box = p.app.record("container-checks", BOX_A).flatten().expect("by box");
+    let by_box = p
+        .app
+        .record("container-checks", BOX_A)
+        .flatten()
+        .expect("by box");
     assert_eq!(by_box.expect("json").as_array().map(Vec::len), Some(5));
-    let by_decl = p.app.record("declaration-checks", NUMBER).flatten().expect("by declaration");
+    let by_decl = p
+        .app
+        .record("declaration-checks", NUMBER)
+        .flatten()
+        .expect("by declaration");
     assert_eq!(by_decl.expect("json").as_array().map(Vec::len), Some(5));
     assert!(p.app.record("container-checks", STRAY).flatten().is_none());
 }
@@ -300,23 +321,63 @@ fn each_mismatch_fails_its_rule_with_a_warning() {
     let cases: Vec<(&str, Value)> = vec![
         (
             checks::SEALS_EQUAL,
-            equipment("GTIN", BOX_A, &["CN0000001"], None, "CNSHK", when, &uuid(20)),
+            equipment(
+                "GTIN",
+                BOX_A,
+                &["CN0000001"],
+                None,
+                "CNSHK",
+                when,
+                &uuid(20),
+            ),
         ),
         (
             checks::WEIGHT_WITHIN_TOLERANCE,
-            equipment("GTIN", BOX_A, &["CN1234567"], Some(7400.0), "CNSHK", when, &uuid(21)),
+            equipment(
+                "GTIN",
+                BOX_A,
+                &["CN1234567"],
+                Some(7400.0),
+                "CNSHK",
+                when,
+                &uuid(21),
+            ),
         ),
         (
             checks::ROUTE_CONSISTENT,
-            equipment("DISC", BOX_A, &["CN1234567"], None, "CNYTN", when, &uuid(22)),
+            equipment(
+                "DISC",
+                BOX_A,
+                &["CN1234567"],
+                None,
+                "CNYTN",
+                when,
+                &uuid(22),
+            ),
         ),
         (
             checks::DECLARATION_VALID,
-            equipment("LOAD", BOX_A, &["CN1234567"], None, "CNSHK", "2024-07-05T09:00:00+08:00", &uuid(23)),
+            equipment(
+                "LOAD",
+                BOX_A,
+                &["CN1234567"],
+                None,
+                "CNSHK",
+                "2024-07-05T09:00:00+08:00",
+                &uuid(23),
+            ),
         ),
         (
             checks::NO_UNDECLARED_CONTAINER,
-            equipment("GTIN", STRAY, &["CN1234567"], None, "CNSHK", when, &uuid(24)),
+            equipment(
+                "GTIN",
+                STRAY,
+                &["CN1234567"],
+                None,
+                "CNSHK",
+                when,
+                &uuid(24),
+            ),
         ),
     ];
     for (rule, v) in cases {
@@ -336,7 +397,10 @@ fn each_mismatch_fails_its_rule_with_a_warning() {
         assert_eq!(w.declaration.as_deref(), Some(NUMBER));
         assert!(w.container.is_some());
         assert_eq!(w.evidence[0].kind.split('/').next(), Some("EQUIPMENT"));
-        assert!(w.evidence.iter().any(|e| e.kind.starts_with("CUSTOMS_DECLARATION")));
+        assert!(w
+            .evidence
+            .iter()
+            .any(|e| e.kind.starts_with("CUSTOMS_DECLARATION")));
         let check = p.app.checks.iter().find(|c| !c.passed).expect("failed");
         assert_eq!(check.warning, Some(w.id));
     }
@@ -360,7 +424,10 @@ fn a_held_or_revoked_declaration_is_not_valid_and_a_hold_warns() {
         &uuid(31),
     ))
     .expect("load");
-    assert_eq!(p.warned(), [checks::CUSTOMS_HOLD, checks::DECLARATION_VALID]);
+    assert_eq!(
+        p.warned(),
+        [checks::CUSTOMS_HOLD, checks::DECLARATION_VALID]
+    );
     assert!(p.app.warnings[1].message.contains("held"));
 }
 
@@ -407,7 +474,8 @@ fn sensitive_cargo_and_screened_parties_warn_by_the_ports_rules() {
     .expect("rules");
     let rules = CustomsRules::load(&file).expect("valid rules");
     let mut p = Port::new("cmport-1", rules);
-    p.recv("gba-1", &declaration(NUMBER, &uuid(1))).expect("declaration");
+    p.recv("gba-1", &declaration(NUMBER, &uuid(1)))
+        .expect("declaration");
     assert_eq!(
         p.warned(),
         [
@@ -418,7 +486,12 @@ fn sensitive_cargo_and_screened_parties_warn_by_the_ports_rules() {
     );
     assert!(p.app.warnings[2].message.contains("Rotterdam Home Goods"));
     // Ids are 1, 2, 3 and served after an id, up to the sealed height.
-    let ids: Vec<u64> = p.app.warnings_after(1, u64::MAX, 10).iter().map(|w| w.id).collect();
+    let ids: Vec<u64> = p
+        .app
+        .warnings_after(1, u64::MAX, 10)
+        .iter()
+        .map(|w| w.id)
+        .collect();
     assert_eq!(ids, [2, 3]);
     assert!(p.app.warnings_after(0, 0, 10).is_empty(), "none sealed yet");
 }
@@ -427,15 +500,33 @@ fn sensitive_cargo_and_screened_parties_warn_by_the_ports_rules() {
 fn the_origin_port_keeps_its_declaration_without_honouring_it() {
     let mut p = Port::new("gba-1", CustomsRules::default());
     p.local(&declaration(NUMBER, &uuid(1))).expect("declared");
-    p.local(&customs("RELS", NUMBER, &uuid(2))).expect("released");
+    p.local(&customs("RELS", NUMBER, &uuid(2)))
+        .expect("released");
     let d = &p.app.declarations[NUMBER];
     assert!(d.honoured.is_none());
     assert_eq!(d.standing, Standing::Released);
+    // Presented again to a linked port: let through (the linked port
+    // decides), not recorded twice; kept here only, refused.
+    p.send(&declaration(NUMBER, &uuid(4)), &chain("cmport-1"))
+        .expect("presented again");
+    assert_eq!(p.app.declarations.len(), 1);
+    let e = p
+        .local(&declaration(NUMBER, &uuid(5)))
+        .expect_err("twice here");
+    assert_eq!(e.code(), "customs.duplicate_declaration");
     assert_eq!(p.app.containers[BOX_A].status, "released");
     assert!(!p.app.containers[BOX_A].honoured);
     // Cargo events at the declaring port are not cross-checked there.
-    p.local(&equipment("GTIN", BOX_A, &["X"], None, "CNSUD", "2024-05-01T13:00:00+08:00", &uuid(3)))
-        .expect("gate-in");
+    p.local(&equipment(
+        "GTIN",
+        BOX_A,
+        &["X"],
+        None,
+        "CNSUD",
+        "2024-05-01T13:00:00+08:00",
+        &uuid(3),
+    ))
+    .expect("gate-in");
     assert!(p.app.checks.is_empty());
 }
 
@@ -481,7 +572,10 @@ fn vgm_and_seals_are_read_from_either_version() {
     let v = json!({"verifiedGrossMass": {"value": "1000", "unit": "LBR"}});
     let kg = verified_gross_mass_kg(&v).expect("vgm");
     assert!((kg - 453.59237).abs() < 1e-6);
-    assert_eq!(verified_gross_mass_kg(&json!({"verifiedGrossMass": {"value": 5, "unit": "TNE"}})), None);
+    assert_eq!(
+        verified_gross_mass_kg(&json!({"verifiedGrossMass": {"value": 5, "unit": "TNE"}})),
+        None
+    );
     assert_eq!(
         observed_seals(&json!({"equipmentDetails": {"seals": [{"number": "S1"}]}})),
         Some(vec!["S1".to_string()])
