@@ -648,6 +648,19 @@ async fn a_declaration_at_shunde_is_honoured_at_shekou_and_mismatches_warn_once_
     assert!(metrics.contains(
         "portrelay_ledger_customs_webhook_posts_total{chain=\"cmport-1\",outcome=\"failed\"}"
     ));
+    // The warnings panel of the ledger's page: the newest first.
+    let (status, page) =
+        crate::support::net::http_get(&format!("http://127.0.0.1:{shekou}/customs")).expect("page");
+    assert_eq!(status, 200);
+    let newest = page
+        .find(">declaration_reused<")
+        .expect("the reuse on the page");
+    let oldest = page.rfind(">seals_equal<").expect("the seal on the page");
+    assert!(newest < oldest, "newest first");
+    assert!(
+        page.contains("Shady Exports Ltd."),
+        "the warning's words shown"
+    );
     terminate(relayer);
 }
 

@@ -248,6 +248,7 @@ pub fn router_with(node: NodeHandle, limits: Limits) -> Router {
         .route("/v1/apps/{app}/{kind}/{key}", get(app_record))
         .route("/v1/customs/warnings", get(customs::list))
         .route("/v1/customs/warnings/stream", get(customs::stream))
+        .route("/customs", get(customs::page))
         .route("/v1/zk/key", get(zk_key))
         .route("/v1/zk/disclose", post(disclose))
         .route("/v1/zk/paths/{source}/{app}", get(path_policy))

@@ -126,3 +126,86 @@ pub(super) async fn stream(
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(5))))
 }
+
+/// Escapes text for HTML.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// How many warnings the page shows, newest first.
+const PAGE_ROWS: usize = 100;
+
+/// `GET /customs`: the customs warnings panel of the ledger (server-rendered,
+/// no script, refreshing every 5 s): counts by rule and severity, then the
+/// latest warnings.
+pub(super) async fn page(
+    State(node): State<NodeHandle>,
+) -> Result<axum::response::Html<String>, ApiError> {
+    use std::fmt::Write;
+    let (tallies, latest) = node
+        .call(|l| {
+            let tallies = l.customs_tallies();
+            let raised: u64 = tallies.warnings.values().sum();
+            let from = raised.saturating_sub(PAGE_ROWS as u64);
+            (tallies, l.customs_warnings(from, PAGE_ROWS))
+        })
+        .await?;
+    let chain = esc(node.chain_id.as_str());
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"5\"><title>{chain} customs warnings</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:1.5rem;color:#1d2a38;background:#f6f8fa}}\
+         table{{border-collapse:collapse;background:#fff}}th,td{{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left;font-size:.9rem}}\
+         th{{background:#eef2f6}}.high{{color:#b42318;font-weight:600}}.medium{{color:#b54708}}.low{{color:#57606a}}</style></head><body>\
+         <h1>Customs warnings on {chain}</h1><p>Live: <a href=\"/v1/customs/warnings/stream\">/v1/customs/warnings/stream</a> (server-sent events); \
+         JSON: <a href=\"/v1/customs/warnings\">/v1/customs/warnings</a>. This page refreshes every 5 s.</p>\
+         <h2>By rule</h2><table id=\"customs-tallies\"><tr><th>rule</th><th>severity</th><th>warnings</th></tr>"
+    );
+    for (key, n) in &tallies.warnings {
+        let (rule, severity) = key.split_once('/').unwrap_or((key, ""));
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"{}\">{}</td><td>{n}</td></tr>",
+            esc(rule),
+            esc(severity),
+            esc(severity)
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><h2>Latest</h2><table id=\"customs-warnings\"><tr><th>id</th><th>severity</th><th>rule</th>\
+         <th>declaration</th><th>container</th><th>port</th><th>block</th><th>what</th></tr>"
+    );
+    for w in latest.iter().rev() {
+        let sev = w.severity.as_str();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"{sev}\">{sev}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            w.id,
+            esc(&w.rule),
+            esc(w.declaration.as_deref().unwrap_or("")),
+            esc(w.container.as_deref().unwrap_or("")),
+            esc(w.port.as_deref().unwrap_or("")),
+            w.height,
+            esc(&w.message)
+        );
+    }
+    if latest.is_empty() {
+        h.push_str("<tr><td colspan=\"8\">no warnings</td></tr>");
+    }
+    h.push_str("</table></body></html>");
+    Ok(axum::response::Html(h))
+}
