@@ -355,3 +355,51 @@ fn bidirectional_controls_and_separators_are_refused_by_name() {
         );
     }
 }
+
+#[test]
+fn a_customs_declaration_and_its_customs_events_are_accepted() {
+    let customs = examples().join("customs.json");
+    let (code, lines, stderr) = validate(&[&customs], "");
+    assert_eq!(code, 0, "{lines:#?}\n{stderr}");
+    let name = customs.display().to_string();
+    let expected = [
+        "CUSTOMS_DECLARATION/EXPORT",
+        "SHIPMENT/CUS/REQS",
+        "SHIPMENT/CUS/HOLD",
+        "SHIPMENT/CUS/RELS",
+        "SHIPMENT/CUS/CMPL",
+    ];
+    assert_eq!(lines.len(), expected.len(), "{lines:#?}");
+    for (i, (label, line)) in expected.iter().zip(&lines).enumerate() {
+        assert_eq!(line, &format!("{name}:{}: ok ({label})", i + 1));
+    }
+}
+
+#[test]
+fn refused_declarations_name_their_rule_and_field() {
+    let refused = examples().join("customs-refused.ndjson");
+    let (code, lines, _) = validate(&[&refused], "");
+    assert_eq!(code, 1);
+    let name = refused.display().to_string();
+    let expected = [
+        (1, "usci.check_character at declarant.usci"),
+        (2, "customs.ie_flag at declarationNumber"),
+        (3, "hs.chapter at goods[1].hsCode"),
+        (
+            4,
+            "customs.duplicate_container at containers[1].equipmentReference",
+        ),
+        (
+            5,
+            "dg.class_consistency at goods[0].dangerousGoods.imdgClass",
+        ),
+    ];
+    assert_eq!(lines.len(), expected.len(), "{lines:#?}");
+    for ((n, rule_at), line) in expected.iter().zip(&lines) {
+        let prefix = format!("{name}:{n}: refused: {rule_at}: ");
+        assert!(
+            line.starts_with(&prefix),
+            "{line} does not start with {prefix}"
+        );
+    }
+}

@@ -1,5 +1,5 @@
 //! Port events (DCSA, letters of credit, invoices, settlements, eBL
-//! transfers): validation refuses by rule, never panics.
+//! transfers, customs declarations): validation refuses by rule, never panics.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

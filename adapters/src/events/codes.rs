@@ -141,7 +141,9 @@ code_list! {
 }
 
 impl ShipmentEventTypeCode {
-    /// Whether a customs event (`documentTypeCode` CUS) may carry this code.
+    /// Whether a customs event (`documentTypeCode` CUS) may carry this code: the
+    /// clearance states REQS, HOLD, RELS, CMPL, and VOID or CANC (T&T 2.3) for a
+    /// declaration revoked (`docs/customs.md`).
     pub const fn is_customs(self) -> bool {
         matches!(
             self,
@@ -149,6 +151,8 @@ impl ShipmentEventTypeCode {
                 | ShipmentEventTypeCode::Hold
                 | ShipmentEventTypeCode::Rels
                 | ShipmentEventTypeCode::Cmpl
+                | ShipmentEventTypeCode::Void
+                | ShipmentEventTypeCode::Canc
         )
     }
 }
@@ -556,6 +560,6 @@ mod tests {
             .filter(|c| c.is_customs())
             .map(|c| c.as_str())
             .collect();
-        assert_eq!(customs, ["REQS", "CMPL", "HOLD", "RELS"]);
+        assert_eq!(customs, ["VOID", "REQS", "CMPL", "HOLD", "RELS", "CANC"]);
     }
 }

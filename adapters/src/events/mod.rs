@@ -72,7 +72,7 @@
 //! | `dcsa.shipment.event_date_time` | a 2.x SHIPMENT event's `eventDateTime` is the instant of `eventCreatedDateTime`: a warning; `--strict` and a strict ledger refuse | DCSA Track & Trace 2.2 |
 //! | `dcsa.shipment.event_type_code` | `shipmentEventTypeCode` is on DCSA's list | DCSA Track & Trace 2.2 |
 //! | `dcsa.document_type_code` | `documentTypeCode` is on DCSA's list | DCSA Track & Trace 2.2 |
-//! | `customs.shipment_event_type` | a customs event (`documentTypeCode` CUS) is REQS, HOLD, RELS or CMPL | DCSA Track & Trace 2.2 |
+//! | `customs.shipment_event_type` | a customs event (`documentTypeCode` CUS) is REQS, HOLD, RELS or CMPL, or VOID or CANC (a revoked declaration) | DCSA Track & Trace 2.2 |
 //! | `dcsa.transport.event_type_code` | `transportEventTypeCode` is ARRI or DEPA | DCSA Track & Trace 2.2 |
 //! | `dcsa.change_remark.length` | `changeRemark` is at most 250 characters | DCSA Track & Trace 2.2 |
 //! | `dcsa.equipment.event_type_code` | `equipmentEventTypeCode` is on DCSA's list (with HOLD) | DCSA Track & Trace 2.2 |
@@ -126,12 +126,13 @@
 //! | `customs.party` | a party's `role` is on the list and CONSIGNOR, CONSIGNEE appear at most once; the declarant and every party in CN carry a USCI; a USCI party is in CN | Customs declarations (docs/customs.md) |
 //! | `hs.code` | `hsCode` is 6 digits (HS subheading) or 10 digits (China's national tariff code) | Customs declarations (docs/customs.md) |
 //! | `hs.chapter` | an HS code's chapter (first two digits) is 01 to 97 and not 77 (reserved) | Customs declarations (docs/customs.md) |
+//! | `hs.heading` | an HS code's heading (digits 3 and 4) is not 00: headings are numbered from 01 in each chapter | Customs declarations (docs/customs.md) |
 //! | `rec20.unit` | `quantity.unitCode` is a UN/ECE Recommendation 20 common code on the shipped list | Customs declarations (docs/customs.md) |
-//! | `iso3166.country` | `originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes | Customs declarations (docs/customs.md) |
+//! | `iso3166.country` | `originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes (the 249 assigned) | Customs declarations (docs/customs.md) |
 //! | `customs.decimal` | quantities, weights and declared amounts are decimal strings (digits, an optional fraction, no sign or exponent, at most 18 digits) | Customs declarations (docs/customs.md) |
 //! | `customs.quantity` | a goods line's `quantity.value` is more than zero | Customs declarations (docs/customs.md) |
 //! | `customs.weight` | a gross weight is more than zero kg; a container's at most 36000 kg (ISO 668's largest rating) | Customs declarations (docs/customs.md) |
-//! | `customs.seals` | a container carries 1 to 10 seals, each 1 to 15 characters (DCSA's seal number bound), none repeated | Customs declarations (docs/customs.md) |
+//! | `customs.seals` | a container carries 1 to 10 seals, each 1 to 15 characters (DCSA's seal number bound), none repeated on it or on another container | Customs declarations (docs/customs.md) |
 //! | `customs.duplicate_container` | no container is listed twice in `containers` | Customs declarations (docs/customs.md) |
 //! | `customs.line_number` | goods lines are numbered 1, 2, 3... in order (unique, from 1, no gap) | Customs declarations (docs/customs.md) |
 //! | `customs.goods` | a declaration has 1 to 999 goods lines and at most 999 containers | Customs declarations (docs/customs.md) |

@@ -85,8 +85,8 @@ rules! {
     DCSA_SHIPMENT_EVENT_TYPE_CODE = "dcsa.shipment.event_type_code", "`shipmentEventTypeCode` is on DCSA's list", DCSA;
     /// `documentTypeCode` is on DCSA's list.
     DCSA_DOCUMENT_TYPE_CODE = "dcsa.document_type_code", "`documentTypeCode` is on DCSA's list", DCSA;
-    /// Customs events (document CUS) are REQS, HOLD, RELS or CMPL.
-    CUSTOMS_SHIPMENT_EVENT_TYPE = "customs.shipment_event_type", "a customs event (`documentTypeCode` CUS) is REQS, HOLD, RELS or CMPL", DCSA;
+    /// Customs events (document CUS) are REQS, HOLD, RELS or CMPL, or revoke (VOID, CANC).
+    CUSTOMS_SHIPMENT_EVENT_TYPE = "customs.shipment_event_type", "a customs event (`documentTypeCode` CUS) is REQS, HOLD, RELS or CMPL, or VOID or CANC (a revoked declaration)", DCSA;
     /// `transportEventTypeCode` is ARRI or DEPA.
     DCSA_TRANSPORT_EVENT_TYPE_CODE = "dcsa.transport.event_type_code", "`transportEventTypeCode` is ARRI or DEPA", DCSA;
     /// `changeRemark` is at most 250 characters.
@@ -198,10 +198,12 @@ rules! {
     HS_CODE = "hs.code", "`hsCode` is 6 digits (HS subheading) or 10 digits (China's national tariff code)", CUSTOMS;
     /// An HS code's chapter exists.
     HS_CHAPTER = "hs.chapter", "an HS code's chapter (first two digits) is 01 to 97 and not 77 (reserved)", CUSTOMS;
+    /// An HS code's heading is not 00.
+    HS_HEADING = "hs.heading", "an HS code's heading (digits 3 and 4) is not 00: headings are numbered from 01 in each chapter", CUSTOMS;
     /// A unit of quantity is a UN/ECE Recommendation 20 code.
     REC20_UNIT = "rec20.unit", "`quantity.unitCode` is a UN/ECE Recommendation 20 common code on the shipped list", CUSTOMS;
     /// A country is ISO 3166-1 alpha-2.
-    ISO3166_COUNTRY = "iso3166.country", "`originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes", CUSTOMS;
+    ISO3166_COUNTRY = "iso3166.country", "`originCountry` and `countryCode` are ISO 3166-1 alpha-2 codes (the 249 assigned)", CUSTOMS;
     /// Decimal fields are decimal strings.
     CUSTOMS_DECIMAL = "customs.decimal", "quantities, weights and declared amounts are decimal strings (digits, an optional fraction, no sign or exponent, at most 18 digits)", CUSTOMS;
     /// A quantity is positive.
@@ -209,7 +211,7 @@ rules! {
     /// A weight is positive and, for a container, within ISO 668.
     CUSTOMS_WEIGHT = "customs.weight", "a gross weight is more than zero kg; a container's at most 36000 kg (ISO 668's largest rating)", CUSTOMS;
     /// Seals are 1 to 10 non-empty strings of at most 15 characters.
-    CUSTOMS_SEALS = "customs.seals", "a container carries 1 to 10 seals, each 1 to 15 characters (DCSA's seal number bound), none repeated", CUSTOMS;
+    CUSTOMS_SEALS = "customs.seals", "a container carries 1 to 10 seals, each 1 to 15 characters (DCSA's seal number bound), none repeated on it or on another container", CUSTOMS;
     /// No container is listed twice.
     CUSTOMS_DUPLICATE_CONTAINER = "customs.duplicate_container", "no container is listed twice in `containers`", CUSTOMS;
     /// Goods lines are numbered 1, 2, 3...

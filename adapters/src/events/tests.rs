@@ -391,6 +391,8 @@ fn cases() -> Vec<Case> {
         case(CUSTOMS_SHIPMENT_EVENT_TYPE, customs_release, vec![set("/shipmentEventTypeCode", json!("HOLD"))], vec![set("/shipmentEventTypeCode", json!("APPR"))], "shipmentEventTypeCode"),
         case(CUSTOMS_SHIPMENT_EVENT_TYPE, customs_release, vec![set("/shipmentEventTypeCode", json!("CMPL"))], vec![set("/shipmentEventTypeCode", json!("ISSU"))], "shipmentEventTypeCode"),
         case(CUSTOMS_SHIPMENT_EVENT_TYPE, customs_release, vec![set("/shipmentEventTypeCode", json!("REQS"))], vec![set("/shipmentEventTypeCode", json!("DRFT"))], "shipmentEventTypeCode"),
+        // A revoked declaration: VOID (CANC too, from T&T 2.3); other document states are not customs ones.
+        case(CUSTOMS_SHIPMENT_EVENT_TYPE, customs_release, vec![set("/shipmentEventTypeCode", json!("VOID"))], vec![set("/shipmentEventTypeCode", json!("SURR"))], "shipmentEventTypeCode"),
         case(DCSA_TRANSPORT_EVENT_TYPE_CODE, transport_arrival, vec![set("/transportEventTypeCode", json!("DEPA"))], vec![set("/transportEventTypeCode", json!("ARRV"))], "transportEventTypeCode"),
         case(DCSA_CHANGE_REMARK_LENGTH, transport_arrival, vec![set("/changeRemark", long(250))], vec![set("/changeRemark", long(251))], "changeRemark"),
         case(DCSA_CHANGE_REMARK_LENGTH, transport_arrival, vec![], vec![set("/vesselScheduleChangeRemark", long(251))], "vesselScheduleChangeRemark"),

@@ -128,6 +128,8 @@ pub(super) fn cases() -> Vec<Case> {
         case(HS_CHAPTER, d, vec![set("/goods/0/hsCode", json!("970110"))], vec![set("/goods/0/hsCode", json!("771000"))], "goods[0].hsCode"),
         case(HS_CHAPTER, d, vec![set("/goods/0/hsCode", json!("0101210000"))], vec![set("/goods/0/hsCode", json!("0001210000"))], "goods[0].hsCode"),
         case(HS_CHAPTER, d, vec![], vec![set("/goods/0/hsCode", json!("980100"))], "goods[0].hsCode"),
+        // Natural honey is 0409.00: a heading without subheadings has 00 there, never in the heading.
+        case(HS_HEADING, d, vec![set("/goods/0/hsCode", json!("040900"))], vec![set("/goods/0/hsCode", json!("840000"))], "goods[0].hsCode"),
         case(REC20_UNIT, d, vec![set("/goods/0/quantity/unitCode", json!("KGM"))], vec![set("/goods/0/quantity/unitCode", json!("PCS"))], "goods[0].quantity.unitCode"),
         case(REC20_UNIT, d, vec![set("/goods/0/quantity/unitCode", json!("MTQ"))], vec![set("/goods/0/quantity/unitCode", json!("kgm"))], "goods[0].quantity.unitCode"),
         case(ISO3166_COUNTRY, d, vec![set("/goods/0/originCountry", json!("HK"))], vec![set("/goods/0/originCountry", json!("UK"))], "goods[0].originCountry"),
@@ -154,6 +156,7 @@ pub(super) fn cases() -> Vec<Case> {
         case(CUSTOMS_SEALS, d, vec![], vec![set("/containers/0/seals/1", json!("CN1234567"))], "containers[0].seals[1]"),
         case(CUSTOMS_SEALS, d, vec![], vec![set("/containers/0/seals/0", json!(1234567))], "containers[0].seals[0]"),
         case(CUSTOMS_SEALS, d, vec![], vec![set("/containers/0/seals", json!("CN1234567"))], "containers[0].seals"),
+        case(CUSTOMS_SEALS, d, vec![set("/containers/1", second_container())], vec![set("/containers/1", second_container()), set("/containers/1/seals/1", json!("CN1234567"))], "containers[1].seals[1]"),
         case(CUSTOMS_DUPLICATE_CONTAINER, d, vec![set("/containers/1", second_container())], vec![set("/containers/1", second_container()), set("/containers/2", json!({"equipmentReference": "CSQU3054383", "seals": ["X1"]}))], "containers[2].equipmentReference"),
         case(CUSTOMS_LINE_NUMBER, d, vec![set("/goods/1", second_line())], vec![set("/goods/1", second_line()), set("/goods/1/lineNumber", json!(1))], "goods[1].lineNumber"),
         case(CUSTOMS_LINE_NUMBER, d, vec![], vec![set("/goods/0/lineNumber", json!(0))], "goods[0].lineNumber"),
@@ -236,6 +239,12 @@ fn usci_faults_name_their_rule() {
     assert_eq!(rule("91350100M0001S0Y43"), rules::USCI_FORMAT);
     assert_eq!(rule("91350100M000100Y4"), rules::USCI_FORMAT);
     assert_eq!(rule("９1350100M000100Y43"), rules::USCI_FORMAT);
+    let why = Usci::parse("９1350100M000100Y43").unwrap_err().to_string();
+    assert!(why.contains("character 1 ('９')"), "{why}");
+    assert!(Usci::parse("é1350100M000100Y43")
+        .unwrap_err()
+        .to_string()
+        .contains("character 1"));
     assert!(matches!(
         Usci::parse("91350100M000100Y44"),
         Err(UsciError::CheckCharacter {
@@ -295,6 +304,9 @@ fn decimals() {
     assert_eq!(d("0.000000000000000001").unwrap().scale, 18);
     assert_eq!(d("1234567890123456789"), Err(DecimalError::Digits));
     assert_eq!(d("-1"), Err(DecimalError::Negative));
+    assert_eq!(d("-2400.5"), Err(DecimalError::Negative));
+    assert_eq!(d("-abc"), Err(DecimalError::Format));
+    assert_eq!(d("--1"), Err(DecimalError::Format));
     for bad in [
         "", ".", "1.", ".5", "+1", "1e3", "1,5", " 1", "1.2.3", "-", "0x10",
     ] {
@@ -313,6 +325,66 @@ fn hs_codes() {
     assert!(!HsCode::parse("010121").unwrap().is_national());
     assert_eq!(HsCode::parse("770000").unwrap_err().0, rules::HS_CHAPTER);
     assert_eq!(HsCode::parse("99").unwrap_err().0, rules::HS_CODE);
+}
+
+#[test]
+fn the_shipped_rec20_list_is_well_formed() {
+    use super::customs::{is_rec20_unit, REC20_UNITS};
+    assert!(REC20_UNITS.starts_with("# UN/ECE Recommendation 20 unit codes"));
+    let codes: Vec<&str> = REC20_UNITS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    assert!(codes.len() > 1700, "{} codes", codes.len());
+    assert!(codes.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+    for code in &codes {
+        assert!((2..=3).contains(&code.len()), "{code}");
+        assert!(
+            code.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+            "{code}"
+        );
+        assert!(
+            !(code.len() == 3 && code.starts_with('X')),
+            "{code} is a Rec. 21 package code"
+        );
+    }
+    // Units a declaration uses; Rec. 21's package codes and common misspellings are not units.
+    for unit in [
+        "C62", "H87", "KGM", "GRM", "TNE", "LTR", "MTQ", "MTK", "MTR", "SET", "PR", "DZN", "KWH",
+        "NAR", "58",
+    ] {
+        assert!(is_rec20_unit(unit), "{unit}");
+    }
+    for not in ["XBX", "XCT", "PCS", "PCE", "KG", "kgm", "", "C6"] {
+        assert!(!is_rec20_unit(not), "{not}");
+    }
+}
+
+#[test]
+fn the_shipped_iso3166_list_is_well_formed_and_agrees_with_unlocodes_countries() {
+    use super::customs::{iso3166_country, ISO3166_COUNTRIES};
+    assert!(ISO3166_COUNTRIES.starts_with("# ISO 3166-1 alpha-2 country codes"));
+    let codes: Vec<&str> = ISO3166_COUNTRIES
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split_once('\t').unwrap().0)
+        .collect();
+    assert_eq!(codes.len(), 249, "ISO 3166-1 assigns 249 codes");
+    assert!(codes.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+    assert_eq!(iso3166_country("CN"), Some("China"));
+    assert_eq!(iso3166_country("NL"), Some("Netherlands"));
+    for not in ["XK", "UK", "EU", "cn", "CHN", "", "C"] {
+        assert_eq!(iso3166_country(not), None, "{not}");
+    }
+    // The same list as the one unlocode.country judges by (the celes crate, less XK).
+    for a in b'A'..=b'Z' {
+        for b in b'A'..=b'Z' {
+            let code = String::from_utf8(vec![a, b]).unwrap();
+            let celes = code != "XK" && celes::Country::from_alpha2(&code).is_ok();
+            assert_eq!(iso3166_country(&code).is_some(), celes, "{code}");
+        }
+    }
 }
 
 // ------------------------------------------------------------ the typed view
@@ -423,4 +495,38 @@ fn the_declaration_examples_are_valid_and_their_customs_events_name_the_declarat
         }
     }
     assert_eq!(statuses, ["REQS", "HOLD", "RELS", "CMPL"]);
+}
+
+#[test]
+fn the_refused_declaration_examples_break_one_rule_each() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/events");
+    let text = std::fs::read_to_string(dir.join("customs-refused.ndjson")).unwrap();
+    let refusals: Vec<(&str, String)> = text
+        .lines()
+        .map(|l| validate(&serde_json::from_str(l).unwrap()).unwrap_err())
+        .map(|r| (r.rule, r.field))
+        .collect();
+    let expected = [
+        (rules::USCI_CHECK_CHARACTER, "declarant.usci"),
+        (rules::CUSTOMS_IE_FLAG, "declarationNumber"),
+        (rules::HS_CHAPTER, "goods[1].hsCode"),
+        (
+            rules::CUSTOMS_DUPLICATE_CONTAINER,
+            "containers[1].equipmentReference",
+        ),
+        (
+            rules::DG_CLASS_CONSISTENCY,
+            "goods[0].dangerousGoods.imdgClass",
+        ),
+    ];
+    let expected: Vec<(&str, String)> = expected.iter().map(|(r, f)| (*r, f.to_string())).collect();
+    assert_eq!(refusals, expected);
+}
+
+#[test]
+fn the_fuzz_seed_is_a_valid_declaration() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds/port_events/customs-declaration.json");
+    let seed: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(validate(&seed).unwrap().event_type(), "CUSTOMS_DECLARATION");
 }
