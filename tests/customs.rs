@@ -496,16 +496,19 @@ async fn a_declaration_at_shunde_is_honoured_at_shekou_and_mismatches_warn_once_
     )
     .await;
     // Sensitive cargo, a screened party, then a customs hold, from Shunde.
-    let d2 = declaration(
+    let mut d2 = declaration(
         N2,
         20,
         json!([{"equipmentReference": BOX_C, "seals": ["CN5555555"], "grossWeightKg": "4000.0"}]),
         "9303200000",
         "Shady Exports Ltd.",
     );
+    d2["goods"][0]["dangerousGoods"] = json!({"unNumber": "UN0081", "imdgClass": "1.1"});
     submit(&gba, "cmport-1", &d2).await;
     submit(&gba, "cmport-1", &customs("HOLD", N2, 21)).await;
-    warned(shekou, 8).await;
+    // Completed at Shunde while its container never reached Shekou.
+    submit(&gba, "cmport-1", &customs("CMPL", N2, 22)).await;
+    warned(shekou, 10).await;
     // The first declaration presented again: Shunde lets it go, Shekou refuses and warns.
     let again = submit(&gba, "cmport-1", &d1(30)).await;
     let expected = [
@@ -515,11 +518,13 @@ async fn a_declaration_at_shunde_is_honoured_at_shekou_and_mismatches_warn_once_
         "no_undeclared_container",
         "declaration_valid",
         "sensitive_hs",
+        "sensitive_imdg",
         "screened_party",
         "customs_hold",
+        "every_container_arrives",
         "declaration_reused",
     ];
-    assert_eq!(warned(shekou, 9).await, expected);
+    assert_eq!(warned(shekou, 11).await, expected);
     let sequence = again["packet"]["sequence"]
         .as_u64()
         .expect("sent in a packet");
@@ -540,7 +545,7 @@ async fn a_declaration_at_shunde_is_honoured_at_shekou_and_mismatches_warn_once_
 
     // Every warning reached the stream and the webhook exactly once per id.
     poll("all warnings streamed and posted", || async {
-        streamed.lock().unwrap().len() >= 9 && hooks.distinct().len() >= 9
+        streamed.lock().unwrap().len() >= 11 && hooks.distinct().len() >= 11
     })
     .await;
     let ledger_view = warnings(shekou).await;
@@ -552,7 +557,7 @@ async fn a_declaration_at_shunde_is_honoured_at_shekou_and_mismatches_warn_once_
         .collect();
     assert_eq!(
         stream_ids,
-        (1..=9).collect::<Vec<_>>(),
+        (1..=11).collect::<Vec<_>>(),
         "each id once, in order"
     );
     assert!(
@@ -563,7 +568,7 @@ async fn a_declaration_at_shunde_is_honoured_at_shekou_and_mismatches_warn_once_
     let posted = hooks.distinct();
     assert_eq!(
         posted.keys().copied().collect::<Vec<_>>(),
-        (1..=9).collect::<Vec<_>>()
+        (1..=11).collect::<Vec<_>>()
     );
     assert_eq!(posted.values().cloned().collect::<Vec<_>>(), ledger_view);
     assert_eq!(
@@ -574,7 +579,7 @@ async fn a_declaration_at_shunde_is_honoured_at_shekou_and_mismatches_warn_once_
     // The restart resumed from the progress file: at most the post in
     // flight at the stop is made again, never the history.
     let posts = hooks.posts.lock().unwrap().len();
-    assert!(posts <= 10, "{posts} posts for 9 warnings");
+    assert!(posts <= 12, "{posts} posts for 11 warnings");
     assert_eq!(hooks.bad_signatures.load(Ordering::SeqCst), 0);
     for w in &ledger_view {
         assert_eq!(w["ledger"], "cmport-1");
@@ -583,7 +588,15 @@ async fn a_declaration_at_shunde_is_honoured_at_shekou_and_mismatches_warn_once_
             "{w}"
         );
     }
-    let reused = &ledger_view[8];
+    assert_eq!(
+        (
+            ledger_view[9]["container"].as_str(),
+            ledger_view[9]["declaration"].as_str()
+        ),
+        (Some(BOX_C), Some(N2)),
+        "the container that never arrived"
+    );
+    let reused = &ledger_view[10];
     assert_eq!(
         (reused["severity"].as_str(), reused["declaration"].as_str()),
         (Some("high"), Some(N1))
@@ -626,7 +639,7 @@ async fn a_declaration_at_shunde_is_honoured_at_shekou_and_mismatches_warn_once_
     ]);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 9, "{out}");
+    assert_eq!(lines.len(), 11, "{out}");
     assert!(
         lines[0].starts_with(
             "#1 high seals_equal declaration=531620240000012345 container=TCNU7200794"
