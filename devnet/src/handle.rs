@@ -53,7 +53,7 @@ pub trait LedgerApi: Send {
         jwk: serde_json::Value,
     ) -> Result<(), crate::apps::pint::KeyError>;
     fn pint_platform(&self) -> serde_json::Value;
-    /// An app's record: `app` is cargo, payment or ebl; `kind` and `key` pick the record.
+    /// An app's record: `app` is cargo, payment, ebl or customs; `kind` and `key` pick the record.
     fn app_record(
         &self,
         app: &str,
