@@ -54,6 +54,9 @@ enum Command {
     /// headers, verified offline against a trust root.
     #[command(subcommand)]
     Receipt(cmd::receipt::ReceiptCommand),
+    /// Customs: a ledger's warnings (`customs warnings --ledger URL [--follow]`).
+    #[command(subcommand)]
+    Customs(cmd::customs::CustomsCommand),
 }
 
 fn main() -> ExitCode {
@@ -71,5 +74,6 @@ fn main() -> ExitCode {
         Command::Fleet(c) => cmd::fleet::run(c),
         Command::Keys(c) => cmd::keys::run(c),
         Command::Receipt(c) => cmd::receipt::run(c),
+        Command::Customs(c) => cmd::customs::run(c),
     }
 }

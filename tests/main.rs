@@ -26,6 +26,8 @@ mod ledger;
 /// The relay over in-process ledgers: every path and app, faults, the
 /// confidential path.
 mod confidential;
+/// Customs: a declaration honoured across ports, cross-checks, warnings by SSE and webhooks.
+mod customs;
 mod devnet;
 /// The eBL title: holder checks and PINT's answers, over one ledger and the relay.
 mod ebl;

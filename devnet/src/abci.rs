@@ -61,6 +61,8 @@ pub struct AbciConfig {
     pub snapshots: SnapshotPolicy,
     pub zk_depth: u32,
     pub events: adapters::events::Options,
+    /// The port's customs rules (`docs/customs.md`).
+    pub customs: std::sync::Arc<crate::apps::customs::CustomsRules>,
 }
 
 /// Why the application did not start.
@@ -155,7 +157,8 @@ pub fn start(
         data_dir: config.data_dir.clone(),
         zk_depth: config.zk_depth,
     };
-    let mut ledger = Ledger::<Gba>::open_external(ledger_config, config.network_secret)?;
+    let mut ledger =
+        Ledger::<Gba>::open_external(ledger_config, config.customs.clone(), config.network_secret)?;
     ledger.set_snapshot_policy(config.snapshots);
     ledger.set_event_options(config.events);
     let ledger: Box<dyn LedgerApi> = Box::new(ledger);

@@ -55,13 +55,23 @@ pub trait LedgerApi: Send {
         jwk: serde_json::Value,
     ) -> Result<(), crate::apps::pint::KeyError>;
     fn pint_platform(&self) -> serde_json::Value;
-    /// An app's record: `app` is cargo, payment or ebl; `kind` and `key` pick the record.
+    /// An app's record: `app` is cargo, payment, ebl or customs; `kind` and `key` pick the record.
     fn app_record(
         &self,
         app: &str,
         kind: &str,
         key: &str,
     ) -> Result<serde_json::Value, LedgerError>;
+    /// Customs warnings after `after` (up to `limit`) raised in sealed
+    /// blocks (none by default: a ledger without the customs app).
+    fn customs_warnings(&self, after: u64, limit: usize) -> Vec<crate::apps::customs::Warning> {
+        let _ = (after, limit);
+        Vec::new()
+    }
+    /// The customs app's counts behind the metrics.
+    fn customs_tallies(&self) -> crate::apps::customs::Tallies {
+        crate::apps::customs::Tallies::default()
+    }
     fn seal(&mut self, now: Timestamp) -> Result<u64, LedgerError>;
     fn has_pending(&self) -> bool;
     fn height(&self) -> u64;
@@ -104,6 +114,14 @@ pub trait LedgerApi: Send {
 }
 
 impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
+    fn customs_warnings(&self, after: u64, limit: usize) -> Vec<crate::apps::customs::Warning> {
+        self.apps()
+            .customs
+            .warnings_after(after, self.height(), limit)
+    }
+    fn customs_tallies(&self) -> crate::apps::customs::Tallies {
+        self.apps().customs.tallies.clone()
+    }
     fn status(&self) -> NodeStatus {
         Ledger::status(self)
     }
@@ -360,6 +378,7 @@ pub(crate) fn run_ledger(
             match ledger.seal(now()) {
                 Ok(height) => {
                     metrics.sealed(height, started.elapsed());
+                    metrics.customs(&ledger.customs_tallies());
                     heights.send_replace(height);
                 }
                 Err(e) => {

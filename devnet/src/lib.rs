@@ -34,6 +34,7 @@ pub mod node;
 pub mod prover;
 pub mod rpc;
 pub mod store;
+pub mod webhooks;
 
 /// The log filter of a binary: `RUST_LOG`, else `default`; and always
 /// without arkworks' constraint-system spans (targets `gr1cs` and `r1cs`),

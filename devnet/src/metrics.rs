@@ -46,6 +46,11 @@ pub struct LedgerMetrics {
     zk_prove: HistogramVec,
     zk_records: IntCounterVec,
     zk_queue: IntGaugeVec,
+    customs_warnings: IntCounterVec,
+    customs_checks: IntCounterVec,
+    /// Webhook deliveries by outcome (`delivered`, `retried`), and the
+    /// highest warning id each URL index has acknowledged.
+    customs_webhooks: IntCounterVec,
 }
 
 impl LedgerMetrics {
@@ -101,6 +106,30 @@ impl LedgerMetrics {
             ),
             &["chain"],
         )?;
+        let customs_warnings = IntCounterVec::new(
+            Opts::new(
+                "portrelay_ledger_customs_warnings_total",
+                "customs warnings raised on this ledger, by rule and severity",
+            ),
+            &["chain", "rule", "severity"],
+        )?;
+        let customs_checks = IntCounterVec::new(
+            Opts::new(
+                "portrelay_ledger_customs_checks_total",
+                "customs cross-checks recorded on this ledger, by rule and outcome",
+            ),
+            &["chain", "rule", "outcome"],
+        )?;
+        let customs_webhooks = IntCounterVec::new(
+            Opts::new(
+                "portrelay_ledger_customs_webhook_posts_total",
+                "customs warning webhook posts, by outcome (delivered, failed)",
+            ),
+            &["chain", "outcome"],
+        )?;
+        registry.register(Box::new(customs_warnings.clone()))?;
+        registry.register(Box::new(customs_checks.clone()))?;
+        registry.register(Box::new(customs_webhooks.clone()))?;
         registry.register(Box::new(zk_prove.clone()))?;
         registry.register(Box::new(zk_records.clone()))?;
         registry.register(Box::new(zk_queue.clone()))?;
@@ -120,7 +149,23 @@ impl LedgerMetrics {
             zk_prove,
             zk_records,
             zk_queue,
+            customs_warnings,
+            customs_checks,
+            customs_webhooks,
         };
+        // Every customs rule and severity present from the start, at zero:
+        // the labels are bounded (rules and severities, never a container).
+        for rule in crate::apps::customs::checks::RULES {
+            let severity = crate::apps::customs::Severity::of(rule).as_str();
+            m.customs_warnings
+                .with_label_values(&[chain, rule, severity])
+                .inc_by(0);
+        }
+        for outcome in ["delivered", "failed"] {
+            m.customs_webhooks
+                .with_label_values(&[chain, outcome])
+                .inc_by(0);
+        }
         // Present from the start, at zero.
         m.transactions.with_label_values(&[chain]).inc_by(0);
         m.events.with_label_values(&[chain]).inc_by(0);
@@ -185,6 +230,40 @@ impl LedgerMetrics {
 
     pub fn events_recorded(&self, n: u64) {
         self.events.with_label_values(&[&self.chain]).inc_by(n);
+    }
+
+    /// Brings the customs counters up to the ledger's tallies (which only
+    /// grow: a restart's replay rebuilds them, so the counters start there).
+    pub fn customs(&self, tallies: &crate::apps::customs::Tallies) {
+        let bounded = |rule: &str| {
+            if crate::apps::customs::checks::RULES.contains(&rule) {
+                rule.to_string()
+            } else {
+                "other".to_string()
+            }
+        };
+        for (key, n) in &tallies.warnings {
+            let (rule, severity) = key.split_once('/').unwrap_or((key, "high"));
+            let c =
+                self.customs_warnings
+                    .with_label_values(&[&self.chain, &bounded(rule), severity]);
+            c.inc_by(n.saturating_sub(c.get()));
+        }
+        for (key, n) in &tallies.checks {
+            let (rule, outcome) = key.split_once('/').unwrap_or((key, "failed"));
+            let c = self
+                .customs_checks
+                .with_label_values(&[&self.chain, &bounded(rule), outcome]);
+            c.inc_by(n.saturating_sub(c.get()));
+        }
+    }
+
+    /// A webhook post of a warning: delivered (2xx) or failed (to be retried).
+    pub fn customs_webhook(&self, delivered: bool) {
+        let outcome = if delivered { "delivered" } else { "failed" };
+        self.customs_webhooks
+            .with_label_values(&[&self.chain, outcome])
+            .inc();
     }
 
     /// The text exposition.

@@ -133,6 +133,8 @@ pub struct RunningNode {
     pub handle: NodeHandle,
     ledger: std::thread::JoinHandle<()>,
     server: tokio::task::JoinHandle<()>,
+    /// The customs webhooks' delivery, when the rules name webhooks.
+    webhooks: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningNode {
@@ -140,6 +142,9 @@ impl RunningNode {
     /// server drains, the ledger seals what it holds and closes its store.
     pub async fn wait(self) {
         let _ = self.server.await;
+        if let Some(w) = self.webhooks {
+            let _ = w.await;
+        }
         let _ = tokio::task::spawn_blocking(move || self.ledger.join()).await;
     }
 }
@@ -172,6 +177,18 @@ pub async fn start_with(
     options: NodeOptions,
     shutdown: CancellationToken,
 ) -> Result<RunningNode, NodeError> {
+    start_with_customs(config, options, Default::default(), shutdown).await
+}
+
+/// [`start_with`], with the port's customs rules (`--customs-rules`): in
+/// force from the ledger's replay on; their webhooks, if any, get every
+/// warning.
+pub async fn start_with_customs(
+    config: NodeConfig,
+    options: NodeOptions,
+    customs: std::sync::Arc<crate::apps::customs::CustomsRules>,
+    shutdown: CancellationToken,
+) -> Result<RunningNode, NodeError> {
     let admin_token = admin_token(&config)?;
     let ledger_config = LedgerConfig {
         chain_id: config.chain_id.clone(),
@@ -182,7 +199,8 @@ pub async fn start_with(
     };
     let seed: [u8; 72] = entropy().map_err(NodeError::Entropy)?;
     let mut ledger: Box<dyn LedgerApi> = light_clients::with_family!(config.family, F => {
-        Box::new(Ledger::<F>::open(ledger_config, seed, now())?) as Box<dyn LedgerApi>
+        Box::new(Ledger::<F>::open_with_customs(ledger_config, customs.clone(), seed, now())?)
+            as Box<dyn LedgerApi>
     });
     ledger.set_snapshot_policy(options.snapshots);
     ledger.set_event_options(options.events);
@@ -190,6 +208,7 @@ pub async fn start_with(
     let (heights_tx, heights) = watch::channel(ledger.height());
     let metrics = crate::metrics::LedgerMetrics::new(config.chain_id.as_str())?;
     metrics.sealed(ledger.height(), Duration::ZERO);
+    metrics.customs(&ledger.customs_tallies());
     let prover = match options.prover_batch {
         None => None,
         Some(k) => {
@@ -208,6 +227,14 @@ pub async fn start_with(
         admin_token,
         metrics: metrics.clone(),
     };
+    let webhooks = customs.webhooks.clone().map(|hooks| {
+        crate::webhooks::spawn(
+            handle.clone(),
+            hooks,
+            config.data_dir.clone(),
+            shutdown.clone(),
+        )
+    });
     let block_time = config.block_time;
     let stop = shutdown.clone();
     let ledger = std::thread::Builder::new()
@@ -241,5 +268,6 @@ pub async fn start_with(
         handle,
         ledger,
         server,
+        webhooks,
     })
 }

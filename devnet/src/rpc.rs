@@ -23,6 +23,7 @@ use crate::ledger::LedgerError;
 use crate::metrics::MetricsError;
 use crate::prover::ProverError;
 
+mod customs;
 mod pint;
 
 /// The largest request body accepted.
@@ -245,6 +246,9 @@ pub fn router_with(node: NodeHandle, limits: Limits) -> Router {
             post(submit_events).layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES)),
         )
         .route("/v1/apps/{app}/{kind}/{key}", get(app_record))
+        .route("/v1/customs/warnings", get(customs::list))
+        .route("/v1/customs/warnings/stream", get(customs::stream))
+        .route("/customs", get(customs::page))
         .route("/v1/zk/key", get(zk_key))
         .route("/v1/zk/disclose", post(disclose))
         .route("/v1/zk/paths/{source}/{app}", get(path_policy))

@@ -84,6 +84,11 @@ struct Args {
     /// Requests one client address may have in flight (429 beyond).
     #[arg(long, default_value_t = devnet::rpc::SERVER_LIMITS.per_client as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     per_client_requests: u64,
+    /// The port's customs rules (TOML: weight tolerance, sensitive HS
+    /// chapters and codes, IMDG classes, screening list, webhooks;
+    /// `docs/customs.md`), checked at start: an error names the key.
+    #[arg(long, value_name = "FILE")]
+    customs_rules: Option<PathBuf>,
     /// Who makes the blocks: `embedded` (this process, every --block-time,
     /// signing for its validators) or `cometbft` (a gba ledger as an ABCI
     /// application of a CometBFT node: --abci and --network-secret;
@@ -166,8 +171,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
+    let customs = match &args.customs_rules {
+        None => Default::default(),
+        Some(path) => match devnet::apps::customs::CustomsRules::load(path) {
+            Ok(rules) => std::sync::Arc::new(rules),
+            Err(e) => {
+                eprintln!("error: --customs-rules {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     if args.engine == Engine::Cometbft {
-        return run_abci(args).await;
+        return run_abci(args, customs).await;
     }
     let shutdown = CancellationToken::new();
     let config = NodeConfig {
@@ -200,7 +215,7 @@ async fn run(args: Args) -> ExitCode {
         },
         ..node::NodeOptions::DEFAULT
     };
-    let node = match node::start_with(config, options, shutdown.clone()).await {
+    let node = match node::start_with_customs(config, options, customs, shutdown.clone()).await {
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: {e} ({})", e.code());
@@ -233,7 +248,10 @@ async fn run(args: Args) -> ExitCode {
 }
 
 /// `--engine cometbft`: the gba ledger as CometBFT's ABCI application.
-async fn run_abci(args: Args) -> ExitCode {
+async fn run_abci(
+    args: Args,
+    customs: std::sync::Arc<devnet::apps::customs::CustomsRules>,
+) -> ExitCode {
     if args.family != FamilyName::Gba {
         eprintln!(
             "error: --engine cometbft runs a gba ledger, not {} (its headers are CometBFT's)",
@@ -267,6 +285,7 @@ async fn run_abci(args: Args) -> ExitCode {
             strict: args.strict_events,
             dcsa_version: args.dcsa_version,
         },
+        customs,
     };
     let runtime = tokio::runtime::Handle::current();
     let app = match devnet::abci::start(config, shutdown.clone(), runtime) {

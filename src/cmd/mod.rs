@@ -11,13 +11,15 @@
 //!   [`packets`], [`adapters`] and [`fleet`] use;
 //! - [`light_client_header`]: `light-client header`, a running ledger's header to pin;
 //! - [`keys`]: `keys show`, a key file's public key;
-//! - [`zk`]: `zk setup|prove|verify|export|import|export-verifier`.
+//! - [`zk`]: `zk setup|prove|verify|export|import|export-verifier`;
+//! - [`customs`]: `customs warnings`, a ledger's customs warnings (`--follow`: live).
 
 use std::process::ExitCode;
 
 pub mod adapters;
 pub mod bench;
 pub mod bench_fleet;
+pub mod customs;
 pub mod devnet;
 pub mod events;
 pub mod fleet;

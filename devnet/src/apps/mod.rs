@@ -23,6 +23,7 @@ use light_clients::{AckResult, ChainId, Packet, PacketId};
 use serde::{Deserialize, Serialize};
 
 mod cargo;
+pub mod customs;
 mod ebl;
 mod facts;
 mod payment;
@@ -142,6 +143,9 @@ pub struct PortApps {
     /// `documentID`; `undisclosed` when none is).
     #[serde(default)]
     pub facts: BTreeMap<String, Vec<Fact>>,
+    /// Customs declarations, their honour at linked ports, cross-checks and warnings.
+    #[serde(default)]
+    pub customs: customs::CustomsApp,
     /// Where the record of each event sent away sits until its ack comes
     /// back, so an ack finds it without a scan of every history. Derived
     /// from the records; rebuilt by [`PortApps::reindex`] after loading.
@@ -204,6 +208,7 @@ impl PortApps {
             payment: PaymentLedger::default(),
             ebl: EblRegistry::default(),
             facts: BTreeMap::new(),
+            customs: customs::CustomsApp::default(),
             awaiting: BTreeMap::new(),
             pledges: BTreeMap::new(),
         }
@@ -356,7 +361,7 @@ impl PortApps {
 }
 
 impl Apps for PortApps {
-    fn on_recv(&mut self, packet: &Packet, _ctx: &BlockContext) -> Result<(), HostRefusal> {
+    fn on_recv(&mut self, packet: &Packet, ctx: &BlockContext) -> Result<(), HostRefusal> {
         let (event, carrier) = match self.event_of(packet) {
             Ok(e) => e,
             Err(e @ AppRefusal::BadSignature(_)) => {
@@ -384,6 +389,9 @@ impl Apps for PortApps {
                 }
             };
         }
+        self.customs
+            .observe(&event, &self.chain_id, &source, Some(&packet.id), ctx)
+            .map_err(|e| HostRefusal(e.to_string()))?;
         self.apply(&event, &source, Some(packet.id.clone()));
         Ok(())
     }

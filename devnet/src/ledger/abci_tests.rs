@@ -25,6 +25,7 @@ fn open(dir: &Path, name: &str) -> Ledger<Gba> {
             validators: 1,
             data_dir: dir.join(name),
         },
+        Default::default(),
         SECRET,
     )
     .unwrap()

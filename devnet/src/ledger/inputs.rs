@@ -181,7 +181,14 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 warnings: Vec::new(),
             });
         }
+        self.apps
+            .customs
+            .check_local(&event, &self.config.chain_id, &req.destination)?;
         if req.destination == self.config.chain_id {
+            let here = self.config.chain_id.clone();
+            self.apps
+                .customs
+                .observe(&event, &here, &here, None, &self.building)?;
             self.apps.apply_local(&event, None);
             self.pending_events = true;
             return Ok(SubmittedEvent {
@@ -249,6 +256,10 @@ impl<F: Signing + IntoAny> Ledger<F> {
             fields: field_bytes(&fields),
         });
         self.sent_at.insert(packet.id.clone(), self.building.height);
+        let here = self.config.chain_id.clone();
+        self.apps
+            .customs
+            .observe(&event, &here, &here, Some(&packet.id), &self.building)?;
         self.apps.apply_local(&event, Some(packet.id.clone()));
         self.pending_events = true;
         Ok(SubmittedEvent {

@@ -25,7 +25,19 @@ impl<F: Signing + IntoAny> Ledger<F> {
         entropy: [u8; 72],
         now: Timestamp,
     ) -> Result<Self, LedgerError> {
-        Self::open_with(config, entropy, now, false)
+        Self::open_with_customs(config, Default::default(), entropy, now)
+    }
+
+    /// [`Ledger::open`] with the port's customs rules, in force from the
+    /// replay of a restart on (warnings are state: the replay raises them
+    /// again under the same rules).
+    pub fn open_with_customs(
+        config: LedgerConfig,
+        customs: std::sync::Arc<crate::apps::customs::CustomsRules>,
+        entropy: [u8; 72],
+        now: Timestamp,
+    ) -> Result<Self, LedgerError> {
+        Self::open_with(config, customs, entropy, now, false)
     }
 
     /// [`Ledger::open`] for a ledger whose blocks CometBFT drives
@@ -33,12 +45,17 @@ impl<F: Signing + IntoAny> Ledger<F> {
     /// height 1), and `entropy` is the network's secret, the same at every
     /// validator, so that each derives the same operator, platform and
     /// records' salt keys and executes alike.
-    pub fn open_external(config: LedgerConfig, entropy: [u8; 72]) -> Result<Self, LedgerError> {
-        Self::open_with(config, entropy, Timestamp::default(), true)
+    pub fn open_external(
+        config: LedgerConfig,
+        customs: std::sync::Arc<crate::apps::customs::CustomsRules>,
+        entropy: [u8; 72],
+    ) -> Result<Self, LedgerError> {
+        Self::open_with(config, customs, entropy, Timestamp::default(), true)
     }
 
     fn open_with(
         config: LedgerConfig,
+        customs: std::sync::Arc<crate::apps::customs::CustomsRules>,
         entropy: [u8; 72],
         now: Timestamp,
         external: bool,
@@ -56,7 +73,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         }
         let store = Store::open(&config.data_dir)?;
         if store.latest_height()? > 0 {
-            return Self::resume(config, store, now);
+            return Self::resume(config, store, customs, now);
         }
         let mut seed = [0u8; 8];
         seed.copy_from_slice(&entropy[..8]);
@@ -89,7 +106,11 @@ impl<F: Signing + IntoAny> Ledger<F> {
         .with_zk_depth(config.zk_depth)?;
         let mut ledger = Ledger {
             keys: keyring.keys::<F>(0, config.validators),
-            apps: PortApps::new(config.chain_id.clone()),
+            apps: {
+                let mut apps = PortApps::new(config.chain_id.clone());
+                apps.customs.set_rules(customs);
+                apps
+            },
             config,
             store,
             host,
@@ -131,6 +152,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
     pub(super) fn resume(
         config: LedgerConfig,
         store: Store,
+        customs: std::sync::Arc<crate::apps::customs::CustomsRules>,
         now: Timestamp,
     ) -> Result<Self, LedgerError> {
         let missing = |what: &'static str| LedgerError::Missing { what };
@@ -145,6 +167,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         }
         let mut apps: PortApps = store.meta("apps")?.ok_or_else(|| missing("apps state"))?;
         apps.reindex();
+        apps.customs.set_rules(customs);
         let keyring: KeyRing = store.meta("keyring")?.ok_or_else(|| missing("keys"))?;
         let tip: Tip = store.meta("tip")?.ok_or_else(|| missing("tip"))?;
         // A data directory from before snapshots kept the state after every block.

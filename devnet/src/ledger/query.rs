@@ -206,7 +206,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         })
     }
 
-    /// An app's record as JSON: `app` is cargo, payment or ebl; `kind` and
+    /// An app's record as JSON: `app` is cargo, payment, ebl or customs; `kind` and
     /// `key` pick the record (`GET /v1/apps/{app}/{kind}/{key}`).
     pub fn app_record(
         &self,
@@ -229,6 +229,15 @@ impl<F: Signing + IntoAny> Ledger<F> {
             }
             ("ebl", "bills") => apps.ebl.bills.get(key).map(serde_json::to_value),
             ("ebl", "answers") => Some(serde_json::to_value(&apps.ebl.answers)),
+            ("customs", kind) => match apps.customs.record(kind, key) {
+                Some(found) => found,
+                None => {
+                    return Err(LedgerError::NoRecordKind {
+                        app: app.to_string(),
+                        kind: kind.to_string(),
+                    })
+                }
+            },
             ("cargo" | "payment" | "ebl", "facts") => apps
                 .facts
                 .get(key)
