@@ -724,3 +724,39 @@ pub async fn bench(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_declaration_and_event_of_the_workload_passes_the_edge_rules() {
+        let now = 1_796_000_000; // 2026-11-30
+        let mut kinds = Vec::new();
+        for n in 0..10 {
+            let d = declaration(7, n, now);
+            kinds.push(d.arrival);
+            for e in d.declared.iter().chain(&d.arrivals) {
+                if let Err(r) = adapters::events::validate(e) {
+                    panic!("declaration {n}: {} at {}: {}", r.rule, r.field, r.message);
+                }
+            }
+            let undeclared = usize::from(d.arrival == Arrival::UndeclaredContainer);
+            assert_eq!(d.arrivals.len(), 2 + undeclared);
+            assert_eq!(d.number.len(), 18);
+        }
+        // Five consecutive declarations: one of each arrival.
+        for k in Arrival::CYCLE {
+            assert_eq!(kinds[..5].iter().filter(|a| **a == k).count(), 1);
+        }
+        assert_ne!(declaration(7, 0, now).number, declaration(7, 1, now).number);
+    }
+
+    #[test]
+    fn quantiles_by_nearest_rank() {
+        let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(quantile(&mut v, 0.5), Some(50.0));
+        assert_eq!(quantile(&mut v, 0.99), Some(99.0));
+        assert_eq!(quantile(&mut [], 0.5), None);
+    }
+}
