@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use portrelay::cmd::devnet::{check_ledgers, run, run_workload, DevnetOptions};
+use portrelay::cmd::devnet::{check_ledgers, run, run_with, run_workload, DevnetOptions};
+use portrelay::cmd::devnet_customs::CustomsOptions;
 use relayer::relay::coordinator::{Coordinator, Embedded, LeaseName, Leases, RelayerStore};
 use relayer::relay::engine::{Chain, Engine, EngineOptions, Paths};
 use tokio_util::sync::CancellationToken;
@@ -43,6 +44,58 @@ async fn every_path_and_app_exactly_once_in_order() {
         summary.paths
     );
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+}
+
+/// `portrelay devnet`'s customs workload: declarations submitted at gba-1
+/// are honoured at cmport-1, each seeded mismatch of the arrivals raises its
+/// own warning there (and nothing else does), and the channels still carry
+/// every packet, the declarations' among them, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customs_workload_is_honoured_and_each_mismatch_warns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = DevnetOptions {
+        data_dir: Some(dir.path().to_path_buf()),
+        packets: Some(36),
+        block_time: Duration::from_millis(100),
+        validators: 4,
+        batch_max: 50,
+        api_listen: None,
+        ledgers_listen: None,
+        zk: None,
+    };
+    // One declaration at a time: the first five honoured are one of each arrival.
+    let customs = CustomsOptions {
+        every: Duration::from_millis(100),
+        in_flight: 1,
+        at_least: 5,
+        ..CustomsOptions::default()
+    };
+    let (_, ledgers, report) = run_with(opts, Some(customs), CancellationToken::new())
+        .await
+        .expect("devnet run");
+    let report = report.expect("the customs report");
+    assert!(report.honoured >= 5, "{report}");
+    assert_eq!(report.not_honoured, 0, "{report}");
+    // A declaration and its release: two packets each, on gba-1 -> cmport-1 cargo.
+    assert!(report.packets >= 2 * report.honoured, "{report:?}");
+    let rules: Vec<&str> = report.warnings.keys().map(String::as_str).collect();
+    assert_eq!(
+        rules,
+        [
+            "no_undeclared_container",
+            "seals_equal",
+            "sensitive_hs",
+            "weight_within_tolerance"
+        ],
+        "{report}"
+    );
+    assert!(report.warnings.values().all(|n| *n > 0), "{report}");
+    assert!(ledgers.mismatches.is_empty(), "{:?}", ledgers.mismatches);
+    let sent = 36 + report.packets;
+    assert_eq!(
+        (ledgers.sent, ledgers.received, ledgers.acked),
+        (sent, sent, sent)
+    );
 }
 
 /// Three ledgers with clients of each other and every channel open, the

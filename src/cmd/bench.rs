@@ -200,6 +200,9 @@ async fn feed(
     Ok(())
 }
 
+/// Declarations of the customs phase (each fifth matches, the others warn).
+const CUSTOMS_DECLARATIONS: u64 = 40;
+
 /// Runs the benchmark and prints its report.
 pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let (dir, devnet) = workspace(&opts, "bench")?;
@@ -269,6 +272,16 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> anyhow::Res
     let elapsed = started.elapsed();
     let cpu = cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
     let fed = feeder.await.map_err(err("feeder"))??;
+    // Customs: arrival commit to warning on Shekou's SSE stream (devnet_customs).
+    let acked_before = engine.metrics.counts().1;
+    crate::cmd::devnet_customs::bench(
+        &ledgers,
+        CUSTOMS_DECLARATIONS,
+        seed,
+        || engine.metrics.counts().1,
+        acked_before,
+    )
+    .await?;
     engine_stop.cancel();
     let _ = engine_task.await;
     let checked = check_ledgers(&ledgers).await?;

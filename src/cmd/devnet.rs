@@ -169,7 +169,8 @@ pub async fn start_ledger(
         Some(zk) => zk.node_options(&chain_id),
         None => node::NodeOptions::DEFAULT,
     };
-    let node = node::start_with(config, options, shutdown.clone())
+    let rules = crate::cmd::devnet_customs::rules_for(&chain_id);
+    let node = node::start_with_customs(config, options, rules, shutdown.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{chain_id}: {e}"))?;
     let endpoint = format!("http://{}", node.addr);
@@ -583,11 +584,30 @@ async fn start_api(
     Ok((addr, token_file))
 }
 
-/// Runs the devnet; returns the summary when done (after `packets`, or on shutdown).
+/// Runs the devnet without the customs workload; returns the summary when
+/// done (after `packets`, or on shutdown).
 pub async fn run(
     opts: DevnetOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Summary, Ledgers)> {
+    run_with(opts, None, shutdown)
+        .await
+        .map(|(summary, ledgers, _)| (summary, ledgers))
+}
+
+/// [`run`], with the customs workload (`devnet_customs`) beside the main one
+/// when `customs` is given: with `packets`, the run stops once the main
+/// workload is acknowledged and `customs.at_least` declarations are
+/// honoured, then waits for the customs packets' acks too.
+pub async fn run_with(
+    opts: DevnetOptions,
+    customs: Option<crate::cmd::devnet_customs::CustomsOptions>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(
+    Summary,
+    Ledgers,
+    Option<crate::cmd::devnet_customs::CustomsReport>,
+)> {
     let dir = match &opts.data_dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!(
@@ -656,6 +676,12 @@ pub async fn run(
     let mut scheduled = 0u64;
     let mut rounds = tokio::task::JoinSet::new();
     let mut last_print = Instant::now();
+    let at_least = customs.as_ref().map_or(0, |c| c.at_least);
+    let mut customs_task =
+        customs.and_then(|c| crate::cmd::devnet_customs::CustomsTask::spawn(&ledgers, c, seed));
+    let mut customs_report = None;
+    // Packets of the customs workload, final once its task has stopped.
+    let mut customs_packets = 0u64;
     loop {
         if shutdown.is_cancelled() {
             break;
@@ -682,11 +708,22 @@ pub async fn run(
             );
             last_print = Instant::now();
         }
-        if target.is_some_and(|t| s.acked() >= t) {
-            break;
-        }
         // Everything submitted: only waiting for acks, so look more often.
         let all_submitted = target.is_some_and(|t| submitted >= t) && rounds.is_empty();
+        if all_submitted
+            && customs_task
+                .as_ref()
+                .is_some_and(|c| c.honoured() >= at_least)
+        {
+            if let Some(task) = customs_task.take() {
+                let report = task.finish().await?;
+                customs_packets = report.packets;
+                customs_report = Some(report);
+            }
+        }
+        if customs_task.is_none() && target.is_some_and(|t| s.acked() >= t + customs_packets) {
+            break;
+        }
         let pause = if all_submitted {
             Duration::from_millis(50)
         } else {
@@ -699,6 +736,9 @@ pub async fn run(
     }
     // Interrupted: rounds still waiting for their answers are dropped.
     rounds.abort_all();
+    if let Some(task) = customs_task.take() {
+        customs_report = Some(task.finish().await?);
+    }
     let elapsed = started.elapsed();
     engine_stop.cancel();
     let _ = engine_task.await;
@@ -718,7 +758,10 @@ pub async fn run(
     for m in &checked.mismatches {
         println!("ledgers: {m}");
     }
-    Ok((summary, checked))
+    if let Some(report) = &customs_report {
+        println!("{report}");
+    }
+    Ok((summary, checked, customs_report))
 }
 
 pub fn print_summary(s: &Summary, elapsed: Duration) {
@@ -822,5 +865,8 @@ pub fn run_command(args: DevnetArgs) -> std::process::ExitCode {
         ledgers_listen: args.ledgers_listen,
         zk,
     };
-    super::run_async(|shutdown| async move { run(opts, shutdown).await.map(|_| ()) })
+    let customs = crate::cmd::devnet_customs::CustomsOptions::default();
+    super::run_async(
+        |shutdown| async move { run_with(opts, Some(customs), shutdown).await.map(|_| ()) },
+    )
 }

@@ -21,6 +21,7 @@ pub mod bench;
 pub mod bench_fleet;
 pub mod customs;
 pub mod devnet;
+pub mod devnet_customs;
 pub mod events;
 pub mod fleet;
 pub mod keys;
