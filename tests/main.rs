@@ -29,6 +29,9 @@ mod devnet;
 mod ebl;
 mod faults;
 
+/// A gba chain on real CometBFT nodes, followed through the CometBFT adapter.
+mod comet_adapter;
+
 /// Relayer fleets on Redis, and the chaos run over ledger processes.
 mod chaos;
 mod fleet;
