@@ -209,3 +209,158 @@ async fn validators_are_read_page_by_page_on_a_four_validator_network() {
         .unwrap();
     assert_eq!(client.latest_height(), 5);
 }
+
+/// An operator transaction sent through the adapter and waited for.
+async fn operator_submit(
+    a: &CometAdapter,
+    key: &ed25519_consensus::SigningKey,
+    msg: light_clients::host::OperatorMsg,
+) -> adapters::wire::TxResponse {
+    use light_clients::host::{RelayerKey, SignedTx, TxBody};
+    let signer = RelayerKey(key.verification_key().to_bytes());
+    let nonce = a.account(&signer).await.unwrap().next_nonce;
+    let tx = SignedTx::sign(key, a.chain_id(), nonce, &TxBody::Operator(msg));
+    let r = a.submit(&tx).await.unwrap();
+    assert!(r.height.is_some(), "not committed: {r:?}");
+    assert!(
+        matches!(r.results[0], adapters::wire::MsgResult::Ok { .. }),
+        "{r:?}"
+    );
+    r
+}
+
+/// The adapter against portrelay's gba application under a CometBFT
+/// validator: its status, operator transactions submitted and waited
+/// for, a stale nonce refused by `CheckTx` with the host's check, an event
+/// submitted, located and read back with its proof, which the gba light
+/// client verifies against the header the adapter assembled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adapter_submits_to_and_reads_from_the_gba_application() {
+    use light_clients::host::{BlockEvent, OperatorMsg, RelayerKey, SignedTx, TxBody};
+    use light_clients::{ChannelId, Roots};
+
+    let dir = tempfile::tempdir().unwrap();
+    let net = crate::support::comet::CometNet::start(dir.path(), 1).await;
+    net.wait_height(0, 2).await;
+    let a = adapter(
+        net.chain_id.as_str(),
+        vec![format!("http://127.0.0.1:{}", net.nodes[0].rpc_port)],
+    );
+    let operator = net.operator();
+    let status = a.status().await.unwrap();
+    assert_eq!(status.chain_id, net.chain_id);
+    assert_eq!(status.family, FamilyName::Gba);
+    assert_eq!(
+        status.operator,
+        RelayerKey(operator.verification_key().to_bytes())
+    );
+    assert!(status.height >= 2, "{status:?}");
+
+    // A client of a sample cosco peer and a cargo channel to it.
+    let peer: ChainId = "cosco-sample".parse().unwrap();
+    let root = {
+        use light_clients::any::IntoAny;
+        use light_clients::cosco::Cosco;
+        use light_clients::sample::{self, BlockFields, Signing};
+        let keys = sample::keys::<Cosco>(7, 4);
+        let set = Cosco::validator_set(&keys);
+        let fields = BlockFields::<Cosco> {
+            chain_id: peer.as_str(),
+            height: 1,
+            time: now(),
+            previous: light_clients::Hash32::ZERO,
+            roots: Roots::empty(<Cosco as light_clients::verify::Family>::TREE_HASH),
+            validators: &set,
+            next_validators: &set,
+        };
+        Cosco::any_header(sample::block(&fields, &keys)).trust_root()
+    };
+    operator_submit(
+        &a,
+        &operator,
+        OperatorMsg::CreateClient {
+            root,
+            options: options(),
+        },
+    )
+    .await;
+    let channel = ChannelId {
+        source: net.chain_id.clone(),
+        destination: peer.clone(),
+        app: App::Cargo,
+    };
+    operator_submit(
+        &a,
+        &operator,
+        OperatorMsg::OpenChannel {
+            channel: channel.clone(),
+            version: "cargo-1".into(),
+        },
+    )
+    .await;
+    assert!(a.channels().await.unwrap().iter().any(|c| c.id == channel));
+    assert!(a.clients().await.unwrap().iter().any(|c| c.chain == peer));
+
+    // A nonce already used: CheckTx refuses it, by the host's check.
+    let stale = SignedTx::sign(
+        &operator,
+        &net.chain_id,
+        0,
+        &TxBody::Operator(OperatorMsg::OpenChannel {
+            channel: channel.clone(),
+            version: "cargo-1".into(),
+        }),
+    );
+    match a.submit_pending(&stale).await.unwrap_err() {
+        AdapterError::Refused { code, .. } => assert_eq!(code, "nonce"),
+        other => panic!("{other:?}"),
+    }
+
+    // An event: its packet, where it was sent, its proof.
+    let journey: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../docs/examples/events/journey.json")).unwrap();
+    let mut event = journey[0].clone();
+    event["eventID"] = "00000000-0000-4000-8000-00000000c0de".into();
+    let submitted = a
+        .submit_event(&adapters::wire::SubmitEvent {
+            version: adapters::wire::WIRE_VERSION,
+            destination: peer.clone(),
+            event,
+            timeout_secs: None,
+        })
+        .await
+        .unwrap();
+    let packet = submitted.packet.expect("a packet to the peer");
+    assert_eq!(packet.channel, channel);
+    let height = a.packet_location(&packet).await.unwrap().height;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let events = loop {
+        match a.block_events(height).await {
+            Ok(events) => break events,
+            Err(e) if e.is_transient() && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("block {height}'s events: {e}"),
+        }
+    };
+    assert_eq!(events.proof_height, height + 1);
+    let proven = events
+        .events
+        .iter()
+        .find(|e| matches!(&e.event, BlockEvent::Packet { packet: p } if p.id == packet))
+        .expect("the packet in its block");
+    let mut client =
+        AnyClient::create(&a.header(1).await.unwrap().trust_root(), options()).unwrap();
+    client
+        .update(&a.header(height + 1).await.unwrap(), now())
+        .unwrap();
+    client
+        .verify_event(
+            height + 1,
+            now(),
+            proven.proof.opening.as_ref(),
+            &proven.event.leaf(),
+            &proven.proof.proof,
+        )
+        .expect("the event's proof verifies against the header the adapter assembled");
+}

@@ -29,6 +29,8 @@ mod devnet;
 mod ebl;
 mod faults;
 
+/// The gba ledger as an ABCI application under four real CometBFT validators.
+mod comet;
 /// A gba chain on real CometBFT nodes, followed through the CometBFT adapter.
 mod comet_adapter;
 

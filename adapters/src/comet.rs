@@ -68,7 +68,7 @@ const POLL: Duration = Duration::from_millis(100);
 /// holding a transaction: what the embedded ledger waits.
 const WAIT_TX: Duration = Duration::from_secs(30);
 /// The codespace of the application's refusals (`docs/cometbft.md`).
-const CODESPACE: &str = "portrelay";
+const CODESPACE: &str = crate::abci::CODESPACE;
 
 /// CometBFT's latest block as `/status` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -375,7 +375,7 @@ impl CometAdapter {
                 Ordering::Relaxed,
             );
             attempt += 1;
-            if attempt as usize % n == 0 {
+            if (attempt as usize).is_multiple_of(n) {
                 tokio::time::sleep(self.pause(attempt as usize / n)).await;
             }
         }
@@ -668,7 +668,7 @@ impl CometAdapter {
                             &result.log,
                         ));
                     }
-                    return Ok(Some((found.height.value(), result.data.to_vec())));
+                    return Ok(Some((found.height.value(), exec_data(&result.data))));
                 }
                 // Not in a block yet (or never: CometBFT cannot tell).
                 Err(AdapterError::NotFound { .. }) => {}
@@ -735,20 +735,32 @@ impl CometAdapter {
     }
 }
 
+/// A block's data for a transaction as `/tx` serves it. CometBFT writes
+/// it in base64, and tendermint-rpc 0.41 hands over the base64 text as the
+/// bytes (`ExecTxResult::data` is read as a plain string): decoded here. A
+/// JSON answer is never valid base64 (`{` is not in its alphabet), so data
+/// already decoded passes as it is.
+fn exec_data(data: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap_or_else(|_| data.to_vec())
+}
+
 /// A CometBFT transaction hash as the relayer names transactions: lowercase hex.
 fn tx_id(hash: tendermint::Hash) -> String {
     hash.to_string().to_ascii_lowercase()
 }
 
 /// What `broadcast_tx_sync` carries for a relay or operator transaction
-/// (`abci::AbciTx`, the contract's encoding, comes with the application).
-fn signed_tx_bytes(_tx: &SignedTx) -> Vec<u8> {
-    Vec::new()
+/// (`abci::AbciTx`, the contract's encoding).
+fn signed_tx_bytes(tx: &SignedTx) -> Vec<u8> {
+    crate::abci::AbciTx::Signed(tx.clone()).encode()
 }
 
 /// What `broadcast_tx_sync` carries for a port event.
-fn event_tx_bytes(_event: &SubmitEvent) -> Vec<u8> {
-    Vec::new()
+fn event_tx_bytes(event: &SubmitEvent) -> Vec<u8> {
+    crate::abci::AbciTx::Event(event.clone()).encode()
 }
 
 #[async_trait::async_trait]
@@ -900,10 +912,16 @@ impl ChainAdapter for CometAdapter {
         self.wait_tx(&pending.id).await
     }
 
-    /// `CheckTx`'s answer: what executing the transaction against the
-    /// application's mempool state did, named by its CometBFT hash.
+    /// `CheckTx`'s answer when it carries the messages' results, named by
+    /// the transaction's CometBFT hash. The gba application runs a
+    /// transaction only in its block (`CheckTx` checks the envelope and
+    /// answers no data): then the block's answer is the first to hold the
+    /// results, and this waits for it as `wait_tx` does.
     async fn submit_pending(&self, tx: &SignedTx) -> Result<TxResponse, AdapterError> {
         let (hash, data) = self.broadcast("transaction", signed_tx_bytes(tx)).await?;
+        if data.is_empty() {
+            return self.wait_tx(&tx_id(hash)).await;
+        }
         self.tx_response(hash, None, &data)
     }
 
@@ -1116,6 +1134,12 @@ mod tests {
             e.to_string().contains("not by portrelay's application"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn block_data_is_read_from_its_base64() {
+        assert_eq!(exec_data(b"eyJ2ZXJzaW9uIjoxfQ=="), br#"{"version":1}"#);
+        assert_eq!(exec_data(br#"{"version":1}"#), br#"{"version":1}"#);
     }
 
     #[test]

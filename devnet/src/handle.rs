@@ -19,7 +19,9 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::now;
-use crate::ledger::{Ledger, LedgerError, PintReply, SnapshotPolicy, Witness};
+use crate::ledger::{
+    AbciError, Finalized, Ledger, LedgerError, PintReply, SnapshotPolicy, TxOutcome, Witness,
+};
 
 /// What the handlers may ask of a ledger of any family.
 pub trait LedgerApi: Send {
@@ -84,6 +86,21 @@ pub trait LedgerApi: Send {
         source: &ChainId,
         app: light_clients::App,
     ) -> adapters::wire::PathPolicyResponse;
+    /// Under CometBFT (`crate::abci`): see [`Ledger::finalize_block`].
+    fn finalize_block(
+        &mut self,
+        height: u64,
+        time: Timestamp,
+        txs: &[Vec<u8>],
+    ) -> Result<Finalized, AbciError>;
+    /// See [`Ledger::abci_commit`].
+    fn abci_commit(&mut self) -> Result<u64, AbciError>;
+    /// See [`Ledger::check_tx`].
+    fn check_tx(&self, tx: &[u8]) -> TxOutcome;
+    /// See [`Ledger::abci_info`].
+    fn abci_info(&self) -> (u64, light_clients::Hash32);
+    /// See [`Ledger::has_uncommitted`].
+    fn has_uncommitted(&self) -> bool;
 }
 
 impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
@@ -204,6 +221,26 @@ impl<F: Signing + IntoAny> LedgerApi for Ledger<F> {
             policy: self.host().path_policy(source, app),
             key_registered: self.host().verifying_key(source, app).is_some(),
         }
+    }
+    fn finalize_block(
+        &mut self,
+        height: u64,
+        time: Timestamp,
+        txs: &[Vec<u8>],
+    ) -> Result<Finalized, AbciError> {
+        Ledger::finalize_block(self, height, time, txs)
+    }
+    fn abci_commit(&mut self) -> Result<u64, AbciError> {
+        Ledger::abci_commit(self)
+    }
+    fn check_tx(&self, tx: &[u8]) -> TxOutcome {
+        Ledger::check_tx(self, tx)
+    }
+    fn abci_info(&self) -> (u64, light_clients::Hash32) {
+        Ledger::abci_info(self)
+    }
+    fn has_uncommitted(&self) -> bool {
+        Ledger::has_uncommitted(self)
     }
 }
 
@@ -340,6 +377,32 @@ pub(crate) fn run_ledger(
             if next_seal < Instant::now() {
                 next_seal = Instant::now() + block_time;
             }
+        }
+    }
+}
+
+/// The ledger thread under CometBFT (`crate::abci`): jobs as they come, no
+/// timer (CometBFT's `Commit` writes each block); at shutdown a snapshot,
+/// unless a finalized block waits for its `Commit` (the state in memory is
+/// then ahead of the store, and CometBFT replays that block at the restart).
+pub(crate) fn run_driven(
+    mut ledger: Box<dyn LedgerApi>,
+    jobs: mpsc::Receiver<Job>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        if shutdown.is_cancelled() {
+            if !ledger.has_uncommitted() {
+                if let Err(e) = ledger.snapshot() {
+                    tracing::error!(error = %e, "final snapshot failed");
+                }
+            }
+            return;
+        }
+        match jobs.recv_timeout(Duration::from_millis(100)) {
+            Ok(job) => job(ledger.as_mut()),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
     }
 }

@@ -84,6 +84,28 @@ struct Args {
     /// Requests one client address may have in flight (429 beyond).
     #[arg(long, default_value_t = devnet::rpc::SERVER_LIMITS.per_client as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     per_client_requests: u64,
+    /// Who makes the blocks: `embedded` (this process, every --block-time,
+    /// signing for its validators) or `cometbft` (a gba ledger as an ABCI
+    /// application of a CometBFT node: --abci and --network-secret;
+    /// docs/cometbft.md).
+    #[arg(long, value_enum, default_value_t = Engine::Embedded)]
+    engine: Engine,
+    /// With --engine cometbft: where CometBFT's `proxy_app` connects
+    /// (`tcp://` this address; port 0 picks a free one, printed and written
+    /// to DATA_DIR/abci.addr).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:26658")]
+    abci: SocketAddr,
+    /// With --engine cometbft: the network's secret, 144 hex digits, the same
+    /// file at every validator (`openssl rand -hex 72`).
+    #[arg(long, value_name = "FILE")]
+    network_secret: Option<PathBuf>,
+}
+
+/// Who makes a ledger's blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Engine {
+    Embedded,
+    Cometbft,
 }
 
 fn parse_platform(s: &str) -> Result<(String, PathBuf), String> {
@@ -144,6 +166,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
+    if args.engine == Engine::Cometbft {
+        return run_abci(args).await;
+    }
     let shutdown = CancellationToken::new();
     let config = NodeConfig {
         chain_id: args.chain_id,
@@ -204,6 +229,68 @@ async fn run(args: Args) -> ExitCode {
     tracing::info!("shutting down");
     shutdown.cancel();
     node.wait().await;
+    ExitCode::SUCCESS
+}
+
+/// `--engine cometbft`: the gba ledger as CometBFT's ABCI application.
+async fn run_abci(args: Args) -> ExitCode {
+    if args.family != FamilyName::Gba {
+        eprintln!(
+            "error: --engine cometbft runs a gba ledger, not {} (its headers are CometBFT's)",
+            args.family
+        );
+        return ExitCode::from(2);
+    }
+    let Some(secret_file) = &args.network_secret else {
+        eprintln!("error: --engine cometbft needs --network-secret FILE (the same file at every validator; `openssl rand -hex 72 > FILE`)");
+        return ExitCode::from(2);
+    };
+    let network_secret = match devnet::abci::read_network_secret(secret_file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let shutdown = CancellationToken::new();
+    let config = devnet::abci::AbciConfig {
+        chain_id: args.chain_id,
+        data_dir: args.data_dir.clone(),
+        listen: args.abci,
+        network_secret,
+        snapshots: devnet::ledger::SnapshotPolicy {
+            every_blocks: args.snapshot_every,
+            ..devnet::ledger::SnapshotPolicy::DEFAULT
+        },
+        zk_depth: args.zk_depth,
+        events: adapters::events::Options {
+            strict: args.strict_events,
+            dcsa_version: args.dcsa_version,
+        },
+    };
+    let runtime = tokio::runtime::Handle::current();
+    let app = match devnet::abci::start(config, shutdown.clone(), runtime) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e} ({})", e.code());
+            return ExitCode::from(2);
+        }
+    };
+    let addr_file = args.data_dir.join("abci.addr");
+    if let Err(e) = std::fs::write(&addr_file, format!("tcp://{}\n", app.addr)) {
+        eprintln!("warning: cannot write {}: {e}", addr_file.display());
+    }
+    println!(
+        "portledger {} (gba, cometbft engine) serving ABCI on tcp://{} (data in {}, height {})",
+        app.handle.chain_id,
+        app.addr,
+        args.data_dir.display(),
+        app.handle.height()
+    );
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    let _ = tokio::task::spawn_blocking(move || app.wait()).await;
     ExitCode::SUCCESS
 }
 

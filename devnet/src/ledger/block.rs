@@ -37,6 +37,21 @@ pub struct StoredBlock {
     pub records: Vec<ZkRecord>,
 }
 
+/// A block closed but not yet written (see [`Ledger::close`]).
+#[derive(Debug)]
+pub(super) struct Closed<K> {
+    pub(super) ctx: BlockContext,
+    block: Vec<u8>,
+    inputs: Vec<u8>,
+    meta: Vec<(&'static str, Vec<u8>)>,
+    snapshot: Option<Vec<(&'static str, Vec<u8>)>>,
+    logged: u64,
+    txs: Vec<(String, Vec<MsgResult>)>,
+    next_keys: Vec<K>,
+    keyring: super::KeyRing,
+    pub(super) tip: Tip,
+}
+
 /// The next block's time: now, but always after the previous block.
 pub(super) fn next_time(previous: Timestamp, now: Timestamp) -> Timestamp {
     let floor = previous.saturating_add(std::time::Duration::from_millis(1));
@@ -50,6 +65,14 @@ pub(super) fn next_time(previous: Timestamp, now: Timestamp) -> Timestamp {
 impl<F: Signing + IntoAny> Ledger<F> {
     /// Closes the block being built, signs and stores it; returns its height.
     pub fn seal(&mut self, now: Timestamp) -> Result<u64, LedgerError> {
+        let closed = self.close()?;
+        self.write(closed, now)
+    }
+
+    /// Closes the block being built: ends it in the host, signs its header
+    /// and encodes what its write holds, writing nothing yet (an ABCI
+    /// application answers `FinalizeBlock` from this and writes at `Commit`).
+    pub(super) fn close(&mut self) -> Result<Closed<F::Key>, LedgerError> {
         let ctx = self.building;
         let out = self.host.end_block();
         let set = F::validator_set(&self.keys);
@@ -110,7 +133,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             },
         )?;
         let block = Store::encode("block", &stored)?;
-        let meta = [
+        let meta = vec![
             ("keyring", Store::encode("keyring", &keyring)?),
             ("tip", Store::encode("tip", &tip)?),
         ];
@@ -126,6 +149,39 @@ impl<F: Signing + IntoAny> Ledger<F> {
         } else {
             None
         };
+        Ok(Closed {
+            ctx,
+            block,
+            inputs,
+            meta,
+            snapshot,
+            logged,
+            txs: stored.txs,
+            next_keys,
+            keyring,
+            tip,
+        })
+    }
+
+    /// Writes a closed block in one store transaction, then makes it the
+    /// tip; the next block is built at `now` (or just after the tip).
+    pub(super) fn write(
+        &mut self,
+        closed: Closed<F::Key>,
+        now: Timestamp,
+    ) -> Result<u64, LedgerError> {
+        let Closed {
+            ctx,
+            block,
+            inputs,
+            meta,
+            snapshot,
+            logged,
+            txs,
+            next_keys,
+            keyring,
+            tip,
+        } = closed;
         self.store.commit_block(&BlockWrite {
             height: ctx.height,
             block: &block,
@@ -137,7 +193,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
             Some(records) => self.note_snapshot(ctx.height, records),
             None => self.logged_since_snapshot = logged,
         }
-        for (id, results) in stored.txs {
+        for (id, results) in txs {
             self.remember_tx(id, ctx.height, results);
         }
         self.keys = next_keys;

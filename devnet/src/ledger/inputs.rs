@@ -26,6 +26,8 @@ pub enum Input {
     EblPlatform { chain: ChainId, key: RelayerKey },
     /// A DCSA PINT 3.0 call that changed the eBL app (`ledger/pint.rs`).
     Pint { call: crate::apps::pint::PintCall },
+    /// Under CometBFT: an admin call signed by the operator key (`ledger/abci.rs`).
+    Admin { tx: adapters::abci::AdminTx },
 }
 
 /// A block's inputs as stored: the context it executed in and its inputs, in order.
@@ -51,6 +53,10 @@ impl<F: Signing + IntoAny> Ledger<F> {
             Input::Pint { call } => {
                 self.apps.pint(call);
                 self.pending_events = true;
+                Ok(())
+            }
+            Input::Admin { tx } => {
+                self.apply_admin(tx);
                 Ok(())
             }
         }

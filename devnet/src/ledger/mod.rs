@@ -11,7 +11,8 @@
 //! refusing to start if a replayed block's roots differ from the stored ones.
 //!
 //! Layout:
-//! - `block`: sealing, the tip and the stored block;
+//! - `block`: sealing (close, then write), the tip and the stored block;
+//! - `abci`: the same ledger driven by CometBFT (FinalizeBlock, Commit, CheckTx);
 //! - `inputs`: transactions, events and admin calls executed and logged;
 //! - `pint`: DCSA PINT 3.0 calls, logged as inputs, answers signed;
 //! - `query`: what the RPC reads;
@@ -33,6 +34,7 @@ use light_clients::ChainId;
 use crate::apps::PortApps;
 use crate::store::Store;
 
+mod abci;
 mod block;
 mod error;
 mod inputs;
@@ -44,8 +46,11 @@ mod snapshot;
 mod witness;
 
 #[cfg(test)]
+mod abci_tests;
+#[cfg(test)]
 mod tests;
 
+pub use abci::{AbciError, Finalized, TxOutcome};
 pub use block::StoredBlock;
 pub use error::{LedgerError, ReplayFault};
 pub use inputs::Input;
@@ -54,7 +59,7 @@ pub use pint::PintReply;
 pub use snapshot::SnapshotPolicy;
 pub use witness::{Witness, ZkRecord};
 
-use block::{next_time, Tip};
+use block::{next_time, Closed, Tip};
 use inputs::BlockInputs;
 use keys::{read_key, read_secret, write_secret, KeyRing};
 use snapshot::SnapshotMark;
@@ -117,6 +122,12 @@ pub struct Ledger<F: Signing + IntoAny> {
     zk_secret: [u8; 32],
     /// The records of the block being built, in `zk_root` order.
     block_records: Vec<ZkRecord>,
+    /// Under CometBFT (`abci`): the block finalized and not yet committed.
+    closed: Option<Closed<F::Key>>,
+    /// Under CometBFT: the next admin call's nonce (in the snapshot).
+    admin_nonce: u64,
+    /// Under CometBFT: the validator updates of the block being finalized.
+    block_validators: Vec<(light_clients::host::RelayerKey, u64)>,
 }
 
 impl<F: Signing + IntoAny> Ledger<F> {

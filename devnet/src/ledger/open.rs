@@ -25,6 +25,24 @@ impl<F: Signing + IntoAny> Ledger<F> {
         entropy: [u8; 72],
         now: Timestamp,
     ) -> Result<Self, LedgerError> {
+        Self::open_with(config, entropy, now, false)
+    }
+
+    /// [`Ledger::open`] for a ledger whose blocks CometBFT drives
+    /// (`ledger/abci.rs`): genesis seals no block (CometBFT's first block is
+    /// height 1), and `entropy` is the network's secret, the same at every
+    /// validator, so that each derives the same operator, platform and
+    /// records' salt keys and executes alike.
+    pub fn open_external(config: LedgerConfig, entropy: [u8; 72]) -> Result<Self, LedgerError> {
+        Self::open_with(config, entropy, Timestamp::default(), true)
+    }
+
+    fn open_with(
+        config: LedgerConfig,
+        entropy: [u8; 72],
+        now: Timestamp,
+        external: bool,
+    ) -> Result<Self, LedgerError> {
         if config.family != F::FAMILY {
             return Err(LedgerError::WrongFamily {
                 built: F::FAMILY,
@@ -100,8 +118,13 @@ impl<F: Signing + IntoAny> Ledger<F> {
             snapshot_bytes: 0,
             zk_secret,
             block_records: Vec::new(),
+            closed: None,
+            admin_nonce: 0,
+            block_validators: Vec::new(),
         };
-        ledger.seal(now)?;
+        if !external {
+            ledger.seal(now)?;
+        }
         Ok(ledger)
     }
 
@@ -144,6 +167,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         let zk_secret = read_secret(&config.data_dir, "zk.secret")?;
         let sent_at: Vec<(light_clients::PacketId, u64)> =
             store.meta("sent_at")?.unwrap_or_default();
+        let admin_nonce: u64 = store.meta("admin_nonce")?.unwrap_or(0);
         let tip_height = tip.height;
         let mut ledger = Ledger {
             sent_at: sent_at.into_iter().collect(),
@@ -171,6 +195,9 @@ impl<F: Signing + IntoAny> Ledger<F> {
             snapshot_bytes: 0,
             zk_secret,
             block_records: Vec::new(),
+            closed: None,
+            admin_nonce,
+            block_validators: Vec::new(),
         };
         let building = ledger.building;
         for height in snapshot_height + 1..=tip_height {
@@ -213,6 +240,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
         }
         let out = self.host.end_block();
         self.block_records.clear();
+        self.block_validators.clear();
         if out.roots != stored.roots {
             return Err(replay(ReplayFault::Roots {
                 replayed: Box::new(out.roots),

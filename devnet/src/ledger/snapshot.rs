@@ -61,6 +61,10 @@ impl<F: Signing + IntoAny> Ledger<F> {
                 Store::encode("sent_at", &self.sent_at.iter().collect::<Vec<_>>())?,
             ),
             (
+                "admin_nonce",
+                Store::encode("admin_nonce", &self.admin_nonce)?,
+            ),
+            (
                 "snapshot",
                 Store::encode(
                     "snapshot",
@@ -77,7 +81,7 @@ impl<F: Signing + IntoAny> Ledger<F> {
     /// shutdown, so that a restart has nothing to replay). Refused while
     /// the block being built holds inputs.
     pub fn snapshot(&mut self) -> Result<(), LedgerError> {
-        if !self.block_inputs.is_empty() {
+        if !self.block_inputs.is_empty() || self.closed.is_some() {
             return Err(LedgerError::BlockOpen);
         }
         let records = self.snapshot_records(self.tip.height)?;
