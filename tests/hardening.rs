@@ -278,6 +278,7 @@ fn register(
             apps: vec![light_clients::App::Cargo],
             trust_root: None,
             rpc: adapters::chain::RpcPolicy::DEVNET,
+            engine: adapters::chain::Engine::Embedded,
         },
     );
     let body = serde_json::to_string(&relayer::api::RegisterAdapter {

@@ -35,6 +35,8 @@ mod faults;
 
 /// The gba ledger as an ABCI application under four real CometBFT validators.
 mod comet;
+/// A gba chain on real CometBFT nodes, followed through the CometBFT adapter.
+mod comet_adapter;
 
 /// Relayer fleets on Redis, and the chaos run over ledger processes.
 mod chaos;

@@ -220,6 +220,68 @@ pub struct ChainConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_root: Option<AnyTrustRoot>,
     pub rpc: RpcPolicy,
+    /// The node software that serves the endpoints (`engine = "cometbft"`
+    /// in TOML); the embedded ledger's RPC unless said.
+    #[serde(default, skip_serializing_if = "Engine::is_embedded")]
+    pub engine: Engine,
+}
+
+/// The node software behind a chain's endpoints, which decides how the
+/// adapter talks to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// portrelay's own ledger node (`portledger`, the devnet): the routes of
+    /// `docs/profiles/rpc.md`, read by `HttpAdapter`. What a chain is
+    /// unless its configuration says otherwise, as every chain was before
+    /// engines were named.
+    #[default]
+    Embedded,
+    /// CometBFT validators running the gba ledger as their ABCI
+    /// application: CometBFT's own RPC, read by `CometAdapter`
+    /// (`docs/cometbft.md`). Only for a family whose headers are CometBFT's.
+    Cometbft,
+}
+
+impl Engine {
+    pub fn is_embedded(&self) -> bool {
+        *self == Engine::Embedded
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Engine::Embedded => "embedded",
+            Engine::Cometbft => "cometbft",
+        }
+    }
+
+    /// Whether this engine can run a chain of `family`: CometBFT runs only
+    /// the family whose headers, commits and validator sets are CometBFT's.
+    pub fn runs(&self, family: FamilyName) -> bool {
+        match self {
+            Engine::Embedded => true,
+            Engine::Cometbft => family == FamilyName::Gba,
+        }
+    }
+}
+
+impl core::fmt::Display for Engine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::str::FromStr for Engine {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s {
+            "embedded" => Ok(Engine::Embedded),
+            "cometbft" => Ok(Engine::Cometbft),
+            _ => Err(ConfigError::UnknownEngine {
+                given: s.to_string(),
+            }),
+        }
+    }
 }
 
 /// An adapter's configuration, tagged by family (`family = "cosco"` in
@@ -293,6 +355,13 @@ impl AdapterConfig {
         if c.rpc.concurrency == 0 || c.rpc.rate_per_sec == 0 || c.rpc.timeout.is_zero() {
             return Err(ConfigError::Zero { chain });
         }
+        if !c.engine.runs(self.family()) {
+            return Err(ConfigError::Engine {
+                chain,
+                engine: c.engine,
+                family: self.family(),
+            });
+        }
         if let Some(root) = &c.trust_root {
             if root.family() != self.family() {
                 return Err(ConfigError::TrustRootFamily {
@@ -340,6 +409,16 @@ pub enum ConfigError {
         root: FamilyName,
         family: FamilyName,
     },
+    /// The engine cannot run a chain of this family.
+    #[error("{chain}.engine: {engine} does not run {family} chains (cometbft runs gba)")]
+    Engine {
+        chain: ChainId,
+        engine: Engine,
+        family: FamilyName,
+    },
+    /// An engine name that is not one of `embedded`, `cometbft`.
+    #[error("unknown engine {given:?} (expected embedded or cometbft)")]
+    UnknownEngine { given: String },
     /// The chain id is registered already.
     #[error("{chain}.chain_id: {chain} is already registered (a {family} chain)")]
     Taken { chain: ChainId, family: FamilyName },

@@ -2,6 +2,8 @@
 //!
 //! Layout:
 //! - [`chain`]: the `ChainAdapter` contract and adapter configuration;
+//! - [`comet`]: the adapter of a gba chain run by CometBFT validators, over
+//!   CometBFT's RPC (`tendermint-rpc`);
 //! - [`http`]: the RPC client of a ledger of any family (hyper in tower
 //!   layers: timeout, retry with backoff across endpoints, limits);
 //! - [`registry`]: the adapters by chain id, built from their configuration;
@@ -20,6 +22,7 @@
 
 pub mod abci;
 pub mod chain;
+pub mod comet;
 pub mod events;
 pub mod http;
 pub mod records;

@@ -7,7 +7,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use light_clients::any::FamilyName;
 use light_clients::{App, ChainId};
 
-use crate::chain::{AdapterConfig, ChainAdapter, ConfigError};
+use crate::chain::{AdapterConfig, ChainAdapter, ConfigError, Engine};
+use crate::comet::CometAdapter;
 use crate::http::{HttpAdapter, RpcObserver};
 
 /// The registered adapters, shared by every task of the relayer (behind an
@@ -115,13 +116,17 @@ impl Registry {
 
 /// Builds the adapter of a chain, for the registry or for a task that
 /// needs one of its own (a witness per endpoint, the devnet's operator):
-/// the one place adapters are made. Every family's ledger speaks the RPC of
-/// `docs/profiles/rpc.md` today, so each is an [`HttpAdapter`]; a family
-/// with another transport gets its line here. Every RPC attempt is reported
-/// to `observer` when one is given (the relayer's metrics).
+/// the one place adapters are made. A chain's engine says which: every
+/// family's embedded ledger speaks the RPC of `docs/profiles/rpc.md`, read
+/// by an [`HttpAdapter`]; a gba chain run by CometBFT is read through
+/// CometBFT's RPC by a [`CometAdapter`]. Every RPC attempt is reported to
+/// `observer` when one is given (the relayer's metrics).
 pub fn build(
     config: &AdapterConfig,
     observer: Option<Arc<dyn RpcObserver>>,
 ) -> Result<Arc<dyn ChainAdapter>, ConfigError> {
-    Ok(Arc::new(HttpAdapter::observed(config, observer)?))
+    Ok(match config.chain().engine {
+        Engine::Embedded => Arc::new(HttpAdapter::observed(config, observer)?),
+        Engine::Cometbft => Arc::new(CometAdapter::new(config, observer)?),
+    })
 }

@@ -77,6 +77,7 @@ fn chain_config(chain: &str, endpoints: Vec<String>, rpc: RpcPolicy) -> ChainCon
         apps: vec![App::Cargo],
         trust_root: None,
         rpc,
+        engine: adapters::chain::Engine::Embedded,
     }
 }
 

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use adapters::chain::{AdapterConfig, ChainConfig, RpcPolicy};
+use adapters::chain::{AdapterConfig, ChainConfig, Engine, RpcPolicy};
 use adapters::server::ServerLimits;
 use light_clients::any::FamilyName;
 use light_clients::{App, ChainId, Fraction, Hash32, TrustOptions};
@@ -132,6 +132,10 @@ struct RawChain {
     trust_hash: Option<String>,
     #[serde(default)]
     rpc: Option<RawRpc>,
+    /// `embedded` (the default: portrelay's ledger RPC) or `cometbft` (a gba
+    /// chain read through CometBFT's RPC).
+    #[serde(default)]
+    engine: Option<String>,
 }
 
 /// `[chains.rpc]`: a preset (`production`, the default, or `devnet`) and
@@ -328,12 +332,19 @@ impl Config {
                 None => RpcPolicy::PRODUCTION,
                 Some(p) => rpc_policy(p, &key)?,
             };
+            let engine = match c.engine.as_deref() {
+                None => Engine::Embedded,
+                Some(e) => e
+                    .parse::<Engine>()
+                    .map_err(|e| invalid(format!("{}: {e}", key("engine"))))?,
+            };
             let chain = ChainConfig {
                 chain_id,
                 endpoints: c.endpoints,
                 apps,
                 trust_root: None,
                 rpc,
+                engine,
             };
             let family = c
                 .family
@@ -1075,6 +1086,44 @@ rate_per_sec = 500
         );
         let err = load(&text, &[]).unwrap_err().to_string();
         assert!(err.contains("chains[0].rpc.preset"), "{err}");
+    }
+
+    #[test]
+    fn the_engine_is_embedded_unless_a_gba_chain_says_cometbft() {
+        use light_clients::any::FamilyName;
+        let config = load(GOOD, &[]).unwrap();
+        assert!(config
+            .chains
+            .iter()
+            .all(|c| c.adapter.chain().engine == Engine::Embedded));
+        let gba = GOOD
+            .replacen("family = \"cosco\"", "family = \"gba\"", 1)
+            .replacen(
+                "chain_id = \"cosco-1\"",
+                "chain_id = \"gba-1\"\nengine = \"cometbft\"",
+                1,
+            );
+        let config = load(&gba, &[]).unwrap();
+        assert_eq!(config.chains[0].adapter.family(), FamilyName::Gba);
+        assert_eq!(config.chains[0].adapter.chain().engine, Engine::Cometbft);
+        assert_eq!(config.chains[1].adapter.chain().engine, Engine::Embedded);
+        // CometBFT runs only gba chains; an unknown engine is refused by key.
+        let cosco = GOOD.replacen(
+            "chain_id = \"cosco-1\"",
+            "chain_id = \"cosco-1\"\nengine = \"cometbft\"",
+            1,
+        );
+        let err = load(&cosco, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("cosco-1.engine: cometbft does not run cosco"),
+            "{err}"
+        );
+        let unknown = gba.replacen("engine = \"cometbft\"", "engine = \"tendermint\"", 1);
+        let err = load(&unknown, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("chains[0].engine: unknown engine \"tendermint\""),
+            "{err}"
+        );
     }
 
     #[test]

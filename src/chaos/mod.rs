@@ -122,6 +122,7 @@ fn adapter_for(l: &LedgerProc, endpoint: String) -> anyhow::Result<Arc<dyn Chain
         apps: App::ALL.to_vec(),
         trust_root: None,
         rpc: RpcPolicy::DEVNET,
+        engine: adapters::chain::Engine::Embedded,
     };
     adapters::registry::build(&AdapterConfig::new(l.family, config), None)
         .map_err(|e| anyhow::anyhow!("{}: {e}", l.chain_id))

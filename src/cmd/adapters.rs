@@ -84,6 +84,7 @@ pub fn run(cmd: AdaptersCommand) -> ExitCode {
                         .collect::<anyhow::Result<_>>()?,
                     trust_root: None,
                     rpc: RpcPolicy::DEVNET,
+                    engine: adapters::chain::Engine::Embedded,
                 };
                 let adapter = AdapterConfig::new(family, chain);
                 adapter.validate().map_err(|e| anyhow::anyhow!("{e}"))?;

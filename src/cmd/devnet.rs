@@ -180,6 +180,7 @@ pub async fn start_ledger(
         apps: App::ALL.to_vec(),
         trust_root: None,
         rpc: RpcPolicy::DEVNET,
+        engine: adapters::chain::Engine::Embedded,
     };
     let adapter = registry::build(&AdapterConfig::new(family, chain), None)
         .map_err(err(chain_id.as_str()))?;
@@ -521,6 +522,7 @@ pub(crate) fn in_process_engine(
             apps: App::ALL.to_vec(),
             trust_root: None,
             rpc: RpcPolicy::DEVNET,
+            engine: adapters::chain::Engine::Embedded,
         };
         let adapter = registry::build(&AdapterConfig::new(l.family, config), Some(metrics.clone()))
             .map_err(err(l.chain_id.as_str()))?;

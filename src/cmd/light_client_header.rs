@@ -109,6 +109,7 @@ pub async fn header(args: &HeaderArgs) -> Result<serde_json::Value, HeaderError>
         apps: App::ALL.to_vec(),
         trust_root: None,
         rpc: RpcPolicy::PRODUCTION,
+        engine: adapters::chain::Engine::Embedded,
     };
     let adapter = adapters::registry::build(&AdapterConfig::new(family, config), None)?;
     // The status checks the endpoint serves that family and chain.

@@ -194,6 +194,7 @@ fn adapter(endpoint: &str, family: FamilyName, chain: ChainId) -> anyhow::Result
         apps: App::ALL.to_vec(),
         trust_root: None,
         rpc: RpcPolicy::PRODUCTION,
+        engine: adapters::chain::Engine::Embedded,
     };
     HttpAdapter::new(&AdapterConfig::new(family, config)).map_err(|e| anyhow!("{endpoint}: {e}"))
 }

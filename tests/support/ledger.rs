@@ -40,6 +40,7 @@ pub fn adapter(
         apps: App::ALL.to_vec(),
         trust_root: None,
         rpc: RpcPolicy::DEVNET,
+        engine: adapters::chain::Engine::Embedded,
     };
     adapters::registry::build(&AdapterConfig::new(family, config), None).expect("adapter")
 }
