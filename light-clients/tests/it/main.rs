@@ -8,6 +8,7 @@ mod gba_differential;
 mod host;
 mod mutations;
 mod rotation;
+mod roundtrip;
 
 use core::time::Duration;
 
