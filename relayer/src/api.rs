@@ -37,8 +37,16 @@ const MAX_CONCURRENT: usize = 64;
 /// flight on any route (429 beyond), so one operator's script or a scraper
 /// gone wrong cannot queue every other client (the fleet's members reading
 /// each other's status, Prometheus, the page) behind it.
+///
+/// The mutating routes (clear, retry, adapters) are operator actions: one
+/// client address may send 10 a second, 20 at once (loopback exempt).
 pub const SERVER_LIMITS: adapters::server::ServerLimits = adapters::server::ServerLimits {
     per_client: 16,
+    rate: adapters::server::RateLimit {
+        per_second: 10,
+        burst: 20,
+        loopback: false,
+    },
     max_body: MAX_BODY_BYTES,
     ..adapters::server::ServerLimits::DEFAULT
 };
