@@ -79,7 +79,23 @@ pub fn check_unique_keys(bytes: &[u8]) -> Result<(), JsonError> {
     }
     .deserialize(&mut de)
     .and_then(|()| de.end())
-    .map_err(|e| match refused.take() {
+    .map_err(|e| {
+        let refusal = refused.take();
+        // The walk stops at the first refusal: text that is not JSON past
+        // that point is malformed, not a document with a repeated key (a
+        // fuzz finding: `{"a":1,"a":2}` then bytes that are not JSON).
+        if refusal.is_some() {
+            if let Err(malformed) = serde_json::from_slice::<de::IgnoredAny>(bytes) {
+                return JsonError::Malformed(malformed);
+            }
+        }
+        refusal_error(refusal, e)
+    })
+}
+
+/// The error for what the walk refused (or for malformed text).
+fn refusal_error(refusal: Option<Refusal>, e: serde_json::Error) -> JsonError {
+    match refusal {
         Some(Refusal::Duplicate(key)) => JsonError::DuplicateKey {
             key,
             line: e.line(),
@@ -91,7 +107,7 @@ pub fn check_unique_keys(bytes: &[u8]) -> Result<(), JsonError> {
             column: e.column(),
         },
         None => JsonError::Malformed(e),
-    })
+    }
 }
 
 /// Reads `T` from `bytes`, refusing a repeated key anywhere in them.

@@ -38,3 +38,28 @@ fn gba_json_with_bad_base64_is_refused_not_a_panic() {
         );
     }
 }
+
+/// A repeated key followed by bytes that are not JSON (the `strict_json`
+/// fuzzer's input) was refused as `duplicate_key`: the walk stopped at the
+/// repeat and never saw the rest. Text that is not JSON is malformed,
+/// whatever it repeats first; a repeat in JSON is still named.
+#[test]
+fn a_repeated_key_in_text_that_is_not_json_is_malformed() {
+    let mut data = br#"{"a":1,"a":2}"#.to_vec();
+    data.extend([0xff; 56]);
+    let e = light_clients::json::check_unique_keys(&data).expect_err("refused");
+    assert_eq!(e.check(), "malformed_json", "{e}");
+    assert!(serde_json::from_slice::<serde_json::Value>(&data).is_err());
+    for (text, check) in [
+        (&br#"{"a":1,"a":2} x"#[..], "malformed_json"),
+        (br#"{"a":1,"a":2"#, "malformed_json"),
+        (br#"[{"a":1,"a":2},]"#, "malformed_json"),
+        (br#"{"a":1,"a":2}"#, "duplicate_key"),
+        (br#" {"k":{"a":1,"a":2}} "#, "duplicate_key"),
+        (br#"{"value":"AAAA="} x"#, "malformed_json"),
+        (br#"{"value":"AAAA="}"#, "malformed_base64"),
+    ] {
+        let e = light_clients::json::check_unique_keys(text).expect_err("refused");
+        assert_eq!(e.check(), check, "{}: {e}", String::from_utf8_lossy(text));
+    }
+}
