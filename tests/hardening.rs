@@ -455,3 +455,66 @@ fn a_ledger_answer_with_an_unknown_field_is_refused_by_name_and_the_relayer_runs
     let (status, _, _) = get(api, "/healthz");
     assert_eq!(status, 200);
 }
+
+/// One request from the source address `from` (any of 127.0.0.0/8): its status and body.
+async fn request_from(
+    from: std::net::IpAddr,
+    addr: SocketAddr,
+    raw: &str,
+) -> (u16, serde_json::Value, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind(SocketAddr::new(from, 0)).expect("bind");
+    let mut s = socket.connect(addr).await.expect("connect");
+    s.write_all(raw.as_bytes()).await.expect("write");
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(GENEROUS, s.read_to_end(&mut bytes)).await;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+    (status, json, head.to_ascii_lowercase())
+}
+
+/// A `portledger` limiting writes per client (loopback included): one
+/// client's flood of transactions is answered 429 `rate_limited` while
+/// another client's transactions and the flooder's reads are still served.
+#[tokio::test]
+async fn a_flood_of_transactions_from_one_client_is_rate_limited_and_others_are_served() {
+    let ledger = portledger(&[
+        "--rate-limit-per-second",
+        "1",
+        "--rate-limit-burst",
+        "3",
+        "--rate-limit-loopback",
+    ]);
+    let tx = "POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    let flooder: std::net::IpAddr = "127.0.0.2".parse().expect("ip");
+    let other: std::net::IpAddr = "127.0.0.3".parse().expect("ip");
+    // At one write a second, 1000 writes cannot all find a token.
+    let mut answered = 0;
+    let refused = loop {
+        let (status, body, head) = request_from(flooder, ledger.addr, tx).await;
+        if status == 429 {
+            break (body, head);
+        }
+        answered += 1;
+        assert!(answered < 1000, "1000 writes at 1/s were never refused");
+    };
+    assert!(answered >= 3, "the burst of 3 was answered ({answered})");
+    let (body, head) = refused;
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    assert!(head.contains("retry-after: "), "{head}");
+    // The other client's transaction reaches the route (refused there, as
+    // `{}` is no transaction, but not rate limited); the flooder still reads.
+    let (status, body, _) = request_from(other, ledger.addr, tx).await;
+    assert_ne!(status, 429, "{body}");
+    assert_ne!(body["code"], "rate_limited", "{body}");
+    let get = "GET /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let (status, body, _) = request_from(flooder, ledger.addr, get).await;
+    assert_eq!(status, 200, "{body}");
+}
