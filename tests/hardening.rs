@@ -3,7 +3,9 @@
 //! them after the header timeout, and exit on SIGTERM while clients still
 //! hold others; every error is JSON `{code, message}` (404, 405, a bad
 //! query string); a key file that is a named pipe or a device is refused by
-//! name and leaves `/readyz` answering.
+//! name and leaves `/readyz` answering; a ledger whose answers carry a
+//! field the wire format does not have is refused by that field's name and
+//! the relayer keeps running.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -354,4 +356,166 @@ async fn a_relayer_api_drops_slow_clients_refuses_pipes_and_exits_on_sigterm() {
     .expect("terminate");
     println!("portrelay start exited {took:?} after SIGTERM (api shutdown bound 2s)");
     net.shutdown().await;
+}
+
+/// A ledger that answers `GET /v1/status` with a status carrying a field
+/// the wire format does not have, and 404 to anything else; its base URL.
+fn ledger_with_a_surprise() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut status = serde_json::to_value(adapters::wire::NodeStatus {
+        version: adapters::wire::WIRE_VERSION,
+        chain_id: light_clients::ChainId::new("gba-9").expect("chain id"),
+        family: light_clients::FamilyName::Gba,
+        height: 5,
+        time: light_clients::Timestamp::from_unix_secs(1_800_000_000),
+        operator: light_clients::host::RelayerKey([7; 32]),
+        validators: 4,
+        ebl_platform: light_clients::host::RelayerKey([2; 32]),
+        max_tx_bytes: None,
+    })
+    .expect("json");
+    status["surprise"] = true.into();
+    let status = status.to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let status = status.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match s.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head);
+                let (code, body) = if head.starts_with("GET /v1/status ") {
+                    ("200 OK", status)
+                } else {
+                    (
+                        "404 Not Found",
+                        r#"{"code":"not_found","message":"no such route"}"#.to_string(),
+                    )
+                };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {code}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_ledger_answer_with_an_unknown_field_is_refused_by_name_and_the_relayer_runs_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key_file = dir.path().join("relayer.key");
+    std::fs::write(&key_file, format!("{}\n", "01".repeat(32))).expect("key");
+    let api = free_addr();
+    // A relay needs two chains: both at the same ledger, whose every
+    // status is refused before its chain id is looked at.
+    let url = ledger_with_a_surprise();
+    let chains = vec![
+        ("gba".to_string(), "gba-9".to_string(), vec![url.clone()]),
+        ("cosco".to_string(), "cosco-9".to_string(), vec![url]),
+    ];
+    let config = write_config(dir.path(), &key_file, &chains, Some((api, None)));
+    let mut running = start_relayer(&config, &dir.path().join("relayer.log"));
+    let deadline = Instant::now() + GENEROUS;
+    // /readyz names the field; the follower's last error names it too.
+    let (readyz, follow) = loop {
+        let ready = TcpStream::connect(api).ok().map(|_| get(api, "/readyz"));
+        let status = ready.as_ref().map(|_| get(api, "/v1/status"));
+        if let (Some((503, ready, _)), Some((200, status, _))) = (ready, status) {
+            let follow = status["chains"]["gba-9"]["follow"].to_string();
+            if follow.contains("surprise") {
+                break (ready, follow);
+            }
+        }
+        assert!(
+            running.child_mut().try_wait().expect("wait").is_none(),
+            "the relayer exited: {}",
+            std::fs::read_to_string(dir.path().join("relayer.log")).unwrap_or_default()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "no refusal naming the field within {GENEROUS:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(readyz["code"], "not_ready", "{readyz}");
+    let message = readyz["message"].as_str().expect("message");
+    assert!(message.contains("unknown field `surprise`"), "{message}");
+    assert!(follow.contains("unknown field `surprise`"), "{follow}");
+    // Still running and serving after the refusals.
+    assert!(running.child_mut().try_wait().expect("wait").is_none());
+    let (status, _, _) = get(api, "/healthz");
+    assert_eq!(status, 200);
+}
+
+/// One request from the source address `from` (any of 127.0.0.0/8): its status and body.
+async fn request_from(
+    from: std::net::IpAddr,
+    addr: SocketAddr,
+    raw: &str,
+) -> (u16, serde_json::Value, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind(SocketAddr::new(from, 0)).expect("bind");
+    let mut s = socket.connect(addr).await.expect("connect");
+    s.write_all(raw.as_bytes()).await.expect("write");
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(GENEROUS, s.read_to_end(&mut bytes)).await;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+    (status, json, head.to_ascii_lowercase())
+}
+
+/// A `portledger` limiting writes per client (loopback included): one
+/// client's flood of transactions is answered 429 `rate_limited` while
+/// another client's transactions and the flooder's reads are still served.
+#[tokio::test]
+async fn a_flood_of_transactions_from_one_client_is_rate_limited_and_others_are_served() {
+    let ledger = portledger(&[
+        "--rate-limit-per-second",
+        "1",
+        "--rate-limit-burst",
+        "3",
+        "--rate-limit-loopback",
+    ]);
+    let tx = "POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    let flooder: std::net::IpAddr = "127.0.0.2".parse().expect("ip");
+    let other: std::net::IpAddr = "127.0.0.3".parse().expect("ip");
+    // At one write a second, 1000 writes cannot all find a token.
+    let mut answered = 0;
+    let refused = loop {
+        let (status, body, head) = request_from(flooder, ledger.addr, tx).await;
+        if status == 429 {
+            break (body, head);
+        }
+        answered += 1;
+        assert!(answered < 1000, "1000 writes at 1/s were never refused");
+    };
+    assert!(answered >= 3, "the burst of 3 was answered ({answered})");
+    let (body, head) = refused;
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    assert!(head.contains("retry-after: "), "{head}");
+    // The other client's transaction reaches the route (refused there, as
+    // `{}` is no transaction, but not rate limited); the flooder still reads.
+    let (status, body, _) = request_from(other, ledger.addr, tx).await;
+    assert_ne!(status, 429, "{body}");
+    assert_ne!(body["code"], "rate_limited", "{body}");
+    let get = "GET /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let (status, body, _) = request_from(flooder, ledger.addr, get).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -324,7 +324,9 @@ impl HttpAdapter {
     /// ledger that did not answer (a 502 page during a restart), and the
     /// caller should see it as transient.
     fn refusal(&self, path: &str, status: StatusCode, body: &[u8]) -> AdapterError {
-        let error_body = serde_json::from_slice::<ErrorBody>(body).ok();
+        // Read as strictly as a 2xx message: a body with another shape (a
+        // proxy's page, an unknown field) is quoted, not half-read.
+        let error_body = light_clients::json::from_slice::<ErrorBody>(body).ok();
         let transient = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
         if status == StatusCode::NOT_FOUND {
             return AdapterError::NotFound {

@@ -16,6 +16,13 @@
 //! - Each client address has at most `per_client` requests in flight; one
 //!   more is answered 429 `rate_limited`, so one client's flood cannot take
 //!   every slot of a server other clients share.
+//! - Each client address may send writes (any method but GET, HEAD and
+//!   OPTIONS: transactions, events, batches, the API's mutating routes) at
+//!   `rate.per_second` on average, `rate.burst` at once (a token bucket);
+//!   one more is answered 429 `rate_limited` with `Retry-After`, so one
+//!   client's flood of expensive requests cannot starve the others.
+//!   Loopback clients are exempt unless `rate.loopback` (a devnet, a bench,
+//!   or a proxy on the same host that limits its own clients).
 //! - JSON bodies (`application/json`) naming a key twice are refused 400
 //!   `duplicate_key` before any route reads them (`light_clients::json`).
 //! - Every error answer is JSON `{code, message}`: those the routes build
@@ -34,7 +41,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderValue, Request, Response, StatusCode};
+use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming, SizeHint};
@@ -60,6 +67,8 @@ pub struct ServerLimits {
     pub shutdown: Duration,
     /// Requests one client address may have in flight.
     pub per_client: usize,
+    /// The write rate each client address may keep up.
+    pub rate: RateLimit,
     /// The largest JSON body buffered for the repeated-key check (routes
     /// keep their own, smaller limits).
     pub max_body: usize,
@@ -76,9 +85,44 @@ impl ServerLimits {
         idle: Duration::from_secs(75),
         shutdown: Duration::from_secs(10),
         per_client: 64,
+        rate: RateLimit::DEFAULT,
         max_body: 8 * 1024 * 1024,
         own_key_checks: &[],
     };
+}
+
+/// A token bucket per client address over the requests that write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Writes per second one client may keep up; 0 turns the limit off.
+    pub per_second: u32,
+    /// Writes one client may send at once after a quiet spell (the bucket's size).
+    pub burst: u32,
+    /// Whether loopback clients are limited too (by default they are not:
+    /// the devnet's workload, a bench, a proxy on the same host).
+    pub loopback: bool,
+}
+
+impl RateLimit {
+    /// 200 writes a second, 400 at once, loopback exempt: far above what a
+    /// relayer or a feeder sends (a relayer submits a few batched
+    /// transactions per block), far below what one client's loop can.
+    pub const DEFAULT: RateLimit = RateLimit {
+        per_second: 200,
+        burst: 400,
+        loopback: false,
+    };
+
+    /// No limit.
+    pub const OFF: RateLimit = RateLimit {
+        per_second: 0,
+        burst: 0,
+        loopback: false,
+    };
+
+    fn applies(&self, client: IpAddr) -> bool {
+        self.per_second > 0 && (self.loopback || !client.is_loopback())
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then for at
@@ -90,6 +134,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let clients = Arc::new(Clients::default());
+    let buckets = Arc::new(Buckets::default());
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -114,7 +159,7 @@ pub async fn serve(
             peer,
             router.clone(),
             limits,
-            clients.clone(),
+            (clients.clone(), buckets.clone()),
             shutdown.clone(),
         ));
     }
@@ -140,7 +185,7 @@ async fn connection(
     peer: SocketAddr,
     router: Router,
     limits: ServerLimits,
-    clients: Arc<Clients>,
+    (clients, buckets): (Arc<Clients>, Arc<Buckets>),
     shutdown: CancellationToken,
 ) {
     let activity = Arc::new(Activity::new());
@@ -151,10 +196,17 @@ async fn connection(
     let service = {
         let activity = activity.clone();
         hyper::service::service_fn(move |req: Request<Incoming>| {
-            let (router, clients, activity) = (router.clone(), clients.clone(), activity.clone());
+            let (router, clients, buckets, activity) = (
+                router.clone(),
+                clients.clone(),
+                buckets.clone(),
+                activity.clone(),
+            );
             async move {
                 let _busy = activity.request();
-                Ok::<_, Infallible>(handle(req, peer.ip(), router, limits, &clients).await)
+                Ok::<_, Infallible>(
+                    handle(req, peer.ip(), router, limits, (&clients, &buckets)).await,
+                )
             }
         })
     };
@@ -192,15 +244,35 @@ async fn connection(
     }
 }
 
-/// One request through the per-client limit, the body deadline and the
+/// One request through the per-client limits, the body deadline and the
 /// repeated-key check to the router, its error answer made JSON.
 async fn handle(
     req: Request<Incoming>,
     client: IpAddr,
     router: Router,
     limits: ServerLimits,
-    clients: &Clients,
+    (clients, buckets): (&Clients, &Buckets),
 ) -> Response<Body> {
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if writes && limits.rate.applies(client) {
+        if let Err(wait) = buckets.take(client, limits.rate, tokio::time::Instant::now()) {
+            let mut refused = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "{client} sends more than {} writes a second ({} at once); retry in {} ms",
+                    limits.rate.per_second,
+                    limits.rate.burst,
+                    wait.as_millis().max(1)
+                ),
+            );
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            refused
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            return refused;
+        }
+    }
     let Some(_slot) = clients.take(client, limits.per_client) else {
         return error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -397,6 +469,63 @@ impl hyper::body::Body for Deadline {
 #[derive(Debug, Default)]
 struct Clients {
     in_flight: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// Most client addresses whose buckets are kept: past it, the buckets
+/// that have filled up again (the same as a new one) are forgotten.
+const MAX_BUCKETS: usize = 65_536;
+
+/// Each client address's token bucket of writes.
+#[derive(Debug, Default)]
+struct Buckets {
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: tokio::time::Instant,
+}
+
+impl Bucket {
+    fn refilled(self, rate: RateLimit, now: tokio::time::Instant) -> f64 {
+        let gained =
+            now.saturating_duration_since(self.at).as_secs_f64() * f64::from(rate.per_second);
+        (self.tokens + gained).min(f64::from(rate.burst.max(1)))
+    }
+}
+
+impl Buckets {
+    /// Takes one token of `client`'s bucket, or says how long until one is there.
+    fn take(
+        &self,
+        client: IpAddr,
+        rate: RateLimit,
+        now: tokio::time::Instant,
+    ) -> Result<(), Duration> {
+        let size = f64::from(rate.burst.max(1));
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_BUCKETS && !map.contains_key(&client) {
+            map.retain(|_, b| b.refilled(rate, now) < size);
+        }
+        let bucket = map.entry(client).or_insert(Bucket {
+            tokens: size,
+            at: now,
+        });
+        let tokens = bucket.refilled(rate, now);
+        if tokens >= 1.0 {
+            *bucket = Bucket {
+                tokens: tokens - 1.0,
+                at: now,
+            };
+            Ok(())
+        } else {
+            *bucket = Bucket { tokens, at: now };
+            Err(Duration::from_secs_f64(
+                (1.0 - tokens) / f64::from(rate.per_second.max(1)),
+            ))
+        }
+    }
 }
 
 /// A client's request slot, given back on drop.
@@ -653,6 +782,115 @@ mod tests {
         stop.cancel();
         task.await.unwrap().unwrap();
         assert!(before.elapsed() <= limits.shutdown + Duration::from_secs(1));
+    }
+
+    /// Sends `raw` from the source address `from` (any of 127.0.0.0/8)
+    /// and reads until the server closes the connection.
+    async fn exchange_from(from: IpAddr, addr: SocketAddr, raw: &str) -> String {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(from, 0)).unwrap();
+        let mut s = socket.connect(addr).await.unwrap();
+        s.write_all(raw.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    const POST: &str = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}";
+    const GET: &str = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+    #[tokio::test]
+    async fn a_flood_of_writes_from_one_client_is_answered_429_while_others_are_served() {
+        let limits = ServerLimits {
+            rate: RateLimit {
+                per_second: 1,
+                burst: 3,
+                loopback: true,
+            },
+            ..ServerLimits::DEFAULT
+        };
+        let (addr, stop, task) = start(limits).await;
+        let flooder: IpAddr = "127.0.0.2".parse().unwrap();
+        let other: IpAddr = "127.0.0.3".parse().unwrap();
+        // The burst goes through, then the flood is refused (at one write
+        // a second, 1000 writes cannot all find a token).
+        let mut served = 0;
+        let refused = loop {
+            let answer = exchange_from(flooder, addr, POST).await;
+            if answer.starts_with("HTTP/1.1 429") {
+                break answer;
+            }
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            served += 1;
+            assert!(served < 1000, "1000 writes at 1/s were never refused");
+        };
+        assert!(served >= 3, "the burst of 3 was served ({served})");
+        assert_eq!(body_json(&refused)["code"], "rate_limited", "{refused}");
+        assert!(
+            refused.to_ascii_lowercase().contains("retry-after: "),
+            "{refused}"
+        );
+        assert!(body_json(&refused)["message"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.2"));
+        // Another client's writes are served, and so are the flooder's reads.
+        let answer = exchange_from(other, addr, POST).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let answer = exchange_from(flooder, addr, GET).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        stop.cancel();
+        task.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn loopback_clients_are_not_rate_limited_unless_configured() {
+        let limits = ServerLimits {
+            rate: RateLimit {
+                per_second: 1,
+                burst: 1,
+                loopback: false,
+            },
+            ..ServerLimits::DEFAULT
+        };
+        let (addr, stop, task) = start(limits).await;
+        for _ in 0..20 {
+            let answer = exchange(addr, POST).await;
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        }
+        stop.cancel();
+        task.await.unwrap().unwrap();
+    }
+
+    #[test]
+    fn a_bucket_refills_at_its_rate_up_to_its_burst() {
+        let rate = RateLimit {
+            per_second: 2,
+            burst: 4,
+            loopback: true,
+        };
+        let buckets = Buckets::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let t0 = tokio::time::Instant::now();
+        for _ in 0..4 {
+            buckets.take(ip, rate, t0).unwrap();
+        }
+        let wait = buckets.take(ip, rate, t0).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(500));
+        // Half a second later one token is back, and only one.
+        let t1 = t0 + Duration::from_millis(500);
+        buckets.take(ip, rate, t1).unwrap();
+        assert!(buckets.take(ip, rate, t1).is_err());
+        // A long quiet spell fills the bucket to its size, no more.
+        let t2 = t1 + Duration::from_secs(3600);
+        for _ in 0..4 {
+            buckets.take(ip, rate, t2).unwrap();
+        }
+        assert!(buckets.take(ip, rate, t2).is_err());
+        assert!(RateLimit::DEFAULT.applies("10.0.0.1".parse().unwrap()));
+        assert!(!RateLimit::DEFAULT.applies("127.0.0.1".parse().unwrap()));
+        assert!(!RateLimit::DEFAULT.applies("::1".parse().unwrap()));
+        assert!(!RateLimit::OFF.applies("10.0.0.1".parse().unwrap()));
     }
 
     #[tokio::test]

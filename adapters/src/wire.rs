@@ -32,6 +32,7 @@ pub enum WireError {
 
 /// `GET /v1/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NodeStatus {
     pub version: u8,
     pub chain_id: ChainId,
@@ -52,6 +53,7 @@ pub struct NodeStatus {
 /// `GET /v1/headers/{height}` and `GET /v1/headers/next?after=H`: a finalized
 /// header with its validator sets.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HeaderResponse {
     pub version: u8,
     pub height: u64,
@@ -60,6 +62,7 @@ pub struct HeaderResponse {
 
 /// One packet or ack of a block, with its inclusion proof.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProvenEvent {
     pub index: u64,
     pub event: BlockEvent,
@@ -70,6 +73,7 @@ pub struct ProvenEvent {
 /// against header `proof_height` (the block itself, or the next one for gba,
 /// whose roots sit behind the next header's `app_hash`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlockEvents {
     pub version: u8,
     pub height: u64,
@@ -80,6 +84,7 @@ pub struct BlockEvents {
 
 /// One channel end's sequences after a block, with its proof under `state_root`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProvenChannelState {
     pub state: light_clients::ChannelState,
     pub proof: EventProof,
@@ -87,6 +92,7 @@ pub struct ProvenChannelState {
 
 /// One counterparty client's summary after a block, with its proof under `state_root`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProvenClientState {
     pub summary: light_clients::ClientSummary,
     pub proof: EventProof,
@@ -96,6 +102,7 @@ pub struct ProvenClientState {
 /// counterparty client's summary after the block, each proven against
 /// header `proof_height` (as for events).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlockState {
     pub version: u8,
     pub height: u64,
@@ -107,6 +114,7 @@ pub struct BlockState {
 
 /// `GET /v1/channels`: every channel end on the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChannelsResponse {
     pub version: u8,
     pub height: u64,
@@ -115,6 +123,7 @@ pub struct ChannelsResponse {
 
 /// A counterparty client as `GET /v1/clients` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClientInfo {
     pub chain: ChainId,
     pub family: FamilyName,
@@ -126,6 +135,7 @@ pub struct ClientInfo {
 
 /// `GET /v1/clients`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClientsResponse {
     pub version: u8,
     pub height: u64,
@@ -134,6 +144,7 @@ pub struct ClientsResponse {
 
 /// `GET /v1/accounts/{key}`: a transaction signer's next nonce.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AccountResponse {
     pub version: u8,
     pub key: RelayerKey,
@@ -147,6 +158,7 @@ pub struct AccountResponse {
 /// `GET /v1/packets/{source}/{destination}/{app}/{sequence}`: the block that
 /// emitted a packet this ledger sent and has not yet seen acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PacketLocation {
     pub version: u8,
     pub packet: PacketId,
@@ -156,6 +168,7 @@ pub struct PacketLocation {
 /// `GET /v1/receipts/{source}/{destination}/{app}/{sequence}`: the block in
 /// which this ledger received a packet and wrote its ack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReceiptLocation {
     pub version: u8,
     pub packet: PacketId,
@@ -165,6 +178,7 @@ pub struct ReceiptLocation {
 
 /// How one message of a transaction went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum MsgResult {
     Ok { outcome: Outcome },
@@ -185,6 +199,7 @@ impl From<Result<Outcome, HostError>> for MsgResult {
 
 /// `POST /v1/tx` (and `GET /v1/tx/{id}`): where a transaction stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TxResponse {
     pub version: u8,
     /// Hex SHA-256 id of the transaction.
@@ -213,6 +228,7 @@ pub struct SubmitEvent {
 
 /// The answer to `POST /v1/events`: the event is queued for the next block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SubmittedEvent {
     pub version: u8,
     /// The packet the event will travel in (none for an event recorded on
@@ -230,6 +246,7 @@ pub struct SubmittedEvent {
 
 /// A warning on an accepted event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EventWarning {
     /// The stable rule identifier, e.g. `dcsa.shipment.event_date_time`.
     pub rule: String,
@@ -251,6 +268,7 @@ impl From<&crate::events::Warning> for EventWarning {
 
 /// PINT's answer to an eBL transfer that was accepted (RECE) or had been (DUPE).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct EblReceipt {
     /// `RECE` or `DUPE`.
@@ -274,6 +292,7 @@ pub struct SubmitEvents {
 
 /// The answer to `POST /v1/events/batch`: one result per submitted event, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SubmittedEvents {
     pub version: u8,
     pub results: Vec<SubmittedItem>,
@@ -303,6 +322,7 @@ pub struct RefusedEvent {
 
 /// Every error response: an HTTP status and this body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// A stable, machine-readable code (`unregistered_key`, `not_found` ...).
     pub code: String,
@@ -312,6 +332,7 @@ pub struct ErrorBody {
 /// `GET /v1/zk/paths/{source}/{app}` on a destination: how it takes packets
 /// of that path, and whether a verifying key is registered for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PathPolicyResponse {
     pub version: u8,
     pub source: ChainId,
@@ -323,6 +344,7 @@ pub struct PathPolicyResponse {
 /// `GET /v1/zk/key` on a source with a prover: the verifying key of its
 /// disclosure proofs (`circuits::groth16::vk_to_bytes`) and its shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ZkKeyResponse {
     pub version: u8,
     /// Depth of the ledger's `zk_root` trees.
@@ -356,6 +378,7 @@ pub struct DiscloseRequest {
 /// The answer to `POST /v1/zk/disclose`: one proof per K packets, in the
 /// order asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DisclosureResponse {
     pub version: u8,
     pub proof_height: u64,

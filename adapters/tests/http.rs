@@ -525,6 +525,66 @@ async fn an_unknown_wire_version_is_refused_by_name() {
     );
 }
 
+/// Every answer the relayer reads refuses a field it does not know, by its
+/// name, at the top or deep inside (a ledger's answer is not read leniently:
+/// a field one side writes and the other drops is a disagreement on what
+/// was said); a repeated key is refused the same way.
+#[tokio::test]
+async fn an_answer_with_an_unknown_field_is_refused_by_name() {
+    let mut status = serde_json::to_value(node_status("cosco-1", FamilyName::Cosco)).unwrap();
+    status["surprise"] = true.into();
+    let mut header = serde_json::to_value(HeaderResponse {
+        version: 1,
+        height: 2,
+        header: cosco_header(),
+    })
+    .unwrap();
+    // Deep inside: next to the header's family tag.
+    header["header"]["extra"] = 1.into();
+    let channels = r#"{"version":1,"height":4,"height":5,"channels":[]}"#;
+    let tx = serde_json::json!({
+        "version": 1, "id": "ab", "height": null,
+        "results": [{"status": "err", "check": "c", "message": "m", "hint": "x"}],
+    });
+    let url = serve(
+        Router::new()
+            .route("/v1/status", get(move || async move { Json(status) }))
+            .route("/v1/headers/{h}", get(move || async move { Json(header) }))
+            .route(
+                "/v1/channels",
+                get(move || async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        channels,
+                    )
+                }),
+            )
+            .route("/v1/tx/{id}", get(move || async move { Json(tx) })),
+    )
+    .await;
+    let adapter = cosco(vec![url], policy());
+    let bad = |err: AdapterError, name: &str| match &err {
+        AdapterError::BadResponse { reason, .. } => {
+            assert!(reason.contains(name), "{name}: {reason}")
+        }
+        other => panic!("{name}: expected a bad response, got {other:?}"),
+    };
+    bad(
+        adapter.status().await.unwrap_err(),
+        "unknown field `surprise`",
+    );
+    // serde names a key beside an adjacent tag as an invalid value.
+    bad(adapter.header(2).await.unwrap_err(), "string \"extra\"");
+    bad(
+        adapter.channels().await.unwrap_err(),
+        "duplicate key \"height\"",
+    );
+    bad(
+        adapter.wait_tx("ab").await.unwrap_err(),
+        "unknown field `hint`",
+    );
+}
+
 #[tokio::test]
 async fn current_messages_are_read() {
     let header = HeaderResponse {

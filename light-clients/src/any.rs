@@ -202,6 +202,7 @@ macro_rules! any_of {
         #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, Serialize, Deserialize)]
         #[serde(tag = "family", content = "value", rename_all = "lowercase")]
+        #[serde(deny_unknown_fields)]
         pub enum $name {
             $($variant($inner<$ty>),)*
         }

@@ -60,11 +60,16 @@ enum Refusal {
 /// Keys whose string values tendermint decodes as base64.
 const BASE64_KEYS: [&str; 2] = ["value", "signature"];
 
-/// Whether `s` has the one padding shape subtle-encoding 0.5.1 cannot
-/// survive: a length not a multiple of 4 whose last group opens with `=`.
+/// Whether `s` has a padding shape subtle-encoding 0.5.1 cannot survive:
+/// a length not a multiple of 4 whose last group opens with `=`, or an `=`
+/// anywhere but in the padding at the end.
 fn breaks_base64_decoder(s: &str) -> bool {
     let tail = s.len() % 4;
-    tail != 0 && s.as_bytes()[s.len() - tail] == b'='
+    let opens_tail = tail != 0 && s.as_bytes()[s.len() - tail] == b'=';
+    // An '=' with something else after it: the decoder's length check
+    // fails (a debug assertion, so a panic in debug builds; fuzz finding).
+    let inside = s.trim_end_matches('=').contains('=');
+    opens_tail || inside
 }
 
 /// Refuses a document in which any object names a key twice (or a base64
@@ -79,7 +84,23 @@ pub fn check_unique_keys(bytes: &[u8]) -> Result<(), JsonError> {
     }
     .deserialize(&mut de)
     .and_then(|()| de.end())
-    .map_err(|e| match refused.take() {
+    .map_err(|e| {
+        let refusal = refused.take();
+        // The walk stops at the first refusal: text that is not JSON past
+        // that point is malformed, not a document with a repeated key (a
+        // fuzz finding: `{"a":1,"a":2}` then bytes that are not JSON).
+        if refusal.is_some() {
+            if let Err(malformed) = serde_json::from_slice::<serde_json::Value>(bytes) {
+                return JsonError::Malformed(malformed);
+            }
+        }
+        refusal_error(refusal, e)
+    })
+}
+
+/// The error for what the walk refused (or for malformed text).
+fn refusal_error(refusal: Option<Refusal>, e: serde_json::Error) -> JsonError {
+    match refusal {
         Some(Refusal::Duplicate(key)) => JsonError::DuplicateKey {
             key,
             line: e.line(),
@@ -91,7 +112,7 @@ pub fn check_unique_keys(bytes: &[u8]) -> Result<(), JsonError> {
             column: e.column(),
         },
         None => JsonError::Malformed(e),
-    })
+    }
 }
 
 /// Reads `T` from `bytes`, refusing a repeated key anywhere in them.

@@ -32,6 +32,7 @@ const NODE_PREFIX: u8 = 0x01;
     BorshSerialize,
     BorshDeserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct MerkleCommitment {
     pub root: Hash32,
     pub count: u64,
@@ -41,6 +42,7 @@ pub struct MerkleCommitment {
 #[derive(
     Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct MerkleProof {
     pub leaf_index: u64,
     pub siblings: Vec<Hash32>,

@@ -166,6 +166,7 @@ impl FromStr for App {
     BorshSerialize,
     BorshDeserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct ChannelId {
     pub source: ChainId,
     pub destination: ChainId,
@@ -192,6 +193,7 @@ impl fmt::Display for ChannelId {
     BorshSerialize,
     BorshDeserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct PacketId {
     pub channel: ChannelId,
     pub sequence: u64,
@@ -227,6 +229,7 @@ impl fmt::Display for PacketId {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct Timeout {
     pub time: Timestamp,
     pub height: Option<u64>,
@@ -338,6 +341,7 @@ pub enum EventKind {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct EventLeaf {
     pub kind: EventKind,
     pub commitment: Hash32,
@@ -448,6 +452,7 @@ impl Canonical for StateLeaf {
     BorshSerialize,
     BorshDeserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct Roots {
     /// Packets and acks the block emits.
     pub events: MerkleCommitment,

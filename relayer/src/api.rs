@@ -37,8 +37,16 @@ const MAX_CONCURRENT: usize = 64;
 /// flight on any route (429 beyond), so one operator's script or a scraper
 /// gone wrong cannot queue every other client (the fleet's members reading
 /// each other's status, Prometheus, the page) behind it.
+///
+/// The mutating routes (clear, retry, adapters) are operator actions: one
+/// client address may send 10 a second, 20 at once (loopback exempt).
 pub const SERVER_LIMITS: adapters::server::ServerLimits = adapters::server::ServerLimits {
     per_client: 16,
+    rate: adapters::server::RateLimit {
+        per_second: 10,
+        burst: 20,
+        loopback: false,
+    },
     max_body: MAX_BODY_BYTES,
     ..adapters::server::ServerLimits::DEFAULT
 };
@@ -786,6 +794,49 @@ mod tests {
             );
         }
         assert!(json["components"]["securitySchemes"]["bearer"].is_object());
+    }
+
+    /// The bodies the mutating routes take refuse a field they do not
+    /// know, by its name, at the top and inside (axum's `Json` reads them
+    /// with serde_json; the server refused repeated keys before).
+    #[test]
+    fn request_bodies_refuse_unknown_fields_by_name() {
+        let plain = serde_json::to_value(RegisterAdapter {
+            adapter: AdapterConfig::new(
+                light_clients::FamilyName::Gba,
+                adapters::chain::ChainConfig {
+                    chain_id: ChainId::new("gba-7").unwrap(),
+                    endpoints: vec!["http://127.0.0.1:9".into()],
+                    apps: vec![App::Cargo],
+                    trust_root: None,
+                    rpc: adapters::chain::RpcPolicy::DEVNET,
+                    engine: adapters::chain::Engine::Embedded,
+                },
+            ),
+            key_file: "/k".into(),
+        })
+        .unwrap();
+        let read = |v: &serde_json::Value| serde_json::from_value::<RegisterAdapter>(v.clone());
+        read(&plain).unwrap();
+        for (path, key) in [
+            (&[][..], "keyfile"),
+            (&["adapter"][..], "endpoint"),
+            (&["adapter", "rpc"][..], "retry"),
+        ] {
+            let mut bad = plain.clone();
+            let mut at = &mut bad;
+            for p in path {
+                at = &mut at[*p];
+            }
+            at.as_object_mut().unwrap().insert(key.into(), 1.into());
+            let e = read(&bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("unknown field `{key}`")), "{e}");
+        }
+        let e =
+            serde_json::from_str::<ClearFilter>(r#"{"source":"gba-7","app":"cargo","sourse":"x"}"#)
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("unknown field `sourse`"), "{e}");
     }
 
     #[test]

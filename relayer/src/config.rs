@@ -67,6 +67,15 @@ struct RawApi {
     shutdown_timeout: Option<String>,
     #[serde(default)]
     per_client_requests: Option<usize>,
+    /// Writes per second one client address may keep up on the mutating
+    /// routes (0: no limit), and how many at once.
+    #[serde(default)]
+    rate_limit_per_second: Option<u32>,
+    #[serde(default)]
+    rate_limit_burst: Option<u32>,
+    /// Whether loopback clients are rate limited too.
+    #[serde(default)]
+    rate_limit_loopback: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -481,6 +490,17 @@ fn api_limits(a: &RawApi) -> Result<ServerLimits, ConfigError> {
         Some(0) => return Err(invalid("api.per_client_requests: must be at least 1")),
         Some(n) => limits.per_client = n,
         None => {}
+    }
+    if let Some(n) = a.rate_limit_per_second {
+        limits.rate.per_second = n;
+    }
+    match a.rate_limit_burst {
+        Some(0) => return Err(invalid("api.rate_limit_burst: must be at least 1")),
+        Some(n) => limits.rate.burst = n,
+        None => {}
+    }
+    if let Some(b) = a.rate_limit_loopback {
+        limits.rate.loopback = b;
     }
     Ok(limits)
 }
@@ -950,9 +970,61 @@ rate_per_sec = 500
                 "header_timeout = \"2s\"\n",
                 "unknown field `header_timeout`",
             ),
+            (
+                "rate_limit_burst = 0\n",
+                "api.rate_limit_burst: must be at least 1",
+            ),
+            ("rate_limit_per_second = -1\n", "rate_limit_per_second"),
         ] {
             let err = load(&with(api), &[]).unwrap_err().to_string();
             assert!(err.contains(message), "{message}: {err}");
+        }
+        let c = load(
+            &with("rate_limit_per_second = 5\nrate_limit_burst = 7\nrate_limit_loopback = true\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.api.unwrap().limits.rate,
+            adapters::server::RateLimit {
+                per_second: 5,
+                burst: 7,
+                loopback: true
+            }
+        );
+    }
+
+    /// Every table refuses a key it does not know, naming it (a misspelt
+    /// key is not silently dropped).
+    #[test]
+    fn a_misspelt_key_in_any_table_is_refused_by_name() {
+        let with_api = format!("{GOOD}\n[api]\nlisten = \"127.0.0.1:7400\"\n");
+        for (text, key) in [
+            (format!("relayr = 1\n{GOOD}"), "relayr"),
+            (GOOD.replace("batch_max", "batchmax"), "batchmax"),
+            (
+                GOOD.replace("trust_threshold", "trust_treshold"),
+                "trust_treshold",
+            ),
+            (
+                GOOD.replace("key_file = \"keys/cmport-1.key\"", "keyfile = \"k\""),
+                "keyfile",
+            ),
+            (GOOD.replace("max_backoff", "max_back_off"), "max_back_off"),
+            (
+                format!("{with_api}rate_limit_per_sec = 5\n"),
+                "rate_limit_per_sec",
+            ),
+            (
+                format!("{GOOD}\n[coordinator]\nbackend = \"embedded\"\nleese = \"1s\"\n"),
+                "leese",
+            ),
+        ] {
+            let err = load(&text, &[]).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("unknown field `{key}`")),
+                "{key}: {err}"
+            );
         }
     }
 

@@ -104,6 +104,18 @@ struct Args {
     /// file at every validator (`openssl rand -hex 72`).
     #[arg(long, value_name = "FILE")]
     network_secret: Option<PathBuf>,
+    /// Writes (POST /v1/tx, /v1/events, /v1/events/batch, /v1/zk/disclose)
+    /// per second one client address may keep up (429 `rate_limited`
+    /// beyond); 0 turns the limit off.
+    #[arg(long, default_value_t = devnet::rpc::SERVER_LIMITS.rate.per_second)]
+    rate_limit_per_second: u32,
+    /// Writes one client address may send at once (the bucket's size).
+    #[arg(long, default_value_t = devnet::rpc::SERVER_LIMITS.rate.burst, value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_burst: u32,
+    /// Rate limit loopback clients too (by default they are exempt: the
+    /// devnet's workload, a bench, a proxy on the same host).
+    #[arg(long)]
+    rate_limit_loopback: bool,
 }
 
 /// Who makes a ledger's blocks.
@@ -211,6 +223,11 @@ async fn run(args: Args) -> ExitCode {
             idle: args.idle_timeout,
             shutdown: args.shutdown_timeout,
             per_client: usize::try_from(args.per_client_requests).unwrap_or(usize::MAX),
+            rate: adapters::server::RateLimit {
+                per_second: args.rate_limit_per_second,
+                burst: args.rate_limit_burst,
+                loopback: args.rate_limit_loopback,
+            },
             ..devnet::rpc::SERVER_LIMITS
         },
         ..node::NodeOptions::DEFAULT

@@ -9,6 +9,7 @@ mod host;
 mod mutations;
 mod receipt;
 mod rotation;
+mod roundtrip;
 
 use core::time::Duration;
 
