@@ -375,7 +375,10 @@ async fn comet_node_killed_and_restarted_replays_to_equal_roots() {
     }
     let target = net.height(0).await;
     net.start_node(3);
+    // Block `target`'s roots are queried once header target + 1 commits
+    // them, at both nodes.
     net.wait_height(3, target + 1).await;
+    net.wait_height(0, target + 1).await;
     for h in 1..=target {
         assert_eq!(
             roots(&net, 3, h).await,
@@ -387,7 +390,10 @@ async fn comet_node_killed_and_restarted_replays_to_equal_roots() {
     // And it keeps up: an event after the restart, sent to the restarted validator.
     let tx = deliver(&net, 3, &AbciTx::Event(cargo_event(200))).await;
     let h = tx_height(&tx);
+    // Both nodes past the block (its roots are queried once the next
+    // header commits them): each node reaches it in its own time.
     net.wait_height(3, h + 1).await;
+    net.wait_height(1, h + 1).await;
     assert_eq!(roots(&net, 3, h).await, roots(&net, 1, h).await);
 }
 
