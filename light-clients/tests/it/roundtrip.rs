@@ -90,7 +90,8 @@ fn ack_result() -> impl Strategy<Value = AckResult> {
     prop_oneof![
         Just(AckResult::Ok),
         Just(AckResult::Timeout),
-        "[ -~]{0,40}".prop_map(AckResult::Error),
+        // An error reason is 1 to 512 bytes (`Ack`'s own rule).
+        "[ -~]{1,40}".prop_map(AckResult::Error),
     ]
 }
 
