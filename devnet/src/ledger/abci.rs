@@ -13,7 +13,7 @@
 use adapters::abci::{refusal_log, AbciTx, AdminCall, AdminTx, CODESPACE};
 use adapters::wire::{self, WIRE_VERSION};
 use light_clients::any::IntoAny;
-use light_clients::host::{BlockContext, HostError, RelayerKey, SignedTx, TxBody, TX_VERSION};
+use light_clients::host::{BlockContext, HostError, RelayerKey, SignedTx};
 use light_clients::sample::Signing;
 use light_clients::{Hash32, Timestamp};
 use serde::Serialize;
@@ -233,64 +233,13 @@ impl<F: Signing + IntoAny> Ledger<F> {
         }
     }
 
-    /// The envelope checks of `Host::authenticate`, without consuming the nonce.
+    /// The envelope checks of `Host::authenticate`, without consuming the
+    /// nonce, and accepting a later one (the signer's earlier transactions
+    /// may still wait in the mempool).
     fn check_signed(&self, tx: &SignedTx) -> Result<(), HostError> {
-        if tx.version != TX_VERSION {
-            return Err(HostError::UnsupportedVersion { found: tx.version });
-        }
-        if &tx.chain_id != self.host.chain_id() {
-            return Err(HostError::WrongChain {
-                expected: self.host.chain_id().clone(),
-                found: tx.chain_id.clone(),
-            });
-        }
-        if tx.body.len() > light_clients::host::MAX_TX_BODY_BYTES {
-            return Err(HostError::MalformedBody {
-                reason: format!(
-                    "{} bytes, at most {}",
-                    tx.body.len(),
-                    light_clients::host::MAX_TX_BODY_BYTES
-                ),
-            });
-        }
-        let key = tx.signer;
-        let operator = key == self.host.operator();
-        let expected = if operator {
-            self.host.next_nonce(&key).unwrap_or(0)
-        } else {
-            match self.host.account(&key) {
-                None => return Err(HostError::UnregisteredKey { key }),
-                Some(a) if a.retired => return Err(HostError::RetiredKey { key }),
-                Some(a) => a.next_nonce,
-            }
-        };
-        let verified = ed25519_consensus::VerificationKey::try_from(key.0)
-            .and_then(|vk| {
-                let sig = ed25519_consensus::Signature::try_from(tx.signature.as_slice())?;
-                vk.verify(
-                    &sig,
-                    &SignedTx::sign_bytes(&tx.chain_id, tx.nonce, &tx.body),
-                )
-            })
-            .is_ok();
-        if !verified {
-            return Err(HostError::BadSignature { key });
-        }
-        if tx.nonce < expected {
-            return Err(HostError::WrongNonce {
-                key,
-                expected,
-                got: tx.nonce,
-            });
-        }
-        let body: TxBody =
-            serde_json::from_str(&tx.body).map_err(|e| HostError::MalformedBody {
-                reason: e.to_string(),
-            })?;
-        if matches!(body, TxBody::Operator(_)) && !operator {
-            return Err(HostError::NotOperator { key });
-        }
-        Ok(())
+        self.host
+            .check_envelope(tx, light_clients::host::NonceRule::AtLeast)
+            .map(|_| ())
     }
 
     /// An event's edge checks (`events::check` with this ledger's options)

@@ -7,6 +7,16 @@ use super::{
     Host, HostError, Outcome, RelayerKey, SignedTx, TxBody, MAX_TX_BODY_BYTES, TX_VERSION,
 };
 
+/// Which nonces an envelope check accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceRule {
+    /// The signer's next nonce exactly (executing the transaction).
+    Exact,
+    /// The next nonce or a later one (admitting it to a mempool, where the
+    /// signer's earlier transactions may still wait for their block).
+    AtLeast,
+}
+
 /// A relayer account: its next nonce, and whether it was retired.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,9 +42,11 @@ impl Host {
     }
 
     /// Checks a transaction's envelope (version, chain, signer, signature,
-    /// nonce), consumes the nonce, and returns its body. Nothing changes when
-    /// it fails.
-    pub fn authenticate(&mut self, tx: &SignedTx) -> Result<TxBody, HostError> {
+    /// nonce as `nonce` says, an operator body only from the operator) and
+    /// returns its body, changing nothing: what `authenticate` does before
+    /// it consumes the nonce, and what a mempool's admission (CometBFT's
+    /// CheckTx) asks with [`NonceRule::AtLeast`].
+    pub fn check_envelope(&self, tx: &SignedTx, nonce: NonceRule) -> Result<TxBody, HostError> {
         if tx.version != TX_VERSION {
             return Err(HostError::UnsupportedVersion { found: tx.version });
         }
@@ -71,7 +83,11 @@ impl Host {
         if !verified {
             return Err(HostError::BadSignature { key });
         }
-        if tx.nonce != expected {
+        let fits = match nonce {
+            NonceRule::Exact => tx.nonce == expected,
+            NonceRule::AtLeast => tx.nonce >= expected,
+        };
+        if !fits {
             return Err(HostError::WrongNonce {
                 key,
                 expected,
@@ -85,6 +101,15 @@ impl Host {
         if matches!(body, TxBody::Operator(_)) && key != self.operator {
             return Err(HostError::NotOperator { key });
         }
+        Ok(body)
+    }
+
+    /// Checks a transaction's envelope (version, chain, signer, signature,
+    /// nonce), consumes the nonce, and returns its body. Nothing changes when
+    /// it fails.
+    pub fn authenticate(&mut self, tx: &SignedTx) -> Result<TxBody, HostError> {
+        let body = self.check_envelope(tx, NonceRule::Exact)?;
+        let key = tx.signer;
         // The nonce is consumed once the envelope is good, whatever the messages do.
         if key == self.operator {
             self.operator_nonce = self.operator_nonce.saturating_add(1);

@@ -50,7 +50,7 @@ mod packets;
 mod pairs;
 mod tree;
 
-pub use accounts::Account;
+pub use accounts::{Account, NonceRule};
 pub use block::{BlockEvent, BlockOutput};
 pub use channels::Channel;
 pub use clients::{MisbehaviourRecord, RecoveryRecord};
