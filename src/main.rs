@@ -30,6 +30,10 @@ enum Command {
     /// Measure end-to-end throughput and latency over the three ledgers,
     /// then the relayer's memory with many packets pending.
     Bench(cmd::bench::BenchArgs),
+    /// Run a gba network of CometBFT validators on loopback (its homes,
+    /// applications and nodes) until Ctrl-C; print its RPC endpoints and a
+    /// relayer configuration.
+    CometNet(cmd::comet_net::CometNetArgs),
     /// What each ledger's operator does before relaying can start.
     #[command(subcommand)]
     Operator(cmd::operator::OperatorCommand),
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Start(a) => cmd::start::run(a),
         Command::Devnet(a) => cmd::devnet::run_command(a),
         Command::Bench(a) => cmd::bench::run_command(a),
+        Command::CometNet(a) => cmd::comet_net::run_command(a),
         Command::Operator(c) => cmd::operator::run(c),
         Command::Status(a) => cmd::status::run(a),
         Command::Packets(c) => cmd::packets::run(c),

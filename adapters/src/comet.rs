@@ -235,6 +235,26 @@ impl CometAdapter {
         })
     }
 
+    /// Broadcasts an operator's admin call (`AbciTx::Admin`: an eBL
+    /// platform key, a validator's power) and waits for the block that
+    /// applies it: its height. A call `CheckTx` or `FinalizeBlock` refused
+    /// is `Refused` with the application's check (`admin_nonce`,
+    /// `admin_signature` ...).
+    pub async fn submit_admin(&self, tx: &crate::abci::AdminTx) -> Result<u64, AdapterError> {
+        let bytes = crate::abci::AbciTx::Admin(tx.clone()).encode();
+        let (hash, _) = self.broadcast("admin call", bytes).await?;
+        match self.committed("admin call", hash, WAIT_TX).await? {
+            Some((height, _)) => Ok(height),
+            None => Err(AdapterError::Unavailable {
+                chain: self.chain.clone(),
+                reason: format!(
+                    "admin call {hash} was not committed within {}s",
+                    WAIT_TX.as_secs()
+                ),
+            }),
+        }
+    }
+
     /// The validator set of block `height`, every page of `/validators`
     /// read and checked to add up (same height, same total, no validator
     /// twice, no empty page). CometBFT serves it in its own order, which is

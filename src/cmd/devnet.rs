@@ -127,8 +127,21 @@ pub async fn start_ledgers(
     opts: &DevnetOptions,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Vec<DevLedger>> {
+    start_ledgers_but(dir, opts, shutdown, None).await
+}
+
+/// [`start_ledgers`], all but the ledger of `skip` (which runs elsewhere).
+pub async fn start_ledgers_but(
+    dir: &Path,
+    opts: &DevnetOptions,
+    shutdown: &CancellationToken,
+    skip: Option<FamilyName>,
+) -> anyhow::Result<Vec<DevLedger>> {
     let mut out = Vec::new();
     for (i, (id, family)) in networks().into_iter().enumerate() {
+        if Some(family) == skip {
+            continue;
+        }
         let chain_id = ChainId::new(id.as_str()).map_err(err("chain id"))?;
         let listen = match opts.ledgers_listen {
             Some(first) => {
@@ -231,37 +244,193 @@ pub async fn connect_confidential(
     options: TrustOptions,
     confidential: &[crate::cmd::operator::ConfidentialPath],
 ) -> anyhow::Result<BTreeMap<ChainId, (u64, AnyHeader)>> {
-    let mut operated = Vec::new();
-    for l in ledgers {
-        operated.push(crate::cmd::operator::Operated {
+    let chains = ledgers
+        .iter()
+        .map(DevLedger::chain)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    connect_chains(&chains, relayer, options, confidential).await
+}
+
+/// [`connect_confidential`] over the devnet's chains, whatever runs them.
+pub async fn connect_chains(
+    chains: &[DevChain],
+    relayer: &RelayerKey,
+    options: TrustOptions,
+    confidential: &[crate::cmd::operator::ConfidentialPath],
+) -> anyhow::Result<BTreeMap<ChainId, (u64, AnyHeader)>> {
+    let operated: Vec<_> = chains
+        .iter()
+        .map(|l| crate::cmd::operator::Operated {
             chain_id: l.chain_id.clone(),
             adapter: l.adapter.clone(),
-            operator: devnet::ledger::operator_key(&l.dir).map_err(|e| anyhow::anyhow!("{e}"))?,
+            operator: l.operator.clone(),
             relayer: *relayer,
             apps: App::ALL.to_vec(),
-        });
-    }
+        })
+        .collect();
     let headers =
         crate::cmd::operator::setup_with(&operated, options, &Paths::default(), confidential)
             .await?;
     // eBL platforms: each ledger knows the others' envelope keys.
-    for l in ledgers {
-        for other in ledgers.iter().filter(|o| o.chain_id != l.chain_id) {
+    for l in chains {
+        for other in chains.iter().filter(|o| o.chain_id != l.chain_id) {
             let key = other
                 .adapter
                 .status()
                 .await
                 .map_err(err("status"))?
                 .ebl_platform;
-            let chain = other.chain_id.clone();
-            l.node
-                .handle
-                .call(move |ledger| ledger.register_platform(chain, key))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            l.register_platform(other.chain_id.clone(), key).await?;
         }
     }
     Ok(headers)
+}
+
+/// Which engine runs the devnet's gba ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum GbaEngine {
+    /// portrelay's own ledger in this process (no Go needed).
+    #[default]
+    Embedded,
+    /// Four CometBFT validators, each over a `portledger --engine cometbft`
+    /// application (`comet_net`), followed through CometBFT's RPC.
+    Cometbft,
+}
+
+/// A chain of the devnet as its operator and the relayer reach it,
+/// whatever runs it (an in-process ledger, a CometBFT network).
+#[derive(Debug, Clone)]
+pub struct DevChain {
+    pub chain_id: ChainId,
+    pub family: FamilyName,
+    pub engine: adapters::chain::Engine,
+    pub endpoints: Vec<String>,
+    pub adapter: Arc<dyn ChainAdapter>,
+    /// The ledger operator's key.
+    pub operator: ed25519_consensus::SigningKey,
+    admin: Admin,
+}
+
+/// How the operator's admin calls reach a ledger.
+#[derive(Debug, Clone)]
+enum Admin {
+    /// In process, on the ledger's thread.
+    Handle(devnet::handle::NodeHandle),
+    /// As admin transactions (`AbciTx::Admin`) through CometBFT.
+    Comet(adapters::comet::CometAdapter),
+}
+
+impl DevLedger {
+    /// This ledger as a [`DevChain`].
+    pub fn chain(&self) -> anyhow::Result<DevChain> {
+        Ok(DevChain {
+            chain_id: self.chain_id.clone(),
+            family: self.family,
+            engine: adapters::chain::Engine::Embedded,
+            endpoints: vec![format!("http://{}", self.node.addr)],
+            adapter: self.adapter.clone(),
+            operator: devnet::ledger::operator_key(&self.dir)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", self.chain_id))?,
+            admin: Admin::Handle(self.node.handle.clone()),
+        })
+    }
+}
+
+/// The configuration of a chain served at `endpoints` by `engine`.
+fn chain_config(
+    chain_id: &ChainId,
+    endpoints: Vec<String>,
+    engine: adapters::chain::Engine,
+) -> ChainConfig {
+    ChainConfig {
+        chain_id: chain_id.clone(),
+        endpoints,
+        apps: App::ALL.to_vec(),
+        trust_root: None,
+        rpc: RpcPolicy::DEVNET,
+        engine,
+    }
+}
+
+/// A gba network on CometBFT as a [`DevChain`]: its adapter over every
+/// validator's RPC, admin calls as transactions signed by the operator key.
+pub fn comet_chain(net: &crate::cmd::comet_net::CometNetwork) -> anyhow::Result<DevChain> {
+    let config = AdapterConfig::new(
+        FamilyName::Gba,
+        chain_config(
+            &net.chain_id,
+            net.rpc_endpoints(),
+            adapters::chain::Engine::Cometbft,
+        ),
+    );
+    let comet =
+        adapters::comet::CometAdapter::new(&config, None).map_err(err(net.chain_id.as_str()))?;
+    Ok(DevChain {
+        chain_id: net.chain_id.clone(),
+        family: FamilyName::Gba,
+        engine: adapters::chain::Engine::Cometbft,
+        endpoints: net.rpc_endpoints(),
+        adapter: Arc::new(comet.clone()),
+        operator: net.operator_key()?,
+        admin: Admin::Comet(comet),
+    })
+}
+
+impl DevChain {
+    /// The chain id and adapter, as the workload and the checks take them.
+    pub fn source(&self) -> (ChainId, Arc<dyn ChainAdapter>) {
+        (self.chain_id.clone(), self.adapter.clone())
+    }
+
+    /// Registers `chain`'s eBL platform key on this ledger: on its thread,
+    /// or as the operator's `ebl_platform` admin transaction, at the
+    /// application's next admin nonce (read back from a refusal naming it).
+    pub async fn register_platform(&self, chain: ChainId, key: RelayerKey) -> anyhow::Result<()> {
+        match &self.admin {
+            Admin::Handle(handle) => handle
+                .call(move |ledger| ledger.register_platform(chain, key))
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", self.chain_id)),
+            Admin::Comet(comet) => {
+                let mut nonce = 0u64;
+                for _ in 0..8 {
+                    let tx = adapters::abci::AdminTx::sign(
+                        &self.operator,
+                        &self.chain_id,
+                        nonce,
+                        adapters::abci::AdminCall::EblPlatform {
+                            chain: chain.clone(),
+                            key,
+                        },
+                    );
+                    match comet.submit_admin(&tx).await {
+                        Ok(_) => return Ok(()),
+                        Err(adapters::chain::AdapterError::Refused { code, message, .. })
+                            if code == "admin_nonce" =>
+                        {
+                            nonce = message
+                                .rsplit("the next is ")
+                                .next()
+                                .and_then(|n| n.trim().parse().ok())
+                                .ok_or_else(|| {
+                                    anyhow::anyhow!("{}: admin_nonce: {message}", self.chain_id)
+                                })?;
+                        }
+                        Err(e) => {
+                            return Err(anyhow::anyhow!(
+                                "{}: the eBL platform key of {chain}: {e}",
+                                self.chain_id
+                            ))
+                        }
+                    }
+                }
+                Err(anyhow::anyhow!(
+                    "{}: the eBL platform key of {chain}: no admin nonce was free",
+                    self.chain_id
+                ))
+            }
+        }
+    }
 }
 
 /// The example events the workload is built from.
@@ -358,7 +527,11 @@ pub async fn run_workload(
     first: u64,
     timeout_secs: u64,
 ) -> anyhow::Result<u64> {
-    send_workload(workload(ledgers, count, seed, first, timeout_secs)?).await
+    let sources: Vec<_> = ledgers
+        .iter()
+        .map(|l| (l.chain_id.clone(), l.adapter.clone()))
+        .collect();
+    send_workload(workload(&sources, count, seed, first, timeout_secs)?).await
 }
 
 /// A workload's events, by source ledger, in the order they are to execute.
@@ -366,30 +539,30 @@ type Workload = BTreeMap<ChainId, (Arc<dyn ChainAdapter>, Vec<SubmitEvent>)>;
 
 /// The events of [`run_workload`], by source (an eBL issue before its transfer).
 fn workload(
-    ledgers: &[DevLedger],
+    ledgers: &[(ChainId, Arc<dyn ChainAdapter>)],
     count: u64,
     seed: u64,
     first: u64,
     timeout_secs: u64,
 ) -> anyhow::Result<Workload> {
     let t = templates()?;
-    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.chain_id.clone()).collect();
+    let chains: Vec<ChainId> = ledgers.iter().map(|l| l.0.clone()).collect();
     let channels = all_channels(&chains, &App::ALL);
     let mut by_source = Workload::new();
     for n in first..first + count {
         let channel = &channels[(n as usize) % channels.len()];
-        let Some(source) = ledgers.iter().find(|l| l.chain_id == channel.source) else {
+        let Some((source, adapter)) = ledgers.iter().find(|l| l.0 == channel.source) else {
             continue;
         };
         let (before, event) = workload_event(&t, seed, n, channel.app);
         let list = &mut by_source
-            .entry(source.chain_id.clone())
-            .or_insert_with(|| (source.adapter.clone(), Vec::new()))
+            .entry(source.clone())
+            .or_insert_with(|| (adapter.clone(), Vec::new()))
             .1;
         if let Some(issue) = before {
             list.push(SubmitEvent {
                 version: WIRE_VERSION,
-                destination: source.chain_id.clone(),
+                destination: source.clone(),
                 event: issue,
                 timeout_secs: None,
             });
@@ -509,29 +682,40 @@ pub(crate) fn in_process_engine(
     batch_max: usize,
     clear_interval: Duration,
 ) -> anyhow::Result<Arc<Engine>> {
+    let chains = ledgers
+        .iter()
+        .map(DevLedger::chain)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    engine_over(dir, &chains, key, roots, batch_max, clear_interval)
+}
+
+/// [`in_process_engine`] over the devnet's chains, whatever runs them: a
+/// CometBFT chain's adapter speaks CometBFT's RPC (`engine = "cometbft"`)
+/// over all its validators' endpoints, failing over from the first.
+pub(crate) fn engine_over(
+    dir: &Path,
+    ledgers: &[DevChain],
+    key: &ed25519_consensus::SigningKey,
+    roots: &BTreeMap<ChainId, (u64, AnyHeader)>,
+    batch_max: usize,
+    clear_interval: Duration,
+) -> anyhow::Result<Arc<Engine>> {
     let coordinator: Arc<dyn Coordinator> =
         Arc::new(Embedded::open(&dir.join("relayer.redb")).map_err(err("relayer store"))?);
     let metrics = relayer::metrics::Metrics::new().map_err(err("metrics"))?;
     let mut chains = BTreeMap::new();
     for l in ledgers {
-        let endpoint = format!("http://{}", l.node.addr);
         // The engine's own adapters report every request to the metrics.
-        let config = ChainConfig {
-            chain_id: l.chain_id.clone(),
-            endpoints: vec![endpoint.clone()],
-            apps: App::ALL.to_vec(),
-            trust_root: None,
-            rpc: RpcPolicy::DEVNET,
-            engine: adapters::chain::Engine::Embedded,
-        };
+        let config = chain_config(&l.chain_id, l.endpoints.clone(), l.engine);
         let adapter = registry::build(&AdapterConfig::new(l.family, config), Some(metrics.clone()))
             .map_err(err(l.chain_id.as_str()))?;
-        let chain = Chain::single(
+        let mut chain = Chain::single(
             adapter,
             key.clone(),
-            endpoint,
+            l.endpoints.first().cloned().unwrap_or_default(),
             roots.get(&l.chain_id).cloned(),
         );
+        chain.endpoints = l.endpoints.clone();
         chains.insert(l.chain_id.clone(), chain);
     }
     let options = EngineOptions {
@@ -555,7 +739,7 @@ pub(crate) fn in_process_engine(
 async fn start_api(
     dir: &Path,
     engine: &Arc<Engine>,
-    ledgers: &[DevLedger],
+    configured: Vec<ChainId>,
     api_listen: Option<std::net::SocketAddr>,
     stop: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, PathBuf)> {
@@ -573,7 +757,7 @@ async fn start_api(
     let state = relayer::api::ApiState {
         engine: engine.clone(),
         token: Some(Arc::from(token.as_str())),
-        configured: Arc::new(ledgers.iter().map(|l| l.chain_id.clone()).collect()),
+        configured: Arc::new(configured.into_iter().collect()),
         build: relayer::daemon::chain_builder(engine.clone()),
     };
     tokio::spawn(async move {
@@ -610,6 +794,66 @@ pub async fn run_with(
     Ledgers,
     Option<crate::cmd::devnet_customs::CustomsReport>,
 )> {
+    run_on(opts, customs, GbaLedger::Embedded, shutdown).await
+}
+
+/// How the devnet runs its gba ledger.
+#[derive(Debug, Clone)]
+pub enum GbaLedger {
+    /// In this process, as the other two.
+    Embedded,
+    /// A CometBFT network of this many validators, blocks `timeout_commit` apart.
+    Cometbft {
+        validators: usize,
+        timeout_commit: Duration,
+    },
+}
+
+/// The data directory of gba-1's CometBFT network in a devnet's directory.
+pub const COMET_DIR: &str = "gba-1-cometbft";
+
+/// Starts gba-1 as a CometBFT network in `dir/gba-1-cometbft` and prints its endpoints.
+pub async fn start_comet_gba(
+    dir: &Path,
+    validators: usize,
+    timeout_commit: Duration,
+) -> anyhow::Result<crate::cmd::comet_net::CometNetwork> {
+    let net = crate::cmd::comet_net::CometNetwork::start(&crate::cmd::comet_net::CometNetOptions {
+        dir: dir.join(COMET_DIR),
+        chain_id: ChainId::new("gba-1").map_err(err("chain id"))?,
+        validators,
+        timeout_commit,
+    })
+    .await?;
+    println!(
+        "{:<9} ({:<6}) cometbft {} validators, rpc {}  data {}",
+        net.chain_id,
+        "gba",
+        net.validators.len(),
+        net.rpc_endpoints().join(" "),
+        net.dir.display()
+    );
+    Ok(net)
+}
+
+/// [`run_with`], with gba-1 run by `gba`. On CometBFT the customs workload
+/// is off (it reads Shekou's, cmport-1's, node in process but declares at
+/// gba-1 through the in-process ledger list) and `--zk` is refused.
+pub async fn run_on(
+    opts: DevnetOptions,
+    customs: Option<crate::cmd::devnet_customs::CustomsOptions>,
+    gba: GbaLedger,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(
+    Summary,
+    Ledgers,
+    Option<crate::cmd::devnet_customs::CustomsReport>,
+)> {
+    if matches!(gba, GbaLedger::Cometbft { .. }) && opts.zk.is_some() {
+        return Err(anyhow::anyhow!(
+            "--zk with --gba-engine cometbft: confidential paths need the prover's disclosures,              which the CometBFT application does not serve over ABCI Query yet"
+        ));
+    }
     let dir = match &opts.data_dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!(
@@ -620,7 +864,15 @@ pub async fn run_with(
     };
     std::fs::create_dir_all(&dir).map_err(err("data dir"))?;
     let nodes_stop = CancellationToken::new();
-    let ledgers = start_ledgers(&dir, &opts, &nodes_stop).await?;
+    let mut comet = match gba {
+        GbaLedger::Embedded => None,
+        GbaLedger::Cometbft {
+            validators,
+            timeout_commit,
+        } => Some(start_comet_gba(&dir, validators, timeout_commit).await?),
+    };
+    let skip = comet.as_ref().map(|_| FamilyName::Gba);
+    let ledgers = start_ledgers_but(&dir, &opts, &nodes_stop, skip).await?;
     for l in &ledgers {
         println!(
             "{:<9} ({:<6}) http://{}  data {}",
@@ -630,6 +882,25 @@ pub async fn run_with(
             l.dir.display()
         );
     }
+    // Every chain, in the devnet's order, whatever runs it.
+    let mut chains = Vec::new();
+    for (id, _) in networks() {
+        match (ledgers.iter().find(|l| l.chain_id.as_str() == id), &comet) {
+            (Some(l), _) => chains.push(l.chain()?),
+            (None, Some(net)) if net.chain_id.as_str() == id => chains.push(comet_chain(net)?),
+            (None, _) => {}
+        }
+    }
+    let sources: Vec<_> = chains.iter().map(DevChain::source).collect();
+    let customs = match (customs, &comet) {
+        (Some(_), Some(_)) => {
+            println!(
+                "customs   off: gba-1 runs on CometBFT (the customs workload needs it in process)"
+            );
+            None
+        }
+        (c, _) => c,
+    };
     let key = relayer_key(&dir)?;
     let relayer = RelayerKey(key.verification_key().to_bytes());
     let confidential = opts
@@ -637,7 +908,7 @@ pub async fn run_with(
         .as_ref()
         .map(|z| z.paths.clone())
         .unwrap_or_default();
-    let roots = connect_confidential(&ledgers, &relayer, trust(), &confidential).await?;
+    let roots = connect_chains(&chains, &relayer, trust(), &confidential).await?;
     for p in &confidential {
         println!(
             "zk        {} -> {} {} in groth16 mode ({}; devnet-unsafe seeded keys)",
@@ -647,9 +918,9 @@ pub async fn run_with(
             serde_json::to_string(&p.policy).unwrap_or_default()
         );
     }
-    let engine = in_process_engine(
+    let engine = engine_over(
         &dir,
-        &ledgers,
+        &chains,
         &key,
         &roots,
         opts.batch_max,
@@ -660,7 +931,7 @@ pub async fn run_with(
     let (api_addr, token_file) = start_api(
         &dir,
         &engine,
-        &ledgers,
+        chains.iter().map(|c| c.chain_id.clone()).collect(),
         opts.api_listen,
         engine_stop.clone(),
     )
@@ -696,7 +967,7 @@ pub async fn run_with(
             .unwrap_or(18)
             .min(18 * 4);
         if want > 0 && rounds.len() < ROUNDS_IN_FLIGHT {
-            let round = workload(&ledgers, want, seed, scheduled, 600)?;
+            let round = workload(&sources, want, seed, scheduled, 600)?;
             rounds.spawn(send_workload(round));
             scheduled += want;
         }
@@ -744,10 +1015,16 @@ pub async fn run_with(
     let elapsed = started.elapsed();
     engine_stop.cancel();
     let _ = engine_task.await;
-    let checked = check_ledgers(&ledgers).await?;
+    // gba-1 on CometBFT is read through ABCI queries.
+    let checked = check_chains(&sources).await?;
     nodes_stop.cancel();
     for l in ledgers {
         l.node.wait().await;
+    }
+    if let Some(mut net) = comet.take() {
+        tokio::task::spawn_blocking(move || net.stop())
+            .await
+            .map_err(err("stop the CometBFT network"))?;
     }
     let summary = engine.metrics.summary();
     print_summary(&summary, elapsed);
@@ -846,6 +1123,15 @@ pub struct DevnetArgs {
     /// keys from the seeded devnet setup (unsafe for production).
     #[arg(long)]
     pub zk: bool,
+    /// What runs gba-1: `embedded` (in this process) or `cometbft` (four
+    /// CometBFT validators over `portledger --engine cometbft`
+    /// applications, needing `cometbft` v0.38: scripts/cometbft). With
+    /// cometbft the customs workload is off and --zk is refused.
+    #[arg(long, value_enum, default_value_t = GbaEngine::Embedded)]
+    pub gba_engine: GbaEngine,
+    /// With --gba-engine cometbft: CometBFT's timeout_commit (about its block interval).
+    #[arg(long, default_value = "300ms", value_parser = humantime::parse_duration)]
+    pub comet_timeout_commit: std::time::Duration,
 }
 
 pub fn run_command(args: DevnetArgs) -> std::process::ExitCode {
@@ -868,7 +1154,22 @@ pub fn run_command(args: DevnetArgs) -> std::process::ExitCode {
         zk,
     };
     let customs = crate::cmd::devnet_customs::CustomsOptions::default();
-    super::run_async(
-        |shutdown| async move { run_with(opts, Some(customs), shutdown).await.map(|_| ()) },
-    )
+    let gba = match args.gba_engine {
+        GbaEngine::Embedded => GbaLedger::Embedded,
+        GbaEngine::Cometbft => GbaLedger::Cometbft {
+            validators: 4,
+            timeout_commit: args.comet_timeout_commit,
+        },
+    };
+    super::run_async(|shutdown| async move {
+        let (_, checked, _) = run_on(opts, Some(customs), gba, shutdown).await?;
+        if checked.mismatches.is_empty() {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!(
+                "the ledgers do not match on {} channels",
+                checked.mismatches.len()
+            ))
+        }
+    })
 }

@@ -6,6 +6,8 @@
 //! - [`start`]: `start --config`, the relayer daemon (`relayer::run`);
 //! - [`devnet`]: `devnet`, three ledgers, the relay and a workload in one process;
 //! - [`bench`] and [`bench_fleet`]: `bench` and `bench --fleet`;
+//! - [`comet_net`]: `comet-net`, a gba network on CometBFT validators (also
+//!   gba-1 of `devnet --gba-engine cometbft`);
 //! - [`operator`]: `operator connect`, what each ledger's operator does first;
 //! - [`ops`]: the client of a running relayer's API that [`status`],
 //!   [`packets`], [`adapters`] and [`fleet`] use;
@@ -19,6 +21,7 @@ use std::process::ExitCode;
 pub mod adapters;
 pub mod bench;
 pub mod bench_fleet;
+pub mod comet_net;
 pub mod customs;
 pub mod devnet;
 pub mod devnet_customs;
