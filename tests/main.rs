@@ -37,6 +37,8 @@ mod faults;
 mod comet;
 /// A gba chain on real CometBFT nodes, followed through the CometBFT adapter.
 mod comet_adapter;
+/// `portrelay devnet --gba-engine cometbft`: gba-1 on CometBFT, every path and app.
+mod comet_devnet;
 
 /// Relayer fleets on Redis, and the chaos run over ledger processes.
 mod chaos;

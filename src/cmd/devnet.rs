@@ -851,7 +851,8 @@ pub async fn run_on(
 )> {
     if matches!(gba, GbaLedger::Cometbft { .. }) && opts.zk.is_some() {
         return Err(anyhow::anyhow!(
-            "--zk with --gba-engine cometbft: confidential paths need the prover's disclosures,              which the CometBFT application does not serve over ABCI Query yet"
+            "--zk with --gba-engine cometbft: confidential paths need the prover's disclosures, \
+             which the CometBFT application does not serve over ABCI Query yet"
         ));
     }
     let dir = match &opts.data_dir {
