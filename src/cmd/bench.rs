@@ -149,12 +149,12 @@ fn chunks_keeping_issues(
 }
 
 /// A source ledger for the feeder.
-type Source = (ChainId, Arc<dyn ChainAdapter>);
+pub(crate) type Source = (ChainId, Arc<dyn ChainAdapter>);
 
 /// Feeds `count` packets at `rate` per second over all paths: each source
 /// ledger gets its own share on its own 50 ms schedule, so a slow ledger
 /// does not hold the others back.
-async fn feed(
+pub(crate) async fn feed(
     ledgers: &[Source],
     seed: u64,
     first: u64,
@@ -480,7 +480,7 @@ fn hwm_kib(pid: u32) -> Option<u64> {
 }
 
 /// User and system CPU time of this process so far, in seconds.
-fn cpu_seconds() -> Option<f64> {
+pub(crate) fn cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name (which may hold spaces) in parentheses.
     let rest = stat.rsplit_once(')')?.1;
@@ -520,6 +520,21 @@ pub struct BenchArgs {
     /// `redis-server` of its own; docs/benchmarks.md).
     #[arg(long)]
     pub fleet: bool,
+    /// What runs gba-1: `embedded` (the default run above), `cometbft`
+    /// (four CometBFT validators; needs cometbft v0.38: scripts/cometbft),
+    /// or `both`, one after the other in this run, with where the time goes
+    /// on CometBFT (block intervals, ABCI calls, the relayer's RPC). With
+    /// cometbft or both, only the sustained run (no customs, no --pending).
+    #[arg(long, value_enum, default_value_t = BenchGba::Embedded)]
+    pub gba_engine: BenchGba,
+}
+
+/// `portrelay bench --gba-engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchGba {
+    Embedded,
+    Cometbft,
+    Both,
 }
 
 pub fn run_command(args: BenchArgs) -> std::process::ExitCode {
@@ -532,6 +547,16 @@ pub fn run_command(args: BenchArgs) -> std::process::ExitCode {
         pending: args.pending,
         data_dir: args.data_dir,
     };
+    if args.gba_engine != BenchGba::Embedded {
+        use crate::cmd::devnet::GbaEngine;
+        let engines = match args.gba_engine {
+            BenchGba::Cometbft => vec![GbaEngine::Cometbft],
+            _ => vec![GbaEngine::Embedded, GbaEngine::Cometbft],
+        };
+        return super::run_async(|shutdown| async move {
+            crate::cmd::bench_comet::run(opts, &engines, shutdown).await
+        });
+    }
     if args.fleet {
         return super::run_async(|shutdown| async move {
             crate::cmd::bench_fleet::run(opts, shutdown).await

@@ -311,15 +311,19 @@ impl CometNetwork {
         Ok(())
     }
 
-    /// Every child's process id, one a line, in `DIR/pids`.
-    fn write_pids(&self) -> anyhow::Result<()> {
-        let pids: String = self
-            .validators
+    /// The process ids of the running nodes and applications.
+    pub fn pids(&self) -> Vec<u32> {
+        self.validators
             .iter()
             .flat_map(|v| [v.node.as_ref(), v.app.as_ref()])
             .flatten()
-            .map(|c| format!("{}\n", c.id()))
-            .collect();
+            .map(Child::id)
+            .collect()
+    }
+
+    /// Every child's process id, one a line, in `DIR/pids`.
+    fn write_pids(&self) -> anyhow::Result<()> {
+        let pids: String = self.pids().iter().map(|p| format!("{p}\n")).collect();
         std::fs::write(self.dir.join("pids"), pids).map_err(err("pids"))
     }
 
@@ -613,31 +617,52 @@ async fn http_get(port: u16, path: &str) -> anyhow::Result<String> {
     Ok(body.to_string())
 }
 
-/// The sum and count of a Prometheus histogram's series whose labels
-/// contain every `labels` pair, over a text exposition.
-pub fn histogram(text: &str, name: &str, labels: &[(&str, &str)]) -> (f64, u64) {
-    let matches = |line: &str, suffix: &str| -> Option<f64> {
-        let rest = line.strip_prefix(name)?.strip_prefix(suffix)?;
-        let (labelset, value) = match rest.strip_prefix('{') {
-            Some(r) => r.split_once('}')?,
+/// The sum and count of a Prometheus histogram in a text exposition, by
+/// the value of label `by` (`""` for a series without it), over the
+/// series whose labels include every `filter` pair.
+pub fn histogram_by(
+    text: &str,
+    name: &str,
+    by: &str,
+    filter: &[(&str, &str)],
+) -> std::collections::BTreeMap<String, (f64, u64)> {
+    let mut out: std::collections::BTreeMap<String, (f64, u64)> = Default::default();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix(name) else {
+            continue;
+        };
+        let (is_sum, rest) = match (rest.strip_prefix("_sum"), rest.strip_prefix("_count")) {
+            (Some(r), _) => (true, r),
+            (_, Some(r)) => (false, r),
+            _ => continue,
+        };
+        let (labels, value) = match rest.strip_prefix('{') {
+            Some(r) => match r.split_once('}') {
+                Some(v) => v,
+                None => continue,
+            },
             None => ("", rest),
         };
-        labels
-            .iter()
-            .all(|(k, v)| labelset.contains(&format!("{k}=\"{v}\"")))
-            .then(|| value.trim().parse().ok())
-            .flatten()
-    };
-    let mut sum = 0.0;
-    let mut count = 0u64;
-    for line in text.lines() {
-        if let Some(v) = matches(line, "_sum") {
-            sum += v;
-        } else if let Some(v) = matches(line, "_count") {
-            count += v as u64;
+        let label = |k: &str| -> Option<&str> {
+            labels.split(',').find_map(|kv| {
+                let (key, v) = kv.split_once('=')?;
+                (key.trim() == k).then(|| v.trim().trim_matches('"'))
+            })
+        };
+        if !filter.iter().all(|(k, v)| label(k) == Some(*v)) {
+            continue;
+        }
+        let Ok(value) = value.trim().parse::<f64>() else {
+            continue;
+        };
+        let entry = out.entry(label(by).unwrap_or("").to_string()).or_default();
+        if is_sum {
+            entry.0 += value;
+        } else {
+            entry.1 += value as u64;
         }
     }
-    (sum, count)
+    out
 }
 
 // The `portrelay comet-net` command line.

@@ -376,6 +376,23 @@ pub fn comet_chain(net: &crate::cmd::comet_net::CometNetwork) -> anyhow::Result<
     })
 }
 
+/// Every chain of the devnet, in its order, whatever runs it: the
+/// in-process `ledgers` and the CometBFT network `comet`.
+pub fn chains_of(
+    ledgers: &[DevLedger],
+    comet: Option<&crate::cmd::comet_net::CometNetwork>,
+) -> anyhow::Result<Vec<DevChain>> {
+    let mut chains = Vec::new();
+    for (id, _) in networks() {
+        match (ledgers.iter().find(|l| l.chain_id.as_str() == id), comet) {
+            (Some(l), _) => chains.push(l.chain()?),
+            (None, Some(net)) if net.chain_id.as_str() == id => chains.push(comet_chain(net)?),
+            (None, _) => {}
+        }
+    }
+    Ok(chains)
+}
+
 impl DevChain {
     /// The chain id and adapter, as the workload and the checks take them.
     pub fn source(&self) -> (ChainId, Arc<dyn ChainAdapter>) {
@@ -883,15 +900,7 @@ pub async fn run_on(
             l.dir.display()
         );
     }
-    // Every chain, in the devnet's order, whatever runs it.
-    let mut chains = Vec::new();
-    for (id, _) in networks() {
-        match (ledgers.iter().find(|l| l.chain_id.as_str() == id), &comet) {
-            (Some(l), _) => chains.push(l.chain()?),
-            (None, Some(net)) if net.chain_id.as_str() == id => chains.push(comet_chain(net)?),
-            (None, _) => {}
-        }
-    }
+    let chains = chains_of(&ledgers, comet.as_ref())?;
     let sources: Vec<_> = chains.iter().map(DevChain::source).collect();
     let customs = match (customs, &comet) {
         (Some(_), Some(_)) => {

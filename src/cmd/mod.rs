@@ -5,7 +5,8 @@
 //! - [`events`]: `events validate`, over `adapters::events`;
 //! - [`start`]: `start --config`, the relayer daemon (`relayer::run`);
 //! - [`devnet`]: `devnet`, three ledgers, the relay and a workload in one process;
-//! - [`bench`] and [`bench_fleet`]: `bench` and `bench --fleet`;
+//! - [`bench`], [`bench_fleet`] and [`bench_comet`]: `bench`, `bench --fleet`
+//!   and `bench --gba-engine cometbft|both`;
 //! - [`comet_net`]: `comet-net`, a gba network on CometBFT validators (also
 //!   gba-1 of `devnet --gba-engine cometbft`);
 //! - [`operator`]: `operator connect`, what each ledger's operator does first;
@@ -20,6 +21,7 @@ use std::process::ExitCode;
 
 pub mod adapters;
 pub mod bench;
+pub mod bench_comet;
 pub mod bench_fleet;
 pub mod comet_net;
 pub mod customs;
