@@ -34,6 +34,13 @@ use serde_json::Value;
 /// The CometBFT release the network runs (what `scripts/cometbft` installs).
 pub const COMETBFT_VERSION: &str = "0.38.17";
 
+/// CometBFT's limits (see `generate`): an RPC request, a transaction, a
+/// block, and P2P bytes per second on loopback.
+const MAX_BODY_BYTES: u64 = 48 << 20;
+const MAX_TX_BYTES: u64 = 32 << 20;
+const MAX_BLOCK_BYTES: u64 = 64 << 20;
+const P2P_RATE: u64 = 100 << 20;
+
 /// How long the network gets to make its first blocks.
 const START_DEADLINE: Duration = Duration::from_secs(120);
 /// How long a stopped process gets before SIGKILL.
@@ -448,6 +455,7 @@ impl CometNetwork {
 
 impl Drop for CometNetwork {
     fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.dir.join("pids"));
         for v in &mut self.validators {
             for child in [v.node.take(), v.app.take()].into_iter().flatten() {
                 let mut child = child;
@@ -567,6 +575,16 @@ fn generate(cometbft: &Path, opts: &CometNetOptions) -> anyhow::Result<Layout> {
                 ("consensus", "timeout_prevote", q("500ms".into())),
                 ("consensus", "timeout_precommit", q("500ms".into())),
                 ("consensus", "peer_gossip_sleep_duration", q("50ms".into())),
+                // Room for the largest transaction the application
+                // advertises (`/v1/status` max_tx_bytes: an 8 MiB body,
+                // whose SignedTx JSON, hex and base64 make about 22 MiB
+                // in a broadcast's JSON): CometBFT's defaults (1 MB
+                // request, 1 MiB transaction) refuse a relayer's large
+                // batches, the request with a bare HTTP 400.
+                ("rpc", "max_body_bytes", MAX_BODY_BYTES.to_string()),
+                ("mempool", "max_tx_bytes", MAX_TX_BYTES.to_string()),
+                ("p2p", "send_rate", P2P_RATE.to_string()),
+                ("p2p", "recv_rate", P2P_RATE.to_string()),
                 ("instrumentation", "prometheus", "true".into()),
                 (
                     "instrumentation",
@@ -582,6 +600,8 @@ fn generate(cometbft: &Path, opts: &CometNetOptions) -> anyhow::Result<Layout> {
             serde_json::from_str(&std::fs::read_to_string(&genesis).map_err(err("genesis.json"))?)
                 .map_err(err("genesis.json"))?;
         g["chain_id"] = Value::String(opts.chain_id.to_string());
+        // A block holds at least the largest transaction.
+        g["consensus_params"]["block"]["max_bytes"] = Value::String(MAX_BLOCK_BYTES.to_string());
         std::fs::write(
             &genesis,
             serde_json::to_string_pretty(&g).map_err(err("genesis.json"))?,
