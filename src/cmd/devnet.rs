@@ -853,9 +853,8 @@ pub async fn start_comet_gba(
     Ok(net)
 }
 
-/// [`run_with`], with gba-1 run by `gba`. On CometBFT the customs workload
-/// is off (it reads Shekou's, cmport-1's, node in process but declares at
-/// gba-1 through the in-process ledger list) and `--zk` is refused.
+/// [`run_with`], with gba-1 run by `gba`. On CometBFT `--zk` is refused
+/// (the application does not serve disclosures over ABCI Query yet).
 pub async fn run_on(
     opts: DevnetOptions,
     customs: Option<crate::cmd::devnet_customs::CustomsOptions>,
@@ -902,15 +901,6 @@ pub async fn run_on(
     }
     let chains = chains_of(&ledgers, comet.as_ref())?;
     let sources: Vec<_> = chains.iter().map(DevChain::source).collect();
-    let customs = match (customs, &comet) {
-        (Some(_), Some(_)) => {
-            println!(
-                "customs   off: gba-1 runs on CometBFT (the customs workload needs it in process)"
-            );
-            None
-        }
-        (c, _) => c,
-    };
     let key = relayer_key(&dir)?;
     let relayer = RelayerKey(key.verification_key().to_bytes());
     let confidential = opts
@@ -960,8 +950,11 @@ pub async fn run_on(
     let mut rounds = tokio::task::JoinSet::new();
     let mut last_print = Instant::now();
     let at_least = customs.as_ref().map_or(0, |c| c.at_least);
-    let mut customs_task =
-        customs.and_then(|c| crate::cmd::devnet_customs::CustomsTask::spawn(&ledgers, c, seed));
+    // Declarations at gba-1 (through its adapter, on CometBFT too), honoured at cmport-1.
+    let mut customs_task = customs.and_then(|c| {
+        crate::cmd::devnet_customs::Ports::of_chains(&chains, &ledgers)
+            .map(|ports| crate::cmd::devnet_customs::CustomsTask::spawn_on(ports, c, seed))
+    });
     let mut customs_report = None;
     // Packets of the customs workload, final once its task has stopped.
     let mut customs_packets = 0u64;
@@ -1136,7 +1129,7 @@ pub struct DevnetArgs {
     /// What runs gba-1: `embedded` (in this process) or `cometbft` (four
     /// CometBFT validators over `portledger --engine cometbft`
     /// applications, needing `cometbft` v0.38: scripts/cometbft). With
-    /// cometbft the customs workload is off and --zk is refused.
+    /// cometbft --zk is refused.
     #[arg(long, value_enum, default_value_t = GbaEngine::Embedded)]
     pub gba_engine: GbaEngine,
     /// With --gba-engine cometbft: CometBFT's timeout_commit (about its block interval).

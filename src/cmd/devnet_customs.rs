@@ -304,6 +304,23 @@ impl Ports {
         })
     }
 
+    /// Shunde's ledger as the devnet reaches it (`chains`: in process or on
+    /// CometBFT, declarations go through its adapter) and Shekou's
+    /// in-process ledger among `ledgers`; none if one is missing.
+    pub fn of_chains(
+        chains: &[crate::cmd::devnet::DevChain],
+        ledgers: &[DevLedger],
+    ) -> Option<Ports> {
+        let d = chains.iter().find(|c| c.chain_id.as_str() == DECLARING)?;
+        let h = ledgers.iter().find(|l| l.chain_id.as_str() == HONOURING)?;
+        Some(Ports {
+            declaring: d.source(),
+            honouring: (h.chain_id.clone(), h.adapter.clone()),
+            honouring_handle: h.node.handle.clone(),
+            honouring_addr: h.node.addr,
+        })
+    }
+
     /// Whether Shekou honours declaration `number` yet.
     async fn honoured(&self, number: &str) -> bool {
         let number = number.to_string();
@@ -427,7 +444,11 @@ pub struct CustomsTask {
 impl CustomsTask {
     /// Starts the task over the devnet's ledgers; none without a gba and a cmport ledger.
     pub fn spawn(ledgers: &[DevLedger], opts: CustomsOptions, seed: u64) -> Option<CustomsTask> {
-        let ports = Ports::of(ledgers)?;
+        Some(Self::spawn_on(Ports::of(ledgers)?, opts, seed))
+    }
+
+    /// Starts the task between these ports.
+    pub fn spawn_on(ports: Ports, opts: CustomsOptions, seed: u64) -> CustomsTask {
         let stop = CancellationToken::new();
         let packets = Arc::new(AtomicU64::new(0));
         let honoured = Arc::new(AtomicU64::new(0));
@@ -439,13 +460,13 @@ impl CustomsTask {
             stop.clone(),
             (packets.clone(), honoured.clone(), arrived.clone()),
         ));
-        Some(CustomsTask {
+        CustomsTask {
             stop,
             packets,
             honoured,
             arrived,
             task,
-        })
+        }
     }
 
     /// Declarations honoured so far.
