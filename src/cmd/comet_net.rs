@@ -740,3 +740,49 @@ pub fn run_command(args: CometNetArgs) -> std::process::ExitCode {
         Ok::<(), anyhow::Error>(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_toml_edits_keys_in_their_section_only() {
+        let text = "proxy_app = \"tcp://127.0.0.1:26658\"\nmoniker = \"x\"\n\n[rpc]\nladdr = \"tcp://0.0.0.0:26657\"\n\n[p2p]\nladdr = \"tcp://0.0.0.0:26656\"\npersistent_peers = \"\"\n";
+        let out = set_toml(
+            text,
+            &[
+                ("", "proxy_app", "\"tcp://127.0.0.1:5\"".into()),
+                ("p2p", "laddr", "\"tcp://127.0.0.1:6\"".into()),
+            ],
+        );
+        assert!(out.starts_with("proxy_app = \"tcp://127.0.0.1:5\"\n"));
+        assert!(out.contains("[rpc]\nladdr = \"tcp://0.0.0.0:26657\"\n"));
+        assert!(out.contains("[p2p]\nladdr = \"tcp://127.0.0.1:6\"\n"));
+        assert!(out.contains("persistent_peers = \"\"\n"));
+    }
+
+    #[test]
+    fn histogram_by_sums_matching_series_by_label() {
+        let text = "# HELP x\n\
+            cometbft_abci_connection_method_timing_seconds_bucket{chain_id=\"gba-1\",method=\"commit\",type=\"sync\",le=\"1\"} 3\n\
+            cometbft_abci_connection_method_timing_seconds_sum{chain_id=\"gba-1\",method=\"commit\",type=\"sync\"} 0.5\n\
+            cometbft_abci_connection_method_timing_seconds_count{chain_id=\"gba-1\",method=\"commit\",type=\"sync\"} 4\n\
+            cometbft_abci_connection_method_timing_seconds_sum{chain_id=\"gba-1\",method=\"query\",type=\"sync\"} 1.5\n\
+            cometbft_abci_connection_method_timing_seconds_count{chain_id=\"gba-1\",method=\"query\",type=\"sync\"} 3\n\
+            cometbft_abci_connection_method_timing_seconds_sum{chain_id=\"other\",method=\"query\",type=\"sync\"} 9\n\
+            cometbft_abci_connection_method_timing_seconds_count{chain_id=\"other\",method=\"query\",type=\"sync\"} 9\n\
+            cometbft_consensus_block_interval_seconds_sum 2.5\n\
+            cometbft_consensus_block_interval_seconds_count 5\n";
+        let by = histogram_by(
+            text,
+            "cometbft_abci_connection_method_timing_seconds",
+            "method",
+            &[("chain_id", "gba-1")],
+        );
+        assert_eq!(by.len(), 2);
+        assert_eq!(by["commit"], (0.5, 4));
+        assert_eq!(by["query"], (1.5, 3));
+        let all = histogram_by(text, "cometbft_consensus_block_interval_seconds", "", &[]);
+        assert_eq!(all[""], (2.5, 5));
+    }
+}
