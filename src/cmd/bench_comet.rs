@@ -1,6 +1,6 @@
 //! `portrelay bench --gba-engine cometbft|both`: the sustained run of
-//! `portrelay bench` with gba-1 on four CometBFT validators
-//! (`comet_net`), and with `both` first with the in-process gba ledger, in
+//! `portrelay bench` with gba-1 on CometBFT validators (`comet_net`;
+//! `--validators`, 4 by default), and with `both` first with the in-process gba ledger, in
 //! the same run and with the same workload, each phase on ledgers of its
 //! own. Throughput and latency for each, and for CometBFT where the time
 //! goes:
@@ -29,9 +29,6 @@ use crate::cmd::devnet::{
     chains_of, check_chains, connect_chains, engine_over, relayer_key, start_comet_gba,
     start_ledgers_but, trust, DevnetOptions, GbaEngine,
 };
-
-/// Validators of the CometBFT network.
-const VALIDATORS: usize = 4;
 
 /// What one phase measured.
 #[derive(Debug, Clone)]
@@ -193,7 +190,9 @@ async fn phase(
     let nodes_stop = CancellationToken::new();
     let mut comet = match engine {
         GbaEngine::Embedded => None,
-        GbaEngine::Cometbft => Some(start_comet_gba(dir, VALIDATORS, opts.block_time).await?),
+        GbaEngine::Cometbft => {
+            Some(start_comet_gba(dir, opts.validators.max(1), opts.block_time).await?)
+        }
     };
     let skip = comet.as_ref().map(|_| light_clients::any::FamilyName::Gba);
     let ledgers = start_ledgers_but(dir, devnet, &nodes_stop, skip).await?;
@@ -312,7 +311,7 @@ async fn phase(
     }
     if let Some((apps, nodes)) = net_cpu {
         println!(
-            "  CPU of the CometBFT network: the 4 portledger applications {apps:.1} s, the 4 cometbft nodes {nodes:.1} s"
+            "  CPU of the CometBFT network: the portledger applications {apps:.1} s, the cometbft nodes {nodes:.1} s"
         );
     }
     if let Some((p50, p95, p99)) = summary.latency_ms {
@@ -391,7 +390,7 @@ async fn phase(
             })
             .collect();
         println!(
-            "  ABCI (CometBFT's timing of the application's calls, all 4 validators): {}",
+            "  ABCI (CometBFT's timing of the application's calls, all validators): {}",
             line.join(", ")
         );
     }

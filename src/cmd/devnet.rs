@@ -1126,8 +1126,8 @@ pub struct DevnetArgs {
     /// keys from the seeded devnet setup (unsafe for production).
     #[arg(long)]
     pub zk: bool,
-    /// What runs gba-1: `embedded` (in this process) or `cometbft` (four
-    /// CometBFT validators over `portledger --engine cometbft`
+    /// What runs gba-1: `embedded` (in this process) or `cometbft`
+    /// (--validators CometBFT validators over `portledger --engine cometbft`
     /// applications, needing `cometbft` v0.38: scripts/cometbft). With
     /// cometbft --zk is refused.
     #[arg(long, value_enum, default_value_t = GbaEngine::Embedded)]
@@ -1160,7 +1160,7 @@ pub fn run_command(args: DevnetArgs) -> std::process::ExitCode {
     let gba = match args.gba_engine {
         GbaEngine::Embedded => GbaLedger::Embedded,
         GbaEngine::Cometbft => GbaLedger::Cometbft {
-            validators: 4,
+            validators: args.validators.max(1),
             timeout_commit: args.comet_timeout_commit,
         },
     };
