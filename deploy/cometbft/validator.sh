@@ -35,8 +35,9 @@
 #   COMET_ALLOW_DUPLICATE_IP  [p2p] allow_duplicate_ip (default false; true
 #                       when validators share an IP, as on one host)
 #   COMET_LOG_LEVEL     cometbft's log level (default info)
-#   COMET_PEER_WAIT     seconds to wait for the peers' host names to resolve
-#                       before starting the node (default 120)
+#   COMET_PEER_WAIT     seconds to wait for the peers' host names (and the
+#                       external address's) to resolve before starting the
+#                       node (default 120)
 #   PORTLEDGER_ARGS     more portledger flags: the execution flags, the same at
 #                       every validator (--strict-events, --dcsa-version ...)
 #   PORTLEDGER, COMETBFT  the binaries (default: on PATH)
@@ -176,17 +177,19 @@ until [ -s "$app_dir/abci.addr" ]; do
     sleep 0.2
 done
 
-# The peers' names resolve once their pods or containers exist; CometBFT
-# refuses to start on a persistent peer it cannot resolve.
+# The peers' names (and this one's external address) resolve once their pods
+# or containers exist; CometBFT refuses to start on one it cannot resolve.
 deadline=$((SECONDS + ${COMET_PEER_WAIT:-120}))
 IFS=',' read -r -a peer_list <<<"$peers"
+[ -n "${COMET_EXTERNAL_ADDRESS:-}" ] && peer_list+=("$COMET_EXTERNAL_ADDRESS")
 for p in "${peer_list[@]}"; do
     h="${p#*@}"
     h="${h%:*}"
+    [ -n "$h" ] || continue
     [[ "$h" =~ ^[0-9.]+$ ]] && continue
     until getent hosts "$h" >/dev/null; do
         if [ "$SECONDS" -ge "$deadline" ]; then
-            echo "gba-validator $index: peer host $h does not resolve; starting anyway" >&2
+            echo "gba-validator $index: host $h does not resolve after ${COMET_PEER_WAIT:-120} s; starting anyway" >&2
             break
         fi
         sleep 1
