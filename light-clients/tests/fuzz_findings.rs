@@ -96,3 +96,18 @@ fn the_repeated_key_check_agrees_with_serde_json_on_the_second_input() {
         Err(e) => assert!(lenient.is_err(), "{e}"),
     }
 }
+
+/// The `strict_json` fuzzer's first input of session 7: a gba header's JSON,
+/// read by serde_json, whose `signature` holds an `=` inside it. The target
+/// wrongly expected every refusal of JSON to be a repeated key; the check
+/// refuses it, on purpose, as `malformed_base64` (tendermint's decoder
+/// panics on such values). The document is JSON and the refusal says
+/// which value.
+#[test]
+fn json_with_an_equals_sign_inside_a_signature_is_malformed_base64_not_malformed_json() {
+    let data = include_bytes!("strict_json-malformed-base64-is-json.json");
+    assert!(serde_json::from_slice::<serde_json::Value>(data).is_ok());
+    let e = light_clients::json::check_unique_keys(data).expect_err("refused");
+    assert_eq!(e.check(), "malformed_base64", "{e}");
+    assert!(e.to_string().contains("=475cfdec17a63e63"), "{e}");
+}
