@@ -210,6 +210,49 @@ async fn validators_are_read_page_by_page_on_a_four_validator_network() {
     assert_eq!(client.latest_height(), 5);
 }
 
+/// A broadcast over the node's `[rpc] max_body_bytes` is answered by
+/// CometBFT with a bare HTTP 400; the adapter names it too large (413
+/// `body_too_large`, so a relayer halves its batch rather than resending
+/// it), while a small transaction reaches CheckTx and gets its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_over_the_nodes_body_limit_is_too_large_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = CometNode::kvstore(dir.path(), "gba-comet-1").await;
+    node.kill();
+    node.edit_config(&[("rpc", "max_body_bytes", "4000".to_string())]);
+    node.start().await;
+    let a = adapter("gba-comet-1", vec![node.rpc_url()]);
+    let event = |note: String| adapters::wire::SubmitEvent {
+        version: adapters::wire::WIRE_VERSION,
+        destination: ChainId::new("cmport-1").unwrap(),
+        event: serde_json::json!({ "eventType": "EQUIPMENT", "note": note }),
+        timeout_secs: None,
+    };
+    match a.submit_event(&event("x".repeat(8_000))).await {
+        Err(AdapterError::Refused {
+            status,
+            code,
+            message,
+            ..
+        }) => {
+            assert_eq!(
+                (status, code.as_str()),
+                (413, "body_too_large"),
+                "{message}"
+            );
+            assert!(message.contains("max_body_bytes"), "{message}");
+        }
+        other => panic!("an 8 kB broadcast to a node taking 4,000 bytes: {other:?}"),
+    }
+    // A small one is not too large: kvstore's CheckTx refuses its format,
+    // named as a refusal that is not portrelay's application's.
+    let small = a.submit_event(&event("x".into())).await.unwrap_err();
+    assert!(
+        small.to_string().contains("not by portrelay's application"),
+        "{small}"
+    );
+}
+
 /// An operator transaction sent through the adapter and waited for.
 async fn operator_submit(
     a: &CometAdapter,

@@ -362,6 +362,10 @@ fn the_cometbft_scripts_run_a_four_validator_gba_network() {
     .expect("genesis JSON");
     assert_eq!(genesis["chain_id"], chain);
     assert_eq!(genesis["validators"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        genesis["consensus_params"]["block"]["max_bytes"], "67108864",
+        "a block holds the application's largest transaction"
+    );
     let ids: Vec<String> = std::fs::read_to_string(shared.join("node-ids"))
         .expect("node-ids")
         .lines()
@@ -442,6 +446,25 @@ fn the_cometbft_scripts_run_a_four_validator_gba_network() {
         assert_ne!(
             status["validator_info"]["voting_power"], "0",
             "validator {i} signs with its genesis key"
+        );
+    }
+    // CometBFT's limits hold a relayer's largest batch (its defaults refuse
+    // one with a bare HTTP 400).
+    let config = std::fs::read_to_string(
+        dir.path()
+            .join("validator0")
+            .join("cometbft/config/config.toml"),
+    )
+    .expect("config.toml");
+    for line in [
+        "max_body_bytes = 50331648",
+        "max_tx_bytes = 33554432",
+        "send_rate = 104857600",
+        "recv_rate = 104857600",
+    ] {
+        assert!(
+            config.lines().any(|l| l.trim() == line),
+            "config.toml: {line}"
         );
     }
     // The application behind CometBFT is portledger's gba ledger.

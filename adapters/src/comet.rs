@@ -483,6 +483,20 @@ impl CometAdapter {
                 let status = d.status.as_u16();
                 if status >= 500 || status == 429 {
                     unavailable(e.to_string())
+                } else if status == 400 && call == "broadcast_tx_sync" {
+                    // CometBFT answers a request over its `[rpc]
+                    // max_body_bytes` with a bare 400 (the well-formed
+                    // request this adapter sends has no other reason to
+                    // get one): too large, so the submitter halves its
+                    // batch instead of sending the same one again.
+                    AdapterError::Refused {
+                        chain,
+                        status: 413,
+                        code: crate::chain::BODY_TOO_LARGE.to_string(),
+                        message: format!(
+                            "{endpoint} {call}: HTTP 400, the request is over the node's [rpc] max_body_bytes"
+                        ),
+                    }
                 } else {
                     self.bad(format!("{endpoint} {call}: {e}"))
                 }

@@ -68,9 +68,15 @@ for ((i = 0; i < n; i++)); do
     "$cometbft" show-node-id --home "$work/net/node$i" >> "$work/node-ids"
 done
 # One genesis (every node's is the same) with the chain id portrelay can hold.
-sed -E 's/^( *"chain_id": *")[^"]*"/\1'"$chain"'"/' "$work/net/node0/config/genesis.json" > "$work/genesis.json"
+# A block holds at least the application's largest transaction (64 MiB;
+# the same as `portrelay comet-net`'s networks).
+sed -E -e 's/^( *"chain_id": *")[^"]*"/\1'"$chain"'"/' \
+    -e '/^ *"block": *\{/,/\}/ s/^( *"max_bytes": *")[0-9]*"/\167108864"/' \
+    "$work/net/node0/config/genesis.json" > "$work/genesis.json"
 grep -q "\"chain_id\": *\"$chain\"" "$work/genesis.json" ||
     die "could not set chain_id in the generated genesis.json"
+grep -q '"max_bytes": *"67108864"' "$work/genesis.json" ||
+    die "could not set the block's max_bytes in the generated genesis.json"
 chmod 0644 "$work/genesis.json" "$work/node-ids"
 od -An -tx1 -N72 /dev/urandom | tr -d ' \n' > "$work/network.secret"
 [ "$(wc -c < "$work/network.secret")" -eq 144 ] || die "could not draw the network secret"

@@ -138,6 +138,14 @@ set_toml "$config" p2p external_address "\"${COMET_EXTERNAL_ADDRESS:-}\""
 set_toml "$config" p2p addr_book_strict false
 set_toml "$config" p2p allow_duplicate_ip "${COMET_ALLOW_DUPLICATE_IP:-false}"
 set_toml "$config" consensus timeout_commit "\"${COMET_TIMEOUT_COMMIT:-1s}\""
+# Room for the largest transaction the application advertises (an 8 MiB
+# body, about 22 MiB once a broadcast's JSON carries it): with CometBFT's
+# defaults (a 1 MB request, a 1 MiB transaction) a relayer's large batch is
+# refused with a bare HTTP 400. The same limits as `portrelay comet-net`.
+set_toml "$config" rpc max_body_bytes 50331648
+set_toml "$config" mempool max_tx_bytes 33554432
+set_toml "$config" p2p send_rate 104857600
+set_toml "$config" p2p recv_rate 104857600
 
 app_pid=""
 node_pid=""
