@@ -409,42 +409,13 @@ impl DevChain {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", self.chain_id)),
             Admin::Comet(comet) => {
-                let mut nonce = 0u64;
-                for _ in 0..8 {
-                    let tx = adapters::abci::AdminTx::sign(
-                        &self.operator,
-                        &self.chain_id,
-                        nonce,
-                        adapters::abci::AdminCall::EblPlatform {
-                            chain: chain.clone(),
-                            key,
-                        },
-                    );
-                    match comet.submit_admin(&tx).await {
-                        Ok(_) => return Ok(()),
-                        Err(adapters::chain::AdapterError::Refused { code, message, .. })
-                            if code == "admin_nonce" =>
-                        {
-                            nonce = message
-                                .rsplit("the next is ")
-                                .next()
-                                .and_then(|n| n.trim().parse().ok())
-                                .ok_or_else(|| {
-                                    anyhow::anyhow!("{}: admin_nonce: {message}", self.chain_id)
-                                })?;
-                        }
-                        Err(e) => {
-                            return Err(anyhow::anyhow!(
-                                "{}: the eBL platform key of {chain}: {e}",
-                                self.chain_id
-                            ))
-                        }
-                    }
-                }
-                Err(anyhow::anyhow!(
-                    "{}: the eBL platform key of {chain}: no admin nonce was free",
-                    self.chain_id
-                ))
+                crate::cmd::operator::register_platform_by_admin_tx(
+                    comet,
+                    &self.operator,
+                    chain,
+                    key,
+                )
+                .await
             }
         }
     }

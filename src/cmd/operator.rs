@@ -229,11 +229,21 @@ pub fn settlement_policy(min_amount: u64) -> PathPolicy {
     }
 }
 
+/// How an operator makes a ledger's admin calls.
+enum Admin {
+    /// The embedded ledger's admin routes, with its `admin.token`.
+    Http(crate::cmd::ops::ApiTarget),
+    /// Signed admin transactions through CometBFT (`engine = "cometbft"`).
+    Comet(adapters::comet::CometAdapter),
+}
+
 /// `portrelay operator connect`: the relayer configuration names the
 /// chains, their endpoints, apps and the relayer's key files; `ledger_dirs`
 /// gives, per chain, the ledger's data directory holding `operator.key`
-/// and `admin.token`; `relayer_keys` are the other fleet members' key files,
-/// registered on every chain as well.
+/// and `admin.token` (for a gba chain under CometBFT, any validator's
+/// application data directory: its `operator.key`, no token);
+/// `relayer_keys` are the other fleet members' key files, registered on
+/// every chain as well.
 pub async fn connect(
     config: &Config,
     ledger_dirs: &[(ChainId, PathBuf)],
@@ -257,13 +267,6 @@ pub async fn connect(
                 anyhow::anyhow!("--ledger-dir {id}=DIR: no data directory given for {id}")
             })?;
         let operator = devnet::ledger::operator_key(dir).map_err(err("--ledger-dir"))?;
-        let token_path = dir.join("admin.token");
-        let token = std::fs::read_to_string(&token_path)
-            .map_err(|e| {
-                anyhow::anyhow!("--ledger-dir: cannot read {}: {e}", token_path.display())
-            })?
-            .trim()
-            .to_string();
         let relayer = read_key(&entry.key_file)
             .map_err(|e| anyhow::anyhow!("chains ({id}).key_file: {e}"))?;
         let adapter = registry::build(&entry.adapter, None).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -274,12 +277,32 @@ pub async fn connect(
             relayer: RelayerKey(relayer.verification_key().to_bytes()),
             apps: chain.apps.clone(),
         });
-        let endpoint = chain
-            .endpoints
-            .first()
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("chains ({id}).endpoints: none"))?;
-        admin.push((id.clone(), endpoint, token));
+        admin.push(match chain.engine {
+            // Admin calls are the operator's signed transactions: the
+            // application's data directory holds no admin token.
+            adapters::chain::Engine::Cometbft => Admin::Comet(
+                adapters::comet::CometAdapter::new(&entry.adapter, None)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            ),
+            adapters::chain::Engine::Embedded => {
+                let token_path = dir.join("admin.token");
+                let token = std::fs::read_to_string(&token_path)
+                    .map_err(|e| {
+                        anyhow::anyhow!("--ledger-dir: cannot read {}: {e}", token_path.display())
+                    })?
+                    .trim()
+                    .to_string();
+                let endpoint = chain
+                    .endpoints
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("chains ({id}).endpoints: none"))?;
+                Admin::Http(crate::cmd::ops::ApiTarget {
+                    base: endpoint.trim_end_matches('/').to_string(),
+                    token: Some(token),
+                })
+            }
+        });
     }
     for (chain, _) in ledger_dirs {
         if !ledgers.iter().any(|l| &l.chain_id == chain) {
@@ -298,11 +321,8 @@ pub async fn connect(
     }
     // eBL platforms: each ledger learns the others' envelope keys (an admin call).
     let mut platforms = 0;
-    for (id, endpoint, token) in &admin {
-        let target = crate::cmd::ops::ApiTarget {
-            base: endpoint.trim_end_matches('/').to_string(),
-            token: Some(token.clone()),
-        };
+    for (l, admin) in ledgers.iter().zip(&admin) {
+        let id = &l.chain_id;
         for other in ledgers.iter().filter(|o| &o.chain_id != id) {
             let key = other
                 .adapter
@@ -310,15 +330,21 @@ pub async fn connect(
                 .await
                 .map_err(err("status"))?
                 .ebl_platform;
-            target
-                .post_empty(
-                    "/v1/admin/ebl-platforms",
-                    &serde_json::json!({ "chain": other.chain_id, "key": key }),
-                )
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("{id}: registering {}'s eBL platform: {e}", other.chain_id)
-                })?;
+            match admin {
+                Admin::Http(target) => target
+                    .post_empty(
+                        "/v1/admin/ebl-platforms",
+                        &serde_json::json!({ "chain": other.chain_id, "key": key }),
+                    )
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("{id}: registering {}'s eBL platform: {e}", other.chain_id)
+                    })?,
+                Admin::Comet(comet) => {
+                    register_platform_by_admin_tx(comet, &l.operator, other.chain_id.clone(), key)
+                        .await?
+                }
+            }
             platforms += 1;
         }
     }
@@ -335,6 +361,52 @@ pub async fn connect(
     ))
 }
 
+/// Registers `chain`'s eBL platform key on a gba ledger run under CometBFT:
+/// the operator's `ebl_platform` admin transaction (`AbciTx::Admin`),
+/// broadcast and waited for, at the application's next admin nonce (0
+/// first; a refusal `admin_nonce` names the next one, which is used once
+/// more).
+pub async fn register_platform_by_admin_tx(
+    comet: &adapters::comet::CometAdapter,
+    operator: &ed25519_consensus::SigningKey,
+    chain: ChainId,
+    key: RelayerKey,
+) -> anyhow::Result<()> {
+    let ledger = comet.chain_id().clone();
+    let mut nonce = 0u64;
+    for _ in 0..8 {
+        let tx = adapters::abci::AdminTx::sign(
+            operator,
+            &ledger,
+            nonce,
+            adapters::abci::AdminCall::EblPlatform {
+                chain: chain.clone(),
+                key,
+            },
+        );
+        match comet.submit_admin(&tx).await {
+            Ok(_) => return Ok(()),
+            Err(adapters::chain::AdapterError::Refused { code, message, .. })
+                if code == "admin_nonce" =>
+            {
+                nonce = message
+                    .rsplit("the next is ")
+                    .next()
+                    .and_then(|n| n.trim().parse().ok())
+                    .ok_or_else(|| anyhow::anyhow!("{ledger}: admin_nonce: {message}"))?;
+            }
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "{ledger}: the eBL platform key of {chain}: {e}"
+                ))
+            }
+        }
+    }
+    Err(anyhow::anyhow!(
+        "{ledger}: the eBL platform key of {chain}: no admin nonce was free"
+    ))
+}
+
 // The `portrelay operator` command line.
 
 #[derive(Debug, clap::Subcommand)]
@@ -348,7 +420,9 @@ pub enum OperatorCommand {
         #[arg(long)]
         config: PathBuf,
         /// A ledger's data directory, holding its operator.key and admin.token
-        /// (repeat for each chain: `--ledger-dir cosco-1=/var/lib/portledger/cosco-1`).
+        /// (repeat for each chain: `--ledger-dir cosco-1=/var/lib/portledger/cosco-1`;
+        /// for a gba chain under CometBFT, any validator's application data
+        /// directory: admin calls are signed transactions there).
         #[arg(long = "ledger-dir", required = true, value_name = "CHAIN=DIR")]
         ledger_dirs: Vec<String>,
         /// Another relayer instance's key file, registered on every chain too
