@@ -37,6 +37,9 @@ mod faults;
 mod comet;
 /// A gba chain on real CometBFT nodes, followed through the CometBFT adapter.
 mod comet_adapter;
+/// Relaying through the CometBFT gba chain under faults: validators
+/// stopped, a rotation, a node killed, a fork across two endpoints.
+mod comet_relay;
 
 /// Relayer fleets on Redis, and the chaos run over ledger processes.
 mod chaos;
