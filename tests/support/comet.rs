@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 use light_clients::ChainId;
 use serde_json::Value;
 
-use super::ledger::free_port;
-
 /// How long a network gets to do what a test waits for.
 pub const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -113,9 +111,8 @@ impl CometNet {
         let secret = dir.join("network.secret");
         let bytes: [u8; 72] = devnet::clock::entropy().expect("entropy");
         std::fs::write(&secret, hex::encode(bytes)).expect("secret");
-        let ports: Vec<(u16, u16, u16)> = (0..validators)
-            .map(|_| (free_port(), free_port(), free_port()))
-            .collect();
+        let picked = free_ports(3 * validators);
+        let ports: Vec<(u16, u16, u16)> = picked.chunks(3).map(|p| (p[0], p[1], p[2])).collect();
         // The generated peers are ID@127.0.0.(i+1):26656, node i: the same IDs, our ports.
         let mut nodes = Vec::new();
         for (i, &(rpc_port, p2p_port, abci_port)) in ports.iter().enumerate() {
@@ -276,11 +273,28 @@ impl CometNet {
             }
             assert!(
                 Instant::now() < deadline,
-                "node {i} is at height {h}, not {height}: see {}",
-                self.dir.display()
+                "node {i} is at height {h}, not {height}: see {}\n{}",
+                self.dir.display(),
+                self.log_tails(i)
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The last lines of node `i`'s CometBFT and application logs (the
+    /// test's directory is gone once it fails).
+    pub fn log_tails(&self, i: usize) -> String {
+        let mut out = String::new();
+        for name in [format!("node{i}.log"), format!("app{i}.log")] {
+            let text = std::fs::read_to_string(self.dir.join(&name)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            out.push_str(&format!("--- {name} (last 15 lines)\n"));
+            for l in &lines[lines.len().saturating_sub(15)..] {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
     }
 
     /// The `app_hash` of header `height` at node `i`, hex upper case.
@@ -380,6 +394,17 @@ pub async fn rpc_get(port: u16, path: &str) -> Result<Value, String> {
     Ok(v["result"].clone())
 }
 
+/// `n` distinct free loopback ports: each held until all are picked, so
+/// none is handed out twice.
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect()
+}
+
 /// Reads `key` of `section` in a config.toml, unquoted.
 fn get_toml(text: &str, section: &str, key: &str) -> Option<String> {
     let mut current = String::new();
@@ -450,6 +475,8 @@ impl CometNet {
         std::fs::copy(&self.secret, &secret).expect("secret");
         let mut old_p2p = Vec::new();
         let mut nodes = Vec::new();
+        let mut picked = free_ports(3 * self.nodes.len()).into_iter();
+        let mut port = move || picked.next().expect("a picked port");
         for (i, node) in self.nodes.iter().enumerate() {
             let home = dir.join(format!("net/node{i}"));
             super::net::copy_dir(&node.home, &home);
@@ -463,13 +490,13 @@ impl CometNet {
             nodes.push(Node {
                 home,
                 app_dir,
-                rpc_port: free_port(),
-                abci_port: free_port(),
+                rpc_port: port(),
+                abci_port: port(),
                 app: None,
                 comet: None,
             });
         }
-        let new_p2p: Vec<u16> = nodes.iter().map(|_| free_port()).collect();
+        let new_p2p: Vec<u16> = nodes.iter().map(|_| port()).collect();
         for (i, node) in nodes.iter().enumerate() {
             let config = node.home.join("config/config.toml");
             let text = std::fs::read_to_string(&config).expect("config");
