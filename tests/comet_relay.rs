@@ -2,9 +2,10 @@
 //! (`support::comet`) under faults: `portledger` processes for cmport and
 //! cosco, the operators' set-up through the adapters, and a `portrelay
 //! start` process following the gba chain through CometBFT's RPC
-//! (`engine = "cometbft"`). Events go on every path (cargo and payment);
-//! every check of "exactly once, in order" reads the ledgers (the gba
-//! chain through `abci_query`). `docs/cometbft.md`, "Faults".
+//! (`engine = "cometbft"`). Events go on every path and app (cargo,
+//! payment, eBL title transfers); every check of "exactly once, in order"
+//! reads the ledgers (`check_chains`; the gba chain through `abci_query`).
+//! `docs/cometbft.md`, "Faults".
 //!
 //! Fails naming `scripts/cometbft` when `cometbft` is missing.
 
@@ -19,20 +20,20 @@ use adapters::wire::{SubmitEvent, SubmittedEvent, SubmittedItem, WIRE_VERSION};
 use light_clients::any::FamilyName;
 use light_clients::client::Status;
 use light_clients::host::{RelayMsg, RelayerKey, SignedTx, TxBody};
-use light_clients::{App, ChainId, ChannelId};
+use light_clients::{App, ChainId};
+use portrelay::cmd::devnet::check_chains;
 use portrelay::cmd::operator::{setup_with, Operated};
 use relayer::relay::engine::Paths;
 use serde_json::Value;
 
 use crate::support::comet::{CometNet, DEADLINE};
-use crate::support::ledger::{options, Ledger};
+use crate::support::ledger::{options, post_json, Ledger};
 use crate::support::net::{
     free_addr, new_key, portrelay, start_relayer, terminate, write_config, Running,
 };
 
-/// The apps relayed here (eBL needs each ledger's platform key registered
-/// on the others, which these tests do not exercise).
-const APPS: [App; 2] = [App::Cargo, App::Payment];
+/// The apps relayed here: all three.
+const APPS: [App; 3] = App::ALL;
 
 /// How long the relay gets to deliver a round after a fault.
 const SETTLE: Duration = Duration::from_secs(240);
@@ -84,6 +85,57 @@ impl Relay {
         setup_with(&ledgers, options(), &Paths::default(), &[])
             .await
             .expect("the operators' set-up");
+        // eBL platforms: each ledger learns the others' envelope keys (on
+        // the gba chain by the operator's admin transactions, nonces 0 and 1).
+        let platform = |adapter: Arc<dyn ChainAdapter>| async move {
+            adapter.status().await.expect("status").ebl_platform
+        };
+        let keys = [
+            platform(gba_adapter.clone()).await,
+            platform(cmport.adapter.clone()).await,
+            platform(cosco.adapter.clone()).await,
+        ];
+        for (nonce, (other, key)) in [(&cmport.chain_id, keys[1]), (&cosco.chain_id, keys[2])]
+            .into_iter()
+            .enumerate()
+        {
+            let admin = AdminTx::sign(
+                &gba.operator(),
+                &gba.chain_id,
+                nonce as u64,
+                AdminCall::EblPlatform {
+                    chain: other.clone(),
+                    key,
+                },
+            );
+            let answer = gba.broadcast(1, &AbciTx::Admin(admin).encode()).await;
+            assert_eq!(answer["code"], 0, "eBL platform of {other}: {answer}");
+            gba.wait_tx(1, answer["hash"].as_str().expect("hash")).await;
+        }
+        for host in [&cmport, &cosco] {
+            let token = std::fs::read_to_string(host.dir.join("admin.token")).expect("admin.token");
+            for (chain, key) in [
+                (&gba.chain_id, keys[0]),
+                (&cmport.chain_id, keys[1]),
+                (&cosco.chain_id, keys[2]),
+            ] {
+                if *chain == host.chain_id {
+                    continue;
+                }
+                let (status, body) = post_json(
+                    host.port,
+                    "/v1/admin/ebl-platforms",
+                    Some(token.trim()),
+                    &serde_json::json!({ "chain": chain, "key": key }),
+                )
+                .await;
+                assert_eq!(
+                    status, 204,
+                    "{}: eBL platform of {chain}: {body}",
+                    host.chain_id
+                );
+            }
+        }
         let log = dir.path().join("relayer.log");
         Relay {
             relayer: None,
@@ -124,16 +176,10 @@ impl Relay {
             &chains,
             Some((self.api, None)),
         );
-        let text = std::fs::read_to_string(&config)
-            .expect("config")
-            .replace(
-                "family = \"gba\"\n",
-                "family = \"gba\"\nengine = \"cometbft\"\n",
-            )
-            .replace(
-                "apps = [\"cargo\", \"payment\", \"ebl\"]",
-                "apps = [\"cargo\", \"payment\"]",
-            );
+        let text = std::fs::read_to_string(&config).expect("config").replace(
+            "family = \"gba\"\n",
+            "family = \"gba\"\nengine = \"cometbft\"\n",
+        );
         assert!(text.contains("engine = \"cometbft\""), "{text}");
         std::fs::write(&config, text).expect("config");
         self.relayer = Some(start_relayer(&config, &self.log));
@@ -148,7 +194,8 @@ impl Relay {
     }
 
     /// One event per path and app from each of `sources` (an index into
-    /// `chains`), numbered from `first`; returns how many packets were sent.
+    /// `chains`), numbered from `first` (an eBL transfer after its local
+    /// issue); returns how many packets were sent.
     async fn round(&self, sources: &[usize], seed: u64, first: u64) -> u64 {
         let chains = self.chains();
         let mut tasks = tokio::task::JoinSet::new();
@@ -158,7 +205,11 @@ impl Relay {
             let mut events = Vec::new();
             for (destination, _) in chains.iter().filter(|(c, _)| *c != source) {
                 for app in APPS {
-                    events.push(submit_event(destination, event(seed, n, app)));
+                    let (issue, e) = event(seed, n, app);
+                    if let Some(issue) = issue {
+                        events.push(submit_event(&source, issue));
+                    }
+                    events.push(submit_event(destination, e));
                     n += 1;
                 }
             }
@@ -168,11 +219,16 @@ impl Relay {
                     .await
                     .unwrap_or_else(|e| panic!("{source}: events: {e}"));
                 let mut packets = 0u64;
-                for item in answer.results {
+                for (item, sent) in answer.results.into_iter().zip(&events) {
                     match item {
                         SubmittedItem::Submitted(s) => {
-                            assert!(s.packet.is_some(), "{source}: an event sent no packet");
-                            packets += 1;
+                            let local = sent.destination == source;
+                            assert_eq!(
+                                s.packet.is_some(),
+                                !local,
+                                "{source}: a packet for each event to another chain, none for a local one"
+                            );
+                            packets += u64::from(!local);
                         }
                         SubmittedItem::Refused(r) => {
                             panic!("{source}: event refused: {} {}", r.code, r.message)
@@ -189,63 +245,17 @@ impl Relay {
         packets
     }
 
-    /// Both ends of every channel, read from the ledgers: sent, received,
-    /// acknowledged, and the channels whose ends disagree.
-    async fn ends(&self) -> Result<(u64, u64, u64, Vec<String>), String> {
-        let chains = self.chains();
-        let mut ends = std::collections::BTreeMap::new();
-        for (chain, adapter) in &chains {
-            for c in adapter
-                .channels()
-                .await
-                .map_err(|e| format!("{chain}: {e}"))?
-            {
-                ends.insert((chain.clone(), c.id.clone()), c);
-            }
-        }
-        let (mut sent, mut received, mut acked, mut bad) = (0, 0, 0, Vec::new());
-        for (s, _) in &chains {
-            for (d, _) in chains.iter().filter(|(d, _)| d != s) {
-                for app in APPS {
-                    let id = ChannelId {
-                        source: s.clone(),
-                        destination: d.clone(),
-                        app,
-                    };
-                    let (Some(src), Some(dst)) = (
-                        ends.get(&(s.clone(), id.clone())),
-                        ends.get(&(d.clone(), id.clone())),
-                    ) else {
-                        bad.push(format!("{id}: an end is missing"));
-                        continue;
-                    };
-                    let (n_sent, n_recv, n_ack) =
-                        (src.next_send - 1, dst.next_recv - 1, src.next_ack - 1);
-                    sent += n_sent;
-                    received += n_recv;
-                    acked += n_ack;
-                    if n_sent != n_recv || n_ack != n_sent {
-                        bad.push(format!(
-                            "{id}: sent {n_sent}, received {n_recv}, acked {n_ack}"
-                        ));
-                    }
-                }
-            }
-        }
-        Ok((sent, received, acked, bad))
-    }
-
     /// Every channel shows `packets` in all sent, received and acknowledged,
     /// each channel's ends agreeing (exactly once, in order), within `SETTLE`.
     async fn settle(&self, packets: u64, fault: &str) {
         let started = Instant::now();
         let deadline = started + SETTLE;
         loop {
-            let last = self.ends().await;
-            if let Ok((sent, received, acked, bad)) = &last {
-                if bad.is_empty() && *acked == packets {
+            let last = check_chains(&self.chains()).await;
+            if let Ok(l) = &last {
+                if l.mismatches.is_empty() && l.acked == packets {
                     assert_eq!(
-                        (*sent, *received),
+                        (l.sent, l.received),
                         (packets, packets),
                         "{fault}: exactly once, read from the ledgers"
                     );
@@ -255,10 +265,7 @@ impl Relay {
                     );
                     return;
                 }
-                assert!(
-                    *sent <= packets && *received <= *sent,
-                    "{fault}: more than sent: {last:?}"
-                );
+                assert!(l.sent <= packets, "{fault}: more than sent: {l:?}");
             }
             assert!(
                 Instant::now() < deadline,
@@ -316,9 +323,10 @@ fn uuid(seed: u64, tag: u16, n: u64) -> String {
     format!("{seed:08x}-{tag:04x}-4000-8000-{n:012x}")
 }
 
-/// The `n`th event of `app`: the repository's examples with ids of their own.
-fn event(seed: u64, n: u64, app: App) -> Value {
-    match app {
+/// The `n`th event of `app`: the repository's examples with ids of their
+/// own; for eBL the transfer and, first, its bill's issue on the source.
+fn event(seed: u64, n: u64, app: App) -> (Option<Value>, Value) {
+    let e = match app {
         App::Cargo => {
             let journey: Vec<Value> =
                 serde_json::from_str(include_str!("../docs/examples/events/journey.json"))
@@ -327,7 +335,20 @@ fn event(seed: u64, n: u64, app: App) -> Value {
             e["eventID"] = Value::String(uuid(seed, 0, n));
             e
         }
-        _ => {
+        App::Ebl => {
+            let ebl: Vec<Value> =
+                serde_json::from_str(include_str!("../docs/examples/events/ebl.json"))
+                    .expect("ebl");
+            let reference = Value::String(format!("PRL{seed:x}E{n:07}"));
+            let mut issue = ebl[0].clone();
+            issue["eventID"] = Value::String(uuid(seed, 2, n));
+            issue["transportDocumentReference"] = reference.clone();
+            let mut transfer = ebl[1].clone();
+            transfer["eventID"] = Value::String(uuid(seed, 0, n));
+            transfer["transportDocumentReference"] = reference;
+            return (Some(issue), transfer);
+        }
+        App::Payment => {
             let payments: Vec<Value> = include_str!("../docs/examples/events/payments.ndjson")
                 .lines()
                 .filter(|l| !l.trim().is_empty())
@@ -341,7 +362,8 @@ fn event(seed: u64, n: u64, app: App) -> Value {
             }
             e
         }
-    }
+    };
+    (None, e)
 }
 
 /// Waits until node 0's height has not moved for 5 s (polled): the
@@ -425,7 +447,7 @@ async fn comet_relay_rides_out_stopped_validators_a_rotation_a_node_restart_and_
     .into_iter()
     .enumerate()
     {
-        let tx = AbciTx::Event(submit_event(destination, event(1, 300 + k as u64, app)));
+        let tx = AbciTx::Event(submit_event(destination, event(1, 300 + k as u64, app).1));
         let answer = r.gba.broadcast(0, &tx.encode()).await;
         assert_eq!(answer["code"], 0, "b: CheckTx while halted: {answer}");
         pending.push(answer["hash"].as_str().expect("hash").to_string());
@@ -462,11 +484,12 @@ async fn comet_relay_rides_out_stopped_validators_a_rotation_a_node_restart_and_
     let top = r.gba.height(1).await;
     r.gba.wait_height(3, top).await;
 
-    // c. A validator set rotation: validator 3's power becomes 20.
+    // c. A validator set rotation: validator 3's power becomes 20 (the
+    // operator's third admin call: two eBL platforms before it).
     let admin = AdminTx::sign(
         &r.gba.operator(),
         &r.gba.chain_id,
-        0,
+        2,
         AdminCall::Validator {
             pub_key: r.gba.validator_key(3),
             power: 20,
@@ -597,7 +620,7 @@ async fn comet_relay_fork_on_a_second_endpoint_freezes_the_gba_clients_on_both_h
     let fork_dir = r.dir.path().join("fork");
     let fork = r.gba.fork(&fork_dir).await;
     // The fork makes blocks of its own (an event only it holds).
-    let tx = AbciTx::Event(submit_event(&r.cmport.chain_id, event(2, 1, App::Cargo)));
+    let tx = AbciTx::Event(submit_event(&r.cmport.chain_id, event(2, 1, App::Cargo).1));
     let answer = fork.broadcast(0, &tx.encode()).await;
     assert_eq!(answer["code"], 0, "{answer}");
     let real = r.gba.endpoint(0);
