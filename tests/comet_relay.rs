@@ -675,3 +675,141 @@ async fn comet_relay_fork_on_a_second_endpoint_freezes_the_gba_clients_on_both_h
     drop(fork);
     eprintln!("e: fork detected and frozen in {:.1?}", started.elapsed());
 }
+
+/// A CometBFT RPC endpoint that takes every `broadcast_tx_sync` (code 0,
+/// the transaction's hash) and keeps nothing, as a node that goes down
+/// before its mempool passes a transaction on; every other call is a 503.
+/// Returns its address and how many broadcasts it took.
+async fn dropping_endpoint() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = taken.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                let (head, length) = loop {
+                    let Ok(n) = stream.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    raw.extend_from_slice(&buf[..n]);
+                    if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        break (end + 4, length);
+                    }
+                };
+                while raw.len() < head + length {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => raw.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let request: Value =
+                    serde_json::from_slice(&raw[head..head + length]).unwrap_or(Value::Null);
+                let response = if request["method"] == "broadcast_tx_sync" {
+                    use base64::Engine;
+                    use sha2::Digest;
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let tx = base64::engine::general_purpose::STANDARD
+                        .decode(request["params"]["tx"].as_str().unwrap_or(""))
+                        .unwrap_or_default();
+                    let hash = hex::encode_upper(sha2::Sha256::digest(&tx));
+                    let body = serde_json::json!({
+                        "jsonrpc": "2.0",
+                        "id": request["id"],
+                        "result": {"code": 0, "data": "", "log": "", "codespace": "", "hash": hash}
+                    })
+                    .to_string();
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else {
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_string()
+                };
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (addr, taken)
+}
+
+/// A relayer's signed transaction taken by a node that loses it (the
+/// first endpoint takes the broadcast and keeps nothing): the CometBFT
+/// adapter broadcasts the same bytes again, to the endpoint it reads from
+/// by then, and the transaction lands in a block, once, within the wait
+/// (before, the wait ran out after 30 s with no block, the batch was
+/// re-queued and the relay lost that time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comet_a_transaction_lost_by_the_node_that_took_it_is_broadcast_again_and_lands() {
+    use light_clients::host::OperatorMsg;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let net = CometNet::start(dir.path(), 1).await;
+    let (dropper, taken) = dropping_endpoint().await;
+    let config = adapters::chain::ChainConfig {
+        chain_id: net.chain_id.clone(),
+        endpoints: vec![format!("http://{dropper}"), net.endpoint(0)],
+        apps: App::ALL.to_vec(),
+        trust_root: None,
+        rpc: adapters::chain::RpcPolicy::DEVNET,
+        engine: adapters::chain::Engine::Cometbft,
+    };
+    let adapter = adapters::registry::build(
+        &adapters::chain::AdapterConfig::new(FamilyName::Gba, config),
+        None,
+    )
+    .expect("adapter");
+    // Read through the node itself, so the adapter under test starts at the dropper.
+    let reader = net.adapter(&[0]);
+    let operator = net.operator();
+    let signer = RelayerKey(operator.verification_key().to_bytes());
+    let nonce = reader.account(&signer).await.expect("account").next_nonce;
+    let tx = SignedTx::sign(
+        &operator,
+        &net.chain_id,
+        nonce,
+        &TxBody::Operator(OperatorMsg::RegisterRelayer {
+            key: RelayerKey([7; 32]),
+        }),
+    );
+    let started = Instant::now();
+    let answer = adapter.submit_pending(&tx).await.expect("submitted");
+    assert!(
+        taken.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the first broadcast went to the endpoint that drops it"
+    );
+    assert!(
+        answer.height.is_some(),
+        "the transaction the first endpoint lost is not in a block: {answer:?}"
+    );
+    assert!(
+        matches!(answer.results[..], [adapters::wire::MsgResult::Ok { .. }]),
+        "{answer:?}"
+    );
+    assert_eq!(
+        reader.account(&signer).await.expect("account").next_nonce,
+        nonce + 1,
+        "executed once"
+    );
+    eprintln!(
+        "lost, broadcast again, in a block after {:.1?}",
+        started.elapsed()
+    );
+}

@@ -766,8 +766,11 @@ impl Engine {
         *nonce = Some(tx.nonce + 1);
         tracing::debug!(%target, jobs = jobs.len(), updates, bytes = size, limit = limit.bytes(), "batch sent");
         if response.results.len() != updates + jobs.len() {
-            // An answer we cannot pair up: the ledger's receipts decide;
-            // re-queue, and a resend is answered "already received".
+            // An answer we cannot pair up (or none: a transaction not seen
+            // in a block): the ledger's receipts decide; re-queue, and a
+            // resend is answered "already received". Whether it used its
+            // nonce is unknown: the next batch reads the account again.
+            *nonce = None;
             self.hand_back(
                 jobs,
                 "an answer that does not match the batch",
