@@ -11,7 +11,8 @@
 //! next_header      /status polled until the chain passes `after`, then header(after+1)
 //! block_events ... /abci_query with path = the embedded ledger's GET route
 //!                  (/v1/blocks/{h}/events, /v1/channels, /v1/clients, ...)
-//! submit_pending   /broadcast_tx_sync (CheckTx's answer)
+//! submit_pending   /broadcast_tx_sync (CheckTx's answer), then /tx?hash=; the
+//!                  same bytes broadcast again while not in a block
 //! wait_tx, submit  /tx?hash= polled until the block holding it is committed
 //! submit_event     /broadcast_tx_sync, then /tx?hash= (the event's packet is
 //!                  known once its block executed it)
@@ -28,7 +29,10 @@
 //! Reads are retried on transient failures across the endpoints with the
 //! policy's backoff; a broadcast is sent once, to one endpoint (a timed-out
 //! broadcast may have reached the mempool; the caller asks again with the
-//! nonce it reads back). Every attempt passes the chain's concurrency and
+//! nonce it reads back), except that a signed transaction not in a block
+//! after a few seconds is broadcast again, the same bytes (one nonce: it
+//! executes at most once), in case the node that took it went down before
+//! passing it on. Every attempt passes the chain's concurrency and
 //! rate limits and is reported to the `RpcObserver`, named by its RPC
 //! method.
 
