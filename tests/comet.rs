@@ -136,11 +136,21 @@ fn cargo_event(n: u64) -> SubmitEvent {
 }
 
 /// Node `i`'s application's roots of block `height`, through `abci_query`.
+/// A node's `/status` height counts a block once it is stored, which is
+/// before its application has committed it: a 409 `not_yet_provable` is
+/// asked again (polled, within the network's deadline).
 async fn roots(net: &CometNet, i: usize, height: u64) -> Roots {
-    let (code, state) = net.query(i, &format!("/v1/blocks/{height}/state")).await;
-    assert_eq!(code, 0, "node {i} block {height}: {state}");
-    let state: BlockState = serde_json::from_value(state).expect("block state");
-    state.roots
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let (code, state) = net.query(i, &format!("/v1/blocks/{height}/state")).await;
+        if code == 409 && state["code"] == "not_yet_provable" && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        assert_eq!(code, 0, "node {i} block {height}: {state}");
+        let state: BlockState = serde_json::from_value(state).expect("block state");
+        return state.roots;
+    }
 }
 
 /// Every block 1..`to`: header h+1's `app_hash` at node 0 is the hash of

@@ -39,6 +39,9 @@ mod comet;
 mod comet_adapter;
 /// `portrelay devnet --gba-engine cometbft`: gba-1 on CometBFT, every path and app.
 mod comet_devnet;
+/// Relaying through the CometBFT gba chain under faults: validators
+/// stopped, a rotation, a node killed, a fork across two endpoints.
+mod comet_relay;
 
 /// Relayer fleets on Redis, and the chaos run over ledger processes.
 mod chaos;

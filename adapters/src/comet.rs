@@ -11,7 +11,8 @@
 //! next_header      /status polled until the chain passes `after`, then header(after+1)
 //! block_events ... /abci_query with path = the embedded ledger's GET route
 //!                  (/v1/blocks/{h}/events, /v1/channels, /v1/clients, ...)
-//! submit_pending   /broadcast_tx_sync (CheckTx's answer)
+//! submit_pending   /broadcast_tx_sync (CheckTx's answer), then /tx?hash=; the
+//!                  same bytes broadcast again while not in a block
 //! wait_tx, submit  /tx?hash= polled until the block holding it is committed
 //! submit_event     /broadcast_tx_sync, then /tx?hash= (the event's packet is
 //!                  known once its block executed it)
@@ -28,7 +29,10 @@
 //! Reads are retried on transient failures across the endpoints with the
 //! policy's backoff; a broadcast is sent once, to one endpoint (a timed-out
 //! broadcast may have reached the mempool; the caller asks again with the
-//! nonce it reads back). Every attempt passes the chain's concurrency and
+//! nonce it reads back), except that a signed transaction not in a block
+//! after a few seconds is broadcast again, the same bytes (one nonce: it
+//! executes at most once), in case the node that took it went down before
+//! passing it on. Every attempt passes the chain's concurrency and
 //! rate limits and is reported to the `RpcObserver`, named by its RPC
 //! method.
 
@@ -67,6 +71,9 @@ const POLL: Duration = Duration::from_millis(100);
 /// How long `wait_tx` (and the waiting submissions) wait for the block
 /// holding a transaction: what the embedded ledger waits.
 const WAIT_TX: Duration = Duration::from_secs(30);
+/// How long `submit_pending` waits for a signed transaction's block before
+/// broadcasting it again (a few blocks at CometBFT's default pace).
+const REBROADCAST: Duration = Duration::from_secs(3);
 /// The codespace of the application's refusals (`docs/cometbft.md`).
 const CODESPACE: &str = crate::abci::CODESPACE;
 
@@ -951,12 +958,40 @@ impl ChainAdapter for CometAdapter {
     /// transaction only in its block (`CheckTx` checks the envelope and
     /// answers no data): then the block's answer is the first to hold the
     /// results, and this waits for it as `wait_tx` does.
+    /// Broadcast, then waited for in a block (up to 30 s, as `wait_tx`).
+    /// Not in one after [`REBROADCAST`]: the same bytes are broadcast
+    /// again, to the endpoint the adapter prefers by then, and so on until
+    /// the deadline: the node that took it may have gone down before its
+    /// mempool passed it on. The same bytes are the same transaction (one
+    /// hash, one nonce): a node that has it answers "already in cache", a
+    /// node past its nonce refuses it, and it executes at most once.
     async fn submit_pending(&self, tx: &SignedTx) -> Result<TxResponse, AdapterError> {
-        let (hash, data) = self.broadcast("transaction", signed_tx_bytes(tx)).await?;
-        if data.is_empty() {
-            return self.wait_tx(&tx_id(hash)).await;
+        let bytes = signed_tx_bytes(tx);
+        let (hash, data) = self.broadcast("transaction", bytes.clone()).await?;
+        if !data.is_empty() {
+            return self.tx_response(hash, None, &data);
         }
-        self.tx_response(hash, None, &data)
+        let deadline = Instant::now() + WAIT_TX;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Some((height, data)) = self
+                .committed("transaction", hash, REBROADCAST.min(left))
+                .await?
+            {
+                return self.tx_response(hash, Some(height), &data);
+            }
+            if Instant::now() >= deadline {
+                return Ok(TxResponse {
+                    version: WIRE_VERSION,
+                    id: tx_id(hash),
+                    height: None,
+                    results: Vec::new(),
+                });
+            }
+            if let Err(e) = self.broadcast("transaction", bytes.clone()).await {
+                tracing::debug!(chain = %self.chain, tx = %hash, error = %e, "a transaction broadcast again");
+            }
+        }
     }
 
     /// `id` is the CometBFT hash `submit_pending` named. Not in a block

@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 use light_clients::ChainId;
 use serde_json::Value;
 
-use super::ledger::free_port;
-
 /// How long a network gets to do what a test waits for.
 pub const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -113,9 +111,8 @@ impl CometNet {
         let secret = dir.join("network.secret");
         let bytes: [u8; 72] = devnet::clock::entropy().expect("entropy");
         std::fs::write(&secret, hex::encode(bytes)).expect("secret");
-        let ports: Vec<(u16, u16, u16)> = (0..validators)
-            .map(|_| (free_port(), free_port(), free_port()))
-            .collect();
+        let picked = free_ports(3 * validators);
+        let ports: Vec<(u16, u16, u16)> = picked.chunks(3).map(|p| (p[0], p[1], p[2])).collect();
         // The generated peers are ID@127.0.0.(i+1):26656, node i: the same IDs, our ports.
         let mut nodes = Vec::new();
         for (i, &(rpc_port, p2p_port, abci_port)) in ports.iter().enumerate() {
@@ -276,11 +273,28 @@ impl CometNet {
             }
             assert!(
                 Instant::now() < deadline,
-                "node {i} is at height {h}, not {height}: see {}",
-                self.dir.display()
+                "node {i} is at height {h}, not {height}: see {}\n{}",
+                self.dir.display(),
+                self.log_tails(i)
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The last lines of node `i`'s CometBFT and application logs (the
+    /// test's directory is gone once it fails).
+    pub fn log_tails(&self, i: usize) -> String {
+        let mut out = String::new();
+        for name in [format!("node{i}.log"), format!("app{i}.log")] {
+            let text = std::fs::read_to_string(self.dir.join(&name)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            out.push_str(&format!("--- {name} (last 15 lines)\n"));
+            for l in &lines[lines.len().saturating_sub(15)..] {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
     }
 
     /// The `app_hash` of header `height` at node `i`, hex upper case.
@@ -378,4 +392,167 @@ pub async fn rpc_get(port: u16, path: &str) -> Result<Value, String> {
         return Err(e.to_string());
     }
     Ok(v["result"].clone())
+}
+
+/// `n` distinct free loopback ports: each held until all are picked, so
+/// none is handed out twice.
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect()
+}
+
+/// Reads `key` of `section` in a config.toml, unquoted.
+fn get_toml(text: &str, section: &str, key: &str) -> Option<String> {
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') && trimmed.ends_with(']') {
+            current = trimmed.trim_matches(|c| c == '[' || c == ']').to_string();
+        } else if current == section {
+            if let Some((k, v)) = trimmed.split_once(" = ") {
+                if k == key {
+                    return Some(v.trim_matches('"').to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+impl CometNet {
+    /// Node `i`'s CometBFT RPC endpoint (`http://127.0.0.1:PORT`).
+    pub fn endpoint(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.nodes[i].rpc_port)
+    }
+
+    /// A relayer's CometBFT adapter of this chain over the RPC of `nodes`
+    /// (the first is asked first).
+    pub fn adapter(&self, nodes: &[usize]) -> std::sync::Arc<dyn adapters::chain::ChainAdapter> {
+        use adapters::chain::{AdapterConfig, ChainConfig, Engine, RpcPolicy};
+        let config = ChainConfig {
+            chain_id: self.chain_id.clone(),
+            endpoints: nodes.iter().map(|&i| self.endpoint(i)).collect(),
+            apps: light_clients::App::ALL.to_vec(),
+            trust_root: None,
+            rpc: RpcPolicy::DEVNET,
+            engine: Engine::Cometbft,
+        };
+        adapters::registry::build(
+            &AdapterConfig::new(light_clients::any::FamilyName::Gba, config),
+            None,
+        )
+        .expect("CometBFT adapter")
+    }
+
+    /// Validator `i`'s consensus public key (its `priv_validator_key.json`).
+    pub fn validator_key(&self, i: usize) -> light_clients::host::RelayerKey {
+        use base64::Engine;
+        let path = self.nodes[i].home.join("config/priv_validator_key.json");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("key file"))
+            .expect("key json");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(v["pub_key"]["value"].as_str().expect("pub_key"))
+            .expect("base64");
+        light_clients::host::RelayerKey(bytes.try_into().expect("32 bytes"))
+    }
+
+    /// A fork of this network: every node and application stopped, their
+    /// homes and data copied into `dir`, and both started again, the copy
+    /// on ports of its own with peers only among its own nodes (no peer
+    /// exchange, no address book). From here on the same validator keys
+    /// sign two chains of the same id that share their history.
+    pub async fn fork(&mut self, dir: &Path) -> CometNet {
+        let before = self.height(0).await;
+        for i in 0..self.nodes.len() {
+            self.kill_node(i);
+        }
+        let secret = dir.join("network.secret");
+        std::fs::create_dir_all(dir).expect("fork dir");
+        std::fs::copy(&self.secret, &secret).expect("secret");
+        let mut old_p2p = Vec::new();
+        let mut nodes = Vec::new();
+        let mut picked = free_ports(3 * self.nodes.len()).into_iter();
+        let mut port = move || picked.next().expect("a picked port");
+        for (i, node) in self.nodes.iter().enumerate() {
+            let home = dir.join(format!("net/node{i}"));
+            super::net::copy_dir(&node.home, &home);
+            let app_dir = dir.join(format!("app{i}"));
+            if node.app_dir.exists() {
+                super::net::copy_dir(&node.app_dir, &app_dir);
+            }
+            let text = std::fs::read_to_string(home.join("config/config.toml")).expect("config");
+            let laddr = get_toml(&text, "p2p", "laddr").expect("p2p laddr");
+            old_p2p.push(laddr.rsplit(':').next().expect("port").to_string());
+            nodes.push(Node {
+                home,
+                app_dir,
+                rpc_port: port(),
+                abci_port: port(),
+                app: None,
+                comet: None,
+            });
+        }
+        let new_p2p: Vec<u16> = nodes.iter().map(|_| port()).collect();
+        for (i, node) in nodes.iter().enumerate() {
+            let config = node.home.join("config/config.toml");
+            let text = std::fs::read_to_string(&config).expect("config");
+            let peers = get_toml(&text, "p2p", "persistent_peers")
+                .expect("persistent_peers")
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (id, addr) = p.split_once('@').expect("peer");
+                    let port = addr.rsplit(':').next().expect("port");
+                    let k = old_p2p
+                        .iter()
+                        .position(|o| o == port)
+                        .expect("a node's port");
+                    format!("{id}@127.0.0.1:{}", new_p2p[k])
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let q = |s: String| format!("\"{s}\"");
+            let edited = set_toml(
+                &text,
+                &[
+                    (
+                        "",
+                        "proxy_app",
+                        q(format!("tcp://127.0.0.1:{}", node.abci_port)),
+                    ),
+                    ("", "moniker", q(format!("fork{i}"))),
+                    (
+                        "rpc",
+                        "laddr",
+                        q(format!("tcp://127.0.0.1:{}", node.rpc_port)),
+                    ),
+                    ("p2p", "laddr", q(format!("tcp://127.0.0.1:{}", new_p2p[i]))),
+                    ("p2p", "persistent_peers", q(peers)),
+                    ("p2p", "pex", "false".into()),
+                ],
+            );
+            std::fs::write(&config, edited).expect("config.toml");
+            let _ = std::fs::remove_file(node.home.join("config/addrbook.json"));
+        }
+        let mut fork = CometNet {
+            dir: dir.to_path_buf(),
+            chain_id: self.chain_id.clone(),
+            secret,
+            nodes,
+            bin: self.bin.clone(),
+        };
+        for i in 0..self.nodes.len() {
+            self.start_node(i);
+            fork.start_node(i);
+        }
+        for i in 0..self.nodes.len() {
+            self.wait_height(i, before + 1).await;
+            fork.wait_height(i, before + 1).await;
+        }
+        fork
+    }
 }

@@ -766,8 +766,11 @@ impl Engine {
         *nonce = Some(tx.nonce + 1);
         tracing::debug!(%target, jobs = jobs.len(), updates, bytes = size, limit = limit.bytes(), "batch sent");
         if response.results.len() != updates + jobs.len() {
-            // An answer we cannot pair up: the ledger's receipts decide;
-            // re-queue, and a resend is answered "already received".
+            // An answer we cannot pair up (or none: a transaction not seen
+            // in a block): the ledger's receipts decide; re-queue, and a
+            // resend is answered "already received". Whether it used its
+            // nonce is unknown: the next batch reads the account again.
+            *nonce = None;
             self.hand_back(
                 jobs,
                 "an answer that does not match the batch",
@@ -827,16 +830,16 @@ impl Engine {
         let started = Instant::now();
         let deadline = started + CONFIRM_WITHIN;
         let outcome = loop {
-            match adapter.wait_tx(&sent.id).await {
-                Ok(r) if r.height.is_some() => break Ok(()),
-                Ok(_) => {}
-                Err(AdapterError::NotFound { .. }) => {
-                    break Err("the ledger no longer knows the transaction")
+            match confirm_step(adapter.wait_tx(&sent.id).await) {
+                ConfirmStep::Sealed => break Ok(()),
+                ConfirmStep::Wait(None) => {}
+                ConfirmStep::Wait(Some(e)) => {
+                    tracing::debug!(%target, error = %e, "waiting for a batch's block")
                 }
-                Err(e) => tracing::debug!(%target, error = %e, "waiting for a batch's block"),
+                ConfirmStep::GiveUp(reason) => break Err(reason),
             }
             if Instant::now() > deadline {
-                break Err("not confirmed in time");
+                break Err("not confirmed in time".to_string());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
@@ -883,7 +886,7 @@ impl Engine {
                 return;
             }
             Err(reason) => {
-                tracing::warn!(%target, tx = %sent.id, reason, "batch not confirmed; jobs re-queued");
+                tracing::warn!(%target, tx = %sent.id, %reason, "batch not confirmed; jobs re-queued");
                 sent.executed.into_iter().map(|(j, _)| j).collect()
             }
         };
@@ -1149,9 +1152,89 @@ impl Engine {
     }
 }
 
+/// What one answer of `wait_tx` means for a sent batch.
+#[derive(Debug, PartialEq, Eq)]
+enum ConfirmStep {
+    /// In a sealed block: its jobs are done.
+    Sealed,
+    /// Not sealed yet, or the ledger did not answer this time (the error):
+    /// asked again until the confirmation deadline.
+    Wait(Option<String>),
+    /// Asking again cannot help: the ledger no longer knows the
+    /// transaction, or refused it (a CometBFT chain's block refusing it in
+    /// `FinalizeBlock`, a malformed id): its jobs go back at once.
+    GiveUp(String),
+}
+
+fn confirm_step(answer: Result<adapters::wire::TxResponse, AdapterError>) -> ConfirmStep {
+    match answer {
+        Ok(r) if r.height.is_some() => ConfirmStep::Sealed,
+        Ok(_) => ConfirmStep::Wait(None),
+        Err(AdapterError::NotFound { .. }) => {
+            ConfirmStep::GiveUp("the ledger no longer knows the transaction".to_string())
+        }
+        Err(e) if e.is_transient() => ConfirmStep::Wait(Some(e.to_string())),
+        Err(e) => ConfirmStep::GiveUp(format!("refused: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_while_confirming_gives_up_at_once_and_a_transient_failure_waits() {
+        let chain = chain("gba-1");
+        let tx = |height| {
+            Ok(adapters::wire::TxResponse {
+                version: WIRE_VERSION,
+                id: "ab".into(),
+                height,
+                results: Vec::new(),
+            })
+        };
+        assert_eq!(confirm_step(tx(Some(7))), ConfirmStep::Sealed);
+        assert_eq!(confirm_step(tx(None)), ConfirmStep::Wait(None));
+        let refused = |status: u16, code: &str| {
+            Err(AdapterError::Refused {
+                chain: chain.clone(),
+                status,
+                code: code.into(),
+                message: "m".into(),
+            })
+        };
+        // A block that refused the transaction (a nonce used meanwhile): given up.
+        match confirm_step(refused(422, "nonce")) {
+            ConfirmStep::GiveUp(reason) => assert!(reason.contains("nonce"), "{reason}"),
+            other => panic!("a refusal is waited on: {other:?}"),
+        }
+        assert!(matches!(
+            confirm_step(refused(400, "malformed_request")),
+            ConfirmStep::GiveUp(_)
+        ));
+        assert!(matches!(
+            confirm_step(Err(AdapterError::NotFound {
+                chain: chain.clone(),
+                what: "tx".into()
+            })),
+            ConfirmStep::GiveUp(_)
+        ));
+        // Transient: the ledger down, overloaded, or not yet able to answer.
+        for transient in [
+            refused(503, "unavailable"),
+            refused(429, "rate_limited"),
+            refused(409, "not_yet_provable"),
+            Err(AdapterError::Unavailable {
+                chain: chain.clone(),
+                reason: "connection refused".into(),
+            }),
+        ] {
+            assert!(
+                matches!(confirm_step(transient), ConfirmStep::Wait(Some(_))),
+                "a transient failure gives up"
+            );
+        }
+    }
 
     fn chain(id: &str) -> ChainId {
         ChainId::new(id).expect("chain id")
