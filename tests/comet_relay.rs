@@ -813,3 +813,115 @@ async fn comet_a_transaction_lost_by_the_node_that_took_it_is_broadcast_again_an
         started.elapsed()
     );
 }
+
+/// `portrelay operator connect` sets up a gba chain run under CometBFT
+/// beside embedded ledgers: clients, the relayer's key and the channels
+/// through the CometBFT adapter, and the other ledgers' eBL platform keys
+/// as the operator's signed admin transactions (the application's data
+/// directory has no admin token). Running it again changes nothing but
+/// registers the keys again, at the next admin nonces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comet_operator_connect_sets_up_a_cometbft_gba_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gba_dir = dir.path().join("gba");
+    std::fs::create_dir_all(&gba_dir).expect("gba dir");
+    let gba = CometNet::start(&gba_dir, 1).await;
+    let cmport = Ledger::start(FamilyName::Cmport, "cmport-1", dir.path()).await;
+    let cosco = Ledger::start(FamilyName::Cosco, "cosco-1", dir.path()).await;
+    let key_file = dir.path().join("relayer.key");
+    new_key(&key_file, 0x32);
+    let chains = vec![
+        (
+            "gba".to_string(),
+            gba.chain_id.to_string(),
+            vec![gba.endpoint(0)],
+        ),
+        (
+            "cmport".to_string(),
+            cmport.chain_id.to_string(),
+            vec![format!("http://127.0.0.1:{}", cmport.port)],
+        ),
+        (
+            "cosco".to_string(),
+            cosco.chain_id.to_string(),
+            vec![format!("http://127.0.0.1:{}", cosco.port)],
+        ),
+    ];
+    let config = write_config(dir.path(), &key_file, &chains, None);
+    let text = std::fs::read_to_string(&config).expect("config").replace(
+        "family = \"gba\"\n",
+        "family = \"gba\"\nengine = \"cometbft\"\n",
+    );
+    std::fs::write(&config, text).expect("config");
+    let dirs = [
+        format!("{}={}", gba.chain_id, gba.nodes[0].app_dir.display()),
+        format!("{}={}", cmport.chain_id, cmport.dir.display()),
+        format!("{}={}", cosco.chain_id, cosco.dir.display()),
+    ];
+    let mut args = vec![
+        "operator",
+        "connect",
+        "--config",
+        config.to_str().expect("path"),
+    ];
+    for d in &dirs {
+        args.extend(["--ledger-dir", d.as_str()]);
+    }
+    // The gba application's next admin nonce, read from the refusal of a
+    // call at nonce 0 (or 0 itself when none was made).
+    let next_admin_nonce = || async {
+        let probe = AdminTx::sign(
+            &gba.operator(),
+            &gba.chain_id,
+            0,
+            AdminCall::EblPlatform {
+                chain: cmport.chain_id.clone(),
+                key: RelayerKey([7; 32]),
+            },
+        );
+        let answer = gba.broadcast(0, &AbciTx::Admin(probe).encode()).await;
+        let log = answer["log"].as_str().unwrap_or_default().to_string();
+        assert!(log.contains("admin_nonce"), "{answer}");
+        log.rsplit("the next is ")
+            .next()
+            .and_then(|n| n.trim_end_matches(['"', '}']).trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no next nonce in {log}"))
+    };
+
+    let (code, out, err) = portrelay(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "connected 3 ledgers: clients of each other, the relayer's keys, 18 channels, 6 eBL platform keys"
+    );
+    // cmport's and cosco's keys, as admin transactions 0 and 1.
+    assert_eq!(next_admin_nonce().await, 2);
+    let ledgers = [
+        (gba.chain_id.clone(), gba.adapter(&[0])),
+        (cmport.chain_id.clone(), cmport.adapter.clone()),
+        (cosco.chain_id.clone(), cosco.adapter.clone()),
+    ];
+    let checked = check_chains(&ledgers).await.expect("channels");
+    assert_eq!(checked.channels, 18, "{checked:?}");
+    assert!(checked.mismatches.is_empty(), "{checked:?}");
+    let gba_clients = gba.adapter(&[0]).clients().await.expect("gba clients");
+    let mut of: Vec<String> = gba_clients.iter().map(|c| c.chain.to_string()).collect();
+    of.sort();
+    assert_eq!(of, ["cmport-1", "cosco-1"]);
+    for host in [&cmport, &cosco] {
+        let clients = host.adapter.clients().await.expect("clients");
+        assert!(
+            clients.iter().any(|c| c.chain == gba.chain_id),
+            "{}: no client of {}",
+            host.chain_id,
+            gba.chain_id
+        );
+    }
+
+    // Again: the same clients and channels; the keys registered once more.
+    let (code, _, err) = portrelay(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(next_admin_nonce().await, 4);
+    assert_eq!(check_chains(&ledgers).await.expect("channels").channels, 18);
+    assert_eq!(gba.adapter(&[0]).clients().await.expect("clients").len(), 2);
+}

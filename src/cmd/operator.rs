@@ -365,7 +365,9 @@ pub async fn connect(
 /// the operator's `ebl_platform` admin transaction (`AbciTx::Admin`),
 /// broadcast and waited for, at the application's next admin nonce (0
 /// first; a refusal `admin_nonce` names the next one, which is used once
-/// more).
+/// more). The same call at the same nonce is the same bytes (Ed25519
+/// signs deterministically): CometBFT's cache refuses it as `duplicate_tx`
+/// when an earlier run made it, and the next nonce is tried.
 pub async fn register_platform_by_admin_tx(
     comet: &adapters::comet::CometAdapter,
     operator: &ed25519_consensus::SigningKey,
@@ -374,7 +376,7 @@ pub async fn register_platform_by_admin_tx(
 ) -> anyhow::Result<()> {
     let ledger = comet.chain_id().clone();
     let mut nonce = 0u64;
-    for _ in 0..8 {
+    for _ in 0..16 {
         let tx = adapters::abci::AdminTx::sign(
             operator,
             &ledger,
@@ -394,6 +396,9 @@ pub async fn register_platform_by_admin_tx(
                     .next()
                     .and_then(|n| n.trim().parse().ok())
                     .ok_or_else(|| anyhow::anyhow!("{ledger}: admin_nonce: {message}"))?;
+            }
+            Err(adapters::chain::AdapterError::Refused { code, .. }) if code == "duplicate_tx" => {
+                nonce += 1;
             }
             Err(e) => {
                 return Err(anyhow::anyhow!(
