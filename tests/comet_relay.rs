@@ -925,3 +925,152 @@ async fn comet_operator_connect_sets_up_a_cometbft_gba_chain() {
     assert_eq!(check_chains(&ledgers).await.expect("channels").channels, 18);
     assert_eq!(gba.adapter(&[0]).clients().await.expect("clients").len(), 2);
 }
+
+/// Writes `key` as node `i`'s CometBFT validator key (its
+/// `priv_validator_key.json`: address, public key, and the 64-byte private
+/// key, seed then public key, as CometBFT v0.38 writes it).
+fn write_validator_key(net: &CometNet, i: usize, key: &ed25519_consensus::SigningKey) {
+    use base64::Engine;
+    use sha2::Digest;
+    let public = key.verification_key().to_bytes();
+    let mut private = key.to_bytes().to_vec();
+    private.extend_from_slice(&public);
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let file = serde_json::json!({
+        "address": hex::encode_upper(&sha2::Sha256::digest(public)[..20]),
+        "pub_key": { "type": "tendermint/PubKeyEd25519", "value": b64(&public) },
+        "priv_key": { "type": "tendermint/PrivKeyEd25519", "value": b64(&private) },
+    });
+    std::fs::write(
+        net.nodes[i].home.join("config/priv_validator_key.json"),
+        serde_json::to_string_pretty(&file).expect("key JSON"),
+    )
+    .expect("write priv_validator_key.json");
+}
+
+/// The operator's admin call `call` at `nonce`, broadcast to node 1 and
+/// waited for: the height of its block.
+async fn admin_call(net: &CometNet, nonce: u64, call: AdminCall, what: &str) -> u64 {
+    let admin = AdminTx::sign(&net.operator(), &net.chain_id, nonce, call);
+    let answer = net.broadcast(1, &AbciTx::Admin(admin).encode()).await;
+    assert_eq!(answer["code"], 0, "{what}: the admin call: {answer}");
+    let (height, _): (u64, Value) =
+        tx_data(&net.wait_tx(1, answer["hash"].as_str().expect("hash")).await);
+    height
+}
+
+/// The public keys of the validator set of block `height` (node 1's RPC).
+async fn validator_keys(net: &CometNet, height: u64) -> Vec<RelayerKey> {
+    use base64::Engine;
+    let v = net
+        .rpc(1, &format!("/validators?height={height}"))
+        .await
+        .expect("validators");
+    v["validators"]
+        .as_array()
+        .expect("validators")
+        .iter()
+        .map(|v| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v["pub_key"]["value"].as_str().expect("pub_key"))
+                .expect("base64");
+            RelayerKey(bytes.try_into().expect("32 bytes"))
+        })
+        .collect()
+}
+
+/// A validator's key rotated through the application while relaying: a new
+/// key joins the set (the operator's admin call), validator 3's node is
+/// restarted signing with it, and its old key leaves (power 0). The gba
+/// clients on cmport and cosco follow both changes, every packet arrives
+/// exactly once, and the new key is seen to sign: with node 2 stopped
+/// after the change, blocks go on only if node 3 signs with it (each
+/// validator has power 1: the three running hold 3 of 4 votes with it, 2
+/// without).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comet_relay_follows_a_validator_key_rotation() {
+    let mut r = Relay::start().await;
+    r.start_relayer((0..4).map(|i| r.gba.endpoint(i)).collect());
+    let all = [0, 1, 2];
+    let mut packets = r.round(&all, 2, 0).await;
+    r.settle(packets, "before the rotation").await;
+
+    // The new key joins at power 1, as every validator of `cometbft
+    // testnet` (nonce 2: two eBL platforms before it); nobody signs with it
+    // yet, and 4 of 5 votes still make blocks.
+    let v = r.gba.rpc(1, "/validators").await.expect("validators");
+    assert!(
+        v["validators"]
+            .as_array()
+            .is_some_and(|s| s.len() == 4 && s.iter().all(|v| v["voting_power"] == "1")),
+        "four validators of power 1 to begin with: {v}"
+    );
+    let old = r.gba.validator_key(3);
+    let new = ed25519_consensus::SigningKey::from([0x77; 32]);
+    let new_pub = RelayerKey(new.verification_key().to_bytes());
+    let joined = admin_call(
+        &r.gba,
+        2,
+        AdminCall::Validator {
+            pub_key: new_pub,
+            power: 1,
+        },
+        "the new key joins",
+    )
+    .await;
+    r.gba.wait_height(1, joined + 3).await;
+    let set = validator_keys(&r.gba, joined + 2).await;
+    assert_eq!(set.len(), 5, "the new key is in the set of {}", joined + 2);
+    assert!(set.contains(&new_pub) && set.contains(&old));
+    packets += r.round(&all, 2, 100).await;
+    r.settle(packets, "after the new key joined").await;
+
+    // Validator 3's node signs with the new key from its restart on.
+    r.gba.kill_node(3);
+    write_validator_key(&r.gba, 3, &new);
+    r.gba.start_node(3);
+    let top = r.gba.height(1).await;
+    r.gba.wait_height(3, top).await;
+    assert_eq!(r.gba.validator_key(3), new_pub);
+
+    // The old key leaves.
+    let left = admin_call(
+        &r.gba,
+        3,
+        AdminCall::Validator {
+            pub_key: old,
+            power: 0,
+        },
+        "the old key leaves",
+    )
+    .await;
+    r.gba.wait_height(1, left + 3).await;
+    let set = validator_keys(&r.gba, left + 2).await;
+    assert_eq!(
+        set.len(),
+        4,
+        "the old key is out of the set of {}",
+        left + 2
+    );
+    assert!(set.contains(&new_pub) && !set.contains(&old));
+    packets += r.round(&all, 2, 200).await;
+    r.settle(packets, "after the old key left").await;
+    for host in [&r.cmport, &r.cosco] {
+        let client = r.gba_client(host).await;
+        assert_eq!(client.status, Status::Active, "{}", host.chain_id);
+        assert!(
+            client.latest_height > left + 2,
+            "{}'s client of the gba chain did not follow the rotation at {}: {client:?}",
+            host.chain_id,
+            left + 2
+        );
+    }
+
+    // The new key signs: node 2 stopped, nodes 0, 1 and 3 go on.
+    r.gba.kill_node(2);
+    let h = r.gba.height(0).await;
+    r.gba.wait_height(0, h + 3).await;
+    packets += r.round(&all, 2, 300).await;
+    r.settle(packets, "with node 2 stopped after the rotation")
+        .await;
+}
