@@ -287,6 +287,21 @@ impl Relay {
             .unwrap_or_else(|| panic!("{}: no client of the gba chain", host.chain_id))
     }
 
+    /// The gba clients on cmport and cosco are active past `height`, the
+    /// first whose validator set changed: they verified headers the new set
+    /// signed.
+    async fn clients_follow(&self, height: u64, what: &str) {
+        for host in [&self.cmport, &self.cosco] {
+            let client = self.gba_client(host).await;
+            assert_eq!(client.status, Status::Active, "{what}: {}", host.chain_id);
+            assert!(
+                client.latest_height > height,
+                "{what}: {}'s client of the gba chain did not follow the set change at {height}: {client:?}",
+                host.chain_id,
+            );
+        }
+    }
+
     /// The relayer's parked jobs, as `portrelay packets parked` prints them.
     fn parked(&self) -> String {
         let api = format!("http://{}", self.api);
@@ -521,16 +536,7 @@ async fn comet_relay_rides_out_stopped_validators_a_rotation_a_node_restart_and_
     // Packets from the gba chain emitted after it (blocks past rotated + 3).
     packets += r.round(&all, 1, 400).await;
     r.settle(packets, "c: after a validator set rotation").await;
-    for host in [&r.cmport, &r.cosco] {
-        let client = r.gba_client(host).await;
-        assert_eq!(client.status, Status::Active, "c: {}", host.chain_id);
-        assert!(
-            client.latest_height > rotated + 2,
-            "c: {}'s client of the gba chain did not follow the rotation at {}: {client:?}",
-            host.chain_id,
-            rotated + 2
-        );
-    }
+    r.clients_follow(rotated + 2, "c").await;
 
     // d. The relayer's first endpoint, node 0 and its application, SIGKILLed
     // while packets flow, then restarted.
@@ -1055,16 +1061,7 @@ async fn comet_relay_follows_a_validator_key_rotation() {
     assert!(set.contains(&new_pub) && !set.contains(&old));
     packets += r.round(&all, 2, 200).await;
     r.settle(packets, "after the old key left").await;
-    for host in [&r.cmport, &r.cosco] {
-        let client = r.gba_client(host).await;
-        assert_eq!(client.status, Status::Active, "{}", host.chain_id);
-        assert!(
-            client.latest_height > left + 2,
-            "{}'s client of the gba chain did not follow the rotation at {}: {client:?}",
-            host.chain_id,
-            left + 2
-        );
-    }
+    r.clients_follow(left + 2, "the old key left").await;
 
     // The new key signs: node 2 stopped, nodes 0, 1 and 3 go on.
     r.gba.kill_node(2);

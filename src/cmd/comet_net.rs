@@ -170,7 +170,7 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// Sets `key = value` in `section` of a config.toml (`""` is the top level).
-fn set_toml(text: &str, edits: &[(&str, &str, String)]) -> String {
+pub fn set_toml(text: &str, edits: &[(&str, &str, String)]) -> String {
     let mut section = String::new();
     let mut out = Vec::new();
     for line in text.lines() {

@@ -16,36 +16,7 @@ use serde_json::Value;
 /// How long a network gets to do what a test waits for.
 pub const DEADLINE: Duration = Duration::from_secs(90);
 
-/// The `cometbft` binary (v0.38), or a failure naming what installs it.
-pub fn cometbft() -> PathBuf {
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("cometbft"))
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(Path::new(&home).join("go/bin/cometbft"));
-    }
-    for c in candidates {
-        if !c.is_file() {
-            continue;
-        }
-        let version = Command::new(&c)
-            .arg("version")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default();
-        if version.starts_with("0.38.") {
-            return c;
-        }
-    }
-    panic!(
-        "cometbft v0.38 not found on PATH or in ~/go/bin: run scripts/cometbft (it installs \
-         CometBFT v0.38.17 with `go install`; it needs Go 1.22 or later)"
-    );
-}
+pub use super::comet_node::cometbft;
 
 /// One validator: its CometBFT home and node, its application.
 pub struct Node {
@@ -66,26 +37,7 @@ pub struct CometNet {
     bin: PathBuf,
 }
 
-/// Sets `key = value` in `section` of a config.toml (`""` is the top level).
-fn set_toml(text: &str, edits: &[(&str, &str, String)]) -> String {
-    let mut section = String::new();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') && trimmed.ends_with(']') {
-            section = trimmed.trim_matches(|c| c == '[' || c == ']').to_string();
-        }
-        let key = trimmed.split_once(" = ").map(|(k, _)| k);
-        match edits
-            .iter()
-            .find(|(s, k, _)| *s == section && Some(*k) == key)
-        {
-            Some((_, k, v)) => out.push(format!("{k} = {v}")),
-            None => out.push(line.to_string()),
-        }
-    }
-    out.join("\n") + "\n"
-}
+use portrelay::cmd::comet_net::set_toml;
 
 impl CometNet {
     /// Generates and starts `validators` validators, and waits for block 2.

@@ -12,39 +12,13 @@ use std::time::{Duration, Instant};
 use super::ledger::free_port;
 
 /// The CometBFT release the tests run (what `scripts/cometbft` installs).
-pub const COMETBFT_VERSION: &str = "0.38.17";
+pub use portrelay::cmd::comet_net::COMETBFT_VERSION;
 
-/// The `cometbft` binary: `$COMETBFT`, else `cometbft` on the `PATH`, else
-/// `~/go/bin/cometbft` (where `go install` puts it). Fails the test naming
-/// the install script when none runs.
+/// The `cometbft` binary, as `portrelay comet-net` finds it (`$COMETBFT`,
+/// `cometbft` on the `PATH`, `~/go/bin/cometbft`, v0.38): fails the test
+/// naming `scripts/cometbft`, which installs it, when none runs.
 pub fn cometbft() -> PathBuf {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os("COMETBFT") {
-        candidates.push(p.into());
-    }
-    candidates.push("cometbft".into());
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(Path::new(&home).join("go/bin/cometbft"));
-    }
-    for c in &candidates {
-        let out = Command::new(c).arg("version").output();
-        if let Ok(out) = out {
-            if out.status.success() {
-                let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                assert!(
-                    version.starts_with("0.38."),
-                    "{} is CometBFT {version}; the tests need v{COMETBFT_VERSION}: run scripts/cometbft",
-                    c.display()
-                );
-                return c.clone();
-            }
-        }
-    }
-    panic!(
-        "cometbft not found (looked for $COMETBFT, cometbft on the PATH, ~/go/bin/cometbft): \
-         run scripts/cometbft, which installs github.com/cometbft/cometbft v{COMETBFT_VERSION} \
-         with `go install` (Go 1.22 or later)"
-    );
+    portrelay::cmd::comet_net::cometbft().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// One CometBFT node process.
