@@ -227,6 +227,22 @@ async fn comet_blocks_commit_roots_events_are_proven_check_tx_refuses() {
     assert_eq!(code, 0, "{events}");
     let events: BlockEvents = serde_json::from_value(events).expect("block events");
     assert_eq!(events.proof_height, height + 1);
+    // A query at an earlier height is refused by name, not answered from
+    // the latest state.
+    let old = net
+        .rpc(
+            2,
+            &format!("/abci_query?path=%22/v1/blocks/{height}/events%22&height=1"),
+        )
+        .await
+        .expect("abci_query");
+    assert_eq!(old["response"]["code"], 400, "{old}");
+    assert!(
+        old["response"]["log"]
+            .as_str()
+            .is_some_and(|l| l.contains("\"query_height\"")),
+        "{old}"
+    );
     let proven = events
         .events
         .iter()

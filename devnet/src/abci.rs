@@ -323,6 +323,19 @@ impl Application for App {
                 ),
             );
         }
+        // Answers come from the latest committed state: a query for another
+        // height is refused by name rather than answered from this one.
+        let latest = *self.heights.borrow();
+        if request.height != 0 && u64::try_from(request.height).ok() != Some(latest) {
+            return query_refusal(
+                400,
+                "query_height",
+                &format!(
+                    "this application answers from its latest committed state, height {latest}, not height {}: ask at height 0 (the latest)",
+                    request.height
+                ),
+            );
+        }
         let uri = if request.data.is_empty() {
             path.clone()
         } else {
