@@ -200,6 +200,83 @@ pub(crate) async fn feed(
     Ok(())
 }
 
+/// A sustained run: the feeder at the offered rate, the relay's
+/// deliveries sampled every 100 ms until every packet is acknowledged.
+pub(crate) struct Sustained {
+    /// Deliveries so far, over time since the first event.
+    pub marks: Vec<(Duration, u64)>,
+    /// How long the feeder took to offer every packet.
+    pub fed: Duration,
+    /// First event to last acknowledgement.
+    pub elapsed: Duration,
+}
+
+impl Sustained {
+    /// Feeds `packets` at `rate` per second into `sources` and waits for
+    /// `metrics` to count them acknowledged; a feeder that fails ends the
+    /// run with its error.
+    pub(crate) async fn run(
+        sources: &[Source],
+        metrics: &relayer::metrics::Metrics,
+        (packets, rate): (u64, u64),
+        seed: u64,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Sustained> {
+        let started = Instant::now();
+        let mut feeder = {
+            let sources = sources.to_vec();
+            Some(tokio::spawn(async move {
+                let t = Instant::now();
+                feed(&sources, seed, 0, packets, rate).await?;
+                Ok::<Duration, anyhow::Error>(t.elapsed())
+            }))
+        };
+        let mut fed = None;
+        let mut marks = Vec::new();
+        let mut last_print = Instant::now();
+        loop {
+            let (delivered, acked) = metrics.counts();
+            marks.push((started.elapsed(), delivered));
+            if acked >= packets {
+                break;
+            }
+            if shutdown.is_cancelled() {
+                return Err(anyhow::anyhow!("interrupted"));
+            }
+            if let Some(f) = feeder.take_if(|f| f.is_finished()) {
+                fed = Some(f.await.map_err(err("feeder"))??);
+            }
+            if last_print.elapsed() >= Duration::from_secs(2) {
+                println!(
+                    "  delivered {delivered:>7}  acked {acked:>7}  ({:.0?})",
+                    started.elapsed()
+                );
+                last_print = Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let elapsed = started.elapsed();
+        if let Some(f) = feeder {
+            fed = Some(f.await.map_err(err("feeder"))??);
+        }
+        Ok(Sustained {
+            marks,
+            fed: fed.unwrap_or_default(),
+            elapsed,
+        })
+    }
+
+    /// Deliveries per second between 10% and 90% of `packets` delivered.
+    pub(crate) fn steady(&self, packets: u64) -> Option<f64> {
+        let at = |fraction: f64| {
+            let target = (packets as f64 * fraction) as u64;
+            self.marks.iter().find(|(_, d)| *d >= target).copied()
+        };
+        let ((t10, d10), (t90, d90)) = (at(0.1)?, at(0.9)?);
+        Some((d90 - d10) as f64 / (t90 - t10).as_secs_f64().max(f64::EPSILON))
+    }
+}
+
 /// Declarations of the customs phase (each fifth matches, the others warn).
 const CUSTOMS_DECLARATIONS: u64 = 40;
 
@@ -233,45 +310,20 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> anyhow::Res
     let engine_task = tokio::spawn(engine.clone().run(engine_stop.clone()));
     let seed = relayer::relay::engine::now().unix_nanos();
     let cpu_before = cpu_seconds();
-    let started = Instant::now();
-    let feeder = {
-        let ledgers: Vec<Source> = ledgers
-            .iter()
-            .map(|l| (l.chain_id.clone(), l.adapter.clone()))
-            .collect();
-        let (packets, rate) = (opts.packets, opts.rate);
-        tokio::spawn(async move {
-            let t = Instant::now();
-            feed(&ledgers, seed, 0, packets, rate).await?;
-            Ok::<Duration, anyhow::Error>(t.elapsed())
-        })
-    };
-    // Deliveries over time, to find the sustained rate between 10% and 90%.
-    let mut marks: Vec<(Duration, u64)> = Vec::new();
-    let mut last_print = Instant::now();
-    loop {
-        let s = engine.metrics.counts();
-        marks.push((started.elapsed(), s.0));
-        if s.1 >= opts.packets {
-            break;
-        }
-        if shutdown.is_cancelled() {
-            return Err(anyhow::anyhow!("interrupted"));
-        }
-        if last_print.elapsed() >= Duration::from_secs(2) {
-            println!(
-                "  delivered {:>7}  acked {:>7}  ({:.0?})",
-                s.0,
-                s.1,
-                started.elapsed()
-            );
-            last_print = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let elapsed = started.elapsed();
+    let sources: Vec<Source> = ledgers
+        .iter()
+        .map(|l| (l.chain_id.clone(), l.adapter.clone()))
+        .collect();
+    let run = Sustained::run(
+        &sources,
+        &engine.metrics,
+        (opts.packets, opts.rate),
+        seed,
+        &shutdown,
+    )
+    .await?;
+    let (elapsed, fed) = (run.elapsed, run.fed);
     let cpu = cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
-    let fed = feeder.await.map_err(err("feeder"))??;
     // Customs: arrival commit to warning on Shekou's SSE stream (devnet_customs).
     let acked_before = engine.metrics.counts().1;
     crate::cmd::devnet_customs::bench(
@@ -286,13 +338,6 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> anyhow::Res
     let _ = engine_task.await;
     let checked = check_ledgers(&ledgers).await?;
     let summary = engine.metrics.summary();
-    let at = |fraction: f64| {
-        let target = (opts.packets as f64 * fraction) as u64;
-        marks
-            .iter()
-            .find(|(_, d)| *d >= target)
-            .map(|(t, d)| (*t, *d))
-    };
     println!("\nsustained run");
     println!(
         "  fed {} packets in {:.1} s: {:.0} packets/s offered",
@@ -300,12 +345,8 @@ pub async fn run(opts: BenchOptions, shutdown: CancellationToken) -> anyhow::Res
         fed.as_secs_f64(),
         opts.packets as f64 / fed.as_secs_f64().max(f64::EPSILON)
     );
-    if let (Some((t10, d10)), Some((t90, d90))) = (at(0.1), at(0.9)) {
-        let secs = (t90 - t10).as_secs_f64().max(f64::EPSILON);
-        println!(
-            "  steady state (10% to 90% delivered): {:.0} packets/s",
-            (d90 - d10) as f64 / secs
-        );
+    if let Some(steady) = run.steady(opts.packets) {
+        println!("  steady state (10% to 90% delivered): {steady:.0} packets/s");
     }
     println!(
         "  whole run, first event to last ack: {} packets in {:.1} s: {:.0} packets/s",

@@ -17,13 +17,13 @@
 use crate::cmd::err;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use light_clients::host::RelayerKey;
 use light_clients::Timestamp;
 use tokio_util::sync::CancellationToken;
 
-use crate::cmd::bench::{cpu_seconds, feed, workspace, BenchOptions, Source};
+use crate::cmd::bench::{cpu_seconds, workspace, BenchOptions, Source, Sustained};
 use crate::cmd::comet_net::{histogram_by, CometNetwork};
 use crate::cmd::devnet::{
     chains_of, check_chains, connect_chains, engine_over, relayer_key, start_comet_gba,
@@ -224,51 +224,16 @@ async fn phase(
     let net_cpu_before = comet.as_ref().map(|n| children_cpu(&n.pids()));
     let seed = relayer::relay::engine::now().unix_nanos();
     let cpu_before = cpu_seconds();
-    let started = Instant::now();
-    let mut fed = None;
-    let mut feeder = {
-        let sources = sources.clone();
-        let (packets, rate) = (opts.packets, opts.rate);
-        Some(tokio::spawn(async move {
-            let t = Instant::now();
-            feed(&sources, seed, 0, packets, rate).await?;
-            Ok::<Duration, anyhow::Error>(t.elapsed())
-        }))
-    };
-    let mut marks: Vec<(Duration, u64)> = Vec::new();
-    let mut last_print = Instant::now();
-    loop {
-        let s = relay.metrics.counts();
-        marks.push((started.elapsed(), s.0));
-        if s.1 >= opts.packets {
-            break;
-        }
-        if shutdown.is_cancelled() {
-            return Err(anyhow::anyhow!("interrupted"));
-        }
-        // A feeder that failed ends the phase with its error.
-        if feeder.as_ref().is_some_and(|f| f.is_finished()) {
-            if let Some(f) = feeder.take() {
-                fed = Some(f.await.map_err(err("feeder"))??);
-            }
-        }
-        if last_print.elapsed() >= Duration::from_secs(2) {
-            println!(
-                "  delivered {:>7}  acked {:>7}  ({:.0?})",
-                s.0,
-                s.1,
-                started.elapsed()
-            );
-            last_print = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let elapsed = started.elapsed();
+    let run = Sustained::run(
+        &sources,
+        &relay.metrics,
+        (opts.packets, opts.rate),
+        seed,
+        shutdown,
+    )
+    .await?;
+    let (elapsed, fed) = (run.elapsed, run.fed);
     let cpu = cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
-    if let Some(f) = feeder.take() {
-        fed = Some(f.await.map_err(err("feeder"))??);
-    }
-    let fed = fed.unwrap_or_default();
     let (h1, prom1) = match &comet {
         Some(net) => (net.height(0).await, prometheus(net).await),
         None => (0, Vec::new()),
@@ -282,19 +247,7 @@ async fn phase(
     let _ = engine_task.await;
     let checked = check_chains(&sources).await?;
     let summary = relay.metrics.summary();
-    let at = |fraction: f64| {
-        let target = (opts.packets as f64 * fraction) as u64;
-        marks
-            .iter()
-            .find(|(_, d)| *d >= target)
-            .map(|(t, d)| (*t, *d))
-    };
-    let steady = match (at(0.1), at(0.9)) {
-        (Some((t10, d10)), Some((t90, d90))) => {
-            Some((d90 - d10) as f64 / (t90 - t10).as_secs_f64().max(f64::EPSILON))
-        }
-        _ => None,
-    };
+    let steady = run.steady(opts.packets);
     let whole = opts.packets as f64 / elapsed.as_secs_f64().max(f64::EPSILON);
     println!(
         "  fed {} packets in {:.1} s; steady state (10% to 90% delivered) {}; whole run {:.0} packets/s in {:.1} s",
