@@ -50,6 +50,23 @@ async fn export(
     cli(args).await
 }
 
+/// `portrelay receipt trust-root` of `ledger`'s header at `height`, written to `out`.
+async fn trust_root(ledger: &str, height: u64, out: &Path) {
+    let (code, stdout, stderr) = cli(vec![
+        "receipt".into(),
+        "trust-root".into(),
+        "--ledger".into(),
+        ledger.into(),
+        "--height".into(),
+        height.to_string(),
+        "-o".into(),
+        s(out),
+    ])
+    .await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("hash: "), "{stdout}");
+}
+
 async fn exported(ledger: &str, packet: &str, source: Option<&str>, root: &Path, out: &Path) {
     let (code, stdout, stderr) = export(ledger, packet, source, root, out).await;
     assert_eq!(code, 0, "export {packet} from {ledger}: {stdout}{stderr}");
@@ -126,19 +143,7 @@ async fn receipts_of_every_family_verify_offline_and_tampering_fails_by_name() {
     for (i, l) in net.ledgers.iter().enumerate() {
         let height = l.adapter.status().await.expect("status").height;
         let root = dir.join(format!("root-{}.json", l.chain_id));
-        let (code, stdout, stderr) = cli(vec![
-            "receipt".into(),
-            "trust-root".into(),
-            "--ledger".into(),
-            url(i),
-            "--height".into(),
-            height.to_string(),
-            "-o".into(),
-            s(&root),
-        ])
-        .await;
-        assert_eq!(code, 0, "{stdout}{stderr}");
-        assert!(stdout.contains("hash: "), "{stdout}");
+        trust_root(&url(i), height, &root).await;
         roots.push(root);
     }
 
@@ -206,18 +211,7 @@ async fn receipts_of_every_family_verify_offline_and_tampering_fails_by_name() {
     for (i, l) in net.ledgers.iter().enumerate() {
         let height = l.adapter.status().await.expect("status").height;
         let root = dir.join(format!("newer-root-{}.json", l.chain_id));
-        let (code, stdout, stderr) = cli(vec![
-            "receipt".into(),
-            "trust-root".into(),
-            "--ledger".into(),
-            url(i),
-            "--height".into(),
-            height.to_string(),
-            "-o".into(),
-            s(&root),
-        ])
-        .await;
-        assert_eq!(code, 0, "{stdout}{stderr}");
+        trust_root(&url(i), height, &root).await;
         exported(
             &url(i),
             &sent(i),
